@@ -1,0 +1,1 @@
+"""The ``echolite`` command line (installed as the ``echolite.cli`` package)."""

@@ -1,0 +1,121 @@
+"""``echolite``: thin click commands that parse options, call the library and print.
+
+Heavy imports (TensorFlow, Keras) happen inside the commands so ``echolite --help`` stays instant.
+User errors (``EcholiteError``) print as one line and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from echolite import LABELS, __version__
+from echolite.errors import EcholiteError
+
+QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 160}
+"""Defaults when training on the phantom without explicit values: a few minutes on a laptop CPU."""
+
+
+class EcholiteGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EcholiteError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=EcholiteGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="echolite")
+def main() -> None:
+    """Lightweight cardiac ultrasound segmentation (LV, myocardium, left atrium) in Keras 3."""
+
+
+@main.command()
+@click.option("--preset", default="lw-unet", show_default=True, help="Model preset: unet0-3, nnunet, lw-unet.")
+@click.option("--data", default="phantom", show_default=True, help="'phantom' or a data folder (CAMUS PNG export).")
+@click.option("--epochs", type=int, help=f"Epochs (paper: 100; phantom quickstart: {QUICKSTART['epochs']}).")
+@click.option("--batch-size", type=int, help="Batch size (default: the preset's, 32 for lw-unet; phantom quickstart: 8).")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
+@click.option("--patience", type=int, default=50, show_default=True, help="Early stopping on validation Dice.")
+@click.option("--loss", type=str, help="dice, ce or dice_ce (default: the preset's).")
+@click.option("--ds-weight", type=float, default=0.3, show_default=True, help="Weight λ of each deep-supervision loss.")
+@click.option("--augment", default="affine", show_default=True, help="Augmentation preset: none, affine.")
+@click.option("--no-augment", is_flag=True, help="Same as --augment none.")
+@click.option("--phantom-frames", type=int, help=f"Frames generated for --data phantom (default {QUICKSTART['phantom_frames']}).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for split, initialisation and augmentation.")
+@click.option("--image-size", type=int, default=256, show_default=True, help="Input size in pixels (the paper: 256).")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/PRESET-TIMESTAMP).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last completed epoch.")
+def train(preset, data, epochs, batch_size, lr, patience, loss, ds_weight, augment, no_augment, phantom_frames, seed, image_size, out, resume):
+    """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
+    from dataclasses import replace
+
+    from echolite.config import TrainConfig, get_preset
+
+    chosen = get_preset(preset)
+    model_config = replace(chosen.model, input_size=image_size)
+    quick = data == "phantom"
+    if resume and out is None:
+        raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
+    config = TrainConfig(
+        preset=preset, data=data,
+        epochs=_pick(epochs, QUICKSTART["epochs"] if quick else 100),
+        batch_size=_pick(batch_size, QUICKSTART["batch_size"] if quick else chosen.batch_size),
+        learning_rate=lr, patience=patience, scheduler=chosen.scheduler, loss=loss or chosen.loss,
+        ds_weight=ds_weight, augment="none" if no_augment else augment, seed=seed,
+        phantom_frames=_pick(phantom_frames, QUICKSTART["phantom_frames"]),
+    )
+    out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
+    click.echo(f"echolite train: {preset} on {data}, {config.epochs} epochs, batch {config.batch_size}, "
+               f"augment {config.augment} -> {out}{' (resuming)' if resume else ''}")
+
+    from echolite.train import train as run_training
+
+    result = run_training(config, out, model_config=model_config, resume=resume, epochs_given=epochs is not None)
+    dice = "  ".join(f"{k} {v:.3f}" for k, v in result.val_dice.items())
+    click.echo(f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
+               f"time {result.seconds / 60:.1f} min")
+    click.echo(f"validation Dice  {dice}")
+    click.echo(f"model: {out / 'model.keras'}")
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for images, masks and preview.")
+@click.option("-n", "count", type=int, default=16, show_default=True, help="Number of frames (ED/ES pairs).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--size", type=int, default=256, show_default=True, help="Frame size in pixels.")
+def phantom(out, count, seed, size):
+    """Write synthetic echo frames (img/, ref/ in CAMUS PNG-export layout) and a preview grid."""
+    from echolite.data.phantom import make_phantom
+    from echolite.data.writers import write_png_export
+    from echolite.plots import save_preview_grid
+
+    if count < 1 or size < 32:
+        raise EcholiteError(f"need -n >= 1 and --size >= 32, got -n {count}, --size {size}")
+    frames = make_phantom(count, seed=seed, size=size)
+    write_png_export(frames, out)
+    save_preview_grid(frames, out / "preview.png")
+    click.echo(f"wrote {count} frames to {out}/img, masks to {out}/ref, preview {out / 'preview.png'}")
+
+
+@main.command()
+def presets():
+    """List the model presets with their parameter counts."""
+    from echolite.config import PRESETS
+    from echolite.models import build_model
+
+    click.echo(f"{'preset':<9} {'params':>12}  description")
+    for name, preset in PRESETS.items():
+        click.echo(f"{name:<9} {build_model(name).count_params():>12,}  {preset.description}")
+
+
+def _pick(value, default):
+    return default if value is None else value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Write frames in the CAMUS PNG-export layout, readable back by ``png_export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from echolite.data.frames import FrameSet
+from echolite.errors import EcholiteError
+
+
+def write_png_export(frames: FrameSet, root: Path) -> None:
+    """``root/img/<frame>.png`` (8-bit image) and ``root/ref/<frame>_gt.png`` (labels × 85)."""
+    try:
+        (root / "img").mkdir(parents=True, exist_ok=True)
+        (root / "ref").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EcholiteError(f"{root}: cannot create output folder ({exc.strerror or exc})") from None
+    for image, mask, frame_id in zip(frames.images, frames.masks, frames.frame_ids):
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(root / "img" / f"{frame_id}.png")
+        Image.fromarray((mask * 85).astype(np.uint8)).save(root / "ref" / f"{frame_id}_gt.png")

@@ -1,0 +1,106 @@
+"""U-Net builder for every architecture in the paper (Tables I, III, VII) from one ``ModelConfig``.
+
+Layer names are part of the contract: input ``image``, final softmax ``seg``, deep-supervision softmaxes
+``ds_1..ds_n`` (``ds_1`` is the deepest decoder stage, ``ds_n`` the one just before the final stage).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from echolite.config import ModelConfig
+from echolite.models.layers import NearestUpsample
+
+
+def build_unet(config: ModelConfig, name: str = "unet") -> keras.Model:
+    """Build the functional model. It returns a dict: ``{"seg"}``, plus ``"ds_1", ...`` with deep supervision,
+    so training, evaluation and export treat every variant alike."""
+    image = keras.Input((config.input_size, config.input_size, config.in_channels), name="image")
+    skips = _encoder(image, config)
+    decoded = _decoder(skips, config)
+    logits = layers.Conv2D(config.num_classes, 1, name="seg_logits")(decoded[-1])
+    seg = layers.Activation("softmax", dtype="float32", name="seg")(logits)
+    outputs = {"seg": seg}
+    for i, features in enumerate(decoded[:-1] if config.deep_supervision else [], start=1):
+        outputs[f"ds_{i}"] = _supervision_head(features, config, i)
+    return keras.Model(image, outputs, name=name)
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The ``image -> seg`` graph with the deep-supervision heads cut off (for evaluation and export)."""
+    return keras.Model(model.get_layer("image").output, model.get_layer("seg").output, name=f"{model.name}_seg")
+
+
+def _encoder(x, config: ModelConfig) -> list:
+    """Return the feature map of every encoder stage, highest resolution first, bottleneck last."""
+    features = []
+    for level, channels in enumerate(config.encoder_channels):
+        stride = 1
+        if level > 0 and config.downsampling == "maxpool":
+            x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
+        elif level > 0:
+            stride = 2
+        x = _conv_stage(x, channels, config, f"enc{level}", first_stride=stride)
+        features.append(x)
+    return features
+
+
+def _decoder(skips: list, config: ModelConfig) -> list:
+    """Return the output of every decoder stage, deepest first; the last one is at full resolution."""
+    x = skips[-1]
+    outputs = []
+    for i, channels in enumerate(config.decoder_channels):
+        skip = skips[-2 - i]
+        if config.upsampling == "nearest":
+            x = NearestUpsample(2, name=f"dec{i}_up")(x)
+        else:
+            x = layers.Conv2DTranspose(skip.shape[-1], 2, strides=2, name=f"dec{i}_up")(x)
+        x = layers.Concatenate(name=f"dec{i}_concat")([x, skip])
+        x = _conv_stage(x, channels, config, f"dec{i}")
+        outputs.append(x)
+    return outputs
+
+
+def _conv_stage(x, channels: int, config: ModelConfig, name: str, first_stride: int = 1):
+    """``convs_per_stage`` × (3×3 conv → norm → activation), optionally with a residual shortcut."""
+    shortcut = x
+    for j in range(config.convs_per_stage):
+        stride = first_stride if j == 0 else 1
+        x = layers.Conv2D(
+            channels, 3, strides=stride, padding="same", use_bias=config.norm == "none", name=f"{name}_conv{j}"
+        )(x)
+        x = _normalization(config.norm, f"{name}_norm{j}")(x)
+        last = j == config.convs_per_stage - 1
+        if not (config.residual and last):
+            x = _activation(config.activation, f"{name}_act{j}")(x)
+    if config.residual:
+        if shortcut.shape[-1] != channels or first_stride != 1:
+            shortcut = layers.Conv2D(channels, 1, strides=first_stride, use_bias=False, name=f"{name}_proj")(shortcut)
+            shortcut = _normalization(config.norm, f"{name}_proj_norm")(shortcut)
+        x = layers.Add(name=f"{name}_add")([x, shortcut])
+        x = _activation(config.activation, f"{name}_act_out")(x)
+    return x
+
+
+def _supervision_head(features, config: ModelConfig, index: int):
+    """1×1 conv to class logits, nearest upsampling to full resolution, softmax (paper Section II-C.6)."""
+    logits = layers.Conv2D(config.num_classes, 1, name=f"ds_{index}_logits")(features)
+    factor = config.input_size // features.shape[1]
+    if factor > 1:
+        logits = NearestUpsample(factor, mode="broadcast", name=f"ds_{index}_up")(logits)
+    return layers.Activation("softmax", dtype="float32", name=f"ds_{index}")(logits)
+
+
+def _normalization(kind: str, name: str):
+    if kind == "batch":
+        return layers.BatchNormalization(name=name)
+    if kind == "instance":
+        return layers.GroupNormalization(groups=-1, name=name)
+    return layers.Identity(name=name)
+
+
+def _activation(kind: str, name: str):
+    if kind == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=0.01, name=name)  # nnU-Net's slope
+    return layers.Activation(kind, name=name)

@@ -1,0 +1,66 @@
+"""Figures (matplotlib, headless)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_training_curves(history_csv: Path, out_png: Path) -> None:
+    """Loss (train/val) and validation Dice per structure against epoch."""
+    with open(history_csv) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig, (ax_loss, ax_dice) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("loss", "val_loss"):
+        ax_loss.plot(epochs, [float(r[key]) for r in rows], label=key)
+    for key in [k for k in rows[0] if k.startswith("val_") and "dice" in k]:
+        ax_dice.plot(epochs, [float(r[key]) for r in rows], label=key.removeprefix("val_"))
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_dice.set(xlabel="epoch", ylabel="Dice", title="validation Dice", ylim=(0, 1))
+    for ax in (ax_loss, ax_dice):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+
+
+LABEL_COLORS = {1: (1.0, 0.2, 0.2), 2: (0.2, 0.9, 0.2), 3: (0.25, 0.5, 1.0)}
+"""Overlay colours: LV red, MYO green, LA blue."""
+
+
+def overlay(image, mask, alpha: float = 0.35):
+    """RGB float image in [0, 1]: grayscale frame with coloured, translucent structures."""
+    import numpy as np
+
+    rgb = np.repeat(np.clip(image, 0, 1)[..., None], 3, axis=-1)
+    for label, color in LABEL_COLORS.items():
+        where = mask == label
+        rgb[where] = (1 - alpha) * rgb[where] + alpha * np.asarray(color)
+    return rgb
+
+
+def save_preview_grid(frames, out_png: Path, columns: int = 8) -> None:
+    """Each frame above its overlay, titled with the frame id."""
+    n = len(frames)
+    columns = min(columns, n)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(2 * rows, columns, figsize=(2.2 * columns, 4.6 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i in range(n):
+        r, c = 2 * (i // columns), i % columns
+        axes[r, c].imshow(frames.images[i], cmap="gray", vmin=0, vmax=1)
+        axes[r, c].set_title(frames.frame_ids[i], fontsize=7)
+        axes[r + 1, c].imshow(overlay(frames.images[i], frames.masks[i]))
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=80)
+    plt.close(fig)

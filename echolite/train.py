@@ -1,0 +1,175 @@
+"""Training: data → patient split → model → fit with resumable checkpoints → summary.
+
+Run folder contract (constant names): ``config.json`` (resolved configs and the split), ``model.keras`` (best
+validation Dice), ``checkpoint/`` (last epoch, for ``--resume``), ``history.csv``, ``curves.png``,
+``summary.json`` (parameters, best epoch, validation Dice per class).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from echolite import LABELS
+from echolite.checkpoint import BEST_MODEL, LAST_MODEL, RunCheckpoint, TrainState, load_state
+from echolite.config import ModelConfig, TrainConfig, get_preset, load_run_config, save_run_config
+from echolite.data import FrameSet, load_frames
+from echolite.data.augment import check_augmentation
+from echolite.data.pipeline import make_dataset
+from echolite.data.splits import split_patients
+from echolite.errors import EcholiteError
+from echolite.losses import DiceScore, SegmentationLoss
+from echolite.metrics import dice_per_class
+from echolite.models import build_unet, inference_model
+
+CONFIG, HISTORY, CURVES, SUMMARY = "config.json", "history.csv", "curves.png", "summary.json"
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    parameters: int
+    epochs_done: int
+    best_epoch: int
+    val_dice: dict[str, float]
+    seconds: float
+
+
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    model_config: ModelConfig | None = None,
+    resume: bool = False,
+    epochs_given: bool = True,
+    frames: FrameSet | None = None,
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """Train (or resume) a run in ``run_dir``. ``model_config`` overrides the preset's architecture (tests use
+    tiny ones); ``frames`` overrides ``config.data``. A resumed run keeps its saved configuration except the
+    epoch budget, which ``config.epochs`` replaces when ``epochs_given``."""
+    started = time.time()
+    check_augmentation(config.augment)
+    run_dir = _prepare_run_dir(run_dir, resume)
+    if resume:
+        model_config, config = _resumed_configs(run_dir, config.epochs if epochs_given else None)
+    model_config = model_config or get_preset(config.preset).model
+    frames = frames if frames is not None else load_frames(config.data, model_config.input_size, config.phantom_frames, config.seed)
+    split = split_patients(frames.patients, config.val_fraction, config.test_fraction, config.seed)
+    save_run_config(run_dir / CONFIG, model_config, config, {"split": split})
+    train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
+    keras.utils.set_random_seed(config.seed)
+    state = load_state(run_dir) if resume else None
+    model = keras.models.load_model(run_dir / LAST_MODEL) if state else _compiled_model(model_config, config)
+    state = state or TrainState()
+    if state.learning_rate is not None:
+        model.optimizer.learning_rate.assign(state.learning_rate)
+    _fit(model, config, run_dir, state, train_frames, val_frames, verbose)
+    best = keras.models.load_model(run_dir / BEST_MODEL)
+    val_dice = evaluate_dice(best, val_frames)
+    result = TrainResult(run_dir, best.count_params(), state.epochs_done, state.best_epoch, val_dice, time.time() - started)
+    _write_summary(result)
+    _plot_curves(run_dir)
+    return result
+
+
+def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> dict[str, float]:
+    """Mean per-frame Dice per structure of the argmax segmentation."""
+    seg = inference_model(model)
+    probs = seg.predict(frames.images[..., None], batch_size=batch_size, verbose=0)
+    scores = dice_per_class(np.argmax(probs, axis=-1), frames.masks, len(LABELS))
+    return {LABELS[c]: float(np.nanmean(scores[:, c - 1])) for c in range(1, len(LABELS))}
+
+
+def _fit(model, config: TrainConfig, run_dir: Path, state: TrainState, train_frames, val_frames, verbose) -> None:
+    if state.epochs_done >= config.epochs or state.wait >= config.patience:
+        return
+    names = list(model.output_names)
+    train_ds = make_dataset(train_frames, config.batch_size, names, config.augment, shuffle=True, seed=config.seed)
+    val_ds = make_dataset(val_frames, config.batch_size, names)
+    _truncate_history(run_dir / HISTORY, state.epochs_done)
+    monitor = "val_seg_dice_mean" if len(names) > 1 else "val_dice_mean"
+    callbacks = [RunCheckpoint(run_dir, monitor, config.patience, state), keras.callbacks.CSVLogger(str(run_dir / HISTORY), append=True)]
+    if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
+        callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6))
+    model.fit(
+        train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state.epochs_done,
+        callbacks=callbacks, shuffle=False, verbose=_verbosity(verbose),
+    )
+
+
+def _compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Model:
+    model = build_unet(model_config, name=config.preset.replace("-", "_"))
+    loss = SegmentationLoss(config.loss, model_config.num_classes)
+    names = list(model.output_names)
+    dice = [DiceScore((1, 2, 3), name="dice_mean")] + [
+        DiceScore((c,), name=f"dice_{LABELS[c].lower()}") for c in range(1, model_config.num_classes)
+    ]
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss={n: loss for n in names},
+        loss_weights={n: 1.0 if n == "seg" else config.ds_weight for n in names},
+        metrics={"seg": dice},
+    )
+    return model
+
+
+def _prepare_run_dir(run_dir: Path, resume: bool) -> Path:
+    run_dir = Path(run_dir)
+    if resume and not (run_dir / CONFIG).exists():
+        raise EcholiteError(f"{run_dir}: nothing to resume (no {CONFIG}); drop --resume to start a new run")
+    if not resume and (run_dir / BEST_MODEL).exists():
+        raise EcholiteError(f"{run_dir}: already holds a trained run; pass --resume or choose another --out")
+    try:
+        (run_dir / "checkpoint").mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise EcholiteError(f"{run_dir}: cannot write the run folder ({exc.strerror or exc})") from None
+    return run_dir
+
+
+def _resumed_configs(run_dir: Path, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
+    model_config, saved, _ = load_run_config(run_dir / CONFIG)
+    return model_config, replace(saved, epochs=epochs or saved.epochs)
+
+
+def _truncate_history(path: Path, epochs_done: int) -> None:
+    """Drop rows of epochs that were logged but not checkpointed (a kill between the two writes)."""
+    if not path.exists():
+        return
+    with path.open() as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(kept if epochs_done else [])
+
+
+def _verbosity(verbose):
+    if verbose != "auto":
+        return verbose
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _write_summary(result: TrainResult) -> None:
+    payload = {
+        "parameters": result.parameters,
+        "epochs_done": result.epochs_done,
+        "best_epoch": result.best_epoch,
+        "val_dice": result.val_dice,
+        "seconds": round(result.seconds, 1),
+    }
+    (result.run_dir / SUMMARY).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def _plot_curves(run_dir: Path) -> None:
+    from echolite.plots import plot_training_curves
+
+    plot_training_curves(run_dir / HISTORY, run_dir / CURVES)

@@ -1,0 +1,16 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+from echolite.config import ModelConfig  # noqa: E402
+
+
+@pytest.fixture
+def tiny_config() -> ModelConfig:
+    """A 64-pixel, few-channel lw-unet-like model: every code path, a fraction of a second per step."""
+    return ModelConfig(
+        encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=64,
+        norm="batch", activation="mish", deep_supervision=True,
+    )

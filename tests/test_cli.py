@@ -1,0 +1,53 @@
+import pytest
+from click.testing import CliRunner
+
+from echolite import __version__
+from echolite.cli.main import main
+
+COMMANDS = ["train", "phantom", "presets"]
+
+
+def test_version():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--preset", "unet9"], "unknown preset 'unet9'"),
+    (["train", "--epochs", "0"], "--epochs must be a positive integer"),
+    (["train", "--batch-size", "-1"], "--batch-size must be a positive integer"),
+    (["train", "--augment", "heavy"], "unknown augmentation"),
+    (["train", "--out", "/proc/echolite-run"], "cannot write the run folder"),
+    (["train", "--resume"], "--resume needs --out"),
+    (["train", "--data", "/nonexistent/data"], "data folder not found"),
+    (["train", "--image-size", "100"], "not divisible"),
+])
+def test_bad_input_gives_one_line_error(args, message):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert message in lines[-1] and lines[-1].startswith("error: ")
+    assert "Traceback" not in result.output
+
+
+def test_phantom_command_writes_frames_and_preview(tmp_path):
+    result = CliRunner().invoke(main, ["phantom", "--out", str(tmp_path / "ph"), "-n", "4", "--size", "64"])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "ph" / "img").glob("*.png"))) == 4
+    assert len(list((tmp_path / "ph" / "ref").glob("*_gt.png"))) == 4
+    assert (tmp_path / "ph" / "preview.png").stat().st_size > 1000
+
+
+def test_train_command_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "train", "--preset", "lw-unet", "--image-size", "64", "--phantom-frames", "12", "--epochs", "1",
+        "--batch-size", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "validation Dice  LV" in result.output and (out / "model.keras").exists()

@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+
+from echolite.data import load_frames
+from echolite.data.augment import Augmenter
+from echolite.data.phantom import make_phantom
+from echolite.data.png_export import read_png_export
+from echolite.data.splits import split_patients
+from echolite.data.writers import write_png_export
+from echolite.errors import EcholiteError
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_phantom(8, seed=3, size=128)
+
+
+def test_phantom_is_deterministic(phantom):
+    again = make_phantom(8, seed=3, size=128)
+    np.testing.assert_array_equal(phantom.images, again.images)
+    np.testing.assert_array_equal(phantom.masks, again.masks)
+    assert not np.array_equal(phantom.images, make_phantom(8, seed=4, size=128).images)
+
+
+def test_phantom_looks_like_an_apical_four_chamber_echo(phantom):
+    img, mask = phantom.images, phantom.masks
+    assert img.dtype == np.float32 and 0 <= img.min() and img.max() <= 1
+    assert set(np.unique(mask)) == {0, 1, 2, 3}
+    for i in range(len(phantom)):
+        lv, myo, la = (img[i][mask[i] == c].mean() for c in (1, 2, 3))
+        assert myo > 2 * lv and myo > 2 * la  # dark cavities in a bright wall
+        rows_lv, rows_la = np.nonzero(mask[i] == 1)[0], np.nonzero(mask[i] == 3)[0]
+        assert rows_lv.mean() < rows_la.mean()  # apex up, atrium below the mitral plane
+    assert img[:, -1, :8].max() == 0 and img[:, 0, 0].max() == 0  # black outside the sector
+
+
+def test_phantom_es_lv_is_smaller_than_ed(phantom):
+    lv = (phantom.masks == 1).sum(axis=(1, 2))
+    assert phantom.phases[:2] == ["ED", "ES"]
+    assert np.all(lv[1::2] < lv[0::2])
+    assert len(set(phantom.patients)) == 4
+
+
+def test_png_export_roundtrip(tmp_path, phantom):
+    write_png_export(phantom, tmp_path)
+    back = read_png_export(tmp_path, size=128)
+    np.testing.assert_array_equal(back.masks, phantom.masks)
+    np.testing.assert_allclose(back.images, phantom.images, atol=1 / 255)
+    assert back.frame_ids == phantom.frame_ids and back.views == ["4CH"] * 8
+    assert load_frames(str(tmp_path), size=128).frame_ids == phantom.frame_ids
+
+
+def test_png_export_bad_mask_names_the_file(tmp_path, phantom):
+    write_png_export(phantom.subset([0]), tmp_path)
+    from PIL import Image
+
+    bad = tmp_path / "ref" / f"{phantom.frame_ids[0]}_gt.png"
+    Image.fromarray(np.full((128, 128), 7, np.uint8)).save(bad)
+    with pytest.raises(EcholiteError, match="_gt.png: unexpected mask values"):
+        read_png_export(tmp_path)
+
+
+def test_unknown_folder_is_a_user_error(tmp_path):
+    with pytest.raises(EcholiteError, match="no supported layout"):
+        load_frames(str(tmp_path))
+    with pytest.raises(EcholiteError, match="not found"):
+        load_frames(str(tmp_path / "missing"))
+
+
+def test_split_is_by_patient_and_seeded():
+    patients = [f"p{i // 2}" for i in range(100)]
+    split = split_patients(patients, seed=1)
+    sets = [set(split[k]) for k in ("train", "val", "test")]
+    assert sum(len(s) for s in sets) == 50 and not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    assert (len(sets[0]), len(sets[1]), len(sets[2])) == (40, 5, 5)
+    assert split == split_patients(patients, seed=1) and split != split_patients(patients, seed=2)
+
+
+def test_affine_augmentation_moves_image_and_mask_together(phantom):
+    augment = Augmenter("affine")
+    image, mask = phantom.images[0], phantom.masks[0]
+    moved = [augment(image, mask, seed) for seed in range(12)]
+    changed = [(i, m) for i, m in moved if not np.array_equal(m, mask)]
+    assert 2 <= len(changed) <= 11  # p = 0.5
+    for out_image, out_mask in changed:
+        assert set(np.unique(out_mask)) <= {0, 1, 2, 3}  # nearest interpolation: no new labels
+        assert out_image[out_mask == 2].mean() > 2 * out_image[out_mask == 1].mean()
+    again = augment(image, mask, 5)
+    np.testing.assert_array_equal(again[1], moved[5][1])
+
+
+def test_unknown_augmentation():
+    with pytest.raises(EcholiteError, match="unknown augmentation"):
+        Augmenter("heavy")
+
+
+def test_pipeline_batches_and_targets(phantom):
+    from echolite.data.pipeline import make_dataset
+
+    ds = make_dataset(phantom, 4, ["seg", "ds_1"], augment="affine", shuffle=True, seed=0)
+    batches = list(ds)
+    assert len(batches) == 2
+    x, y = batches[0]
+    assert x.shape == (4, 128, 128, 1) and x.dtype.name == "float32"
+    assert set(y) == {"seg", "ds_1"} and y["seg"].shape == (4, 128, 128, 1)
+    first = [b[1]["seg"].numpy() for b in make_dataset(phantom, 4, ["seg"], "affine", shuffle=True, seed=0)]
+    np.testing.assert_array_equal(first[0], y["seg"].numpy())  # same seed, same batches

@@ -1,0 +1,84 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from echolite.config import PRESETS, ModelConfig
+from echolite.errors import EcholiteError
+from echolite.models import build_model, build_unet, inference_model
+
+PAPER_PARAMS = {"unet0": 119e3, "unet1": 2e6, "unet2": 11e6, "unet3": 31e6, "nnunet": 33e6, "lw-unet": 2e6}
+
+
+@pytest.mark.parametrize("name", list(PAPER_PARAMS))
+def test_parameter_count_matches_paper_within_10_percent(name):
+    params = build_model(name).count_params()
+    assert abs(params - PAPER_PARAMS[name]) / PAPER_PARAMS[name] < 0.10, params
+
+
+def test_presets_follow_tables():
+    assert PRESETS["unet1"].model.lowest_resolution == 8
+    assert PRESETS["unet0"].model.lowest_resolution == 64
+    assert PRESETS["unet3"].model.lowest_resolution == 16
+    assert PRESETS["nnunet"].model.lowest_resolution == 4
+    lw = PRESETS["lw-unet"].model
+    assert (lw.norm, lw.activation, lw.deep_supervision, lw.downsampling, lw.upsampling) == (
+        "batch", "mish", True, "maxpool", "nearest")
+    assert (PRESETS["unet2"].batch_size, PRESETS["unet3"].batch_size, PRESETS["unet0"].batch_size) == (16, 8, 64)
+
+
+def test_lw_unet_outputs_named_and_shaped():
+    model = build_model("lw-unet")
+    assert model.input.name.startswith("image") or model.layers[0].name == "image"
+    assert sorted(model.output_names) == ["ds_1", "ds_2", "ds_3", "ds_4", "seg"]
+    for out in model.outputs:
+        assert tuple(out.shape) == (None, 256, 256, 4)
+    seg = inference_model(model)
+    assert tuple(seg.output.shape) == (None, 256, 256, 4)
+
+
+@pytest.mark.parametrize("change", [
+    {"norm": "instance", "activation": "leaky_relu"},
+    {"norm": "none", "activation": "gelu", "residual": True},
+    {"downsampling": "strided", "upsampling": "transposed"},
+    {"deep_supervision": False, "activation": "relu"},
+    {"num_classes": 3, "residual": True, "norm": "batch"},
+])
+def test_every_knob_builds_and_outputs_probabilities(tiny_config, change):
+    config = dataclasses.replace(tiny_config, **change)
+    model = build_unet(config)
+    x = np.random.default_rng(0).random((2, 64, 64, 1), dtype=np.float32)
+    seg = model(x, training=False)["seg"]
+    assert seg.shape == (2, 64, 64, config.num_classes)
+    np.testing.assert_allclose(np.asarray(seg).sum(-1), 1.0, atol=1e-5)
+
+
+def test_nearest_upsampling_is_exact_repeat(tiny_config):
+    from echolite.models import NearestUpsample
+
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    expected = np.repeat(np.repeat(x[0, :, :, 0], 2, 0), 2, 1)
+    for mode in ("resize", "broadcast"):
+        np.testing.assert_array_equal(np.asarray(NearestUpsample(2, mode=mode)(x))[0, :, :, 0], expected)
+
+
+@pytest.mark.parametrize("bad", [
+    {"norm": "layer"}, {"activation": "swish"}, {"decoder_channels": (8,)}, {"input_size": 66},
+])
+def test_bad_config_is_a_user_error(tiny_config, bad):
+    with pytest.raises(EcholiteError):
+        dataclasses.replace(tiny_config, **bad)
+
+
+def test_unknown_preset():
+    with pytest.raises(EcholiteError, match="unknown preset"):
+        build_model("unet9")
+
+
+def test_config_roundtrip(tmp_path, tiny_config):
+    from echolite.config import TrainConfig, load_run_config, save_run_config
+
+    save_run_config(tmp_path / "c.json", tiny_config, TrainConfig(epochs=3), {"split": {"train": ["a"]}})
+    model, train, extra = load_run_config(tmp_path / "c.json")
+    assert model == tiny_config and train.epochs == 3 and extra["split"]["train"] == ["a"]
+    assert ModelConfig.__dataclass_params__.frozen

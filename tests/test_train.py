@@ -1,0 +1,83 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from echolite.config import TrainConfig
+from echolite.data.phantom import make_phantom
+from echolite.train import train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return make_phantom(24, seed=0, size=64)
+
+
+def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
+    result = train(TrainConfig(epochs=2, batch_size=8), tmp_path / "run", model_config=tiny_config, frames=frames, verbose=0)
+    run = tmp_path / "run"
+    for name in ("model.keras", "config.json", "history.csv", "curves.png", "summary.json", "checkpoint/last.keras"):
+        assert (run / name).exists(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["input_size"] == 64 and config["train"]["epochs"] == 2
+    assert set(config["split"]) == {"train", "val", "test"}
+    model = keras.models.load_model(run / "model.keras")
+    seg = np.asarray(model(frames.images[:2, ..., None], training=False)["seg"])
+    np.testing.assert_allclose(seg.sum(-1), 1.0, atol=1e-5)
+    assert result.epochs_done == 2 and set(result.val_dice) == {"LV", "MYO", "LA"}
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best_epoch"] in (1, 2) and summary["parameters"] == result.parameters
+
+
+def test_training_learns_the_phantom(tmp_path, frames):
+    """A small model separates the dark LV from its bright wall within a few epochs."""
+    from echolite.config import ModelConfig
+
+    config = ModelConfig(encoder_channels=(16, 16, 32), decoder_channels=(16, 16), input_size=64, norm="batch",
+                         activation="relu", deep_supervision=True)
+    big = make_phantom(60, seed=1, size=64)
+    result = train(TrainConfig(epochs=12, batch_size=4, augment="none", learning_rate=3e-3), tmp_path / "run",
+                   model_config=config, frames=big, verbose=0)
+    assert result.val_dice["LV"] > 0.7, result.val_dice
+
+
+def test_existing_run_is_not_overwritten(tmp_path, tiny_config, frames):
+    from echolite.errors import EcholiteError
+
+    train(TrainConfig(epochs=1, batch_size=8), tmp_path / "run", model_config=tiny_config, frames=frames, verbose=0)
+    with pytest.raises(EcholiteError, match="already holds a trained run"):
+        train(TrainConfig(epochs=1), tmp_path / "run", model_config=tiny_config, frames=frames, verbose=0)
+
+
+def test_killed_run_resumes_with_nothing_lost(tmp_path):
+    """SIGKILL a real training process after its first checkpoint, then --resume to the end."""
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "echolite.cli.main", "train", "--preset", "unet0", "--image-size", "64",
+            "--phantom-frames", "20", "--batch-size", "4", "--out", str(run)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(args + ["--epochs", "200"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = run / "checkpoint" / "state.json"
+    deadline = time.time() + 240
+    while not state.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = json.loads(state.read_text())["epochs_done"]
+    assert 1 <= done_before < 200
+    target = done_before + 2
+    out = subprocess.run(args + ["--resume", "--epochs", str(target)], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(state.read_text())["epochs_done"] == target
+    with open(run / "history.csv") as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs == list(range(target))  # every epoch logged exactly once
+    assert f"best epoch" in out.stdout
