@@ -6,6 +6,7 @@ User errors (``EcholiteError``) print as one line and exit with status 1.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,8 @@ import click
 
 from echolite import LABELS, __version__
 from echolite.errors import EcholiteError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out of the output
 
 QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 160}
 """Defaults when training on the phantom without explicit values: a few minutes on a laptop CPU."""
@@ -36,21 +39,26 @@ def main() -> None:
 
 @main.command()
 @click.option("--preset", default="lw-unet", show_default=True, help="Model preset: unet0-3, nnunet, lw-unet.")
-@click.option("--data", default="phantom", show_default=True, help="'phantom' or a data folder (CAMUS PNG export).")
+@click.option("--data", default="phantom", show_default=True,
+              help="'phantom' or a data folder: CAMUS NIfTI/MHD release, PNG export, or images/ + masks/.")
+@click.option("--split-file", type=click.Path(path_type=Path),
+              help="YAML/JSON with train, val, test patient lists (default: the data's own split, else seeded 80/10/10).")
+@click.option("--skip-bad", is_flag=True, help="Skip unreadable or inconsistent frames (listed) instead of stopping.")
 @click.option("--epochs", type=int, help=f"Epochs (paper: 100; phantom quickstart: {QUICKSTART['epochs']}).")
 @click.option("--batch-size", type=int, help="Batch size (default: the preset's, 32 for lw-unet; phantom quickstart: 8).")
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
 @click.option("--patience", type=int, default=50, show_default=True, help="Early stopping on validation Dice.")
 @click.option("--loss", type=str, help="dice, ce or dice_ce (default: the preset's).")
 @click.option("--ds-weight", type=float, default=0.3, show_default=True, help="Weight λ of each deep-supervision loss.")
-@click.option("--augment", default="affine", show_default=True, help="Augmentation preset: none, affine.")
+@click.option("--augment", default="affine", show_default=True,
+              help="Augmentation preset: none, affine (Table VII), I-V (Table II), nnunet.")
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
 @click.option("--phantom-frames", type=int, help=f"Frames generated for --data phantom (default {QUICKSTART['phantom_frames']}).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for split, initialisation and augmentation.")
 @click.option("--image-size", type=int, default=256, show_default=True, help="Input size in pixels (the paper: 256).")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/PRESET-TIMESTAMP).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last completed epoch.")
-def train(preset, data, epochs, batch_size, lr, patience, loss, ds_weight, augment, no_augment, phantom_frames, seed, image_size, out, resume):
+def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, loss, ds_weight, augment, no_augment, phantom_frames, seed, image_size, out, resume):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
     from dataclasses import replace
 
@@ -68,6 +76,7 @@ def train(preset, data, epochs, batch_size, lr, patience, loss, ds_weight, augme
         learning_rate=lr, patience=patience, scheduler=chosen.scheduler, loss=loss or chosen.loss,
         ds_weight=ds_weight, augment="none" if no_augment else augment, seed=seed,
         phantom_frames=_pick(phantom_frames, QUICKSTART["phantom_frames"]),
+        split_file=str(split_file) if split_file else None, skip_bad=skip_bad,
     )
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
     click.echo(f"echolite train: {preset} on {data}, {config.epochs} epochs, batch {config.batch_size}, "
@@ -76,6 +85,8 @@ def train(preset, data, epochs, batch_size, lr, patience, loss, ds_weight, augme
     from echolite.train import train as run_training
 
     result = run_training(config, out, model_config=model_config, resume=resume, epochs_given=epochs is not None)
+    for line in result.skipped:
+        click.echo(f"skipped: {line}")
     dice = "  ".join(f"{k} {v:.3f}" for k, v in result.val_dice.items())
     click.echo(f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
                f"time {result.seconds / 60:.1f} min")
@@ -102,6 +113,59 @@ def phantom(out, count, seed, size):
     click.echo(f"wrote {count} frames to {out}/img, masks to {out}/ref, preview {out / 'preview.png'}")
 
 
+@main.group()
+def data():
+    """Look at a data folder before training on it."""
+
+
+@data.command("inspect")
+@click.argument("path", type=click.Path(path_type=Path))
+def data_inspect(path):
+    """Report layout, patients, views, phases, sizes, spacings, labels and every problem."""
+    from echolite.data.inspect import inspect_data
+
+    count = _count_cases(path)
+    with click.progressbar(length=count, label="reading", file=sys.stderr) as bar:
+        report = inspect_data(path, progress=bar.update)
+    click.echo(f"layout    {report.layout}  ({report.root})")
+    click.echo(f"patients  {report.patients}")
+    click.echo(f"frames    {report.frames}")
+    click.echo(f"views     {_counts(report.views)}")
+    click.echo(f"phases    {_counts(report.phases)}")
+    sizes = report.sizes.most_common()
+    click.echo(f"sizes     {len(sizes)} distinct (rows×cols): " + ", ".join(f"{r}×{c} ({n})" for (r, c), n in sizes[:4])
+               + (" ..." if len(sizes) > 4 else ""))
+    click.echo("spacing   " + ", ".join(f"{s if isinstance(s, str) else f'{s[0]}×{s[1]} mm'} ({n})"
+                                         for s, n in report.spacings.most_common(3)))
+    click.echo(f"labels    {sorted(report.labels)}")
+    split = ", ".join(f"{k} {v}" for k, v in report.split.items()) if report.split else "none (seeded 80/10/10 by patient)"
+    click.echo(f"split     {split}")
+    click.echo(f"sequences {report.sequences}")
+    click.echo(f"problems  {len(report.problems)}")
+    for problem in report.problems:
+        click.echo(f"  {problem}")
+
+
+@data.command("preview")
+@click.argument("path")
+@click.option("--augment", default="affine", show_default=True, help="Augmentation preset to show.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("preview.png"), show_default=True)
+@click.option("-n", "count", type=int, default=8, show_default=True, help="Frames to show.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def data_preview(path, augment, out, count, seed):
+    """Write a PNG grid of augmented frames with mask outlines (PATH may be 'phantom')."""
+    from echolite.data import load_data
+    from echolite.data.augment import Augmenter
+    from echolite.plots import save_augmentation_grid
+
+    augmenter = Augmenter(augment)
+    frames = load_data(path, phantom_frames=max(count, 2)).frames
+    frames = frames.subset(range(min(count, len(frames))))
+    pairs = [augmenter(image, mask, seed + i) for i, (image, mask) in enumerate(zip(frames.images, frames.masks))]
+    save_augmentation_grid(frames, pairs, augment, out)
+    click.echo(f"wrote {out}")
+
+
 @main.command()
 def presets():
     """List the model presets with their parameter counts."""
@@ -111,6 +175,16 @@ def presets():
     click.echo(f"{'preset':<9} {'params':>12}  description")
     for name, preset in PRESETS.items():
         click.echo(f"{name:<9} {build_model(name).count_params():>12,}  {preset.description}")
+
+
+def _count_cases(path: Path) -> int:
+    from echolite.data.layouts import detect_layout
+
+    return len(detect_layout(path).cases)
+
+
+def _counts(counter) -> str:
+    return ", ".join(f"{key} {n}" for key, n in sorted(counter.items()))
 
 
 def _pick(value, default):

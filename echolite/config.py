@@ -88,6 +88,8 @@ class TrainConfig:
     phantom_frames: int = 200
     val_fraction: float = 0.1
     test_fraction: float = 0.1
+    split_file: str | None = None
+    skip_bad: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)

@@ -64,3 +64,25 @@ def save_preview_grid(frames, out_png: Path, columns: int = 8) -> None:
     fig.tight_layout()
     fig.savefig(out_png, dpi=80)
     plt.close(fig)
+
+
+def save_augmentation_grid(frames, augmented, name: str, out_png: Path, columns: int = 4) -> None:
+    """Original and augmented frame side by side, each with its mask outlines (LV red, MYO green, LA blue)."""
+    n = len(augmented)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, 2 * columns, figsize=(4.4 * columns, 2.3 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, (image, mask) in enumerate(augmented):
+        r, c = i // columns, 2 * (i % columns)
+        for ax, (img, msk), title in ((axes[r, c], (frames.images[i], frames.masks[i]), frames.frame_ids[i]),
+                                      (axes[r, c + 1], (image, mask), name)):
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+            for label, color in LABEL_COLORS.items():
+                if (msk == label).any():
+                    ax.contour(msk == label, levels=[0.5], colors=[color], linewidths=0.8)
+            ax.set_title(title, fontsize=7)
+    fig.suptitle(f"augmentation: {name}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=80)
+    plt.close(fig)

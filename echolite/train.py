@@ -20,10 +20,10 @@ import numpy as np
 from echolite import LABELS
 from echolite.checkpoint import BEST_MODEL, LAST_MODEL, RunCheckpoint, TrainState, load_state
 from echolite.config import ModelConfig, TrainConfig, get_preset, load_run_config, save_run_config
-from echolite.data import FrameSet, load_frames
+from echolite.data import FrameSet, LoadedData, load_data
 from echolite.data.augment import check_augmentation
 from echolite.data.pipeline import make_dataset
-from echolite.data.splits import split_patients
+from echolite.data.splits import check_split, read_split_file, split_patients
 from echolite.errors import EcholiteError
 from echolite.losses import DiceScore, SegmentationLoss
 from echolite.metrics import dice_per_class
@@ -40,6 +40,7 @@ class TrainResult:
     best_epoch: int
     val_dice: dict[str, float]
     seconds: float
+    skipped: list[str]
 
 
 def train(
@@ -60,8 +61,9 @@ def train(
     if resume:
         model_config, config = _resumed_configs(run_dir, config.epochs if epochs_given else None)
     model_config = model_config or get_preset(config.preset).model
-    frames = frames if frames is not None else load_frames(config.data, model_config.input_size, config.phantom_frames, config.seed)
-    split = split_patients(frames.patients, config.val_fraction, config.test_fraction, config.seed)
+    data = LoadedData(frames, "given") if frames is not None else load_data(
+        config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
+    frames, split = data.frames, choose_split(data, config)
     save_run_config(run_dir / CONFIG, model_config, config, {"split": split})
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
     keras.utils.set_random_seed(config.seed)
@@ -72,11 +74,23 @@ def train(
         model.optimizer.learning_rate.assign(state.learning_rate)
     _fit(model, config, run_dir, state, train_frames, val_frames, verbose)
     best = keras.models.load_model(run_dir / BEST_MODEL)
-    val_dice = evaluate_dice(best, val_frames)
-    result = TrainResult(run_dir, best.count_params(), state.epochs_done, state.best_epoch, val_dice, time.time() - started)
+    val_dice = evaluate_dice(best, val_frames) if len(val_frames) else {}
+    result = TrainResult(run_dir, best.count_params(), state.epochs_done, state.best_epoch, val_dice,
+                         time.time() - started, data.skipped)
     _write_summary(result)
     _plot_curves(run_dir)
     return result
+
+
+def choose_split(data: LoadedData, config: TrainConfig) -> dict[str, list[str]]:
+    """``--split-file`` first, then the split the data ships with (CAMUS), else a seeded 80/10/10 patient split."""
+    if config.split_file:
+        return read_split_file(Path(config.split_file), data.frames.patients)
+    if data.split:
+        split = {k: [p for p in v if p in set(data.frames.patients)] for k, v in data.split.items()}
+        check_split(split, data.frames.patients, f"{data.layout} split files")
+        return split
+    return split_patients(data.frames.patients, config.val_fraction, config.test_fraction, config.seed)
 
 
 def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> dict[str, float]:
@@ -92,9 +106,9 @@ def _fit(model, config: TrainConfig, run_dir: Path, state: TrainState, train_fra
         return
     names = list(model.output_names)
     train_ds = make_dataset(train_frames, config.batch_size, names, config.augment, shuffle=True, seed=config.seed)
-    val_ds = make_dataset(val_frames, config.batch_size, names)
+    val_ds = make_dataset(val_frames, config.batch_size, names) if len(val_frames) else None
     _truncate_history(run_dir / HISTORY, state.epochs_done)
-    monitor = "val_seg_dice_mean" if len(names) > 1 else "val_dice_mean"
+    monitor = ("val_" if val_ds is not None else "") + ("seg_dice_mean" if len(names) > 1 else "dice_mean")
     callbacks = [RunCheckpoint(run_dir, monitor, config.patience, state), keras.callbacks.CSVLogger(str(run_dir / HISTORY), append=True)]
     if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6))

@@ -14,3 +14,9 @@ def tiny_config() -> ModelConfig:
         encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=64,
         norm="batch", activation="mish", deep_supervision=True,
     )
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Tests never read or fill the user's frame cache."""
+    monkeypatch.setenv("ECHOLITE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

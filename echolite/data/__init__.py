@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from echolite.data.frames import FrameSet
-from echolite.errors import EcholiteError
 
 
-def load_frames(source: str, size: int = 256, phantom_frames: int = 200, seed: int = 0) -> FrameSet:
+@dataclass
+class LoadedData:
+    frames: FrameSet
+    layout: str
+    split: dict[str, list[str]] | None = None
+    """The split the data ships with (CAMUS ``database_split``), if any."""
+    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+def load_data(
+    source: str, size: int = 256, phantom_frames: int = 200, seed: int = 0, skip_bad: bool = False,
+    use_cache: bool = True, progress=None,
+) -> LoadedData:
     """``source`` is ``"phantom"`` or a folder in a supported layout (detected from its contents)."""
     if source == "phantom":
         from echolite.data.phantom import make_phantom
 
-        return make_phantom(phantom_frames, seed=seed, size=size)
-    root = Path(source)
-    if not root.is_dir():
-        raise EcholiteError(f"{root}: data folder not found (use --data phantom for the built-in phantom)")
-    from echolite.data.png_export import is_png_export, read_png_export
+        return LoadedData(make_phantom(phantom_frames, seed=seed, size=size), "phantom")
+    from echolite.data.cache import cache_key, load_cached, save_cached
+    from echolite.data.cases import load_cases
+    from echolite.data.layouts import detect_layout
 
-    if is_png_export(root):
-        return read_png_export(root, size)
-    raise EcholiteError(f"{root}: no supported layout found (expected img/ and ref/ folders of a CAMUS PNG export)")
+    layout = detect_layout(Path(source))
+    key = cache_key(layout.name, layout.cases, size, skip_bad) if use_cache else None
+    cached = load_cached(key) if key else None
+    if cached is None:
+        report = load_cases(layout.cases, size, skip_bad, progress)
+        cached = (report.frames, report.skipped)
+        if key:
+            save_cached(key, *cached)
+    return LoadedData(cached[0], layout.name, layout.split, cached[1], layout.problems, layout.info)
 
 
-__all__ = ["FrameSet", "load_frames"]
+def load_frames(source: str, size: int = 256, phantom_frames: int = 200, seed: int = 0) -> FrameSet:
+    return load_data(source, size, phantom_frames, seed).frames
+
+
+__all__ = ["FrameSet", "LoadedData", "load_data", "load_frames"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import yaml
 
 from echolite.errors import EcholiteError
 
@@ -23,3 +26,34 @@ def split_patients(patients, val_fraction: float = 0.1, test_fraction: float = 0
         "val": sorted(order[:n_val]),
         "test": sorted(order[n_val:n_val + n_test]),
     }
+
+
+def read_split_file(path: Path, patients) -> dict:
+    """A user's split: YAML or JSON with ``train``, ``val`` and ``test`` lists of patient ids (any may be empty)."""
+    try:
+        payload = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise EcholiteError(f"{path}: cannot read split file ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise EcholiteError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(payload, dict) or not set(payload) <= {"train", "val", "test"}:
+        raise EcholiteError(f"{path}: expected a mapping with keys train, val, test")
+    split = {key: [str(p) for p in (payload.get(key) or [])] for key in ("train", "val", "test")}
+    check_split(split, patients, str(path))
+    return split
+
+
+def check_split(split: dict, patients, source: str) -> None:
+    """Every listed patient exists in the data, appears once, and training is not empty."""
+    known = set(patients)
+    seen: dict[str, str] = {}
+    for key, listed in split.items():
+        for patient in listed:
+            if patient in seen:
+                raise EcholiteError(f"{source}: patient {patient} is in both {seen[patient]} and {key}")
+            seen[patient] = key
+    unknown = sorted(set(seen) - known)
+    if unknown:
+        raise EcholiteError(f"{source}: {len(unknown)} patients not in the data, e.g. {', '.join(unknown[:3])}")
+    if not split["train"]:
+        raise EcholiteError(f"{source}: the train list is empty")

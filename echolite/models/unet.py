@@ -94,7 +94,7 @@ def _supervision_head(features, config: ModelConfig, index: int):
 
 def _normalization(kind: str, name: str):
     if kind == "batch":
-        return layers.BatchNormalization(name=name)
+        return layers.BatchNormalization(momentum=0.9, name=name)  # PyTorch default (the authors used PyTorch)
     if kind == "instance":
         return layers.GroupNormalization(groups=-1, name=name)
     return layers.Identity(name=name)

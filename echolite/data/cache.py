@@ -1,0 +1,60 @@
+"""On-disk cache of decoded, resized frames, so a second run does not re-decode medical files.
+
+The key hashes the layout, the grid size and every case file's path, size and modification time, so any change
+to the data makes a new entry. Entries are written to a temporary file and renamed: never half-written.
+Location: ``$ECHOLITE_CACHE`` or ``~/.cache/echolite``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from echolite.data.cases import Case
+from echolite.data.frames import FrameSet
+
+_TEXT_FIELDS = ("frame_ids", "patients", "views", "phases")
+_ARRAY_FIELDS = ("images", "masks", "spacing_mm", "original_shapes")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ECHOLITE_CACHE", Path.home() / ".cache" / "echolite"))
+
+
+def cache_key(layout: str, cases: list[Case], size: int, skip_bad: bool) -> str:
+    digest = hashlib.sha256(f"v1|{layout}|{size}|{skip_bad}".encode())
+    for case in cases:
+        for path in (case.image_path, case.mask_path):
+            if path is not None:
+                stat = path.stat()
+                digest.update(f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:24]
+
+
+def load_cached(key: str) -> tuple[FrameSet, list[str]] | None:
+    path = cache_dir() / f"{key}.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {name: data[name] for name in _ARRAY_FIELDS}
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable entry: decode again and overwrite it
+    return FrameSet(**arrays, **{name: meta[name] for name in _TEXT_FIELDS}), meta["skipped"]
+
+
+def save_cached(key: str, frames: FrameSet, skipped: list[str]) -> None:
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {name: getattr(frames, name) for name in _TEXT_FIELDS} | {"skipped": skipped}
+        tmp = folder / f".{key}.{os.getpid()}.tmp.npz"
+        np.savez(tmp, meta=json.dumps(meta), **{name: getattr(frames, name) for name in _ARRAY_FIELDS})
+        os.replace(tmp, folder / f"{key}.npz")
+    except OSError:
+        pass  # a cache that cannot be written only costs time

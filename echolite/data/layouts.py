@@ -1,0 +1,177 @@
+"""Detect a data folder's layout and list its cases.
+
+Layouts, tried in this order:
+
+- ``camus-nifti`` (CAMUS 2023 release): ``database_nifti/patientNNNN/patientNNNN_{2CH,4CH}_{ED,ES}[_gt].nii.gz``,
+  ``Info_{2CH,4CH}.cfg`` per patient, ``database_split/subgroup_{training,validation,testing}.txt``, and
+  ``_half_sequence[_gt].nii.gz`` cine loops. The folder given may be the release root or ``database_nifti``.
+- ``camus-mhd`` (CAMUS 2019 release): ``training/patientNNNN/patientNNNN_{2CH,4CH}_{ED,ES}[_gt].mhd`` (+ ``.raw``)
+  and ``Info_{2CH,4CH}.cfg``; ``testing/`` patients have no ground truth and are reported, not loaded.
+- ``png-export`` (CAMUS PNG exports such as ``shared/data/camus4ch``): ``img/NAME.png`` + ``ref/NAME_gt.png``,
+  masks coded 0/85/170/255, pixel size assumed 0.154 mm (inferred; these files carry none).
+- ``folder`` (a clinic's own data): an image folder (``images``, ``imgs`` or ``img``) and a mask folder (``masks``,
+  ``labels``, ``ref`` or ``gt``) with files paired by name (a ``_gt``/``_mask``/``_label`` suffix on the mask is
+  allowed); PNG/JPEG, NIfTI, .mhd or .npy; masks 0–3 or 0/85/170/255. The patient is the name up to the first
+  underscore; view and phase are read from ``_2CH``/``_4CH`` and ``_ED``/``_ES`` when present.
+
+Frames are used as stored: CAMUS stores them upright (apex at the top, as clinicians view them); a clinic's
+folder must be stored upright too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from echolite.data.cases import Case
+from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
+from echolite.errors import EcholiteError
+
+PNG_EXPORT_SPACING_MM = 0.154
+CAMUS_NAME = re.compile(r"^(?P<patient>patient\d+)_(?P<view>[24]CH)_(?P<phase>ED|ES)$", re.IGNORECASE)
+_CAMUS_FILE = re.compile(r"^(patient\d+)_([24]CH)_(ED|ES|half_sequence)(_gt)?$", re.IGNORECASE)
+_MASK_SUFFIX = re.compile(r"_(gt|mask|label|labels|seg)$", re.IGNORECASE)
+_SPLIT_FILES = {"train": "subgroup_training.txt", "val": "subgroup_validation.txt", "test": "subgroup_testing.txt"}
+
+
+@dataclass
+class Layout:
+    name: str
+    root: Path
+    cases: list[Case]
+    split: dict[str, list[str]] | None = None
+    info: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    """CAMUS ``Info_*.cfg`` values: patient → view → key → value (ED, ES, NbFrame, Sex, Age, ImageQuality, EF, FrameRate)."""
+    sequences: dict[tuple[str, str], tuple[Path, Path | None]] = field(default_factory=dict)
+    """(patient, view) → (cine loop, its ground truth or None)."""
+    problems: list[str] = field(default_factory=list)
+
+
+def detect_layout(root: Path) -> Layout:
+    root = Path(root)
+    if not root.is_dir():
+        raise EcholiteError(f"{root}: data folder not found (use --data phantom for the built-in phantom)")
+    for finder in (_camus_nifti, _camus_mhd, _png_export, _folder):
+        layout = finder(root)
+        if layout is not None:
+            return layout
+    raise EcholiteError(
+        f"{root}: no supported layout found (CAMUS database_nifti/ or training/, img/ + ref/, or images/ + masks/)"
+    )
+
+
+def _camus_nifti(root: Path) -> Layout | None:
+    base = root / "database_nifti" if (root / "database_nifti").is_dir() else root
+    patients = _patient_dirs(base, "*.nii.gz")
+    if not patients:
+        return None
+    release = root if base != root else root.parent
+    layout = _camus_layout("camus-nifti", root, patients, ".nii.gz")
+    layout.split = _camus_split(release / "database_split", layout)
+    return layout
+
+
+def _camus_mhd(root: Path) -> Layout | None:
+    base = root / "training" if (root / "training").is_dir() else root
+    patients = _patient_dirs(base, "*.mhd")
+    if not patients:
+        return None
+    layout = _camus_layout("camus-mhd", root, patients, ".mhd")
+    testing = root / "testing"
+    if testing.is_dir() and base != root:
+        count = len(_patient_dirs(testing, "*.mhd"))
+        layout.problems.append(f"{testing}: {count} patients without public ground truth, not loaded")
+    return layout
+
+
+def _patient_dirs(base: Path, pattern: str) -> list[Path]:
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir() and p.name.lower().startswith("patient") and any(p.glob(pattern)))
+
+
+def _camus_layout(name: str, root: Path, patient_dirs: list[Path], suffix: str) -> Layout:
+    layout = Layout(name, root, [])
+    for folder in patient_dirs:
+        files = {stem_of(f).lower(): f for f in folder.iterdir() if suffix_of(f) == suffix}
+        for stem, path in sorted(files.items()):
+            match = _CAMUS_FILE.match(stem)
+            if not match or match.group(4):
+                continue
+            patient, view, phase = match.group(1), match.group(2).upper(), match.group(3).upper()
+            mask = files.get(f"{stem}_gt")
+            if phase == "HALF_SEQUENCE":
+                layout.sequences[(patient, view)] = (path, mask)
+                continue
+            if mask is None:
+                layout.problems.append(f"{path}: no ground truth ({stem}_gt{suffix} missing)")
+            layout.cases.append(Case(f"{patient}_{view}_{phase}", patient, view, phase, path, mask, read_frame))
+        for cfg in sorted(folder.glob("Info_*.cfg")):
+            layout.info.setdefault(folder.name, {})[cfg.stem.split("_")[-1].upper()] = _read_cfg(cfg)
+    return layout
+
+
+def _read_cfg(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text(errors="replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _camus_split(folder: Path, layout: Layout) -> dict[str, list[str]] | None:
+    if not folder.is_dir():
+        return None
+    split = {}
+    for key, filename in _SPLIT_FILES.items():
+        path = folder / filename
+        if not path.exists():
+            layout.problems.append(f"{path}: split file missing; using a seeded patient split instead")
+            return None
+        split[key] = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return split
+
+
+def _png_export(root: Path) -> Layout | None:
+    if not ((root / "img").is_dir() and (root / "ref").is_dir()):
+        return None
+    images = sorted(p for p in (root / "img").iterdir() if suffix_of(p) == ".png")
+    if not images or not all(CAMUS_NAME.match(stem_of(p)) for p in images):
+        return None
+    layout = Layout("png-export", root, [])
+    for path in images:
+        match = CAMUS_NAME.match(stem_of(path))
+        mask = root / "ref" / f"{stem_of(path)}_gt.png"
+        if not mask.exists():
+            layout.problems.append(f"{path}: no ground truth ({mask.name} missing in ref/)")
+        layout.cases.append(Case(
+            stem_of(path), match["patient"], match["view"].upper(), match["phase"].upper(), path,
+            mask if mask.exists() else None, read_frame, default_spacing_mm=PNG_EXPORT_SPACING_MM,
+        ))
+    return layout
+
+
+def _folder(root: Path) -> Layout | None:
+    image_dir = _first_dir(root, ("images", "imgs", "img", "image"))
+    mask_dir = _first_dir(root, ("masks", "labels", "ref", "gt", "mask", "label"))
+    if image_dir is None or mask_dir is None:
+        return None
+    masks = {_MASK_SUFFIX.sub("", stem_of(p)): p for p in mask_dir.iterdir() if suffix_of(p)}
+    layout = Layout("folder", root, [])
+    for path in sorted(p for p in image_dir.iterdir() if suffix_of(p)):
+        stem = stem_of(path)
+        mask = masks.get(stem)
+        if mask is None:
+            layout.problems.append(f"{path}: no mask named {stem}[_gt|_mask].* in {mask_dir.name}/")
+        view = next((v for v in ("2CH", "4CH") if f"_{v}" in stem.upper()), "unknown")
+        phase = next((p for p in ("ED", "ES") if re.search(rf"_{p}(_|$)", stem.upper())), "unknown")
+        layout.cases.append(Case(stem, stem.split("_")[0], view, phase, path, mask, read_frame))
+    if not layout.cases:
+        raise EcholiteError(f"{image_dir}: empty image folder (supported: {', '.join(ALL_SUFFIXES)})")
+    return layout
+
+
+def _first_dir(root: Path, names: tuple[str, ...]) -> Path | None:
+    return next((root / n for n in names if (root / n).is_dir()), None)

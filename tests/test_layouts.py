@@ -1,0 +1,178 @@
+"""Every supported layout, written by the test itself from phantom frames, and every kind of bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from click.testing import CliRunner
+
+from echolite.cli.main import main
+from echolite.data import load_data
+from echolite.data.layouts import detect_layout
+from echolite.data.phantom import make_phantom
+from echolite.errors import EcholiteError
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return make_phantom(8, seed=2, size=SIZE)  # 4 patients, ED + ES
+
+
+def _write_medical(array, path, spacing=(0.3, 0.2)):
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing + (1.0,) * (array.ndim - 2))  # (x = columns, y = rows[, frames])
+    sitk.WriteImage(image, str(path))
+
+
+def _camus_release(root, frames, suffix, folder):
+    for i, frame_id in enumerate(frames.frame_ids):
+        patient = f"patient{int(frames.patients[i][-4:]) + 1:04d}"
+        name = f"{patient}_4CH_{frames.phases[i]}"
+        d = root / folder / patient
+        d.mkdir(parents=True, exist_ok=True)
+        _write_medical((frames.images[i] * 255).astype(np.uint8), d / f"{name}{suffix}")
+        _write_medical(frames.masks[i], d / f"{name}_gt{suffix}")
+        (d / "Info_4CH.cfg").write_text("ED: 1\nES: 12\nNbFrame: 14\nSex: F\nAge: 61\nImageQuality: Good\nEF: 57.5\nFrameRate: 40\n")
+        if frames.phases[i] == "ED":
+            loop = np.stack([(frames.images[i] * 255).astype(np.uint8)] * 3)
+            _write_medical(loop, d / f"{patient}_4CH_half_sequence{suffix}")
+
+
+def test_camus_nifti_release(tmp_path, frames):
+    _camus_release(tmp_path, frames, ".nii.gz", "database_nifti")
+    (tmp_path / "database_split").mkdir()
+    for name, ids in (("training", [1, 2]), ("validation", [3]), ("testing", [4])):
+        (tmp_path / "database_split" / f"subgroup_{name}.txt").write_text("".join(f"patient{i:04d}\n" for i in ids))
+    data = load_data(str(tmp_path), size=SIZE)
+    assert data.layout == "camus-nifti" and len(data.frames) == 8
+    np.testing.assert_array_equal(data.frames.masks, frames.masks)
+    np.testing.assert_allclose(data.frames.spacing_mm[0], (0.2, 0.3), rtol=1e-6)  # (rows, cols)
+    assert data.split == {"train": ["patient0001", "patient0002"], "val": ["patient0003"], "test": ["patient0004"]}
+    assert data.info["patient0001"]["4CH"]["EF"] == "57.5"
+    layout = detect_layout(tmp_path / "database_nifti")
+    assert len(layout.sequences) == 4 and layout.name == "camus-nifti"
+
+
+def test_camus_mhd_release(tmp_path, frames):
+    _camus_release(tmp_path, frames, ".mhd", "training")
+    data = load_data(str(tmp_path), size=SIZE)
+    assert data.layout == "camus-mhd" and data.frames.patients[0] == "patient0001"
+    np.testing.assert_array_equal(data.frames.masks, frames.masks)
+    assert data.frames.views == ["4CH"] * 8 and data.frames.phases[:2] == ["ED", "ES"]
+
+
+@pytest.mark.parametrize("fmt", ["npy", "nii.gz", "png"])
+def test_generic_folder(tmp_path, frames, fmt):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for image, mask, frame_id in zip(frames.images, frames.masks, frames.frame_ids):
+        name = frame_id.replace("phantom", "hunt")
+        if fmt == "npy":
+            np.save(tmp_path / "images" / f"{name}.npy", image)
+            np.save(tmp_path / "masks" / f"{name}_mask.npy", mask)
+        elif fmt == "png":
+            from PIL import Image
+
+            Image.fromarray((image * 255).astype(np.uint8)).save(tmp_path / "images" / f"{name}.png")
+            Image.fromarray(mask).save(tmp_path / "masks" / f"{name}.png")
+        else:
+            _write_medical(image, tmp_path / "images" / f"{name}.nii.gz")
+            _write_medical(mask, tmp_path / "masks" / f"{name}_gt.nii.gz")
+    data = load_data(str(tmp_path), size=SIZE)
+    assert data.layout == "folder" and len(set(data.frames.patients)) == 4
+    np.testing.assert_array_equal(data.frames.masks, frames.masks)
+    assert data.frames.phases[:2] == ["ED", "ES"]
+
+
+def _nifti_with_one_bad(tmp_path, frames, damage):
+    _camus_release(tmp_path, frames, ".nii.gz", "database_nifti")
+    target = tmp_path / "database_nifti" / "patient0002" / "patient0002_4CH_ES_gt.nii.gz"
+    damage(target)
+    return target
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[:40]), "corrupt or truncated"),
+    (lambda p: _write_medical(np.zeros((10, 12), np.uint8), p), "differs from its image"),
+    (lambda p: _write_medical(np.full((SIZE, SIZE), 5, np.uint8), p), "labels [5] outside"),
+    (lambda p: p.unlink(), "no ground-truth mask"),
+])
+def test_bad_file_names_the_file_or_is_skipped(tmp_path, frames, damage, message):
+    bad = _nifti_with_one_bad(tmp_path, frames, damage)
+    with pytest.raises(EcholiteError) as info:
+        load_data(str(tmp_path), size=SIZE)
+    assert message in str(info.value) and "patient0002_4CH_ES" in str(info.value)
+    data = load_data(str(tmp_path), size=SIZE, skip_bad=True)
+    assert len(data.frames) == 7 and len(data.skipped) == 1 and "patient0002_4CH_ES" in data.skipped[0]
+    assert bad.name.startswith("patient0002")
+
+
+def test_empty_and_unknown_folders(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    with pytest.raises(EcholiteError, match="empty image folder"):
+        load_data(str(tmp_path))
+    with pytest.raises(EcholiteError, match="no supported layout"):
+        load_data(str(tmp_path / "images"))
+
+
+def test_missing_split_file_is_reported(tmp_path, frames):
+    _camus_release(tmp_path, frames, ".nii.gz", "database_nifti")
+    (tmp_path / "database_split").mkdir()
+    (tmp_path / "database_split" / "subgroup_training.txt").write_text("patient0001\n")
+    data = load_data(str(tmp_path), size=SIZE)
+    assert data.split is None and any("subgroup_validation.txt: split file missing" in p for p in data.problems)
+
+
+def test_user_split_file(tmp_path):
+    from echolite.data.splits import read_split_file
+
+    patients = ["a", "b", "c", "d"]
+    path = tmp_path / "split.yaml"
+    path.write_text("train: [a, b]\nval: [c]\ntest: []\n")
+    assert read_split_file(path, patients) == {"train": ["a", "b"], "val": ["c"], "test": []}
+    (tmp_path / "s.json").write_text(json.dumps({"train": ["a"], "val": ["a"]}))
+    with pytest.raises(EcholiteError, match="in both train and val"):
+        read_split_file(tmp_path / "s.json", patients)
+    (tmp_path / "s.json").write_text(json.dumps({"train": ["zz"]}))
+    with pytest.raises(EcholiteError, match="not in the data"):
+        read_split_file(tmp_path / "s.json", patients)
+    with pytest.raises(EcholiteError, match="cannot read split file"):
+        read_split_file(tmp_path / "missing.yaml", patients)
+
+
+def test_cache_is_used_and_a_broken_entry_is_rebuilt(tmp_path, frames, monkeypatch):
+    from echolite.data import cache
+
+    _camus_release(tmp_path / "data", frames, ".nii.gz", "database_nifti")
+    monkeypatch.setenv("ECHOLITE_CACHE", str(tmp_path / "cache"))
+    first = load_data(str(tmp_path / "data"), size=SIZE)
+    entries = list((tmp_path / "cache").glob("*.npz"))
+    assert len(entries) == 1
+    entries[0].write_bytes(b"broken")
+    calls = []
+    monkeypatch.setattr(cache, "load_cached", lambda key, real=cache.load_cached: calls.append(key) or real(key))
+    again = load_data(str(tmp_path / "data"), size=SIZE)
+    np.testing.assert_array_equal(first.frames.images, again.frames.images)
+    assert np.load(entries[0])["images"].shape == (8, SIZE, SIZE)  # rewritten whole
+
+
+def test_data_inspect_command(tmp_path, frames):
+    _camus_release(tmp_path, frames, ".nii.gz", "database_nifti")
+    (tmp_path / "database_nifti" / "patient0003" / "patient0003_4CH_ED_gt.nii.gz").unlink()
+    result = CliRunner().invoke(main, ["data", "inspect", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "camus-nifti" in out and "patients  4" in out and "frames    8" in out and "4CH 8" in out
+    assert "ED 4, ES 4" in out and "labels    [0, 1, 2, 3]" in out and "0.2×0.3 mm" in out
+    assert "patient0003_4CH_ED.nii.gz: no ground truth" in out
+
+
+def test_data_preview_command(tmp_path):
+    out = tmp_path / "grid.png"
+    result = CliRunner().invoke(main, ["data", "preview", "phantom", "--augment", "III", "--out", str(out), "-n", "4"])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 5000
