@@ -18,7 +18,7 @@ from echolite.errors import EcholiteError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out of the output
 
-QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 160}
+QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 96}
 """Defaults when training on the phantom without explicit values: a few minutes on a laptop CPU."""
 
 
@@ -113,6 +113,105 @@ def phantom(out, count, seed, size):
     click.echo(f"wrote {count} frames to {out}/img, masks to {out}/ref, preview {out / 'preview.png'}")
 
 
+@main.command()
+@click.argument("model", required=False, type=click.Path(path_type=Path))
+@click.option("--data", "data_path", required=True, help="Data folder (any supported layout) or 'phantom'.")
+@click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True,
+              help="Frames to score: the run's saved split, else the data's own, else seeded 80/10/10.")
+@click.option("--predictions", type=click.Path(path_type=Path), help="Score masks made by another tool instead of MODEL.")
+@click.option("--no-postprocess", is_flag=True, help="Score the raw argmax (no largest-component filtering).")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for frames.csv, summary.json, worst-frame overlays.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json):
+    """Dice, Hausdorff (px and mm) and anatomical outliers of MODEL (run folder or .keras) on --data."""
+    import json
+
+    from echolite.evaluate import score_frames, summarize, worst_frames, write_frame_csv
+    from echolite.postprocess import PostprocessConfig
+
+    if (model is None) == (predictions is None):
+        raise EcholiteError("give either MODEL or --predictions DIR")
+    if predictions:
+        frames = _frames_for_split(data_path, split, None, 256)
+        labels = _read_predictions(predictions, frames)
+    else:
+        from echolite.predict import load_keras_model, predict_labels
+
+        network = load_keras_model(model)
+        frames = _frames_for_split(data_path, split, model, network.input_shape[1])
+        labels = predict_labels(network, frames.images)
+    with click.progressbar(length=len(frames), label="scoring", file=sys.stderr) as bar:
+        scores = score_frames(labels, frames, None if no_postprocess else PostprocessConfig(), progress=bar.update)
+    summary = summarize(scores)
+    if out:
+        _write_evaluation(out, scores, summary, frames, labels)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(_table(summary, "post-processed" if not no_postprocess else "raw argmax"))
+
+
+@main.command()
+@click.argument("model_a", type=click.Path(path_type=Path))
+@click.argument("model_b", type=click.Path(path_type=Path))
+@click.option("--data", "data_path", required=True, help="Data folder (any supported layout) or 'phantom'.")
+@click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True)
+@click.option("--no-postprocess", is_flag=True, help="Compare the raw argmax.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("compare.png"), show_default=True,
+              help="Boxplot PNG (Fig. 3 of the paper).")
+@click.option("--json", "as_json", is_flag=True, help="Print the test table as JSON.")
+def compare(model_a, model_b, data_path, split, no_postprocess, out, as_json):
+    """Paired Wilcoxon signed-rank tests between two models (run folders, .keras files or prediction folders)
+    on the same frames: Dice and Hausdorff per structure; boxplots."""
+    import json
+
+    from echolite.evaluate import score_frames
+    from echolite.plots import save_comparison_boxplots
+    from echolite.postprocess import PostprocessConfig
+    from echolite.stats import paired_tests
+
+    networks = [_maybe_model(m) for m in (model_a, model_b)]
+    sizes = {n.input_shape[1] for n in networks if n is not None} or {256}
+    if len(sizes) > 1:
+        raise EcholiteError(f"the two models take different input sizes {sorted(sizes)}; compare models of one size")
+    frames = _frames_for_split(data_path, split, model_a if networks[0] is not None else None, sizes.pop())
+    post = None if no_postprocess else PostprocessConfig()
+    scores = []
+    for source, network in zip((model_a, model_b), networks):
+        labels = _read_predictions(source, frames) if network is None else _predict(network, frames)
+        scores.append(score_frames(labels, frames, post))
+    rows = paired_tests(*scores)
+    save_comparison_boxplots(*scores, (model_a.name, model_b.name), out)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{len(frames)} frames; A = {model_a}, B = {model_b}; paired Wilcoxon signed-rank, two-sided")
+    click.echo(f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'p':>10}")
+    for r in rows:
+        p = "-" if r["p"] is None else f"{r['p']:.3g}"
+        click.echo(f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{_f(r['mean_a'])}{_f(r['mean_b'])}{_f(r['diff'])}{p:>10}")
+    click.echo(f"boxplots: {out}")
+
+
+def _maybe_model(source: Path):
+    """A Keras model when SOURCE is a run folder or .keras file; None for a folder of predicted masks."""
+    if source.suffix == ".keras" or (source / "model.keras").exists():
+        from echolite.predict import load_keras_model
+
+        return load_keras_model(source)
+    return None
+
+
+def _predict(network, frames):
+    from echolite.predict import predict_labels
+
+    return predict_labels(network, frames.images)
+
+
+def _f(value) -> str:
+    return f"{'-':>9}" if value is None else f"{value:>9.3f}"
+
+
 @main.group()
 def data():
     """Look at a data folder before training on it."""
@@ -175,6 +274,64 @@ def presets():
     click.echo(f"{'preset':<9} {'params':>12}  description")
     for name, preset in PRESETS.items():
         click.echo(f"{name:<9} {build_model(name).count_params():>12,}  {preset.description}")
+
+
+def _frames_for_split(data_path: str, split: str, model: Path | None, size: int):
+    """The frames of one split, on the model's grid: the run's saved split (and phantom settings) when MODEL is a
+    run folder, else the data's own split, else a seeded 80/10/10 patient split."""
+    from echolite.config import TrainConfig, load_run_config
+    from echolite.data import load_data
+    from echolite.train import choose_split
+
+    config_file = model / "config.json" if model is not None and Path(model).is_dir() else None
+    saved = load_run_config(config_file) if config_file is not None and config_file.exists() else None
+    train_config = saved[1] if saved else TrainConfig()
+    loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed)
+    if split == "all":
+        return loaded.frames
+    if saved:
+        chosen = {k: [p for p in v if p in set(loaded.frames.patients)] for k, v in saved[2]["split"].items()}
+    else:
+        chosen = choose_split(loaded, train_config)
+    if not chosen[split]:
+        raise EcholiteError(f"{data_path}: the {split} split has no patients here; use --split val, train or all")
+    return loaded.frames.for_patients(chosen[split])
+
+
+def _read_predictions(folder: Path, frames):
+    from echolite.predict import read_predictions
+
+    return read_predictions(folder, frames)
+
+
+def _write_evaluation(out: Path, scores, summary, frames, labels) -> None:
+    import json
+
+    from echolite.evaluate import worst_frames, write_frame_csv
+    from echolite.plots import save_overlay
+
+    (out / "worst").mkdir(parents=True, exist_ok=True)
+    write_frame_csv(scores, out / "frames.csv")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    for i in worst_frames(scores):
+        save_overlay(frames.images[i], labels[i], frames.masks[i], out / "worst" / f"{frames.frame_ids[i]}.png",
+                     f"{frames.frame_ids[i]}  Dice " + " ".join(f"{d:.2f}" for d in scores[i].dice))
+
+
+def _table(summary: dict, mode: str) -> str:
+    def row(name, values, fmt):
+        return f"{name:<16}" + "".join(f"{'-' if values[k] is None else format(values[k], fmt):>8}" for k in ("LV", "MYO", "LA"))
+
+    lines = [f"{summary['n_frames']} frames, {mode}", f"{'':<16}{'LV':>8}{'MYO':>8}{'LA':>8}",
+             row("Dice", summary["dice"], ".3f"), row("Hausdorff px", summary["hd_px"], ".2f"),
+             row("Hausdorff mm", summary["hd_mm"], ".2f"), f"{'outliers':<16}{summary['outliers']:>8}", ""]
+    lines.append(f"{'group':<10}{'frames':>7}{'Dice LV':>9}{'MYO':>7}{'LA':>7}{'HD px LV':>10}{'MYO':>7}{'LA':>7}{'outl.':>7}")
+    for group, s in summary["by_view_phase"].items():
+        d, h = s["dice"], s["hd_px"]
+        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+        lines.append(f"{group:<10}{s['n_frames']:>7}{fmt(d['LV'], '.3f'):>9}{fmt(d['MYO'], '.3f'):>7}{fmt(d['LA'], '.3f'):>7}"
+                     f"{fmt(h['LV'], '.2f'):>10}{fmt(h['MYO'], '.2f'):>7}{fmt(h['LA'], '.2f'):>7}{s['outliers']:>7}")
+    return "\n".join(lines)
 
 
 def _count_cases(path: Path) -> int:

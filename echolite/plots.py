@@ -86,3 +86,42 @@ def save_augmentation_grid(frames, augmented, name: str, out_png: Path, columns:
     fig.tight_layout()
     fig.savefig(out_png, dpi=80)
     plt.close(fig)
+
+
+def save_overlay(image, pred, truth, out_png: Path, title: str = "") -> None:
+    """Prediction (filled, translucent) with the ground-truth outlines on top."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(overlay(image, pred))
+    for label, color in LABEL_COLORS.items():
+        if (truth == label).any():
+            ax.contour(truth == label, levels=[0.5], colors=[color], linewidths=0.8)
+    ax.set_title(title, fontsize=7)
+    ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+
+
+def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png: Path) -> None:
+    """Fig. 3 of the paper: Dice (top) and Hausdorff distance in pixels (bottom) per structure, two models."""
+    import numpy as np
+
+    structures = ("LV", "MYO", "LA")
+    fig, axes = plt.subplots(2, 1, figsize=(7, 6))
+    for ax, metric, label in ((axes[0], "dice", "Dice"), (axes[1], "hd_px", "Hausdorff (px, 256 grid)")):
+        data, positions = [], []
+        for k in range(3):
+            for j, scores in enumerate((scores_a, scores_b)):
+                values = np.array([getattr(s, metric)[k] for s in scores], float)
+                data.append(values[np.isfinite(values)])
+                positions.append(3 * k + j)
+        boxes = ax.boxplot(data, positions=positions, widths=0.8, patch_artist=True, showfliers=True)
+        for i, box in enumerate(boxes["boxes"]):
+            box.set_facecolor(("#4c72b0", "#dd8452")[i % 2])
+        ax.set_xticks([3 * k + 0.5 for k in range(3)], structures)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend([boxes["boxes"][0], boxes["boxes"][1]], names, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)

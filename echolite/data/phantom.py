@@ -36,12 +36,24 @@ def make_phantom(n_frames: int = 200, seed: int = 0, size: int = 256) -> FrameSe
 
 def phantom_frame(seed: int, patient: int, phase: str = "ED", size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """One frame: (image float32 in [0, 1], mask uint8) for a patient index and phase."""
-    heart = _heart(np.random.default_rng([seed, patient]))
+    heart = _heart_inside_sector(np.random.default_rng([seed, patient]))
     rng = np.random.default_rng([seed, patient, 0 if phase == "ED" else 1])
     mask, right_heart = _anatomy(heart, phase, size, rng)
     image = _ultrasound(mask, right_heart, heart, size, rng)
     sector = _sector(size, heart)
     return image * sector, np.where(sector, mask, 0).astype(np.uint8)
+
+
+def _heart_inside_sector(rng: np.random.Generator) -> dict:
+    """Draw geometries until the whole ED heart (the larger phase) lies inside the sector with a margin, so
+    masks are never cut by the sector edge."""
+    for _ in range(50):
+        heart = _heart(rng)
+        mask, _ = _anatomy(heart, "ED", 64, np.random.default_rng(0))
+        inside = _sector(64, {**heart, "sector_half_angle": heart["sector_half_angle"] - np.deg2rad(3)})
+        if not (mask.astype(bool) & ~inside).any():
+            return heart
+    return heart
 
 
 def _heart(rng: np.random.Generator) -> dict:
@@ -75,6 +87,10 @@ def _anatomy(heart: dict, phase: str, size: int, rng: np.random.Generator) -> tu
     outer = (u >= 0) & ((np.clip(u, 0, None) / (length + wall)) ** heart["bullet"] + (v / (half_width + wall)) ** 2 <= 1)
     la_len, la_w = heart["la_length"] * la_scale, heart["la_half_width"] * la_scale
     atrium = (u < 0) & (((u + 0.8 * la_len) / la_len) ** 2 + (v / la_w) ** 2 <= 1)
+    # The LA meets the LV along the whole mitral plane: a funnel from the LV's width to the atrium's.
+    funnel = 0.35 * la_len
+    width_at_plane = half_width * np.sqrt(np.clip(1 - (1 / length) ** heart["bullet"], 0, 1))
+    atrium |= (u < 0) & (u >= -funnel) & (np.abs(v) <= width_at_plane + (0.6 * la_w - width_at_plane) * (-u / funnel))
     rv_v = v + half_width + wall + heart["rv_gap"] + 0.8 * half_width
     right_heart = ((u >= 0) & ((u / (0.8 * length)) ** 2 + (rv_v / (0.8 * half_width)) ** 2 <= 1)) | (
         (u < 0) & (((u + 0.7 * la_len) / (0.9 * la_len)) ** 2 + (rv_v / (0.8 * la_w)) ** 2 <= 1)

@@ -1,0 +1,83 @@
+"""Anatomical plausibility checks for apical-view segmentations (after Painchaud et al., "Cardiac segmentation
+with strong anatomical guarantees", IEEE TMI 2020, whose criteria for CAMUS these follow in simplified form).
+
+Each check is a plain function of the (H, W) label map returning True when the frame FAILS it; thresholds live
+in ``AnatomyThresholds``. A frame is an anatomical outlier if any check fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+LV, MYO, LA = 1, 2, 3
+_EIGHT = np.ones((3, 3), bool)
+_FOUR = ndimage.generate_binary_structure(2, 1)
+
+
+@dataclass(frozen=True)
+class AnatomyThresholds:
+    gap_pixels: int = 4
+    """Background pixels wedged between two structures (touching both) tolerated before a "gap" fails."""
+    lv_background_fraction: float = 0.1
+    """Share of the LV border that may touch background (the mitral plane beside the LA, in a normal frame)."""
+    myo_min_thickness: int = 1
+    """The myocardium must survive an erosion of this radius in pixels as one piece (else too thin or broken)."""
+
+
+def check_anatomy(mask: np.ndarray, thresholds: AnatomyThresholds = AnatomyThresholds()) -> dict[str, bool]:
+    """Named check → failed? for one label map."""
+    lv, myo, la = mask == LV, mask == MYO, mask == LA
+    background = mask == 0
+    return {
+        "lv_hole": _has_hole(lv),
+        "myo_hole": _has_hole(myo),
+        "la_hole": _has_hole(la),
+        "lv_myo_hole": _has_hole(lv | myo),
+        "lv_fragmented": _components(lv) > 1,
+        "myo_fragmented": _components(myo) > 1,
+        "la_fragmented": _components(la) > 1,
+        "lv_myo_gap": _gap(lv, myo, background, la) > thresholds.gap_pixels,
+        "lv_la_gap": _gap(lv, la, background, myo) > thresholds.gap_pixels,
+        "lv_touches_background": _contact_fraction(lv, background) > thresholds.lv_background_fraction,
+        "myo_too_thin": _too_thin(myo, thresholds.myo_min_thickness),
+    }
+
+
+def is_outlier(checks: dict[str, bool]) -> bool:
+    return any(checks.values())
+
+
+def _has_hole(region: np.ndarray) -> bool:
+    return bool(region.any()) and bool((ndimage.binary_fill_holes(region, structure=_FOUR) & ~region).any())
+
+
+def _components(region: np.ndarray) -> int:
+    return int(ndimage.label(region, structure=_EIGHT)[1])
+
+
+def _gap(a: np.ndarray, b: np.ndarray, background: np.ndarray, third: np.ndarray) -> int:
+    """Background pixels next to both structures and away from the third: a crack between two structures that
+    should touch. (Where all three meet, at the mitral annulus, background beside both is normal.)"""
+    near_a = ndimage.binary_dilation(a, _FOUR)
+    near_b = ndimage.binary_dilation(b, _FOUR)
+    near_third = ndimage.binary_dilation(third, _EIGHT, iterations=3)
+    return int((background & near_a & near_b & ~near_third).sum())
+
+
+def _contact_fraction(region: np.ndarray, other: np.ndarray) -> float:
+    border = region & ~ndimage.binary_erosion(region, _FOUR, border_value=1)
+    if not border.any():
+        return 0.0
+    touching = border & ndimage.binary_dilation(other, _FOUR)
+    return float(touching.sum() / border.sum())
+
+
+def _too_thin(myo: np.ndarray, radius: int) -> bool:
+    if not myo.any():
+        return True
+    y, x = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    eroded = ndimage.binary_erosion(myo, x * x + y * y <= radius * radius)
+    return _components(eroded) != 1
