@@ -90,6 +90,7 @@ class TrainConfig:
     test_fraction: float = 0.1
     split_file: str | None = None
     skip_bad: bool = False
+    jit_compile: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)

@@ -130,6 +130,7 @@ def _compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Mod
         loss={n: loss for n in names},
         loss_weights={n: 1.0 if n == "seg" else config.ds_weight for n in names},
         metrics={"seg": dice},
+        jit_compile=config.jit_compile,  # XLA: about 2.4x faster training steps on CPU (benchmarks/)
     )
     return model
 

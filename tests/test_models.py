@@ -58,8 +58,8 @@ def test_nearest_upsampling_is_exact_repeat(tiny_config):
 
     x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     expected = np.repeat(np.repeat(x[0, :, :, 0], 2, 0), 2, 1)
-    for mode in ("resize", "broadcast"):
-        np.testing.assert_array_equal(np.asarray(NearestUpsample(2, mode=mode)(x))[0, :, :, 0], expected)
+    for training in (False, True):  # resize at inference, broadcast in training: the same values
+        np.testing.assert_array_equal(np.asarray(NearestUpsample(2)(x, training=training))[0, :, :, 0], expected)
 
 
 @pytest.mark.parametrize("bad", [

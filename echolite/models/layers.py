@@ -7,25 +7,22 @@ import keras
 
 @keras.saving.register_keras_serializable(package="echolite")
 class NearestUpsample(keras.layers.Layer):
-    """Nearest-neighbour upsampling by an integer factor, two equal implementations:
+    """Nearest-neighbour upsampling by an integer factor, computed two equal ways:
 
-    - ``"resize"`` (``ops.image.resize``) lowers to the builtin RESIZE_NEAREST_NEIGHBOR in TFLite, which XNNPACK
-      and int8 kernels handle (``keras.layers.UpSampling2D`` would lower to TILE/RESHAPE); used in the decoder,
-      which is part of the exported graph.
-    - ``"broadcast"`` (reshape + broadcast) has a cheap gradient (a sum), where TensorFlow's CPU
-      ResizeNearestNeighborGrad is slow; used by the deep-supervision heads, which export drops.
+    - inference (``training`` false): ``ops.image.resize(..., "nearest")``, which lowers to the builtin
+      RESIZE_NEAREST_NEIGHBOR in TFLite (``keras.layers.UpSampling2D`` would lower to TILE/RESHAPE);
+    - training: reshape + broadcast, whose gradient is a plain sum and compiles with XLA, where TensorFlow's
+      ResizeNearestNeighborGrad is slow on CPU and has no XLA kernel.
     """
 
-    def __init__(self, factor: int, mode: str = "resize", **kwargs):
+    def __init__(self, factor: int, **kwargs):
         super().__init__(**kwargs)
-        if mode not in ("resize", "broadcast"):
-            raise ValueError(f"NearestUpsample mode must be 'resize' or 'broadcast', got {mode!r}")
-        self.factor, self.mode = int(factor), mode
+        self.factor = int(factor)
 
-    def call(self, x):
+    def call(self, x, training=None):
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
         f = self.factor
-        if self.mode == "resize":
+        if not training:
             return keras.ops.image.resize(x, (height * f, width * f), interpolation="nearest")
         x = keras.ops.reshape(x, (-1, height, 1, width, 1, channels))
         x = keras.ops.broadcast_to(x, (keras.ops.shape(x)[0], height, f, width, f, channels))
@@ -36,4 +33,4 @@ class NearestUpsample(keras.layers.Layer):
         return (b, h * self.factor, w * self.factor, c)
 
     def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "mode": self.mode}
+        return {**super().get_config(), "factor": self.factor}

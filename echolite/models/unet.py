@@ -88,7 +88,7 @@ def _supervision_head(features, config: ModelConfig, index: int):
     logits = layers.Conv2D(config.num_classes, 1, name=f"ds_{index}_logits")(features)
     factor = config.input_size // features.shape[1]
     if factor > 1:
-        logits = NearestUpsample(factor, mode="broadcast", name=f"ds_{index}_up")(logits)
+        logits = NearestUpsample(factor, name=f"ds_{index}_up")(logits)
     return layers.Activation("softmax", dtype="float32", name=f"ds_{index}")(logits)
 
 
