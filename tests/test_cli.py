@@ -4,7 +4,7 @@ from click.testing import CliRunner
 from echolite import __version__
 from echolite.cli.main import main
 
-COMMANDS = ["train", "phantom", "presets"]
+COMMANDS = ["train", "phantom", "presets", "evaluate", "compare", "data", "data inspect", "data preview"]
 
 
 def test_version():
@@ -14,7 +14,7 @@ def test_version():
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command):
-    result = CliRunner().invoke(main, [command, "--help"])
+    result = CliRunner().invoke(main, [*command.split(), "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
 
 
@@ -47,7 +47,17 @@ def test_phantom_command_writes_frames_and_preview(tmp_path):
 def test_train_command_end_to_end(tmp_path):
     out = tmp_path / "run"
     result = CliRunner().invoke(main, [
-        "train", "--preset", "lw-unet", "--image-size", "64", "--phantom-frames", "12", "--epochs", "1",
+        "train", "--preset", "unet0", "--image-size", "64", "--phantom-frames", "12", "--epochs", "1",
         "--batch-size", "4", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "validation Dice  LV" in result.output and (out / "model.keras").exists()
+
+
+def test_cli_import_is_light():
+    """`echolite --help` must not pay for TensorFlow or Keras."""
+    import subprocess
+    import sys
+
+    code = "import sys, echolite.cli.main; print(any(m in sys.modules for m in ('tensorflow', 'keras')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

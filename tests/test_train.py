@@ -53,9 +53,12 @@ def test_training_learns_the_phantom(tmp_path, frames):
 def test_existing_run_is_not_overwritten(tmp_path, tiny_config, frames):
     from echolite.errors import EcholiteError
 
-    train(TrainConfig(epochs=1, batch_size=8), tmp_path / "run", model_config=tiny_config, frames=frames, verbose=0)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.keras").write_bytes(b"a trained model")
     with pytest.raises(EcholiteError, match="already holds a trained run"):
         train(TrainConfig(epochs=1), tmp_path / "run", model_config=tiny_config, frames=frames, verbose=0)
+    with pytest.raises(EcholiteError, match="nothing to resume"):
+        train(TrainConfig(epochs=1), tmp_path / "new", model_config=tiny_config, frames=frames, resume=True)
 
 
 def test_killed_run_resumes_with_nothing_lost(tmp_path):
@@ -80,4 +83,4 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
     with open(run / "history.csv") as f:
         epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
     assert epochs == list(range(target))  # every epoch logged exactly once
-    assert f"best epoch" in out.stdout
+    assert "best epoch" in out.stdout
