@@ -154,21 +154,45 @@ def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json)
 @main.command()
 @click.argument("model_a", type=click.Path(path_type=Path))
 @click.argument("model_b", type=click.Path(path_type=Path))
-@click.option("--data", "data_path", required=True, help="Data folder (any supported layout) or 'phantom'.")
+@click.option("--data", "data_path", help="Data folder or 'phantom' (not needed for two evaluation outputs).")
 @click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True)
 @click.option("--no-postprocess", is_flag=True, help="Compare the raw argmax.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("compare.png"), show_default=True,
               help="Boxplot PNG (Fig. 3 of the paper).")
 @click.option("--json", "as_json", is_flag=True, help="Print the test table as JSON.")
 def compare(model_a, model_b, data_path, split, no_postprocess, out, as_json):
-    """Paired Wilcoxon signed-rank tests between two models (run folders, .keras files or prediction folders)
-    on the same frames: Dice and Hausdorff per structure; boxplots."""
+    """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice and Hausdorff per structure,
+    boxplots. A and B are `evaluate --out` folders, run folders, .keras files or folders of predicted masks."""
     import json
 
-    from echolite.evaluate import score_frames
     from echolite.plots import save_comparison_boxplots
-    from echolite.postprocess import PostprocessConfig
     from echolite.stats import paired_tests
+
+    if all((m / "frames.csv").exists() for m in (model_a, model_b)):
+        from echolite.evaluate import read_frame_csv
+
+        scores = [read_frame_csv(m / "frames.csv") for m in (model_a, model_b)]
+    elif data_path is None:
+        raise EcholiteError("--data is needed unless A and B are both evaluation outputs (folders with frames.csv)")
+    else:
+        scores = _score_models(model_a, model_b, data_path, split, no_postprocess)
+    rows = paired_tests(*scores)
+    save_comparison_boxplots(*scores, (model_a.name, model_b.name), out)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{len(scores[0])} frames; A = {model_a}, B = {model_b}; paired Wilcoxon signed-rank, two-sided")
+    click.echo(f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'median':>9}{'p':>10}  verdict")
+    for r in rows:
+        p = "-" if r["p"] is None else f"{r['p']:.3g}"
+        click.echo(f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{_f(r['mean_a'])}{_f(r['mean_b'])}{_f(r['diff'])}"
+                   f"{_f(r['median_diff'])}{p:>10}  {r['verdict']}")
+    click.echo(f"boxplots: {out}")
+
+
+def _score_models(model_a: Path, model_b: Path, data_path: str, split: str, no_postprocess: bool):
+    from echolite.evaluate import score_frames
+    from echolite.postprocess import PostprocessConfig
 
     networks = [_maybe_model(m) for m in (model_a, model_b)]
     sizes = {n.input_shape[1] for n in networks if n is not None} or {256}
@@ -180,17 +204,7 @@ def compare(model_a, model_b, data_path, split, no_postprocess, out, as_json):
     for source, network in zip((model_a, model_b), networks):
         labels = _read_predictions(source, frames) if network is None else _predict(network, frames)
         scores.append(score_frames(labels, frames, post))
-    rows = paired_tests(*scores)
-    save_comparison_boxplots(*scores, (model_a.name, model_b.name), out)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    click.echo(f"{len(frames)} frames; A = {model_a}, B = {model_b}; paired Wilcoxon signed-rank, two-sided")
-    click.echo(f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'p':>10}")
-    for r in rows:
-        p = "-" if r["p"] is None else f"{r['p']:.3g}"
-        click.echo(f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{_f(r['mean_a'])}{_f(r['mean_b'])}{_f(r['diff'])}{p:>10}")
-    click.echo(f"boxplots: {out}")
+    return scores
 
 
 def _maybe_model(source: Path):

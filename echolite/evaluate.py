@@ -108,3 +108,18 @@ def worst_frames(scores: list[FrameScore], count: int = 8) -> list[int]:
     """Indices of the frames with the lowest mean Dice."""
     means = [np.nanmean(s.dice) if np.isfinite(s.dice).any() else 0.0 for s in scores]
     return list(np.argsort(means)[:count])
+
+
+def read_frame_csv(path: Path) -> list[FrameScore]:
+    """Scores written by ``write_frame_csv`` (an ``echolite evaluate --out`` folder), for ``compare``."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        check_names = [k for k in (rows[0] if rows else {}) if k.startswith(("lv_", "myo_", "la_"))]
+        return [FrameScore(
+            r["frame_id"], r["patient"], r["view"], r["phase"],
+            *(np.array([float(r[f"{metric}_{name}"]) for name in STRUCTURES]) for metric in ("dice", "hd_px", "hd_mm")),
+            {c: r[c] == "1" for c in check_names},
+        ) for r in rows]
+    except (OSError, KeyError, ValueError) as exc:
+        raise EcholiteError(f"{path}: not an echolite frames.csv ({exc})") from None

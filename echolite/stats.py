@@ -9,11 +9,14 @@ from echolite.evaluate import STRUCTURES, FrameScore
 from echolite.errors import EcholiteError
 
 
+ALPHA = 0.05
+
+
 def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=("dice", "hd_px", "hd_mm")) -> list[dict]:
-    """Per metric and structure: means of A and B, mean difference (B − A), two-sided Wilcoxon p-value, over the
-    frames where both values are finite. p is None when fewer than 2 pairs differ (the test is undefined)."""
-    if [s.frame_id for s in a] != [s.frame_id for s in b]:
-        raise EcholiteError("the two models were not scored on the same frames")
+    """Per metric and structure: means of A and B, mean and median difference (B − A), two-sided Wilcoxon
+    signed-rank p-value over the frames where both values are finite, and a verdict. p is None when fewer than
+    2 pairs differ (the test is undefined). Both sets must hold the same frames."""
+    b = align_frames(a, b)
     rows = []
     for metric in metrics:
         values_a = np.array([getattr(s, metric) for s in a], float)
@@ -26,8 +29,30 @@ def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=("dice", "hd_
             if np.count_nonzero(x - y) >= 2:
                 p = float(stats.wilcoxon(x, y).pvalue)
             rows.append({"metric": metric, "structure": name, "n": int(ok.sum()), "mean_a": _mean(x),
-                         "mean_b": _mean(y), "diff": _mean(y - x), "p": p})
+                         "mean_b": _mean(y), "diff": _mean(y - x),
+                         "median_diff": float(np.median(y - x)) if x.size else None, "p": p,
+                         "verdict": verdict(p, _mean(y - x))})
     return rows
+
+
+def verdict(p: float | None, diff: float | None) -> str:
+    """Words for one test. No significant difference is not evidence of equivalence, and says so."""
+    if p is None:
+        return "untestable (fewer than 2 differing pairs)"
+    if p < ALPHA:
+        return f"B {'higher' if diff > 0 else 'lower'}, significant at α = {ALPHA}"
+    return f"no significant difference at α = {ALPHA} (not a claim of equivalence)"
+
+
+def align_frames(a: list[FrameScore], b: list[FrameScore]) -> list[FrameScore]:
+    """B reordered to A's frame order; refuses sets that are not the same frames."""
+    ids_a, by_id = [s.frame_id for s in a], {s.frame_id: s for s in b}
+    only_a, only_b = sorted(set(ids_a) - set(by_id)), sorted(set(by_id) - set(ids_a))
+    if only_a or only_b:
+        example = (only_a or only_b)[0]
+        raise EcholiteError(f"A and B were not scored on the same frames: {len(only_a)} only in A, "
+                            f"{len(only_b)} only in B (e.g. {example})")
+    return [by_id[i] for i in ids_a]
 
 
 def _mean(values: np.ndarray) -> float | None:

@@ -88,3 +88,28 @@ def test_compare_cli_wilcoxon_and_boxplots(tmp_path, frames):
     dice_lv = next(r for r in rows if r["metric"] == "dice" and r["structure"] == "LV")
     assert dice_lv["mean_a"] == 1.0 and dice_lv["diff"] < 0 and dice_lv["p"] < 0.01
     assert out.stat().st_size > 5000
+
+
+def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames):
+    write_png_export(frames, tmp_path / "data")
+    _write_predictions(tmp_path / "good", frames)
+    _write_predictions(tmp_path / "shifted", frames, shift=2)
+    for name in ("good", "shifted"):
+        result = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / name), "--data",
+                                           str(tmp_path / "data"), "--split", "all", "--out", str(tmp_path / f"ev_{name}")])
+        assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted"),
+                                       "--out", str(tmp_path / "b.png")])
+    assert result.exit_code == 0, result.output
+    assert "B lower, significant at α = 0.05" in result.output and "median" in result.output
+    csv_b = tmp_path / "ev_shifted" / "frames.csv"
+    csv_b.write_text("\n".join(csv_b.read_text().splitlines()[:-2]) + "\n")  # drop a frame from B
+    refused = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted")])
+    assert refused.exit_code == 1 and "not scored on the same frames: 2 only in A" in refused.output
+
+
+def test_verdict_never_claims_equivalence():
+    from echolite.stats import verdict
+
+    assert "not a claim of equivalence" in verdict(0.4, 0.01)
+    assert verdict(0.001, 0.2).startswith("B higher")
