@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from echolite import LABELS, __version__
+from echolite import __version__
 from echolite.errors import EcholiteError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out of the output
@@ -126,19 +126,19 @@ def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json)
     """Dice, Hausdorff (px and mm) and anatomical outliers of MODEL (run folder or .keras) on --data."""
     import json
 
-    from echolite.evaluate import score_frames, summarize, worst_frames, write_frame_csv
+    from echolite.evaluate import score_frames, summarize
     from echolite.postprocess import PostprocessConfig
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
     if predictions:
-        frames = _frames_for_split(data_path, split, None, 256)
+        frames = _frames_for_split(data_path, split, None, 256).frames
         labels = _read_predictions(predictions, frames)
     else:
         from echolite.predict import load_keras_model, predict_labels
 
         network = load_keras_model(model)
-        frames = _frames_for_split(data_path, split, model, network.input_shape[1])
+        frames = _frames_for_split(data_path, split, model, network.input_shape[1]).frames
         labels = predict_labels(network, frames.images)
     with click.progressbar(length=len(frames), label="scoring", file=sys.stderr) as bar:
         scores = score_frames(labels, frames, None if no_postprocess else PostprocessConfig(), progress=bar.update)
@@ -198,7 +198,7 @@ def _score_models(model_a: Path, model_b: Path, data_path: str, split: str, no_p
     sizes = {n.input_shape[1] for n in networks if n is not None} or {256}
     if len(sizes) > 1:
         raise EcholiteError(f"the two models take different input sizes {sorted(sizes)}; compare models of one size")
-    frames = _frames_for_split(data_path, split, model_a if networks[0] is not None else None, sizes.pop())
+    frames = _frames_for_split(data_path, split, model_a if networks[0] is not None else None, sizes.pop()).frames
     post = None if no_postprocess else PostprocessConfig()
     scores = []
     for source, network in zip((model_a, model_b), networks):
@@ -224,6 +224,95 @@ def _predict(network, frames):
 
 def _f(value) -> str:
     return f"{'-':>9}" if value is None else f"{value:>9.3f}"
+
+
+@main.command()
+@click.argument("model", required=False, type=click.Path(path_type=Path))
+@click.option("--data", "data_path", required=True, help="Data folder with ED and ES frames, or 'phantom'.")
+@click.option("--ground-truth", is_flag=True, help="Measure the ground-truth masks instead of a model's.")
+@click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="all", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for measurements.csv and bland_altman.png.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-patient values and agreement as JSON.")
+def measure(model, data_path, ground_truth, split, out, as_json):
+    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth."""
+    import dataclasses
+    import json
+
+    from echolite.clinical import agreement, measure_patients
+    from echolite.postprocess import PostprocessConfig, postprocess
+
+    if (model is None) != ground_truth:
+        raise EcholiteError("give either MODEL or --ground-truth")
+    if model is not None:
+        from echolite.predict import load_keras_model
+
+        network = load_keras_model(model)
+        loaded = _frames_for_split(data_path, split, model, network.input_shape[1])
+        masks = postprocess(_predict(network, loaded.frames), PostprocessConfig())
+    else:
+        loaded = _frames_for_split(data_path, split, None, 256)
+        masks = loaded.frames.masks
+    reference = _reference_ef(loaded.info)
+    results = measure_patients(masks, loaded.frames, reference)
+    report = {"source": "ground truth" if ground_truth else str(model),
+              "patients": [dataclasses.asdict(r) for r in results]}
+    if model is not None:
+        truth = measure_patients(loaded.frames.masks, loaded.frames)
+        report["ef_vs_ground_truth_masks"] = agreement([r.ef for r in results], [t.ef for t in truth])
+    if reference:
+        report["ef_vs_reference"] = agreement([r.ef for r in results], [r.reference_ef for r in results])
+    if out:
+        _write_measurements(out, results)
+    if as_json:
+        click.echo(json.dumps(_without_nan(report), indent=2))
+        return
+    click.echo(f"{'patient':<14}{'method':<26}{'EDV mL':>8}{'ESV mL':>8}{'EF %':>7}{'ref EF':>8}  problem")
+    for r in results:
+        click.echo(f"{r.patient:<14}{r.method:<26}{r.edv_ml:>8.1f}{r.esv_ml:>8.1f}{r.ef:>7.1f}{r.reference_ef:>8.1f}  {r.problem}")
+    for key in ("ef_vs_ground_truth_masks", "ef_vs_reference"):
+        if key in report:
+            a = report[key]
+            click.echo(f"{key}: n {a['n']}, MAE {_num(a['mae'])} points, bias {_num(a['bias'])}, r {_num(a['r'])}")
+
+
+def _reference_ef(info: dict) -> dict[str, float]:
+    """CAMUS Info_*.cfg EF per patient (the same value is in both views' files)."""
+    reference = {}
+    for patient, views in info.items():
+        for values in views.values():
+            try:
+                reference[patient] = float(values["EF"])
+            except (KeyError, ValueError):
+                continue
+    return reference
+
+
+def _write_measurements(out: Path, results) -> None:
+    import csv
+    import dataclasses
+
+    from echolite.plots import save_bland_altman
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "measurements.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[fl.name for fl in dataclasses.fields(results[0])])
+        writer.writeheader()
+        writer.writerows(dataclasses.asdict(r) for r in results)
+    if any(r.reference_ef == r.reference_ef for r in results):
+        save_bland_altman([r.ef for r in results], [r.reference_ef for r in results], out / "bland_altman.png")
+
+
+def _without_nan(value):
+    """JSON has no NaN: undefined numbers become null."""
+    if isinstance(value, dict):
+        return {k: _without_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 @main.group()
@@ -291,8 +380,10 @@ def presets():
 
 
 def _frames_for_split(data_path: str, split: str, model: Path | None, size: int):
-    """The frames of one split, on the model's grid: the run's saved split (and phantom settings) when MODEL is a
-    run folder, else the data's own split, else a seeded 80/10/10 patient split."""
+    """The data restricted to one split, on the model's grid: the run's saved split (and phantom settings) when
+    MODEL is a run folder, else the data's own split, else a seeded 80/10/10 patient split."""
+    from dataclasses import replace
+
     from echolite.config import TrainConfig, load_run_config
     from echolite.data import load_data
     from echolite.train import choose_split
@@ -302,14 +393,14 @@ def _frames_for_split(data_path: str, split: str, model: Path | None, size: int)
     train_config = saved[1] if saved else TrainConfig()
     loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed)
     if split == "all":
-        return loaded.frames
+        return loaded
     if saved:
         chosen = {k: [p for p in v if p in set(loaded.frames.patients)] for k, v in saved[2]["split"].items()}
     else:
         chosen = choose_split(loaded, train_config)
     if not chosen[split]:
         raise EcholiteError(f"{data_path}: the {split} split has no patients here; use --split val, train or all")
-    return loaded.frames.for_patients(chosen[split])
+    return replace(loaded, frames=loaded.frames.for_patients(chosen[split]))
 
 
 def _read_predictions(folder: Path, frames):

@@ -125,3 +125,24 @@ def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
+
+
+def save_bland_altman(measured, reference, out_png: Path, label: str = "EF (%)") -> None:
+    """Bland–Altman plot: difference against mean, with bias and 95 % limits of agreement."""
+    import numpy as np
+
+    a, b = np.asarray(measured, float), np.asarray(reference, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    mean, diff = (a[ok] + b[ok]) / 2, a[ok] - b[ok]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.scatter(mean, diff, s=12)
+    if diff.size > 1:
+        bias, spread = diff.mean(), 1.96 * diff.std(ddof=1)
+        for y, style in ((bias, "-"), (bias - spread, "--"), (bias + spread, "--")):
+            ax.axhline(y, color="gray", linestyle=style, linewidth=1)
+        ax.set_title(f"bias {bias:.1f}, limits of agreement ±{spread:.1f}", fontsize=9)
+    ax.set(xlabel=f"mean {label}", ylabel=f"difference {label} (measured − reference)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)

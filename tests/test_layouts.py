@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 from click.testing import CliRunner
 
 from echolite.cli.main import main
@@ -12,6 +11,8 @@ from echolite.data import load_data
 from echolite.data.layouts import detect_layout
 from echolite.data.phantom import make_phantom
 from echolite.errors import EcholiteError
+from tests.helpers import camus_release as _camus_release
+from tests.helpers import write_medical as _write_medical
 
 SIZE = 64
 
@@ -19,26 +20,6 @@ SIZE = 64
 @pytest.fixture(scope="module")
 def frames():
     return make_phantom(8, seed=2, size=SIZE)  # 4 patients, ED + ES
-
-
-def _write_medical(array, path, spacing=(0.3, 0.2)):
-    image = sitk.GetImageFromArray(array)
-    image.SetSpacing(spacing + (1.0,) * (array.ndim - 2))  # (x = columns, y = rows[, frames])
-    sitk.WriteImage(image, str(path))
-
-
-def _camus_release(root, frames, suffix, folder):
-    for i, frame_id in enumerate(frames.frame_ids):
-        patient = f"patient{int(frames.patients[i][-4:]) + 1:04d}"
-        name = f"{patient}_4CH_{frames.phases[i]}"
-        d = root / folder / patient
-        d.mkdir(parents=True, exist_ok=True)
-        _write_medical((frames.images[i] * 255).astype(np.uint8), d / f"{name}{suffix}")
-        _write_medical(frames.masks[i], d / f"{name}_gt{suffix}")
-        (d / "Info_4CH.cfg").write_text("ED: 1\nES: 12\nNbFrame: 14\nSex: F\nAge: 61\nImageQuality: Good\nEF: 57.5\nFrameRate: 40\n")
-        if frames.phases[i] == "ED":
-            loop = np.stack([(frames.images[i] * 255).astype(np.uint8)] * 3)
-            _write_medical(loop, d / f"{patient}_4CH_half_sequence{suffix}")
 
 
 def test_camus_nifti_release(tmp_path, frames):

@@ -1,7 +1,7 @@
 """On-disk cache of decoded, resized frames, so a second run does not re-decode medical files.
 
-The key hashes the layout, the grid size and every case file's path, size and modification time, so any change
-to the data makes a new entry. Entries are written to a temporary file and renamed: never half-written.
+The key hashes the layout, the grid size, the assumed spacing and every case file's path, size and modification
+time, so any change to the data or the assumptions makes a new entry. Entries are written to a temporary file and renamed: never half-written.
 Location: ``$ECHOLITE_CACHE`` or ``~/.cache/echolite``.
 """
 
@@ -26,8 +26,9 @@ def cache_dir() -> Path:
 
 
 def cache_key(layout: str, cases: list[Case], size: int, skip_bad: bool) -> str:
-    digest = hashlib.sha256(f"v1|{layout}|{size}|{skip_bad}".encode())
+    digest = hashlib.sha256(f"v2|{layout}|{size}|{skip_bad}".encode())
     for case in cases:
+        digest.update(f"|{case.default_spacing_mm}".encode())
         for path in (case.image_path, case.mask_path):
             if path is not None:
                 stat = path.stat()

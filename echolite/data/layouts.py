@@ -8,7 +8,7 @@ Layouts, tried in this order:
 - ``camus-mhd`` (CAMUS 2019 release): ``training/patientNNNN/patientNNNN_{2CH,4CH}_{ED,ES}[_gt].mhd`` (+ ``.raw``)
   and ``Info_{2CH,4CH}.cfg``; ``testing/`` patients have no ground truth and are reported, not loaded.
 - ``png-export`` (CAMUS PNG exports such as ``shared/data/camus4ch``): ``img/NAME.png`` + ``ref/NAME_gt.png``,
-  masks coded 0/85/170/255, pixel size assumed 0.154 mm (inferred; these files carry none).
+  masks coded 0/85/170/255, pixel size assumed 0.308 mm (these files carry none; see ``PNG_EXPORT_SPACING_MM``).
 - ``folder`` (a clinic's own data): an image folder (``images``, ``imgs`` or ``img``) and a mask folder (``masks``,
   ``labels``, ``ref`` or ``gt``) with files paired by name (a ``_gt``/``_mask``/``_label`` suffix on the mask is
   allowed); PNG/JPEG, NIfTI, .mhd or .npy; masks 0–3 or 0/85/170/255. The patient is the name up to the first
@@ -20,6 +20,7 @@ folder must be stored upright too.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,12 @@ from echolite.data.cases import Case
 from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
 from echolite.errors import EcholiteError
 
-PNG_EXPORT_SPACING_MM = 0.154
+PNG_EXPORT_SPACING_MM = float(os.environ.get("ECHOLITE_PNG_SPACING_MM", "0.308"))
+"""Square pixel size assumed for CAMUS PNG exports, which carry none. The export's README infers 0.154 mm, but
+with it the 400 shared expert masks give a median end-diastolic LV area of about 7.6 cm² and volumes near
+13 mL, a fraction of any adult heart (normal 4CH LV area ~30–40 cm², EDV ~70–150 mL) and images only 60 mm deep.
+The LV pixel area is the same whatever the image size, so the spacing is constant, and 0.308 mm (CAMUS' lateral
+spacing; the exports halve the 0.154 mm axial sampling to make pixels square) gives ~30 cm² and ~100 mL."""
 CAMUS_NAME = re.compile(r"^(?P<patient>patient\d+)_(?P<view>[24]CH)_(?P<phase>ED|ES)$", re.IGNORECASE)
 _CAMUS_FILE = re.compile(r"^(patient\d+)_([24]CH)_(ED|ES|half_sequence)(_gt)?$", re.IGNORECASE)
 _MASK_SUFFIX = re.compile(r"_(gt|mask|label|labels|seg)$", re.IGNORECASE)

@@ -1,0 +1,24 @@
+"""Writers of small files in real data layouts, shared by the tests."""
+
+import numpy as np
+import SimpleITK as sitk
+
+
+def write_medical(array, path, spacing=(0.3, 0.2)):
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing + (1.0,) * (array.ndim - 2))  # (x = columns, y = rows[, frames])
+    sitk.WriteImage(image, str(path))
+
+
+def camus_release(root, frames, suffix, folder):
+    for i, frame_id in enumerate(frames.frame_ids):
+        patient = f"patient{int(frames.patients[i][-4:]) + 1:04d}"
+        name = f"{patient}_4CH_{frames.phases[i]}"
+        d = root / folder / patient
+        d.mkdir(parents=True, exist_ok=True)
+        write_medical((frames.images[i] * 255).astype(np.uint8), d / f"{name}{suffix}")
+        write_medical(frames.masks[i], d / f"{name}_gt{suffix}")
+        (d / "Info_4CH.cfg").write_text("ED: 1\nES: 12\nNbFrame: 14\nSex: F\nAge: 61\nImageQuality: Good\nEF: 57.5\nFrameRate: 40\n")
+        if frames.phases[i] == "ED":
+            loop = np.stack([(frames.images[i] * 255).astype(np.uint8)] * 3)
+            write_medical(loop, d / f"{patient}_4CH_half_sequence{suffix}")
