@@ -228,19 +228,29 @@ def _f(value) -> str:
 
 @main.command()
 @click.argument("model", required=False, type=click.Path(path_type=Path))
-@click.option("--data", "data_path", required=True, help="Data folder with ED and ES frames, or 'phantom'.")
+@click.option("--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'.")
+@click.option("--sequence", type=click.Path(path_type=Path),
+              help="A cine loop instead (NIfTI/MHD sequence, .npy stack, or folder of frames): ED/ES found from the LV area.")
+@click.option("--spacing", type=float, help="Pixel size in mm for a --sequence whose format carries none.")
 @click.option("--ground-truth", is_flag=True, help="Measure the ground-truth masks instead of a model's.")
 @click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="all", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for measurements.csv and bland_altman.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print per-patient values and agreement as JSON.")
-def measure(model, data_path, ground_truth, split, out, as_json):
-    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth."""
+def measure(model, data_path, sequence, spacing, ground_truth, split, out, as_json):
+    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth;
+    or, with --sequence, EF from a whole cine loop."""
     import dataclasses
     import json
 
     from echolite.clinical import agreement, measure_patients
     from echolite.postprocess import PostprocessConfig, postprocess
 
+    if sequence is not None:
+        if model is None:
+            raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
+        return _measure_cine(model, sequence, spacing, out, as_json)
+    if data_path is None:
+        raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
         raise EcholiteError("give either MODEL or --ground-truth")
     if model is not None:
@@ -273,6 +283,37 @@ def measure(model, data_path, ground_truth, split, out, as_json):
         if key in report:
             a = report[key]
             click.echo(f"{key}: n {a['n']}, MAE {_num(a['mae'])} points, bias {_num(a['bias'])}, r {_num(a['r'])}")
+
+
+def _measure_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool) -> None:
+    import json
+    import time
+
+    from echolite.cine import analyse_cine, read_sequence
+    from echolite.postprocess import PostprocessConfig, postprocess
+    from echolite.predict import load_keras_model
+
+    network = load_keras_model(model)
+    loop = read_sequence(sequence, network.input_shape[1], spacing)
+    _predict(network, loop)  # warm-up, so the rate below is steady-state
+    start = time.perf_counter()
+    masks = postprocess(_predict(network, loop), PostprocessConfig())
+    fps = len(loop.images) / (time.perf_counter() - start)
+    result = analyse_cine(masks, loop.spacing_mm)
+    if out:
+        from echolite.plots import save_area_curve
+
+        out.mkdir(parents=True, exist_ok=True)
+        save_area_curve(result.lv_area_mm2, result.ed_index, result.es_index, out / "lv_area.png")
+    report = {"sequence": str(sequence), "frames": len(loop.images), "ed_frame": result.ed_index,
+              "es_frame": result.es_index, "edv_ml": result.edv_ml, "esv_ml": result.esv_ml, "ef": result.ef,
+              "frames_per_second": fps}
+    if as_json:
+        click.echo(json.dumps(_without_nan(report), indent=2))
+        return
+    click.echo(f"{loop.name}: {len(loop.images)} frames segmented at {fps:.1f} frames/s")
+    click.echo(f"ED frame {result.ed_index}, ES frame {result.es_index}: EDV {result.edv_ml:.1f} mL, "
+               f"ESV {result.esv_ml:.1f} mL, EF {result.ef:.1f} % (single-plane disks)")
 
 
 def _reference_ef(info: dict) -> dict[str, float]:

@@ -146,3 +146,17 @@ def save_bland_altman(measured, reference, out_png: Path, label: str = "EF (%)")
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
+
+
+def save_area_curve(areas, ed: int, es: int, out_png: Path, unit: str = "mm²") -> None:
+    """LV area over the loop with the chosen end-diastolic and end-systolic frames marked."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(range(len(areas)), areas, marker=".")
+    ax.axvline(ed, color="tab:red", linestyle="--", label=f"ED (frame {ed})")
+    ax.axvline(es, color="tab:blue", linestyle="--", label=f"ES (frame {es})")
+    ax.set(xlabel="frame", ylabel=f"LV area ({unit})")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)

@@ -15,7 +15,7 @@ def load_keras_model(path: Path):
     """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
     import keras
 
-    import echolite.losses  # noqa: F401  (registers the custom objects)
+    import echolite.losses  # noqa: F401 -- registers the custom objects for loading
     from echolite.models import inference_model
 
     path = Path(path)

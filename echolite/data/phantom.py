@@ -34,14 +34,26 @@ def make_phantom(n_frames: int = 200, seed: int = 0, size: int = 256) -> FrameSe
     return FrameSet(images, masks, ids, patients, ["4CH"] * n_frames, phases, spacing, shapes)
 
 
-def phantom_frame(seed: int, patient: int, phase: str = "ED", size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """One frame: (image float32 in [0, 1], mask uint8) for a patient index and phase."""
+def phantom_frame(
+    seed: int, patient: int, phase: str = "ED", size: int = 256, contraction: float | None = None, noise_key: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame: (image float32 in [0, 1], mask uint8) for a patient index and phase. ``contraction`` (0 = ED,
+    1 = ES) overrides the phase for frames in between."""
     heart = _heart_inside_sector(np.random.default_rng([seed, patient]))
-    rng = np.random.default_rng([seed, patient, 0 if phase == "ED" else 1])
-    mask, right_heart = _anatomy(heart, phase, size, rng)
+    rng = np.random.default_rng([seed, patient, 0 if phase == "ED" else 1, noise_key])
+    c = {"ED": 0.0, "ES": 1.0}[phase] if contraction is None else float(contraction)
+    mask, right_heart = _anatomy(heart, c, size)
     image = _ultrasound(mask, right_heart, heart, size, rng)
     sector = _sector(size, heart)
     return image * sector, np.where(sector, mask, 0).astype(np.uint8)
+
+
+def make_phantom_cine(frames: int = 24, seed: int = 0, patient: int = 0, size: int = 256):
+    """One cardiac cycle of a phantom patient: (images (T, H, W), masks (T, H, W), contraction (T,)). Contraction
+    follows (1 − cos 2πt/T) / 2, so end-diastole is frame 0 and end-systole frame T // 2."""
+    contraction = (1 - np.cos(2 * np.pi * np.arange(frames) / frames)) / 2
+    pairs = [phantom_frame(seed, patient, "ED", size, c, noise_key=t + 1) for t, c in enumerate(contraction)]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]), contraction
 
 
 def _heart_inside_sector(rng: np.random.Generator) -> dict:
@@ -49,7 +61,7 @@ def _heart_inside_sector(rng: np.random.Generator) -> dict:
     masks are never cut by the sector edge."""
     for _ in range(50):
         heart = _heart(rng)
-        mask, _ = _anatomy(heart, "ED", 64, np.random.default_rng(0))
+        mask, _ = _anatomy(heart, 0.0, 64)
         inside = _sector(64, {**heart, "sector_half_angle": heart["sector_half_angle"] - np.deg2rad(3)})
         if not (mask.astype(bool) & ~inside).any():
             return heart
@@ -72,16 +84,19 @@ def _heart(rng: np.random.Generator) -> dict:
         "attenuation": rng.uniform(0.5, 1.3),
         "gain": rng.uniform(0.8, 1.15),
         "warp": rng.integers(0, 2**31),
+        "es_length": rng.uniform(0.84, 0.9),
+        "es_width": rng.uniform(0.7, 0.8),
     }
 
 
-def _anatomy(heart: dict, phase: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Label map (LV, MYO, LA) and a boolean map of the unlabelled right heart cavities."""
-    es = phase == "ES"
-    length = heart["length"] * (rng.uniform(0.84, 0.9) if es else 1.0)
-    half_width = heart["half_width"] * (rng.uniform(0.7, 0.8) if es else 1.0)
-    wall = heart["wall"] * (1.3 if es else 1.0)
-    la_scale = 1.12 if es else 1.0
+def _anatomy(heart: dict, contraction: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Label map (LV, MYO, LA) and a boolean map of the unlabelled right heart cavities, at a point of the cardiac
+    cycle: contraction 0 is end-diastole, 1 end-systole (shorter, narrower LV, thicker wall, larger LA)."""
+    c = contraction
+    length = heart["length"] * (1 - c * (1 - heart["es_length"]))
+    half_width = heart["half_width"] * (1 - c * (1 - heart["es_width"]))
+    wall = heart["wall"] * (1 + 0.3 * c)
+    la_scale = 1 + 0.12 * c
     u, v = _heart_coordinates(heart, size)
     cavity = (u >= 0) & ((np.clip(u, 0, None) / length) ** heart["bullet"] + (v / half_width) ** 2 <= 1)
     outer = (u >= 0) & ((np.clip(u, 0, None) / (length + wall)) ** heart["bullet"] + (v / (half_width + wall)) ** 2 <= 1)

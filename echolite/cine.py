@@ -1,0 +1,62 @@
+"""Cine loops: segment every frame, follow the LV area over the cycle, pick ED (largest LV) and ES (smallest LV)
+automatically and compute EF from them (single-plane method of disks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from echolite.clinical import ejection_fraction, long_axis, volume_single_plane
+from echolite.data.cases import resize_image, to_unit_range
+from echolite.data.io import IMAGE_SUFFIXES, read_frame, read_volume, suffix_of
+from echolite.errors import EcholiteError
+
+
+@dataclass
+class Sequence:
+    images: np.ndarray  # (T, size, size) float32 in [0, 1]
+    spacing_mm: tuple[float, float]  # (row, column) on the resized grid; NaN when unknown
+    name: str
+
+
+@dataclass
+class CineResult:
+    lv_area_mm2: np.ndarray
+    ed_index: int
+    es_index: int
+    edv_ml: float
+    esv_ml: float
+    ef: float
+
+
+def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) -> Sequence:
+    """A cine loop from a NIfTI/MHD sequence (CAMUS ``_half_sequence``), a ``.npy`` stack (T, H, W) or a folder of
+    frame images sorted by name. ``spacing_mm`` is the square pixel size for formats that carry none."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if suffix_of(p) in IMAGE_SUFFIXES + (".npy",))
+        if not files:
+            raise EcholiteError(f"{path}: no frames (PNG/JPEG or .npy) in this folder")
+        stack, spacing = np.stack([read_frame(f)[0] for f in files]), None
+    else:
+        stack, spacing = read_volume(path)
+    if stack.ndim != 3 or stack.shape[0] < 2:
+        raise EcholiteError(f"{path}: expected a sequence of 2D frames (T, H, W), got shape {stack.shape}")
+    spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
+    grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
+    images = np.stack([to_unit_range(resize_image(frame, size)) for frame in stack])
+    return Sequence(images, grid, path.name)
+
+
+def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float]) -> CineResult:
+    """LV area per frame (mm², or pixels when the spacing is unknown), ED/ES frames and single-plane EF."""
+    spacing = spacing_mm if np.all(np.isfinite(spacing_mm)) else (1.0, 1.0)
+    areas = (masks == 1).sum(axis=(1, 2)) * spacing[0] * spacing[1]
+    if not areas.any():
+        raise EcholiteError("no left ventricle found in any frame of the sequence")
+    ed, es = int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, np.inf)))
+    edv = volume_single_plane(long_axis(masks[ed], spacing))
+    esv = volume_single_plane(long_axis(masks[es], spacing))
+    return CineResult(areas, ed, es, edv, esv, ejection_fraction(edv, esv))

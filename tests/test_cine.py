@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from echolite.cine import analyse_cine, read_sequence
+from echolite.clinical import ejection_fraction, long_axis, volume_single_plane
+from echolite.data.phantom import make_phantom_cine
+from tests.helpers import write_medical
+
+
+@pytest.fixture(scope="module")
+def cine():
+    return make_phantom_cine(frames=16, seed=4, size=128)
+
+
+def test_cine_finds_ed_and_es_and_the_right_ef(cine):
+    images, masks, contraction = cine
+    spacing = (0.5, 0.5)
+    result = analyse_cine(masks, spacing)
+    assert (result.ed_index, result.es_index) == (0, 8)
+    expected = ejection_fraction(volume_single_plane(long_axis(masks[0], spacing)),
+                                 volume_single_plane(long_axis(masks[8], spacing)))
+    assert result.ef == pytest.approx(expected) and 25 < result.ef < 75
+    assert np.all(np.diff(result.lv_area_mm2[:9]) < 0)  # the LV shrinks through systole
+
+
+@pytest.mark.parametrize("fmt", ["npy", "nii.gz", "folder"])
+def test_read_sequence_formats(tmp_path, cine, fmt):
+    images = (cine[0] * 255).astype(np.uint8)
+    if fmt == "npy":
+        path = tmp_path / "loop.npy"
+        np.save(path, images)
+    elif fmt == "nii.gz":
+        path = tmp_path / "patient0001_4CH_half_sequence.nii.gz"
+        write_medical(images, path, spacing=(0.4, 0.3))
+    else:
+        from PIL import Image
+
+        path = tmp_path / "frames"
+        path.mkdir()
+        for t, frame in enumerate(images):
+            Image.fromarray(frame).save(path / f"frame{t:03d}.png")
+    loop = read_sequence(path, size=64, spacing_mm=0.5)
+    assert loop.images.shape == (16, 64, 64) and loop.images.max() <= 1.0
+    expected = (0.3 * 128 / 64, 0.4 * 128 / 64) if fmt == "nii.gz" else (1.0, 1.0)
+    assert loop.spacing_mm == pytest.approx(expected)
+
+
+def test_single_frame_is_not_a_sequence(tmp_path):
+    from echolite.errors import EcholiteError
+
+    np.save(tmp_path / "one.npy", np.zeros((32, 32)))
+    with pytest.raises(EcholiteError, match="expected a sequence"):
+        read_sequence(tmp_path / "one.npy")
