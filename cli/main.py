@@ -123,7 +123,7 @@ def phantom(out, count, seed, size):
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for frames.csv, summary.json, worst-frame overlays.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json):
-    """Dice, Hausdorff (px and mm) and anatomical outliers of MODEL (run folder or .keras) on --data."""
+    """Dice, Hausdorff (px and mm) and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data."""
     import json
 
     from echolite.evaluate import score_frames, summarize
@@ -135,11 +135,9 @@ def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json)
         frames = _frames_for_split(data_path, split, None, 256).frames
         labels = _read_predictions(predictions, frames)
     else:
-        from echolite.predict import load_keras_model, predict_labels
-
-        network = load_keras_model(model)
-        frames = _frames_for_split(data_path, split, model, network.input_shape[1]).frames
-        labels = predict_labels(network, frames.images)
+        network = _load_any_model(model)
+        frames = _frames_for_split(data_path, split, _run_of(model), _input_size(network)).frames
+        labels = _predict(network, frames)
     with click.progressbar(length=len(frames), label="scoring", file=sys.stderr) as bar:
         scores = score_frames(labels, frames, None if no_postprocess else PostprocessConfig(), progress=bar.update)
     summary = summarize(scores)
@@ -216,7 +214,34 @@ def _maybe_model(source: Path):
     return None
 
 
+def _load_any_model(path: Path):
+    """A Keras model (run folder, .keras) or a TFLite segmenter (.tflite)."""
+    if path.suffix == ".tflite":
+        from echolite.tflite_model import TFLiteSegmenter
+
+        if not path.exists():
+            raise EcholiteError(f"{path}: file not found")
+        return TFLiteSegmenter(path)
+    from echolite.predict import load_keras_model
+
+    return load_keras_model(path)
+
+
+def _run_of(model: Path) -> Path | None:
+    """The run folder a model belongs to (for its split): the folder itself, or the folder holding the file."""
+    for candidate in (model, model.parent):
+        if (candidate / "config.json").exists():
+            return candidate
+    return None
+
+
+def _input_size(network) -> int:
+    return network.input_size if hasattr(network, "input_size") else network.input_shape[1]
+
+
 def _predict(network, frames):
+    if hasattr(network, "predict_labels"):
+        return network.predict_labels(frames.images)
     from echolite.predict import predict_labels
 
     return predict_labels(network, frames.images)
@@ -354,6 +379,47 @@ def _without_nan(value):
 
 def _num(value) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--int8", "mode", flag_value="int8", help="Full-integer int8 (calibrated). The default.")
+@click.option("--fp16", "mode", flag_value="fp16", help="float16 weights.")
+@click.option("--dynamic", "mode", flag_value="dynamic", help="Dynamic-range int8 weights, float activations.")
+@click.option("--fp32", "mode", flag_value="fp32", help="float32.")
+@click.option("--calib-data", help="Data for calibration and the parity gate (default: the run's own data).")
+@click.option("--calib-samples", type=int, default=200, show_default=True, help="Training frames for int8 calibration.")
+@click.option("--float-ops", type=click.Choice(["auto", "none"]), default="auto", show_default=True,
+              help="auto: keep Mish's ops in float in int8 models; none: quantize everything.")
+@click.option("--parity-threshold", type=float, default=0.01, show_default=True,
+              help="Largest Dice loss per structure allowed against the float model.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output .tflite (default RUN/model_<mode>.tflite).")
+def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, out):
+    """Export RUN (a run folder) to TFLite with metadata, gated on validation Dice against the float model."""
+    from echolite.export import export_tflite
+    from echolite.predict import load_keras_model
+
+    mode = mode or "int8"
+    if not (run / "config.json").exists():
+        raise EcholiteError(f"{run}: not a run folder (no config.json); export needs the run's data and split")
+    network = load_keras_model(run)
+    size = network.input_shape[1]
+    data_path = calib_data or _run_data(run)
+    calibration = _frames_for_split(data_path, "train", run, size).frames
+    validation = _frames_for_split(data_path, "val", run, size).frames
+    if mode == "int8" and len(calibration) < 100:
+        click.echo(f"warning: only {len(calibration)} calibration frames (100-500 recommended)", err=True)
+    out = out or run / f"model_{mode}.tflite"
+    result = export_tflite(network, out, mode, calibration, validation, calib_samples, float_ops, parity_threshold,
+                           source=str(run), log=lambda line: click.echo(f"export: {line}"))
+    click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB) and {result.metadata_path}")
+    click.echo(f"next: echolite evaluate {result.path} --data {data_path} --split val")
+
+
+def _run_data(run: Path) -> str:
+    from echolite.config import load_run_config
+
+    return load_run_config(run / "config.json")[1].data
 
 
 @main.group()

@@ -15,7 +15,7 @@ def load_keras_model(path: Path):
     """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
     import keras
 
-    import echolite.losses  # noqa: F401 -- registers the custom objects for loading
+    import echolite.losses  # noqa: F401  registers the custom objects for loading
     from echolite.models import inference_model
 
     path = Path(path)
@@ -26,7 +26,7 @@ def load_keras_model(path: Path):
         raise EcholiteError(f"{path}: unsupported model file (use a run folder or a .keras file)")
     try:
         model = keras.models.load_model(file, compile=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, TypeError) as exc:
         raise EcholiteError(f"{file}: cannot load the model ({str(exc).splitlines()[0][:160]})") from None
     return inference_model(model)
 

@@ -1,0 +1,195 @@
+"""Export a trained run to TFLite: fp32, fp16, dynamic-range or full-integer int8, with a parity gate.
+
+The exported graph is the inference graph only (deep-supervision heads dropped), batch fixed to 1, input
+``image`` (1, S, S, 1), output ``mask`` (1, S, S, 4) class scores, builtin ops only (no Flex). Metadata (labels,
+input normalization and quantization, source run, echolite version, parity) is written beside the model as
+``<name>.json``; the edge runner reads only these two files. The model is written under a temporary name and
+renamed only after the parity gate passes, so a failed export leaves nothing behind.
+
+int8: full-integer post-training quantization calibrated on training frames with the inference preprocessing
+(images in [0, 1]). The input is uint8 with scale 1/255 and zero point 0, so raw 8-bit pixels go in unchanged;
+the output is uint8 class scores (scale 1/256). Mish has no TFLite builtin: it lowers to EXP, LOG, ADD, TANH and
+MUL, a chain that is numerically broken in int8; for models with Mish those ops stay in float (``float_ops``
+"auto"), everything else is int8, and the input is then int8 (scale 1/255, zero point −128).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from echolite import LABELS, __version__
+from echolite.data.frames import FrameSet
+from echolite.errors import EcholiteError
+from echolite.metrics import dice_per_class
+
+MODES = ("fp32", "fp16", "dynamic", "int8")
+MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    metadata_path: Path
+    mode: str
+    size_bytes: int
+    parity: dict
+    steps: list[str] = field(default_factory=list)
+
+
+def export_tflite(
+    model, out: Path, mode: str = "int8", calibration: FrameSet | None = None, validation: FrameSet | None = None,
+    calib_samples: int = 200, float_ops: str = "auto", parity_threshold: float = 0.01, source: str = "",
+    log: Callable[[str], None] = lambda line: None,
+) -> ExportResult:
+    """Convert ``model`` (an ``image -> seg`` Keras model) and gate it on ``validation`` frames."""
+    if mode not in MODES:
+        raise EcholiteError(f"unknown export mode {mode!r}; choose one of: {', '.join(MODES)}")
+    if mode == "int8" and (calibration is None or len(calibration) == 0):
+        raise EcholiteError("int8 export needs calibration frames (--calib-data)")
+    started = time.time()
+    uses_mish = any(getattr(getattr(layer, "activation", None), "__name__", "") == "mish" for layer in model.layers)
+    keep_float = MISH_OPS if (mode == "int8" and uses_mish and float_ops == "auto") else []
+    content = _convert(model, mode, calibration, calib_samples, keep_float)
+    log(f"converted to {mode}{' (Mish ops kept in float)' if keep_float else ''}: "
+        f"{len(content) / 1e6:.2f} MB in {time.time() - started:.1f} s")
+    out = Path(out)
+    parity = check_parity(model, content, validation, mode, parity_threshold) if validation is not None else {}
+    if parity:
+        log("parity on {n} validation frames: Dice keras {k}, tflite {t}".format(
+            n=parity["frames"], k=_fmt(parity["dice_keras"]), t=_fmt(parity["dice_tflite"])))
+    metadata = _metadata(content, mode, keep_float, source, calibration, calib_samples, parity)
+    _write_atomically(out, content, metadata)
+    return ExportResult(out, _metadata_path(out), mode, len(content), parity)
+
+
+def check_parity(model, content: bytes, frames: FrameSet, mode: str, threshold: float) -> dict:
+    """Dice per structure of the Keras model and of the TFLite model on the same frames; raises when the TFLite
+    model loses more than ``threshold`` on any structure (int8) or drifts from fp32 beyond 1e-4."""
+    from echolite.tflite_model import TFLiteSegmenter
+
+    lite = TFLiteSegmenter(content)
+    keras_probs = model.predict(frames.images[..., None], batch_size=8, verbose=0)
+    lite_probs = lite.predict_probabilities(frames.images)
+    keras_dice = np.nanmean(dice_per_class(np.argmax(keras_probs, -1), frames.masks), axis=0)
+    lite_dice = np.nanmean(dice_per_class(np.argmax(lite_probs, -1), frames.masks), axis=0)
+    parity = {
+        "frames": len(frames),
+        "dice_keras": dict(zip(LABELS[1:], map(float, keras_dice))),
+        "dice_tflite": dict(zip(LABELS[1:], map(float, lite_dice))),
+        "max_abs_prob_diff": float(np.abs(keras_probs - lite_probs).max()),
+        "threshold": threshold,
+    }
+    losses = {name: keras_dice[k] - lite_dice[k] for k, name in enumerate(LABELS[1:])}
+    worst = max(losses, key=losses.get)
+    if losses[worst] > threshold:
+        raise EcholiteError(
+            f"{mode} export fails the parity gate: {worst} Dice {lite_dice[LABELS.index(worst) - 1]:.4f} vs float "
+            f"{keras_dice[LABELS.index(worst) - 1]:.4f} (loss {losses[worst]:.4f} > {threshold}); nothing written"
+        )
+    if mode == "fp32" and parity["max_abs_prob_diff"] > 1e-4:
+        raise EcholiteError(f"fp32 export differs from Keras by {parity['max_abs_prob_diff']:.2e} > 1e-4; nothing written")
+    return parity
+
+
+def _convert(model, mode: str, calibration, calib_samples: int, keep_float: list[str]) -> bytes:
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as folder:
+        _write_saved_model(model, folder)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if mode == "fp16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif mode == "dynamic":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        elif mode == "int8":
+            return _convert_int8(converter, calibration, calib_samples, keep_float)
+        return converter.convert()
+
+
+def _convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_float: list[str]) -> bytes:
+    import tensorflow as tf
+
+    images = calibration.images[np.random.default_rng(0).permutation(len(calibration))[:calib_samples]]
+
+    def representative():
+        for image in images:
+            yield [image[None, ..., None].astype(np.float32)]
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.uint8
+    if not keep_float:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        return converter.convert()
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=keep_float, fully_quantize=True)
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=representative,
+                                                         debug_options=options)
+    return debugger.get_nondebug_quantized_model()
+
+
+def _write_saved_model(model, folder: str) -> None:
+    """A SavedModel with one batch-1 endpoint; converting from it freezes the weights into constants."""
+    import keras
+    import tensorflow as tf
+
+    size = model.input_shape[1]
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        name="serving_default", fn=lambda image: {"mask": model(image, training=False)},
+        input_signature=[tf.TensorSpec([1, size, size, 1], tf.float32, name="image")],
+    )
+    archive.write_out(folder, verbose=False)
+
+
+def _metadata(content: bytes, mode: str, keep_float, source: str, calibration, calib_samples: int, parity) -> dict:
+    from echolite.tflite_model import make_interpreter
+
+    interpreter = make_interpreter(content)
+    tensor = lambda d: {"name": d["name"], "shape": [int(v) for v in d["shape"]], "dtype": np.dtype(d["dtype"]).name,  # noqa: E731
+                        "scale": float(d["quantization"][0]), "zero_point": int(d["quantization"][1])}
+    return {
+        "format": "echolite-tflite-1",
+        "echolite_version": __version__,
+        "source": source,
+        "mode": mode,
+        "float_ops": keep_float,
+        "labels": list(LABELS),
+        "input": {**tensor(interpreter.get_input_details()[0]),
+                  "normalization": "gray pixels / 255 -> [0, 1], resized to the input size; quantized inputs: "
+                                   "q = round(x / scale) + zero_point"},
+        "output": {**tensor(interpreter.get_output_details()[0]), "meaning": "class scores; argmax = label"},
+        "calibration_frames": min(calib_samples, len(calibration)) if (mode == "int8" and calibration) else 0,
+        "parity": parity,
+    }
+
+
+def _write_atomically(out: Path, content: bytes, metadata: dict) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp_model, tmp_meta = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.json.tmp")
+        tmp_model.write_bytes(content)
+        tmp_meta.write_text(json.dumps(metadata, indent=2) + "\n")
+        os.replace(tmp_model, out)
+        os.replace(tmp_meta, _metadata_path(out))
+    except OSError as exc:
+        raise EcholiteError(f"{out}: cannot write the exported model ({exc.strerror or exc})") from None
+
+
+def _metadata_path(out: Path) -> Path:
+    return out.with_suffix(".json")
+
+
+def _fmt(dice: dict) -> str:
+    return " / ".join(f"{v:.3f}" for v in dice.values())

@@ -1,0 +1,75 @@
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from echolite.data.phantom import make_phantom
+from echolite.errors import EcholiteError
+from echolite.export import export_tflite
+from echolite.models import build_unet, inference_model
+from echolite.tflite_model import TFLiteSegmenter
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return make_phantom(8, seed=0, size=64)
+
+
+def test_fp32_tflite_matches_keras_within_1e4(tmp_path, tiny_config, frames):
+    model = inference_model(build_unet(tiny_config))
+    result = export_tflite(model, tmp_path / "m.tflite", "fp32", validation=frames)
+    lite = TFLiteSegmenter(result.path)
+    expected = np.asarray(model(frames.images[:3, ..., None], training=False))
+    np.testing.assert_allclose(lite.predict_probabilities(frames.images[:3]), expected, atol=1e-4)
+    meta = json.loads(result.metadata_path.read_text())
+    assert meta["input"]["shape"] == [1, 64, 64, 1] and meta["output"]["shape"] == [1, 64, 64, 4]
+    assert meta["labels"] == ["background", "LV", "MYO", "LA"] and meta["parity"]["frames"] == 8
+    ops = {d["op_name"] for d in lite.interpreter._get_ops_details()}
+    assert "RESIZE_NEAREST_NEIGHBOR" in ops and not any(op.startswith("Flex") for op in ops)
+    assert not ops & {"TILE", "READ_VARIABLE"}  # builtin upsampling, frozen weights
+
+
+def test_int8_takes_raw_pixels_and_keeps_mish_in_float(tmp_path, tiny_config, frames):
+    relu = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
+    # untrained models: near-uniform scores make argmax parity meaningless, so no gate here (see the next test)
+    full = export_tflite(relu, tmp_path / "relu.tflite", "int8", calibration=frames)
+    meta = json.loads(full.metadata_path.read_text())
+    assert meta["input"]["dtype"] == "uint8" and meta["input"]["zero_point"] == 0
+    assert meta["input"]["scale"] == pytest.approx(1 / 255, rel=1e-3) and meta["float_ops"] == []
+    mish = inference_model(build_unet(tiny_config))
+    mixed = export_tflite(mish, tmp_path / "mish.tflite", "int8", calibration=frames)
+    assert json.loads(mixed.metadata_path.read_text())["float_ops"] == ["EXP", "LOG", "TANH", "MUL", "ADD"]
+    ops = {d["op_name"] for d in TFLiteSegmenter(mixed.path).interpreter._get_ops_details()}
+    assert {"QUANTIZE", "DEQUANTIZE", "EXP"} <= ops
+
+
+def test_failed_parity_gate_leaves_nothing_behind(tmp_path, tiny_config, frames):
+    model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
+    with pytest.raises(EcholiteError, match="parity gate"):
+        export_tflite(model, tmp_path / "m.tflite", "int8", calibration=frames, validation=frames,
+                      parity_threshold=-1.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
+    from click.testing import CliRunner
+
+    from echolite.cli.main import main
+    from echolite.config import TrainConfig
+    from echolite.train import train
+
+    run = tmp_path / "run"
+    train(TrainConfig(epochs=1, batch_size=8, phantom_frames=24, jit_compile=False), run,
+          model_config=tiny_config, verbose=0)
+    result = CliRunner().invoke(main, ["export", str(run), "--fp16"])
+    assert result.exit_code == 0, result.output
+    assert (run / "model_fp16.tflite").exists() and "parity on" in result.output
+    evaluated = CliRunner().invoke(main, ["evaluate", str(run / "model_fp16.tflite"), "--data", "phantom",
+                                          "--split", "val", "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.output[evaluated.output.index("{"):])["n_frames"] > 0
+    not_a_run = CliRunner().invoke(main, ["export", str(tmp_path)])
+    assert not_a_run.exit_code == 1 and "not a run folder" in not_a_run.output
