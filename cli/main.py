@@ -253,7 +253,7 @@ def _f(value) -> str:
 
 @main.command()
 @click.argument("model", required=False, type=click.Path(path_type=Path))
-@click.option("--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'.")
+@click.option("--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'. MODEL: run, .keras or .tflite.")
 @click.option("--sequence", type=click.Path(path_type=Path),
               help="A cine loop instead (NIfTI/MHD sequence, .npy stack, or folder of frames): ED/ES found from the LV area.")
 @click.option("--spacing", type=float, help="Pixel size in mm for a --sequence whose format carries none.")
@@ -279,10 +279,8 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, out, as_js
     if (model is None) != ground_truth:
         raise EcholiteError("give either MODEL or --ground-truth")
     if model is not None:
-        from echolite.predict import load_keras_model
-
-        network = load_keras_model(model)
-        loaded = _frames_for_split(data_path, split, model, network.input_shape[1])
+        network = _load_any_model(model)
+        loaded = _frames_for_split(data_path, split, _run_of(model), _input_size(network))
         masks = postprocess(_predict(network, loaded.frames), PostprocessConfig())
     else:
         loaded = _frames_for_split(data_path, split, None, 256)
@@ -316,10 +314,9 @@ def _measure_cine(model: Path, sequence: Path, spacing: float | None, out: Path 
 
     from echolite.cine import analyse_cine, read_sequence
     from echolite.postprocess import PostprocessConfig, postprocess
-    from echolite.predict import load_keras_model
 
-    network = load_keras_model(model)
-    loop = read_sequence(sequence, network.input_shape[1], spacing)
+    network = _load_any_model(model)
+    loop = read_sequence(sequence, _input_size(network), spacing)
     _predict(network, loop)  # warm-up, so the rate below is steady-state
     start = time.perf_counter()
     masks = postprocess(_predict(network, loop), PostprocessConfig())
