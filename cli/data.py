@@ -1,0 +1,71 @@
+"""``echolite data inspect`` and ``echolite data preview``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def data():
+    """Look at a data folder before training on it."""
+
+
+@data.command("inspect")
+@click.argument("path", type=click.Path(path_type=Path))
+def data_inspect(path):
+    """Report layout, patients, views, phases, sizes, spacings, labels and every problem."""
+    from echolite.data.inspect import inspect_data
+
+    count = _count_cases(path)
+    with click.progressbar(length=count, label="reading", file=sys.stderr) as bar:
+        report = inspect_data(path, progress=bar.update)
+    click.echo(f"layout    {report.layout}  ({report.root})")
+    click.echo(f"patients  {report.patients}")
+    click.echo(f"frames    {report.frames}")
+    click.echo(f"views     {_counts(report.views)}")
+    click.echo(f"phases    {_counts(report.phases)}")
+    sizes = report.sizes.most_common()
+    click.echo(f"sizes     {len(sizes)} distinct (rows×cols): " + ", ".join(f"{r}×{c} ({n})" for (r, c), n in sizes[:4])
+               + (" ..." if len(sizes) > 4 else ""))
+    click.echo("spacing   " + ", ".join(f"{s if isinstance(s, str) else f'{s[0]}×{s[1]} mm'} ({n})"
+                                         for s, n in report.spacings.most_common(3)))
+    click.echo(f"labels    {sorted(report.labels)}")
+    split = ", ".join(f"{k} {v}" for k, v in report.split.items()) if report.split else "none (seeded 80/10/10 by patient)"
+    click.echo(f"split     {split}")
+    click.echo(f"sequences {report.sequences}")
+    click.echo(f"problems  {len(report.problems)}")
+    for problem in report.problems:
+        click.echo(f"  {problem}")
+
+
+@data.command("preview")
+@click.argument("path")
+@click.option("--augment", default="affine", show_default=True, help="Augmentation preset to show.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("preview.png"), show_default=True)
+@click.option("-n", "count", type=int, default=8, show_default=True, help="Frames to show.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def data_preview(path, augment, out, count, seed):
+    """Write a PNG grid of augmented frames with mask outlines (PATH may be 'phantom')."""
+    from echolite.data import load_data
+    from echolite.data.augment import Augmenter
+    from echolite.plots import save_augmentation_grid
+
+    augmenter = Augmenter(augment)
+    frames = load_data(path, phantom_frames=max(count, 2)).frames
+    frames = frames.subset(range(min(count, len(frames))))
+    pairs = [augmenter(image, mask, seed + i) for i, (image, mask) in enumerate(zip(frames.images, frames.masks))]
+    save_augmentation_grid(frames, pairs, augment, out)
+    click.echo(f"wrote {out}")
+
+
+def _count_cases(path: Path) -> int:
+    from echolite.data.layouts import detect_layout
+
+    return len(detect_layout(path).cases)
+
+
+def _counts(counter) -> str:
+    return ", ".join(f"{key} {n}" for key, n in sorted(counter.items()))

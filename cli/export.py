@@ -1,0 +1,51 @@
+"""``echolite export``: TFLite models with metadata and a parity gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from echolite.errors import EcholiteError
+from echolite.cli.common import frames_for_split
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--int8", "mode", flag_value="int8", help="Full-integer int8 (calibrated). The default.")
+@click.option("--fp16", "mode", flag_value="fp16", help="float16 weights.")
+@click.option("--dynamic", "mode", flag_value="dynamic", help="Dynamic-range int8 weights, float activations.")
+@click.option("--fp32", "mode", flag_value="fp32", help="float32.")
+@click.option("--calib-data", help="Data for calibration and the parity gate (default: the run's own data).")
+@click.option("--calib-samples", type=int, default=200, show_default=True, help="Training frames for int8 calibration.")
+@click.option("--float-ops", type=click.Choice(["auto", "none"]), default="auto", show_default=True,
+              help="auto: keep Mish's ops in float in int8 models; none: quantize everything.")
+@click.option("--parity-threshold", type=float, default=0.01, show_default=True,
+              help="Largest Dice loss per structure allowed against the float model.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output .tflite (default RUN/model_<mode>.tflite).")
+def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, out):
+    """Export RUN (a run folder) to TFLite with metadata, gated on validation Dice against the float model."""
+    from echolite.export import export_tflite
+    from echolite.predict import load_keras_model
+
+    mode = mode or "int8"
+    if not (run / "config.json").exists():
+        raise EcholiteError(f"{run}: not a run folder (no config.json); export needs the run's data and split")
+    network = load_keras_model(run)
+    size = network.input_shape[1]
+    data_path = calib_data or _run_data(run)
+    calibration = frames_for_split(data_path, "train", run, size).frames
+    validation = frames_for_split(data_path, "val", run, size).frames
+    if mode == "int8" and len(calibration) < 100:
+        click.echo(f"warning: only {len(calibration)} calibration frames (100-500 recommended)", err=True)
+    out = out or run / f"model_{mode}.tflite"
+    result = export_tflite(network, out, mode, calibration, validation, calib_samples, float_ops, parity_threshold,
+                           source=str(run), log=lambda line: click.echo(f"export: {line}"))
+    click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB) and {result.metadata_path}")
+    click.echo(f"next: echolite evaluate {result.path} --data {data_path} --split val")
+
+
+def _run_data(run: Path) -> str:
+    from echolite.config import load_run_config
+
+    return load_run_config(run / "config.json")[1].data
