@@ -1,0 +1,119 @@
+"""Segment frames with an exported echolite model: read, gray, resize, quantize (as the metadata says), invoke,
+argmax, keep the largest component per structure, map back to the original size. numpy + a TFLite interpreter."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from echolite_edge.postprocess import keep_largest_components
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+COLORS = {1: (255, 60, 60), 2: (60, 230, 60), 3: (70, 130, 255)}
+
+
+def load_interpreter(model_path: Path, threads: int):
+    """ai-edge-litert, else tflite_runtime, else tf.lite; the thread count is always set."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            from tensorflow.lite import Interpreter
+    interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+@dataclass
+class Segmentation:
+    name: str
+    mask: np.ndarray  # labels at the original size
+    seconds_invoke: float
+    seconds_total: float
+
+
+class EdgeSegmenter:
+    def __init__(self, model_path: Path, threads: int = 2):
+        model_path = Path(model_path)
+        meta_path = model_path.with_suffix(".json")
+        self.metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        self.interpreter = load_interpreter(model_path, threads)
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.size = int(self.input["shape"][1])
+
+    def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
+        """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size."""
+        start = time.perf_counter()
+        x = self._preprocess(gray)
+        invoke_start = time.perf_counter()
+        self.interpreter.set_tensor(self.input["index"], x)
+        self.interpreter.invoke()
+        scores = self.interpreter.get_tensor(self.output["index"])[0]
+        invoke = time.perf_counter() - invoke_start
+        labels = keep_largest_components(np.argmax(scores, axis=-1).astype(np.uint8))
+        mask = resize_nearest(labels, gray.shape)
+        return Segmentation(name, mask, invoke, time.perf_counter() - start)
+
+    def _preprocess(self, gray: np.ndarray) -> np.ndarray:
+        unit = gray.astype(np.float32) / 255.0 if gray.dtype == np.uint8 or gray.max() > 1.0 else gray.astype(np.float32)
+        unit = resize_bilinear(unit, self.size)[None, ..., None]
+        dtype = self.input["dtype"]
+        if dtype == np.float32:
+            return unit
+        scale, zero_point = self.input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(unit / scale + zero_point), info.min, info.max).astype(dtype)
+
+
+def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
+    """As the library: Pillow's bilinear (antialiased when shrinking) on float32."""
+    from PIL import Image
+
+    if image.shape == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR))
+
+
+def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    rows = (np.arange(shape[0]) * mask.shape[0] / shape[0]).astype(int)
+    cols = (np.arange(shape[1]) * mask.shape[1] / shape[1]).astype(int)
+    return mask[rows[:, None], cols[None, :]]
+
+
+def read_frames(source: Path):
+    """Yield (name, 2D frame) from an image, a .npy frame or stack (T, H, W), or a folder of those."""
+    source = Path(source)
+    if source.is_dir():
+        for path in sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",)):
+            yield from read_frames(path)
+    elif source.suffix.lower() == ".npy":
+        array = np.load(source, allow_pickle=False)
+        frames = array if array.ndim == 3 else array[None]
+        for t, frame in enumerate(frames):
+            yield (f"{source.stem}_{t:04d}" if len(frames) > 1 else source.stem), frame
+    else:
+        from PIL import Image
+
+        with Image.open(source) as image:
+            yield source.stem, np.asarray(image.convert("L"))
+
+
+def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path) -> None:
+    """``<name>_mask.png`` (labels × 85, CAMUS style) and ``<name>_overlay.png``."""
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((seg.mask * 85).astype(np.uint8)).save(out / f"{seg.name}_mask.png")
+    base = gray.astype(np.float32) / (255.0 if gray.dtype == np.uint8 or gray.max() > 1 else 1.0)
+    rgb = np.repeat(np.clip(base, 0, 1)[..., None] * 255, 3, axis=-1)
+    for label, color in COLORS.items():
+        where = seg.mask == label
+        rgb[where] = 0.6 * rgb[where] + 0.4 * np.asarray(color)
+    Image.fromarray(rgb.astype(np.uint8)).save(out / f"{seg.name}_overlay.png")

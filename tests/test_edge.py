@@ -1,0 +1,67 @@
+"""The device-side runner: same masks as the library, and no TensorFlow, Keras or scipy on the way."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from echolite.postprocess import postprocess
+from echolite_edge.postprocess import keep_largest_components
+
+EDGE = Path(__file__).resolve().parents[1] / "edge"
+
+
+def test_numpy_postprocessing_matches_the_library():
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        mask = rng.integers(0, 4, (48, 48)).astype(np.uint8)
+        if t % 2:
+            mask = ndimage.median_filter(mask, 3)
+        np.testing.assert_array_equal(keep_largest_components(mask), postprocess(mask))
+
+
+def test_edge_sources_import_nothing_heavy():
+    banned = {"tensorflow", "keras", "scipy", "echolite", "tf_keras"}
+    for path in EDGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                if name.split(".")[0] in banned and name != "tensorflow.lite":
+                    pytest.fail(f"{path.name} imports {name}")
+
+
+@pytest.mark.slow
+def test_runner_gives_the_library_masks_without_tensorflow(tmp_path, tiny_config):
+    import dataclasses
+
+    from echolite.data.phantom import make_phantom
+    from echolite.export import export_tflite
+    from echolite.models import build_unet, inference_model
+    from echolite.tflite_model import TFLiteSegmenter
+
+    model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
+    frames = make_phantom(4, seed=1, size=64)
+    result = export_tflite(model, tmp_path / "m.tflite", "int8", calibration=frames)
+    expected = postprocess(TFLiteSegmenter(result.path).predict_labels(frames.images))
+    np.save(tmp_path / "loop.npy", (frames.images * 255).round().astype(np.uint8))
+    code = f"""
+import sys, numpy as np
+sys.path.insert(0, {str(EDGE)!r})
+from echolite_edge.cli import main
+assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'out')!r}]) == 0
+heavy = [m for m in ("tensorflow", "keras", "scipy") if m in sys.modules]
+assert not heavy, heavy
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "frames/s end to end" in run.stdout
+    from PIL import Image
+
+    for t in range(4):
+        mask = np.asarray(Image.open(tmp_path / "out" / f"loop_{t:04d}_mask.png")) // 85
+        np.testing.assert_array_equal(mask, expected[t])
