@@ -65,3 +65,15 @@ assert not heavy, heavy
     for t in range(4):
         mask = np.asarray(Image.open(tmp_path / "out" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected[t])
+
+
+def test_edge_cine_report_matches_the_library(capsys):
+    from echolite.cine import analyse_cine
+    from echolite.data.phantom import make_phantom_cine
+    from echolite_edge.cli import _report_cine
+
+    _, masks, _ = make_phantom_cine(frames=12, seed=2, size=128)
+    assert _report_cine(list(masks), 0.5) == 0
+    expected = analyse_cine(masks, (0.5, 0.5))
+    line = capsys.readouterr().out
+    assert f"ED frame {expected.ed_index}, ES frame {expected.es_index}" in line and f"EF {expected.ef:.1f} %" in line
