@@ -1,4 +1,5 @@
-"""``echolite-edge run MODEL INPUT --out DIR``: segment an image, a .npy stack or a folder, report frames/s."""
+"""``echolite-edge run MODEL INPUT --out DIR`` segments an image, a .npy stack or a folder and reports frames/s;
+``echolite-edge bench MODEL`` times the model like TFLite's benchmark_model."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ def main(argv=None) -> int:
     run.add_argument("--cine", action="store_true",
                      help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF")
     run.add_argument("--spacing", type=float, default=None, help="pixel size in mm of the input frames (for --cine)")
+    bench = sub.add_parser("bench", help="latency report like benchmark_model: invoke alone and end to end")
+    bench.add_argument("model", type=Path)
+    bench.add_argument("--runs", type=int, default=50)
+    bench.add_argument("--warmup", type=int, default=5)
+    bench.add_argument("--threads", type=int, default=2)
+    bench.add_argument("--json", type=Path, help="also write the report as JSON")
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return _bench(args)
     from echolite_edge.runner import EdgeSegmenter, read_frames, write_outputs
 
     for path in (args.model, args.input):
@@ -40,6 +49,27 @@ def main(argv=None) -> int:
           f"{1000 * invoke / count:.1f} ms per invoke ({args.threads} threads)")
     if args.cine:
         return _report_cine(masks, args.spacing)
+    return 0
+
+
+def _bench(args) -> int:
+    import json
+
+    from echolite_edge.bench import benchmark
+
+    if not args.model.exists():
+        print(f"error: {args.model}: not found", file=sys.stderr)
+        return 1
+    report = benchmark(args.model, args.runs, args.warmup, args.threads)
+    print(f"{report['machine']}; {report['threads']} threads; model {report['model_bytes'] / 1e6:.2f} MB")
+    print(f"init {report['init_ms']:.1f} ms, first inference {report['first_inference_ms']:.1f} ms, "
+          f"warm-up mean {report['warmup_mean_ms'] or 0:.1f} ms, peak memory {report['peak_memory_mb']:.0f} MB")
+    for key in ("invoke_ms", "end_to_end_ms"):
+        s = report[key]
+        print(f"{key[:-3]:<11} mean {s['mean']:.2f} std {s['std']:.2f} min {s['min']:.2f} max {s['max']:.2f} "
+              f"p50 {s['p50']:.2f} p90 {s['p90']:.2f} p99 {s['p99']:.2f} ms over {s['runs']} runs")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

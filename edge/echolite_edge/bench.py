@@ -1,0 +1,49 @@
+"""Latency benchmark in the shape of TFLite's ``benchmark_model`` report, for the interpreter call alone and
+end to end (pre-processing + inference + post-processing), on whatever machine runs it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def machine() -> str:
+    return f"{platform.machine()} {platform.system()} {platform.release()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def stats_ms(seconds: list[float]) -> dict:
+    ms = np.asarray(seconds) * 1000
+    return {"runs": len(ms), "mean": float(ms.mean()), "std": float(ms.std()), "min": float(ms.min()),
+            "max": float(ms.max()), "p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)),
+            "p99": float(np.percentile(ms, 99))}
+
+
+def benchmark(model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 2, frame: np.ndarray | None = None) -> dict:
+    """Init time, first inference, warm-up average, then statistics over ``runs`` for invoke and end to end."""
+    from echolite_edge.runner import EdgeSegmenter
+
+    start = time.perf_counter()
+    segmenter = EdgeSegmenter(model_path, threads)
+    init = time.perf_counter() - start
+    if frame is None:
+        frame = np.random.default_rng(0).integers(0, 256, (segmenter.size, segmenter.size), dtype=np.uint8)
+    first = segmenter.segment(frame)
+    warm = [segmenter.segment(frame).seconds_total for _ in range(warmup)]
+    results = [segmenter.segment(frame) for _ in range(runs)]
+    return {
+        "model": str(model_path),
+        "model_bytes": Path(model_path).stat().st_size,
+        "threads": threads,
+        "machine": machine(),
+        "init_ms": init * 1000,
+        "first_inference_ms": first.seconds_total * 1000,
+        "warmup_mean_ms": float(np.mean(warm) * 1000) if warm else None,
+        "invoke_ms": stats_ms([r.seconds_invoke for r in results]),
+        "end_to_end_ms": stats_ms([r.seconds_total for r in results]),
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
