@@ -82,3 +82,18 @@ def test_edge_cine_report_matches_the_library(capsys):
     expected = analyse_cine(masks, (0.5, 0.5))
     line = capsys.readouterr().out
     assert f"ED frame {expected.ed_index}, ES frame {expected.es_index}" in line and f"EF {expected.ef:.1f} %" in line
+
+
+def test_benchmark_model_output_parses_into_the_bench_report():
+    """The fixture follows the published format of benchmark_model's output (values made up, not a recording)."""
+    from echolite_edge.android import parse_benchmark_model
+
+    text = (Path(__file__).parent / "data" / "benchmark_model_output.txt").read_text()
+    report = parse_benchmark_model(text)
+    assert report["threads"] == 4 and report["model_bytes"] == 2064100
+    assert report["init_ms"] == pytest.approx(61.482) and report["first_inference_ms"] == pytest.approx(58.213)
+    invoke = report["invoke_ms"]
+    assert invoke["runs"] == 50 and invoke["mean"] == pytest.approx(36.3882) and invoke["p50"] == pytest.approx(36.105)
+    assert invoke["p95"] == pytest.approx(39.877) and report["peak_memory_mb"] == pytest.approx(24.6328)
+    with pytest.raises(ValueError, match="not benchmark_model output"):
+        parse_benchmark_model("Segmentation fault")
