@@ -97,3 +97,28 @@ def test_benchmark_model_output_parses_into_the_bench_report():
     assert invoke["p95"] == pytest.approx(39.877) and report["peak_memory_mb"] == pytest.approx(24.6328)
     with pytest.raises(ValueError, match="not benchmark_model output"):
         parse_benchmark_model("Segmentation fault")
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
+    from PIL import Image
+
+    from echolite_edge.cli import main
+    from echolite_edge.runner import read_image
+
+    fake = tmp_path / "model.tflite"
+    fake.write_bytes(b"not a flatbuffer")
+    (tmp_path / "frame.png").write_bytes(b"not a png")
+    assert main(["run", str(fake), str(tmp_path / "frame.png"), "--out", str(tmp_path / "o")]) == 1
+    assert main(["bench", str(tmp_path / "missing.tflite")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("error: ") and "not a TFLite model" in err[0] and "not found" in err[1]
+    with pytest.raises(ValueError, match="not a readable image"):
+        read_image(tmp_path / "frame.png")
+    deep = np.linspace(0, 4000, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[..., 1] = 200
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    gray16, gray = read_image(tmp_path / "deep.png"), read_image(tmp_path / "rgb.png")
+    assert gray16.dtype == np.uint8 and gray16.max() == 255 and gray16.min() == 0
+    assert gray.shape == (20, 30) and 100 < gray.mean() < 200

@@ -26,8 +26,14 @@ def main(argv=None) -> int:
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--json", type=Path, help="also write the report as JSON")
     args = parser.parse_args(argv)
-    if args.command == "bench":
-        return _bench(args)
+    try:
+        return _bench(args) if args.command == "bench" else _run(args)
+    except ValueError as exc:  # bad model or input file: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
     from echolite_edge.runner import EdgeSegmenter, read_frames, write_outputs
 
     for path in (args.model, args.input):

@@ -25,8 +25,11 @@ def load_interpreter(model_path: Path, threads: int):
             from tflite_runtime.interpreter import Interpreter
         except ImportError:
             from tensorflow.lite import Interpreter
-    interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
-    interpreter.allocate_tensors()
+    try:
+        interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise ValueError(f"{model_path}: not a TFLite model ({str(exc).splitlines()[0][:100]})") from None
     return interpreter
 
 
@@ -99,10 +102,21 @@ def read_frames(source: Path):
         for t, frame in enumerate(frames):
             yield (f"{source.stem}_{t:04d}" if len(frames) > 1 else source.stem), frame
     else:
-        from PIL import Image
+        yield source.stem, read_image(source)
 
-        with Image.open(source) as image:
-            yield source.stem, np.asarray(image.convert("L"))
+
+def read_image(path: Path) -> np.ndarray:
+    """A gray uint8 frame from any Pillow image: RGB(A) to luminance, 16-bit and float rescaled by their maximum."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if image.mode in ("I;16", "I;16B", "I", "F"):
+                values = np.asarray(image, dtype=np.float64)
+                return np.round(255 * values / max(values.max(), 1e-9)).astype(np.uint8)
+            return np.asarray(image.convert("L"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable image ({exc})") from None
 
 
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path) -> None:
