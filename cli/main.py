@@ -122,6 +122,28 @@ def phantom(out, count, seed, size):
 
 
 @main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--threads", type=int, default=2, show_default=True, help="TFLite interpreter threads.")
+@click.option("--runs", type=int, default=30, show_default=True)
+@click.option("--json", "json_file", type=click.Path(path_type=Path), help="Also write the rows as JSON.")
+def bench(models, threads, runs, json_file):
+    """Latency of Keras float, TFLite fp32 and TFLite int8 in one table (MODELS: run folders or model files)."""
+    import json
+
+    from echolite.bench import bench_run
+
+    rows = bench_run(list(models), runs, threads)
+    baseline = next((r["mean_ms"] for r in rows if r["kind"].startswith("keras")), rows[0]["mean_ms"])
+    click.echo(f"{'model':<22}{'measure':<28}{'mean ms':>9}{'p50 ms':>9}{'p90 ms':>9}{'x faster':>10}")
+    for r in rows:
+        click.echo(f"{r['name']:<22}{r['kind']:<28}{r['mean_ms']:>9.1f}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}"
+                   f"{baseline / r['mean_ms']:>10.2f}")
+    click.echo(f"{runs} runs, batch 1, {threads} TFLite threads; 'x faster' is against the first Keras row")
+    if json_file:
+        json_file.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+@main.command()
 def presets():
     """List the model presets with their parameter counts."""
     from echolite.config import PRESETS

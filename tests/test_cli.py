@@ -4,7 +4,8 @@ from click.testing import CliRunner
 from echolite import __version__
 from echolite.cli.main import main
 
-COMMANDS = ["train", "phantom", "presets", "evaluate", "compare", "data", "data inspect", "data preview"]
+COMMANDS = ["train", "phantom", "presets", "evaluate", "compare", "measure", "export", "bench", "data",
+            "data inspect", "data preview"]
 
 
 def test_version():
