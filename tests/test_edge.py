@@ -122,3 +122,38 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     gray16, gray = read_image(tmp_path / "deep.png"), read_image(tmp_path / "rgb.png")
     assert gray16.dtype == np.uint8 and gray16.max() == 255 and gray16.min() == 0
     assert gray.shape == (20, 30) and 100 < gray.mean() < 200
+
+
+@pytest.mark.slow
+def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config):
+    """`pip install ./edge` into an empty venv (numpy, ai-edge-litert, Pillow), then segment a generated frame."""
+    import dataclasses
+    import venv
+
+    from echolite.export import export_tflite
+    from echolite.models import build_unet, inference_model
+
+    model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
+    exported = export_tflite(model, tmp_path / "m.tflite", "fp32")
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = tmp_path / "venv" / "bin" / "python"
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(EDGE)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-2000:]
+    frame = tmp_path / "frame.png"
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 120), dtype=np.uint8)).save(frame)
+    code = f"""
+import sys
+from echolite_edge.cli import main
+assert main(["run", {str(exported.path)!r}, {str(frame)!r}, "--out", {str(tmp_path / 'out')!r}]) == 0
+import importlib.util
+for name in ("tensorflow", "keras", "scipy"):
+    assert name not in sys.modules, name
+    assert importlib.util.find_spec(name) is None, name + " is installed in the edge venv"
+"""
+    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    from PIL import Image as _Image
+
+    assert _Image.open(tmp_path / "out" / "frame_mask.png").size == (120, 90)
