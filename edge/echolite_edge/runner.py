@@ -85,9 +85,12 @@ def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    rows = (np.arange(shape[0]) * mask.shape[0] / shape[0]).astype(int)
-    cols = (np.arange(shape[1]) * mask.shape[1] / shape[1]).astype(int)
-    return mask[rows[:, None], cols[None, :]]
+    """Labels back to the frame's size with Pillow's nearest neighbour, as the library resizes masks."""
+    from PIL import Image
+
+    if mask.shape == tuple(shape):
+        return mask
+    return np.asarray(Image.fromarray(mask.astype(np.uint8)).resize((shape[1], shape[0]), Image.NEAREST))
 
 
 def read_frames(source: Path):
