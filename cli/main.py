@@ -46,7 +46,7 @@ for _command in (evaluate, compare, measure, export, data):
 
 
 @main.command()
-@click.option("--preset", default="lw-unet", show_default=True, help="Model preset: unet0-3, nnunet, lw-unet.")
+@click.option("--preset", default="lw-unet", show_default=True, help="Model preset: unet0-3, nnunet, lw-unet, lw-unet-relu.")
 @click.option("--data", default="phantom", show_default=True,
               help="'phantom' or a data folder: CAMUS NIfTI/MHD release, PNG export, or images/ + masks/.")
 @click.option("--split-file", type=click.Path(path_type=Path),

@@ -150,6 +150,11 @@ PRESETS: dict[str, Preset] = {
         dataclasses.replace(_UNET1, norm="batch", activation="mish", deep_supervision=True),
         loss="dice_ce", description="Table VII final model: U-Net 1 + BN + Mish + deep supervision",
     ),
+    # Beyond the paper: the final model with ReLU, which TFLite fuses into int8 convolutions (Mish stays float).
+    "lw-unet-relu": Preset(
+        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True),
+        loss="dice_ce", description="edge-first lw-unet: ReLU instead of Mish, fully int8 on export",
+    ),
 }
 
 

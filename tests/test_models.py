@@ -7,7 +7,7 @@ from echolite.config import PRESETS, ModelConfig
 from echolite.errors import EcholiteError
 from echolite.models import build_model, build_unet, inference_model
 
-PAPER_PARAMS = {"unet0": 119e3, "unet1": 2e6, "unet2": 11e6, "unet3": 31e6, "nnunet": 33e6, "lw-unet": 2e6}
+PAPER_PARAMS = {"unet0": 119e3, "unet1": 2e6, "unet2": 11e6, "unet3": 31e6, "nnunet": 33e6, "lw-unet": 2e6, "lw-unet-relu": 2e6}
 
 
 @pytest.mark.parametrize("name", list(PAPER_PARAMS))
