@@ -65,8 +65,10 @@ class EdgeSegmenter:
         return Segmentation(name, mask, invoke, time.perf_counter() - start)
 
     def _preprocess(self, gray: np.ndarray) -> np.ndarray:
-        unit = gray.astype(np.float32) / 255.0 if gray.dtype == np.uint8 or gray.max() > 1.0 else gray.astype(np.float32)
-        unit = resize_bilinear(unit, self.size)[None, ..., None]
+        # Resize first, then scale: the library's order of operations, so inputs are bit-identical.
+        resized = resize_bilinear(gray.astype(np.float32), self.size)
+        unit = resized / 255.0 if gray.dtype == np.uint8 or gray.max() > 1.0 else resized
+        unit = np.clip(unit, 0.0, 1.0)[None, ..., None]
         dtype = self.input["dtype"]
         if dtype == np.float32:
             return unit
