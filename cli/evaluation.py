@@ -91,10 +91,10 @@ def _score_models(model_a: Path, model_b: Path, data_path: str, split: str, no_p
     from echolite.postprocess import PostprocessConfig
 
     networks = [_maybe_model(m) for m in (model_a, model_b)]
-    sizes = {n.input_shape[1] for n in networks if n is not None} or {256}
+    sizes = {input_size(n) for n in networks if n is not None} or {256}
     if len(sizes) > 1:
         raise EcholiteError(f"the two models take different input sizes {sorted(sizes)}; compare models of one size")
-    frames = frames_for_split(data_path, split, model_a if networks[0] is not None else None, sizes.pop()).frames
+    frames = frames_for_split(data_path, split, run_of(model_a), sizes.pop()).frames
     post = None if no_postprocess else PostprocessConfig()
     scores = []
     for source, network in zip((model_a, model_b), networks):
@@ -104,11 +104,9 @@ def _score_models(model_a: Path, model_b: Path, data_path: str, split: str, no_p
 
 
 def _maybe_model(source: Path):
-    """A Keras model when SOURCE is a run folder or .keras file; None for a folder of predicted masks."""
-    if source.suffix == ".keras" or (source / "model.keras").exists():
-        from echolite.predict import load_keras_model
-
-        return load_keras_model(source)
+    """The model when SOURCE is a run folder, .keras or .tflite file; None for a folder of predicted masks."""
+    if source.suffix in (".keras", ".tflite") or (source / "model.keras").exists():
+        return load_any_model(source)
     return None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from echolite.errors import EcholiteError
-from echolite.cli.common import frames_for_split
+from echolite.cli.common import load_with_split, select_split
 
 
 @click.command()
@@ -34,8 +34,9 @@ def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, ou
     network = load_keras_model(run)
     size = network.input_shape[1]
     data_path = calib_data or _run_data(run)
-    calibration = frames_for_split(data_path, "train", run, size).frames
-    validation = frames_for_split(data_path, "val", run, size).frames
+    loaded, chosen = load_with_split(data_path, run, size)  # read the data once for both splits
+    calibration = select_split(loaded, chosen, "train", data_path).frames
+    validation = select_split(loaded, chosen, "val", data_path).frames
     if mode == "int8" and len(calibration) < 100:
         click.echo(f"warning: only {len(calibration)} calibration frames (100-500 recommended)", err=True)
     out = out or run / f"model_{mode}.tflite"

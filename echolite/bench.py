@@ -63,7 +63,7 @@ def _tflite_timers(path: Path, threads: int):
 
     segmenter = EdgeSegmenter(path, threads)
     frame = np.random.default_rng(0).integers(0, 256, (segmenter.size, segmenter.size), dtype=np.uint8)
-    x = segmenter._preprocess(frame)
+    x = segmenter.preprocess(frame)
     interpreter, index = segmenter.interpreter, segmenter.input["index"]
 
     def invoke():

@@ -61,21 +61,21 @@ def export_tflite(
     log(f"converted to {mode}{' (Mish ops kept in float)' if keep_float else ''}: "
         f"{len(content) / 1e6:.2f} MB in {time.time() - started:.1f} s")
     out = Path(out)
-    parity = check_parity(model, content, validation, mode, parity_threshold) if validation is not None else {}
+    from echolite.tflite_model import TFLiteSegmenter
+
+    lite = TFLiteSegmenter(content)
+    parity = check_parity(model, lite, validation, mode, parity_threshold) if validation is not None else {}
     if parity:
         log("parity on {n} validation frames: Dice keras {k}, tflite {t}".format(
             n=parity["frames"], k=_fmt(parity["dice_keras"]), t=_fmt(parity["dice_tflite"])))
-    metadata = _metadata(content, mode, keep_float, source, calibration, calib_samples, parity)
+    metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity)
     _write_atomically(out, content, metadata)
     return ExportResult(out, _metadata_path(out), mode, len(content), parity)
 
 
-def check_parity(model, content: bytes, frames: FrameSet, mode: str, threshold: float) -> dict:
+def check_parity(model, lite, frames: FrameSet, mode: str, threshold: float) -> dict:
     """Dice per structure of the Keras model and of the TFLite model on the same frames; raises when the TFLite
     model loses more than ``threshold`` on any structure (int8) or drifts from fp32 beyond 1e-4."""
-    from echolite.tflite_model import TFLiteSegmenter
-
-    lite = TFLiteSegmenter(content)
     keras_probs = model.predict(frames.images[..., None], batch_size=8, verbose=0)
     lite_probs = lite.predict_probabilities(frames.images)
     keras_dice = np.nanmean(dice_per_class(np.argmax(keras_probs, -1), frames.masks), axis=0)
@@ -153,10 +153,7 @@ def _write_saved_model(model, folder: str) -> None:
     archive.write_out(folder, verbose=False)
 
 
-def _metadata(content: bytes, mode: str, keep_float, source: str, calibration, calib_samples: int, parity) -> dict:
-    from echolite.tflite_model import make_interpreter
-
-    interpreter = make_interpreter(content)
+def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_samples: int, parity) -> dict:
     tensor = lambda d: {"name": d["name"], "shape": [int(v) for v in d["shape"]], "dtype": np.dtype(d["dtype"]).name,  # noqa: E731
                         "scale": float(d["quantization"][0]), "zero_point": int(d["quantization"][1])}
     return {
@@ -166,10 +163,10 @@ def _metadata(content: bytes, mode: str, keep_float, source: str, calibration, c
         "mode": mode,
         "float_ops": keep_float,
         "labels": list(LABELS),
-        "input": {**tensor(interpreter.get_input_details()[0]),
+        "input": {**tensor(lite.input),
                   "normalization": "gray pixels / 255 -> [0, 1], resized to the input size; quantized inputs: "
                                    "q = round(x / scale) + zero_point"},
-        "output": {**tensor(interpreter.get_output_details()[0]), "meaning": "class scores; argmax = label"},
+        "output": {**tensor(lite.output), "meaning": "class scores; argmax = label"},
         "calibration_frames": min(calib_samples, len(calibration)) if (mode == "int8" and calibration) else 0,
         "parity": parity,
     }

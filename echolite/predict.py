@@ -40,7 +40,7 @@ def predict_labels(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray
 def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
     """Masks named after the frames (``<frame_id>[_pred|_seg|_mask|_gt].{png,nii.gz,npy,...}``), labels 0–3 or
     0/85/170/255, at the original size or already on the model grid. Every frame must have one."""
-    from echolite.data.cases import resize_mask
+    from echolite.data.cases import resize_mask, to_labels
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -59,10 +59,5 @@ def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
     out = np.empty_like(frames.masks)
     for i, frame_id in enumerate(frames.frame_ids):
         mask, _ = read_frame(by_name[frame_id])
-        values = set(np.unique(mask).tolist())
-        if values <= {0, 85, 170, 255} and not values <= {0, 1, 2, 3}:
-            mask = mask // 85
-        elif not values <= {0, 1, 2, 3}:
-            raise EcholiteError(f"{by_name[frame_id]}: labels {sorted(values - {0, 1, 2, 3})[:5]} outside 0-3")
-        out[i] = resize_mask(mask, size)
+        out[i] = resize_mask(to_labels(mask, by_name[frame_id]), size)
     return out

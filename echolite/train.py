@@ -28,6 +28,7 @@ from echolite.errors import EcholiteError
 from echolite.losses import DiceScore, SegmentationLoss
 from echolite.metrics import dice_per_class
 from echolite.models import build_unet, inference_model
+from echolite.predict import predict_labels
 
 CONFIG, HISTORY, CURVES, SUMMARY = "config.json", "history.csv", "curves.png", "summary.json"
 
@@ -87,7 +88,8 @@ def choose_split(data: LoadedData, config: TrainConfig) -> dict[str, list[str]]:
     if config.split_file:
         return read_split_file(Path(config.split_file), data.frames.patients)
     if data.split:
-        split = {k: [p for p in v if p in set(data.frames.patients)] for k, v in data.split.items()}
+        present = set(data.frames.patients)
+        split = {k: [p for p in v if p in present] for k, v in data.split.items()}
         check_split(split, data.frames.patients, f"{data.layout} split files")
         return split
     return split_patients(data.frames.patients, config.val_fraction, config.test_fraction, config.seed)
@@ -95,9 +97,8 @@ def choose_split(data: LoadedData, config: TrainConfig) -> dict[str, list[str]]:
 
 def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> dict[str, float]:
     """Mean per-frame Dice per structure of the argmax segmentation."""
-    seg = inference_model(model)
-    probs = seg.predict(frames.images[..., None], batch_size=batch_size, verbose=0)
-    scores = dice_per_class(np.argmax(probs, axis=-1), frames.masks, len(LABELS))
+    labels = predict_labels(inference_model(model), frames.images, batch_size)
+    scores = dice_per_class(labels, frames.masks, len(LABELS))
     return {LABELS[c]: float(np.nanmean(scores[:, c - 1])) for c in range(1, len(LABELS))}
 
 

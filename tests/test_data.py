@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from echolite.data import load_frames
+from echolite.data import load_data
 from echolite.data.augment import Augmenter
 from echolite.data.phantom import make_phantom
 from echolite.data.splits import split_patients
@@ -42,7 +42,7 @@ def test_phantom_es_lv_is_smaller_than_ed(phantom):
 
 def test_png_export_roundtrip(tmp_path, phantom):
     write_png_export(phantom, tmp_path)
-    back = load_frames(str(tmp_path), size=128)
+    back = load_data(str(tmp_path), size=128).frames
     np.testing.assert_array_equal(back.masks, phantom.masks)
     np.testing.assert_allclose(back.images, phantom.images, atol=1 / 255)
     assert back.frame_ids == phantom.frame_ids and back.views == ["4CH"] * 8
@@ -55,14 +55,14 @@ def test_png_export_bad_mask_names_the_file(tmp_path, phantom):
     bad = tmp_path / "ref" / f"{phantom.frame_ids[0]}_gt.png"
     Image.fromarray(np.full((128, 128), 7, np.uint8)).save(bad)
     with pytest.raises(EcholiteError, match=r"_gt.png: labels \[7\] outside"):
-        load_frames(str(tmp_path))
+        load_data(str(tmp_path))
 
 
 def test_unknown_folder_is_a_user_error(tmp_path):
     with pytest.raises(EcholiteError, match="no supported layout"):
-        load_frames(str(tmp_path))
+        load_data(str(tmp_path))
     with pytest.raises(EcholiteError, match="not found"):
-        load_frames(str(tmp_path / "missing"))
+        load_data(str(tmp_path / "missing"))
 
 
 def test_split_is_by_patient_and_seeded():

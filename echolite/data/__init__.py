@@ -43,8 +43,4 @@ def load_data(
     return LoadedData(cached[0], layout.name, layout.split, cached[1], layout.problems, layout.info)
 
 
-def load_frames(source: str, size: int = 256, phantom_frames: int = 200, seed: int = 0) -> FrameSet:
-    return load_data(source, size, phantom_frames, seed).frames
-
-
-__all__ = ["FrameSet", "LoadedData", "load_data", "load_frames"]
+__all__ = ["FrameSet", "LoadedData", "load_data"]

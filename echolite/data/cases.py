@@ -64,7 +64,7 @@ def read_case_arrays(case: Case) -> tuple[np.ndarray, np.ndarray, tuple[float, f
     mask, _ = case.read(case.mask_path)
     if image.shape != mask.shape:
         raise EcholiteError(f"{case.mask_path}: mask size {mask.shape} differs from its image {image.shape}")
-    return image, _labels(mask, case), spacing
+    return image, to_labels(mask, case.mask_path), spacing
 
 
 def _load_case(case: Case, size: int):
@@ -74,7 +74,7 @@ def _load_case(case: Case, size: int):
     return to_unit_range(resize_image(image, size)), resize_mask(mask, size), grid_spacing, image.shape
 
 
-def _labels(mask: np.ndarray, case: Case) -> np.ndarray:
+def to_labels(mask: np.ndarray, path: Path) -> np.ndarray:
     """Masks hold 0–3, or 0/85/170/255 as in CAMUS PNG exports."""
     values = set(np.unique(mask).tolist())
     if values <= VALID_LABELS:
@@ -82,7 +82,7 @@ def _labels(mask: np.ndarray, case: Case) -> np.ndarray:
     if values <= {85 * v for v in VALID_LABELS}:
         return (mask // 85).astype(np.uint8)
     bad = sorted(values - VALID_LABELS)[:5]
-    raise EcholiteError(f"{case.mask_path}: labels {bad} outside {{0, 1, 2, 3}} (0 bg, 1 LV, 2 MYO, 3 LA) or 0/85/170/255")
+    raise EcholiteError(f"{path}: labels {bad} outside {{0, 1, 2, 3}} (0 bg, 1 LV, 2 MYO, 3 LA) or 0/85/170/255")
 
 
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:

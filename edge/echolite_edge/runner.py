@@ -16,8 +16,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 COLORS = {1: (255, 60, 60), 2: (60, 230, 60), 3: (70, 130, 255)}
 
 
-def load_interpreter(model_path: Path, threads: int):
-    """ai-edge-litert, else tflite_runtime, else tf.lite; the thread count is always set."""
+def load_interpreter(model: Path | bytes, threads: int):
+    """A file path or the model's bytes; ai-edge-litert, else tflite_runtime, else tf.lite; threads always set."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -25,12 +25,31 @@ def load_interpreter(model_path: Path, threads: int):
             from tflite_runtime.interpreter import Interpreter
         except ImportError:
             from tensorflow.lite import Interpreter
+    source = {"model_content": bytes(model)} if isinstance(model, (bytes, bytearray)) else {"model_path": str(model)}
     try:
-        interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+        interpreter = Interpreter(**source, num_threads=threads)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise ValueError(f"{model_path}: not a TFLite model ({str(exc).splitlines()[0][:100]})") from None
+        name = source.get("model_path", "model")
+        raise ValueError(f"{name}: not a TFLite model ({str(exc).splitlines()[0][:100]})") from None
     return interpreter
+
+
+def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    """Values in [0, 1] to the input tensor's dtype with its scale and zero point (float32 passes through)."""
+    dtype = detail["dtype"]
+    if dtype == np.float32:
+        return x.astype(np.float32)
+    scale, zero_point = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+
+
+def dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+    if detail["dtype"] == np.float32:
+        return y
+    scale, zero_point = detail["quantization"]
+    return (y.astype(np.float32) - zero_point) * scale
 
 
 @dataclass
@@ -54,7 +73,7 @@ class EdgeSegmenter:
     def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size."""
         start = time.perf_counter()
-        x = self._preprocess(gray)
+        x = self.preprocess(gray)
         invoke_start = time.perf_counter()
         self.interpreter.set_tensor(self.input["index"], x)
         self.interpreter.invoke()
@@ -64,17 +83,11 @@ class EdgeSegmenter:
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, invoke, time.perf_counter() - start)
 
-    def _preprocess(self, gray: np.ndarray) -> np.ndarray:
+    def preprocess(self, gray: np.ndarray) -> np.ndarray:
         # Resize first, then scale: the library's order of operations, so inputs are bit-identical.
         resized = resize_bilinear(gray.astype(np.float32), self.size)
         unit = resized / 255.0 if gray.dtype == np.uint8 or gray.max() > 1.0 else resized
-        unit = np.clip(unit, 0.0, 1.0)[None, ..., None]
-        dtype = self.input["dtype"]
-        if dtype == np.float32:
-            return unit
-        scale, zero_point = self.input["quantization"]
-        info = np.iinfo(dtype)
-        return np.clip(np.round(unit / scale + zero_point), info.min, info.max).astype(dtype)
+        return quantize(np.clip(unit, 0.0, 1.0)[None, ..., None], self.input)
 
 
 def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
