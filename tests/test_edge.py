@@ -135,9 +135,12 @@ def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config)
 
     model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
     exported = export_tflite(model, tmp_path / "m.tflite", "fp32")
+    import shutil
+
+    source = shutil.copytree(EDGE, tmp_path / "edge-src", ignore=shutil.ignore_patterns("build", "*.egg-info"))
     venv.create(tmp_path / "venv", with_pip=True)
-    python = tmp_path / "venv" / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(EDGE)], capture_output=True, text=True)
+    python = tmp_path / "venv" / "bin" / "python"  # build in a copy: the checkout gets no build/ or egg-info
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(source)], capture_output=True, text=True)
     assert install.returncode == 0, install.stderr[-2000:]
     frame = tmp_path / "frame.png"
     from PIL import Image
