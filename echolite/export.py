@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +41,7 @@ class ExportResult:
     mode: str
     size_bytes: int
     parity: dict
-    steps: list[str] = field(default_factory=list)
+    ops: dict
 
 
 def export_tflite(
@@ -63,14 +63,19 @@ def export_tflite(
     out = Path(out)
     from echolite.tflite_model import TFLiteSegmenter
 
+    from echolite.tflite_ops import format_op_report, op_report
+
     lite = TFLiteSegmenter(content)
+    ops = op_report(lite.interpreter)
+    for line in format_op_report(ops):
+        log(line)
     parity = check_parity(model, lite, validation, mode, parity_threshold) if validation is not None else {}
     if parity:
         log("parity on {n} validation frames: Dice keras {k}, tflite {t}".format(
             n=parity["frames"], k=_fmt(parity["dice_keras"]), t=_fmt(parity["dice_tflite"])))
-    metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity)
+    metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity, ops)
     _write_atomically(out, content, metadata)
-    return ExportResult(out, _metadata_path(out), mode, len(content), parity)
+    return ExportResult(out, _metadata_path(out), mode, len(content), parity, ops)
 
 
 def check_parity(model, lite, frames: FrameSet, mode: str, threshold: float) -> dict:
@@ -153,7 +158,7 @@ def _write_saved_model(model, folder: str) -> None:
     archive.write_out(folder, verbose=False)
 
 
-def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_samples: int, parity) -> dict:
+def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_samples: int, parity, ops) -> dict:
     tensor = lambda d: {"name": d["name"], "shape": [int(v) for v in d["shape"]], "dtype": np.dtype(d["dtype"]).name,  # noqa: E731
                         "scale": float(d["quantization"][0]), "zero_point": int(d["quantization"][1])}
     return {
@@ -169,6 +174,7 @@ def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_sampl
         "output": {**tensor(lite.output), "meaning": "class scores; argmax = label"},
         "calibration_frames": min(calib_samples, len(calibration)) if (mode == "int8" and calibration) else 0,
         "parity": parity,
+        "ops": ops,
     }
 
 

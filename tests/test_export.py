@@ -27,9 +27,12 @@ def test_fp32_tflite_matches_keras_within_1e4(tmp_path, tiny_config, frames):
     meta = json.loads(result.metadata_path.read_text())
     assert meta["input"]["shape"] == [1, 64, 64, 1] and meta["output"]["shape"] == [1, 64, 64, 4]
     assert meta["labels"] == ["background", "LV", "MYO", "LA"] and meta["parity"]["frames"] == 8
-    ops = {d["op_name"] for d in lite.interpreter._get_ops_details()}
-    assert "RESIZE_NEAREST_NEIGHBOR" in ops and not any(op.startswith("Flex") for op in ops)
-    assert not ops & {"TILE", "READ_VARIABLE"}  # builtin upsampling, frozen weights
+    ops = set(result.ops["ops"])
+    assert "DEPTH_TO_SPACE" in ops and not any(op.startswith("Flex") for op in ops)
+    assert not ops & {"TILE", "READ_VARIABLE", "RESIZE_NEAREST_NEIGHBOR"}  # delegable upsampling, frozen weights
+    # the whole fp32 graph is one XNNPACK partition
+    assert result.ops["xnnpack_partitions"] == 1 and result.ops["not_delegated"] == {}
+    assert meta["ops"] == result.ops
 
 
 def test_int8_takes_raw_pixels_and_keeps_mish_in_float(tmp_path, tiny_config, frames):
@@ -44,6 +47,8 @@ def test_int8_takes_raw_pixels_and_keeps_mish_in_float(tmp_path, tiny_config, fr
     assert json.loads(mixed.metadata_path.read_text())["float_ops"] == ["EXP", "LOG", "TANH", "MUL", "ADD"]
     ops = {d["op_name"] for d in TFLiteSegmenter(mixed.path).interpreter._get_ops_details()}
     assert {"QUANTIZE", "DEQUANTIZE", "EXP"} <= ops
+    assert full.ops["float_islands"] == {} and full.ops["xnnpack_partitions"] == 1
+    assert set(mixed.ops["float_islands"]) == {"EXP", "LOG", "TANH", "MUL", "ADD"}
 
 
 def test_failed_parity_gate_leaves_nothing_behind(tmp_path, tiny_config, frames):

@@ -9,8 +9,10 @@ import keras
 class NearestUpsample(keras.layers.Layer):
     """Nearest-neighbour upsampling by an integer factor, computed two equal ways:
 
-    - inference (``training`` false): ``ops.image.resize(..., "nearest")``, which lowers to the builtin
-      RESIZE_NEAREST_NEIGHBOR in TFLite (``keras.layers.UpSampling2D`` would lower to TILE/RESHAPE);
+    - inference (``training`` false): ``factor**2`` copies concatenated along channels, then depth-to-space,
+      which lowers to the builtins CONCATENATION + DEPTH_TO_SPACE that XNNPACK runs in fp32 and int8, so the
+      whole network is one delegate partition (RESIZE_NEAREST_NEIGHBOR is not delegated and split it into six;
+      ``keras.layers.UpSampling2D`` lowers to TILE/RESHAPE);
     - training: reshape + broadcast, whose gradient is a plain sum and compiles with XLA, where TensorFlow's
       ResizeNearestNeighborGrad is slow on CPU and has no XLA kernel.
     """
@@ -23,7 +25,9 @@ class NearestUpsample(keras.layers.Layer):
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
         f = self.factor
         if not training:
-            return keras.ops.image.resize(x, (height * f, width * f), interpolation="nearest")
+            import tensorflow as tf  # depth-to-space has no keras.ops counterpart; echolite runs on TensorFlow
+
+            return tf.nn.depth_to_space(keras.ops.concatenate([x] * (f * f), axis=-1), f)
         x = keras.ops.reshape(x, (-1, height, 1, width, 1, channels))
         x = keras.ops.broadcast_to(x, (keras.ops.shape(x)[0], height, f, width, f, channels))
         return keras.ops.reshape(x, (-1, height * f, width * f, channels))
