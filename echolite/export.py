@@ -47,18 +47,22 @@ class ExportResult:
 def export_tflite(
     model, out: Path, mode: str = "int8", calibration: FrameSet | None = None, validation: FrameSet | None = None,
     calib_samples: int = 200, float_ops: str = "auto", parity_threshold: float = 0.01, source: str = "",
-    log: Callable[[str], None] = lambda line: None,
+    log: Callable[[str], None] = lambda line: None, content: bytes | None = None, method: str = "post-training",
 ) -> ExportResult:
-    """Convert ``model`` (an ``image -> seg`` Keras model) and gate it on ``validation`` frames."""
+    """Convert ``model`` (an ``image -> seg`` Keras model) and gate it on ``validation`` frames. ``content``: an
+    already converted model (quantization-aware training) to gate and write instead of converting here."""
     if mode not in MODES:
         raise EcholiteError(f"unknown export mode {mode!r}; choose one of: {', '.join(MODES)}")
-    if mode == "int8" and (calibration is None or len(calibration) == 0):
+    if mode == "int8" and content is None and (calibration is None or len(calibration) == 0):
         raise EcholiteError("int8 export needs calibration frames (--calib-data)")
     started = time.time()
     uses_mish = any(getattr(getattr(layer, "activation", None), "__name__", "") == "mish" for layer in model.layers)
     keep_float = MISH_OPS if (mode == "int8" and uses_mish and float_ops == "auto") else []
-    content = _convert(model, mode, calibration, calib_samples, keep_float)
-    log(f"converted to {mode}{' (Mish ops kept in float)' if keep_float else ''}: "
+    if content is None:
+        content = _convert(model, mode, calibration, calib_samples, keep_float)
+    else:
+        keep_float = []
+    log(f"converted to {mode} ({method}){' (Mish ops kept in float)' if keep_float else ''}: "
         f"{len(content) / 1e6:.2f} MB in {time.time() - started:.1f} s")
     out = Path(out)
     from echolite.tflite_model import TFLiteSegmenter
@@ -74,6 +78,7 @@ def export_tflite(
         log("parity on {n} validation frames: Dice keras {k}, tflite {t}".format(
             n=parity["frames"], k=_fmt(parity["dice_keras"]), t=_fmt(parity["dice_tflite"])))
     metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity, ops)
+    metadata["quantization_method"] = method if mode == "int8" else None
     _write_atomically(out, content, metadata)
     return ExportResult(out, _metadata_path(out), mode, len(content), parity, ops)
 

@@ -28,15 +28,20 @@ class SegmentationLoss(keras.losses.Loss):
         self.kind, self.num_classes, self.smooth = kind, int(num_classes), float(smooth)
 
     def call(self, y_true, y_pred):
-        onehot = _one_hot(y_true, self.num_classes)
-        if self.kind == "dice":
-            return soft_dice_loss(onehot, y_pred, self.smooth)
-        if self.kind == "ce":
-            return cross_entropy(onehot, y_pred)
-        return 0.5 * (soft_dice_loss(onehot, y_pred, self.smooth) + cross_entropy(onehot, y_pred))
+        return segmentation_loss(self.kind, y_true, y_pred, self.num_classes, self.smooth)
 
     def get_config(self):
         return {**super().get_config(), "kind": self.kind, "num_classes": self.num_classes, "smooth": self.smooth}
+
+
+def segmentation_loss(kind: str, y_true, y_pred, num_classes: int = 4, smooth: float = 1e-5):
+    """The loss as a plain function of label maps and probabilities (also used under tf_keras for QAT)."""
+    onehot = _one_hot(y_true, num_classes)
+    if kind == "dice":
+        return soft_dice_loss(onehot, y_pred, smooth)
+    if kind == "ce":
+        return cross_entropy(onehot, y_pred)
+    return 0.5 * (soft_dice_loss(onehot, y_pred, smooth) + cross_entropy(onehot, y_pred))
 
 
 def soft_dice_loss(onehot, probs, smooth: float = 1e-5):

@@ -82,3 +82,24 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert kinds == ["keras float, compiled call", "tflite invoke", "tflite end to end"]
     not_a_run = CliRunner().invoke(main, ["export", str(tmp_path)])
     assert not_a_run.exit_code == 1 and "not a run folder" in not_a_run.output
+
+
+def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, frames):
+    from echolite.qat import QATSettings, quantization_aware_int8
+
+    config = dataclasses.replace(tiny_config, activation="relu")
+    model = inference_model(build_unet(config))
+    content = quantization_aware_int8(model, config, frames, QATSettings(epochs=1, batch_size=4), log=lambda _: None)
+    result = export_tflite(model, tmp_path / "qat.tflite", "int8", validation=frames, parity_threshold=1.0,
+                           content=content, method="quantization-aware, 1 epoch(s)")
+    meta = json.loads(result.metadata_path.read_text())
+    assert meta["quantization_method"].startswith("quantization-aware") and meta["input"]["dtype"] == "uint8"
+    assert result.ops["float_islands"] == {} and result.ops["xnnpack_partitions"] == 1
+    assert TFLiteSegmenter(result.path).predict_labels(frames.images[:2]).shape == (2, 64, 64)
+
+
+def test_quantization_aware_training_refuses_mish(tiny_config, frames):
+    from echolite.qat import QATSettings, quantization_aware_int8
+
+    with pytest.raises(EcholiteError, match="ReLU"):
+        quantization_aware_int8(inference_model(build_unet(tiny_config)), tiny_config, frames, QATSettings())

@@ -6,25 +6,31 @@ Layer names are part of the contract: input ``image``, final softmax ``seg``, de
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import keras
-from keras import layers
 
 from echolite.config import ModelConfig
 from echolite.models.layers import NearestUpsample
 
+# The Keras API the builder uses. Quantization-aware training swaps in tf_keras (see ``echolite.qat_worker``), so
+# both frameworks build the same graph with the same layer names.
+KERAS3 = SimpleNamespace(Input=keras.Input, Model=keras.Model, layers=keras.layers, upsample=NearestUpsample)
 
-def build_unet(config: ModelConfig, name: str = "unet") -> keras.Model:
+
+def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = KERAS3, deep_supervision=None):
     """Build the functional model. It returns a dict: ``{"seg"}``, plus ``"ds_1", ...`` with deep supervision,
     so training, evaluation and export treat every variant alike."""
-    image = keras.Input((config.input_size, config.input_size, config.in_channels), name="image")
-    skips = _encoder(image, config)
-    decoded = _decoder(skips, config)
-    logits = layers.Conv2D(config.num_classes, 1, name="seg_logits")(decoded[-1])
-    seg = layers.Activation("softmax", dtype="float32", name="seg")(logits)
+    image = kit.Input((config.input_size, config.input_size, config.in_channels), name="image")
+    skips = _encoder(image, config, kit)
+    decoded = _decoder(skips, config, kit)
+    logits = kit.layers.Conv2D(config.num_classes, 1, name="seg_logits")(decoded[-1])
+    seg = kit.layers.Activation("softmax", dtype="float32", name="seg")(logits)
     outputs = {"seg": seg}
-    for i, features in enumerate(decoded[:-1] if config.deep_supervision else [], start=1):
-        outputs[f"ds_{i}"] = _supervision_head(features, config, i)
-    return keras.Model(image, outputs, name=name)
+    with_heads = config.deep_supervision if deep_supervision is None else deep_supervision
+    for i, features in enumerate(decoded[:-1] if with_heads else [], start=1):
+        outputs[f"ds_{i}"] = _supervision_head(features, config, i, kit)
+    return kit.Model(image, outputs, name=name)
 
 
 def inference_model(model: keras.Model) -> keras.Model:
@@ -32,75 +38,75 @@ def inference_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.get_layer("image").output, model.get_layer("seg").output, name=f"{model.name}_seg")
 
 
-def _encoder(x, config: ModelConfig) -> list:
+def _encoder(x, config: ModelConfig, kit) -> list:
     """Return the feature map of every encoder stage, highest resolution first, bottleneck last."""
     features = []
     for level, channels in enumerate(config.encoder_channels):
         stride = 1
         if level > 0 and config.downsampling == "maxpool":
-            x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
+            x = kit.layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
         elif level > 0:
             stride = 2
-        x = _conv_stage(x, channels, config, f"enc{level}", first_stride=stride)
+        x = _conv_stage(x, channels, config, f"enc{level}", kit, first_stride=stride)
         features.append(x)
     return features
 
 
-def _decoder(skips: list, config: ModelConfig) -> list:
+def _decoder(skips: list, config: ModelConfig, kit) -> list:
     """Return the output of every decoder stage, deepest first; the last one is at full resolution."""
     x = skips[-1]
     outputs = []
     for i, channels in enumerate(config.decoder_channels):
         skip = skips[-2 - i]
         if config.upsampling == "nearest":
-            x = NearestUpsample(2, name=f"dec{i}_up")(x)
+            x = kit.upsample(2, name=f"dec{i}_up")(x)
         else:
-            x = layers.Conv2DTranspose(skip.shape[-1], 2, strides=2, name=f"dec{i}_up")(x)
-        x = layers.Concatenate(name=f"dec{i}_concat")([x, skip])
-        x = _conv_stage(x, channels, config, f"dec{i}")
+            x = kit.layers.Conv2DTranspose(skip.shape[-1], 2, strides=2, name=f"dec{i}_up")(x)
+        x = kit.layers.Concatenate(name=f"dec{i}_concat")([x, skip])
+        x = _conv_stage(x, channels, config, f"dec{i}", kit)
         outputs.append(x)
     return outputs
 
 
-def _conv_stage(x, channels: int, config: ModelConfig, name: str, first_stride: int = 1):
+def _conv_stage(x, channels: int, config: ModelConfig, name: str, kit, first_stride: int = 1):
     """``convs_per_stage`` × (3×3 conv → norm → activation), optionally with a residual shortcut."""
     shortcut = x
     for j in range(config.convs_per_stage):
         stride = first_stride if j == 0 else 1
-        x = layers.Conv2D(
+        x = kit.layers.Conv2D(
             channels, 3, strides=stride, padding="same", use_bias=config.norm == "none", name=f"{name}_conv{j}"
         )(x)
-        x = _normalization(config.norm, f"{name}_norm{j}")(x)
+        x = _normalization(config.norm, f"{name}_norm{j}", kit)(x)
         last = j == config.convs_per_stage - 1
         if not (config.residual and last):
-            x = _activation(config.activation, f"{name}_act{j}")(x)
+            x = _activation(config.activation, f"{name}_act{j}", kit)(x)
     if config.residual:
         if shortcut.shape[-1] != channels or first_stride != 1:
-            shortcut = layers.Conv2D(channels, 1, strides=first_stride, use_bias=False, name=f"{name}_proj")(shortcut)
-            shortcut = _normalization(config.norm, f"{name}_proj_norm")(shortcut)
-        x = layers.Add(name=f"{name}_add")([x, shortcut])
-        x = _activation(config.activation, f"{name}_act_out")(x)
+            shortcut = kit.layers.Conv2D(channels, 1, strides=first_stride, use_bias=False, name=f"{name}_proj")(shortcut)
+            shortcut = _normalization(config.norm, f"{name}_proj_norm", kit)(shortcut)
+        x = kit.layers.Add(name=f"{name}_add")([x, shortcut])
+        x = _activation(config.activation, f"{name}_act_out", kit)(x)
     return x
 
 
-def _supervision_head(features, config: ModelConfig, index: int):
+def _supervision_head(features, config: ModelConfig, index: int, kit):
     """1×1 conv to class logits, nearest upsampling to full resolution, softmax (paper Section II-C.6)."""
-    logits = layers.Conv2D(config.num_classes, 1, name=f"ds_{index}_logits")(features)
+    logits = kit.layers.Conv2D(config.num_classes, 1, name=f"ds_{index}_logits")(features)
     factor = config.input_size // features.shape[1]
     if factor > 1:
-        logits = NearestUpsample(factor, name=f"ds_{index}_up")(logits)
-    return layers.Activation("softmax", dtype="float32", name=f"ds_{index}")(logits)
+        logits = kit.upsample(factor, name=f"ds_{index}_up")(logits)
+    return kit.layers.Activation("softmax", dtype="float32", name=f"ds_{index}")(logits)
 
 
-def _normalization(kind: str, name: str):
+def _normalization(kind: str, name: str, kit):
     if kind == "batch":
-        return layers.BatchNormalization(momentum=0.9, name=name)  # PyTorch default (the authors used PyTorch)
+        return kit.layers.BatchNormalization(momentum=0.9, name=name)  # PyTorch default (the authors used PyTorch)
     if kind == "instance":
-        return layers.GroupNormalization(groups=-1, name=name)
-    return layers.Identity(name=name)
+        return kit.layers.GroupNormalization(groups=-1, name=name)
+    return kit.layers.Identity(name=name)
 
 
-def _activation(kind: str, name: str):
+def _activation(kind: str, name: str, kit):
     if kind == "leaky_relu":
-        return layers.LeakyReLU(negative_slope=0.01, name=name)  # nnU-Net's slope
-    return layers.Activation(kind, name=name)
+        return kit.layers.LeakyReLU(0.01, name=name)  # nnU-Net's slope (positional: Keras 2 and 3 name it apart)
+    return kit.layers.Activation(kind, name=name)

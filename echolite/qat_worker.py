@@ -1,0 +1,131 @@
+"""Child process of ``echolite.qat``: tf_keras rebuild → weights copied → check → tfmot QAT → int8 conversion.
+
+Run as ``TF_USE_LEGACY_KERAS=1 python -m echolite.qat_worker FOLDER``; FOLDER holds job.json, weights.npz and
+frames.npz, and receives model.tflite. Errors go to stderr as one ``echolite-qat: ...`` line.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TensorFlow loads: tfmot needs tf.keras to be tf_keras
+
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_model_optimization as tfmot  # noqa: E402
+import tf_keras  # noqa: E402
+
+from echolite.config import model_config_from_dict  # noqa: E402
+from echolite.data.frames import FrameSet  # noqa: E402
+from echolite.data.pipeline import make_dataset  # noqa: E402
+from echolite.losses import segmentation_loss  # noqa: E402
+from echolite.models.unet import build_unet  # noqa: E402
+
+quantize = tfmot.quantization.keras
+
+
+class DepthToSpaceUpsample(tf_keras.layers.Layer):
+    """The tf_keras twin of ``NearestUpsample``'s inference path (copies along channels, then depth-to-space)."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, x):
+        return tf.nn.depth_to_space(tf.concat([x] * (self.factor ** 2), axis=-1), self.factor)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+class PassThroughQuantizeConfig(quantize.QuantizeConfig):
+    """Rearranging values needs no quantizer of its own: int8 in, the same int8 out."""
+
+    def get_weights_and_quantizers(self, layer):
+        return []
+
+    def get_activations_and_quantizers(self, layer):
+        return []
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        pass
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        pass
+
+    def get_output_quantizers(self, layer):
+        return []
+
+    def get_config(self):
+        return {}
+
+
+def main(folder: Path) -> None:
+    job = json.loads((folder / "job.json").read_text())
+    config, settings = model_config_from_dict(job["model"]), SimpleNamespace(**job["settings"])
+    data = np.load(folder / "frames.npz")
+    float_model = rebuild(config, dict(np.load(folder / "weights.npz")))
+    drift = float(np.abs(float_model.predict(data["probe"], verbose=0) - data["reference"]).max())
+    if drift > 1e-4:
+        fail(f"the tf_keras rebuild differs from the Keras model by {drift:.2e}")
+    qat_model = annotate(float_model)
+    qat_model.compile(tf_keras.optimizers.Adam(settings.learning_rate),
+                      loss=lambda y, p: segmentation_loss(settings.loss, y, p, config.num_classes))
+    frames = FrameSet(**{f.name: data[f.name] for f in dataclasses.fields(FrameSet)})
+    dataset = make_dataset(frames, settings.batch_size, ["seg"], settings.augment, shuffle=True, seed=settings.seed)
+    qat_model.fit(dataset.map(lambda x, y: (x, y["seg"])), epochs=settings.epochs, verbose=2)
+    calibration = data["images"][np.random.default_rng(0).permutation(len(frames))[:settings.calib_samples]]
+    (folder / "model.tflite").write_bytes(convert(qat_model, calibration, config.input_size))
+
+
+def rebuild(config, weights: dict) -> tf_keras.Model:
+    kit = SimpleNamespace(Input=tf_keras.Input, Model=tf_keras.Model, layers=tf_keras.layers, upsample=DepthToSpaceUpsample)
+    built = build_unet(config, kit=kit, deep_supervision=False)
+    model = tf_keras.Model(built.input, built.output["seg"], name="unet_seg")
+    for layer in model.layers:
+        if layer.weights:
+            values = [weights.get(f"{layer.name}/{i}") for i in range(len(layer.weights))]
+            if any(v is None for v in values):
+                fail(f"no trained weights for layer {layer.name}")
+            layer.set_weights(values)
+    return model
+
+
+def annotate(model: tf_keras.Model) -> tf_keras.Model:
+    def mark(layer):
+        if isinstance(layer, DepthToSpaceUpsample):
+            return quantize.quantize_annotate_layer(layer, PassThroughQuantizeConfig())
+        return quantize.quantize_annotate_layer(layer)
+
+    annotated = tf_keras.models.clone_model(model, clone_function=mark)
+    with quantize.quantize_scope({"DepthToSpaceUpsample": DepthToSpaceUpsample,
+                                  "PassThroughQuantizeConfig": PassThroughQuantizeConfig}):
+        return quantize.quantize_apply(annotated)
+
+
+def convert(model: tf_keras.Model, calibration: np.ndarray, size: int) -> bytes:
+    """Batch fixed to 1 (a dynamic batch adds shape ops that block XNNPACK), uint8 in and out, builtins only."""
+    serve = tf.function(lambda image: model(image, training=False),
+                        input_signature=[tf.TensorSpec([1, size, size, 1], tf.float32, name="image")])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([image[None, ..., None].astype(np.float32)] for image in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.uint8
+    return converter.convert()
+
+
+def fail(message: str) -> None:
+    print(f"echolite-qat: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
