@@ -17,6 +17,7 @@ from echolite import __version__
 from echolite.cli.clinical import measure
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
+from echolite.cli.study import ablate, cross_evaluate
 from echolite.cli.export import export
 from echolite.errors import EcholiteError
 
@@ -41,7 +42,7 @@ def main() -> None:
     """Lightweight cardiac ultrasound segmentation (LV, myocardium, left atrium) in Keras 3."""
 
 
-for _command in (evaluate, compare, measure, export, data):
+for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluate):
     main.add_command(_command)
 
 
@@ -66,7 +67,9 @@ for _command in (evaluate, compare, measure, export, data):
 @click.option("--image-size", type=int, default=256, show_default=True, help="Input size in pixels (the paper: 256).")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/PRESET-TIMESTAMP).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last completed epoch.")
-def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, loss, ds_weight, augment, no_augment, phantom_frames, seed, image_size, out, resume):
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]), default="default", show_default=True,
+              help="mirrored: train on all visible GPUs (tf.distribute); multi-worker: several machines via TF_CONFIG.")
+def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, loss, ds_weight, augment, no_augment, phantom_frames, seed, image_size, out, resume, strategy):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
     from dataclasses import replace
 
@@ -84,7 +87,7 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         learning_rate=lr, patience=patience, scheduler=chosen.scheduler, loss=loss or chosen.loss,
         ds_weight=ds_weight, augment="none" if no_augment else augment, seed=seed,
         phantom_frames=_pick(phantom_frames, QUICKSTART["phantom_frames"]),
-        split_file=str(split_file) if split_file else None, skip_bad=skip_bad,
+        split_file=str(split_file) if split_file else None, skip_bad=skip_bad, strategy=strategy,
     )
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
     click.echo(f"echolite train: {preset} on {data}, {config.epochs} epochs, batch {config.batch_size}, "

@@ -20,6 +20,7 @@ DOWNSAMPLINGS = ("maxpool", "strided")
 UPSAMPLINGS = ("nearest", "transposed")
 LOSSES = ("dice", "ce", "dice_ce")
 SCHEDULERS = ("none", "plateau")
+STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -91,10 +92,12 @@ class TrainConfig:
     split_file: str | None = None
     skip_bad: bool = False
     jit_compile: bool = True
+    strategy: str = "default"
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("scheduler", self.scheduler, SCHEDULERS)
+        _check_choice("strategy", self.strategy, STRATEGIES)
         if self.epochs <= 0:
             raise EcholiteError(f"--epochs must be a positive integer, got {self.epochs}")
         if self.batch_size <= 0:

@@ -25,14 +25,20 @@ def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=("dice", "hd_
             x, y = values_a[:, k], values_b[:, k]
             ok = np.isfinite(x) & np.isfinite(y)
             x, y = x[ok], y[ok]
-            p = None
-            if np.count_nonzero(x - y) >= 2:
-                p = float(stats.wilcoxon(x, y).pvalue)
+            p = paired_p(x, y)
             rows.append({"metric": metric, "structure": name, "n": int(ok.sum()), "mean_a": _mean(x),
                          "mean_b": _mean(y), "diff": _mean(y - x),
                          "median_diff": float(np.median(y - x)) if x.size else None, "p": p,
                          "verdict": verdict(p, _mean(y - x))})
     return rows
+
+
+def paired_p(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Two-sided Wilcoxon signed-rank p over the finite pairs; None when fewer than 2 pairs differ."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    return float(stats.wilcoxon(x, y).pvalue) if np.count_nonzero(x - y) >= 2 else None
 
 
 def verdict(p: float | None, diff: float | None) -> str:

@@ -69,7 +69,8 @@ def train(
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
     keras.utils.set_random_seed(config.seed)
     state = load_state(run_dir) if resume else None
-    model = keras.models.load_model(run_dir / LAST_MODEL) if state else _compiled_model(model_config, config)
+    with distribution_strategy(config.strategy).scope():
+        model = keras.models.load_model(run_dir / LAST_MODEL) if state else _compiled_model(model_config, config)
     state = state or TrainState()
     if state.learning_rate is not None:
         model.optimizer.learning_rate.assign(state.learning_rate)
@@ -81,6 +82,18 @@ def train(
     _write_summary(result)
     _plot_curves(run_dir)
     return result
+
+
+def distribution_strategy(name: str):
+    """``mirrored``: every visible GPU of this machine (synchronous data parallelism; the batch is split across
+    them). ``multi-worker``: several machines, each started with its own TF_CONFIG (see the README)."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
 
 
 def choose_split(data: LoadedData, config: TrainConfig) -> dict[str, list[str]]:

@@ -1,0 +1,307 @@
+"""Incremental component study (the paper's Tables V and VI): a plan of steps, each a set of variants applied on
+top of the current model; the best variant of a step is kept when it beats the current model by the plan's rule.
+
+Every training run lives in ``OUT/runs/<name>-<hash>``, keyed by what is trained (not by step), so a variant that
+equals an earlier model, or differs only in post-processing, reuses it; finished runs and scores are skipped when
+the study is rerun, and an interrupted training resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from echolite.config import ModelConfig, TrainConfig, get_preset
+from echolite.errors import EcholiteError
+
+RULES = {"mean_dice": ("dice", True), "mean_hd": ("hd_px", False)}  # metric, higher is better
+TRAIN_FIELDS = {"epochs", "batch_size", "learning_rate", "loss", "augment", "scheduler", "ds_weight", "phantom_frames",
+                "patience", "seed", "jit_compile"}
+MODEL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig)}
+SPECIAL_FIELDS = {"preset", "size", "postprocess"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A fully resolved candidate: what to train, and whether to post-process its predictions. Its run folder is
+    named by a hash of what is trained, so equal trainings share one run whatever their label."""
+
+    label: str
+    model: ModelConfig
+    train: TrainConfig
+    postprocess: bool
+
+    @property
+    def run_name(self) -> str:
+        key = json.dumps([dataclasses.asdict(self.model), dataclasses.asdict(self.train)], sort_keys=True)
+        return f"{self.train.preset}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
+@dataclasses.dataclass
+class Plan:
+    name: str
+    description: str
+    rule: str
+    score_split: str
+    baseline: dict
+    steps: list[dict]
+
+
+def builtin_plans() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("echolite.plans").iterdir() if p.name.endswith(".yaml"))
+
+
+def load_plan(source: str) -> Plan:
+    """A built-in plan name (``paper``, ``tiny``) or a YAML file."""
+    import yaml
+
+    path = Path(source)
+    if path.exists():
+        text, where = path.read_text(), str(path)
+    elif source in builtin_plans():
+        text, where = resources.files("echolite.plans").joinpath(f"{source}.yaml").read_text(), f"plan {source!r}"
+    else:
+        raise EcholiteError(f"{source}: no such plan file or built-in plan (built-in: {', '.join(builtin_plans())})")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise EcholiteError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or not isinstance(raw.get("baseline"), dict):
+        raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
+    plan = Plan(raw.get("name", path.stem), raw.get("description", ""), raw.get("rule", "mean_dice"),
+                raw.get("score_split", "val"), raw["baseline"], raw["steps"])
+    if plan.rule not in RULES:
+        raise EcholiteError(f"{where}: unknown rule {plan.rule!r}; choose one of: {', '.join(RULES)}")
+    for field in [plan.baseline] + [v for step in plan.steps for v in _variants_of(step, where).values()]:
+        unknown = set(field) - TRAIN_FIELDS - MODEL_FIELDS - SPECIAL_FIELDS
+        if unknown:
+            raise EcholiteError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    resolve(plan.baseline, {}, "baseline", TrainConfig())  # fail early on bad values
+    return plan
+
+
+def resolve(base: dict, change: dict, label: str, defaults: TrainConfig) -> Variant:
+    """Settings → configs. ``preset`` sets everything its preset defines; ``size`` swaps only the channel widths."""
+    settings = {**base, **change}
+    preset = get_preset(settings.get("preset", "unet1"))
+    model = preset.model
+    if "size" in settings:
+        sized = get_preset(settings["size"]).model
+        model = dataclasses.replace(model, encoder_channels=sized.encoder_channels, decoder_channels=sized.decoder_channels)
+    model = dataclasses.replace(model, **{k: v for k, v in settings.items() if k in MODEL_FIELDS})
+    chosen = {"preset": settings.get("preset", "unet1"), "batch_size": preset.batch_size,
+              "scheduler": preset.scheduler, "loss": preset.loss}
+    train = dataclasses.replace(defaults, **{**chosen, **{k: v for k, v in settings.items() if k in TRAIN_FIELDS}})
+    return Variant(label, model, train, bool(settings.get("postprocess", False)))
+
+
+@dataclasses.dataclass
+class Outcome:
+    variant: Variant
+    scores: list  # FrameScore per frame of the scored split
+    summary: dict
+
+
+def run_study(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callable[[list[Variant]], list[Outcome]],
+              log: Callable[[str], None] = print) -> list[dict]:
+    """Walk the steps; return one row per variant with the step's decision. ``run_variants`` trains and scores."""
+    current_settings = dict(plan.baseline)
+    current = run_variants([resolve(current_settings, {}, "baseline", defaults)])[0]
+    rows = [_row("Baseline", current, None, "-", kept=True)]
+    metric, higher = RULES[plan.rule]
+    for step in plan.steps:
+        variants = _variants_of(step, plan.name)
+        candidates = [resolve(current_settings, change, label, defaults) for label, change in variants.items()]
+        outcomes = run_variants(candidates)
+        best = max(outcomes, key=lambda o: _score(o, metric, higher))
+        improved = _score(best, metric, higher) > _score(current, metric, higher)
+        for outcome in outcomes:
+            chosen = outcome is best and improved
+            conclusion = (f"use {outcome.variant.label}" if chosen else "discard") if outcome is best else "-"
+            rows.append(_row(step["name"], outcome, current, conclusion, kept=chosen))
+        log(f"{step['name']}: best {best.variant.label} ({_fmt_dice(best)}) vs current ({_fmt_dice(current)}): "
+            f"{'kept' if improved else 'discarded'}")
+        if improved:
+            current_settings.update(variants[best.variant.label])
+            current = best
+    return rows
+
+
+def _variants_of(step: dict, where: str) -> dict:
+    if not isinstance(step, dict) or "name" not in step or not isinstance(step.get("variants"), dict) or not step["variants"]:
+        raise EcholiteError(f"{where}: every step needs a 'name' and a non-empty 'variants' mapping")
+    return {str(k): dict(v or {}) for k, v in step["variants"].items()}
+
+
+def _score(outcome: Outcome, metric: str, higher: bool) -> float:
+    values = np.array([getattr(s, metric) for s in outcome.scores], float)
+    value = float(np.nanmean(values)) if np.isfinite(values).any() else (-np.inf if higher else np.inf)
+    return value if higher else -value
+
+
+def _row(step: str, outcome: Outcome, against: Outcome | None, conclusion: str, kept: bool) -> dict:
+    from echolite.stats import paired_p
+
+    summary = outcome.summary
+    row = {"step": step, "variant": outcome.variant.label, "run": outcome.variant.run_name,
+           "postprocess": outcome.variant.postprocess}
+    for metric, key in (("dice", "dice"), ("hd_px", "hd")):
+        for name, value in summary[metric].items():
+            row[f"{key}_{name}"] = value
+    row["outliers"] = summary["outliers"]
+    row["p_dice"] = row["p_hd"] = None
+    if against is not None:
+        for metric, key in (("dice", "p_dice"), ("hd_px", "p_hd")):
+            per_frame = lambda o: np.array([np.nanmean(getattr(s, metric)) for s in o.scores])  # noqa: E731
+            row[key] = paired_p(per_frame(against), per_frame(outcome))
+    row["conclusion"], row["kept"] = conclusion, kept
+    return row
+
+
+def _fmt_dice(outcome: Outcome) -> str:
+    return " / ".join(f"{v:.3f}" for v in outcome.summary["dice"].values())
+
+
+# --- running variants: train (or reuse) and score --------------------------------------------------------------
+
+def train_and_score(variant: Variant, out: Path, score_split: str) -> Outcome:
+    """Train the variant's run unless finished (resuming an interrupted one), then score it (cached per
+    post-processing choice in the run folder)."""
+    from echolite.evaluate import read_frame_csv, summarize
+
+    run_dir = out / "runs" / variant.run_name
+    scores_csv = run_dir / f"scores_{score_split}_{'post' if variant.postprocess else 'raw'}.csv"
+    if not scores_csv.exists():
+        _train_if_needed(variant, run_dir)
+        _score_run(run_dir, variant, score_split, scores_csv)
+    scores = read_frame_csv(scores_csv)
+    return Outcome(variant, scores, summarize(scores))
+
+
+def _train_if_needed(variant: Variant, run_dir: Path) -> None:
+    from echolite.train import SUMMARY, train
+
+    if (run_dir / SUMMARY).exists():
+        return
+    resume = (run_dir / "checkpoint" / "state.json").exists()
+    train(variant.train, run_dir, model_config=variant.model, resume=resume, verbose=2)
+
+
+def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
+    from echolite.config import load_run_config
+    from echolite.data import load_data
+    from echolite.evaluate import score_frames, write_frame_csv
+    from echolite.postprocess import PostprocessConfig
+    from echolite.predict import load_keras_model, predict_labels
+
+    _, config, extra = load_run_config(run_dir / "config.json")
+    data = load_data(config.data, variant.model.input_size, config.phantom_frames, config.seed, config.skip_bad)
+    frames = data.frames.for_patients(extra["split"][split])
+    if not len(frames):
+        raise EcholiteError(f"{run_dir}: the {split} split has no frames to score the variant on")
+    labels = predict_labels(load_keras_model(run_dir), frames.images)
+    scores = score_frames(labels, frames, PostprocessConfig() if variant.postprocess else None)
+    tmp = path.with_suffix(".tmp")
+    write_frame_csv(scores, tmp)
+    tmp.replace(path)
+
+
+def make_runner(out: Path, score_split: str, workers: int = 1, log: Callable[[str], None] = print):
+    """A ``run_variants`` for ``run_study``: in this process, or ``workers`` processes (one GPU each if any)."""
+
+    def run_variants(variants: list[Variant]) -> list[Outcome]:
+        unique = list({v.run_name: v for v in variants}.values())  # one training per distinct run
+        todo = [v for v in unique if not (out / "runs" / v.run_name / "summary.json").exists()]
+        for v in todo:
+            log(f"training {v.label} -> {out / 'runs' / v.run_name}")
+        if workers > 1 and len(todo) > 1:
+            _train_in_parallel(todo, out, workers)
+        return [train_and_score(v, out, score_split) for v in variants]
+
+    return run_variants
+
+
+def _train_in_parallel(variants: list[Variant], out: Path, workers: int) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    gpus = _visible_gpus()
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+    slots = context.Queue()
+    for i in range(workers):
+        slots.put(gpus[i % len(gpus)] if gpus else "")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_device, initargs=(slots,)) as pool:
+        jobs = [pool.submit(_train_if_needed, v, out / "runs" / v.run_name) for v in variants]
+        for job in jobs:
+            job.result()
+
+
+def _claim_device(slots) -> None:
+    import os
+
+    device = slots.get()
+    if device != "":
+        os.environ["CUDA_VISIBLE_DEVICES"] = device
+
+
+def _visible_gpus() -> list[str]:
+    import os
+
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [d for d in listed.split(",") if d.strip()]
+    import tensorflow as tf
+
+    return [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
+
+
+# --- tables ------------------------------------------------------------------------------------------------------
+
+COLUMNS = ["step", "variant", "dice_LV", "dice_MYO", "dice_LA", "hd_LV", "hd_MYO", "hd_LA", "outliers",
+           "p_dice", "p_hd", "conclusion", "run"]
+
+
+def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
+    """``study.csv`` (every variant) and ``study.md``: the Table VI summary, then every variant (Table V style)."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = out / "study.csv", out / "study.md"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = [r for r in rows if r["conclusion"] != "-" or r["step"] == "Baseline"]
+    text = [f"# Study `{plan.name}`: {plan.description}".rstrip(": "), "",
+            f"Scored on the {plan.score_split} split; rule: {plan.rule}. Dice and Hausdorff (pixels on the model grid) "
+            "are means over frames; p: two-sided Wilcoxon signed-rank test of per-frame mean Dice / Hausdorff "
+            "against the model the step tries to improve.", "",
+            "## Summary (Table VI)", "", *_markdown(summary, "Addition"), "", "## Every variant (Table V)", "",
+            *_markdown(rows, "Step")]
+    md_path.write_text("\n".join(text) + "\n")
+    return csv_path, md_path
+
+
+def _markdown(rows: list[dict], first: str) -> list[str]:
+    header = [first, "Variant", "Dice LV", "Dice MYO", "Dice LA", "Haus. LV", "Haus. MYO", "Haus. LA", "Outliers",
+              "p Dice", "p Haus.", "Conclusion"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r["step"], r["variant"], *(_num(r[k], 3) for k in COLUMNS[2:5]), *(_num(r[k], 2) for k in COLUMNS[5:8]),
+                 str(r["outliers"]), _p(r["p_dice"]), _p(r["p_hd"]), r["conclusion"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _num(value, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value) -> str:
+    return "–" if value is None else ("<0.001" if value < 0.001 else f"{value:.3f}")

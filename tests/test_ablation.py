@@ -1,0 +1,99 @@
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from echolite.ablation import load_plan, make_runner, resolve, run_study, write_tables
+from echolite.cli.main import main
+from echolite.config import TrainConfig
+from echolite.errors import EcholiteError
+
+pytestmark = pytest.mark.slow
+
+SMALL_PLAN = """
+name: small
+baseline: {preset: unet0, input_size: 64, epochs: 1, batch_size: 8, loss: dice, augment: none,
+           phantom_frames: 20, jit_compile: false}
+steps:
+  - name: Normalization
+    variants: {BN: {norm: batch}}
+  - name: Postprocessing
+    variants: {CCA: {postprocess: true}, raw: {postprocess: false}}
+"""
+
+
+def test_tiny_plan_end_to_end_writes_both_tables(tmp_path):
+    result = CliRunner().invoke(main, ["ablate", "tiny", "--out", str(tmp_path / "study")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "study" / "study.md").read_text()
+    assert "## Summary (Table VI)" in text and "## Every variant (Table V)" in text
+    with open(tmp_path / "study" / "study.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["Baseline", "Normalization", "Postprocessing"]
+    assert all(0.0 <= float(r["dice_LV"]) <= 1.0 for r in rows)
+    assert rows[1]["conclusion"] in ("use BN", "discard") and rows[1]["p_dice"] != ""
+
+
+def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):
+    import echolite.train
+
+    plan_file = tmp_path / "small.yaml"
+    plan_file.write_text(SMALL_PLAN)
+    real_train, trained = echolite.train.train, []
+
+    def interrupted_train(config, run_dir, **kwargs):
+        if trained:  # the second training (BN) is "killed" before it finishes
+            raise KeyboardInterrupt
+        trained.append(run_dir.name)
+        return real_train(config, run_dir, **kwargs)
+
+    out = tmp_path / "study"
+    monkeypatch.setattr(echolite.train, "train", interrupted_train)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(load_plan(str(plan_file)), out, TrainConfig(), make_runner(out, "val", log=lambda _: None),
+                  log=lambda _: None)
+
+    def counting_train(config, run_dir, **kwargs):
+        trained.append(run_dir.name)
+        return real_train(config, run_dir, **kwargs)
+
+    trained.clear()
+    monkeypatch.setattr(echolite.train, "train", counting_train)
+    plan = load_plan(str(plan_file))
+    rows = run_study(plan, out, TrainConfig(), make_runner(out, "val", log=lambda _: None), log=lambda _: None)
+    assert len(trained) == 1  # only BN: the finished baseline is reused, post-processing variants share a run
+    assert [r["variant"] for r in rows] == ["baseline", "BN", "CCA", "raw"]
+    assert sum(r["conclusion"] != "-" for r in rows[2:]) == 1  # one decision per step
+    md, _ = write_tables(rows, out, plan)
+    assert "| Postprocessing |" in md.with_name("study.md").read_text()
+
+
+def test_size_variant_swaps_only_the_widths():
+    plan = load_plan("paper")
+    base = resolve(plan.baseline, {"norm": "batch", "activation": "mish"}, "now", TrainConfig())
+    bigger = resolve({**plan.baseline, "norm": "batch", "activation": "mish"}, {"size": "unet2"}, "U-Net 2", TrainConfig())
+    assert bigger.model.encoder_channels == (64, 64, 128, 256, 256, 512)
+    assert (bigger.model.norm, bigger.model.activation) == (base.model.norm, base.model.activation)
+    assert [s["name"] for s in plan.steps][:4] == ["Normalization", "Activation functions", "Postprocessing",
+                                                  "Data augmentation"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("baseline: {preset: unet0}\nsteps: [{name: x, variants: {a: {colour: red}}}]", "unknown setting"),
+    ("baseline: {preset: unet9}\nsteps: []", "unknown preset"),
+    ("steps: []", "baseline"),
+    ("baseline: {}\nrule: fastest\nsteps: []", "unknown rule"),
+])
+def test_bad_plans_are_user_errors(tmp_path, text, message):
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+    with pytest.raises(EcholiteError, match=message):
+        load_plan(str(path))
+
+
+def test_train_with_mirrored_strategy(tmp_path):
+    result = CliRunner().invoke(main, ["train", "--preset", "unet0", "--image-size", "64", "--phantom-frames", "12",
+                                       "--epochs", "1", "--batch-size", "4", "--strategy", "mirrored",
+                                       "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "model.keras").exists()
