@@ -129,13 +129,23 @@ def phantom(out, count, seed, size):
 @click.option("--threads", type=int, default=2, show_default=True, help="TFLite interpreter threads.")
 @click.option("--runs", type=int, default=30, show_default=True)
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Also write the rows as JSON.")
-def bench(models, threads, runs, json_file):
+@click.option("--image", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Frame for the end-to-end timing (default: a phantom frame at the model's size).")
+def bench(models, threads, runs, json_file, image):
     """Latency of Keras float, TFLite fp32 and TFLite int8 in one table (MODELS: run folders or model files)."""
     import json
 
     from echolite.bench import bench_run
 
-    rows = bench_run(list(models), runs, threads)
+    frame = None
+    if image:
+        from echolite_edge.runner import read_image
+
+        try:
+            frame = read_image(image)
+        except ValueError as exc:
+            raise EcholiteError(str(exc)) from None
+    rows = bench_run(list(models), runs, threads, frame=frame)
     baseline = next((r["mean_ms"] for r in rows if r["kind"].startswith("keras")), rows[0]["mean_ms"])
     click.echo(f"{'model':<22}{'measure':<28}{'mean ms':>9}{'p50 ms':>9}{'p90 ms':>9}{'x faster':>10}")
     for r in rows:

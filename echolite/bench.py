@@ -11,12 +11,14 @@ import numpy as np
 from echolite.errors import EcholiteError
 
 
-def bench_run(sources: list[Path], runs: int = 30, threads: int = 2, warmup: int = 3) -> list[dict]:
+def bench_run(sources: list[Path], runs: int = 30, threads: int = 2, warmup: int = 3,
+              frame: np.ndarray | None = None) -> list[dict]:
     """Rows of {name, kind, mean_ms, p50_ms, p90_ms}; a run folder stands for its model.keras and any
-    model_*.tflite beside it."""
+    model_*.tflite beside it. ``frame``: a gray uint8 frame for the end-to-end timing (default: a phantom frame,
+    so post-processing sees a heart, not noise)."""
     rows = []
     for path in _expand(sources):
-        timer = _keras_timer(path) if path.suffix == ".keras" else _tflite_timers(path, threads)
+        timer = _keras_timer(path) if path.suffix == ".keras" else _tflite_timers(path, threads, frame)
         for kind, call in timer:
             for _ in range(warmup):
                 call()
@@ -58,11 +60,14 @@ def _keras_timer(path: Path):
     return [("keras float, compiled call", lambda: compiled(x).numpy())]
 
 
-def _tflite_timers(path: Path, threads: int):
+def _tflite_timers(path: Path, threads: int, frame: np.ndarray | None):
     from echolite_edge.runner import EdgeSegmenter
 
     segmenter = EdgeSegmenter(path, threads)
-    frame = np.random.default_rng(0).integers(0, 256, (segmenter.size, segmenter.size), dtype=np.uint8)
+    if frame is None:
+        from echolite.data.phantom import make_phantom
+
+        frame = np.round(make_phantom(1, seed=0, size=segmenter.size).images[0] * 255).astype(np.uint8)
     x = segmenter.preprocess(frame)
     interpreter, index = segmenter.interpreter, segmenter.input["index"]
 

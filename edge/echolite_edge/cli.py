@@ -25,6 +25,8 @@ def main(argv=None) -> int:
     bench.add_argument("--warmup", type=int, default=5)
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--json", type=Path, help="also write the report as JSON")
+    bench.add_argument("--image", type=Path,
+                       help="frame for the end-to-end timing (default: noise, a worst case for post-processing)")
     args = parser.parse_args(argv)
     try:
         return _bench(args) if args.command == "bench" else _run(args)
@@ -66,7 +68,10 @@ def _bench(args) -> int:
     if not args.model.exists():
         print(f"error: {args.model}: not found", file=sys.stderr)
         return 1
-    report = benchmark(args.model, args.runs, args.warmup, args.threads)
+    from echolite_edge.runner import read_image
+
+    frame = read_image(args.image) if args.image else None
+    report = benchmark(args.model, args.runs, args.warmup, args.threads, frame)
     print(f"{report['machine']}; {report['threads']} threads; model {report['model_bytes'] / 1e6:.2f} MB")
     print(f"init {report['init_ms']:.1f} ms, first inference {report['first_inference_ms']:.1f} ms, "
           f"warm-up mean {report['warmup_mean_ms'] or 0:.1f} ms, peak memory {report['peak_memory_mb']:.0f} MB")

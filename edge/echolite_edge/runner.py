@@ -79,7 +79,7 @@ class EdgeSegmenter:
         self.interpreter.invoke()
         scores = self.interpreter.get_tensor(self.output["index"])[0]
         invoke = time.perf_counter() - invoke_start
-        labels = keep_largest_components(np.argmax(scores, axis=-1).astype(np.uint8))
+        labels = keep_largest_components(argmax_labels(scores))
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, invoke, time.perf_counter() - start)
 
@@ -88,6 +88,17 @@ class EdgeSegmenter:
         resized = resize_bilinear(gray.astype(np.float32), self.size)
         unit = resized / 255.0 if gray.dtype == np.uint8 or gray.max() > 1.0 else resized
         return quantize(np.clip(unit, 0.0, 1.0)[None, ..., None], self.input)
+
+
+def argmax_labels(scores: np.ndarray) -> np.ndarray:
+    """``np.argmax(scores, -1)`` as uint8 for a few classes, by a running comparison (several times faster than
+    numpy's argmax over a short last axis; ties go to the lower class, as with argmax)."""
+    best, labels = scores[..., 0], np.zeros(scores.shape[:-1], np.uint8)
+    for c in range(1, scores.shape[-1]):
+        higher = scores[..., c] > best
+        best = np.where(higher, scores[..., c], best)
+        labels[higher] = c
+    return labels
 
 
 def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
