@@ -5,7 +5,7 @@ from echolite import __version__
 from echolite.cli.main import main
 
 COMMANDS = ["train", "phantom", "presets", "evaluate", "compare", "measure", "export", "bench", "data",
-            "data inspect", "data preview"]
+            "data inspect", "data preview", "ablate", "cross-evaluate"]
 
 
 def test_version():

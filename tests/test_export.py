@@ -76,10 +76,14 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
                                           "--split", "val", "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.output[evaluated.output.index("{"):])["n_frames"] > 0
+    assert CliRunner().invoke(main, ["export", str(run), "--fp32"]).exit_code == 0
     timed = CliRunner().invoke(main, ["bench", str(run), "--runs", "2", "--json", str(tmp_path / "b.json")])
     assert timed.exit_code == 0, timed.output
-    kinds = [r["kind"] for r in json.loads((tmp_path / "b.json").read_text())]
-    assert kinds == ["keras float, compiled call", "tflite invoke", "tflite end to end"]
+    rows = json.loads((tmp_path / "b.json").read_text())
+    assert [r["kind"] for r in rows] == ["keras float, compiled call"] + ["tflite invoke", "tflite end to end"] * 2
+    assert "vs fp32" in timed.output and timed.output.count("1.00x") >= 3  # each baseline against itself
+    qat_fp16 = CliRunner().invoke(main, ["export", str(run), "--fp16", "--qat", "1"])
+    assert qat_fp16.exit_code == 1 and "--qat trains for int8" in qat_fp16.output
     not_a_run = CliRunner().invoke(main, ["export", str(tmp_path)])
     assert not_a_run.exit_code == 1 and "not a run folder" in not_a_run.output
 
