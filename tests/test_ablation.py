@@ -97,3 +97,20 @@ def test_train_with_mirrored_strategy(tmp_path):
                                        "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "model.keras").exists()
+
+
+def test_cross_evaluate_writes_table_viii(tmp_path, tiny_config):
+    from echolite.train import train
+
+    run = tmp_path / "run"
+    train(TrainConfig(epochs=1, batch_size=8, phantom_frames=16, jit_compile=False), run, model_config=tiny_config,
+          verbose=0)
+    other = tmp_path / "other"
+    assert CliRunner().invoke(main, ["phantom", "--out", str(other), "-n", "6", "--seed", "7", "--size", "64"]).exit_code == 0
+    result = CliRunner().invoke(main, ["cross-evaluate", str(run), "--test", "PH=phantom", "--test", f"OTHER={other}",
+                                       "--split", "val", "--out", str(tmp_path / "cross")])
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "cross" / "cross_dataset.md").read_text()
+    assert "| Trained on | Model | PH LV |" in table and "OTHER LA" in table and "| PH | run |" in table
+    bad = CliRunner().invoke(main, ["cross-evaluate", str(run), "--test", "nonsense"])
+    assert bad.exit_code == 1 and "NAME=PATH" in bad.output
