@@ -42,7 +42,7 @@ in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/b
 log "machine: $(in_root uname -m), $(in_root python3 --version)"
 [[ -x "$root/opt/edge-venv/bin/python" ]] || in_root python3 -m venv /opt/edge-venv
 log "pip install /work/edge (numpy, ai-edge-litert, Pillow from PyPI)"
-in_root /opt/edge-venv/bin/pip install --quiet /work/edge
+in_root /opt/edge-venv/bin/pip install --quiet --retries 10 /work/edge
 log "installed: $(in_root /opt/edge-venv/bin/pip list --format=freeze | tr '\n' ' ')"
 log "echolite-edge run"
 in_root /opt/edge-venv/bin/echolite-edge run /work/model.tflite "/work/frame.${image##*.}" --out /work/out --threads 2

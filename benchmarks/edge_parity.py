@@ -1,0 +1,51 @@
+"""Does the device runner give the same masks as the library? For every frame of a split, compare
+``echolite-edge``'s mask (read the original image file, resize, quantize, invoke, argmax, largest components, back
+to the original size) with the library's (the frame as ``echolite evaluate`` loads it, ``TFLiteSegmenter``,
+``echolite.postprocess``, the same nearest resize back).
+
+    python benchmarks/edge_parity.py RUN/model_int8.tflite --data ../shared/data/camus4ch --run RUN --split val
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--run", type=Path, help="run folder whose split to use")
+    parser.add_argument("--split", default="val")
+    args = parser.parse_args()
+
+    import numpy as np
+    from echolite_edge.runner import EdgeSegmenter, read_image, resize_nearest
+
+    from echolite.cli.common import frames_for_split
+    from echolite.postprocess import postprocess
+    from echolite.tflite_model import TFLiteSegmenter
+
+    library = TFLiteSegmenter(args.model)
+    frames = frames_for_split(args.data, args.split, args.run, library.input_size).frames
+    labels = postprocess(library.predict_labels(frames.images))
+    edge = EdgeSegmenter(args.model, threads=2)
+    files = {p.stem: p for p in Path(args.data).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")}
+    same, seconds = 0, []
+    for i, frame_id in enumerate(frames.frame_ids):
+        if frame_id not in files:
+            raise SystemExit(f"{args.data}: no image file named {frame_id}.*")
+        result = edge.segment(read_image(files[frame_id]))
+        seconds.append(result.seconds_total)
+        same += np.array_equal(result.mask, resize_nearest(labels[i], tuple(frames.original_shapes[i])))
+    print(f"{same} of {len(frames)} frames: identical masks (edge runner vs library), "
+          f"edge end to end {1000 * np.mean(seconds):.1f} ms per frame at the original size")
+
+
+if __name__ == "__main__":
+    main()
