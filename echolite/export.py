@@ -59,7 +59,7 @@ def export_tflite(
     uses_mish = any(getattr(getattr(layer, "activation", None), "__name__", "") == "mish" for layer in model.layers)
     keep_float = MISH_OPS if (mode == "int8" and uses_mish and float_ops == "auto") else []
     if content is None:
-        content = _convert(model, mode, calibration, calib_samples, keep_float)
+        content = _converted(model, mode, calibration, calib_samples, keep_float)
     else:
         keep_float = []
     log(f"converted to {mode} ({method}){' (Mish ops kept in float)' if keep_float else ''}: "
@@ -107,6 +107,20 @@ def check_parity(model, lite, frames: FrameSet, mode: str, threshold: float) -> 
     if mode == "fp32" and parity["max_abs_prob_diff"] > 1e-4:
         raise EcholiteError(f"fp32 export differs from Keras by {parity['max_abs_prob_diff']:.2e} > 1e-4; nothing written")
     return parity
+
+
+def _converted(model, mode: str, calibration, calib_samples: int, keep_float: list[str]) -> bytes:
+    """``_convert`` with the converter's multi-page MLIR errors cut to one line naming the offending ops."""
+    import re
+
+    try:
+        return _convert(model, mode, calibration, calib_samples, keep_float)
+    except Exception as exc:  # tf.lite's ConverterError and friends
+        if "ConverterError" not in type(exc).__name__ and "convert" not in str(exc).lower():
+            raise
+        ops = sorted(set(re.findall(r"'(tf\.[A-Za-z0-9_]+)' op is neither a custom op nor a flex op", str(exc))))
+        detail = f"ops with no TFLite builtin: {', '.join(ops)}" if ops else str(exc).splitlines()[0][:200]
+        raise EcholiteError(f"{mode} conversion failed ({detail}); echolite exports builtin ops only") from None
 
 
 def _convert(model, mode: str, calibration, calib_samples: int, keep_float: list[str]) -> bytes:

@@ -107,3 +107,18 @@ def test_quantization_aware_training_refuses_mish(tiny_config, frames):
 
     with pytest.raises(EcholiteError, match="ReLU"):
         quantization_aware_int8(inference_model(build_unet(tiny_config)), tiny_config, frames, QATSettings())
+
+
+def test_op_without_builtin_is_a_one_line_error(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    class Bessel(keras.layers.Layer):
+        def call(self, x):
+            return tf.math.special.bessel_i0e(x)
+
+    image = keras.Input((16, 16, 1))
+    model = keras.Model(image, keras.layers.Activation("softmax")(keras.layers.Conv2D(4, 1)(Bessel()(image))))
+    with pytest.raises(EcholiteError, match="no TFLite builtin: tf.BesselI0e"):
+        export_tflite(model, tmp_path / "m.tflite", "fp32")
+    assert list(tmp_path.iterdir()) == []
