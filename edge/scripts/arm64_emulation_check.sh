@@ -41,8 +41,10 @@ in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/b
   PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180 "$@"; }
 log "machine: $(in_root uname -m), $(in_root python3 --version)"
 [[ -x "$root/opt/edge-venv/bin/python" ]] || in_root python3 -m venv /opt/edge-venv
+# The build backend is pure Python: fetch it on the host (emulated TLS downloads of it were reset repeatedly here).
+rm -rf "$root/work/wheels" && pip download --quiet --no-deps --only-binary=:all: "setuptools>=68" -d "$root/work/wheels"
 log "pip install /work/edge (numpy, ai-edge-litert, Pillow from PyPI)"
-in_root /opt/edge-venv/bin/pip install --quiet --retries 10 /work/edge
+in_root /opt/edge-venv/bin/pip install --quiet --retries 10 --find-links /work/wheels /work/edge
 log "installed: $(in_root /opt/edge-venv/bin/pip list --format=freeze | tr '\n' ' ')"
 log "echolite-edge run"
 in_root /opt/edge-venv/bin/echolite-edge run /work/model.tflite "/work/frame.${image##*.}" --out /work/out --threads 2
