@@ -65,3 +65,14 @@ EOF
 ls -l "$root/work/out"
 cp -r "$root/work/out" "${ARM64_OUT:-/tmp/echolite-arm64-out}"
 log "done: masks copied to ${ARM64_OUT:-/tmp/echolite-arm64-out}"
+if python3 -c "import echolite_edge" 2>/dev/null; then  # the same frame on this (x86) host, for comparison
+  python3 - "$model" "$image" "$root/work/out/arm64_mask.npy" <<'EOF2'
+import sys
+import numpy as np
+from echolite_edge.runner import EdgeSegmenter, read_image
+host = EdgeSegmenter(sys.argv[1], threads=2).segment(read_image(sys.argv[2])).mask
+arm = np.load(sys.argv[3])
+print(f"[arm64] mask on aarch64 vs this host: {'identical' if np.array_equal(host, arm) else 'DIFFERENT'} "
+      f"({int((host != arm).sum())} of {host.size} pixels differ)")
+EOF2
+fi
