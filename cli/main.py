@@ -146,13 +146,16 @@ def bench(models, threads, runs, json_file, image):
         except ValueError as exc:
             raise EcholiteError(str(exc)) from None
     rows = bench_run(list(models), runs, threads, frame=frame)
-    keras_ms = next((r["mean_ms"] for r in rows if r["kind"].startswith("keras")), None)
-    fp32_ms = {r["kind"]: r["mean_ms"] for r in rows if "fp32" in r["name"]}  # same measure of the fp32 export
+    # baselines per run folder: its Keras model, and the same measure of its fp32 export
+    keras_ms = {r["source"]: r["mean_ms"] for r in rows if r["kind"].startswith("keras")}
+    fp32_ms = {(r["source"], r["kind"]): r["mean_ms"] for r in rows if "fp32" in r["name"]}
     ratio = lambda base, ms: f"{base / ms:>9.2f}x" if base else f"{'-':>10}"  # noqa: E731
-    click.echo(f"{'model':<24}{'measure':<28}{'mean ms':>9}{'p50 ms':>9}{'p90 ms':>9}{'vs keras':>10}{'vs fp32':>10}")
+    click.echo(f"{'model':<36}{'measure':<28}{'mean ms':>9}{'p50 ms':>9}{'p90 ms':>9}{'vs keras':>10}{'vs fp32':>10}")
     for r in rows:
-        click.echo(f"{r['name']:<24}{r['kind']:<28}{r['mean_ms']:>9.1f}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}"
-                   f"{ratio(keras_ms, r['mean_ms'])}{ratio(fp32_ms.get(r['kind']), r['mean_ms'])}")
+        name = f"{r['source']}/{r['name']}"[-35:]
+        click.echo(f"{name:<36}{r['kind']:<28}{r['mean_ms']:>9.1f}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}"
+                   f"{ratio(keras_ms.get(r['source']), r['mean_ms'])}"
+                   f"{ratio(fp32_ms.get((r['source'], r['kind'])), r['mean_ms'])}")
     click.echo(f"{runs} runs, batch 1, {threads} TFLite threads; ratios: how many times faster than the Keras model "
                "and than the same measure of the fp32 TFLite model, all measured in this run")
     if json_file:

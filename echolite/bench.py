@@ -28,7 +28,7 @@ def bench_run(sources: list[Path], runs: int = 30, threads: int = 2, warmup: int
                 call()
                 times.append(time.perf_counter() - start)
             ms = np.asarray(times) * 1000
-            rows.append({"name": path.name, "kind": kind, "threads": threads, "runs": runs, "mean_ms": float(ms.mean()),
+            rows.append({"name": path.name, "source": path.parent.name, "kind": kind, "threads": threads, "runs": runs, "mean_ms": float(ms.mean()),
                          "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90))})
     return rows
 
