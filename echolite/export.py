@@ -62,7 +62,7 @@ def export_tflite(
         content = _converted(model, mode, calibration, calib_samples, keep_float)
     else:
         keep_float = []
-    log(f"converted to {mode} ({method}){' (Mish ops kept in float)' if keep_float else ''}: "
+    log(f"converted to {mode}{f' ({method})' if mode == 'int8' else ''}{' (Mish ops kept in float)' if keep_float else ''}: "
         f"{len(content) / 1e6:.2f} MB in {time.time() - started:.1f} s")
     out = Path(out)
     from echolite.tflite_model import TFLiteSegmenter
