@@ -58,12 +58,14 @@ def export_tflite(
     started = time.time()
     uses_mish = any(getattr(getattr(layer, "activation", None), "__name__", "") == "mish" for layer in model.layers)
     keep_float = MISH_OPS if (mode == "int8" and uses_mish and float_ops == "auto") else []
-    if content is None:
+    converted_here = content is None
+    if converted_here:
         content = _converted(model, mode, calibration, calib_samples, keep_float)
     else:
         keep_float = []
+    took = f" in {time.time() - started:.1f} s" if converted_here else ""
     log(f"converted to {mode}{f' ({method})' if mode == 'int8' else ''}{' (Mish ops kept in float)' if keep_float else ''}: "
-        f"{len(content) / 1e6:.2f} MB in {time.time() - started:.1f} s")
+        f"{len(content) / 1e6:.2f} MB{took}")
     out = Path(out)
     from echolite.tflite_model import TFLiteSegmenter
 
