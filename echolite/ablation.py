@@ -54,7 +54,11 @@ class Plan:
 
 
 def builtin_plans() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("echolite.plans").iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in _plans_folder().iterdir() if p.name.endswith(".yaml"))
+
+
+def _plans_folder():
+    return resources.files("echolite") / "plans"  # package data (pyproject), not a package of its own
 
 
 def load_plan(source: str) -> Plan:
@@ -65,7 +69,7 @@ def load_plan(source: str) -> Plan:
     if path.exists():
         text, where = path.read_text(), str(path)
     elif source in builtin_plans():
-        text, where = resources.files("echolite.plans").joinpath(f"{source}.yaml").read_text(), f"plan {source!r}"
+        text, where = (_plans_folder() / f"{source}.yaml").read_text(), f"plan {source!r}"
     else:
         raise EcholiteError(f"{source}: no such plan file or built-in plan (built-in: {', '.join(builtin_plans())})")
     try:
