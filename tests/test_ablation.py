@@ -114,3 +114,12 @@ def test_cross_evaluate_writes_table_viii(tmp_path, tiny_config):
     assert "| Trained on | Model | PH LV |" in table and "OTHER LA" in table and "| PH | run |" in table
     bad = CliRunner().invoke(main, ["cross-evaluate", str(run), "--test", "nonsense"])
     assert bad.exit_code == 1 and "NAME=PATH" in bad.output
+
+
+def test_workers_train_variants_in_parallel_processes(tmp_path):
+    plan = tmp_path / "two.yaml"
+    plan.write_text(SMALL_PLAN.replace("variants: {BN: {norm: batch}}", "variants: {BN: {norm: batch}, IN: {norm: instance}}"))
+    result = CliRunner().invoke(main, ["ablate", str(plan), "--out", str(tmp_path / "study"), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "study" / "runs").glob("*/summary.json"))) == 3  # baseline, BN, IN
+    assert "| Normalization | IN |" in (tmp_path / "study" / "study.md").read_text()
