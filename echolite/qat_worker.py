@@ -110,8 +110,10 @@ def annotate(model: tf_keras.Model) -> tf_keras.Model:
 
 
 def convert(model: tf_keras.Model, calibration: np.ndarray, size: int) -> bytes:
-    """Batch fixed to 1 (a dynamic batch adds shape ops that block XNNPACK), uint8 in and out, builtins only."""
-    serve = tf.function(lambda image: model(image, training=False),
+    """Up to the logits (as ``export.logits_graph``), batch fixed to 1 (a dynamic batch adds shape ops that block
+    XNNPACK), uint8 in and out, builtins only."""
+    logits = tf_keras.Model(model.input, model.get_layer("quant_seg_logits").output)
+    serve = tf.function(lambda image: logits(image, training=False),
                         input_signature=[tf.TensorSpec([1, size, size, 1], tf.float32, name="image")])
     converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -21,7 +21,7 @@ def make_interpreter(model: Path | bytes, threads: int = 2):
 
 
 class TFLiteSegmenter:
-    """``predict_probabilities(images)`` for a batch-1 ``image -> mask`` TFLite model."""
+    """``predict_scores(images)`` and ``predict_labels(images)`` for a batch-1 ``image -> mask`` TFLite model."""
 
     def __init__(self, model: Path | bytes, threads: int = 2):
         self.interpreter = make_interpreter(model, threads)
@@ -32,8 +32,9 @@ class TFLiteSegmenter:
     def input_size(self) -> int:
         return int(self.input["shape"][1])
 
-    def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(N, H, W) float images in [0, 1] → (N, H, W, C) float class scores (dequantized)."""
+    def predict_scores(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W) float images in [0, 1] → (N, H, W, C) dequantized class scores (logits for echolite exports,
+        whose argmax is the label)."""
         out = []
         for image in images:
             self.interpreter.set_tensor(self.input["index"], quantize(image[None, ..., None], self.input))
@@ -42,4 +43,4 @@ class TFLiteSegmenter:
         return np.stack(out)
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        return np.argmax(self.predict_probabilities(images), axis=-1).astype(np.uint8)
+        return np.argmax(self.predict_scores(images), axis=-1).astype(np.uint8)
