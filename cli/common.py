@@ -4,40 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from echolite.data.splits import frames_for_split, load_with_split, select_split  # noqa: F401  (the commands' API)
 from echolite.errors import EcholiteError
-
-
-def frames_for_split(data_path: str, split: str, model: Path | None, size: int):
-    """The data restricted to one split, on the model's grid (see ``load_with_split``)."""
-    loaded, chosen = load_with_split(data_path, model, size)
-    return select_split(loaded, chosen, split, data_path)
-
-
-def load_with_split(data_path: str, model: Path | None, size: int):
-    """The data on the model's grid and its patient split: the run's saved split (and phantom settings) when
-    MODEL is a run folder, else the data's own split, else a seeded 80/10/10 patient split."""
-    from echolite.config import TrainConfig, load_run_config
-    from echolite.data import load_data
-    from echolite.train import choose_split
-
-    config_file = model / "config.json" if model is not None and Path(model).is_dir() else None
-    saved = load_run_config(config_file) if config_file is not None and config_file.exists() else None
-    train_config = saved[1] if saved else TrainConfig()
-    loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed)
-    if saved:
-        present = set(loaded.frames.patients)
-        return loaded, {k: [p for p in v if p in present] for k, v in saved[2]["split"].items()}
-    return loaded, choose_split(loaded, train_config)
-
-
-def select_split(loaded, chosen: dict, split: str, data_path: str):
-    from dataclasses import replace
-
-    if split == "all":
-        return loaded
-    if not chosen[split]:
-        raise EcholiteError(f"{data_path}: the {split} split has no patients here; use --split val, train or all")
-    return replace(loaded, frames=loaded.frames.for_patients(chosen[split]))
 
 
 def load_any_model(path: Path):

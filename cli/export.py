@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from echolite.errors import EcholiteError
-from echolite.cli.common import load_with_split, select_split
+from echolite.cli.common import input_size, load_with_split, select_split
 
 
 @click.command()
@@ -31,21 +31,24 @@ def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, qa
     from echolite.export import export_tflite
     from echolite.predict import load_keras_model
 
+    from echolite.config import load_run_config
+
     mode = mode or "int8"
+    if qat_epochs and mode != "int8":
+        raise EcholiteError("--qat trains for int8: use it with --int8")
     if not (run / "config.json").exists():
         raise EcholiteError(f"{run}: not a run folder (no config.json); export needs the run's data and split")
+    model_config, train_config, _ = load_run_config(run / "config.json")
     network = load_keras_model(run)
-    size = network.input_shape[1]
-    data_path = calib_data or _run_data(run)
-    loaded, chosen = load_with_split(data_path, run, size)  # read the data once for both splits
+    data_path = calib_data or train_config.data
+    loaded, chosen = load_with_split(data_path, run, input_size(network))  # read the data once for both splits
     calibration = select_split(loaded, chosen, "train", data_path).frames
     validation = select_split(loaded, chosen, "val", data_path).frames
     if mode == "int8" and len(calibration) < 100:
         click.echo(f"warning: only {len(calibration)} calibration frames (100-500 recommended)", err=True)
-    if qat_epochs and mode != "int8":
-        raise EcholiteError("--qat trains for int8: use it with --int8")
     log = lambda line: click.echo(f"export: {line}")  # noqa: E731
-    content = _quantization_aware(run, network, calibration, qat_epochs, qat_lr, calib_samples, log) if qat_epochs else None
+    content = _quantization_aware(model_config, train_config, network, calibration, qat_epochs, qat_lr, calib_samples,
+                                  log) if qat_epochs else None
     out = out or run / f"model_{mode}{'_qat' if qat_epochs else ''}.tflite"
     result = export_tflite(network, out, mode, calibration, validation, calib_samples, float_ops, parity_threshold,
                            source=str(run), log=log, content=content,
@@ -54,18 +57,12 @@ def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, qa
     click.echo(f"next: echolite evaluate {result.path} --data {data_path} --split val")
 
 
-def _quantization_aware(run: Path, network, train, epochs: int, lr: float, calib_samples: int, log) -> bytes:
-    from echolite.config import load_run_config
+def _quantization_aware(model_config, train_config, network, train, epochs: int, lr: float, calib_samples: int,
+                        log) -> bytes:
     from echolite.qat import QATSettings, quantization_aware_int8
 
-    model_config, train_config, _ = load_run_config(run / "config.json")
     settings = QATSettings(epochs=epochs, learning_rate=lr, batch_size=min(train_config.batch_size, 16),
                            augment=train_config.augment, loss=train_config.loss, seed=train_config.seed,
                            calib_samples=calib_samples)
     return quantization_aware_int8(network, model_config, train, settings, log)
 
-
-def _run_data(run: Path) -> str:
-    from echolite.config import load_run_config
-
-    return load_run_config(run / "config.json")[1].data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _describe(study, defaults, resolve) -> dict:
     """Each step's variants as changes on the baseline (the study itself decides what is carried forward)."""
     base = resolve(study.baseline, {}, "baseline", defaults)
     return {"name": study.name, "rule": study.rule, "score_split": study.score_split,
-            "baseline": {"model": base.model.__dict__, "train": {k: v for k, v in base.train.__dict__.items()},
+            "baseline": {"model": dataclasses.asdict(base.model), "train": dataclasses.asdict(base.train),
                          "postprocess": base.postprocess},
             "steps": [{"name": s["name"], "variants": s["variants"]} for s in study.steps]}
 
@@ -67,9 +68,10 @@ def cross_evaluate(runs, tests, split, no_postprocess, out):
     from echolite.evaluate import STRUCTURES, score_frames, summarize
     from echolite.postprocess import PostprocessConfig
 
-    from echolite.cli.common import frames_for_split, input_size, load_any_model, predict
+    from echolite.cli.common import input_size, load_any_model, load_with_split, predict, select_split
 
     sets = [_named_path(t) for t in tests]
+    loaded_sets: dict = {}  # a foreign set is loaded once for all runs (per input size)
     rows = []
     for run in runs:
         if not (run / "config.json").exists():
@@ -79,7 +81,10 @@ def cross_evaluate(runs, tests, split, no_postprocess, out):
         row = {"run": str(run), "trained_on": _display_name(trained_on, sets)}
         for name, path in sets:
             own = _same_data(path, trained_on)
-            frames = frames_for_split(path, split if own else "all", run if own else None, input_size(network)).frames
+            key = (path, run if own else None, input_size(network))
+            if key not in loaded_sets:
+                loaded_sets[key] = load_with_split(*key)
+            frames = select_split(*loaded_sets[key], split if own else "all", path).frames
             click.echo(f"{run} on {name} ({split if own else 'all'}, {len(frames)} frames)", err=True)
             scores = score_frames(predict(network, frames), frames, None if no_postprocess else PostprocessConfig())
             for structure, value in summarize(scores)["dice"].items():

@@ -13,7 +13,7 @@ import hashlib
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -199,16 +199,13 @@ def _train_if_needed(variant: Variant, run_dir: Path) -> None:
 
 def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
     from echolite.config import load_run_config
-    from echolite.data import load_data
+    from echolite.data.splits import frames_for_split
     from echolite.evaluate import score_frames, write_frame_csv
     from echolite.postprocess import PostprocessConfig
     from echolite.predict import load_keras_model, predict_labels
 
-    _, config, extra = load_run_config(run_dir / "config.json")
-    data = load_data(config.data, variant.model.input_size, config.phantom_frames, config.seed, config.skip_bad)
-    frames = data.frames.for_patients(extra["split"][split])
-    if not len(frames):
-        raise EcholiteError(f"{run_dir}: the {split} split has no frames to score the variant on")
+    data = load_run_config(run_dir / "config.json")[1].data
+    frames = frames_for_split(data, split, run_dir, variant.model.input_size).frames
     labels = predict_labels(load_keras_model(run_dir), frames.images)
     scores = score_frames(labels, frames, PostprocessConfig() if variant.postprocess else None)
     tmp = path.with_suffix(".tmp")
@@ -219,9 +216,11 @@ def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
 def make_runner(out: Path, score_split: str, workers: int = 1, log: Callable[[str], None] = print):
     """A ``run_variants`` for ``run_study``: in this process, or ``workers`` processes (one GPU each if any)."""
 
+    from echolite.train import SUMMARY
+
     def run_variants(variants: list[Variant]) -> list[Outcome]:
         unique = list({v.run_name: v for v in variants}.values())  # one training per distinct run
-        todo = [v for v in unique if not (out / "runs" / v.run_name / "summary.json").exists()]
+        todo = [v for v in unique if not (out / "runs" / v.run_name / SUMMARY).exists()]
         for v in todo:
             log(f"training {v.label} -> {out / 'runs' / v.run_name}")
         if workers > 1 and len(todo) > 1:

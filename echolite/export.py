@@ -155,11 +155,13 @@ def _convert(model, mode: str, calibration, calib_samples: int, keep_float: list
         elif mode == "dynamic":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         elif mode == "int8":
-            return _convert_int8(converter, calibration, calib_samples, keep_float)
+            return convert_int8(converter, calibration, calib_samples, keep_float)
         return converter.convert()
 
 
-def _convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_float: list[str]) -> bytes:
+def convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_float: list[str]) -> bytes:
+    """Full-integer settings on ``converter``: calibration on up to ``calib_samples`` frames, uint8 in and out;
+    ``keep_float`` op types stay in float. Shared with the QAT worker."""
     import tensorflow as tf
 
     images = calibration.images[np.random.default_rng(0).permutation(len(calibration))[:calib_samples]]

@@ -24,6 +24,7 @@ import tf_keras  # noqa: E402
 from echolite.config import model_config_from_dict  # noqa: E402
 from echolite.data.frames import FrameSet  # noqa: E402
 from echolite.data.pipeline import make_dataset  # noqa: E402
+from echolite.export import convert_int8  # noqa: E402
 from echolite.losses import segmentation_loss  # noqa: E402
 from echolite.models.unet import build_unet  # noqa: E402
 
@@ -80,13 +81,12 @@ def main(folder: Path) -> None:
     frames = FrameSet(**{f.name: data[f.name] for f in dataclasses.fields(FrameSet)})
     dataset = make_dataset(frames, settings.batch_size, ["seg"], settings.augment, shuffle=True, seed=settings.seed)
     qat_model.fit(dataset.map(lambda x, y: (x, y["seg"])), epochs=settings.epochs, verbose=2)
-    calibration = data["images"][np.random.default_rng(0).permutation(len(frames))[:settings.calib_samples]]
-    (folder / "model.tflite").write_bytes(convert(qat_model, calibration, config.input_size))
+    (folder / "model.tflite").write_bytes(convert(qat_model, frames, settings.calib_samples, config.input_size))
 
 
 def rebuild(config, weights: dict) -> tf_keras.Model:
     kit = SimpleNamespace(Input=tf_keras.Input, Model=tf_keras.Model, layers=tf_keras.layers, upsample=DepthToSpaceUpsample)
-    built = build_unet(config, kit=kit, deep_supervision=False)
+    built = build_unet(dataclasses.replace(config, deep_supervision=False), kit=kit)
     model = tf_keras.Model(built.input, built.output["seg"], name="unet_seg")
     for layer in model.layers:
         if layer.weights:
@@ -109,19 +109,14 @@ def annotate(model: tf_keras.Model) -> tf_keras.Model:
         return quantize.quantize_apply(annotated)
 
 
-def convert(model: tf_keras.Model, calibration: np.ndarray, size: int) -> bytes:
+def convert(model: tf_keras.Model, calibration: FrameSet, calib_samples: int, size: int) -> bytes:
     """Up to the logits (as ``export.logits_graph``), batch fixed to 1 (a dynamic batch adds shape ops that block
-    XNNPACK), uint8 in and out, builtins only."""
+    XNNPACK), then the export's full-integer settings."""
     logits = tf_keras.Model(model.input, model.get_layer("quant_seg_logits").output)
     serve = tf.function(lambda image: logits(image, training=False),
                         input_signature=[tf.TensorSpec([1, size, size, 1], tf.float32, name="image")])
     converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([image[None, ..., None].astype(np.float32)] for image in calibration)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.uint8
-    converter.inference_output_type = tf.uint8
-    return converter.convert()
+    return convert_int8(converter, calibration, calib_samples, keep_float=[])
 
 
 def fail(message: str) -> None:

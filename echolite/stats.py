@@ -25,11 +25,11 @@ def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=("dice", "hd_
             x, y = values_a[:, k], values_b[:, k]
             ok = np.isfinite(x) & np.isfinite(y)
             x, y = x[ok], y[ok]
-            p = paired_p(x, y)
+            p, diff = paired_p(x, y), _mean(y - x)
             rows.append({"metric": metric, "structure": name, "n": int(ok.sum()), "mean_a": _mean(x),
-                         "mean_b": _mean(y), "diff": _mean(y - x),
+                         "mean_b": _mean(y), "diff": diff,
                          "median_diff": float(np.median(y - x)) if x.size else None, "p": p,
-                         "verdict": verdict(p, _mean(y - x))})
+                         "verdict": verdict(p, diff)})
     return rows
 
 

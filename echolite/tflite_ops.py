@@ -23,7 +23,7 @@ def op_report(interpreter) -> dict:
                         for n in originals for o in n["outputs"])
     float_ops = Counter(
         n["op_name"] for n in originals
-        if integer_model and n["op_name"] not in BOUNDARY_OPS
+        if n["op_name"] not in BOUNDARY_OPS
         and any(dtypes.get(o) == np.dtype(np.float32) for o in n["outputs"])
     ) if integer_model else Counter()
     return {
@@ -38,7 +38,7 @@ def op_report(interpreter) -> dict:
 def format_op_report(report: dict) -> list[str]:
     total = sum(report["ops"].values())
     lines = [
-        "ops: " + ", ".join(f"{name} {count}" for name, count in report["ops"].items()),
+        "ops: " + _counts(report["ops"]),
         f"XNNPACK runs {report['xnnpack_ops']} of {total} ops in {report['xnnpack_partitions']} partition(s)"
         + (f"; outside: {_counts(report['not_delegated'])}" if report["not_delegated"] else ""),
     ]

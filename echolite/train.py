@@ -23,7 +23,7 @@ from echolite.config import ModelConfig, TrainConfig, get_preset, load_run_confi
 from echolite.data import FrameSet, LoadedData, load_data
 from echolite.data.augment import check_augmentation
 from echolite.data.pipeline import make_dataset
-from echolite.data.splits import check_split, read_split_file, split_patients
+from echolite.data.splits import choose_split
 from echolite.errors import EcholiteError
 from echolite.losses import DiceScore, SegmentationLoss
 from echolite.metrics import dice_per_class
@@ -94,18 +94,6 @@ def distribution_strategy(name: str):
     if name == "multi-worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
-
-
-def choose_split(data: LoadedData, config: TrainConfig) -> dict[str, list[str]]:
-    """``--split-file`` first, then the split the data ships with (CAMUS), else a seeded 80/10/10 patient split."""
-    if config.split_file:
-        return read_split_file(Path(config.split_file), data.frames.patients)
-    if data.split:
-        present = set(data.frames.patients)
-        split = {k: [p for p in v if p in present] for k, v in data.split.items()}
-        check_split(split, data.frames.patients, f"{data.layout} split files")
-        return split
-    return split_patients(data.frames.patients, config.val_fraction, config.test_fraction, config.seed)
 
 
 def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> dict[str, float]:

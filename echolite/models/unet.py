@@ -18,7 +18,7 @@ from echolite.models.layers import NearestUpsample
 KERAS3 = SimpleNamespace(Input=keras.Input, Model=keras.Model, layers=keras.layers, upsample=NearestUpsample)
 
 
-def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = KERAS3, deep_supervision=None):
+def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = KERAS3):
     """Build the functional model. It returns a dict: ``{"seg"}``, plus ``"ds_1", ...`` with deep supervision,
     so training, evaluation and export treat every variant alike."""
     image = kit.Input((config.input_size, config.input_size, config.in_channels), name="image")
@@ -27,8 +27,7 @@ def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = K
     logits = kit.layers.Conv2D(config.num_classes, 1, name="seg_logits")(decoded[-1])
     seg = kit.layers.Activation("softmax", dtype="float32", name="seg")(logits)
     outputs = {"seg": seg}
-    with_heads = config.deep_supervision if deep_supervision is None else deep_supervision
-    for i, features in enumerate(decoded[:-1] if with_heads else [], start=1):
+    for i, features in enumerate(decoded[:-1] if config.deep_supervision else [], start=1):
         outputs[f"ds_{i}"] = _supervision_head(features, config, i, kit)
     return kit.Model(image, outputs, name=name)
 
