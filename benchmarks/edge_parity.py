@@ -1,7 +1,7 @@
 """Does the device runner give the same masks as the library? For every frame of a split, compare
 ``echolite-edge``'s mask (read the original image file, resize, quantize, invoke, argmax, largest components, back
 to the original size) with the library's (the frame as ``echolite evaluate`` loads it, ``TFLiteSegmenter``,
-``echolite.postprocess``, the same nearest resize back).
+``echolite.evaluation.postprocess``, the same nearest resize back).
 
     python benchmarks/edge_parity.py RUN/model_int8.tflite --data ../shared/data/camus4ch --run RUN --split val
 """
@@ -25,11 +25,12 @@ def main() -> None:
     args = parser.parse_args()
 
     import numpy as np
-    from echolite_edge.runner import EdgeSegmenter, read_image, resize_nearest
+    from echolite_edge.image import read_image, resize_nearest
+    from echolite_edge.runner import EdgeSegmenter
 
-    from echolite.cli.common import frames_for_split
-    from echolite.postprocess import postprocess
-    from echolite.tflite_model import TFLiteSegmenter
+    from echolite.run import frames_for_split
+    from echolite.evaluation.postprocess import postprocess
+    from echolite.inference import TFLiteSegmenter
 
     library = TFLiteSegmenter(args.model)
     frames = frames_for_split(args.data, args.split, args.run, library.input_size).frames

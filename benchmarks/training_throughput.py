@@ -51,7 +51,7 @@ def main() -> None:
 def _train_fps(frames, args, jit: bool) -> tuple[float, float]:
     from echolite.config import TrainConfig, get_preset
     from echolite.data.pipeline import make_dataset
-    from echolite.train import _compiled_model
+    from echolite.training.trainer import _compiled_model
 
     config = TrainConfig(preset=args.preset, batch_size=args.batch_size, augment=args.augment, jit_compile=jit)
     model = _compiled_model(get_preset(args.preset).model, config)

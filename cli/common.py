@@ -1,50 +1,29 @@
-"""Helpers the commands share: choosing a split's frames, loading any model kind, predicting."""
+"""What the commands share: a lazily sized progress bar and number formatting."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import sys
+from contextlib import contextmanager
 
-from echolite.data.splits import frames_for_split, load_with_split, select_split  # noqa: F401  (the commands' API)
-from echolite.errors import EcholiteError
-
-
-def load_any_model(path: Path):
-    """A Keras model (run folder, .keras) or a TFLite segmenter (.tflite)."""
-    if path.suffix == ".tflite":
-        from echolite.tflite_model import TFLiteSegmenter
-
-        if not path.exists():
-            raise EcholiteError(f"{path}: file not found")
-        return TFLiteSegmenter(path)
-    from echolite.predict import load_keras_model
-
-    return load_keras_model(path)
+import click
 
 
-def run_of(model: Path) -> Path | None:
-    """The run folder a model belongs to (for its split): the folder itself, or the folder holding the file."""
-    for candidate in (model, model.parent):
-        if (candidate / "config.json").exists():
-            return candidate
-    return None
+@contextmanager
+def progress_bar(label: str):
+    """A ``progress(step, total)`` callback for the library; the bar appears at the first step."""
+    bars = []
 
+    def progress(step: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label=label, file=sys.stderr, width=30))
+            bars[0].__enter__()
+        bars[0].update(step)
 
-def input_size(network) -> int:
-    return network.input_size if hasattr(network, "input_size") else network.input_shape[1]
-
-
-def predict(network, frames):
-    if hasattr(network, "predict_labels"):
-        return network.predict_labels(frames.images)
-    from echolite.predict import predict_labels
-
-    return predict_labels(network, frames.images)
-
-
-def read_predictions(folder: Path, frames):
-    from echolite.predict import read_predictions
-
-    return read_predictions(folder, frames)
+    try:
+        yield progress
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
 
 
 def without_nan(value):

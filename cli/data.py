@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
+
+from echolite.cli.common import progress_bar
+from echolite.config import AUGMENTATIONS
 
 
 @click.group()
@@ -19,9 +21,8 @@ def data_inspect(path):
     """Report layout, patients, views, phases, sizes, spacings, labels and every problem."""
     from echolite.data.inspect import inspect_data
 
-    count = _count_cases(path)
-    with click.progressbar(length=count, label="reading", file=sys.stderr) as bar:
-        report = inspect_data(path, progress=bar.update)
+    with progress_bar("reading") as progress:
+        report = inspect_data(path, progress)
     click.echo(f"layout    {report.layout}  ({report.root})")
     click.echo(f"patients  {report.patients}")
     click.echo(f"frames    {report.frames}")
@@ -43,28 +44,16 @@ def data_inspect(path):
 
 @data.command("preview")
 @click.argument("path")
-@click.option("--augment", default="affine", show_default=True, help="Augmentation preset to show.")
+@click.option("--augment", type=click.Choice(AUGMENTATIONS), default="affine", show_default=True, help="Augmentation preset to show.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("preview.png"), show_default=True)
 @click.option("-n", "count", type=int, default=8, show_default=True, help="Frames to show.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def data_preview(path, augment, out, count, seed):
     """Write a PNG grid of augmented frames with mask outlines (PATH may be 'phantom')."""
-    from echolite.data import load_data
-    from echolite.data.augment import Augmenter
-    from echolite.plots import save_augmentation_grid
+    from echolite.data.inspect import preview_augmentation
 
-    augmenter = Augmenter(augment)
-    frames = load_data(path, phantom_frames=max(count, 2)).frames
-    frames = frames.subset(range(min(count, len(frames))))
-    pairs = [augmenter(image, mask, seed + i) for i, (image, mask) in enumerate(zip(frames.images, frames.masks))]
-    save_augmentation_grid(frames, pairs, augment, out)
+    preview_augmentation(path, augment, out, count, seed)
     click.echo(f"wrote {out}")
-
-
-def _count_cases(path: Path) -> int:
-    from echolite.data.layouts import detect_layout
-
-    return len(detect_layout(path).cases)
 
 
 def _counts(counter) -> str:

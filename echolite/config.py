@@ -1,15 +1,14 @@
-"""Frozen configs and the paper's named presets (Tables I, III and VII).
+"""Frozen configs: the only place where settings have defaults, valid choices and ranges.
 
-A preset is a model architecture plus the training defaults the paper pairs with it (batch size, scheduler,
-loss). Everything a run used is written to ``config.json`` in its run directory so it can be rerun exactly.
+A run is described by a ``ModelConfig`` (architecture) and a ``TrainConfig`` (everything else);
+``resolve_configs`` turns a preset name (``echolite.models.presets``) plus overrides into both, for the command
+line and the ablation study alike. A run folder keeps them in its ``config.json`` (``echolite.run``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from echolite.errors import EcholiteError
@@ -21,6 +20,10 @@ UPSAMPLINGS = ("nearest", "transposed")
 LOSSES = ("dice", "ce", "dice_ce")
 SCHEDULERS = ("none", "plateau")
 STRATEGIES = ("default", "mirrored", "multi-worker")
+AUGMENTATIONS = ("none", "affine", "I", "II", "III", "IV", "V", "nnunet")
+"""affine: Table VII; I-V: Table II; nnunet: nnU-Net's default set (echolite.data.augment)."""
+SPLITS = ("test", "val", "train", "all")
+"""Which frames a command scores: a patient split, or every frame."""
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -57,8 +60,9 @@ class ModelConfig:
                 f"model config: {len(self.encoder_channels)} encoder stages need "
                 f"{len(self.encoder_channels) - 1} decoder stages, got {len(self.decoder_channels)}"
             )
-        if self.input_size % self.total_stride:
-            raise EcholiteError(f"model config: input size {self.input_size} is not divisible by {self.total_stride}")
+        if self.input_size < self.total_stride or self.input_size % self.total_stride:
+            raise EcholiteError(f"image size {self.input_size}: must be a positive multiple of {self.total_stride} "
+                                f"for this architecture ({len(self.encoder_channels) - 1} downsamplings)")
         if self.num_classes < 2 or self.in_channels < 1 or self.convs_per_stage < 1:
             raise EcholiteError("model config: need num_classes >= 2, in_channels >= 1, convs_per_stage >= 1")
 
@@ -98,73 +102,43 @@ class TrainConfig:
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("scheduler", self.scheduler, SCHEDULERS)
         _check_choice("strategy", self.strategy, STRATEGIES)
-        if self.epochs <= 0:
-            raise EcholiteError(f"--epochs must be a positive integer, got {self.epochs}")
-        if self.batch_size <= 0:
-            raise EcholiteError(f"--batch-size must be a positive integer, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise EcholiteError(f"--lr must be positive, got {self.learning_rate}")
-        if self.patience <= 0:
-            raise EcholiteError(f"--patience must be a positive integer, got {self.patience}")
-        if self.phantom_frames < 4:
-            raise EcholiteError(f"--phantom-frames must be at least 4, got {self.phantom_frames}")
+        _check_choice("augmentation", self.augment, AUGMENTATIONS)
+        _check_range("epochs", self.epochs, 1)
+        _check_range("batch_size", self.batch_size, 1)
+        _check_range("learning_rate", self.learning_rate, 0, inclusive=False)
+        _check_range("patience", self.patience, 1)
+        _check_range("ds_weight", self.ds_weight, 0)
+        _check_range("phantom_frames", self.phantom_frames, 4)
+        _check_range("val_fraction", self.val_fraction, 0, 0.9)
+        _check_range("test_fraction", self.test_fraction, 0, 0.9)
 
 
-@dataclass(frozen=True)
-class Preset:
-    """A named architecture with the training defaults the paper pairs with it."""
-
-    model: ModelConfig
-    batch_size: int = 32
-    scheduler: str = "none"
-    loss: str = "dice_ce"
-    description: str = ""
+QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 96}
+"""Training on the phantom without explicit values: a few minutes on a laptop CPU."""
 
 
-_UNET1 = ModelConfig(encoder_channels=(32, 32, 64, 128, 128, 128), decoder_channels=(128, 128, 64, 32, 16))
+def resolve_configs(preset: str, quickstart: bool = False, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
+    """A preset's architecture and training defaults, then the quickstart values (``quickstart``), then
+    ``overrides``: any ``TrainConfig`` or ``ModelConfig`` field (``None`` values are ignored)."""
+    from echolite.models.presets import get_preset
 
-PRESETS: dict[str, Preset] = {
-    # Table III: the size experiment; components as the U-Net 1 baseline of Table I.
-    "unet0": Preset(
-        ModelConfig(encoder_channels=(16, 32, 64), decoder_channels=(32, 16)),
-        batch_size=64, scheduler="plateau", loss="dice", description="Table III U-Net 0: 16↓64↑16, 64×64 lowest",
-    ),
-    "unet1": Preset(_UNET1, loss="dice", description="Table I/III U-Net 1 (CAMUS baseline): 32↓128↑16, 8×8 lowest"),
-    "unet2": Preset(
-        ModelConfig(encoder_channels=(64, 64, 128, 256, 256, 512), decoder_channels=(256, 256, 128, 64, 32)),
-        batch_size=16, scheduler="plateau", loss="dice", description="Table III U-Net 2: 64↓512↑32, 8×8 lowest",
-    ),
-    "unet3": Preset(
-        ModelConfig(encoder_channels=(64, 128, 256, 512, 1024), decoder_channels=(512, 256, 128, 64)),
-        batch_size=8, scheduler="plateau", loss="dice", description="Table III U-Net 3: 64↓1024↑64, 16×16 lowest",
-    ),
-    # Table I: nnU-Net-style baseline.
-    "nnunet": Preset(
-        ModelConfig(
-            encoder_channels=(32, 64, 128, 256, 512, 512, 512),
-            decoder_channels=(512, 512, 256, 128, 64, 32),
-            norm="instance", activation="leaky_relu", downsampling="strided", upsampling="transposed",
-            deep_supervision=True,
-        ),
-        loss="dice_ce", description="Table I nnU-Net baseline: 32↓512↑32, 4×4 lowest, IN, leaky ReLU, DS",
-    ),
-    # Table VII: the final lightweight model.
-    "lw-unet": Preset(
-        dataclasses.replace(_UNET1, norm="batch", activation="mish", deep_supervision=True),
-        loss="dice_ce", description="Table VII final model: U-Net 1 + BN + Mish + deep supervision",
-    ),
-    # Beyond the paper: the final model with ReLU, which TFLite fuses into int8 convolutions (Mish stays float).
-    "lw-unet-relu": Preset(
-        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True),
-        loss="dice_ce", description="edge-first lw-unet: ReLU instead of Mish, fully int8 on export",
-    ),
-}
+    chosen = get_preset(preset)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - TRAIN_FIELDS - MODEL_FIELDS
+    if unknown:
+        raise EcholiteError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    defaults = {"preset": preset, "batch_size": chosen.batch_size,
+                "scheduler": chosen.scheduler, "loss": chosen.loss, **(QUICKSTART if quickstart else {})}
+    train = TrainConfig(**{**defaults, **{k: v for k, v in given.items() if k in TRAIN_FIELDS}})
+    model = dataclasses.replace(chosen.model, **{k: v for k, v in given.items() if k in MODEL_FIELDS})
+    return model, train
 
 
-def get_preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise EcholiteError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    return PRESETS[name]
+def _check_range(name: str, value, low, high=None, inclusive: bool = True) -> None:
+    too_low = value < low if inclusive else value <= low
+    if too_low or (high is not None and value > high):
+        bound = (f">= {low}" if inclusive else f"> {low}") + (f" and <= {high}" if high is not None else "")
+        raise EcholiteError(f"{name} must be {bound}, got {value}")
 
 
 def model_config_from_dict(values: dict[str, Any]) -> ModelConfig:
@@ -172,23 +146,5 @@ def model_config_from_dict(values: dict[str, Any]) -> ModelConfig:
     return ModelConfig(**{**values, **tuples})
 
 
-def save_run_config(path: Path, model: ModelConfig, train: TrainConfig, extra: dict[str, Any] | None = None) -> None:
-    """Write the resolved configs (and anything run-specific, e.g. the split) as JSON."""
-    payload = {"model": dataclasses.asdict(model), "train": dataclasses.asdict(train), **(extra or {})}
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-
-
-def load_run_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict[str, Any]]:
-    try:
-        payload = json.loads(path.read_text())
-        model = model_config_from_dict(payload.pop("model"))
-        train = TrainConfig(**payload.pop("train"))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EcholiteError(f"{path}: not a readable echolite run config ({exc})") from None
-    return model, train, payload
-
-
-__all__ = [
-    "ModelConfig", "TrainConfig", "Preset", "PRESETS", "get_preset", "save_run_config", "load_run_config",
-    "model_config_from_dict"
-]
+TRAIN_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
+MODEL_FIELDS = frozenset(f.name for f in dataclasses.fields(ModelConfig))

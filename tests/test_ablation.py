@@ -3,7 +3,7 @@ import csv
 import pytest
 from click.testing import CliRunner
 
-from echolite.ablation import load_plan, make_runner, resolve, run_study, write_tables
+from echolite.studies.ablation import load_plan, make_runner, resolve, run_plan, write_tables
 from echolite.cli.main import main
 from echolite.config import TrainConfig
 from echolite.errors import EcholiteError
@@ -25,9 +25,9 @@ steps:
 def test_tiny_plan_end_to_end_writes_both_tables(tmp_path):
     result = CliRunner().invoke(main, ["ablate", "tiny", "--out", str(tmp_path / "study")])
     assert result.exit_code == 0, result.output
-    text = (tmp_path / "study" / "study.md").read_text()
+    text = (tmp_path / "study" / "ablation.md").read_text()
     assert "## Summary (Table VI)" in text and "## Every variant (Table V)" in text
-    with open(tmp_path / "study" / "study.csv") as f:
+    with open(tmp_path / "study" / "ablation.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["step"] for r in rows] == ["Baseline", "Normalization", "Postprocessing"]
     assert all(0.0 <= float(r["dice_LV"]) <= 1.0 for r in rows)
@@ -35,11 +35,11 @@ def test_tiny_plan_end_to_end_writes_both_tables(tmp_path):
 
 
 def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):
-    import echolite.train
+    import echolite.training.trainer
 
     plan_file = tmp_path / "small.yaml"
     plan_file.write_text(SMALL_PLAN)
-    real_train, trained = echolite.train.train, []
+    real_train, trained = echolite.training.trainer.train, []
 
     def interrupted_train(config, run_dir, **kwargs):
         if trained:  # the second training (BN) is "killed" before it finishes
@@ -48,9 +48,9 @@ def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):
         return real_train(config, run_dir, **kwargs)
 
     out = tmp_path / "study"
-    monkeypatch.setattr(echolite.train, "train", interrupted_train)
+    monkeypatch.setattr(echolite.training.trainer, "train", interrupted_train)
     with pytest.raises(KeyboardInterrupt):
-        run_study(load_plan(str(plan_file)), out, TrainConfig(), make_runner(out, "val", log=lambda _: None),
+        run_plan(load_plan(str(plan_file)), out, TrainConfig(), make_runner(out, "val", log=lambda _: None),
                   log=lambda _: None)
 
     def counting_train(config, run_dir, **kwargs):
@@ -58,14 +58,14 @@ def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):
         return real_train(config, run_dir, **kwargs)
 
     trained.clear()
-    monkeypatch.setattr(echolite.train, "train", counting_train)
+    monkeypatch.setattr(echolite.training.trainer, "train", counting_train)
     plan = load_plan(str(plan_file))
-    rows = run_study(plan, out, TrainConfig(), make_runner(out, "val", log=lambda _: None), log=lambda _: None)
+    rows = run_plan(plan, out, TrainConfig(), make_runner(out, "val", log=lambda _: None), log=lambda _: None)
     assert len(trained) == 1  # only BN: the finished baseline is reused, post-processing variants share a run
     assert [r["variant"] for r in rows] == ["baseline", "BN", "CCA", "raw"]
     assert sum(r["conclusion"] != "-" for r in rows[2:]) == 1  # one decision per step
     md, _ = write_tables(rows, out, plan)
-    assert "| Postprocessing |" in md.with_name("study.md").read_text()
+    assert "| Postprocessing |" in md.with_name("ablation.md").read_text()
 
 
 def test_size_variant_swaps_only_the_widths():
@@ -100,7 +100,7 @@ def test_train_with_mirrored_strategy(tmp_path):
 
 
 def test_cross_evaluate_writes_table_viii(tmp_path, tiny_config):
-    from echolite.train import train
+    from echolite.training.trainer import train
 
     run = tmp_path / "run"
     train(TrainConfig(epochs=1, batch_size=8, phantom_frames=16, jit_compile=False), run, model_config=tiny_config,
@@ -122,4 +122,4 @@ def test_workers_train_variants_in_parallel_processes(tmp_path):
     result = CliRunner().invoke(main, ["ablate", str(plan), "--out", str(tmp_path / "study"), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "study" / "runs").glob("*/summary.json"))) == 3  # baseline, BN, IN
-    assert "| Normalization | IN |" in (tmp_path / "study" / "study.md").read_text()
+    assert "| Normalization | IN |" in (tmp_path / "study" / "ablation.md").read_text()

@@ -1,6 +1,6 @@
 import numpy as np
 
-from echolite.anatomy import AnatomyThresholds, check_anatomy, is_outlier
+from echolite.evaluation.anatomy import AnatomyThresholds, check_anatomy, is_outlier
 
 
 def _heart(size=64):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from echolite.cine import analyse_cine, read_sequence
-from echolite.clinical import ejection_fraction, long_axis, volume_single_plane
+from echolite.clinical.cine import analyse_cine, read_sequence
+from echolite.clinical.volumes import ejection_fraction, long_axis, volume_single_plane
 from echolite.data.phantom import make_phantom_cine
 from tests.helpers import write_medical
 

@@ -21,13 +21,15 @@ def test_every_command_has_help(command):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--preset", "unet9"], "unknown preset 'unet9'"),
-    (["train", "--epochs", "0"], "--epochs must be a positive integer"),
-    (["train", "--batch-size", "-1"], "--batch-size must be a positive integer"),
+    (["train", "--epochs", "0"], "epochs must be >= 1, got 0"),
+    (["train", "--batch-size", "-1"], "batch_size must be >= 1, got -1"),
+    (["train", "--ds-weight", "-1"], "ds_weight must be >= 0, got -1"),
+    (["train", "--image-size", "0"], "must be a positive multiple of"),
     (["train", "--augment", "heavy"], "unknown augmentation"),
     (["train", "--out", "/proc/echolite-run"], "cannot write the run folder"),
     (["train", "--resume"], "--resume needs --out"),
     (["train", "--data", "/nonexistent/data"], "data folder not found"),
-    (["train", "--image-size", "100"], "not divisible"),
+    (["train", "--image-size", "100"], "must be a positive multiple of 32"),
 ])
 def test_bad_input_gives_one_line_error(args, message):
     result = CliRunner().invoke(main, args)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from echolite.clinical import (
+from echolite.clinical.volumes import (
     ejection_fraction, long_axis, volume_area_length, volume_biplane, volume_single_plane,
 )
 

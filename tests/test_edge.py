@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from echolite.postprocess import postprocess
+from echolite.evaluation.postprocess import postprocess
 from echolite_edge.postprocess import keep_largest_components
 
 EDGE = Path(__file__).resolve().parents[1] / "edge"
@@ -40,9 +40,9 @@ def test_runner_gives_the_library_masks_without_tensorflow(tmp_path, tiny_config
     import dataclasses
 
     from echolite.data.phantom import make_phantom
-    from echolite.export import export_tflite
+    from echolite.export.tflite import export_tflite
     from echolite.models import build_unet, inference_model
-    from echolite.tflite_model import TFLiteSegmenter
+    from echolite.inference import TFLiteSegmenter
 
     model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
     frames = make_phantom(4, seed=1, size=64)
@@ -73,7 +73,7 @@ assert not heavy, heavy
 
 
 def test_edge_cine_report_matches_the_library(capsys):
-    from echolite.cine import analyse_cine
+    from echolite.clinical.cine import analyse_cine
     from echolite.data.phantom import make_phantom_cine
     from echolite_edge.cli import _report_cine
 
@@ -103,7 +103,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     from PIL import Image
 
     from echolite_edge.cli import main
-    from echolite_edge.runner import read_image
+    from echolite_edge.image import read_image
 
     fake = tmp_path / "model.tflite"
     fake.write_bytes(b"not a flatbuffer")
@@ -130,7 +130,7 @@ def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config)
     import dataclasses
     import venv
 
-    from echolite.export import export_tflite
+    from echolite.export.tflite import export_tflite
     from echolite.models import build_unet, inference_model
 
     model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))

@@ -8,8 +8,8 @@ from PIL import Image
 from echolite.cli.main import main
 from echolite.data.phantom import make_phantom
 from echolite.data.writers import write_png_export
-from echolite.evaluate import score_frames, summarize
-from echolite.postprocess import PostprocessConfig
+from echolite.evaluation.scoring import score_frames, summarize
+from echolite.evaluation.postprocess import PostprocessConfig
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames
 
 
 def test_verdict_never_claims_equivalence():
-    from echolite.stats import verdict
+    from echolite.evaluation.stats import verdict
 
     assert "not a claim of equivalence" in verdict(0.4, 0.01)
     assert verdict(0.001, 0.2).startswith("B higher")

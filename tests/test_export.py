@@ -6,9 +6,9 @@ import pytest
 
 from echolite.data.phantom import make_phantom
 from echolite.errors import EcholiteError
-from echolite.export import export_tflite, softmax
+from echolite.export.tflite import export_tflite, softmax
 from echolite.models import build_unet, inference_model
-from echolite.tflite_model import TFLiteSegmenter
+from echolite.inference import TFLiteSegmenter
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
 
     from echolite.cli.main import main
     from echolite.config import TrainConfig
-    from echolite.train import train
+    from echolite.training.trainer import train
 
     run = tmp_path / "run"
     train(TrainConfig(epochs=1, batch_size=8, phantom_frames=24, jit_compile=False), run,
@@ -89,7 +89,7 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
 
 
 def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, frames):
-    from echolite.qat import QATSettings, quantization_aware_int8
+    from echolite.export.qat import QATSettings, quantization_aware_int8
 
     config = dataclasses.replace(tiny_config, activation="relu")
     model = inference_model(build_unet(config))
@@ -103,7 +103,7 @@ def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, fram
 
 
 def test_quantization_aware_training_refuses_mish(tiny_config, frames):
-    from echolite.qat import QATSettings, quantization_aware_int8
+    from echolite.export.qat import QATSettings, quantization_aware_int8
 
     with pytest.raises(EcholiteError, match="ReLU"):
         quantization_aware_int8(inference_model(build_unet(tiny_config)), tiny_config, frames, QATSettings())

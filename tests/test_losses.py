@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from echolite.losses import DiceScore, SegmentationLoss
+from echolite.training.losses import DiceScore, SegmentationLoss
 
 
 def _example():
@@ -47,7 +47,7 @@ def test_deep_supervision_total_loss_is_final_plus_weighted_aux(tiny_config):
     import keras
 
     from echolite.config import TrainConfig
-    from echolite.train import _compiled_model
+    from echolite.training.trainer import _compiled_model
 
     model = _compiled_model(tiny_config, TrainConfig(loss="dice_ce", ds_weight=0.3))
     rng = np.random.default_rng(1)

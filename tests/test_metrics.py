@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from echolite.metrics import dice_per_class, hausdorff, hausdorff_per_class
-from echolite.postprocess import PostprocessConfig, largest_component, postprocess
+from echolite.evaluation.metrics import dice_per_class, hausdorff, hausdorff_per_class
+from echolite.evaluation.postprocess import PostprocessConfig, largest_component, postprocess
 
 
 def _square(top, left, side=10, size=64):

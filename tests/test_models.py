@@ -3,7 +3,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from echolite.config import PRESETS, ModelConfig
+from echolite.config import ModelConfig
+from echolite.models.presets import PRESETS
 from echolite.errors import EcholiteError
 from echolite.models import build_model, build_unet, inference_model
 
@@ -76,9 +77,22 @@ def test_unknown_preset():
 
 
 def test_config_roundtrip(tmp_path, tiny_config):
-    from echolite.config import TrainConfig, load_run_config, save_run_config
+    from echolite.config import TrainConfig
+    from echolite.run import RunDir
 
-    save_run_config(tmp_path / "c.json", tiny_config, TrainConfig(epochs=3), {"split": {"train": ["a"]}})
-    model, train, extra = load_run_config(tmp_path / "c.json")
-    assert model == tiny_config and train.epochs == 3 and extra["split"]["train"] == ["a"]
+    RunDir(tmp_path).save_config(tiny_config, TrainConfig(epochs=3), {"train": ["a"]})
+    saved = RunDir(tmp_path).load_config()
+    assert saved.model == tiny_config and saved.train.epochs == 3 and saved.split["train"] == ["a"]
     assert ModelConfig.__dataclass_params__.frozen
+
+
+def test_resolve_configs_preset_quickstart_and_overrides():
+    from echolite.config import QUICKSTART, resolve_configs
+
+    model, train = resolve_configs("unet2", data="x")
+    assert (train.batch_size, train.scheduler, train.epochs, model.input_size) == (16, "plateau", 100, 256)
+    model, train = resolve_configs("lw-unet", quickstart=True, epochs=3, input_size=64, learning_rate=None)
+    assert (train.epochs, train.batch_size, train.phantom_frames) == (3, QUICKSTART["batch_size"], QUICKSTART["phantom_frames"])
+    assert model.input_size == 64 and model.activation == "mish"
+    with pytest.raises(EcholiteError, match="unknown setting"):
+        resolve_configs("unet1", colour="red")

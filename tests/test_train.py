@@ -12,7 +12,7 @@ import pytest
 
 from echolite.config import TrainConfig
 from echolite.data.phantom import make_phantom
-from echolite.train import train
+from echolite.training.trainer import train
 
 pytestmark = pytest.mark.slow
 

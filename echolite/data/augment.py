@@ -23,6 +23,7 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from echolite import config
 from echolite.errors import EcholiteError
 
 
@@ -88,6 +89,9 @@ def _nnunet() -> A.Compose:
 AUGMENTATIONS: dict[str, Callable[[], A.Compose] | None] = {
     "none": None, "affine": _affine, **{name: _table_ii(name) for name in TABLE_II}, "nnunet": _nnunet,
 }
+
+
+assert tuple(AUGMENTATIONS) == config.AUGMENTATIONS, "echolite.config.AUGMENTATIONS lists the presets by name"
 
 
 def check_augmentation(name: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image
+from echolite_edge.image import resize_bilinear, resize_nearest, to_unit_range
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
@@ -71,7 +71,7 @@ def _load_case(case: Case, size: int):
     image, mask, spacing = read_case_arrays(case)
     spacing = spacing or ((case.default_spacing_mm,) * 2 if case.default_spacing_mm else (np.nan, np.nan))
     grid_spacing = (spacing[0] * image.shape[0] / size, spacing[1] * image.shape[1] / size)
-    return to_unit_range(resize_image(image, size)), resize_mask(mask, size), grid_spacing, image.shape
+    return to_unit_range(resize_bilinear(image, size)), resize_nearest(mask, (size, size)), grid_spacing, image.shape
 
 
 def to_labels(mask: np.ndarray, path: Path) -> np.ndarray:
@@ -83,25 +83,6 @@ def to_labels(mask: np.ndarray, path: Path) -> np.ndarray:
         return (mask // 85).astype(np.uint8)
     bad = sorted(values - VALID_LABELS)[:5]
     raise EcholiteError(f"{path}: labels {bad} outside {{0, 1, 2, 3}} (0 bg, 1 LV, 2 MYO, 3 LA) or 0/85/170/255")
-
-
-def resize_image(image: np.ndarray, size: int) -> np.ndarray:
-    """Antialiased bilinear resize of a 2D image to size×size, as float32 in the input's value range."""
-    if image.shape == (size, size):
-        return image.astype(np.float32)
-    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR))
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    if mask.shape == (size, size):
-        return mask.astype(np.uint8)
-    return np.asarray(Image.fromarray(mask.astype(np.uint8)).resize((size, size), Image.NEAREST))
-
-
-def to_unit_range(image: np.ndarray) -> np.ndarray:
-    """8-bit B-mode values to [0, 1]; images already in [0, 1] pass through."""
-    image = image.astype(np.float32)
-    return np.clip(image / 255.0 if image.max() > 1.0 else image, 0.0, 1.0)
 
 
 def _frameset(rows) -> FrameSet:

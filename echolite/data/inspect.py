@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -29,8 +30,9 @@ class DataReport:
     problems: list[str] = field(default_factory=list)
 
 
-def inspect_data(root: Path, progress=None) -> DataReport:
-    """Read every case once (images and masks at original size) and collect sizes, spacings, labels, problems."""
+def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None) -> DataReport:
+    """Read every case once (images and masks at original size) and collect sizes, spacings, labels, problems.
+    ``progress(step, total)`` is called per case."""
     layout = detect_layout(Path(root))
     sizes, spacings, labels, problems = Counter(), Counter(), set(), list(layout.problems)
     for case in layout.cases:
@@ -44,10 +46,24 @@ def inspect_data(root: Path, progress=None) -> DataReport:
             if str(exc) not in problems:
                 problems.append(str(exc))
         if progress:
-            progress(1)
+            progress(1, len(layout.cases))
     split = {k: len(v) for k, v in layout.split.items()} if layout.split else None
     return DataReport(
         layout.name, Path(root), len({c.patient for c in layout.cases}), len(layout.cases),
         Counter(c.view for c in layout.cases), Counter(c.phase for c in layout.cases), sizes, spacings, labels,
         split, len(layout.sequences), problems,
     )
+
+
+def preview_augmentation(source: str, augment: str, out: Path, count: int = 8, seed: int = 0) -> Path:
+    """A PNG grid of ``count`` frames of ``source`` (a folder or ``phantom``) next to their augmented versions."""
+    from echolite.data import load_data
+    from echolite.data.augment import Augmenter
+    from echolite.plots import save_augmentation_grid
+
+    augmenter = Augmenter(augment)
+    frames = load_data(source, phantom_frames=max(count, 2)).frames
+    frames = frames.subset(range(min(count, len(frames))))
+    pairs = [augmenter(image, mask, seed + i) for i, (image, mask) in enumerate(zip(frames.images, frames.masks))]
+    save_augmentation_grid(frames, pairs, augment, Path(out))
+    return Path(out)

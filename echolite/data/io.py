@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from echolite_edge.image import IMAGE_SUFFIXES
+
 from echolite.errors import EcholiteError
 
 MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mhd")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 ALL_SUFFIXES = MEDICAL_SUFFIXES + IMAGE_SUFFIXES + (".npy",)
 
 

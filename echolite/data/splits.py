@@ -74,36 +74,3 @@ def choose_split(data: LoadedData, config: TrainConfig) -> dict[str, list[str]]:
         check_split(split, data.frames.patients, f"{data.layout} split files")
         return split
     return split_patients(data.frames.patients, config.val_fraction, config.test_fraction, config.seed)
-
-
-def load_with_split(data_path: str, run: Path | None, size: int):
-    """The data on the model's grid and its patient split: the run's saved split (and its phantom and skip-bad
-    settings) when RUN is a run folder, else the data's own split, else a seeded 80/10/10 patient split."""
-    from echolite.config import TrainConfig, load_run_config
-    from echolite.data import load_data
-
-    config_file = Path(run) / "config.json" if run is not None and Path(run).is_dir() else None
-    saved = load_run_config(config_file) if config_file is not None and config_file.exists() else None
-    train_config = saved[1] if saved else TrainConfig()
-    loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed, train_config.skip_bad)
-    if saved:
-        present = set(loaded.frames.patients)
-        return loaded, {k: [p for p in v if p in present] for k, v in saved[2]["split"].items()}
-    return loaded, choose_split(loaded, train_config)
-
-
-def select_split(loaded, chosen: dict, split: str, data_path: str):
-    """``loaded`` restricted to one split's patients (``all``: unchanged)."""
-    from dataclasses import replace
-
-    if split == "all":
-        return loaded
-    if not chosen[split]:
-        raise EcholiteError(f"{data_path}: the {split} split has no patients here; use --split val, train or all")
-    return replace(loaded, frames=loaded.frames.for_patients(chosen[split]))
-
-
-def frames_for_split(data_path: str, split: str, run: Path | None, size: int):
-    """The data restricted to one split, on the model's grid (see ``load_with_split``)."""
-    loaded, chosen = load_with_split(data_path, run, size)
-    return select_split(loaded, chosen, split, data_path)

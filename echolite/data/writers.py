@@ -21,3 +21,17 @@ def write_png_export(frames: FrameSet, root: Path) -> None:
     for image, mask, frame_id in zip(frames.images, frames.masks, frames.frame_ids):
         Image.fromarray(np.round(image * 255).astype(np.uint8)).save(root / "img" / f"{frame_id}.png")
         Image.fromarray((mask * 85).astype(np.uint8)).save(root / "ref" / f"{frame_id}_gt.png")
+
+
+def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) -> Path:
+    """``count`` phantom frames in the PNG-export layout under ``out`` and a ``preview.png`` grid; returns the
+    preview's path."""
+    from echolite.data.phantom import make_phantom
+    from echolite.plots import save_preview_grid
+
+    if count < 1 or size < 32:
+        raise EcholiteError(f"phantom: need at least 1 frame of at least 32 pixels, got {count} frames of {size}")
+    frames = make_phantom(count, seed=seed, size=size)
+    write_png_export(frames, Path(out))
+    save_preview_grid(frames, Path(out) / "preview.png")
+    return Path(out) / "preview.png"

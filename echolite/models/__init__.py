@@ -1,19 +1,22 @@
-"""Model builders: ``build_model(preset_or_config)`` and the helpers export needs."""
+"""Model builders (``unet``), their custom layers (``layers``) and the paper's presets (``presets``, data only).
+
+The presets import nothing heavy; the builders load Keras on first use, so the command line stays fast.
+"""
 
 from __future__ import annotations
 
-import keras
+import importlib
 
-from echolite.config import ModelConfig, get_preset
-from echolite.models.layers import NearestUpsample
-from echolite.models.unet import build_unet, inference_model
+from echolite.models.presets import PRESETS, Preset, get_preset
 
-
-def build_model(spec: str | ModelConfig) -> keras.Model:
-    """Build a preset by name (``lw-unet``, ``unet1``, ...) or any ``ModelConfig``."""
-    if isinstance(spec, str):
-        return build_unet(get_preset(spec).model, name=spec.replace("-", "_"))
-    return build_unet(spec)
+_BUILDERS = {"build_model": "unet", "build_unet": "unet", "inference_model": "unet", "describe_presets": "unet",
+             "NearestUpsample": "layers"}
 
 
-__all__ = ["build_model", "build_unet", "inference_model", "NearestUpsample"]
+def __getattr__(name: str):
+    if name in _BUILDERS:
+        return getattr(importlib.import_module(f"echolite.models.{_BUILDERS[name]}"), name)
+    raise AttributeError(f"module 'echolite.models' has no attribute {name!r}")
+
+
+__all__ = ["PRESETS", "Preset", "get_preset", *_BUILDERS]

@@ -12,8 +12,9 @@ import keras
 
 from echolite.config import ModelConfig
 from echolite.models.layers import NearestUpsample
+from echolite.models.presets import PRESETS, get_preset
 
-# The Keras API the builder uses. Quantization-aware training swaps in tf_keras (see ``echolite.qat_worker``), so
+# The Keras API the builder uses. Quantization-aware training swaps in tf_keras (see ``echolite.export.qat_worker``), so
 # both frameworks build the same graph with the same layer names.
 KERAS3 = SimpleNamespace(Input=keras.Input, Model=keras.Model, layers=keras.layers, upsample=NearestUpsample)
 
@@ -109,3 +110,16 @@ def _activation(kind: str, name: str, kit):
     if kind == "leaky_relu":
         return kit.layers.LeakyReLU(0.01, name=name)  # nnU-Net's slope (positional: Keras 2 and 3 name it apart)
     return kit.layers.Activation(kind, name=name)
+
+
+def build_model(spec: str | ModelConfig) -> keras.Model:
+    """Build a preset by name (``lw-unet``, ``unet1``, ...) or any ``ModelConfig``."""
+    if isinstance(spec, str):
+        return build_unet(get_preset(spec).model, name=spec.replace("-", "_"))
+    return build_unet(spec)
+
+
+def describe_presets() -> list[dict]:
+    """Every preset with its parameter count (built here) and description."""
+    return [{"name": name, "parameters": build_model(name).count_params(), "description": preset.description}
+            for name, preset in PRESETS.items()]

@@ -68,7 +68,7 @@ def _bench(args) -> int:
     if not args.model.exists():
         print(f"error: {args.model}: not found", file=sys.stderr)
         return 1
-    from echolite_edge.runner import read_image
+    from echolite_edge.image import read_image
 
     frame = read_image(args.image) if args.image else None
     report = benchmark(args.model, args.runs, args.warmup, args.threads, frame)
@@ -87,15 +87,16 @@ def _bench(args) -> int:
 def _report_cine(masks, spacing_mm) -> int:
     import numpy as np
 
-    from echolite_edge.clinical import MeasurementError, ejection_fraction, long_axis, volume_single_plane
+    from echolite_edge.clinical import (
+        MeasurementError, ejection_fraction, long_axis, lv_areas, pick_ed_es, volume_single_plane,
+    )
 
     if len(masks) < 2:
         print("error: --cine needs at least 2 frames", file=sys.stderr)
         return 1
-    areas = np.array([(m == 1).sum() for m in masks])
-    ed, es = int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, areas.max() + 1)))
     spacing = (spacing_mm or 1.0,) * 2
     try:
+        ed, es = pick_ed_es(lv_areas(np.stack(masks)))
         edv, esv = (volume_single_plane(long_axis(masks[i], spacing)) for i in (ed, es))
     except MeasurementError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,5 +1,5 @@
 """Volumes by the method of disks (Simpson) and ejection fraction, in numpy only, so the device runner and the
-library (``echolite.clinical``) share one implementation.
+library (``echolite.clinical.volumes``) share one implementation.
 
 Geometry of one apical view (all in mm, using the frame's (row, column) pixel size):
 
@@ -25,7 +25,8 @@ class MeasurementError(ValueError):
     """The mask cannot be measured (no LV, no mitral plane)."""
 
 
-LV, LA = 1, 3
+from echolite_edge.labels import LA, LV
+
 DISKS = 20
 
 
@@ -107,6 +108,19 @@ def ejection_fraction(edv: float, esv: float) -> float:
     if not edv > 0:
         return float("nan")
     return float(100 * (edv - esv) / edv)
+
+
+def lv_areas(masks: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """LV area per frame of a (T, H, W) stack of label maps, in mm² (or pixels with the default spacing)."""
+    return (np.asarray(masks) == LV).sum(axis=(1, 2)) * spacing[0] * spacing[1]
+
+
+def pick_ed_es(areas: np.ndarray) -> tuple[int, int]:
+    """End-diastole = the frame with the largest LV, end-systole = the smallest non-empty one."""
+    areas = np.asarray(areas, float)
+    if not (areas > 0).any():
+        raise MeasurementError("no left ventricle found in any frame of the sequence")
+    return int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, np.inf)))
 
 
 def _dilate(region: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Largest 8-connected component per structure, in numpy only; gives the same masks as
-``echolite.postprocess.postprocess`` with its defaults (removed pixels become background).
+``echolite.evaluation.postprocess.postprocess`` with its defaults (removed pixels become background).
 
 Components are found from horizontal runs of pixels joined row to row, vectorized (binary search for touching runs,
 then label propagation over them), so the cost grows with the number of runs, not pixels, and no Python loop runs

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_unit_range
+from echolite_edge.labels import COLORS
 from echolite_edge.postprocess import keep_largest_components
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-COLORS = {1: (255, 60, 60), 2: (60, 230, 60), 3: (70, 130, 255)}
 
 
 def load_interpreter(model: Path | bytes, threads: int):
@@ -33,6 +32,11 @@ def load_interpreter(model: Path | bytes, threads: int):
         name = source.get("model_path", "model")
         raise ValueError(f"{name}: not a TFLite model ({str(exc).splitlines()[0][:100]})") from None
     return interpreter
+
+
+def metadata_path(model_path: Path) -> Path:
+    """The JSON the exporter writes beside a model (labels, input normalization, quantization, parity)."""
+    return Path(model_path).with_suffix(".json")
 
 
 def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
@@ -63,7 +67,7 @@ class Segmentation:
 class EdgeSegmenter:
     def __init__(self, model_path: Path, threads: int = 2):
         model_path = Path(model_path)
-        meta_path = model_path.with_suffix(".json")
+        meta_path = metadata_path(model_path)
         self.metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         self.interpreter = load_interpreter(model_path, threads)
         self.input = self.interpreter.get_input_details()[0]
@@ -84,10 +88,7 @@ class EdgeSegmenter:
         return Segmentation(name, mask, invoke, time.perf_counter() - start)
 
     def preprocess(self, gray: np.ndarray) -> np.ndarray:
-        # Resize first, then scale: the library's order of operations, so inputs are bit-identical.
-        resized = resize_bilinear(gray.astype(np.float32), self.size)
-        unit = resized / 255.0 if gray.dtype == np.uint8 or gray.max() > 1.0 else resized
-        return quantize(np.clip(unit, 0.0, 1.0)[None, ..., None], self.input)
+        return quantize(model_input(gray, self.size)[None, ..., None], self.input)
 
 
 def argmax_labels(scores: np.ndarray) -> np.ndarray:
@@ -99,24 +100,6 @@ def argmax_labels(scores: np.ndarray) -> np.ndarray:
         best = np.where(higher, scores[..., c], best)
         labels[higher] = c
     return labels
-
-
-def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
-    """As the library: Pillow's bilinear (antialiased when shrinking) on float32."""
-    from PIL import Image
-
-    if image.shape == (size, size):
-        return image
-    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR))
-
-
-def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Labels back to the frame's size with Pillow's nearest neighbour, as the library resizes masks."""
-    from PIL import Image
-
-    if mask.shape == tuple(shape):
-        return mask
-    return np.asarray(Image.fromarray(mask.astype(np.uint8)).resize((shape[1], shape[0]), Image.NEAREST))
 
 
 def read_frames(source: Path):
@@ -134,28 +117,14 @@ def read_frames(source: Path):
         yield source.stem, read_image(source)
 
 
-def read_image(path: Path) -> np.ndarray:
-    """A gray uint8 frame from any Pillow image: RGB(A) to luminance, 16-bit and float rescaled by their maximum."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            if image.mode in ("I;16", "I;16B", "I", "F"):
-                values = np.asarray(image, dtype=np.float64)
-                return np.round(255 * values / max(values.max(), 1e-9)).astype(np.uint8)
-            return np.asarray(image.convert("L"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"{path}: not a readable image ({exc})") from None
-
-
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path) -> None:
     """``<name>_mask.png`` (labels × 85, CAMUS style) and ``<name>_overlay.png``."""
     from PIL import Image
 
     out.mkdir(parents=True, exist_ok=True)
     Image.fromarray((seg.mask * 85).astype(np.uint8)).save(out / f"{seg.name}_mask.png")
-    base = gray.astype(np.float32) / (255.0 if gray.dtype == np.uint8 or gray.max() > 1 else 1.0)
-    rgb = np.repeat(np.clip(base, 0, 1)[..., None] * 255, 3, axis=-1)
+    base = to_unit_range(gray, eight_bit=gray.dtype == np.uint8 or bool(gray.max() > 1))
+    rgb = np.repeat(base[..., None] * 255, 3, axis=-1)
     for label, color in COLORS.items():
         where = seg.mask == label
         rgb[where] = 0.6 * rgb[where] + 0.4 * np.asarray(color)

@@ -1,14 +1,9 @@
-"""Training: data → patient split → model → fit with resumable checkpoints → summary.
-
-Run folder contract (constant names): ``config.json`` (resolved configs and the split), ``model.keras`` (best
-validation Dice), ``checkpoint/`` (last epoch, for ``--resume``), ``history.csv``, ``curves.png``,
-``summary.json`` (parameters, best epoch, validation Dice per class).
-"""
+"""Training: data → patient split → model → fit with resumable checkpoints → summary, in a run folder
+(``echolite.run.RunDir`` names its files)."""
 
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -18,19 +13,19 @@ import keras
 import numpy as np
 
 from echolite import LABELS
-from echolite.checkpoint import BEST_MODEL, LAST_MODEL, RunCheckpoint, TrainState, load_state
-from echolite.config import ModelConfig, TrainConfig, get_preset, load_run_config, save_run_config
+from echolite.config import ModelConfig, TrainConfig
 from echolite.data import FrameSet, LoadedData, load_data
 from echolite.data.augment import check_augmentation
 from echolite.data.pipeline import make_dataset
 from echolite.data.splits import choose_split
 from echolite.errors import EcholiteError
-from echolite.losses import DiceScore, SegmentationLoss
-from echolite.metrics import dice_per_class
-from echolite.models import build_unet, inference_model
-from echolite.predict import predict_labels
-
-CONFIG, HISTORY, CURVES, SUMMARY = "config.json", "history.csv", "curves.png", "summary.json"
+from echolite.evaluation.metrics import dice_per_class
+from echolite.inference import predict_labels
+from echolite.models import build_unet, get_preset, inference_model
+from echolite.run import RunDir
+from echolite.training.checkpoint import RunCheckpoint, TrainState, load_state
+from echolite.training.distribute import distribution_strategy
+from echolite.training.losses import DiceScore, SegmentationLoss
 
 
 @dataclass
@@ -42,6 +37,10 @@ class TrainResult:
     val_dice: dict[str, float]
     seconds: float
     skipped: list[str]
+
+    @property
+    def model_path(self) -> Path:
+        return RunDir(self.run_dir).model
 
 
 def train(
@@ -58,42 +57,32 @@ def train(
     epoch budget, which ``config.epochs`` replaces when ``epochs_given``."""
     started = time.time()
     check_augmentation(config.augment)
-    run_dir = _prepare_run_dir(run_dir, resume)
+    run = _prepare_run_dir(RunDir(run_dir), resume)
     if resume:
-        model_config, config = _resumed_configs(run_dir, config.epochs if epochs_given else None)
+        model_config, config = _resumed_configs(run, config.epochs if epochs_given else None)
     model_config = model_config or get_preset(config.preset).model
     data = LoadedData(frames, "given") if frames is not None else load_data(
         config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
     frames, split = data.frames, choose_split(data, config)
-    save_run_config(run_dir / CONFIG, model_config, config, {"split": split})
+    run.save_config(model_config, config, split)
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
     keras.utils.set_random_seed(config.seed)
-    state = load_state(run_dir) if resume else None
+    state = load_state(run) if resume else None
     with distribution_strategy(config.strategy).scope():
-        model = keras.models.load_model(run_dir / LAST_MODEL) if state else _compiled_model(model_config, config)
+        model = keras.models.load_model(run.last_model) if state else _compiled_model(model_config, config)
     state = state or TrainState()
     if state.learning_rate is not None:
         model.optimizer.learning_rate.assign(state.learning_rate)
-    _fit(model, config, run_dir, state, train_frames, val_frames, verbose)
-    best = keras.models.load_model(run_dir / BEST_MODEL)
+    _fit(model, config, run, state, train_frames, val_frames, verbose)
+    best = keras.models.load_model(run.model)
     val_dice = evaluate_dice(best, val_frames) if len(val_frames) else {}
-    result = TrainResult(run_dir, best.count_params(), state.epochs_done, state.best_epoch, val_dice,
+    result = TrainResult(run.path, best.count_params(), state.epochs_done, state.best_epoch, val_dice,
                          time.time() - started, data.skipped)
     _write_summary(result)
-    _plot_curves(run_dir)
+    _plot_curves(run)
     return result
 
 
-def distribution_strategy(name: str):
-    """``mirrored``: every visible GPU of this machine (synchronous data parallelism; the batch is split across
-    them). ``multi-worker``: several machines, each started with its own TF_CONFIG (see the README)."""
-    import tensorflow as tf
-
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi-worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> dict[str, float]:
@@ -103,15 +92,15 @@ def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> 
     return {LABELS[c]: float(np.nanmean(scores[:, c - 1])) for c in range(1, len(LABELS))}
 
 
-def _fit(model, config: TrainConfig, run_dir: Path, state: TrainState, train_frames, val_frames, verbose) -> None:
+def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frames, val_frames, verbose) -> None:
     if state.epochs_done >= config.epochs or state.wait >= config.patience:
         return
     names = list(model.output_names)
     train_ds = make_dataset(train_frames, config.batch_size, names, config.augment, shuffle=True, seed=config.seed)
     val_ds = make_dataset(val_frames, config.batch_size, names) if len(val_frames) else None
-    _truncate_history(run_dir / HISTORY, state.epochs_done)
+    _truncate_history(run.history, state.epochs_done)
     monitor = ("val_" if val_ds is not None else "") + ("seg_dice_mean" if len(names) > 1 else "dice_mean")
-    callbacks = [RunCheckpoint(run_dir, monitor, config.patience, state), keras.callbacks.CSVLogger(str(run_dir / HISTORY), append=True)]
+    callbacks = [RunCheckpoint(run, monitor, config.patience, state), keras.callbacks.CSVLogger(str(run.history), append=True)]
     if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6))
     model.fit(
@@ -137,25 +126,24 @@ def _compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Mod
     return model
 
 
-def _prepare_run_dir(run_dir: Path, resume: bool) -> Path:
-    run_dir = Path(run_dir)
-    if resume and not (run_dir / CONFIG).exists():
-        raise EcholiteError(f"{run_dir}: nothing to resume (no {CONFIG}); drop --resume to start a new run")
-    if not resume and (run_dir / BEST_MODEL).exists():
-        raise EcholiteError(f"{run_dir}: already holds a trained run; pass --resume or choose another --out")
+def _prepare_run_dir(run: RunDir, resume: bool) -> RunDir:
+    if resume and not run.is_run():
+        raise EcholiteError(f"{run.path}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
+    if not resume and run.model.exists():
+        raise EcholiteError(f"{run.path}: already holds a trained run; pass --resume or choose another --out")
     try:
-        (run_dir / "checkpoint").mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
+        run.last_model.parent.mkdir(parents=True, exist_ok=True)
+        probe = run.path / ".write-test"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise EcholiteError(f"{run_dir}: cannot write the run folder ({exc.strerror or exc})") from None
-    return run_dir
+        raise EcholiteError(f"{run.path}: cannot write the run folder ({exc.strerror or exc})") from None
+    return run
 
 
-def _resumed_configs(run_dir: Path, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
-    model_config, saved, _ = load_run_config(run_dir / CONFIG)
-    return model_config, replace(saved, epochs=epochs or saved.epochs)
+def _resumed_configs(run: RunDir, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
+    saved = run.load_config()
+    return saved.model, replace(saved.train, epochs=epochs or saved.train.epochs)
 
 
 def _truncate_history(path: Path, epochs_done: int) -> None:
@@ -176,17 +164,16 @@ def _verbosity(verbose):
 
 
 def _write_summary(result: TrainResult) -> None:
-    payload = {
+    RunDir(result.run_dir).write_summary({
         "parameters": result.parameters,
         "epochs_done": result.epochs_done,
         "best_epoch": result.best_epoch,
         "val_dice": result.val_dice,
         "seconds": round(result.seconds, 1),
-    }
-    (result.run_dir / SUMMARY).write_text(json.dumps(payload, indent=2) + "\n")
+    })
 
 
-def _plot_curves(run_dir: Path) -> None:
+def _plot_curves(run: RunDir) -> None:
     from echolite.plots import plot_training_curves
 
-    plot_training_curves(run_dir / HISTORY, run_dir / CURVES)
+    plot_training_curves(run.history, run.curves)

@@ -1,4 +1,4 @@
-"""Incremental component study (the paper's Tables V and VI): a plan of steps, each a set of variants applied on
+"""Ablation, the incremental component study (the paper's Tables V and VI): a plan of steps, each a set of variants applied on
 top of the current model; the best variant of a step is kept when it beats the current model by the plan's rule.
 
 Every training run lives in ``OUT/runs/<name>-<hash>``, keyed by what is trained (not by step), so a variant that
@@ -17,14 +17,17 @@ from typing import Callable
 
 import numpy as np
 
-from echolite.config import ModelConfig, TrainConfig, get_preset
+from echolite.config import MODEL_FIELDS, ModelConfig, TrainConfig, resolve_configs
 from echolite.errors import EcholiteError
+from echolite.models.presets import get_preset
+from echolite.run import RunDir
 
 RULES = {"mean_dice": ("dice", True), "mean_hd": ("hd_px", False)}  # metric, higher is better
 TRAIN_FIELDS = {"epochs", "batch_size", "learning_rate", "loss", "augment", "scheduler", "ds_weight", "phantom_frames",
                 "patience", "seed", "jit_compile"}
-MODEL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig)}
+"""What a plan may change in training (the data and the split are the study's, not a variant's)."""
 SPECIAL_FIELDS = {"preset", "size", "postprocess"}
+DEFAULT_PRESET = "unet1"  # Table I's U-Net 1: the paper's starting point
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +61,7 @@ def builtin_plans() -> list[str]:
 
 
 def _plans_folder():
-    return resources.files("echolite") / "plans"  # package data (pyproject), not a package of its own
+    return resources.files("echolite.studies") / "plans"  # package data (pyproject), not a package of its own
 
 
 def load_plan(source: str) -> Plan:
@@ -91,17 +94,15 @@ def load_plan(source: str) -> Plan:
 
 
 def resolve(base: dict, change: dict, label: str, defaults: TrainConfig) -> Variant:
-    """Settings → configs. ``preset`` sets everything its preset defines; ``size`` swaps only the channel widths."""
+    """Settings → configs (``echolite.config.resolve_configs``) on the study's data and split. ``preset`` sets
+    everything its preset defines; ``size`` swaps only the channel widths for those of another preset."""
     settings = {**base, **change}
-    preset = get_preset(settings.get("preset", "unet1"))
-    model = preset.model
+    overrides = {k: v for k, v in settings.items() if k in TRAIN_FIELDS | MODEL_FIELDS}
     if "size" in settings:
         sized = get_preset(settings["size"]).model
-        model = dataclasses.replace(model, encoder_channels=sized.encoder_channels, decoder_channels=sized.decoder_channels)
-    model = dataclasses.replace(model, **{k: v for k, v in settings.items() if k in MODEL_FIELDS})
-    chosen = {"preset": settings.get("preset", "unet1"), "batch_size": preset.batch_size,
-              "scheduler": preset.scheduler, "loss": preset.loss}
-    train = dataclasses.replace(defaults, **{**chosen, **{k: v for k, v in settings.items() if k in TRAIN_FIELDS}})
+        overrides = {"encoder_channels": sized.encoder_channels, "decoder_channels": sized.decoder_channels, **overrides}
+    model, train = resolve_configs(settings.get("preset", DEFAULT_PRESET), data=defaults.data,
+                                   split_file=defaults.split_file, **overrides)
     return Variant(label, model, train, bool(settings.get("postprocess", False)))
 
 
@@ -112,7 +113,7 @@ class Outcome:
     summary: dict
 
 
-def run_study(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callable[[list[Variant]], list[Outcome]],
+def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callable[[list[Variant]], list[Outcome]],
               log: Callable[[str], None] = print) -> list[dict]:
     """Walk the steps; return one row per variant with the step's decision. ``run_variants`` trains and scores."""
     current_settings = dict(plan.baseline)
@@ -150,7 +151,7 @@ def _score(outcome: Outcome, metric: str, higher: bool) -> float:
 
 
 def _row(step: str, outcome: Outcome, against: Outcome | None, conclusion: str, kept: bool) -> dict:
-    from echolite.stats import paired_p
+    from echolite.evaluation.stats import paired_p
 
     summary = outcome.summary
     row = {"step": step, "variant": outcome.variant.label, "run": outcome.variant.run_name,
@@ -177,9 +178,9 @@ def _fmt_dice(outcome: Outcome) -> str:
 def train_and_score(variant: Variant, out: Path, score_split: str) -> Outcome:
     """Train the variant's run unless finished (resuming an interrupted one), then score it (cached per
     post-processing choice in the run folder)."""
-    from echolite.evaluate import read_frame_csv, summarize
+    from echolite.evaluation.scoring import read_frame_csv, summarize
 
-    run_dir = out / "runs" / variant.run_name
+    run_dir = _run_dir(out, variant)
     scores_csv = run_dir / f"scores_{score_split}_{'post' if variant.postprocess else 'raw'}.csv"
     if not scores_csv.exists():
         _train_if_needed(variant, run_dir)
@@ -188,25 +189,28 @@ def train_and_score(variant: Variant, out: Path, score_split: str) -> Outcome:
     return Outcome(variant, scores, summarize(scores))
 
 
-def _train_if_needed(variant: Variant, run_dir: Path) -> None:
-    from echolite.train import SUMMARY, train
+def _run_dir(out: Path, variant: Variant) -> Path:
+    return Path(out) / "runs" / variant.run_name
 
-    if (run_dir / SUMMARY).exists():
+
+def _train_if_needed(variant: Variant, run_dir: Path) -> None:
+    from echolite.training.trainer import train
+
+    run = RunDir(run_dir)
+    if run.is_finished():
         return
-    resume = (run_dir / "checkpoint" / "state.json").exists()
-    train(variant.train, run_dir, model_config=variant.model, resume=resume, verbose=2)
+    train(variant.train, run_dir, model_config=variant.model, resume=run.has_checkpoint(), verbose=2)
 
 
 def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
-    from echolite.config import load_run_config
-    from echolite.data.splits import frames_for_split
-    from echolite.evaluate import score_frames, write_frame_csv
-    from echolite.postprocess import PostprocessConfig
-    from echolite.predict import load_keras_model, predict_labels
+    from echolite.evaluation.postprocess import PostprocessConfig
+    from echolite.evaluation.scoring import score_frames, write_frame_csv
+    from echolite.inference import KerasSegmenter
+    from echolite.run import frames_for_split
 
-    data = load_run_config(run_dir / "config.json")[1].data
-    frames = frames_for_split(data, split, run_dir, variant.model.input_size).frames
-    labels = predict_labels(load_keras_model(run_dir), frames.images)
+    run = RunDir(run_dir)
+    frames = frames_for_split(run.load_config().train.data, split, run, variant.model.input_size).frames
+    labels = KerasSegmenter(run_dir).predict_labels(frames.images)
     scores = score_frames(labels, frames, PostprocessConfig() if variant.postprocess else None)
     tmp = path.with_suffix(".tmp")
     write_frame_csv(scores, tmp)
@@ -214,15 +218,13 @@ def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
 
 
 def make_runner(out: Path, score_split: str, workers: int = 1, log: Callable[[str], None] = print):
-    """A ``run_variants`` for ``run_study``: in this process, or ``workers`` processes (one GPU each if any)."""
-
-    from echolite.train import SUMMARY
+    """A ``run_variants`` for ``run_plan``: in this process, or ``workers`` processes (one GPU each if any)."""
 
     def run_variants(variants: list[Variant]) -> list[Outcome]:
         unique = list({v.run_name: v for v in variants}.values())  # one training per distinct run
-        todo = [v for v in unique if not (out / "runs" / v.run_name / SUMMARY).exists()]
+        todo = [v for v in unique if not RunDir(_run_dir(out, v)).is_finished()]
         for v in todo:
-            log(f"training {v.label} -> {out / 'runs' / v.run_name}")
+            log(f"training {v.label} -> {_run_dir(out, v)}")
         if workers > 1 and len(todo) > 1:
             _train_in_parallel(todo, out, workers)
         return [train_and_score(v, out, score_split) for v in variants]
@@ -240,7 +242,7 @@ def _train_in_parallel(variants: list[Variant], out: Path, workers: int) -> None
     for i in range(workers):
         slots.put(gpus[i % len(gpus)] if gpus else "")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_device, initargs=(slots,)) as pool:
-        jobs = [pool.submit(_train_if_needed, v, out / "runs" / v.run_name) for v in variants]
+        jobs = [pool.submit(_train_if_needed, v, _run_dir(out, v)) for v in variants]
         for job in jobs:
             job.result()
 
@@ -266,22 +268,23 @@ def _visible_gpus() -> list[str]:
 
 # --- tables ------------------------------------------------------------------------------------------------------
 
+TABLE_CSV, TABLE_MD = "ablation.csv", "ablation.md"
 COLUMNS = ["step", "variant", "dice_LV", "dice_MYO", "dice_LA", "hd_LV", "hd_MYO", "hd_LA", "outliers",
            "p_dice", "p_hd", "conclusion", "run"]
 
 
 def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
-    """``study.csv`` (every variant) and ``study.md``: the Table VI summary, then every variant (Table V style)."""
+    """``ablation.csv`` (every variant) and ``ablation.md``: the Table VI summary, then every variant (Table V)."""
     import csv
 
     out.mkdir(parents=True, exist_ok=True)
-    csv_path, md_path = out / "study.csv", out / "study.md"
+    csv_path, md_path = out / TABLE_CSV, out / TABLE_MD
     with open(csv_path, "w", newline="") as f:
         writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     summary = [r for r in rows if r["conclusion"] != "-" or r["step"] == "Baseline"]
-    text = [f"# Study `{plan.name}`: {plan.description}".rstrip(": "), "",
+    text = [f"# Ablation `{plan.name}`: {plan.description}".rstrip(": "), "",
             f"Scored on the {plan.score_split} split; rule: {plan.rule}. Dice and Hausdorff (pixels on the model grid) "
             "are means over frames; p: two-sided Wilcoxon signed-rank test of per-frame mean Dice / Hausdorff "
             "against the model the step tries to improve.", "",
@@ -308,3 +311,40 @@ def _num(value, digits: int) -> str:
 
 def _p(value) -> str:
     return "–" if value is None else ("<0.001" if value < 0.001 else f"{value:.3f}")
+
+
+# --- the whole workflow -----------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class AblationResult:
+    rows: list[dict]
+    csv_path: Path
+    md_path: Path
+
+
+def ablate(plan: Plan, out: Path, data: str = "phantom", split_file: str | None = None, workers: int = 1,
+           log: Callable[[str], None] = print) -> AblationResult:
+    """Run (or resume) ``plan`` in ``out`` and write its tables."""
+    if workers < 1:
+        raise EcholiteError(f"workers must be at least 1, got {workers}")
+    defaults = TrainConfig(data=data, split_file=split_file)
+    rows = run_plan(plan, Path(out), defaults, make_runner(Path(out), plan.score_split, workers, log), log)
+    return AblationResult(rows, *write_tables(rows, Path(out), plan))
+
+
+def with_epochs(plan: Plan, epochs: int | None) -> Plan:
+    """The plan with every variant trained for ``epochs`` (None: as the plan says)."""
+    if epochs is None:
+        return plan
+    if epochs <= 0:
+        raise EcholiteError(f"epochs must be a positive integer, got {epochs}")
+    return dataclasses.replace(plan, baseline={**plan.baseline, "epochs": epochs})
+
+
+def describe(plan: Plan, data: str = "phantom", split_file: str | None = None) -> dict:
+    """Each step's variants as changes on the resolved baseline (the study decides what is carried forward)."""
+    base = resolve(plan.baseline, {}, "baseline", TrainConfig(data=data, split_file=split_file))
+    return {"name": plan.name, "rule": plan.rule, "score_split": plan.score_split,
+            "baseline": {"model": dataclasses.asdict(base.model), "train": dataclasses.asdict(base.train),
+                         "postprocess": base.postprocess},
+            "steps": [{"name": s["name"], "variants": s["variants"]} for s in plan.steps]}

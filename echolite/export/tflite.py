@@ -28,10 +28,12 @@ import numpy as np
 from echolite import LABELS, __version__
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
-from echolite.metrics import dice_per_class
+from echolite.export.formats import get_format, metadata_path
+from echolite.evaluation.metrics import dice_per_class
 
-MODES = ("fp32", "fp16", "dynamic", "int8")
 MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
+FLOAT_OPS = ("auto", "none")
+"""auto: keep the ops of activations that break in int8 (Mish) in float; none: quantize everything."""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class ExportResult:
     size_bytes: int
     parity: dict
     ops: dict
+    data: str = ""  # the data the parity gate used
 
 
 def export_tflite(
@@ -51,10 +54,8 @@ def export_tflite(
 ) -> ExportResult:
     """Convert ``model`` (an ``image -> seg`` Keras model) and gate it on ``validation`` frames. ``content``: an
     already converted model (quantization-aware training) to gate and write instead of converting here."""
-    if mode not in MODES:
-        raise EcholiteError(f"unknown export mode {mode!r}; choose one of: {', '.join(MODES)}")
-    if mode == "int8" and content is None and (calibration is None or len(calibration) == 0):
-        raise EcholiteError("int8 export needs calibration frames (--calib-data)")
+    if get_format(mode).calibrated and content is None and (calibration is None or len(calibration) == 0):
+        raise EcholiteError(f"{mode} export needs calibration frames")
     started = time.time()
     uses_mish = any(getattr(getattr(layer, "activation", None), "__name__", "") == "mish" for layer in model.layers)
     keep_float = MISH_OPS if (mode == "int8" and uses_mish and float_ops == "auto") else []
@@ -67,9 +68,8 @@ def export_tflite(
     log(f"converted to {mode}{f' ({method})' if mode == 'int8' else ''}{' (Mish ops kept in float)' if keep_float else ''}: "
         f"{len(content) / 1e6:.2f} MB{took}")
     out = Path(out)
-    from echolite.tflite_model import TFLiteSegmenter
-
-    from echolite.tflite_ops import format_op_report, op_report
+    from echolite.export.ops import format_op_report, op_report
+    from echolite.inference import TFLiteSegmenter
 
     lite = TFLiteSegmenter(content)
     ops = op_report(lite.interpreter)
@@ -82,7 +82,7 @@ def export_tflite(
     metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity, ops)
     metadata["quantization_method"] = method if mode == "int8" else None
     _write_atomically(out, content, metadata)
-    return ExportResult(out, _metadata_path(out), mode, len(content), parity, ops)
+    return ExportResult(out, metadata_path(out), mode, len(content), parity, ops)
 
 
 def logits_graph(model):
@@ -226,13 +226,10 @@ def _write_atomically(out: Path, content: bytes, metadata: dict) -> None:
         tmp_model.write_bytes(content)
         tmp_meta.write_text(json.dumps(metadata, indent=2) + "\n")
         os.replace(tmp_model, out)
-        os.replace(tmp_meta, _metadata_path(out))
+        os.replace(tmp_meta, metadata_path(out))
     except OSError as exc:
         raise EcholiteError(f"{out}: cannot write the exported model ({exc.strerror or exc})") from None
 
-
-def _metadata_path(out: Path) -> Path:
-    return out.with_suffix(".json")
 
 
 def _fmt(dice: dict) -> str:

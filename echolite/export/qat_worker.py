@@ -1,6 +1,6 @@
-"""Child process of ``echolite.qat``: tf_keras rebuild → weights copied → check → tfmot QAT → int8 conversion.
+"""Child process of ``echolite.export.qat``: tf_keras rebuild → weights copied → check → tfmot QAT → int8 conversion.
 
-Run as ``TF_USE_LEGACY_KERAS=1 python -m echolite.qat_worker FOLDER``; FOLDER holds job.json, weights.npz and
+Run as ``TF_USE_LEGACY_KERAS=1 python -m echolite.export.qat_worker FOLDER``; FOLDER holds job.json, weights.npz and
 frames.npz, and receives model.tflite. Errors go to stderr as one ``echolite-qat: ...`` line.
 """
 
@@ -24,8 +24,8 @@ import tf_keras  # noqa: E402
 from echolite.config import model_config_from_dict  # noqa: E402
 from echolite.data.frames import FrameSet  # noqa: E402
 from echolite.data.pipeline import make_dataset  # noqa: E402
-from echolite.export import convert_int8  # noqa: E402
-from echolite.losses import segmentation_loss  # noqa: E402
+from echolite.export.tflite import convert_int8  # noqa: E402
+from echolite.training.losses import segmentation_loss  # noqa: E402
 from echolite.models.unet import build_unet  # noqa: E402
 
 quantize = tfmot.quantization.keras

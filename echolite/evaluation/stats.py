@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from echolite.evaluate import STRUCTURES, FrameScore
+from echolite.evaluation.scoring import STRUCTURES, FrameScore
 from echolite.errors import EcholiteError
 
 

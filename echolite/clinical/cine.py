@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite.clinical import ejection_fraction, long_axis, volume_single_plane
-from echolite.data.cases import resize_image, to_unit_range
-from echolite.data.io import IMAGE_SUFFIXES, read_frame, read_volume, suffix_of
+from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
+from echolite_edge.image import IMAGE_SUFFIXES, resize_bilinear, to_unit_range
+
+from echolite.clinical.volumes import ejection_fraction, long_axis, volume_single_plane
+from echolite.data.io import read_frame, read_volume, suffix_of
 from echolite.errors import EcholiteError
 
 
@@ -46,17 +48,18 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
         raise EcholiteError(f"{path}: expected a sequence of 2D frames (T, H, W), got shape {stack.shape}")
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
-    images = np.stack([to_unit_range(resize_image(frame, size)) for frame in stack])
+    images = np.stack([to_unit_range(resize_bilinear(frame, size)) for frame in stack])
     return Sequence(images, grid, path.name)
 
 
 def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float]) -> CineResult:
     """LV area per frame (mm², or pixels when the spacing is unknown), ED/ES frames and single-plane EF."""
     spacing = spacing_mm if np.all(np.isfinite(spacing_mm)) else (1.0, 1.0)
-    areas = (masks == 1).sum(axis=(1, 2)) * spacing[0] * spacing[1]
-    if not areas.any():
-        raise EcholiteError("no left ventricle found in any frame of the sequence")
-    ed, es = int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, np.inf)))
+    areas = lv_areas(masks, spacing)
+    try:
+        ed, es = pick_ed_es(areas)
+    except MeasurementError as exc:
+        raise EcholiteError(str(exc)) from None
     edv = volume_single_plane(long_axis(masks[ed], spacing))
     esv = volume_single_plane(long_axis(masks[es], spacing))
     return CineResult(areas, ed, es, edv, esv, ejection_fraction(edv, esv))

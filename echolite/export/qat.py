@@ -1,7 +1,7 @@
 """Quantization-aware training (QAT) with tensorflow-model-optimization, then full-integer conversion.
 
 tfmot 0.8 only accepts tf_keras (Keras 2) models and switches the whole process to tf_keras when imported, so the
-fine-tuning runs in a child process (``echolite.qat_worker``) on a tf_keras rebuild of the same architecture, with
+fine-tuning runs in a child process (``echolite.export.qat_worker``) on a tf_keras rebuild of the same architecture, with
 the trained weights copied in by layer name. The child checks that the rebuild reproduces the Keras model before it
 trains, and hands back the converted ``.tflite`` bytes; the parent then applies the usual parity gate.
 
@@ -60,7 +60,7 @@ def quantization_aware_int8(
             "model": dataclasses.asdict(model_config), "settings": dataclasses.asdict(settings)}))
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
         log(f"QAT: fine-tuning {settings.epochs} epoch(s) on {len(train)} frames in a tf_keras process")
-        child = subprocess.run([sys.executable, "-m", "echolite.qat_worker", str(work)], env=env,
+        child = subprocess.run([sys.executable, "-m", "echolite.export.qat_worker", str(work)], env=env,
                                stderr=subprocess.PIPE, text=True)
         if child.returncode != 0:
             errors = [line for line in child.stderr.splitlines() if line.startswith("echolite-qat:")]

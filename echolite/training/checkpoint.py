@@ -16,9 +16,7 @@ from pathlib import Path
 
 import keras
 
-LAST_MODEL = "checkpoint/last.keras"
-STATE = "checkpoint/state.json"
-BEST_MODEL = "model.keras"
+from echolite.run import RunDir, write_text_atomically
 
 
 @dataclass
@@ -30,11 +28,10 @@ class TrainState:
     learning_rate: float | None = None
 
 
-def load_state(run_dir: Path) -> TrainState | None:
-    path = run_dir / STATE
-    if not path.exists() or not (run_dir / LAST_MODEL).exists():
+def load_state(run: RunDir) -> TrainState | None:
+    if not run.has_checkpoint():
         return None
-    return TrainState(**json.loads(path.read_text()))
+    return TrainState(**json.loads(run.state.read_text()))
 
 
 def atomic_save_model(model: keras.Model, path: Path) -> None:
@@ -44,18 +41,12 @@ def atomic_save_model(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 class RunCheckpoint(keras.callbacks.Callback):
     """Best-model saving, early stopping and resumable checkpoints, in one place so their state agrees."""
 
-    def __init__(self, run_dir: Path, monitor: str, patience: int, state: TrainState):
+    def __init__(self, run: RunDir, monitor: str, patience: int, state: TrainState):
         super().__init__()
-        self.run_dir, self.monitor, self.patience, self.state = run_dir, monitor, patience, state
+        self.run, self.monitor, self.patience, self.state = run, monitor, patience, state
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor not in (logs or {}):
@@ -63,12 +54,12 @@ class RunCheckpoint(keras.callbacks.Callback):
         score = float(logs[self.monitor])
         if score > self.state.best_score:
             self.state.best_score, self.state.best_epoch, self.state.wait = score, epoch + 1, 0
-            atomic_save_model(self.model, self.run_dir / BEST_MODEL)
+            atomic_save_model(self.model, self.run.model)
         else:
             self.state.wait += 1
         self.state.epochs_done = epoch + 1
         self.state.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        atomic_save_model(self.model, self.run_dir / LAST_MODEL)
-        _atomic_write_text(self.run_dir / STATE, json.dumps(asdict(self.state), indent=2))
+        atomic_save_model(self.model, self.run.last_model)
+        write_text_atomically(self.run.state, json.dumps(asdict(self.state), indent=2))
         if self.state.wait >= self.patience:
             self.model.stop_training = True

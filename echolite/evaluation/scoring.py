@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from echolite import LABELS
-from echolite.anatomy import AnatomyThresholds, check_anatomy, is_outlier
+from echolite.evaluation.anatomy import AnatomyThresholds, check_anatomy, is_outlier
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
-from echolite.metrics import dice_per_class, hausdorff_per_class
-from echolite.postprocess import PostprocessConfig, postprocess
+from echolite.evaluation.metrics import dice_per_class, hausdorff_per_class
+from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 
 STRUCTURES = LABELS[1:]
 

@@ -1,0 +1,117 @@
+"""The evaluate and compare workflows: score a model (or another tool's masks) on a split, write the report
+folder; test two models against each other on the same frames.
+
+An ``evaluate`` report folder holds ``frames.csv`` (every metric and check per frame), ``summary.json`` (means
+first, then by view and phase) and ``worst/`` (overlays of the frames with the lowest mean Dice).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from echolite.data.frames import FrameSet
+from echolite.errors import EcholiteError
+from echolite.evaluation.postprocess import PostprocessConfig
+from echolite.evaluation.scoring import FrameScore, read_frame_csv, score_frames, summarize, worst_frames, write_frame_csv
+from echolite.inference import is_model, load_segmenter, read_predictions
+from echolite.run import RunDir, frames_for_split, write_text_atomically
+
+FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
+GRID = 256
+"""Grid on which masks from another tool are scored (the paper's)."""
+
+
+@dataclass
+class Evaluation:
+    scores: list[FrameScore]
+    summary: dict
+    frames: FrameSet
+    labels: np.ndarray
+    postprocessed: bool
+    out: Path | None = None
+
+
+def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
+             postprocess: bool = True, out: Path | None = None, progress: Callable[[int, int], None] | None = None
+             ) -> Evaluation:
+    """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
+    ``data``; with ``out``, write the report folder there. ``progress(step, total)`` is called per frame scored."""
+    if (model is None) == (predictions is None):
+        raise EcholiteError("give either a model or a folder of predicted masks")
+    frames, labels = _predicted(model, predictions, data, split)
+    tick = (lambda step: progress(step, len(frames))) if progress else None
+    scores = score_frames(labels, frames, PostprocessConfig() if postprocess else None, progress=tick)
+    result = Evaluation(scores, summarize(scores), frames, labels, postprocess)
+    if out is not None:
+        write_report(out, result)
+        result.out = Path(out)
+    return result
+
+
+def _predicted(model: Path | None, predictions: Path | None, data: str, split: str) -> tuple[FrameSet, np.ndarray]:
+    if predictions is not None:
+        frames = frames_for_split(data, split, None, GRID).frames
+        return frames, read_predictions(predictions, frames)
+    segmenter = load_segmenter(model)
+    frames = frames_for_split(data, split, RunDir.of(model), segmenter.input_size).frames
+    return frames, segmenter.predict_labels(frames.images)
+
+
+def write_report(out: Path, result: Evaluation) -> None:
+    from echolite.plots import save_overlay
+
+    out = Path(out)
+    (out / WORST).mkdir(parents=True, exist_ok=True)
+    write_frame_csv(result.scores, out / FRAMES_CSV)
+    write_text_atomically(out / SUMMARY_JSON, json.dumps(result.summary, indent=2) + "\n")
+    frames = result.frames
+    for i in worst_frames(result.scores):
+        save_overlay(frames.images[i], result.labels[i], frames.masks[i], out / WORST / f"{frames.frame_ids[i]}.png",
+                     f"{frames.frame_ids[i]}  Dice " + " ".join(f"{d:.2f}" for d in result.scores[i].dice))
+
+
+def is_report(folder: Path) -> bool:
+    return (Path(folder) / FRAMES_CSV).exists()
+
+
+@dataclass
+class Comparison:
+    rows: list[dict]
+    n_frames: int
+    boxplots: Path | None
+
+
+def compare(a: Path, b: Path, data: str | None = None, split: str = "test", postprocess: bool = True,
+            boxplots: Path | None = None) -> Comparison:
+    """Paired Wilcoxon tests per structure and metric between A and B on the same frames. A and B: ``evaluate``
+    report folders, or models / folders of predicted masks scored here on ``data``."""
+    from echolite.evaluation.stats import paired_tests
+
+    if is_report(a) and is_report(b):
+        scores = [read_frame_csv(Path(m) / FRAMES_CSV) for m in (a, b)]
+    elif data is None:
+        raise EcholiteError("data is needed unless A and B are both evaluation reports (folders with frames.csv)")
+    else:
+        scores = _score_pair(Path(a), Path(b), data, split, postprocess)
+    rows = paired_tests(*scores)
+    if boxplots is not None:
+        from echolite.plots import save_comparison_boxplots
+
+        save_comparison_boxplots(*scores, (Path(a).name, Path(b).name), boxplots)
+    return Comparison(rows, len(scores[0]), boxplots)
+
+
+def _score_pair(a: Path, b: Path, data: str, split: str, postprocess: bool) -> list[list[FrameScore]]:
+    segmenters = [load_segmenter(m) if is_model(m) else None for m in (a, b)]
+    sizes = {s.input_size for s in segmenters if s is not None} or {GRID}
+    if len(sizes) > 1:
+        raise EcholiteError(f"the two models take different input sizes {sorted(sizes)}; compare models of one size")
+    frames = frames_for_split(data, split, RunDir.of(a), sizes.pop()).frames
+    post = PostprocessConfig() if postprocess else None
+    return [score_frames(read_predictions(source, frames) if seg is None else seg.predict_labels(frames.images),
+                         frames, post) for source, seg in zip((a, b), segmenters)]

@@ -1,0 +1,69 @@
+"""The export workflow: a run folder → its data and split → (optional QAT) → TFLite with metadata, gated on the
+run's validation frames against the float model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from echolite.errors import EcholiteError
+from echolite.export.formats import DEFAULT_MODE, get_format
+from echolite.export.tflite import ExportResult, export_tflite
+from echolite.run import RunDir, load_with_split, select_split
+
+MIN_CALIBRATION_FRAMES = 100
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    mode: str = DEFAULT_MODE
+    calib_data: str | None = None  # default: the run's own data
+    calib_samples: int = 200
+    float_ops: str = "auto"
+    parity_threshold: float = 0.01
+    qat_epochs: int = 0
+    qat_lr: float = 1e-4
+
+    def __post_init__(self) -> None:
+        fmt = get_format(self.mode)
+        if self.qat_epochs and not fmt.calibrated:
+            raise EcholiteError("--qat trains for int8 exports only: use it with --int8")
+        if self.qat_epochs < 0 or self.calib_samples < 1 or not self.qat_lr > 0 or self.parity_threshold < 0:
+            raise EcholiteError("export settings: need qat epochs >= 0, calibration samples >= 1, qat lr > 0, "
+                                "parity threshold >= 0")
+
+
+def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out: Path | None = None,
+               log: Callable[[str], None] = lambda line: None) -> ExportResult:
+    """Export the run's ``model.keras``; ``out`` defaults to ``RUN/model_<mode>[_qat].tflite``."""
+    from echolite.inference import load_keras_model
+
+    run = RunDir(run_path)
+    if not run.is_run():
+        raise EcholiteError(f"{run_path}: not a run folder (no {run.CONFIG}); export needs the run's data and split")
+    saved = run.load_config()
+    network = load_keras_model(run.path)
+    data = settings.calib_data or saved.train.data
+    loaded, chosen = load_with_split(data, run, saved.model.input_size)  # read the data once for both splits
+    calibration = select_split(loaded, chosen, "train", data).frames
+    validation = select_split(loaded, chosen, "val", data).frames
+    if get_format(settings.mode).calibrated and len(calibration) < MIN_CALIBRATION_FRAMES:
+        log(f"warning: only {len(calibration)} calibration frames ({MIN_CALIBRATION_FRAMES}-500 recommended)")
+    content = _quantization_aware(network, saved, calibration, settings, log) if settings.qat_epochs else None
+    out = Path(out) if out is not None else run.export_path(settings.mode, qat=bool(settings.qat_epochs))
+    method = f"quantization-aware, {settings.qat_epochs} epoch(s)" if settings.qat_epochs else "post-training"
+    result = export_tflite(network, out, settings.mode, calibration, validation, settings.calib_samples,
+                           settings.float_ops, settings.parity_threshold, source=str(run.path), log=log,
+                           content=content, method=method)
+    result.data = data
+    return result
+
+
+def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:
+    from echolite.export.qat import QATSettings, quantization_aware_int8
+
+    qat = QATSettings(epochs=settings.qat_epochs, learning_rate=settings.qat_lr,
+                      batch_size=min(saved.train.batch_size, 16), augment=saved.train.augment, loss=saved.train.loss,
+                      seed=saved.train.seed, calib_samples=settings.calib_samples)
+    return quantization_aware_int8(network, saved.model, calibration, qat, log)

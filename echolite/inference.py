@@ -1,0 +1,140 @@
+"""Segment frames with any trained model: one ``Segmenter`` for a run folder, a ``.keras`` file or an exported
+``.tflite`` (``load_segmenter``), or read the masks another tool produced (``read_predictions``).
+
+The TFLite path loads and (de)quantizes with the device runner's code (``echolite_edge.runner``), so the library
+and the device feed the interpreter identically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from echolite.data.frames import FrameSet
+from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
+from echolite.errors import EcholiteError
+from echolite.run import RunDir
+
+MODEL_SUFFIXES = (".keras", ".tflite")
+
+
+class Segmenter(Protocol):
+    source: Path
+    input_size: int
+
+    def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        """(N, S, S) float images in [0, 1] on the model grid → (N, S, S) uint8 argmax labels."""
+
+
+def load_segmenter(path: Path) -> Segmenter:
+    """A run folder (its ``model.keras``), a ``.keras`` file or an exported ``.tflite``."""
+    path = Path(path)
+    if path.suffix == ".tflite":
+        if not path.is_file():
+            raise EcholiteError(f"{path}: file not found")
+        return TFLiteSegmenter(path)
+    return KerasSegmenter(path)
+
+
+def is_model(path: Path) -> bool:
+    """A run folder or a model file (as opposed to, e.g., a folder of predicted masks)."""
+    path = Path(path)
+    return path.suffix in MODEL_SUFFIXES or (path / RunDir.MODEL).exists()
+
+
+class KerasSegmenter:
+    """The ``image -> seg`` graph of a trained Keras model, batched through a compiled predict."""
+
+    def __init__(self, path: Path, batch_size: int = 8):
+        self.source, self.model, self.batch_size = Path(path), load_keras_model(path), batch_size
+        self.input_size = int(self.model.input_shape[1])
+
+    def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        return predict_labels(self.model, images, self.batch_size)
+
+
+class TFLiteSegmenter:
+    """A batch-1 ``image -> mask`` TFLite model; ``predict_scores`` gives the dequantized class scores."""
+
+    def __init__(self, model: Path | bytes, threads: int = 2):
+        from echolite_edge.runner import load_interpreter
+
+        self.source = Path(model) if not isinstance(model, (bytes, bytearray)) else Path("<converted model>")
+        try:
+            self.interpreter = load_interpreter(model, threads)
+        except ValueError as exc:
+            raise EcholiteError(str(exc)) from None
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.input_size = int(self.input["shape"][1])
+
+    def predict_scores(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W) float images in [0, 1] → (N, H, W, C) dequantized class scores (logits for echolite exports,
+        whose argmax is the label)."""
+        from echolite_edge.runner import dequantize, quantize
+
+        out = []
+        for image in images:
+            self.interpreter.set_tensor(self.input["index"], quantize(image[None, ..., None], self.input))
+            self.interpreter.invoke()
+            out.append(dequantize(self.interpreter.get_tensor(self.output["index"]), self.output)[0])
+        return np.stack(out)
+
+    def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        return np.argmax(self.predict_scores(images), axis=-1).astype(np.uint8)
+
+
+def load_keras_model(path: Path):
+    """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
+    import keras
+
+    import echolite.training.losses  # noqa: F401  registers the custom objects for loading
+    from echolite.models import inference_model
+
+    path = Path(path)
+    file = RunDir(path).model if path.is_dir() else path
+    if not file.exists():
+        raise EcholiteError(f"{path}: no model found (expected a run folder with {RunDir.MODEL}, a .keras or a .tflite file)")
+    if file.suffix != ".keras":
+        raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
+    try:
+        model = keras.models.load_model(file, compile=False)
+    except (ValueError, OSError, TypeError) as exc:
+        raise EcholiteError(f"{file}: cannot load the model ({str(exc).splitlines()[0][:160]})") from None
+    return inference_model(model)
+
+
+def predict_labels(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """(N, H, W) images in [0, 1] → (N, H, W) uint8 argmax labels, batched through a compiled predict."""
+    probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+    return np.argmax(probs, axis=-1).astype(np.uint8)
+
+
+def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
+    """Masks named after the frames (``<frame_id>[_pred|_seg|_mask|_gt].{png,nii.gz,npy,...}``), labels 0–3 or
+    0/85/170/255, at the original size or already on the model grid. Every frame must have one."""
+    from echolite_edge.image import resize_nearest
+
+    from echolite.data.cases import to_labels
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EcholiteError(f"{folder}: predictions folder not found")
+    by_name = {}
+    for path in folder.iterdir():
+        if suffix_of(path) in ALL_SUFFIXES:
+            stem = stem_of(path)
+            for tail in ("_pred", "_seg", "_mask", "_gt"):
+                stem = stem.removesuffix(tail)
+            by_name[stem] = path
+    missing = [f for f in frames.frame_ids if f not in by_name]
+    if missing:
+        raise EcholiteError(f"{folder}: no prediction for {len(missing)} of {len(frames)} frames, e.g. {missing[0]}")
+    size = frames.masks.shape[1]
+    out = np.empty_like(frames.masks)
+    for i, frame_id in enumerate(frames.frame_ids):
+        mask, _ = read_frame(by_name[frame_id])
+        out[i] = resize_nearest(to_labels(mask, by_name[frame_id]), (size, size))
+    return out

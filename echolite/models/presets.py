@@ -1,0 +1,69 @@
+"""The paper's named presets (Tables I, III and VII) and what they cost: data only.
+
+A preset is a model architecture plus the training defaults the paper pairs with it (batch size, scheduler, loss).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from echolite.config import ModelConfig
+from echolite.errors import EcholiteError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named architecture with the training defaults the paper pairs with it."""
+
+    model: ModelConfig
+    batch_size: int = 32
+    scheduler: str = "none"
+    loss: str = "dice_ce"
+    description: str = ""
+
+
+_UNET1 = ModelConfig(encoder_channels=(32, 32, 64, 128, 128, 128), decoder_channels=(128, 128, 64, 32, 16))
+
+PRESETS: dict[str, Preset] = {
+    # Table III: the size experiment; components as the U-Net 1 baseline of Table I.
+    "unet0": Preset(
+        ModelConfig(encoder_channels=(16, 32, 64), decoder_channels=(32, 16)),
+        batch_size=64, scheduler="plateau", loss="dice", description="Table III U-Net 0: 16↓64↑16, 64×64 lowest",
+    ),
+    "unet1": Preset(_UNET1, loss="dice", description="Table I/III U-Net 1 (CAMUS baseline): 32↓128↑16, 8×8 lowest"),
+    "unet2": Preset(
+        ModelConfig(encoder_channels=(64, 64, 128, 256, 256, 512), decoder_channels=(256, 256, 128, 64, 32)),
+        batch_size=16, scheduler="plateau", loss="dice", description="Table III U-Net 2: 64↓512↑32, 8×8 lowest",
+    ),
+    "unet3": Preset(
+        ModelConfig(encoder_channels=(64, 128, 256, 512, 1024), decoder_channels=(512, 256, 128, 64)),
+        batch_size=8, scheduler="plateau", loss="dice", description="Table III U-Net 3: 64↓1024↑64, 16×16 lowest",
+    ),
+    # Table I: nnU-Net-style baseline.
+    "nnunet": Preset(
+        ModelConfig(
+            encoder_channels=(32, 64, 128, 256, 512, 512, 512),
+            decoder_channels=(512, 512, 256, 128, 64, 32),
+            norm="instance", activation="leaky_relu", downsampling="strided", upsampling="transposed",
+            deep_supervision=True,
+        ),
+        loss="dice_ce", description="Table I nnU-Net baseline: 32↓512↑32, 4×4 lowest, IN, leaky ReLU, DS",
+    ),
+    # Table VII: the final lightweight model.
+    "lw-unet": Preset(
+        dataclasses.replace(_UNET1, norm="batch", activation="mish", deep_supervision=True),
+        loss="dice_ce", description="Table VII final model: U-Net 1 + BN + Mish + deep supervision",
+    ),
+    # Beyond the paper: the final model with ReLU, which TFLite fuses into int8 convolutions (Mish stays float).
+    "lw-unet-relu": Preset(
+        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True),
+        loss="dice_ce", description="edge-first lw-unet: ReLU instead of Mish, fully int8 on export",
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise EcholiteError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]

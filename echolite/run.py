@@ -1,0 +1,167 @@
+"""The run folder: the one place that knows its file names, reads and writes its configuration and split.
+
+```
+RUN/
+  config.json        resolved model and training configs and the patient split (enough to rerun exactly)
+  model.keras        best epoch by validation Dice
+  history.csv        per-epoch losses and metrics
+  curves.png         training curves
+  summary.json       parameters, best epoch, validation Dice per structure
+  checkpoint/        last.keras (weights + optimizer) and state.json, for --resume
+  model_<mode>[_qat].tflite + .json    exports (echolite.export.formats)
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from echolite.config import ModelConfig, TrainConfig, model_config_from_dict
+from echolite.errors import EcholiteError
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: ModelConfig
+    train: TrainConfig
+    split: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    CONFIG = "config.json"
+    MODEL = "model.keras"
+    HISTORY = "history.csv"
+    CURVES = "curves.png"
+    SUMMARY = "summary.json"
+    CHECKPOINT = "checkpoint"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(getattr(self.path, "path", self.path)))  # a RunDir or a path
+
+    @property
+    def config(self) -> Path:
+        return self.path / self.CONFIG
+
+    @property
+    def model(self) -> Path:
+        return self.path / self.MODEL
+
+    @property
+    def history(self) -> Path:
+        return self.path / self.HISTORY
+
+    @property
+    def curves(self) -> Path:
+        return self.path / self.CURVES
+
+    @property
+    def summary(self) -> Path:
+        return self.path / self.SUMMARY
+
+    @property
+    def last_model(self) -> Path:
+        return self.path / self.CHECKPOINT / "last.keras"
+
+    @property
+    def state(self) -> Path:
+        return self.path / self.CHECKPOINT / "state.json"
+
+    def is_run(self) -> bool:
+        return self.config.exists()
+
+    def is_finished(self) -> bool:
+        return self.summary.exists()
+
+    def has_checkpoint(self) -> bool:
+        return self.state.exists() and self.last_model.exists()
+
+    def export_path(self, mode: str, qat: bool = False) -> Path:
+        from echolite.export.formats import artifact_name
+
+        return self.path / artifact_name(mode, qat)
+
+    def exports(self) -> list[Path]:
+        from echolite.export.formats import ARTIFACT_GLOB
+
+        return sorted(self.path.glob(ARTIFACT_GLOB))
+
+    def save_config(self, model: ModelConfig, train: TrainConfig, split: dict[str, list[str]]) -> None:
+        payload = {"model": dataclasses.asdict(model), "train": dataclasses.asdict(train), "split": split}
+        write_text_atomically(self.config, json.dumps(payload, indent=2) + "\n")
+
+    def load_config(self) -> RunConfig:
+        try:
+            payload: dict[str, Any] = json.loads(self.config.read_text())
+            return RunConfig(model_config_from_dict(payload["model"]), TrainConfig(**payload["train"]),
+                             payload.get("split", {}))
+        except FileNotFoundError:
+            raise EcholiteError(f"{self.path}: not a run folder (no {self.CONFIG})") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise EcholiteError(f"{self.config}: not a readable echolite run config ({exc})") from None
+
+    def write_summary(self, payload: dict) -> None:
+        write_text_atomically(self.summary, json.dumps(payload, indent=2) + "\n")
+
+    @classmethod
+    def of(cls, model: Path) -> "RunDir | None":
+        """The run a model belongs to: the folder itself, or the folder holding the file; None when there is none."""
+        for candidate in (Path(model), Path(model).parent):
+            if (candidate / cls.CONFIG).exists():
+                return cls(candidate)
+        return None
+
+    @classmethod
+    def require(cls, path: Path) -> "RunDir":
+        run = cls(path)
+        if not run.is_run():
+            raise EcholiteError(f"{path}: not a run folder (no {cls.CONFIG})")
+        return run
+
+
+# --- the data a run was trained and is scored on --------------------------------------------------------------
+
+def load_with_split(data_path: str, run: Path | RunDir | None, size: int):
+    """The data on the model's grid and its patient split: the run's saved split (and its phantom and skip-bad
+    settings) when RUN is a run folder, else the data's own split, else a seeded 80/10/10 patient split."""
+    from echolite.data import load_data
+    from echolite.data.splits import choose_split
+
+    saved = RunDir(run).load_config() if run is not None and RunDir(run).is_run() else None
+    train_config = saved.train if saved else TrainConfig()
+    loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed, train_config.skip_bad)
+    if saved:
+        present = set(loaded.frames.patients)
+        return loaded, {k: [p for p in v if p in present] for k, v in saved.split.items()}
+    return loaded, choose_split(loaded, train_config)
+
+
+def select_split(loaded, chosen: dict, split: str, data_path: str):
+    """``loaded`` restricted to one split's patients (``all``: unchanged)."""
+    from dataclasses import replace
+
+    if split == "all":
+        return loaded
+    if not chosen[split]:
+        raise EcholiteError(f"{data_path}: the {split} split has no patients here; choose another split (val, train or all)")
+    return replace(loaded, frames=loaded.frames.for_patients(chosen[split]))
+
+
+def frames_for_split(data_path: str, split: str, run: Path | RunDir | None, size: int):
+    """The data restricted to one split, on the model's grid (see ``load_with_split``)."""
+    loaded, chosen = load_with_split(data_path, run, size)
+    return select_split(loaded, chosen, split, data_path)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write to a temporary name and rename, so a kill never leaves a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,91 @@
+"""Cross-dataset evaluation (the paper's Table VIII): each run on each test set, Dice per structure.
+
+A run is tested on its own data set with the chosen split (never on its training patients) and on every other
+set whole. Results: ``cross_dataset.md`` (the table) and ``cross_dataset.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from echolite.errors import EcholiteError
+from echolite.evaluation.postprocess import PostprocessConfig
+from echolite.evaluation.scoring import STRUCTURES, score_frames, summarize
+from echolite.inference import KerasSegmenter
+from echolite.run import RunDir, load_with_split, select_split
+
+TABLE_CSV, TABLE_MD = "cross_dataset.csv", "cross_dataset.md"
+
+
+@dataclass
+class CrossDatasetResult:
+    rows: list[dict]
+    table: list[str]  # Markdown lines
+    files: list[Path]
+
+
+def parse_test_set(text: str) -> tuple[str, str]:
+    """``NAME=PATH`` (PATH may be ``phantom``)."""
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise EcholiteError(f"test set {text!r}: expected NAME=PATH, e.g. CAMUS=../shared/data/camus4ch")
+    if path != "phantom" and not Path(path).exists():
+        raise EcholiteError(f"test set {name}: {path} does not exist")
+    return name, path
+
+
+def cross_evaluate(runs: list[Path], test_sets: list[tuple[str, str]], split: str = "test", postprocess: bool = True,
+                   out: Path | None = None, log: Callable[[str], None] = lambda line: None) -> CrossDatasetResult:
+    loaded_sets: dict = {}  # a foreign set is loaded once for all runs (per input size)
+    post = PostprocessConfig() if postprocess else None
+    rows = []
+    for run_path in runs:
+        run = RunDir.require(run_path)
+        trained_on = run.load_config().train.data
+        segmenter = KerasSegmenter(run.path)
+        row = {"run": str(run.path), "trained_on": _display_name(trained_on, test_sets)}
+        for name, path in test_sets:
+            own = _same_data(path, trained_on)
+            key = (path, run if own else None, segmenter.input_size)
+            if key not in loaded_sets:
+                loaded_sets[key] = load_with_split(*key)
+            frames = select_split(*loaded_sets[key], split if own else "all", path).frames
+            log(f"{run.path} on {name} ({split if own else 'all'}, {len(frames)} frames)")
+            scores = score_frames(segmenter.predict_labels(frames.images), frames, post)
+            for structure, value in summarize(scores)["dice"].items():
+                row[f"{name}_{structure}"] = value
+        rows.append(row)
+    table = _table(rows, [name for name, _ in test_sets])
+    files = _write(Path(out), rows, table) if out is not None else []
+    return CrossDatasetResult(rows, table, files)
+
+
+def _same_data(a: str, b: str) -> bool:
+    return a == b if "phantom" in (a, b) else Path(a).resolve() == Path(b).resolve()
+
+
+def _display_name(data: str, sets: list[tuple[str, str]]) -> str:
+    return next((name for name, path in sets if _same_data(path, data)), data)
+
+
+def _table(rows: list[dict], names: list[str]) -> list[str]:
+    header = ["Trained on", "Model"] + [f"{n} {s}" for n in names for s in STRUCTURES]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r["trained_on"], Path(r["run"]).name] + [
+            "–" if r.get(f"{n}_{s}") is None else f"{r[f'{n}_{s}']:.3f}" for n in names for s in STRUCTURES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _write(out: Path, rows: list[dict], table: list[str]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / TABLE_CSV, "w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / TABLE_MD).write_text("# Cross-dataset Dice (Table VIII)\n\n" + "\n".join(table) + "\n")
+    return [out / TABLE_MD, out / TABLE_CSV]

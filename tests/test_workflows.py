@@ -1,0 +1,87 @@
+"""Every workflow the command line offers, called from Python: one tiny run on the phantom, then evaluate (with
+its report folder), export, bench, measure, cross-evaluate and an ablation."""
+
+import json
+
+import pytest
+
+from echolite.config import TrainConfig
+
+pytestmark = pytest.mark.slow
+
+PHANTOM = {"data": "phantom", "phantom_frames": 12}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from echolite.config import ModelConfig
+    from echolite.training.trainer import train
+
+    config = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=64, norm="batch",
+                         activation="relu", deep_supervision=True)
+    folder = tmp_path_factory.mktemp("workflows") / "run"
+    result = train(TrainConfig(epochs=1, batch_size=4, **PHANTOM), folder, model_config=config, verbose=0)
+    assert result.model_path.exists()
+    return folder
+
+
+def test_evaluate_writes_its_report(run, tmp_path):
+    from echolite.evaluation.report import evaluate
+
+    seen = []
+    result = evaluate(run, "phantom", "val", out=tmp_path / "eval", progress=lambda step, total: seen.append(total))
+    assert result.summary["n_frames"] == len(result.frames) == len(seen) == seen[0]
+    assert json.loads((tmp_path / "eval" / "summary.json").read_text())["n_frames"] == len(result.frames)
+    assert (tmp_path / "eval" / "frames.csv").read_text().count("\n") == len(result.frames) + 1
+    assert list((tmp_path / "eval" / "worst").glob("*.png"))
+
+
+def test_compare_two_reports(run, tmp_path):
+    from echolite.evaluation.report import compare, evaluate
+
+    evaluate(run, "phantom", "val", out=tmp_path / "a")
+    evaluate(run, "phantom", "val", postprocess=False, out=tmp_path / "b")
+    result = compare(tmp_path / "a", tmp_path / "b", boxplots=tmp_path / "box.png")
+    assert result.n_frames > 0 and {r["structure"] for r in result.rows} == {"LV", "MYO", "LA"}
+    assert (tmp_path / "box.png").exists()
+
+
+def test_export_then_bench(run):
+    from echolite.export.bench import bench
+    from echolite.export.exporter import ExportSettings, export_run
+
+    result = export_run(run, ExportSettings(mode="fp32"))
+    assert result.path == run / "model_fp32.tflite" and result.metadata_path.exists() and result.parity["frames"] > 0
+    rows = bench([run], runs=2, warmup=1)
+    kinds = {(r["name"], r["kind"]) for r in rows}
+    assert ("model.keras", "keras float, compiled call") in kinds and ("model_fp32.tflite", "tflite invoke") in kinds
+    assert all(r["vs_fp32"] == pytest.approx(1.0) for r in rows if r["name"] == "model_fp32.tflite")
+    assert all(r["vs_keras"] > 0 for r in rows)
+
+
+def test_measure_per_patient(run):
+    from echolite.clinical.measure import measure
+
+    report = measure(run, "phantom", "all")
+    assert report.patients and "ef_vs_ground_truth_masks" in report.agreement
+    truth = measure(None, "phantom", "all", ground_truth=True)
+    assert len(truth.patients) == 100  # the phantom's default 200 frames = 100 ED/ES pairs on the 256 grid
+
+
+def test_cross_evaluate(run, tmp_path):
+    from echolite.studies.cross_dataset import cross_evaluate
+
+    result = cross_evaluate([run], [("PH", "phantom")], split="val", out=tmp_path)
+    assert result.rows[0]["trained_on"] == "PH" and 0 <= result.rows[0]["PH_LV"] <= 1
+    assert (tmp_path / "cross_dataset.md").exists()
+
+
+def test_ablate_trains_once_and_writes_tables(tmp_path):
+    from echolite.studies.ablation import Plan, ablate
+
+    plan = Plan("mini", "", "mean_dice", "val",
+                {"preset": "unet0", "input_size": 64, "epochs": 1, "batch_size": 4, "phantom_frames": 12},
+                [{"name": "Postprocessing", "variants": {"CCA": {"postprocess": True}}}])
+    result = ablate(plan, tmp_path, log=lambda line: None)
+    assert len(list((tmp_path / "runs").glob("*/summary.json"))) == 1  # the variant reuses the baseline's run
+    assert [r["variant"] for r in result.rows] == ["baseline", "CCA"] and result.md_path.name == "ablation.md"
