@@ -93,6 +93,9 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
     result = run_training(config, out, model_config=model_config, resume=resume, epochs_given=epochs is not None)
     for line in result.skipped:
         click.echo(f"skipped: {line}")
+    if not result.chief:
+        click.echo(f"\nworker done: {result.epochs_done} epochs; the chief wrote the run folder {result.run_dir}")
+        return
     dice = "  ".join(f"{k} {v:.3f}" for k, v in result.val_dice.items())
     click.echo(f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
                f"time {result.seconds / 60:.1f} min")

@@ -123,3 +123,16 @@ def test_workers_train_variants_in_parallel_processes(tmp_path):
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "study" / "runs").glob("*/summary.json"))) == 3  # baseline, BN, IN
     assert "| Normalization | IN |" in (tmp_path / "study" / "ablation.md").read_text()
+
+
+def test_device_slots_share_gpus_or_cores(monkeypatch):
+    import os
+
+    from echolite.studies.ablation import device_slots
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    assert device_slots(3) == ["0", "1", "0"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert device_slots(2) == ["cpu:0,2", "cpu:1,3"]
+    assert device_slots(5)[4] == "cpu:0"

@@ -236,22 +236,37 @@ def _train_in_parallel(variants: list[Variant], out: Path, workers: int) -> None
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    gpus = _visible_gpus()
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     slots = context.Queue()
-    for i in range(workers):
-        slots.put(gpus[i % len(gpus)] if gpus else "")
+    for slot in device_slots(workers):
+        slots.put(slot)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_device, initargs=(slots,)) as pool:
         jobs = [pool.submit(_train_if_needed, v, _run_dir(out, v)) for v in variants]
         for job in jobs:
             job.result()
 
 
+def device_slots(workers: int) -> list[str]:
+    """One device per worker process: GPU ids round robin (``"0"``, ``"1"``, ...), or without GPUs an equal share
+    of this process's CPU cores (``"cpu:0,1"``, ``"cpu:2,3"``)."""
+    import os
+
+    gpus = _visible_gpus()
+    if gpus:
+        return [gpus[i % len(gpus)] for i in range(workers)]
+    cores = sorted(os.sched_getaffinity(0))
+    shares = [cores[i::workers] or [cores[i % len(cores)]] for i in range(workers)]
+    return ["cpu:" + ",".join(map(str, share)) for share in shares]
+
+
 def _claim_device(slots) -> None:
     import os
 
     device = slots.get()
-    if device != "":
+    if device.startswith("cpu:"):
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        os.sched_setaffinity(0, {int(c) for c in device[4:].split(",")})  # TensorFlow sizes its pools to these
+    else:
         os.environ["CUDA_VISIBLE_DEVICES"] = device
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from echolite.inference import predict_labels
 from echolite.models import build_unet, get_preset, inference_model
 from echolite.run import RunDir
 from echolite.training.checkpoint import RunCheckpoint, TrainState, load_state
-from echolite.training.distribute import distribution_strategy
+from echolite.training.distribute import Placement, patch_symbolic_build, place, worker_scratch
 from echolite.training.losses import DiceScore, SegmentationLoss
 
 
@@ -37,6 +38,7 @@ class TrainResult:
     val_dice: dict[str, float]
     seconds: float
     skipped: list[str]
+    chief: bool = True  # False on the other workers of a multi-worker run: they wrote nothing
 
     @property
     def model_path(self) -> Path:
@@ -57,23 +59,43 @@ def train(
     epoch budget, which ``config.epochs`` replaces when ``epochs_given``."""
     started = time.time()
     check_augmentation(config.augment)
-    run = _prepare_run_dir(RunDir(run_dir), resume)
+    home = RunDir(run_dir)
     if resume:
-        model_config, config = _resumed_configs(run, config.epochs if epochs_given else None)
+        model_config, config = _resumed_configs(home, config.epochs if epochs_given else None)
+    placement = place(config.strategy, config.batch_size)
+    if placement.is_chief:
+        _prepare_run_dir(home, resume)
+    run = home if placement.is_chief else RunDir(worker_scratch())  # only the chief writes the run folder
+    try:
+        return _train_in(run, home, config, model_config, resume, frames, placement, verbose, started)
+    finally:
+        if not placement.is_chief:
+            shutil.rmtree(run.path, ignore_errors=True)
+
+
+def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: ModelConfig | None, resume: bool,
+              frames: FrameSet | None, placement: Placement, verbose, started: float) -> TrainResult:
     model_config = model_config or get_preset(config.preset).model
     data = LoadedData(frames, "given") if frames is not None else load_data(
         config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
     frames, split = data.frames, choose_split(data, config)
-    run.save_config(model_config, config, split)
+    if placement.is_chief:
+        run.save_config(model_config, config, split)
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
     keras.utils.set_random_seed(config.seed)
-    state = load_state(run) if resume else None
-    with distribution_strategy(config.strategy).scope():
-        model = keras.models.load_model(run.last_model) if state else _compiled_model(model_config, config)
+    state = load_state(home) if resume else None
+    with placement.strategy.scope():
+        model = keras.models.load_model(home.last_model) if state else _compiled_model(model_config, config)
+    if placement.replicas > 1:  # XLA cannot place the variables of other replicas (tf.distribute known issue)
+        model.jit_compile = False
+        patch_symbolic_build(model, placement)
     state = state or TrainState()
     if state.learning_rate is not None:
         model.optimizer.learning_rate.assign(state.learning_rate)
     _fit(model, config, run, state, train_frames, val_frames, verbose)
+    if not placement.is_chief:
+        return TrainResult(home.path, model.count_params(), state.epochs_done, state.best_epoch, {},
+                           time.time() - started, data.skipped, chief=False)
     best = keras.models.load_model(run.model)
     val_dice = evaluate_dice(best, val_frames) if len(val_frames) else {}
     result = TrainResult(run.path, best.count_params(), state.epochs_done, state.best_epoch, val_dice,
@@ -127,8 +149,6 @@ def _compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Mod
 
 
 def _prepare_run_dir(run: RunDir, resume: bool) -> RunDir:
-    if resume and not run.is_run():
-        raise EcholiteError(f"{run.path}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
     if not resume and run.model.exists():
         raise EcholiteError(f"{run.path}: already holds a trained run; pass --resume or choose another --out")
     try:
@@ -142,6 +162,8 @@ def _prepare_run_dir(run: RunDir, resume: bool) -> RunDir:
 
 
 def _resumed_configs(run: RunDir, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
+    if not run.is_run():
+        raise EcholiteError(f"{run.path}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
     saved = run.load_config()
     return saved.model, replace(saved.train, epochs=epochs or saved.train.epochs)
 
