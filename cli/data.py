@@ -8,6 +8,7 @@ import click
 
 from echolite.cli.common import progress_bar
 from echolite.config import AUGMENTATIONS
+from echolite.errors import EcholiteError
 
 
 @click.group()
@@ -34,12 +35,16 @@ def data_inspect(path):
     click.echo("spacing   " + ", ".join(f"{s if isinstance(s, str) else f'{s[0]}×{s[1]} mm'} ({n})"
                                          for s, n in report.spacings.most_common(3)))
     click.echo(f"labels    {sorted(report.labels)}")
+    click.echo(f"pixels    {_counts(report.intensities) or '-'}  (how stored values become 8-bit gray: docs/data.md)")
     split = ", ".join(f"{k} {v}" for k, v in report.split.items()) if report.split else "none (seeded 80/10/10 by patient)"
     click.echo(f"split     {split}")
     click.echo(f"sequences {report.sequences}")
     click.echo(f"problems  {len(report.problems)}")
     for problem in report.problems:
         click.echo(f"  {problem}")
+    if report.problems:
+        raise EcholiteError(f"{path}: {len(report.problems)} problem(s), listed above")
+    click.echo(f"next: echolite train --data {path}")
 
 
 @data.command("preview")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from echolite.cli.common import silenced_native_stderr
 from echolite.export.exporter import ExportSettings
 from echolite.export.formats import DEFAULT_MODE, FORMATS
 from echolite.export.tflite import FLOAT_OPS
@@ -33,12 +34,14 @@ def _mode_flags(command):
               help="int8 only: fine-tune this many epochs with quantization-aware training (tfmot) before converting.")
 @click.option("--qat-lr", type=float, default=DEFAULTS.qat_lr, show_default=True, help="Learning rate of the QAT fine-tuning.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output .tflite (default RUN/model_<mode>.tflite).")
-def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, out):
+@click.pass_context
+def export(ctx, run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, out):
     """Export RUN (a run folder) to TFLite with metadata, gated on validation Dice against the float model."""
     from echolite.export.exporter import export_run
 
     settings = ExportSettings(mode or DEFAULT_MODE, calib_data, calib_samples, float_ops, parity_threshold,
                               qat_epochs, qat_lr)
-    result = export_run(run, settings, out, log=lambda line: click.echo(f"export: {line}"))
+    with silenced_native_stderr(not (ctx.obj or {}).get("verbose")):  # the converter's own chatter
+        result = export_run(run, settings, out, log=lambda line: click.echo(f"export: {line}"))
     click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB) and {result.metadata_path}")
     click.echo(f"next: echolite evaluate {result.path} --data {result.data} --split val")

@@ -17,6 +17,7 @@ import click
 from echolite import __version__
 from echolite.cli.ablation import ablate, cross_evaluate
 from echolite.cli.clinical import measure
+from echolite.cli.common import QUIET_TENSORFLOW
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
@@ -24,7 +25,7 @@ from echolite.config import AUGMENTATIONS, LOSSES, QUICKSTART, STRATEGIES, Train
 from echolite.errors import EcholiteError
 from echolite.models.presets import PRESETS
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out of the output
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logging below errors (see also --verbose)
 
 DEFAULTS = TrainConfig()
 
@@ -40,8 +41,15 @@ class EcholiteGroup(click.Group):
 
 @click.group(cls=EcholiteGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="echolite")
-def main() -> None:
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's start-up and converter messages.")
+@click.pass_context
+def main(ctx, verbose) -> None:
     """Lightweight cardiac ultrasound segmentation (LV, myocardium, left atrium) in Keras 3."""
+    ctx.obj = {"verbose": verbose}
+    if verbose:
+        QUIET_TENSORFLOW.uninstall()
+    else:
+        QUIET_TENSORFLOW.install()
 
 
 for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluate):
@@ -85,12 +93,15 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         phantom_frames=phantom_frames, seed=seed, input_size=image_size, skip_bad=skip_bad or None,
         split_file=str(split_file) if split_file else None, strategy=strategy)
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
-    click.echo(f"echolite train: {preset} on {data}, {config.epochs} epochs, batch {config.batch_size}, "
+    if resume:
+        config = _resumed_banner_config(out, epochs)
+    click.echo(f"echolite train: {config.preset} on {config.data}, {config.epochs} epochs, batch {config.batch_size}, "
                f"augment {config.augment} -> {out}{' (resuming)' if resume else ''}")
 
     from echolite.training.trainer import train as run_training
 
-    result = run_training(config, out, model_config=model_config, resume=resume, epochs_given=epochs is not None)
+    result = run_training(config, out, model_config=model_config, resume=resume, epochs_given=epochs is not None,
+                          log=click.echo)
     for line in result.skipped:
         click.echo(f"skipped: {line}")
     if not result.chief:
@@ -100,7 +111,26 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
     click.echo(f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
                f"time {result.seconds / 60:.1f} min")
     click.echo(f"validation Dice  {dice}")
-    click.echo(f"model: {result.model_path}")
+    click.echo(f"run folder: {result.run_dir}  (model.keras, history.csv, curves.png, summary.json)")
+    click.echo(f"next: echolite evaluate {result.run_dir} --data {config.data} --split val --out {result.run_dir}/eval")
+
+
+def _resumed_banner_config(out: Path, epochs: int | None) -> TrainConfig:
+    """A resumed run keeps its own settings: say which options given now are ignored."""
+    from dataclasses import replace
+
+    from echolite.run import RunDir
+
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if p.name not in ("out", "resume", "epochs")
+             and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        click.echo("resume: the run keeps its saved settings; ignored " + ", ".join(p.opts[0] for p in given), err=True)
+    run = RunDir(out)
+    if not run.is_run():
+        raise EcholiteError(f"{out}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
+    saved = run.load_config().train
+    return replace(saved, epochs=epochs or saved.epochs)
 
 
 @main.command()

@@ -17,12 +17,13 @@ def plot_training_curves(history_csv: Path, out_png: Path) -> None:
         rows = list(csv.DictReader(f))
     if not rows:
         return
-    epochs = [int(r["epoch"]) + 1 for r in rows]
+    epochs = [int(r["epoch"]) for r in rows]  # counted from 1
     fig, (ax_loss, ax_dice) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("loss", "val_loss"):
-        ax_loss.plot(epochs, [float(r[key]) for r in rows], label=key)
+    for key, label in (("loss", "training"), ("val_loss", "validation")):
+        if key in rows[0]:
+            ax_loss.plot(epochs, [float(r[key]) for r in rows], label=label)
     for key in [k for k in rows[0] if k.startswith("val_") and "dice" in k]:
-        ax_dice.plot(epochs, [float(r[key]) for r in rows], label=key.removeprefix("val_"))
+        ax_dice.plot(epochs, [float(r[key]) for r in rows], label=_dice_label(key))
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_dice.set(xlabel="epoch", ylabel="Dice", title="validation Dice", ylim=(0, 1))
     for ax in (ax_loss, ax_dice):
@@ -31,6 +32,12 @@ def plot_training_curves(history_csv: Path, out_png: Path) -> None:
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
+
+
+def _dice_label(key: str) -> str:
+    """``val_seg_dice_myo`` → "myocardium (MYO)"."""
+    names = {"lv": "left ventricle (LV)", "myo": "myocardium (MYO)", "la": "left atrium (LA)", "mean": "mean of the three"}
+    return names.get(key.rsplit("_", 1)[-1], key)
 
 
 LABEL_COLORS = {1: (1.0, 0.2, 0.2), 2: (0.2, 0.9, 0.2), 3: (0.25, 0.5, 1.0)}

@@ -103,8 +103,7 @@ def test_cross_evaluate_writes_table_viii(tmp_path, tiny_config):
     from echolite.training.trainer import train
 
     run = tmp_path / "run"
-    train(TrainConfig(epochs=1, batch_size=8, phantom_frames=16, jit_compile=False), run, model_config=tiny_config,
-          verbose=0)
+    train(TrainConfig(epochs=1, batch_size=8, phantom_frames=16, jit_compile=False), run, model_config=tiny_config)
     other = tmp_path / "other"
     assert CliRunner().invoke(main, ["phantom", "--out", str(other), "-n", "6", "--seed", "7", "--size", "64"]).exit_code == 0
     result = CliRunner().invoke(main, ["cross-evaluate", str(run), "--test", "PH=phantom", "--test", f"OTHER={other}",

@@ -27,7 +27,7 @@ for strategy, folder in {runs}:
     config = TrainConfig(epochs={epochs}, batch_size={batch}, loss="ce", data="phantom", phantom_frames=16,
                          augment="none", strategy=strategy)
     try:
-        result = train(config, folder, model_config=model, resume={resume}, verbose=0)
+        result = train(config, folder, model_config=model, resume={resume})
     except EcholiteError as exc:
         print("error: " + str(exc)); sys.exit(1)
     import csv

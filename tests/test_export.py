@@ -68,7 +68,7 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
 
     run = tmp_path / "run"
     train(TrainConfig(epochs=1, batch_size=8, phantom_frames=24, jit_compile=False), run,
-          model_config=tiny_config, verbose=0)
+          model_config=tiny_config)
     result = CliRunner().invoke(main, ["export", str(run), "--fp16"])
     assert result.exit_code == 0, result.output
     assert (run / "model_fp16.tflite").exists() and "parity on" in result.output

@@ -23,7 +23,7 @@ def frames():
 
 
 def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
-    result = train(TrainConfig(epochs=2, batch_size=8), tmp_path / "run", model_config=tiny_config, frames=frames, verbose=0)
+    result = train(TrainConfig(epochs=2, batch_size=8), tmp_path / "run", model_config=tiny_config, frames=frames)
     run = tmp_path / "run"
     for name in ("model.keras", "config.json", "history.csv", "curves.png", "summary.json", "checkpoint/last.keras"):
         assert (run / name).exists(), name
@@ -46,7 +46,7 @@ def test_training_learns_the_phantom(tmp_path, frames):
                          activation="relu", deep_supervision=True)
     big = make_phantom(60, seed=1, size=64)
     result = train(TrainConfig(epochs=12, batch_size=4, augment="none", learning_rate=3e-3), tmp_path / "run",
-                   model_config=config, frames=big, verbose=0)
+                   model_config=config, frames=big)
     assert result.val_dice["LV"] > 0.7, result.val_dice
 
 
@@ -56,7 +56,7 @@ def test_existing_run_is_not_overwritten(tmp_path, tiny_config, frames):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "model.keras").write_bytes(b"a trained model")
     with pytest.raises(EcholiteError, match="already holds a trained run"):
-        train(TrainConfig(epochs=1), tmp_path / "run", model_config=tiny_config, frames=frames, verbose=0)
+        train(TrainConfig(epochs=1), tmp_path / "run", model_config=tiny_config, frames=frames)
     with pytest.raises(EcholiteError, match="nothing to resume"):
         train(TrainConfig(epochs=1), tmp_path / "new", model_config=tiny_config, frames=frames, resume=True)
 
@@ -82,5 +82,5 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
     assert json.loads(state.read_text())["epochs_done"] == target
     with open(run / "history.csv") as f:
         epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
-    assert epochs == list(range(target))  # every epoch logged exactly once
+    assert epochs == list(range(1, target + 1))  # every epoch logged exactly once, counted from 1
     assert "best epoch" in out.stdout

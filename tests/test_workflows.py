@@ -20,7 +20,7 @@ def run(tmp_path_factory):
     config = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=64, norm="batch",
                          activation="relu", deep_supervision=True)
     folder = tmp_path_factory.mktemp("workflows") / "run"
-    result = train(TrainConfig(epochs=1, batch_size=4, **PHANTOM), folder, model_config=config, verbose=0)
+    result = train(TrainConfig(epochs=1, batch_size=4, **PHANTOM), folder, model_config=config)
     assert result.model_path.exists()
     return folder
 

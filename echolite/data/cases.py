@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from echolite_edge.image import resize_bilinear, resize_nearest, to_unit_range
+from echolite_edge.image import resize_bilinear, resize_nearest, to_gray8, to_unit_range
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
@@ -71,7 +71,21 @@ def _load_case(case: Case, size: int):
     image, mask, spacing = read_case_arrays(case)
     spacing = spacing or ((case.default_spacing_mm,) * 2 if case.default_spacing_mm else (np.nan, np.nan))
     grid_spacing = (spacing[0] * image.shape[0] / size, spacing[1] * image.shape[1] / size)
-    return to_unit_range(resize_bilinear(image, size)), resize_nearest(mask, (size, size)), grid_spacing, image.shape
+    gray = gray8(image, case.image_path)
+    return model_grid(gray, size), resize_nearest(mask, (size, size)), grid_spacing, image.shape
+
+
+def gray8(image: np.ndarray, path: Path) -> np.ndarray:
+    """Stored intensities as 8-bit gray by the one rule the device shares (``echolite_edge.image.to_gray8``)."""
+    try:
+        return to_gray8(image, path)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
+
+
+def model_grid(gray: np.ndarray, size: int) -> np.ndarray:
+    """An 8-bit frame as the network's size×size float input in [0, 1] (resized first, then scaled)."""
+    return to_unit_range(resize_bilinear(gray, size), eight_bit=True)
 
 
 def to_labels(mask: np.ndarray, path: Path) -> np.ndarray:

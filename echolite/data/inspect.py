@@ -9,7 +9,9 @@ from typing import Callable
 
 import numpy as np
 
-from echolite.data.cases import read_case_arrays
+from echolite_edge.image import describe_intensity
+
+from echolite.data.cases import gray8, read_case_arrays
 from echolite.data.layouts import detect_layout
 from echolite.errors import EcholiteError
 
@@ -27,6 +29,7 @@ class DataReport:
     labels: set[int]
     split: dict[str, int] | None
     sequences: int
+    intensities: Counter = field(default_factory=Counter)  # how the stored values were read (to_gray8)
     problems: list[str] = field(default_factory=list)
 
 
@@ -35,15 +38,18 @@ def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None)
     ``progress(step, total)`` is called per case."""
     layout = detect_layout(Path(root))
     sizes, spacings, labels, problems = Counter(), Counter(), set(), list(layout.problems)
+    intensities = Counter()
     for case in layout.cases:
         try:
             image, mask, spacing = read_case_arrays(case)
+            gray8(image, case.image_path)
+            intensities[describe_intensity(image)] += 1
             sizes[image.shape] += 1
             spacing = spacing or ((case.default_spacing_mm,) * 2 if case.default_spacing_mm else None)
             spacings[tuple(round(s, 3) for s in spacing) if spacing else "unknown"] += 1
             labels |= set(np.unique(mask).tolist())
         except EcholiteError as exc:
-            if str(exc) not in problems:
+            if not any(p.startswith(f"{case.image_path}:") for p in problems):  # one problem line per frame
                 problems.append(str(exc))
         if progress:
             progress(1, len(layout.cases))
@@ -51,7 +57,7 @@ def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None)
     return DataReport(
         layout.name, Path(root), len({c.patient for c in layout.cases}), len(layout.cases),
         Counter(c.view for c in layout.cases), Counter(c.phase for c in layout.cases), sizes, spacings, labels,
-        split, len(layout.sequences), problems,
+        split, len(layout.sequences), intensities, problems,
     )
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from echolite_edge.image import IMAGE_SUFFIXES
+from echolite_edge.image import IMAGE_SUFFIXES, read_pixels
 
 from echolite.errors import EcholiteError
 
@@ -68,8 +67,9 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def _read_image(path: Path) -> np.ndarray:
+    """Stored values: intensities are mapped by ``echolite_edge.image.to_gray8`` when a frame is loaded, masks
+    are label values."""
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("L"))
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
-        raise EcholiteError(f"{path}: cannot read image ({exc})") from None
+        return read_pixels(path)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None

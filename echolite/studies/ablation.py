@@ -175,7 +175,7 @@ def _fmt_dice(outcome: Outcome) -> str:
 
 # --- running variants: train (or reuse) and score --------------------------------------------------------------
 
-def train_and_score(variant: Variant, out: Path, score_split: str) -> Outcome:
+def train_and_score(variant: Variant, out: Path, score_split: str, log: Callable[[str], None] | None = None) -> Outcome:
     """Train the variant's run unless finished (resuming an interrupted one), then score it (cached per
     post-processing choice in the run folder)."""
     from echolite.evaluation.scoring import read_frame_csv, summarize
@@ -183,7 +183,7 @@ def train_and_score(variant: Variant, out: Path, score_split: str) -> Outcome:
     run_dir = _run_dir(out, variant)
     scores_csv = run_dir / f"scores_{score_split}_{'post' if variant.postprocess else 'raw'}.csv"
     if not scores_csv.exists():
-        _train_if_needed(variant, run_dir)
+        _train_if_needed(variant, run_dir, log)
         _score_run(run_dir, variant, score_split, scores_csv)
     scores = read_frame_csv(scores_csv)
     return Outcome(variant, scores, summarize(scores))
@@ -193,13 +193,13 @@ def _run_dir(out: Path, variant: Variant) -> Path:
     return Path(out) / "runs" / variant.run_name
 
 
-def _train_if_needed(variant: Variant, run_dir: Path) -> None:
+def _train_if_needed(variant: Variant, run_dir: Path, log: Callable[[str], None] | None = None) -> None:
     from echolite.training.trainer import train
 
     run = RunDir(run_dir)
     if run.is_finished():
         return
-    train(variant.train, run_dir, model_config=variant.model, resume=run.has_checkpoint(), verbose=2)
+    train(variant.train, run_dir, model_config=variant.model, resume=run.has_checkpoint(), log=log)
 
 
 def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
@@ -227,7 +227,7 @@ def make_runner(out: Path, score_split: str, workers: int = 1, log: Callable[[st
             log(f"training {v.label} -> {_run_dir(out, v)}")
         if workers > 1 and len(todo) > 1:
             _train_in_parallel(todo, out, workers)
-        return [train_and_score(v, out, score_split) for v in variants]
+        return [train_and_score(v, out, score_split, log) for v in variants]
 
     return run_variants
 

@@ -8,9 +8,11 @@ any moment leaves the previous complete checkpoint in place.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,3 +65,50 @@ class RunCheckpoint(keras.callbacks.Callback):
         write_text_atomically(self.run.state, json.dumps(asdict(self.state), indent=2))
         if self.state.wait >= self.patience:
             self.model.stop_training = True
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """``history.csv``: every metric of every epoch, epochs counted from 1 as everywhere else; appended per epoch."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in sorted((logs or {}).items())}
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        with self.path.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["epoch", *logs])
+            writer.writerow([epoch + 1, *logs.values()])
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One short line per epoch for a person (time, loss, validation Dice per structure, best so far), and a word
+    while the first epoch compiles. The full metrics are in ``history.csv``."""
+
+    def __init__(self, log, epochs: int, state: TrainState, compiles: str):
+        super().__init__()
+        self.log, self.epochs, self.state, self.compiles, self.started = log, epochs, state, compiles, 0.0
+
+    def on_train_begin(self, logs=None):
+        self.log(f"epoch {self.state.epochs_done + 1}/{self.epochs}: compiling the training step{self.compiles}; "
+                 "the first epoch takes longer")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        dice = "  ".join(f"{name} {_metric(logs, name.lower()):.3f}" for name in ("LV", "MYO", "LA"))
+        self.log(f"epoch {epoch + 1}/{self.epochs}  {time.perf_counter() - self.started:.0f} s  "
+                 f"loss {logs.get('loss', math.nan):.3f}  val Dice {dice}  "
+                 f"best {self.state.best_score:.3f} (epoch {self.state.best_epoch})")
+
+
+def _metric(logs: dict, structure: str) -> float:
+    for key in (f"val_seg_dice_{structure}", f"val_dice_{structure}", f"seg_dice_{structure}", f"dice_{structure}"):
+        if key in logs:
+            return float(logs[key])
+    return math.nan

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -24,7 +25,7 @@ from echolite.evaluation.metrics import dice_per_class
 from echolite.inference import predict_labels
 from echolite.models import build_unet, get_preset, inference_model
 from echolite.run import RunDir
-from echolite.training.checkpoint import RunCheckpoint, TrainState, load_state
+from echolite.training.checkpoint import EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
 from echolite.training.distribute import Placement, patch_symbolic_build, place, worker_scratch
 from echolite.training.losses import DiceScore, SegmentationLoss
 
@@ -52,11 +53,11 @@ def train(
     resume: bool = False,
     epochs_given: bool = True,
     frames: FrameSet | None = None,
-    verbose: int | str = "auto",
+    log: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) a run in ``run_dir``. ``model_config`` overrides the preset's architecture (tests use
     tiny ones); ``frames`` overrides ``config.data``. A resumed run keeps its saved configuration except the
-    epoch budget, which ``config.epochs`` replaces when ``epochs_given``."""
+    epoch budget, which ``config.epochs`` replaces when ``epochs_given``. ``log`` receives one line per epoch."""
     started = time.time()
     check_augmentation(config.augment)
     home = RunDir(run_dir)
@@ -64,21 +65,27 @@ def train(
         model_config, config = _resumed_configs(home, config.epochs if epochs_given else None)
     placement = place(config.strategy, config.batch_size)
     if placement.is_chief:
-        _prepare_run_dir(home, resume)
+        _check_run_dir(home, resume)
     run = home if placement.is_chief else RunDir(worker_scratch())  # only the chief writes the run folder
+    existed = run.path.exists()
     try:
-        return _train_in(run, home, config, model_config, resume, frames, placement, verbose, started)
+        return _train_in(run, home, config, model_config, resume, frames, placement, log, started)
+    except BaseException:
+        if not existed and not run.has_checkpoint():  # failed before its first epoch: leave nothing behind
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
     finally:
         if not placement.is_chief:
             shutil.rmtree(run.path, ignore_errors=True)
 
 
 def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: ModelConfig | None, resume: bool,
-              frames: FrameSet | None, placement: Placement, verbose, started: float) -> TrainResult:
+              frames: FrameSet | None, placement: Placement, log, started: float) -> TrainResult:
     model_config = model_config or get_preset(config.preset).model
     data = LoadedData(frames, "given") if frames is not None else load_data(
         config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
     frames, split = data.frames, choose_split(data, config)
+    _create_run_dir(run)  # only now that the data and the split are known to be good
     if placement.is_chief:
         run.save_config(model_config, config, split)
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
@@ -92,7 +99,7 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     state = state or TrainState()
     if state.learning_rate is not None:
         model.optimizer.learning_rate.assign(state.learning_rate)
-    _fit(model, config, run, state, train_frames, val_frames, verbose)
+    _fit(model, config, run, state, train_frames, val_frames, log)
     if not placement.is_chief:
         return TrainResult(home.path, model.count_params(), state.epochs_done, state.best_epoch, {},
                            time.time() - started, data.skipped, chief=False)
@@ -105,8 +112,6 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     return result
 
 
-
-
 def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> dict[str, float]:
     """Mean per-frame Dice per structure of the argmax segmentation."""
     labels = predict_labels(inference_model(model), frames.images, batch_size)
@@ -114,7 +119,7 @@ def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> 
     return {LABELS[c]: float(np.nanmean(scores[:, c - 1])) for c in range(1, len(LABELS))}
 
 
-def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frames, val_frames, verbose) -> None:
+def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frames, val_frames, log) -> None:
     if state.epochs_done >= config.epochs or state.wait >= config.patience:
         return
     names = list(model.output_names)
@@ -122,12 +127,14 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
     val_ds = make_dataset(val_frames, config.batch_size, names) if len(val_frames) else None
     _truncate_history(run.history, state.epochs_done)
     monitor = ("val_" if val_ds is not None else "") + ("seg_dice_mean" if len(names) > 1 else "dice_mean")
-    callbacks = [RunCheckpoint(run, monitor, config.patience, state), keras.callbacks.CSVLogger(str(run.history), append=True)]
+    callbacks = [RunCheckpoint(run, monitor, config.patience, state), HistoryCSV(run.history)]
+    if log is not None:
+        callbacks.append(EpochLog(log, config.epochs, state, " (XLA)" if model.jit_compile else ""))
     if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6))
     model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state.epochs_done,
-        callbacks=callbacks, shuffle=False, verbose=_verbosity(verbose),
+        callbacks=callbacks, shuffle=False, verbose=0,
     )
 
 
@@ -148,17 +155,22 @@ def _compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Mod
     return model
 
 
-def _prepare_run_dir(run: RunDir, resume: bool) -> RunDir:
+def _check_run_dir(run: RunDir, resume: bool) -> None:
+    """Refuse a finished run (without resume) and a folder that cannot be created, before any work."""
     if not resume and run.model.exists():
         raise EcholiteError(f"{run.path}: already holds a trained run; pass --resume or choose another --out")
+    existing = next(p for p in (run.path, *run.path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise EcholiteError(f"{run.path}: cannot write the run folder ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise EcholiteError(f"{run.path}: cannot write the run folder ({existing} is not writable)")
+
+
+def _create_run_dir(run: RunDir) -> None:
     try:
         run.last_model.parent.mkdir(parents=True, exist_ok=True)
-        probe = run.path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
     except OSError as exc:
         raise EcholiteError(f"{run.path}: cannot write the run folder ({exc.strerror or exc})") from None
-    return run
 
 
 def _resumed_configs(run: RunDir, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
@@ -174,15 +186,9 @@ def _truncate_history(path: Path, epochs_done: int) -> None:
         return
     with path.open() as f:
         rows = list(csv.reader(f))
-    kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
+    kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= epochs_done]  # epochs count from 1
     with path.open("w", newline="") as f:
         csv.writer(f).writerows(kept if epochs_done else [])
-
-
-def _verbosity(verbose):
-    if verbose != "auto":
-        return verbose
-    return 1 if sys.stdout.isatty() else 2
 
 
 def _write_summary(result: TrainResult) -> None:

@@ -13,18 +13,66 @@ import numpy as np
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
-def read_image(path: Path) -> np.ndarray:
-    """A gray uint8 frame from any Pillow image: RGB(A) to luminance, 16-bit and float rescaled by their maximum."""
+def read_pixels(path: Path) -> np.ndarray:
+    """The stored values of any Pillow image: colour and palette images as luminance (8-bit), 16-bit, 32-bit and
+    float images unchanged (apply ``to_gray8`` for intensities, nothing for label masks)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            if image.mode in ("I;16", "I;16B", "I", "F"):
-                values = np.asarray(image, dtype=np.float64)
-                return np.round(255 * values / max(values.max(), 1e-9)).astype(np.uint8)
+            if image.mode.startswith("I") or image.mode == "F":
+                return np.asarray(image)
             return np.asarray(image.convert("L"))
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"{path}: not a readable image ({exc})") from None
+
+
+def read_image(path: Path) -> np.ndarray:
+    """A gray uint8 frame from any image file, by the one intensity rule (``to_gray8``)."""
+    return to_gray8(read_pixels(path), path)
+
+
+def to_gray8(values: np.ndarray, source: object = "") -> np.ndarray:
+    """The intensity rule for every bit depth, in the library and on the device alike:
+
+    - 8-bit values (uint8, or any integers within 0–255, e.g. a 16-bit file holding 8-bit data) stay as they are;
+    - 16-bit values (integers up to 65535) are scaled by the container's range: v · 255 / 65535;
+    - floats within [0, 1] are scaled by 255; floats within 0–255 are taken as 8-bit values.
+
+    No rescaling by the image's own maximum: the same stored value always gives the same intensity. Anything else
+    (negative values, larger integers, NaN) is refused with a ``ValueError`` naming ``source``."""
+    values = np.asarray(values)
+    if values.dtype == np.uint8:
+        return values
+    if values.size == 0:
+        raise ValueError(f"{source}: empty image")
+    if values.dtype == bool:
+        return values.astype(np.uint8) * 255
+    low, high = float(values.min()), float(values.max())
+    if np.issubdtype(values.dtype, np.integer) and low >= 0:
+        if high <= 255:
+            return values.astype(np.uint8)
+        if high <= 65535:
+            return np.round(values.astype(np.float64) * (255 / 65535)).astype(np.uint8)
+    if np.issubdtype(values.dtype, np.floating) and np.isfinite(low) and np.isfinite(high) and low >= 0:
+        if high <= 1:
+            return np.round(values.astype(np.float64) * 255).astype(np.uint8)
+        if high <= 255:
+            return np.round(values).astype(np.uint8)
+    raise ValueError(f"{source}: intensities {low:g} to {high:g} ({values.dtype}) are neither 8-bit, 16-bit nor "
+                     "[0, 1] values")
+
+
+def describe_intensity(values: np.ndarray) -> str:
+    """How ``to_gray8`` reads these values, for reports: "8-bit", "16-bit holding 8-bit values", ..."""
+    values = np.asarray(values)
+    if values.dtype in (np.uint8, bool):
+        return "8-bit"
+    high = float(values.max()) if values.size else 0.0
+    if np.issubdtype(values.dtype, np.integer):
+        bits = values.dtype.itemsize * 8
+        return f"{bits}-bit holding 8-bit values" if high <= 255 else f"{bits}-bit, scaled by 255/65535"
+    return "float in [0, 1]" if high <= 1 else "float holding 8-bit values"
 
 
 def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:

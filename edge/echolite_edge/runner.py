@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_unit_range
+from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
 from echolite_edge.postprocess import keep_largest_components
 
@@ -112,7 +112,7 @@ def read_frames(source: Path):
         array = np.load(source, allow_pickle=False)
         frames = array if array.ndim == 3 else array[None]
         for t, frame in enumerate(frames):
-            yield (f"{source.stem}_{t:04d}" if len(frames) > 1 else source.stem), frame
+            yield (f"{source.stem}_{t:04d}" if len(frames) > 1 else source.stem), to_gray8(frame, source)
     else:
         yield source.stem, read_image(source)
 
