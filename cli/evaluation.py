@@ -18,7 +18,9 @@ from echolite.config import SPLITS
               help="Frames to score: the run's saved split, else the data's own, else seeded 80/10/10.")
 @click.option("--predictions", type=click.Path(path_type=Path), help="Score masks made by another tool instead of MODEL.")
 @click.option("--no-postprocess", is_flag=True, help="Score the raw argmax (no largest-component filtering).")
-@click.option("--out", type=click.Path(path_type=Path), help="Folder for frames.csv, summary.json, worst-frame overlays.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
+                   "or beside the model file].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json):
     """Dice, Hausdorff (px and mm) and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data."""
@@ -33,8 +35,8 @@ def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json)
         click.echo(json.dumps(result.summary, indent=2))
         return
     click.echo(_table(result.summary, "post-processed" if result.postprocessed else "raw argmax"))
-    if result.out:
-        click.echo(f"report: {result.out} (frames.csv, summary.json, worst-frame overlays in worst/)")
+    click.echo(f"report: {result.out}: frames.csv, summary.json, overlays of the worst frames in {result.out / 'worst'}")
+    click.echo(f"next: echolite compare {result.out} OTHER_REPORT   (paired tests against another evaluation)")
 
 
 @click.command()

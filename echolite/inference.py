@@ -7,6 +7,7 @@ and the device feed the interpreter identically.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Protocol
 
@@ -99,6 +100,8 @@ def load_keras_model(path: Path):
         raise EcholiteError(f"{path}: no model found (expected a run folder with {RunDir.MODEL}, a .keras or a .tflite file)")
     if file.suffix != ".keras":
         raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
+    if not zipfile.is_zipfile(file):
+        raise EcholiteError(f"{file}: not a Keras model file (a .keras file is a zip archive; this one is not)")
     try:
         model = keras.models.load_model(file, compile=False)
     except (ValueError, OSError, TypeError) as exc:

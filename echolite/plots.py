@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from echolite_edge.labels import COLORS, LA, LV, MYO  # noqa: E402
 
 
 def plot_training_curves(history_csv: Path, out_png: Path) -> None:
@@ -40,8 +41,16 @@ def _dice_label(key: str) -> str:
     return names.get(key.rsplit("_", 1)[-1], key)
 
 
-LABEL_COLORS = {1: (1.0, 0.2, 0.2), 2: (0.2, 0.9, 0.2), 3: (0.25, 0.5, 1.0)}
-"""Overlay colours: LV red, MYO green, LA blue."""
+LABEL_COLORS = {label: tuple(c / 255 for c in rgb) for label, rgb in COLORS.items()}
+"""Overlay colours, the device runner's: LV red, MYO green, LA blue."""
+STRUCTURE_NAMES = {LV: "LV (left ventricle)", MYO: "MYO (myocardium)", LA: "LA (left atrium)"}
+
+
+def _legend(ax_or_fig) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=LABEL_COLORS[label], label=name) for label, name in STRUCTURE_NAMES.items()]
+    ax_or_fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, frameon=False)
 
 
 def overlay(image, mask, alpha: float = 0.35):
@@ -74,7 +83,7 @@ def save_preview_grid(frames, out_png: Path, columns: int = 8) -> None:
 
 
 def save_augmentation_grid(frames, augmented, name: str, out_png: Path, columns: int = 4) -> None:
-    """Original and augmented frame side by side, each with its mask outlines (LV red, MYO green, LA blue)."""
+    """Original and augmented frame side by side, each with its mask outlines, one colour per structure."""
     n = len(augmented)
     rows = -(-n // columns)
     fig, axes = plt.subplots(rows, 2 * columns, figsize=(4.4 * columns, 2.3 * rows), squeeze=False)
@@ -90,21 +99,26 @@ def save_augmentation_grid(frames, augmented, name: str, out_png: Path, columns:
                     ax.contour(msk == label, levels=[0.5], colors=[color], linewidths=0.8)
             ax.set_title(title, fontsize=7)
     fig.suptitle(f"augmentation: {name}", fontsize=10)
-    fig.tight_layout()
+    _legend(fig)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(out_png, dpi=80)
     plt.close(fig)
 
 
-def save_overlay(image, pred, truth, out_png: Path, title: str = "") -> None:
-    """Prediction (filled, translucent) with the ground-truth outlines on top."""
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(overlay(image, pred))
-    for label, color in LABEL_COLORS.items():
-        if (truth == label).any():
-            ax.contour(truth == label, levels=[0.5], colors=[color], linewidths=0.8)
-    ax.set_title(title, fontsize=7)
-    ax.axis("off")
-    fig.tight_layout()
+def save_overlay(image, pred, truth, out_png: Path, title: str = "", dice=None) -> None:
+    """The frame three times: as acquired, the prediction, the expert ground truth (structures filled, one colour
+    each, legend below); ``dice`` (LV, MYO, LA) is named per structure in the title."""
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
+    panels = ((image, None, "frame"), (image, pred, "prediction"), (image, truth, "ground truth (expert)"))
+    for ax, (img, mask, name) in zip(axes, panels):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1) if mask is None else ax.imshow(overlay(img, mask, alpha=0.45))
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    scores = "" if dice is None else "   Dice " + "  ".join(
+        f"{short} {'–' if value != value else f'{value:.2f}'}" for short, value in zip(("LV", "MYO", "LA"), dice))
+    fig.suptitle(f"{title}{scores}", fontsize=10)
+    _legend(fig)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(out_png, dpi=90)
     plt.close(fig)
 

@@ -62,6 +62,10 @@ def detect_layout(root: Path) -> Layout:
         layout = finder(root)
         if layout is not None:
             return layout
+    image_dir = _first_dir(root, ("images", "imgs", "img", "image"))
+    if image_dir is not None:
+        raise EcholiteError(f"{root}: masks missing: {image_dir.name}/ has no sibling masks/ (or ref/, labels/, gt/) "
+                            "folder with the ground truth")
     raise EcholiteError(
         f"{root}: no supported layout found (CAMUS database_nifti/ or training/, img/ + ref/, or images/ + masks/)"
     )

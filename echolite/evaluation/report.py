@@ -8,6 +8,7 @@ first, then by view and phase) and ``worst/`` (overlays of the frames with the l
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -33,24 +34,43 @@ class Evaluation:
     frames: FrameSet
     labels: np.ndarray
     postprocessed: bool
-    out: Path | None = None
+    out: Path
 
 
 def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
              postprocess: bool = True, out: Path | None = None, progress: Callable[[int, int], None] | None = None
              ) -> Evaluation:
     """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
-    ``data``; with ``out``, write the report folder there. ``progress(step, total)`` is called per frame scored."""
+    ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
+    total)`` is called per frame scored."""
     if (model is None) == (predictions is None):
         raise EcholiteError("give either a model or a folder of predicted masks")
+    out = Path(out) if out is not None else default_report_folder(model or predictions, split, postprocess)
+    _check_writable(out)
     frames, labels = _predicted(model, predictions, data, split)
     tick = (lambda step: progress(step, len(frames))) if progress else None
     scores = score_frames(labels, frames, PostprocessConfig() if postprocess else None, progress=tick)
-    result = Evaluation(scores, summarize(scores), frames, labels, postprocess)
-    if out is not None:
-        write_report(out, result)
-        result.out = Path(out)
+    result = Evaluation(scores, summarize(scores), frames, labels, postprocess, out)
+    write_report(out, result)
     return result
+
+
+def default_report_folder(source: Path, split: str, postprocess: bool = True) -> Path:
+    """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
+    ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-raw`` without post-processing)."""
+    source = Path(source)
+    name = f"evaluation-{split}{'' if postprocess else '-raw'}"
+    if RunDir(source).is_run():
+        return source / name
+    stem = source.name[: -len(source.suffix)] if source.suffix in (".keras", ".tflite") else source.name
+    return source.parent / f"{stem}-{name}"
+
+
+def _check_writable(out: Path) -> None:
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise EcholiteError(f"{out}: cannot write the report there ({existing} is "
+                            f"{'a file' if not existing.is_dir() else 'not writable'}); choose another --out")
 
 
 def _predicted(model: Path | None, predictions: Path | None, data: str, split: str) -> tuple[FrameSet, np.ndarray]:
@@ -72,7 +92,7 @@ def write_report(out: Path, result: Evaluation) -> None:
     frames = result.frames
     for i in worst_frames(result.scores):
         save_overlay(frames.images[i], result.labels[i], frames.masks[i], out / WORST / f"{frames.frame_ids[i]}.png",
-                     f"{frames.frame_ids[i]}  Dice " + " ".join(f"{d:.2f}" for d in result.scores[i].dice))
+                     frames.frame_ids[i], dice=result.scores[i].dice)
 
 
 def is_report(folder: Path) -> bool:

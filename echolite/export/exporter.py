@@ -3,6 +3,7 @@ run's validation frames against the float model."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -42,6 +43,8 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     run = RunDir(run_path)
     if not run.is_run():
         raise EcholiteError(f"{run_path}: not a run folder (no {run.CONFIG}); export needs the run's data and split")
+    out = Path(out) if out is not None else run.export_path(settings.mode, qat=bool(settings.qat_epochs))
+    check_output(out)
     saved = run.load_config()
     network = load_keras_model(run.path)
     data = settings.calib_data or saved.train.data
@@ -51,13 +54,23 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     if get_format(settings.mode).calibrated and len(calibration) < MIN_CALIBRATION_FRAMES:
         log(f"warning: only {len(calibration)} calibration frames ({MIN_CALIBRATION_FRAMES}-500 recommended)")
     content = _quantization_aware(network, saved, calibration, settings, log) if settings.qat_epochs else None
-    out = Path(out) if out is not None else run.export_path(settings.mode, qat=bool(settings.qat_epochs))
     method = f"quantization-aware, {settings.qat_epochs} epoch(s)" if settings.qat_epochs else "post-training"
     result = export_tflite(network, out, settings.mode, calibration, validation, settings.calib_samples,
                            settings.float_ops, settings.parity_threshold, source=str(run.path), log=log,
                            content=content, method=method)
     result.data = data
     return result
+
+
+def check_output(out: Path) -> None:
+    """Before any work: a ``.tflite`` name (evaluate and the device runner go by the suffix) in a writable folder."""
+    if out.suffix != ".tflite":
+        raise EcholiteError(f"{out}: an export is a .tflite file; give a name ending in .tflite")
+    if out.is_dir():
+        raise EcholiteError(f"{out}: is a folder; give a file name ending in .tflite")
+    existing = next(p for p in (out.parent, *out.parent.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise EcholiteError(f"{out}: cannot write there ({existing} is {'a file' if not existing.is_dir() else 'not writable'})")
 
 
 def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
+from echolite.export.tflite import scratch_folder
 
 QAT_ACTIVATIONS = ("relu",)
 
@@ -49,7 +49,7 @@ def quantization_aware_int8(
         )
     if settings.epochs <= 0:
         raise EcholiteError(f"--qat must be a positive number of epochs, got {settings.epochs}")
-    with tempfile.TemporaryDirectory(prefix="echolite-qat-") as folder:
+    with scratch_folder("qat") as folder:
         work = Path(folder)
         weights = {f"{layer.name}/{i}": np.asarray(w) for layer in model.layers for i, w in enumerate(layer.get_weights())}
         np.savez(work / "weights.npz", **weights)

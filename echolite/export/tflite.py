@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ def _converted(model, mode: str, calibration, calib_samples: int, keep_float: li
 def _convert(model, mode: str, calibration, calib_samples: int, keep_float: list[str]) -> bytes:
     import tensorflow as tf
 
-    with tempfile.TemporaryDirectory() as folder:
+    with scratch_folder("export") as folder:
         _write_saved_model(model, folder)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -181,6 +182,30 @@ def convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_floa
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=representative,
                                                          debug_options=options)
     return debugger.get_nondebug_quantized_model()
+
+
+SCRATCH_PREFIX = "echolite-"
+
+
+def scratch_folder(purpose: str) -> tempfile.TemporaryDirectory:
+    """A temporary folder named after this process. A conversion killed mid-way cannot clean up after itself, so
+    every new one first removes the folders of echolite processes that no longer run."""
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{SCRATCH_PREFIX}*-pid*-*"):
+        pid = folder.name.split("-pid")[-1].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{purpose}-pid{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_saved_model(model, folder: str) -> None:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,52 +14,102 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="echolite-edge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="segment frames and write mask and overlay PNGs")
-    run.add_argument("model", type=Path)
-    run.add_argument("input", type=Path, help="PNG/JPEG, .npy frame or stack (T, H, W), or a folder")
-    run.add_argument("--out", type=Path, required=True)
-    run.add_argument("--threads", type=int, default=2)
+    run.add_argument("model", type=Path, help="an exported .tflite (its .json metadata beside it is read too)")
+    run.add_argument("input", type=Path, help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), or a folder of those")
+    run.add_argument("--out", type=Path, required=True, help="folder for <name>_mask.png and <name>_overlay.png")
+    run.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
+    run.add_argument("--skip-bad", action="store_true", help="skip unreadable frames (listed) instead of stopping")
     run.add_argument("--cine", action="store_true",
                      help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF")
-    run.add_argument("--spacing", type=float, default=None, help="pixel size in mm of the input frames (for --cine)")
+    run.add_argument("--spacing", type=_positive_float, default=None,
+                     help="pixel size in mm of the input frames (for --cine)")
     bench = sub.add_parser("bench", help="latency report like benchmark_model: invoke alone and end to end")
-    bench.add_argument("model", type=Path)
-    bench.add_argument("--runs", type=int, default=50)
-    bench.add_argument("--warmup", type=int, default=5)
-    bench.add_argument("--threads", type=int, default=2)
+    bench.add_argument("model", type=Path, help="an exported .tflite")
+    bench.add_argument("--runs", type=_positive, default=50, help="timed runs (default 50)")
+    bench.add_argument("--warmup", type=_positive, default=5, help="untimed runs first (default 5)")
+    bench.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
     bench.add_argument("--json", type=Path, help="also write the report as JSON")
     bench.add_argument("--image", type=Path,
                        help="frame for the end-to-end timing (default: noise, a worst case for post-processing)")
     args = parser.parse_args(argv)
     try:
         return _bench(args) if args.command == "bench" else _run(args)
-    except ValueError as exc:  # bad model or input file: one line, no traceback
+    except ValueError as exc:  # bad model, input or output: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the file system refused (a full disk, a permission): one line too
+        print(f"error: {exc.filename or args.model}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
 
 
 def _run(args) -> int:
-    from echolite_edge.runner import EdgeSegmenter, read_frames, write_outputs
+    from echolite_edge.runner import EdgeSegmenter, frame_files, read_frames_of, write_outputs
 
     for path in (args.model, args.input):
         if not path.exists():
-            print(f"error: {path}: not found", file=sys.stderr)
-            return 1
+            raise ValueError(f"{path}: not found")
+    _check_out_dir(args.out)
+    files = frame_files(args.input)
+    if not files:
+        raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
     segmenter = EdgeSegmenter(args.model, args.threads)
-    count, total, invoke, masks = 0, 0.0, 0.0, []
-    for name, frame in read_frames(args.input):
-        seg = segmenter.segment(frame, name)
-        write_outputs(seg, frame, args.out)
-        count, total, invoke = count + 1, total + seg.seconds_total, invoke + seg.seconds_invoke
-        if args.cine:
-            masks.append(seg.mask)
-    if not count:
-        print(f"error: {args.input}: no frames found", file=sys.stderr)
-        return 1
+    partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
+    count, total, invoke, masks, skipped = 0, 0.0, 0.0, [], []
+    try:
+        for path in files:
+            try:
+                frames = read_frames_of(path)
+            except ValueError as exc:
+                if not args.skip_bad:
+                    raise
+                skipped.append(str(exc))
+                continue
+            for name, frame in frames:
+                seg = segmenter.segment(frame, name)
+                write_outputs(seg, frame, partial)
+                count, total, invoke = count + 1, total + seg.seconds_total, invoke + seg.seconds_invoke
+                if args.cine:
+                    masks.append(seg.mask)
+        if not count:
+            raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
+        _move_into(partial, args.out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    for line in skipped:
+        print(f"skipped: {line}")
     print(f"{count} frames -> {args.out}: {count / total:.1f} frames/s end to end, "
           f"{1000 * invoke / count:.1f} ms per invoke ({args.threads} threads)")
     if args.cine:
         return _report_cine(masks, args.spacing)
     return 0
+
+
+def _check_out_dir(out: Path) -> None:
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{out}: cannot write there ({existing} is a file, not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{out}: cannot write there ({existing} is not writable)")
+
+
+def _move_into(partial: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for file in partial.iterdir():
+        os.replace(file, out / file.name)
 
 
 def _bench(args) -> int:

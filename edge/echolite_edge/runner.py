@@ -39,6 +39,20 @@ def metadata_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def read_metadata(model_path: Path) -> dict:
+    """The exporter's JSON beside the model ({} when there is none)."""
+    path = metadata_path(model_path)
+    if not path.exists():
+        return {}
+    try:
+        metadata = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable model metadata ({exc}); re-export the model or remove the file") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: unreadable model metadata (not a JSON object)")
+    return metadata
+
+
 def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
     """Values in [0, 1] to the input tensor's dtype with its scale and zero point (float32 passes through)."""
     dtype = detail["dtype"]
@@ -67,8 +81,7 @@ class Segmentation:
 class EdgeSegmenter:
     def __init__(self, model_path: Path, threads: int = 2):
         model_path = Path(model_path)
-        meta_path = metadata_path(model_path)
-        self.metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        self.metadata = read_metadata(model_path)
         self.interpreter = load_interpreter(model_path, threads)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
@@ -102,19 +115,30 @@ def argmax_labels(scores: np.ndarray) -> np.ndarray:
     return labels
 
 
-def read_frames(source: Path):
-    """Yield (name, 2D frame) from an image, a .npy frame or stack (T, H, W), or a folder of those."""
+def frame_files(source: Path) -> list[Path]:
+    """The files to segment: ``source`` itself, or the images and .npy files of a folder, sorted by name."""
     source = Path(source)
     if source.is_dir():
-        for path in sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",)):
-            yield from read_frames(path)
-    elif source.suffix.lower() == ".npy":
-        array = np.load(source, allow_pickle=False)
-        frames = array if array.ndim == 3 else array[None]
-        for t, frame in enumerate(frames):
-            yield (f"{source.stem}_{t:04d}" if len(frames) > 1 else source.stem), to_gray8(frame, source)
-    else:
-        yield source.stem, read_image(source)
+        return sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",))
+    return [source]
+
+
+def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
+    """(name, 2D gray uint8 frame) for an image, or for each frame of a .npy frame or stack (T, H, W)."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        return [(path.stem, read_image(path))]
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
+    if array.ndim not in (2, 3):
+        raise ValueError(f"{path}: expected a frame (H, W) or a stack (T, H, W), got shape {array.shape}")
+    frames = array if array.ndim == 3 else array[None]
+    return [(f"{path.stem}_{t:04d}" if len(frames) > 1 else path.stem, to_gray8(frame, path))
+            for t, frame in enumerate(frames)]
+
+
 
 
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path) -> None:
