@@ -14,10 +14,13 @@ import click
 
 @contextmanager
 def progress_bar(label: str):
-    """A ``progress(step, total)`` callback for the library; the bar appears at the first step."""
+    """A ``progress(step, total)`` callback for the library; the bar appears at the first step, and only on a
+    terminal (a log file gets no bar)."""
     bars = []
 
     def progress(step: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
         if not bars:
             bars.append(click.progressbar(length=total, label=label, file=sys.stderr, width=30))
             bars[0].__enter__()

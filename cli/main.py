@@ -31,11 +31,16 @@ DEFAULTS = TrainConfig()
 
 
 class EcholiteGroup(click.Group):
+    """User errors, and option errors of the subcommands, as one line on stderr and exit status 1."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except EcholiteError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except click.UsageError as exc:
+            click.echo(f"error: {exc.format_message()} (see --help)", err=True)
             sys.exit(1)
 
 

@@ -54,6 +54,14 @@ def test_train_command_end_to_end(tmp_path):
         "--batch-size", "4", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "validation Dice  LV" in result.output and (out / "model.keras").exists()
+    lines = result.stdout.splitlines()
+    assert any("compiling the training step" in line for line in lines)
+    epoch = next(line for line in lines if line.startswith("epoch 1/1 "))
+    assert "val Dice LV" in epoch and "best" in epoch and len(epoch) <= 100
+    assert f"run folder: {out}" in result.stdout and f"next: echolite evaluate {out}" in result.stdout
+    resumed = CliRunner().invoke(main, ["train", "--out", str(out), "--resume", "--epochs", "2", "--batch-size", "8"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "ignored --batch-size" in resumed.stderr and "2 epochs, batch 4" in resumed.stdout
 
 
 def test_cli_import_is_light():

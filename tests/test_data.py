@@ -103,3 +103,29 @@ def test_pipeline_batches_and_targets(phantom):
     assert set(y) == {"seg", "ds_1"} and y["seg"].shape == (4, 128, 128, 1)
     first = [b[1]["seg"].numpy() for b in make_dataset(phantom, 4, ["seg"], "affine", shuffle=True, seed=0)]
     np.testing.assert_array_equal(first[0], y["seg"].numpy())  # same seed, same batches
+
+
+def test_one_intensity_rule_for_every_bit_depth_in_library_and_device(tmp_path, phantom):
+    """8-bit, 16-bit full range and 16-bit holding 8-bit values of the same frame read alike, never stretched by
+    the image's own maximum, and the device runner's input equals the library's bit for bit."""
+    from PIL import Image
+    from echolite_edge.image import describe_intensity, model_input, read_image, read_pixels
+
+    from echolite.data.cases import gray8, model_grid
+    from echolite.data.io import read_frame
+
+    base = np.round(phantom.images[0] * 200).astype(np.uint8)  # never reaches 255: a stretch would show
+    files = {"8-bit": base, "16-bit, scaled by 255/65535": base.astype(np.uint16) * 257,
+             "16-bit holding 8-bit values": base.astype(np.uint16)}
+    for i, (kind, values) in enumerate(files.items()):
+        path = tmp_path / f"frame{i}.png"
+        Image.fromarray(values).save(path)
+        assert describe_intensity(read_pixels(path)) == kind
+        library = gray8(read_frame(path)[0], path)
+        np.testing.assert_array_equal(library, base)
+        np.testing.assert_array_equal(read_image(path), base)
+        np.testing.assert_array_equal(model_grid(library, 32), model_input(read_image(path), 32))
+    with pytest.raises(ValueError, match="neither 8-bit, 16-bit nor"):
+        from echolite_edge.image import to_gray8
+
+        to_gray8(np.array([[-1.0, 0.5]]), "x")

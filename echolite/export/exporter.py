@@ -64,10 +64,10 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
 
 def check_output(out: Path) -> None:
     """Before any work: a ``.tflite`` name (evaluate and the device runner go by the suffix) in a writable folder."""
-    if out.suffix != ".tflite":
-        raise EcholiteError(f"{out}: an export is a .tflite file; give a name ending in .tflite")
     if out.is_dir():
         raise EcholiteError(f"{out}: is a folder; give a file name ending in .tflite")
+    if out.suffix != ".tflite":
+        raise EcholiteError(f"{out}: an export is a .tflite file; give a name ending in .tflite")
     existing = next(p for p in (out.parent, *out.parent.absolute().parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise EcholiteError(f"{out}: cannot write there ({existing} is {'a file' if not existing.is_dir() else 'not writable'})")

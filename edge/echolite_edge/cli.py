@@ -10,9 +10,17 @@ import sys
 from pathlib import Path
 
 
+class _Parser(argparse.ArgumentParser):
+    """Option errors as one line and exit status 1, like every other error here."""
+
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="echolite-edge", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="echolite-edge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="segment frames and write mask and overlay PNGs")
     run.add_argument("model", type=Path, help="an exported .tflite (its .json metadata beside it is read too)")
     run.add_argument("input", type=Path, help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), or a folder of those")
@@ -31,7 +39,10 @@ def main(argv=None) -> int:
     bench.add_argument("--json", type=Path, help="also write the report as JSON")
     bench.add_argument("--image", type=Path,
                        help="frame for the end-to-end timing (default: noise, a worst case for post-processing)")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or an option error (1, already printed)
+        return int(exc.code or 0)
     try:
         return _bench(args) if args.command == "bench" else _run(args)
     except ValueError as exc:  # bad model, input or output: one line, no traceback

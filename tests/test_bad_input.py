@@ -1,0 +1,170 @@
+"""Every command that takes files, against a catalogue of bad inputs. For each case: exit status 1, one line on
+stderr naming the file or option and the problem, no traceback, nothing left at the destination or in the temp
+folder, and no earlier work lost. A new case is one line in CASES."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Good and bad inputs side by side: data folders, a trained run, its export, and files that only pretend."""
+    from echolite.config import ModelConfig, TrainConfig
+    from echolite.data.phantom import make_phantom
+    from echolite.data.writers import write_png_export
+    from echolite.export.exporter import ExportSettings, export_run
+    from echolite.training.trainer import train
+
+    root = tmp_path_factory.mktemp("world")
+    frames = make_phantom(12, seed=0, size=SIZE)
+    write_png_export(frames, root / "good")
+    first = frames.frame_ids[0]
+
+    def variant(name, change):
+        shutil.copytree(root / "good", root / name)
+        change(root / name)
+
+    variant("corrupt", lambda d: (d / "img" / f"{first}.png").write_bytes(b"not a png at all"))
+    variant("truncated", lambda d: (d / "img" / f"{first}.png").write_bytes((root / "good" / "img" / f"{first}.png").read_bytes()[:120]))
+    variant("labels", lambda d: Image.fromarray(np.full((SIZE, SIZE), 7, np.uint8)).save(d / "ref" / f"{first}_gt.png"))
+    variant("size", lambda d: Image.fromarray(np.zeros((SIZE, SIZE + 5), np.uint8)).save(d / "ref" / f"{first}_gt.png"))
+    variant("bit32", lambda d: _as_folder_layout(d, first))
+    variant("nomasks", lambda d: shutil.rmtree(d / "ref"))
+    (root / "empty" / "img").mkdir(parents=True)
+    (root / "empty" / "ref").mkdir()
+    (root / "text.keras").write_text("a model, honestly")
+    (root / "garbage.tflite").write_bytes(b"not a flatbuffer")
+    (root / "afile").write_text("a file where a folder should be")
+    (root / "bad.yaml").write_text("train: [unclosed\n")
+    (root / "frames").mkdir()
+    shutil.copy(root / "good" / "img" / f"{first}.png", root / "frames" / "a.png")
+    (root / "frames" / "b.png").write_bytes(b"broken")
+    (root / "earlier").mkdir()
+    (root / "earlier" / "keep.png").write_bytes(b"earlier work")
+
+    config = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=SIZE, norm="batch",
+                         activation="relu", deep_supervision=True)
+    train(TrainConfig(epochs=1, batch_size=4, data=str(root / "good")), root / "run", model_config=config)
+    export_run(root / "run", ExportSettings(mode="fp32"))
+    shutil.copytree(root / "run", root / "badmeta")
+    (root / "badmeta" / "model_fp32.json").write_text("{ not json")
+    return root
+
+
+def _as_folder_layout(folder: Path, first: str) -> None:
+    """images/ + masks/ (a clinic's layout, which takes TIFF), the first image 32-bit with values past 16 bits."""
+    (folder / "img").rename(folder / "images")
+    (folder / "ref").rename(folder / "masks")
+    (folder / "images" / f"{first}.png").unlink()
+    Image.fromarray(np.full((SIZE, SIZE), 400000, np.int32)).save(folder / "images" / f"{first}.tif")
+
+
+# (command line with {w} for the world folder, text the error line must hold, path that must not exist afterwards)
+CASES = [
+    # train: corrupt, truncated, empty, wrong labels, wrong size, wrong bit depth, missing masks, options, outputs
+    ("train --data {w}/corrupt --out {w}/new", "not a readable image", "{w}/new"),
+    ("train --data {w}/truncated --out {w}/new", "not a readable image", "{w}/new"),
+    ("train --data {w}/empty --out {w}/new", "empty image folder", "{w}/new"),
+    ("train --data {w}/labels --out {w}/new", "labels [7] outside", "{w}/new"),
+    ("train --data {w}/size --out {w}/new", "differs from its image", "{w}/new"),
+    ("train --data {w}/bit32 --out {w}/new", "neither 8-bit, 16-bit nor", "{w}/new"),
+    ("train --data {w}/nomasks --out {w}/new", "masks missing", "{w}/new"),
+    ("train --data {w}/good --split-file {w}/bad.yaml --out {w}/new", "bad.yaml: not valid YAML", "{w}/new"),
+    ("train --data {w}/good --out {w}/afile/run", "is a file", "{w}/afile/run"),
+    ("train --epochs 0 --out {w}/new", "epochs must be >= 1, got 0", "{w}/new"),
+    ("train --ds-weight -1 --out {w}/new", "ds_weight must be >= 0", "{w}/new"),
+    ("train --lr 0 --out {w}/new", "learning_rate must be > 0", "{w}/new"),
+    ("train --image-size -32 --out {w}/new", "image size -32: must be a positive multiple", "{w}/new"),
+    ("train --epochs many --out {w}/new", "'--epochs': 'many' is not a valid integer", "{w}/new"),
+    ("train --out {w}/new --resume", "nothing to resume", "{w}/new"),
+    ("train --data {w}/good --out {w}/run", "already holds a trained run", None),
+    # evaluate and compare
+    ("evaluate {w}/text.keras --data {w}/good", "text.keras: not a Keras model file", "{w}/text-evaluation-test"),
+    ("evaluate {w}/garbage.tflite --data {w}/good", "garbage.tflite: not a TFLite model", "{w}/garbage-evaluation-test"),
+    ("evaluate {w}/run --data {w}/corrupt --split all", "not a readable image", "{w}/run/evaluation-all"),
+    ("evaluate {w}/run --data {w}/good --out {w}/afile/report", "is a file", "{w}/afile/report"),
+    ("evaluate --predictions {w}/frames --data {w}/good --split all", "no prediction for", "{w}/frames-evaluation-all"),
+    ("evaluate {w}/run --data {w}/good --split sideways", "'sideways' is not one of", None),
+    ("compare {w}/run {w}/text.keras --data {w}/good --out {w}/cmp.png", "not a Keras model file", "{w}/cmp.png"),
+    # export
+    ("export {w}/good", "not a run folder", None),
+    ("export {w}/run --out {w}/model.onnx", "give a name ending in .tflite", "{w}/model.onnx"),
+    ("export {w}/run --out {w}/earlier", "is a folder", None),
+    ("export {w}/run --out {w}/afile/m.tflite", "is a file", "{w}/afile/m.tflite"),
+    ("export {w}/run --fp32 --qat 1", "--qat trains for int8", "{w}/run/model_fp32_qat.tflite"),
+    ("export {w}/run --calib-samples 0 --out {w}/x.tflite", "calibration samples >= 1", "{w}/x.tflite"),
+    # measure, bench
+    ("measure {w}/text.keras --data {w}/good", "not a Keras model file", None),
+    ("measure --ground-truth --data {w}/empty", "empty image folder", None),
+    ("measure {w}/run --sequence {w}/afile", "afile", None),
+    ("bench {w}/afile", "not a run folder, .keras or .tflite", None),
+    ("bench {w}/run --image {w}/frames/b.png", "b.png: not a readable image", None),
+    # data
+    ("data inspect {w}/corrupt", "1 problem(s), listed above", None),
+    ("data inspect {w}/afile", "data folder not found", None),
+    ("data preview {w}/good --augment heavy --out {w}/p.png", "'heavy' is not one of", "{w}/p.png"),
+    ("data preview {w}/corrupt --out {w}/p.png", "not a readable image", "{w}/p.png"),
+    # ablate, cross-evaluate
+    ("ablate {w}/bad.yaml --out {w}/abl", "not valid YAML", "{w}/abl"),
+    ("ablate nosuchplan --out {w}/abl", "no such plan file or built-in plan", "{w}/abl"),
+    ("ablate tiny --epochs 0 --out {w}/abl", "epochs must be a positive integer", "{w}/abl"),
+    ("ablate tiny --workers 0 --out {w}/abl", "workers must be at least 1", "{w}/abl"),
+    ("cross-evaluate {w}/run --test CAMUS --out {w}/cross", "expected NAME=PATH", "{w}/cross"),
+    ("cross-evaluate {w}/good --test PH=phantom --out {w}/cross", "not a run folder", "{w}/cross"),
+    # the device runner
+    ("edge run {w}/garbage.tflite {w}/frames --out {w}/masks", "not a TFLite model", "{w}/masks"),
+    ("edge run {w}/badmeta/model_fp32.tflite {w}/frames --out {w}/masks", "model_fp32.json: unreadable model metadata", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks", "b.png: not a readable image", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/earlier", "b.png: not a readable image", None),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/afile/masks", "is a file, not a folder", "{w}/afile/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/nothing --out {w}/masks", "nothing: not found", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --threads 0", "--threads: must be at least 1", "{w}/masks"),
+    ("edge bench {w}/missing.tflite", "missing.tflite: not found", None),
+    ("edge bench {w}/run/model_fp32.tflite --runs 0", "--runs: must be at least 1", None),
+    ("edge bench {w}/run/model_fp32.tflite --image {w}/frames/b.png", "b.png: not a readable image", None),
+]
+
+
+def _invoke(argv: list[str], capsys) -> tuple[int, str]:
+    if argv[0] == "edge":
+        from echolite_edge.cli import main as edge_main
+
+        code = edge_main(argv[1:])
+        return code, capsys.readouterr().err
+    from echolite.cli.main import main
+
+    result = CliRunner().invoke(main, argv)
+    return result.exit_code, result.stderr
+
+
+@pytest.mark.parametrize("command, message, dest", CASES, ids=[c[0].split(" {w}")[0] + ": " + c[1][:30] for c in CASES])
+def test_bad_input(world, tmp_path, monkeypatch, capsys, command, message, dest):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    before = {p: p.stat().st_mtime_ns for p in world.rglob("*") if p.is_file()}
+    code, stderr = _invoke(command.format(w=world).split(), capsys)
+    lines = stderr.strip().splitlines()
+    assert code == 1, stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], stderr
+    assert "Traceback" not in stderr
+    if dest is not None:
+        assert not Path(dest.format(w=world)).exists(), f"{dest} was left behind"
+    assert not list(scratch.iterdir()), "left files in the temp folder"
+    after = {p: p.stat().st_mtime_ns for p in world.rglob("*") if p.is_file()}
+    assert {p: t for p, t in after.items() if p in before} == before, "earlier work was changed or lost"
+    assert not [p for p in after if p not in before and not _is_cache(p)], [p for p in after if p not in before]
+
+
+def _is_cache(path: Path) -> bool:
+    return "__pycache__" in path.parts
