@@ -149,6 +149,7 @@ def phantom(out, count, seed, size):
 
     preview = write_phantom(out, count, seed, size)
     click.echo(f"wrote {count} frames to {out}/img, masks to {out}/ref, preview {preview}")
+    click.echo(f"next: echolite data inspect {out}   or   echolite train --data {out}")
 
 
 @main.command()

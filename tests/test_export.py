@@ -1,5 +1,6 @@
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,3 +123,16 @@ def test_op_without_builtin_is_a_one_line_error(tmp_path):
     with pytest.raises(EcholiteError, match="no TFLite builtin: tf.BesselI0e"):
         export_tflite(model, tmp_path / "m.tflite", "fp32")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_conversion_leaves_no_scratch_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    from echolite.export.tflite import scratch_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    orphan = tmp_path / "echolite-export-pid999999999-abc"  # a process that no longer runs
+    (orphan / "saved_model").mkdir(parents=True)
+    with scratch_folder("export") as folder:
+        assert not orphan.exists() and Path(folder).exists()
+    assert not list(tmp_path.iterdir())

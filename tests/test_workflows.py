@@ -69,11 +69,14 @@ def test_measure_per_patient(run):
 
 
 def test_cross_evaluate(run, tmp_path):
+    from echolite.data.writers import write_phantom
     from echolite.studies.cross_dataset import cross_evaluate
 
-    result = cross_evaluate([run], [("PH", "phantom")], split="val", out=tmp_path)
+    write_phantom(tmp_path / "other", count=6, seed=7, size=64)
+    result = cross_evaluate([run], [("PH", "phantom"), ("OTHER", str(tmp_path / "other"))], split="val", out=tmp_path)
     assert result.rows[0]["trained_on"] == "PH" and 0 <= result.rows[0]["PH_LV"] <= 1
-    assert (tmp_path / "cross_dataset.md").exists()
+    table = (tmp_path / "cross_dataset.md").read_text()
+    assert "| Trained on | Model | PH LV |" in table and "OTHER LA" in table and "| PH | run |" in table
 
 
 def test_ablate_trains_once_and_writes_tables(tmp_path):
