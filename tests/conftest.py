@@ -1,6 +1,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Subprocesses too import the device runner from the working tree, not the copy pip installed from edge/.
+_EDGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "edge")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_EDGE, os.environ.get("PYTHONPATH")) if p)
 
 import pytest  # noqa: E402
 

@@ -27,7 +27,7 @@ out = {{}}
 for strategy, folder in {runs}:
     batch = 3 if folder.endswith("odd") else {batch}
     config = TrainConfig(epochs={epochs}, batch_size=batch, loss="ce", data="phantom", phantom_frames=16,
-                         augment="none", strategy=strategy)
+                         augment="none", strategy=strategy, jit_compile=False)
     try:
         result = train(config, folder, model_config=model, resume={resume})
     except EcholiteError as exc:  # reported, and the next run goes on

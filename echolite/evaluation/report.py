@@ -8,12 +8,12 @@ first, then by view and phase) and ``worst/`` (overlays of the frames with the l
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from echolite_edge.files import unwritable_reason
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
@@ -67,10 +67,9 @@ def default_report_folder(source: Path, split: str, postprocess: bool = True) ->
 
 
 def _check_writable(out: Path) -> None:
-    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise EcholiteError(f"{out}: cannot write the report there ({existing} is "
-                            f"{'a file' if not existing.is_dir() else 'not writable'}); choose another --out")
+    reason = unwritable_reason(out)
+    if reason:
+        raise EcholiteError(f"{out}: cannot write the report there ({reason}); choose another --out")
 
 
 def _predicted(model: Path | None, predictions: Path | None, data: str, split: str) -> tuple[FrameSet, np.ndarray]:

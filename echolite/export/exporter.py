@@ -3,10 +3,11 @@ run's validation frames against the float model."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from echolite_edge.files import unwritable_reason
 
 from echolite.errors import EcholiteError
 from echolite.export.formats import DEFAULT_MODE, get_format
@@ -68,9 +69,9 @@ def check_output(out: Path) -> None:
         raise EcholiteError(f"{out}: is a folder; give a file name ending in .tflite")
     if out.suffix != ".tflite":
         raise EcholiteError(f"{out}: an export is a .tflite file; give a name ending in .tflite")
-    existing = next(p for p in (out.parent, *out.parent.absolute().parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise EcholiteError(f"{out}: cannot write there ({existing} is {'a file' if not existing.is_dir() else 'not writable'})")
+    reason = unwritable_reason(out.parent)  # an existing export may be replaced
+    if reason:
+        raise EcholiteError(f"{out}: cannot write there ({reason})")
 
 
 def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -13,6 +12,7 @@ from typing import Callable
 
 import keras
 import numpy as np
+from echolite_edge.files import unwritable_reason
 
 from echolite import LABELS
 from echolite.config import ModelConfig, TrainConfig
@@ -159,11 +159,9 @@ def _check_run_dir(run: RunDir, resume: bool) -> None:
     """Refuse a finished run (without resume) and a folder that cannot be created, before any work."""
     if not resume and run.model.exists():
         raise EcholiteError(f"{run.path}: already holds a trained run; pass --resume or choose another --out")
-    existing = next(p for p in (run.path, *run.path.absolute().parents) if p.exists())
-    if not existing.is_dir():
-        raise EcholiteError(f"{run.path}: cannot write the run folder ({existing} is a file)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise EcholiteError(f"{run.path}: cannot write the run folder ({existing} is not writable)")
+    reason = unwritable_reason(run.path)
+    if reason:
+        raise EcholiteError(f"{run.path}: cannot write the run folder ({reason})")
 
 
 def _create_run_dir(run: RunDir) -> None:

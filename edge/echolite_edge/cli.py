@@ -110,11 +110,11 @@ def _run(args) -> int:
 
 
 def _check_out_dir(out: Path) -> None:
-    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
-    if not existing.is_dir():
-        raise ValueError(f"{out}: cannot write there ({existing} is a file, not a folder)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{out}: cannot write there ({existing} is not writable)")
+    from echolite_edge.files import unwritable_reason
+
+    reason = unwritable_reason(out)
+    if reason:
+        raise ValueError(f"{out}: cannot write there ({reason})")
 
 
 def _move_into(partial: Path, out: Path) -> None:
