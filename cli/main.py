@@ -117,7 +117,7 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
                f"time {result.seconds / 60:.1f} min")
     click.echo(f"validation Dice  {dice}")
     click.echo(f"run folder: {result.run_dir}  (model.keras, history.csv, curves.png, summary.json)")
-    click.echo(f"next: echolite evaluate {result.run_dir} --data {config.data} --split val --out {result.run_dir}/eval")
+    click.echo(f"next: echolite evaluate {result.run_dir} --data {config.data} --split val")
 
 
 def _resumed_banner_config(out: Path, epochs: int | None) -> TrainConfig:
