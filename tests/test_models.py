@@ -96,3 +96,14 @@ def test_resolve_configs_preset_quickstart_and_overrides():
     assert model.input_size == 64 and model.activation == "mish"
     with pytest.raises(EcholiteError, match="unknown setting"):
         resolve_configs("unet1", colour="red")
+
+
+def test_saved_models_keep_their_registered_names():
+    """.keras files name their custom objects by these strings: models saved before any reorganisation still load."""
+    import keras
+
+    from echolite.models.layers import NearestUpsample
+    from echolite.training.losses import DiceScore, SegmentationLoss
+
+    names = {keras.saving.get_registered_name(c) for c in (NearestUpsample, SegmentationLoss, DiceScore)}
+    assert names == {"echolite>NearestUpsample", "echolite>SegmentationLoss", "echolite>DiceScore"}
