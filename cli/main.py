@@ -178,12 +178,13 @@ def bench(models, threads, runs, json_file, image):
 
 @main.command()
 def presets():
-    """List the model presets with their parameter counts."""
+    """List the model presets with their parameters and compute per frame (GMAC, counted from the graph)."""
     from echolite.models import describe_presets
 
-    click.echo(f"{'preset':<13} {'params':>12}  description")
+    click.echo(f"{'preset':<13} {'params':>12} {'GMAC':>7} {'input':>6}  description")
     for row in describe_presets():
-        click.echo(f"{row['name']:<13} {row['parameters']:>12,}  {row['description']}")
+        click.echo(f"{row['name']:<13} {row['parameters']:>12,} {row['gmac']:>7.2f} {row['input_size']:>6}  "
+                   f"{row['description']}")
 
 
 if __name__ == "__main__":

@@ -107,3 +107,24 @@ def test_saved_models_keep_their_registered_names():
 
     names = {keras.saving.get_registered_name(c) for c in (NearestUpsample, SegmentationLoss, DiceScore)}
     assert names == {"echolite>NearestUpsample", "echolite>SegmentationLoss", "echolite>DiceScore"}
+
+
+def test_mac_counter_matches_a_hand_count():
+    import keras
+
+    from echolite.models.compute import count_macs
+
+    x = keras.Input((8, 8, 1))
+    y = keras.layers.Conv2D(4, 3, padding="same")(x)                        # 8·8 · 3·3·1 · 4 = 2304
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(y)                  # 8·8 · 3·3 · 4   = 2304
+    y = keras.layers.Conv2DTranspose(2, 2, strides=2)(y)                    # 8·8 · 2·2 · 4·2 = 2048
+    y = keras.layers.Dense(3)(keras.layers.Flatten()(y))                    # 16·16·2 · 3     = 1536
+    assert count_macs(keras.Model(x, y)) == 2304 + 2304 + 2048 + 1536
+
+
+def test_mac_counts_of_the_paper_models():
+    from echolite.models import build_model
+    from echolite.models.compute import count_macs
+
+    lw, nn = (count_macs(build_model(name)) / 1e9 for name in ("lw-unet", "nnunet"))
+    assert 3.9 < lw < 4.1 and 14.5 < nn < 15.0  # 4.0 and 14.8 GMAC per 256×256 frame: 3.7× the compute

@@ -120,6 +120,13 @@ def build_model(spec: str | ModelConfig) -> keras.Model:
 
 
 def describe_presets() -> list[dict]:
-    """Every preset with its parameter count (built here) and description."""
-    return [{"name": name, "parameters": build_model(name).count_params(), "description": preset.description}
-            for name, preset in PRESETS.items()]
+    """Every preset with its parameter count, its MACs per frame at its input size (both from the built graph)
+    and its description."""
+    from echolite.models.compute import count_macs
+
+    rows = []
+    for name, preset in PRESETS.items():
+        model = build_model(name)
+        rows.append({"name": name, "parameters": model.count_params(), "gmac": count_macs(model) / 1e9,
+                     "input_size": preset.model.input_size, "description": preset.description})
+    return rows

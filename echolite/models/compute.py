@@ -1,0 +1,40 @@
+"""What a model costs per frame: multiply-accumulates (MACs) counted from the Keras graph, layer by layer.
+
+Counted: convolutions (standard, depthwise, transposed) and dense layers, the operations that dominate a U-Net;
+normalization, activations, pooling, upsampling and concatenation are left out (a few percent at most). Only the
+inference graph counts (``image -> seg``): deep-supervision heads run in training only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+
+def count_macs(model: keras.Model) -> int:
+    """MACs of one forward pass at the model's input size, batch 1."""
+    from echolite.models.unet import inference_model
+
+    try:
+        model = inference_model(model)
+    except ValueError:  # not an echolite U-Net: count the model as it is
+        pass
+    return sum(_layer_macs(layer) for layer in model.layers)
+
+
+def _layer_macs(layer) -> int:
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        return _spatial(layer.output.shape) * math.prod(layer.kernel_size) * layer.input.shape[-1] * layer.depth_multiplier
+    if isinstance(layer, keras.layers.Conv2DTranspose):  # each input pixel scatters a kernel
+        return _spatial(layer.input.shape) * math.prod(layer.kernel_size) * layer.input.shape[-1] * layer.filters
+    if isinstance(layer, keras.layers.Conv2D):
+        per_output = math.prod(layer.kernel_size) * layer.input.shape[-1] // layer.groups
+        return _spatial(layer.output.shape) * per_output * layer.filters
+    if isinstance(layer, keras.layers.Dense):
+        return math.prod(layer.input.shape[1:]) * layer.units
+    return 0
+
+
+def _spatial(shape) -> int:
+    return math.prod(shape[1:-1])
