@@ -1,5 +1,5 @@
 """Where training runs: one device, every device of this machine, or several machines — TensorFlow's own
-distribution (``tf.distribute``), with the checks and the one Keras work-around it needs.
+distribution (``tf.distribute``), with the checks and the Keras work-arounds it needs.
 
 - ``default``: one device.
 - ``mirrored``: every visible device of this machine (GPUs, or logical CPU devices); synchronous data parallelism,
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from echolite.errors import EcholiteError
 
-CONNECT_TIMEOUT_S = float(os.environ.get("ECHOLITE_WORKER_TIMEOUT", "120"))
-"""How long a worker waits for the others before giving up (seconds)."""
+DEFAULT_CONNECT_TIMEOUT_S = 120.0
+"""How long a worker waits for the others before giving up; ``ECHOLITE_WORKER_TIMEOUT`` (seconds) overrides it."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ class Placement:
     strategy: object  # a tf.distribute.Strategy
     replicas: int
     is_chief: bool
-    worker: str  # "chief", "worker 1", ... or "" on one machine
 
 
 def place(name: str, batch_size: int) -> Placement:
@@ -37,20 +36,21 @@ def place(name: str, batch_size: int) -> Placement:
     import tensorflow as tf
 
     if name == "multi-worker":
-        task = _read_tf_config()
+        cluster, task = _read_tf_config()
+        timeout = float(os.environ.get("ECHOLITE_WORKER_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_S))
         message = (f"TF_CONFIG: {task['type']} {task['index']} could not reach the other workers within "
-                   f"{CONNECT_TIMEOUT_S:.0f} s (are they all started, and are their host:port reachable?)")
-        with _deadline(CONNECT_TIMEOUT_S, message):
+                   f"{timeout:.0f} s (are they all started, and are their host:port reachable?)")
+        with _deadline(timeout, message):
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
             strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)  # every worker is there
         chief = task["type"] == "chief" or (task["type"] == "worker" and int(task["index"]) == 0
-                                            and "chief" not in _cluster())
-        placement = Placement(strategy, strategy.num_replicas_in_sync, chief, f"{task['type']} {task['index']}")
+                                            and "chief" not in cluster)
+        placement = Placement(strategy, strategy.num_replicas_in_sync, chief)
     elif name == "mirrored":
         strategy = tf.distribute.MirroredStrategy()
-        placement = Placement(strategy, strategy.num_replicas_in_sync, True, "")
+        placement = Placement(strategy, strategy.num_replicas_in_sync, True)
     else:
-        placement = Placement(tf.distribute.get_strategy(), 1, True, "")
+        placement = Placement(tf.distribute.get_strategy(), 1, True)
     if batch_size % placement.replicas:
         raise EcholiteError(f"batch size {batch_size} does not split over {placement.replicas} replicas; "
                             f"use a multiple of {placement.replicas}")
@@ -115,7 +115,8 @@ def _rank(value, strategy) -> int:
     return len(local.shape)
 
 
-def _read_tf_config() -> dict:
+def _read_tf_config() -> tuple[dict, dict]:
+    """The cluster and this process's task, checked."""
     text = os.environ.get("TF_CONFIG")
     if not text:
         raise EcholiteError("TF_CONFIG: not set; multi-worker training needs it on every worker "
@@ -129,11 +130,7 @@ def _read_tf_config() -> dict:
     except (ValueError, KeyError, TypeError) as exc:
         raise EcholiteError(f"TF_CONFIG: not a valid cluster description ({exc}); expected "
                             '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}}') from None
-    return task
-
-
-def _cluster() -> dict:
-    return json.loads(os.environ["TF_CONFIG"])["cluster"]
+    return cluster, task
 
 
 @contextmanager
