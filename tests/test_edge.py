@@ -55,12 +55,14 @@ sys.path.insert(0, {str(EDGE)!r})
 from echolite_edge.cli import main
 assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'out')!r}]) == 0
 assert main(["bench", {str(result.path)!r}, "--runs", "3", "--warmup", "1", "--json", {str(tmp_path / 'bench.json')!r}]) == 0
+assert main(["bench", {str(result.path)!r}, "--cine", {str(tmp_path / 'loop.npy')!r}, "--scanner-fps", "0.001"]) == 0
 heavy = [m for m in ("tensorflow", "keras", "scipy") if m in sys.modules]
 assert not heavy, heavy
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "frames/s end to end" in run.stdout and "p99" in run.stdout
+    assert "cine: 4 frames" in run.stdout and "keeps up with a scanner at 0.001 frames/s" in run.stdout
     import json
 
     report = json.loads((tmp_path / "bench.json").read_text())

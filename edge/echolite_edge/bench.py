@@ -47,3 +47,29 @@ def benchmark(model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 
         "end_to_end_ms": stats_ms([r.seconds_total for r in results]),
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps: float = 30.0) -> dict:
+    """A cine loop (a folder of frames or a .npy stack) through the whole device path, frame after frame: read
+    from disk, resize, quantize, invoke, argmax, post-process, map back, write the mask and overlay PNGs. Frames
+    per second, compared with the scanner's frame rate. One untimed frame first (allocation, caches)."""
+    import tempfile
+
+    from echolite_edge.runner import EdgeSegmenter, frame_files, read_frames_of, write_outputs
+
+    segmenter = EdgeSegmenter(model_path, threads)
+    files = frame_files(source)
+    if not files:
+        raise ValueError(f"{source}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
+    with tempfile.TemporaryDirectory(prefix="echolite-edge-bench-") as out:
+        segmenter.segment(read_frames_of(files[0])[0][1])
+        start, count = time.perf_counter(), 0
+        for path in files:
+            for name, frame in read_frames_of(path):
+                write_outputs(segmenter.segment(frame, name), frame, Path(out))
+                count += 1
+        seconds = time.perf_counter() - start
+    fps = count / seconds
+    return {"model": str(model_path), "loop": str(source), "frames": count, "threads": threads,
+            "machine": machine(), "ms_per_frame": 1000 * seconds / count, "frames_per_second": fps,
+            "scanner_fps": scanner_fps, "keeps_up": fps >= scanner_fps}
