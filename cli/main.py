@@ -122,20 +122,15 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
 
 def _resumed_banner_config(out: Path, epochs: int | None) -> TrainConfig:
     """A resumed run keeps its own settings: say which options given now are ignored."""
-    from dataclasses import replace
-
     from echolite.run import RunDir
+    from echolite.training.trainer import resumed_configs
 
     ctx = click.get_current_context()
     given = [p for p in ctx.command.params if p.name not in ("out", "resume", "epochs")
              and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
     if given:
         click.echo("resume: the run keeps its saved settings; ignored " + ", ".join(p.opts[0] for p in given), err=True)
-    run = RunDir(out)
-    if not run.is_run():
-        raise EcholiteError(f"{out}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
-    saved = run.load_config().train
-    return replace(saved, epochs=epochs or saved.epochs)
+    return resumed_configs(RunDir(out), epochs)[1]
 
 
 @main.command()

@@ -134,7 +134,8 @@ def load_with_split(data_path: str, run: Path | RunDir | None, size: int):
     from echolite.data import load_data
     from echolite.data.splits import choose_split
 
-    saved = RunDir(run).load_config() if run is not None and RunDir(run).is_run() else None
+    run = RunDir(run) if run is not None else None
+    saved = run.load_config() if run is not None and run.is_run() else None
     train_config = saved.train if saved else TrainConfig()
     loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed, train_config.skip_bad)
     if saved:

@@ -111,7 +111,8 @@ def test_one_intensity_rule_for_every_bit_depth_in_library_and_device(tmp_path, 
     from PIL import Image
     from echolite_edge.image import describe_intensity, model_input, read_image, read_pixels
 
-    from echolite.data.cases import gray8, model_grid
+    from echolite.clinical.cine import read_sequence
+    from echolite.data.cases import gray8
     from echolite.data.io import read_frame
 
     base = np.round(phantom.images[0] * 200).astype(np.uint8)  # never reaches 255: a stretch would show
@@ -124,7 +125,9 @@ def test_one_intensity_rule_for_every_bit_depth_in_library_and_device(tmp_path, 
         library = gray8(read_frame(path)[0], path)
         np.testing.assert_array_equal(library, base)
         np.testing.assert_array_equal(read_image(path), base)
-        np.testing.assert_array_equal(model_grid(library, 32), model_input(read_image(path), 32))
+    library_inputs = read_sequence(tmp_path, 32).images  # the library's own path: file → network input
+    for i in range(len(files)):
+        np.testing.assert_array_equal(library_inputs[i], model_input(read_image(tmp_path / f"frame{i}.png"), 32))
     with pytest.raises(ValueError, match="neither 8-bit, 16-bit nor"):
         from echolite_edge.image import to_gray8
 

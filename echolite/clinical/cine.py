@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
-from echolite_edge.image import IMAGE_SUFFIXES
+from echolite_edge.image import IMAGE_SUFFIXES, model_input
 
 from echolite.clinical.volumes import ejection_fraction, long_axis, volume_single_plane
-from echolite.data.cases import gray8, model_grid
+from echolite.data.cases import gray8
 from echolite.data.io import read_frame, read_volume, suffix_of
 from echolite.errors import EcholiteError
 
@@ -49,7 +49,7 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
         raise EcholiteError(f"{path}: expected a sequence of 2D frames (T, H, W), got shape {stack.shape}")
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
-    images = np.stack([model_grid(gray8(frame, path), size) for frame in stack])
+    images = np.stack([model_input(gray8(frame, path), size) for frame in stack])
     return Sequence(images, grid, path.name)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from echolite_edge.image import resize_bilinear, resize_nearest, to_gray8, to_unit_range
+from echolite_edge.image import model_input, resize_nearest, to_gray8
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
@@ -72,7 +72,7 @@ def _load_case(case: Case, size: int):
     spacing = spacing or ((case.default_spacing_mm,) * 2 if case.default_spacing_mm else (np.nan, np.nan))
     grid_spacing = (spacing[0] * image.shape[0] / size, spacing[1] * image.shape[1] / size)
     gray = gray8(image, case.image_path)
-    return model_grid(gray, size), resize_nearest(mask, (size, size)), grid_spacing, image.shape
+    return model_input(gray, size), resize_nearest(mask, (size, size)), grid_spacing, image.shape
 
 
 def gray8(image: np.ndarray, path: Path) -> np.ndarray:
@@ -81,11 +81,6 @@ def gray8(image: np.ndarray, path: Path) -> np.ndarray:
         return to_gray8(image, path)
     except ValueError as exc:
         raise EcholiteError(str(exc)) from None
-
-
-def model_grid(gray: np.ndarray, size: int) -> np.ndarray:
-    """An 8-bit frame as the network's size×size float input in [0, 1] (resized first, then scaled)."""
-    return to_unit_range(resize_bilinear(gray, size), eight_bit=True)
 
 
 def to_labels(mask: np.ndarray, path: Path) -> np.ndarray:

@@ -62,7 +62,7 @@ def train(
     check_augmentation(config.augment)
     home = RunDir(run_dir)
     if resume:
-        model_config, config = _resumed_configs(home, config.epochs if epochs_given else None)
+        model_config, config = resumed_configs(home, config.epochs if epochs_given else None)
     placement = place(config.strategy, config.batch_size)
     if placement.is_chief:
         _check_run_dir(home, resume)
@@ -171,7 +171,8 @@ def _create_run_dir(run: RunDir) -> None:
         raise EcholiteError(f"{run.path}: cannot write the run folder ({exc.strerror or exc})") from None
 
 
-def _resumed_configs(run: RunDir, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
+def resumed_configs(run: RunDir, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
+    """The configs a resumed run trains with: its saved ones, with ``epochs`` as the new budget when given."""
     if not run.is_run():
         raise EcholiteError(f"{run.path}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
     saved = run.load_config()
