@@ -41,9 +41,7 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     """Export the run's ``model.keras``; ``out`` defaults to ``RUN/model_<mode>[_qat].tflite``."""
     from echolite.inference import load_keras_model
 
-    run = RunDir(run_path)
-    if not run.is_run():
-        raise EcholiteError(f"{run_path}: not a run folder (no {run.CONFIG}); export needs the run's data and split")
+    run = RunDir.require(run_path)  # export needs the run's data and split
     out = Path(out) if out is not None else run.export_path(settings.mode, qat=bool(settings.qat_epochs))
     check_output(out)
     saved = run.load_config()
