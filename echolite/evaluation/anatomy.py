@@ -1,8 +1,10 @@
-"""Anatomical plausibility checks for apical-view segmentations (after Painchaud et al., "Cardiac segmentation
-with strong anatomical guarantees", IEEE TMI 2020, whose criteria for CAMUS these follow in simplified form).
+"""Anatomical plausibility of apical-view segmentations, by a named set of criteria (each a function of the
+(H, W) label map returning True when the frame FAILS it). A frame is an anatomical outlier if any criterion fails.
 
-Each check is a plain function of the (H, W) label map returning True when the frame FAILS it; thresholds live
-in ``AnatomyThresholds``. A frame is an anatomical outlier if any check fails.
+- ``camus`` (the default): the published criteria of Painchaud et al., "Cardiac segmentation with strong anatomical
+  guarantees", IEEE TMI 2020, as the CAMUS toolkit ``vital`` computes them, on the 256×256 grid. They live in
+  ``echolite_edge.anatomy`` (numpy only), so the device runner's quality control gives the same verdicts.
+- ``echolite``: the project's earlier, simpler checks (thresholds in ``AnatomyThresholds``), kept for comparison.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from echolite.errors import EcholiteError
+from echolite_edge.anatomy import CamusCriteria
+from echolite_edge.anatomy import check_anatomy as _check_camus
+
 LV, MYO, LA = 1, 2, 3
 _EIGHT = np.ones((3, 3), bool)
 _FOUR = ndimage.generate_binary_structure(2, 1)
@@ -19,6 +25,8 @@ _FOUR = ndimage.generate_binary_structure(2, 1)
 
 @dataclass(frozen=True)
 class AnatomyThresholds:
+    """The ``echolite`` set's thresholds (in pixels of the mask as given)."""
+
     gap_pixels: int = 4
     """Background pixels wedged between two structures (touching both) tolerated before a "gap" fails."""
     lv_background_fraction: float = 0.1
@@ -27,8 +35,28 @@ class AnatomyThresholds:
     """The myocardium must survive an erosion of this radius in pixels as one piece (else too thin or broken)."""
 
 
-def check_anatomy(mask: np.ndarray, thresholds: AnatomyThresholds = AnatomyThresholds()) -> dict[str, bool]:
-    """Named check → failed? for one label map."""
+CRITERIA_SETS = {"camus": CamusCriteria(), "echolite": AnatomyThresholds()}
+"""Criteria set name → its threshold table (the set is chosen by the table's type)."""
+
+
+def check_anatomy(mask: np.ndarray, criteria: str | CamusCriteria | AnatomyThresholds = "camus") -> dict[str, bool]:
+    """Criterion name → failed?, for one (H, W) label map. ``criteria``: a name in ``CRITERIA_SETS`` or a table
+    with other thresholds (``CamusCriteria`` or ``AnatomyThresholds``)."""
+    table = criteria_table(criteria)
+    if isinstance(table, CamusCriteria):
+        return _check_camus(mask, table)
+    return _check_echolite(mask, table)
+
+
+def criteria_table(criteria: str | CamusCriteria | AnatomyThresholds) -> CamusCriteria | AnatomyThresholds:
+    if isinstance(criteria, (CamusCriteria, AnatomyThresholds)):
+        return criteria
+    if criteria not in CRITERIA_SETS:
+        raise EcholiteError(f"unknown anatomical criteria {criteria!r}: choose one of {', '.join(CRITERIA_SETS)}")
+    return CRITERIA_SETS[criteria]
+
+
+def _check_echolite(mask: np.ndarray, thresholds: AnatomyThresholds) -> dict[str, bool]:
     lv, myo, la = mask == LV, mask == MYO, mask == LA
     background = mask == 0
     return {
@@ -47,6 +75,7 @@ def check_anatomy(mask: np.ndarray, thresholds: AnatomyThresholds = AnatomyThres
 
 
 def is_outlier(checks: dict[str, bool]) -> bool:
+    """Whether any criterion of ``check_anatomy``'s result failed."""
     return any(checks.values())
 
 

@@ -1,0 +1,181 @@
+"""The published anatomical criteria for apical CAMUS segmentations (Painchaud et al., "Cardiac segmentation with
+strong anatomical guarantees", IEEE TMI 39(11), 2020), as the CAMUS lab's toolkit ``vital`` computes them
+(``vital/metrics/camus/anatomical/``: ``utils.compute_anatomical_metrics_by_segmentation``, the measures in
+``vital/metrics/evaluate/segmentation.py``, the thresholds in ``config.py``), in numpy only.
+
+Resolution: the thresholds were set on CAMUS masks at 256×256, and several measures count pixels, so a mask of any
+other size is first resampled to that grid with nearest neighbour (as the library resamples every mask).
+
+Where this differs from ``vital``, on purpose:
+
+- ``vital`` measures the LV–LA gap between LV and MYO again (a slip in its ``count_holes_between_lv_and_atrium``);
+  here it is measured between LV and LA, as its name and the paper say.
+- "Outside" (what is not a hole) is the background joined to the image border; ``vital`` takes the component of
+  the top-left pixel, which is the same whenever that corner is background, as in every apical frame.
+
+A frame is anatomically plausible when no criterion fails; a missing structure fails the criteria measured on it
+(as ``vital``'s ``optional_structure=False``), except the two frontier ratios, which are 0 then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from echolite_edge.labels import BACKGROUND, LA, LV, MYO
+from echolite_edge.morphology import (
+    count_components, component_sizes, dilate, erode, holes, max_distance_to_background, remove_small,
+)
+
+
+@dataclass(frozen=True)
+class CamusCriteria:
+    """The thresholds of the published criteria (Painchaud et al., IEEE TMI 2020), all on the 256×256 grid. Ratios
+    come from ``vital/metrics/camus/anatomical/config.py``; the pixel counts from the measures in
+    ``vital/metrics/evaluate/segmentation.py`` and ``vital``'s rule that a count other than 0 is an error."""
+
+    grid: int = 256
+    """Side of the square grid the criteria are computed on (CAMUS masks at 256×256 in the paper and ``vital``)."""
+    lv_myo_width_ratio_max: float = 4.15
+    """LV width over MYO width (both walls) on the row of the LV∪MYO centre of mass (``vital`` config: max 4.15)."""
+    myo_la_frontier_ratio_max: float = 0.11
+    """MYO pixels touching the LA over the MYO's width (``vital`` config: max 0.11)."""
+    lv_background_frontier_ratio_max: float = 0.4
+    """LV pixels touching the background over the LV's width (``vital`` config: max 0.4)."""
+    myo_erosion_ratio_min: float = 0.12
+    """3×3 erosions that split the MYO over its largest distance to the background (``vital`` config: min 0.12)."""
+    hole_pixels_max: int = 0
+    """Pixels of holes tolerated in LV, LA and LV∪MYO (``vital``: any hole is an error)."""
+    fragment_pixels_max: int = 0
+    """Pixels outside the largest component tolerated in LV, MYO and LA (``vital``: any is an error)."""
+    gap_pixels_max: int = 4
+    """Background pixels enclosed between LV and MYO or LV and LA tolerated (``vital`` ignores gaps of at most
+    H·W/2¹⁴ pixels, 4 on the 256 grid)."""
+    small_object_pixels: int = 4
+    """Pieces of fewer pixels are dropped after each erosion of the MYO (``vital``: H·W/2¹⁴, 4 on the 256 grid)."""
+
+
+CAMUS = CamusCriteria()
+
+CRITERIA = (
+    "lv_hole", "la_hole", "epi_hole", "lv_fragmented", "myo_fragmented", "la_fragmented", "lv_myo_gap", "lv_la_gap",
+    "lv_myo_width_ratio", "myo_thinness", "lv_background_frontier", "myo_la_frontier",
+)
+"""Criterion names, in the order ``check_anatomy`` returns them (``vital``'s names: holes_in_lv, holes_in_atrium,
+holes_in_epi, disconnectivity_in_lv/myo/atrium, holes_between_lv_and_myo/atrium, width_ratio_between_lv_and_myo,
+erosion_ratio_before_myo_split, frontier_ratio_between_lv_and_bg, frontier_ratio_between_myo_and_atrium)."""
+
+
+def check_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str, bool]:
+    """Criterion name → failed?, for one (H, W) label map (resampled to ``criteria.grid`` when another size)."""
+    values = measure_anatomy(mask, criteria)
+    c = criteria
+    limits = {
+        "lv_hole": values["lv_hole"] > c.hole_pixels_max,
+        "la_hole": values["la_hole"] > c.hole_pixels_max,
+        "epi_hole": values["epi_hole"] > c.hole_pixels_max,
+        "lv_fragmented": values["lv_fragmented"] > c.fragment_pixels_max,
+        "myo_fragmented": values["myo_fragmented"] > c.fragment_pixels_max,
+        "la_fragmented": values["la_fragmented"] > c.fragment_pixels_max,
+        "lv_myo_gap": values["lv_myo_gap"] > c.gap_pixels_max,
+        "lv_la_gap": values["lv_la_gap"] > c.gap_pixels_max,
+        "lv_myo_width_ratio": not values["lv_myo_width_ratio"] <= c.lv_myo_width_ratio_max,  # NaN (missing) fails
+        "myo_thinness": not values["myo_thinness"] >= c.myo_erosion_ratio_min,
+        "lv_background_frontier": values["lv_background_frontier"] > c.lv_background_frontier_ratio_max,
+        "myo_la_frontier": values["myo_la_frontier"] > c.myo_la_frontier_ratio_max,
+    }
+    return {name: bool(limits[name]) for name in CRITERIA}
+
+
+def failed_criteria(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> list[str]:
+    """Names of the criteria ``mask`` fails (empty: plausible)."""
+    return [name for name, failed in check_anatomy(mask, criteria).items() if failed]
+
+
+def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str, float]:
+    """The measured value behind each criterion (pixels or ratios on ``criteria.grid``; NaN: structure missing)."""
+    mask = on_grid(mask, criteria.grid)
+    lv, myo, la = mask == LV, mask == MYO, mask == LA
+    small = criteria.small_object_pixels
+    return {
+        "lv_hole": hole_pixels(lv),
+        "la_hole": hole_pixels(la),
+        "epi_hole": hole_pixels(lv | myo),
+        "lv_fragmented": fragment_pixels(lv),
+        "myo_fragmented": fragment_pixels(myo),
+        "la_fragmented": fragment_pixels(la),
+        "lv_myo_gap": gap_pixels(lv, myo, small),
+        "lv_la_gap": gap_pixels(lv, la, small),
+        "lv_myo_width_ratio": width_ratio(lv, myo),
+        "myo_thinness": erosion_ratio(myo, small),
+        "lv_background_frontier": frontier_ratio(lv, mask == BACKGROUND),
+        "myo_la_frontier": frontier_ratio(myo, la),
+    }
+
+
+def on_grid(mask: np.ndarray, grid: int) -> np.ndarray:
+    """The label map on the grid×grid the criteria are defined on (nearest neighbour, Pillow, as the library)."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"anatomical criteria need one (H, W) label map, got shape {mask.shape}")
+    if mask.shape == (grid, grid):
+        return mask
+    from echolite_edge.image import resize_nearest
+
+    return resize_nearest(mask, (grid, grid))
+
+
+def hole_pixels(region: np.ndarray) -> int:
+    """Background pixels enclosed by ``region`` (8-connected background, as ``vital``'s ``count_holes``)."""
+    return int(holes(region, connectivity=8).sum()) if region.any() else 0
+
+
+def fragment_pixels(region: np.ndarray) -> int:
+    """Pixels outside the largest 8-connected component (``count_disconnectivity``)."""
+    sizes = component_sizes(region, 8)
+    return int(sizes.sum() - sizes.max()) if len(sizes) > 1 else 0
+
+
+def gap_pixels(a: np.ndarray, b: np.ndarray, small: int) -> int:
+    """Background pixels enclosed by ``a`` and ``b`` together once each one's own holes (those without the other
+    inside) are filled: a crack between two structures that should touch (``count_holes_between_regions``,
+    4-connected). At most ``small`` pixels count as none."""
+    filled = a | holes(a, 4, keep_with=b) | b | holes(b, 4, keep_with=a)
+    count = int(holes(filled, 4).sum())
+    return count if count > small else 0
+
+
+def width_ratio(lv: np.ndarray, myo: np.ndarray) -> float:
+    """LV pixels over MYO pixels on the row of their joint centre of mass (``measure_width_ratio_between_regions``);
+    NaN when either is absent from that row."""
+    rows = np.nonzero(lv | myo)[0]
+    if not len(rows):
+        return float("nan")
+    row = int(rows.mean())
+    lv_width, myo_width = int(lv[row].sum()), int(myo[row].sum())
+    return lv_width / myo_width if lv_width and myo_width else float("nan")
+
+
+def frontier_ratio(region: np.ndarray, other: np.ndarray) -> float:
+    """Pixels of ``region`` touching ``other`` (8-neighbours) over the width of ``region``'s bounding box
+    (``measure_frontier_ratio_between_regions``; a single touching pixel counts as none, an absent region is 0)."""
+    if not region.any():
+        return 0.0
+    touching = int((region & dilate(other)).sum())
+    columns = np.nonzero(region.any(axis=0))[0]
+    return float((touching if touching > 1 else 0) / (columns[-1] - columns[0] + 1))
+
+
+def erosion_ratio(region: np.ndarray, small: int) -> float:
+    """3×3 erosions until ``region`` splits (or vanishes), over its largest distance to the background: near 1 for
+    an even wall, small when one spot is much thinner than the thickest (``measure_erosion_ratio_before_split``).
+    Pieces of fewer than ``small`` pixels are dropped after each erosion; an already fragmented region gives 0."""
+    if not region.any() or region.all():
+        return float("nan")
+    thickest = max_distance_to_background(region)
+    erosions = 0
+    while count_components(region, 8) == 1:
+        region = remove_small(erode(region, border=True), small, 4)
+        erosions += 1
+    return erosions / thickest
