@@ -25,8 +25,9 @@ import numpy as np
 
 from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 from echolite_edge.morphology import (
-    count_components, component_sizes, dilate, erode, holes, max_distance_to_background, remove_small,
+    component_sizes, connect_runs, dilate, erode, holes, max_distance_to_background, paint, runs,
 )
+from echolite_edge.morphology import hole_pixels as _hole_pixels
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def failed_criteria(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> list[s
 
 def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str, float]:
     """The measured value behind each criterion (pixels or ratios on ``criteria.grid``; NaN: structure missing)."""
-    mask = on_grid(mask, criteria.grid)
+    mask = around_heart(on_grid(mask, criteria.grid))
     lv, myo, la = mask == LV, mask == MYO, mask == LA
     small = criteria.small_object_pixels
     return {
@@ -126,9 +127,18 @@ def on_grid(mask: np.ndarray, grid: int) -> np.ndarray:
     return resize_nearest(mask, (grid, grid))
 
 
+def around_heart(mask: np.ndarray) -> np.ndarray:
+    """The bounding box of all structures plus a one-pixel frame (inside the image): every measure here is the
+    same on it as on the whole grid (what lies beyond is background joined to the border), and faster."""
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if not len(rows):
+        return mask[:1, :1]
+    return mask[max(rows[0] - 1, 0):rows[-1] + 2, max(cols[0] - 1, 0):cols[-1] + 2]
+
+
 def hole_pixels(region: np.ndarray) -> int:
     """Background pixels enclosed by ``region`` (8-connected background, as ``vital``'s ``count_holes``)."""
-    return int(holes(region, connectivity=8).sum()) if region.any() else 0
+    return _hole_pixels(region, 8) if region.any() else 0
 
 
 def fragment_pixels(region: np.ndarray) -> int:
@@ -142,7 +152,7 @@ def gap_pixels(a: np.ndarray, b: np.ndarray, small: int) -> int:
     inside) are filled: a crack between two structures that should touch (``count_holes_between_regions``,
     4-connected). At most ``small`` pixels count as none."""
     filled = a | holes(a, 4, keep_with=b) | b | holes(b, 4, keep_with=a)
-    count = int(holes(filled, 4).sum())
+    count = _hole_pixels(filled, 4)
     return count if count > small else 0
 
 
@@ -173,9 +183,29 @@ def erosion_ratio(region: np.ndarray, small: int) -> float:
     Pieces of fewer than ``small`` pixels are dropped after each erosion; an already fragmented region gives 0."""
     if not region.any() or region.all():
         return float("nan")
+    region = _bounding_box(region)
     thickest = max_distance_to_background(region)
     erosions = 0
-    while count_components(region, 8) == 1:
-        region = remove_small(erode(region, border=True), small, 4)
+    rows, starts, ends = runs(region)
+    while _count_components(rows, starts, ends, region.shape[1], 8) == 1:
+        region = erode(region, border=True)
+        rows, starts, ends = runs(region)
+        pieces = connect_runs(rows, starts, ends, region.shape[1] + 2, 4)
+        keep = np.bincount(pieces, weights=ends - starts + 1, minlength=len(pieces))[pieces] >= small
+        if not keep.all():
+            rows, starts, ends = rows[keep], starts[keep], ends[keep]
+            region = paint(region.shape, rows, starts, ends)
         erosions += 1
     return erosions / thickest
+
+
+def _bounding_box(region: np.ndarray) -> np.ndarray:
+    """``region`` within its bounding box plus one pixel (inside the image): the same erosions, components and
+    distances to the background (the frame holds a nearest background pixel of every region pixel)."""
+    ys, xs = np.nonzero(region)
+    return region[max(ys.min() - 1, 0):ys.max() + 2, max(xs.min() - 1, 0):xs.max() + 2]
+
+
+def _count_components(rows, starts, ends, width: int, connectivity: int) -> int:
+    components = connect_runs(rows, starts, ends, width + 2, connectivity)
+    return int((components == np.arange(len(components))).sum())
