@@ -16,13 +16,16 @@ import click
 @click.option("--epochs", type=int, help="Epochs for every variant (overrides the plan).")
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Variants of a step trained in parallel processes (one GPU each when there are GPUs).")
+@click.option("--rule", help="How variants are ranked, overriding the plan's: mean_<metric>[_<structure>], e.g. "
+                             "mean_dice, mean_hd_mm, mean_mad_mm_epi (metrics: dice, hd, hd_px, hd_mm, mad_px, mad_mm; "
+                             "structures: lv, myo, la, epi; none: the mean over lv, myo, la).")
 @click.option("--show", is_flag=True, help="Print the resolved variants of the plan and exit.")
-def ablate(plan, data, split_file, out, epochs, workers, show):
+def ablate(plan, data, split_file, out, epochs, workers, rule, show):
     """Run an ablation: PLAN is a YAML file or a built-in plan (paper, tiny). Rerun to resume."""
     from echolite.studies.ablation import ablate as run_ablation
-    from echolite.studies.ablation import describe, load_plan, with_epochs
+    from echolite.studies.ablation import describe, load_plan, with_epochs, with_rule
 
-    chosen = with_epochs(load_plan(plan), epochs)
+    chosen = with_rule(with_epochs(load_plan(plan), epochs), rule)
     split = str(split_file) if split_file else None
     if show:
         click.echo(json.dumps(describe(chosen, data, split), indent=2))

@@ -9,6 +9,11 @@ import click
 
 from echolite.cli.common import fmt9, progress_bar
 from echolite.config import SPLITS
+from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
+
+TITLES = {"LV": "LV endo", "EPI": "LV epi", "MYO": "MYO", "LA": "LA"}
+MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
+                "diagonal": "the image diagonal, a penalty kept in the means"}
 
 
 @click.command()
@@ -18,23 +23,28 @@ from echolite.config import SPLITS
               help="Frames to score: the run's saved split, else the data's own, else seeded 80/10/10.")
 @click.option("--predictions", type=click.Path(path_type=Path), help="Score masks made by another tool instead of MODEL.")
 @click.option("--no-postprocess", is_flag=True, help="Score the raw argmax (no largest-component filtering).")
+@click.option("--missed-distance", type=click.Choice(MISSED_DISTANCES), default="nan", show_default=True,
+              help="Hausdorff and MAD of a structure missed by the model (or only predicted): nan leaves the frame "
+                   "out of the means, as CAMUS and vital do; diagonal gives the image diagonal as a penalty.")
 @click.option("--out", type=click.Path(path_type=Path),
               help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
                    "or beside the model file].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json):
-    """Dice, Hausdorff (px and mm) and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data."""
+def evaluate(model, data_path, split, predictions, no_postprocess, missed_distance, out, as_json):
+    """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
+    and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
     from echolite.evaluation.report import evaluate as run_evaluation
     from echolite.errors import EcholiteError
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
     with progress_bar("scoring") as progress:
-        result = run_evaluation(model, data_path, split, predictions, not no_postprocess, out, progress)
+        result = run_evaluation(model, data_path, split, predictions, not no_postprocess, out, progress, missed_distance)
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
         return
-    click.echo(_table(result.summary, "post-processed" if result.postprocessed else "raw argmax"))
+    grid = "x".join(map(str, result.labels.shape[1:]))
+    click.echo(_report(result.summary, "post-processed" if result.postprocessed else "raw argmax", grid))
     click.echo(f"report: {result.out}: frames.csv, summary.json, overlays of the worst frames in {result.out / 'worst'}")
     click.echo(f"next: echolite compare {result.out} OTHER_REPORT   (paired tests against another evaluation)")
 
@@ -45,38 +55,75 @@ def evaluate(model, data_path, split, predictions, no_postprocess, out, as_json)
 @click.option("--data", "data_path", help="Data folder or 'phantom' (not needed for two evaluation outputs).")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
 @click.option("--no-postprocess", is_flag=True, help="Compare the raw argmax.")
+@click.option("--metric", "metrics", multiple=True, type=click.Choice(METRICS),
+              help="Metric to test (repeatable) [default: all].")
+@click.option("--structure", "structures", multiple=True,
+              type=click.Choice([s.lower() for s in STRUCTURES], case_sensitive=False),
+              help="Structure to test (repeatable): lv (endocardium), myo, la, epi (LV epicardium) [default: all].")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("compare.png"), show_default=True,
               help="Boxplot PNG (Fig. 3 of the paper).")
 @click.option("--json", "as_json", is_flag=True, help="Print the test table as JSON.")
-def compare(model_a, model_b, data_path, split, no_postprocess, out, as_json):
-    """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice and Hausdorff per structure,
+def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structures, out, as_json):
+    """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice, Hausdorff and MAD per structure,
     boxplots. A and B are `evaluate --out` folders, run folders, .keras files or folders of predicted masks."""
     from echolite.evaluation.report import compare as run_comparison
 
-    result = run_comparison(model_a, model_b, data_path, split, not no_postprocess, out)
+    result = run_comparison(model_a, model_b, data_path, split, not no_postprocess, out, metrics, structures)
     if as_json:
         click.echo(json.dumps(result.rows, indent=2))
         return
     click.echo(f"{result.n_frames} frames; A = {model_a}, B = {model_b}; paired Wilcoxon signed-rank, two-sided")
-    click.echo(f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'median':>9}{'p':>10}  verdict")
+    click.echo(f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[result.missed_distance]}")
+    click.echo(f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'median':>9}{'p':>10}"
+               f"{'missed A/B':>12}  verdict")
     for r in result.rows:
         p = "-" if r["p"] is None else f"{r['p']:.3g}"
-        click.echo(f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{fmt9(r['mean_a'])}{fmt9(r['mean_b'])}{fmt9(r['diff'])}"
-                   f"{fmt9(r['median_diff'])}{p:>10}  {r['verdict']}")
+        missed = f"{r['missed_a']}/{r['missed_b']}"
+        click.echo(f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{fmt9(r['mean_a'])}{fmt9(r['mean_b'])}"
+                   f"{fmt9(r['diff'])}{fmt9(r['median_diff'])}{p:>10}{missed:>12}  {r['verdict']}")
     click.echo(f"boxplots: {out}")
 
 
-def _table(summary: dict, mode: str) -> str:
-    def row(name, values, fmt):
-        return f"{name:<16}" + "".join(f"{'-' if values[k] is None else format(values[k], fmt):>8}" for k in ("LV", "MYO", "LA"))
+def _report(summary: dict, mode: str, grid: str) -> str:
+    """The CAMUS layout (structure × phase), then the paper's Table IV layout and the view/phase groups."""
+    lines = [f"{summary['n_frames']} frames, {mode}; px: pixels of the {grid} grid, mm: each frame's spacing",
+             f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[summary['missed_distance']]}", ""]
+    return "\n".join(lines + _camus_table(summary) + [""] + _table_iv(summary) + [""] + _groups_table(summary))
 
-    lines = [f"{summary['n_frames']} frames, {mode}", f"{'':<16}{'LV':>8}{'MYO':>8}{'LA':>8}",
-             row("Dice", summary["dice"], ".3f"), row("Hausdorff px", summary["hd_px"], ".2f"),
-             row("Hausdorff mm", summary["hd_mm"], ".2f"), f"{'outliers':<16}{summary['outliers']:>8}", ""]
-    lines.append(f"{'group':<10}{'frames':>7}{'Dice LV':>9}{'MYO':>7}{'LA':>7}{'HD px LV':>10}{'MYO':>7}{'LA':>7}{'outl.':>7}")
+
+def _cell(value, fmt: str, width: int) -> str:
+    return f"{'-' if value is None else format(value, fmt):>{width}}"
+
+
+def _camus_table(summary: dict) -> list[str]:
+    lines = [f"{'structure':<10}{'phase':<6}{'frames':>7}{'Dice':>8}{'HD mm':>8}{'MAD mm':>8}{'HD px':>8}"
+             f"{'MAD px':>8}{'missed':>8}"]
+    groups = {**summary["by_phase"], "all": summary}
+    for name in (*CAMUS_STRUCTURES, "MYO"):
+        for phase, s in groups.items():
+            lines.append(f"{TITLES[name]:<10}{phase:<6}{s['n_frames']:>7}{_cell(s['dice'][name], '.3f', 8)}"
+                         + "".join(_cell(s[m][name], ".2f", 8) for m in ("hd_mm", "mad_mm", "hd_px", "mad_px"))
+                         + f"{s['missed'][name]:>8}")
+    return lines
+
+
+def _table_iv(summary: dict) -> list[str]:
+    def row(title, metric, fmt):
+        return f"{title:<22}" + "".join(_cell(summary[metric][k], fmt, 8) for k in PAPER_STRUCTURES)
+
+    lines = ["Table IV layout" + " " * 7 + "".join(f"{k:>8}" for k in PAPER_STRUCTURES),
+             row("Dice", "dice", ".3f"), row("Hausdorff px", "hd_px", ".2f"), row("Hausdorff mm", "hd_mm", ".2f"),
+             f"{'missed':<22}" + "".join(f"{summary['missed'][k]:>8}" for k in PAPER_STRUCTURES)]
+    criteria = [key[len("outliers_"):] for key in summary if key.startswith("outliers_")]
+    lines += [f"{'outliers, ' + name:<22}{summary['outliers_' + name]:>8}" for name in criteria]
+    return lines + [f"outliers: frames failing an anatomical criterion of the set "
+                    f"({summary['outlier_criteria']}: the default)"]
+
+
+def _groups_table(summary: dict) -> list[str]:
+    lines = [f"{'group':<10}{'frames':>7}{'Dice LV':>9}{'MYO':>7}{'LA':>7}{'HD px LV':>10}{'MYO':>7}{'LA':>7}{'outl.':>7}"]
     for group, s in summary["by_view_phase"].items():
-        d, h = s["dice"], s["hd_px"]
-        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
-        lines.append(f"{group:<10}{s['n_frames']:>7}{fmt(d['LV'], '.3f'):>9}{fmt(d['MYO'], '.3f'):>7}{fmt(d['LA'], '.3f'):>7}"
-                     f"{fmt(h['LV'], '.2f'):>10}{fmt(h['MYO'], '.2f'):>7}{fmt(h['LA'], '.2f'):>7}{s['outliers']:>7}")
-    return "\n".join(lines)
+        dice = "".join(_cell(s["dice"][k], ".3f", width) for k, width in zip(PAPER_STRUCTURES, (9, 7, 7)))
+        hausdorff = "".join(_cell(s["hd_px"][k], ".2f", width) for k, width in zip(PAPER_STRUCTURES, (10, 7, 7)))
+        lines.append(f"{group:<10}{s['n_frames']:>7}{dice}{hausdorff}{s['outliers']:>7}")
+    return lines

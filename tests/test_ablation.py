@@ -3,7 +3,8 @@ import csv
 import pytest
 from click.testing import CliRunner
 
-from echolite.studies.ablation import load_plan, make_runner, resolve, run_plan, write_tables
+from echolite.studies.ablation import (Outcome, Plan, load_plan, make_runner, parse_rule, resolve, run_plan,
+                                       with_rule, write_tables)
 from echolite.cli.main import main
 from echolite.config import TrainConfig
 from echolite.errors import EcholiteError
@@ -79,12 +80,52 @@ def test_size_variant_swaps_only_the_widths():
     ("baseline: {preset: unet9}\nsteps: []", "unknown preset"),
     ("steps: []", "baseline"),
     ("baseline: {}\nrule: fastest\nsteps: []", "unknown rule"),
+    ("baseline: {}\nrule: mean_dice_rv\nsteps: []", "unknown rule 'mean_dice_rv'; a rule is mean_<metric>"),
 ])
 def test_bad_plans_are_user_errors(tmp_path, text, message):
     path = tmp_path / "plan.yaml"
     path.write_text(text)
     with pytest.raises(EcholiteError, match=message):
         load_plan(str(path))
+
+
+@pytest.mark.parametrize("rule, metric, structures, higher", [
+    ("mean_dice", "dice", ("LV", "MYO", "LA"), True),
+    ("mean_hd", "hd_px", ("LV", "MYO", "LA"), False),
+    ("mean_dice_epi", "dice", ("EPI",), True),
+    ("mean_mad_mm_LA", "mad_mm", ("LA",), False),
+    ("mean_hd_px", "hd_px", ("LV", "MYO", "LA"), False),
+])
+def test_a_rule_names_any_metric_and_structure(rule, metric, structures, higher):
+    parsed = parse_rule(rule)
+    assert (parsed.metric, parsed.structures, parsed.higher_is_better) == (metric, structures, higher)
+
+
+def test_the_rule_decides_which_variant_is_kept(tmp_path):
+    import numpy as np
+
+    from echolite.data.phantom import make_phantom
+    from echolite.evaluation.scoring import score_frames, summarize
+
+    frames = make_phantom(4, seed=1, size=64)
+    shifts = {"baseline": 2, "closer": 1, "further": 3}  # predictions shifted sideways by that many pixels
+
+    def run_variants(variants):
+        scored = [score_frames(np.roll(frames.masks, shifts[v.label], axis=2), frames) for v in variants]
+        return [Outcome(v, s, summarize(s)) for v, s in zip(variants, scored)]
+
+    plan = Plan("p", "", "mean_mad_px_epi", "val", {"preset": "unet0"},
+                [{"name": "Step", "variants": {"further": {"epochs": 2}, "closer": {"epochs": 3}}}])
+    rows = run_plan(plan, tmp_path, TrainConfig(), run_variants, log=lambda _: None)
+    assert [r["variant"] for r in rows if r["kept"]] == ["baseline", "closer"]
+    assert rows[2]["rule_value"] < rows[0]["rule_value"] < rows[1]["rule_value"] and rows[2]["p_rule"] is not None
+    _, md = write_tables(rows, tmp_path, plan)
+    assert "| mean_mad_px_epi | p Dice |" in md.read_text() and "| Missed |" in md.read_text()
+    with pytest.raises(EcholiteError, match="--rule: unknown rule 'mean_iou'"):
+        with_rule(plan, "mean_iou")
+    assert with_rule(plan, "mean_hd_mm").rule == "mean_hd_mm"
+    refused = CliRunner().invoke(main, ["ablate", "tiny", "--rule", "mean_dice_heart", "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 1 and "unknown rule 'mean_dice_heart'" in refused.output
 
 
 def test_train_with_mirrored_strategy(tmp_path):

@@ -8,7 +8,8 @@ from PIL import Image
 from echolite.cli.main import main
 from echolite.data.phantom import make_phantom
 from echolite.data.writers import write_png_export
-from echolite.evaluation.scoring import score_frames, summarize
+from echolite.errors import EcholiteError
+from echolite.evaluation.scoring import read_frame_csv, score_frames, summarize, write_frame_csv
 from echolite.evaluation.postprocess import PostprocessConfig
 
 
@@ -29,8 +30,74 @@ def _write_predictions(folder, frames, shift=0, island=False):
 def test_perfect_predictions_score_dice_one(frames):
     scores = score_frames(frames.masks.copy(), frames)
     summary = summarize(scores)
-    assert summary["n_frames"] == 12 and summary["dice"] == {"LV": 1.0, "MYO": 1.0, "LA": 1.0}
-    assert summary["hd_px"]["LV"] == 0.0 and set(summary["by_view_phase"]) == {"4CH_ED", "4CH_ES"}
+    assert summary["n_frames"] == 12 and summary["dice"] == {"LV": 1.0, "MYO": 1.0, "LA": 1.0, "EPI": 1.0}
+    assert summary["hd_px"]["LV"] == 0.0 and summary["mad_mm"]["EPI"] == 0.0
+    assert set(summary["by_view_phase"]) == {"4CH_ED", "4CH_ES"} and set(summary["by_phase"]) == {"ED", "ES"}
+    assert summary["by_phase"]["ED"]["n_frames"] == 6 and summary["missed"] == {"LV": 0, "MYO": 0, "LA": 0, "EPI": 0}
+    assert summary["outlier_criteria"] == "camus" and {"outliers_camus", "outliers_echolite"} <= set(summary)
+
+
+def _without_la_in_first_frame(frames):
+    pred = frames.masks.copy()
+    pred[0][pred[0] == 3] = 0
+    return pred
+
+
+def test_a_missed_structure_is_left_out_of_distance_means_and_counted(frames):
+    scores = score_frames(_without_la_in_first_frame(frames), frames)
+    assert scores[0].missed.tolist() == [False, False, True, False]
+    assert scores[0].value("dice", "LA") == 0 and np.isnan(scores[0].value("hd_mm", "LA"))
+    assert np.isnan(scores[0].value("mad_px", "LA"))
+    summary = summarize(scores)
+    assert summary["missed_distance"] == "nan" and summary["missed"]["LA"] == 1
+    assert summary["hd_px"]["LA"] == 0.0 and summary["dice"]["LA"] == pytest.approx(11 / 12, abs=1e-4)
+    phase = scores[0].phase
+    assert summary["by_phase"][phase]["missed"]["LA"] == 1
+    assert sum(group["missed"]["LA"] for group in summary["by_phase"].values()) == 1
+
+
+def test_diagonal_penalty_for_a_missed_structure(frames):
+    scores = score_frames(_without_la_in_first_frame(frames), frames, missed_distance="diagonal")
+    rows, cols = frames.masks.shape[1:]
+    spacing = frames.spacing_mm[0]
+    assert scores[0].value("hd_px", "LA") == pytest.approx(np.hypot(rows, cols))
+    assert scores[0].value("mad_mm", "LA") == pytest.approx(np.hypot(rows * spacing[0], cols * spacing[1]))
+    summary = summarize(scores)
+    assert summary["missed_distance"] == "diagonal" and summary["missed"]["LA"] == 1
+    assert summary["hd_px"]["LA"] == pytest.approx(np.hypot(rows, cols) / 12, abs=1e-3)
+    with pytest.raises(EcholiteError, match="unknown missed distance"):
+        score_frames(frames.masks, frames, missed_distance="max")
+
+
+def test_frames_csv_round_trip_keeps_metrics_missed_and_criteria_sets(frames, tmp_path):
+    scores = score_frames(_without_la_in_first_frame(frames), frames)
+    write_frame_csv(scores, tmp_path / "frames.csv")
+    header = (tmp_path / "frames.csv").read_text().splitlines()[0].split(",")
+    assert {"mad_mm_EPI", "hd_px_LV", "missed_LA", "outlier", "outlier_camus", "outlier_echolite"} <= set(header)
+    assert any(c.startswith("camus_") for c in header) and "echolite_lv_hole" in header
+    back = read_frame_csv(tmp_path / "frames.csv")
+    assert summarize(back) == summarize(scores)
+    assert back[0].checks == scores[0].checks and back[0].missed_distance == "nan"
+
+
+OLD_FRAMES_CSV = """frame_id,patient,view,phase,dice_LV,dice_MYO,dice_LA,hd_px_LV,hd_px_MYO,hd_px_LA,hd_mm_LV,hd_mm_MYO,hd_mm_LA,outlier,lv_hole,myo_hole,la_fragmented
+p1_4CH_ED,p1,4CH,ED,0.9500,0.8000,0.0000,3.0000,4.0000,362.0387,2.0000,3.0000,217.2232,1,0,0,1
+p1_4CH_ES,p1,4CH,ES,0.9000,0.7000,0.9000,5.0000,6.0000,7.0000,3.0000,4.0000,5.0000,0,0,0,0
+"""
+
+
+def test_old_frames_csv_still_reads(tmp_path):
+    (tmp_path / "frames.csv").write_text(OLD_FRAMES_CSV)
+    scores = read_frame_csv(tmp_path / "frames.csv")
+    assert scores[0].value("hd_px", "LA") == pytest.approx(362.0387) and np.isnan(scores[0].value("mad_mm", "LV"))
+    assert np.isnan(scores[0].value("dice", "EPI")) and scores[0].missed.tolist() == [False, False, True, False]
+    assert scores[0].missed_distance == "diagonal"  # the old files penalized a miss with the diagonal
+    assert scores[0].checks == {"echolite": {"lv_hole": False, "myo_hole": False, "la_fragmented": True}}
+    summary = summarize(scores)
+    assert summary["missed_distance"] == "diagonal" and summary["mad_px"]["LV"] is None and summary["outliers"] == 1
+    (tmp_path / "bad.csv").write_text("frame_id,patient\np1,p1\n")
+    with pytest.raises(EcholiteError, match="bad.csv: not an echolite frames.csv"):
+        read_frame_csv(tmp_path / "bad.csv")
 
 
 def test_postprocessing_removes_islands_and_changes_hausdorff(frames):
@@ -49,14 +116,17 @@ def test_evaluate_predictions_folder_cli(tmp_path, frames):
     result = CliRunner().invoke(main, args + ["--json", "--out", str(tmp_path / "eval")])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{"):])
-    assert summary["n_frames"] == 12 and summary["dice"]["LV"] > 0.99 and summary["outliers"] == 0
+    assert summary["n_frames"] == 12 and summary["dice"]["LV"] > 0.99 and summary["outliers_echolite"] == 0
     assert (tmp_path / "eval" / "frames.csv").read_text().count("\n") == 13
     assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == 8
     raw = CliRunner().invoke(main, args + ["--json", "--no-postprocess"])
     raw_summary = json.loads(raw.output[raw.output.index("{"):])
     assert raw_summary["outliers"] == 12 and raw_summary["hd_px"]["LV"] > summary["hd_px"]["LV"]
-    table = CliRunner().invoke(main, args)
-    assert "Dice" in table.output and "4CH_ED" in table.output
+    table = CliRunner().invoke(main, args + ["--missed-distance", "diagonal"])
+    assert "Dice" in table.output and "4CH_ED" in table.output and "LV epi" in table.output
+    assert "missed structure: the image diagonal" in table.output and "Table IV layout" in table.output
+    bad = CliRunner().invoke(main, args + ["--missed-distance", "zero"])
+    assert bad.exit_code == 1 and "'zero' is not one of 'nan', 'diagonal'" in bad.output
 
 
 def test_evaluate_keras_model_and_missing_predictions(tmp_path, frames, tiny_config):
@@ -87,7 +157,16 @@ def test_compare_cli_wilcoxon_and_boxplots(tmp_path, frames):
     rows = json.loads(result.output[result.output.index("["):])
     dice_lv = next(r for r in rows if r["metric"] == "dice" and r["structure"] == "LV")
     assert dice_lv["mean_a"] == 1.0 and dice_lv["diff"] < 0 and dice_lv["p"] < 0.01
-    assert out.stat().st_size > 5000
+    assert out.stat().st_size > 5000 and {(r["metric"], r["structure"]) for r in rows} >= {("mad_px", "EPI")}
+    chosen = CliRunner().invoke(main, ["compare", str(tmp_path / "good"), str(tmp_path / "shifted"), "--data",
+                                       str(tmp_path / "data"), "--split", "all", "--out", str(out), "--json",
+                                       "--metric", "mad_px", "--metric", "dice", "--structure", "EPI"])
+    assert chosen.exit_code == 0, chosen.output
+    rows = json.loads(chosen.output[chosen.output.index("["):])
+    assert [(r["metric"], r["structure"]) for r in rows] == [("mad_px", "EPI"), ("dice", "EPI")]
+    assert rows[0]["mean_a"] == 0.0 and rows[0]["diff"] > 0 and rows[0]["missed_b"] == 0
+    bad = CliRunner().invoke(main, ["compare", str(tmp_path / "good"), str(tmp_path / "shifted"), "--structure", "rv"])
+    assert bad.exit_code == 1 and "'rv' is not one of 'lv', 'myo', 'la', 'epi'" in bad.output
 
 
 def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames):
@@ -106,6 +185,31 @@ def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames
     csv_b.write_text("\n".join(csv_b.read_text().splitlines()[:-2]) + "\n")  # drop a frame from B
     refused = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted")])
     assert refused.exit_code == 1 and "not scored on the same frames: 2 only in A" in refused.output
+
+
+def test_compare_old_reports_and_check_names(tmp_path):
+    from echolite.evaluation.report import compare
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "frames.csv").write_text(OLD_FRAMES_CSV)
+    result = compare(tmp_path / "a", tmp_path / "b")
+    assert {(r["metric"], r["structure"]) for r in result.rows} == {
+        (m, s) for m in ("dice", "hd_px", "hd_mm") for s in ("LV", "MYO", "LA")}  # what old files hold
+    assert result.missed_distance == "diagonal"
+    lv = compare(tmp_path / "a", tmp_path / "b", metrics=["hd_mm"], structures=["lv"]).rows
+    assert [(r["metric"], r["structure"]) for r in lv] == [("hd_mm", "LV")]
+    with pytest.raises(EcholiteError, match="unknown metric 'hd'; choose one of: dice, hd_px, hd_mm, mad_px, mad_mm"):
+        compare(tmp_path / "a", tmp_path / "b", metrics=["hd"])
+    with pytest.raises(EcholiteError, match="unknown structure 'rv'; choose one of: lv, myo, la, epi"):
+        compare(tmp_path / "a", tmp_path / "b", structures=["rv"])
+    # a report that leaves a miss out (NaN) does not compare with an old one that penalized it
+    scores = read_frame_csv(tmp_path / "b" / "frames.csv")
+    scores[0].hd_px[:], scores[0].hd_mm[:] = np.nan, np.nan
+    write_frame_csv(scores, tmp_path / "b" / "frames.csv")
+    assert read_frame_csv(tmp_path / "b" / "frames.csv")[0].missed_distance == "nan"
+    with pytest.raises(EcholiteError, match="score a missed structure's distances differently"):
+        compare(tmp_path / "a", tmp_path / "b")
 
 
 def test_verdict_never_claims_equivalence():

@@ -1,3 +1,4 @@
-"""Evaluation as in the paper: ``metrics`` (Dice, Hausdorff), ``anatomy`` (outlier checks), ``postprocess``,
-``scoring`` (per frame and summaries), ``stats`` (paired Wilcoxon) and ``report`` (the evaluate and compare
-workflows and their output folder)."""
+"""Evaluation as in the paper and as CAMUS reports it: ``names`` (structures, metrics, conventions), ``metrics``
+(Dice, Hausdorff, mean absolute distance), ``anatomy`` (outlier criteria sets), ``postprocess``, ``scoring`` (per
+frame and summaries), ``stats`` (paired Wilcoxon) and ``report`` (the evaluate and compare workflows and their
+output folder)."""

@@ -1,8 +1,9 @@
 """The evaluate and compare workflows: score a model (or another tool's masks) on a split, write the report
 folder; test two models against each other on the same frames.
 
-An ``evaluate`` report folder holds ``frames.csv`` (every metric and check per frame), ``summary.json`` (means
-first, then by view and phase) and ``worst/`` (overlays of the frames with the lowest mean Dice).
+An ``evaluate`` report folder holds ``frames.csv`` (every metric and check per frame), ``summary.json`` (pooled
+means first, then by phase and by view and phase) and ``worst/`` (overlays of the frames with the lowest mean
+Dice).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from echolite_edge.files import unwritable_reason
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
-from echolite.evaluation.scoring import FrameScore, read_frame_csv, score_frames, summarize, worst_frames, write_frame_csv
+from echolite.evaluation.scoring import (FrameScore, pick_metrics, pick_structures, read_frame_csv, score_frames,
+                                        summarize, worst_frames, write_frame_csv)
 from echolite.inference import is_model, load_segmenter, read_predictions
 from echolite.run import RunDir, frames_for_split, write_text_atomically
 
@@ -38,18 +40,20 @@ class Evaluation:
 
 
 def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
-             postprocess: bool = True, out: Path | None = None, progress: Callable[[int, int], None] | None = None
-             ) -> Evaluation:
+             postprocess: bool = True, out: Path | None = None, progress: Callable[[int, int], None] | None = None,
+             missed_distance: str = "nan") -> Evaluation:
     """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
     ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
-    total)`` is called per frame scored."""
+    total)`` is called per frame scored. ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan``
+    (left out of the means) or ``diagonal`` (the image diagonal)."""
     if (model is None) == (predictions is None):
         raise EcholiteError("give either a model or a folder of predicted masks")
     out = Path(out) if out is not None else default_report_folder(model or predictions, split, postprocess)
     _check_writable(out)
     frames, labels = _predicted(model, predictions, data, split)
     tick = (lambda step: progress(step, len(frames))) if progress else None
-    scores = score_frames(labels, frames, PostprocessConfig() if postprocess else None, progress=tick)
+    scores = score_frames(labels, frames, PostprocessConfig() if postprocess else None, progress=tick,
+                          missed_distance=missed_distance)
     result = Evaluation(scores, summarize(scores), frames, labels, postprocess, out)
     write_report(out, result)
     return result
@@ -103,26 +107,30 @@ class Comparison:
     rows: list[dict]
     n_frames: int
     boxplots: Path | None
+    missed_distance: str
+    """Hausdorff and MAD of a missed structure in the tested values: ``nan`` (left out) or ``diagonal``."""
 
 
 def compare(a: Path, b: Path, data: str | None = None, split: str = "test", postprocess: bool = True,
-            boxplots: Path | None = None) -> Comparison:
+            boxplots: Path | None = None, metrics=None, structures=None) -> Comparison:
     """Paired Wilcoxon tests per structure and metric between A and B on the same frames. A and B: ``evaluate``
-    report folders, or models / folders of predicted masks scored here on ``data``."""
-    from echolite.evaluation.stats import paired_tests
+    report folders, or models / folders of predicted masks scored here on ``data``. ``metrics`` and
+    ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default: all)."""
+    from echolite.evaluation.stats import paired_tests, shared_missed_distance
 
+    metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
     if is_report(a) and is_report(b):
         scores = [read_frame_csv(Path(m) / FRAMES_CSV) for m in (a, b)]
     elif data is None:
         raise EcholiteError("data is needed unless A and B are both evaluation reports (folders with frames.csv)")
     else:
         scores = _score_pair(Path(a), Path(b), data, split, postprocess)
-    rows = paired_tests(*scores)
+    rows = paired_tests(*scores, metrics, structures)
     if boxplots is not None:
         from echolite.plots import save_comparison_boxplots
 
         save_comparison_boxplots(*scores, (Path(a).name, Path(b).name), boxplots)
-    return Comparison(rows, len(scores[0]), boxplots)
+    return Comparison(rows, len(scores[0]), boxplots, shared_missed_distance(*scores))
 
 
 def _score_pair(a: Path, b: Path, data: str, split: str, postprocess: bool) -> list[list[FrameScore]]:

@@ -5,32 +5,48 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from echolite.evaluation.scoring import STRUCTURES, FrameScore
+from echolite.evaluation.scoring import (FrameScore, missed_counts, missed_distance_of, pick_metrics,
+                                        pick_structures)
 from echolite.errors import EcholiteError
 
 
 ALPHA = 0.05
 
 
-def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=("dice", "hd_px", "hd_mm")) -> list[dict]:
-    """Per metric and structure: means of A and B, mean and median difference (B − A), two-sided Wilcoxon
-    signed-rank p-value over the frames where both values are finite, and a verdict. p is None when fewer than
-    2 pairs differ (the test is undefined). Both sets must hold the same frames."""
+def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=None, structures=None) -> list[dict]:
+    """Per metric and structure (default: all of ``METRICS`` and ``STRUCTURES``; names checked): means of A and
+    B, mean and median difference (B − A), two-sided Wilcoxon signed-rank p-value over the frames where both
+    values are finite, a verdict, and how often each model missed the structure. p is None when fewer than 2
+    pairs differ (the test is undefined). Both sets must hold the same frames; a metric × structure that neither
+    set has (an older frames.csv without MAD) is left out."""
+    metrics, structures = pick_metrics(metrics), pick_structures(structures)
     b = align_frames(a, b)
+    shared_missed_distance(a, b)
+    missed_a, missed_b = missed_counts(a), missed_counts(b)
     rows = []
     for metric in metrics:
-        values_a = np.array([getattr(s, metric) for s in a], float)
-        values_b = np.array([getattr(s, metric) for s in b], float)
-        for k, name in enumerate(STRUCTURES):
-            x, y = values_a[:, k], values_b[:, k]
+        for name in structures:
+            x, y = (np.array([s.value(metric, name) for s in scores], float) for scores in (a, b))
+            if not (np.isfinite(x).any() or np.isfinite(y).any()):
+                continue
             ok = np.isfinite(x) & np.isfinite(y)
             x, y = x[ok], y[ok]
             p, diff = paired_p(x, y), _mean(y - x)
             rows.append({"metric": metric, "structure": name, "n": int(ok.sum()), "mean_a": _mean(x),
                          "mean_b": _mean(y), "diff": diff,
                          "median_diff": float(np.median(y - x)) if x.size else None, "p": p,
-                         "verdict": verdict(p, diff)})
+                         "verdict": verdict(p, diff), "missed_a": missed_a[name], "missed_b": missed_b[name]})
     return rows
+
+
+def shared_missed_distance(a: list[FrameScore], b: list[FrameScore]) -> str:
+    """The missed-structure convention of a comparison: that of the sets with a missed structure, which must
+    agree (distances of a miss as NaN in one set and as the image diagonal in the other do not compare)."""
+    conventions = {missed_distance_of(s) for s in (a, b) if any(frame.missed.any() for frame in s)}
+    if len(conventions) > 1:
+        raise EcholiteError("A and B score a missed structure's distances differently (NaN in one, the image "
+                            "diagonal in the other); evaluate both with the same --missed-distance")
+    return conventions.pop() if conventions else missed_distance_of(a)
 
 
 def paired_p(x: np.ndarray, y: np.ndarray) -> float | None:

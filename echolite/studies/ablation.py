@@ -19,10 +19,10 @@ import numpy as np
 
 from echolite.config import MODEL_FIELDS, ModelConfig, TrainConfig, resolve_configs
 from echolite.errors import EcholiteError
+from echolite.evaluation.names import METRICS, PAPER_STRUCTURES, STRUCTURES
 from echolite.models.presets import get_preset
 from echolite.run import RunDir
 
-RULES = {"mean_dice": ("dice", True), "mean_hd": ("hd_px", False)}  # metric, higher is better
 TRAIN_FIELDS = {"epochs", "batch_size", "learning_rate", "loss", "augment", "scheduler", "ds_weight", "phantom_frames",
                 "patience", "seed", "jit_compile"}
 """What a plan may change in training (the data and the split are the study's, not a variant's)."""
@@ -44,6 +44,53 @@ class Variant:
     def run_name(self) -> str:
         key = json.dumps([dataclasses.asdict(self.model), dataclasses.asdict(self.train)], sort_keys=True)
         return f"{self.train.preset}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """How a step ranks models: ``mean_<metric>[_<structure>]``, the mean over the scored frames of one metric of
+    ``names.METRICS`` (``hd`` = ``hd_px``) on one structure, or without a structure over the paper's LV, MYO and
+    LA. Dice: higher is better; distances: lower. Frames where the value is undefined are left out."""
+
+    name: str
+    metric: str
+    structures: tuple[str, ...]
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric == "dice"
+
+    def values(self, scores: list) -> np.ndarray:
+        """(frames, structures) values of the rule's metric."""
+        from echolite.evaluation.scoring import per_frame
+
+        return per_frame(scores, self.metric, self.structures)
+
+    def mean(self, scores: list) -> float | None:
+        values = self.values(scores)
+        return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else None
+
+    def per_frame(self, scores: list) -> np.ndarray:
+        """Each frame's mean over the rule's structures (NaN where none is defined), for the paired test."""
+        values = self.values(scores)
+        counts = np.isfinite(values).sum(axis=1)
+        return np.where(counts > 0, np.nansum(values, axis=1) / np.maximum(counts, 1), np.nan)
+
+
+RULE_METRICS = {"hd": "hd_px", **{m: m for m in METRICS}}
+"""Metric names a rule may use (``hd``: the rule name older plans use)."""
+
+
+def parse_rule(text: str, where: str = "rule") -> Rule:
+    """``mean_dice``, ``mean_hd``, ``mean_mad_mm_epi``, ...: see ``Rule``."""
+    rest = str(text)[len("mean_"):] if str(text).startswith("mean_") else None
+    for given in sorted(RULE_METRICS, key=len, reverse=True) if rest is not None else ():
+        structure = rest[len(given) + 1:].upper() if rest.startswith(f"{given}_") else None
+        if rest == given or structure in STRUCTURES:
+            return Rule(text, RULE_METRICS[given], (structure,) if structure else PAPER_STRUCTURES)
+    raise EcholiteError(f"{where}: unknown rule {text!r}; a rule is mean_<metric> or mean_<metric>_<structure> with "
+                        f"metric one of {', '.join(METRICS)} (hd = hd_px) and structure one of "
+                        f"{', '.join(s.lower() for s in STRUCTURES)} (e.g. mean_dice, mean_mad_mm_epi)")
 
 
 @dataclasses.dataclass
@@ -83,8 +130,7 @@ def load_plan(source: str) -> Plan:
         raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
     plan = Plan(raw.get("name", path.stem), raw.get("description", ""), raw.get("rule", "mean_dice"),
                 raw.get("score_split", "val"), raw["baseline"], raw["steps"])
-    if plan.rule not in RULES:
-        raise EcholiteError(f"{where}: unknown rule {plan.rule!r}; choose one of: {', '.join(RULES)}")
+    parse_rule(plan.rule, where)
     for field in [plan.baseline] + [v for step in plan.steps for v in _variants_of(step, where).values()]:
         unknown = set(field) - TRAIN_FIELDS - MODEL_FIELDS - SPECIAL_FIELDS
         if unknown:
@@ -118,20 +164,20 @@ def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callabl
     """Walk the steps; return one row per variant with the step's decision. ``run_variants`` trains and scores."""
     current_settings = dict(plan.baseline)
     current = run_variants([resolve(current_settings, {}, "baseline", defaults)])[0]
-    rows = [_row("Baseline", current, None, "-", kept=True)]
-    metric, higher = RULES[plan.rule]
+    rule = parse_rule(plan.rule)
+    rows = [_row("Baseline", current, None, "-", rule, kept=True)]
     for step in plan.steps:
         variants = _variants_of(step, plan.name)
         candidates = [resolve(current_settings, change, label, defaults) for label, change in variants.items()]
         outcomes = run_variants(candidates)
-        best = max(outcomes, key=lambda o: _score(o, metric, higher))
-        improved = _score(best, metric, higher) > _score(current, metric, higher)
+        best = max(outcomes, key=lambda o: _score(o, rule))
+        improved = _score(best, rule) > _score(current, rule)
         for outcome in outcomes:
             chosen = outcome is best and improved
             conclusion = (f"use {outcome.variant.label}" if chosen else "discard") if outcome is best else "-"
-            rows.append(_row(step["name"], outcome, current, conclusion, kept=chosen))
-        log(f"{step['name']}: best {best.variant.label} ({_fmt_dice(best)}) vs current ({_fmt_dice(current)}): "
-            f"{'kept' if improved else 'discarded'}")
+            rows.append(_row(step["name"], outcome, current, conclusion, rule, kept=chosen))
+        log(f"{step['name']}: best {best.variant.label} ({rule.name} {_num(rule.mean(best.scores), 3)}) vs current "
+            f"({_num(rule.mean(current.scores), 3)}): {'kept' if improved else 'discarded'}")
         if improved:
             current_settings.update(variants[best.variant.label])
             current = best
@@ -144,33 +190,36 @@ def _variants_of(step: dict, where: str) -> dict:
     return {str(k): dict(v or {}) for k, v in step["variants"].items()}
 
 
-def _score(outcome: Outcome, metric: str, higher: bool) -> float:
-    values = np.array([getattr(s, metric) for s in outcome.scores], float)
-    value = float(np.nanmean(values)) if np.isfinite(values).any() else (-np.inf if higher else np.inf)
-    return value if higher else -value
+def _score(outcome: Outcome, rule: Rule) -> float:
+    """The rule's value, signed so that larger is better; an undefined value ranks last."""
+    value = rule.mean(outcome.scores)
+    if value is None:
+        return -np.inf
+    return value if rule.higher_is_better else -value
 
 
-def _row(step: str, outcome: Outcome, against: Outcome | None, conclusion: str, kept: bool) -> dict:
+def _row(step: str, outcome: Outcome, against: Outcome | None, conclusion: str, rule: Rule, kept: bool) -> dict:
     from echolite.evaluation.stats import paired_p
 
     summary = outcome.summary
     row = {"step": step, "variant": outcome.variant.label, "run": outcome.variant.run_name,
            "postprocess": outcome.variant.postprocess}
     for metric, key in (("dice", "dice"), ("hd_px", "hd")):
-        for name, value in summary[metric].items():
-            row[f"{key}_{name}"] = value
+        for name in PAPER_STRUCTURES:
+            row[f"{key}_{name}"] = summary[metric][name]
+    row["missed"] = sum(summary["missed"][name] for name in PAPER_STRUCTURES)
     row["outliers"] = summary["outliers"]
-    row["p_dice"] = row["p_hd"] = None
+    value = rule.mean(outcome.scores)
+    row["rule_value"] = None if value is None else round(value, 4)
+    row["p_dice"] = row["p_hd"] = row["p_rule"] = None
     if against is not None:
-        for metric, key in (("dice", "p_dice"), ("hd_px", "p_hd")):
-            per_frame = lambda o: np.array([np.nanmean(getattr(s, metric)) for s in o.scores])  # noqa: E731
-            row[key] = paired_p(per_frame(against), per_frame(outcome))
+        for key, paired_rule in (("p_dice", _PAPER_DICE), ("p_hd", _PAPER_HD), ("p_rule", rule)):
+            row[key] = paired_p(paired_rule.per_frame(against.scores), paired_rule.per_frame(outcome.scores))
     row["conclusion"], row["kept"] = conclusion, kept
     return row
 
 
-def _fmt_dice(outcome: Outcome) -> str:
-    return " / ".join(f"{v:.3f}" for v in outcome.summary["dice"].values())
+_PAPER_DICE, _PAPER_HD = parse_rule("mean_dice"), parse_rule("mean_hd")
 
 
 # --- running variants: train (or reuse) and score --------------------------------------------------------------
@@ -181,7 +230,7 @@ def train_and_score(variant: Variant, out: Path, score_split: str, log: Callable
     from echolite.evaluation.scoring import read_frame_csv, summarize
 
     run_dir = _run_dir(out, variant)
-    scores_csv = run_dir / f"scores_{score_split}_{'post' if variant.postprocess else 'raw'}.csv"
+    scores_csv = run_dir / f"frames_{score_split}_{'post' if variant.postprocess else 'raw'}.csv"
     if not scores_csv.exists():
         _train_if_needed(variant, run_dir, log)
         _score_run(run_dir, variant, score_split, scores_csv)
@@ -284,8 +333,8 @@ def _visible_gpus() -> list[str]:
 # --- tables ------------------------------------------------------------------------------------------------------
 
 TABLE_CSV, TABLE_MD = "ablation.csv", "ablation.md"
-COLUMNS = ["step", "variant", "dice_LV", "dice_MYO", "dice_LA", "hd_LV", "hd_MYO", "hd_LA", "outliers",
-           "p_dice", "p_hd", "conclusion", "run"]
+COLUMNS = ["step", "variant", "dice_LV", "dice_MYO", "dice_LA", "hd_LV", "hd_MYO", "hd_LA", "missed", "outliers",
+           "rule_value", "p_dice", "p_hd", "p_rule", "conclusion", "run"]
 
 
 def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
@@ -300,22 +349,25 @@ def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
         writer.writerows(rows)
     summary = [r for r in rows if r["conclusion"] != "-" or r["step"] == "Baseline"]
     text = [f"# Ablation `{plan.name}`: {plan.description}".rstrip(": "), "",
-            f"Scored on the {plan.score_split} split; rule: {plan.rule}. Dice and Hausdorff (pixels on the model grid) "
-            "are means over frames; p: two-sided Wilcoxon signed-rank test of per-frame mean Dice / Hausdorff "
-            "against the model the step tries to improve.", "",
-            "## Summary (Table VI)", "", *_markdown(summary, "Addition"), "", "## Every variant (Table V)", "",
-            *_markdown(rows, "Step")]
+            f"Scored on the {plan.score_split} split; rule: {plan.rule} (column {plan.rule}). Dice and Hausdorff "
+            "(pixels on the model grid) are means over frames; the Hausdorff distance of a missed structure (in "
+            "only one of prediction and truth) is undefined and left out of the means, and Missed counts those "
+            "structures (LV, MYO, LA). p: two-sided Wilcoxon signed-rank test of per-frame mean Dice / Hausdorff / "
+            "rule value against the model the step tries to improve.", "",
+            "## Summary (Table VI)", "", *_markdown(summary, "Addition", plan.rule), "", "## Every variant (Table V)", "",
+            *_markdown(rows, "Step", plan.rule)]
     md_path.write_text("\n".join(text) + "\n")
     return csv_path, md_path
 
 
-def _markdown(rows: list[dict], first: str) -> list[str]:
-    header = [first, "Variant", "Dice LV", "Dice MYO", "Dice LA", "Haus. LV", "Haus. MYO", "Haus. LA", "Outliers",
-              "p Dice", "p Haus.", "Conclusion"]
+def _markdown(rows: list[dict], first: str, rule: str) -> list[str]:
+    header = [first, "Variant", "Dice LV", "Dice MYO", "Dice LA", "Haus. LV", "Haus. MYO", "Haus. LA", "Missed",
+              "Outliers", rule, "p Dice", "p Haus.", f"p {rule}", "Conclusion"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [r["step"], r["variant"], *(_num(r[k], 3) for k in COLUMNS[2:5]), *(_num(r[k], 2) for k in COLUMNS[5:8]),
-                 str(r["outliers"]), _p(r["p_dice"]), _p(r["p_hd"]), r["conclusion"]]
+                 str(r["missed"]), str(r["outliers"]), _num(r["rule_value"], 3), _p(r["p_dice"]), _p(r["p_hd"]),
+                 _p(r["p_rule"]), r["conclusion"]]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -354,6 +406,14 @@ def with_epochs(plan: Plan, epochs: int | None) -> Plan:
     if epochs <= 0:
         raise EcholiteError(f"epochs must be a positive integer, got {epochs}")
     return dataclasses.replace(plan, baseline={**plan.baseline, "epochs": epochs})
+
+
+def with_rule(plan: Plan, rule: str | None) -> Plan:
+    """The plan ranking its variants by ``rule`` (None: the plan's own); see ``Rule``."""
+    if rule is None:
+        return plan
+    parse_rule(rule, "--rule")
+    return dataclasses.replace(plan, rule=rule)
 
 
 def describe(plan: Plan, data: str = "phantom", split_file: str | None = None) -> dict:

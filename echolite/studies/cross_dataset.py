@@ -13,7 +13,8 @@ from typing import Callable
 
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
-from echolite.evaluation.scoring import STRUCTURES, score_frames, summarize
+from echolite.evaluation.names import PAPER_STRUCTURES
+from echolite.evaluation.scoring import score_frames, summarize
 from echolite.inference import KerasSegmenter
 from echolite.run import RunDir, load_with_split, select_split
 
@@ -72,11 +73,11 @@ def _display_name(data: str, sets: list[tuple[str, str]]) -> str:
 
 
 def _table(rows: list[dict], names: list[str]) -> list[str]:
-    header = ["Trained on", "Model"] + [f"{n} {s}" for n in names for s in STRUCTURES]
+    header = ["Trained on", "Model"] + [f"{n} {s}" for n in names for s in PAPER_STRUCTURES]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [r["trained_on"], Path(r["run"]).name] + [
-            "–" if r.get(f"{n}_{s}") is None else f"{r[f'{n}_{s}']:.3f}" for n in names for s in STRUCTURES]
+            "–" if r.get(f"{n}_{s}") is None else f"{r[f'{n}_{s}']:.3f}" for n in names for s in PAPER_STRUCTURES]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
