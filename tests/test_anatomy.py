@@ -26,12 +26,14 @@ def test_numpy_morphology_is_exactly_scipys():
             labels, count = ndimage.label(region, structure)
             mine, mine_count = morphology.label(region, connectivity)
             assert mine_count == count and np.array_equal(mine, labels)
-            assert np.array_equal(morphology.fill_holes(region, connectivity), ndimage.binary_fill_holes(region, structure))
+            filled = ndimage.binary_fill_holes(region, structure)
+            assert np.array_equal(morphology.fill_holes(region, connectivity), filled)
             sizes = np.bincount(labels.ravel())
             sizes[0] = 4  # background stays
             assert np.array_equal(morphology.remove_small(region, 4, connectivity), region & (sizes[labels] >= 4))
         for border in (True, False):
-            assert np.array_equal(morphology.erode(region, border), ndimage.binary_erosion(region, SQUARE, border_value=border))
+            eroded = ndimage.binary_erosion(region, SQUARE, border_value=border)
+            assert np.array_equal(morphology.erode(region, border), eroded)
         assert np.array_equal(morphology.dilate(region), ndimage.binary_dilation(region, SQUARE))
         if region.any() and not region.all():
             expected = ndimage.distance_transform_edt(region).max()

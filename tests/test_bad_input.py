@@ -130,6 +130,7 @@ CASES = [
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/afile/masks", "is a file, not a folder", "{w}/afile/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/nothing --out {w}/masks", "nothing: not found", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --threads 0", "--threads: must be at least 1", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --qc lax", "argument --qc: invalid choice", "{w}/masks"),
     ("edge bench {w}/missing.tflite", "missing.tflite: not found", None),
     ("edge bench {w}/run/model_fp32.tflite --runs 0", "--runs: must be at least 1", None),
     ("edge bench {w}/run/model_fp32.tflite --image {w}/frames/b.png", "b.png: not a readable image", None),

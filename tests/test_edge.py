@@ -63,10 +63,12 @@ assert not heavy, heavy
     assert run.returncode == 0, run.stderr
     assert "frames/s end to end" in run.stdout and "p99" in run.stdout
     assert "cine: 4 frames" in run.stdout and "keeps up with a scanner at 0.001 frames/s" in run.stdout
+    assert "QC: " in run.stdout and "qc          median" in run.stdout
     import json
 
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["invoke_ms"]["runs"] == 3 and report["end_to_end_ms"]["p50"] > 0 and report["threads"] == 2
+    assert report["qc_ms"]["runs"] == 3 and report["qc_ms"]["p50"] > 0
     from PIL import Image
 
     for t in range(4):
@@ -77,13 +79,102 @@ assert not heavy, heavy
 def test_edge_cine_report_matches_the_library(capsys):
     from echolite.clinical.cine import analyse_cine
     from echolite.data.phantom import make_phantom_cine
-    from echolite_edge.cli import _report_cine
+    from echolite_edge.cli import _cine_summary, _print_cine
 
     _, masks, _ = make_phantom_cine(frames=12, seed=2, size=128)
-    assert _report_cine(list(masks), 0.5) == 0
+    frames = [{"name": f"f{t}"} for t in range(12)]
+    assert _print_cine(_cine_summary(list(masks), frames, 0.5, strict=False)) == 0
     expected = analyse_cine(masks, (0.5, 0.5))
     line = capsys.readouterr().out
     assert f"ED frame {expected.ed_index}, ES frame {expected.es_index}" in line and f"EF {expected.ef:.1f} %" in line
+
+
+class _Replay:
+    """Stands in for the interpreter: hands out prepared masks in order, so the QC path runs on known masks."""
+
+    def __init__(self, masks):
+        self.masks = iter(masks)
+
+    def segment(self, gray, name=""):
+        from echolite_edge.runner import Segmentation
+
+        return Segmentation(name, next(self.masks), 0.001, 0.002)
+
+
+def _run_on_masks(tmp_path, monkeypatch, masks, *options):
+    """``echolite-edge run`` on a loop whose frames segment to ``masks``: (exit code, results.json)."""
+    import json
+
+    from echolite_edge import runner
+    from echolite_edge.cli import main
+
+    monkeypatch.setattr(runner, "EdgeSegmenter", lambda model, threads: _Replay(masks))
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "m.tflite").write_bytes(b"replayed")
+    np.save(tmp_path / "loop.npy", np.zeros((len(masks), *masks[0].shape), np.uint8))
+    out = tmp_path / "out"
+    code = main(["run", str(tmp_path / "m.tflite"), str(tmp_path / "loop.npy"), "--out", str(out), *options])
+    return code, json.loads((out / "results.json").read_text())
+
+
+def _cine_with_a_failing_es():
+    """A phantom loop (ED frame 0, ES frame 4, all plausible) with an atrial fragment added at ES."""
+    from echolite.data.phantom import make_phantom_cine
+
+    masks = make_phantom_cine(frames=8, seed=1, size=128)[1]
+    masks[4, 120:124, 4:8] = 3
+    return list(masks)
+
+
+def test_device_qc_verdicts_are_the_librarys(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from echolite.evaluation.anatomy import check_anatomy
+
+    masks = _cine_with_a_failing_es()
+    masks[6] = masks[6].copy()
+    masks[6][60:63, 60:63] = 0  # holes
+    code, results = _run_on_masks(tmp_path, monkeypatch, masks)
+    assert code == 0 and results["qc"]["mode"] == "report" and results["qc"]["failed"] == 2
+    for frame in results["frames"]:
+        written = np.asarray(Image.open(tmp_path / "out" / frame["mask"])) // 85
+        expected = [name for name, failed in check_anatomy(written).items() if failed]
+        assert frame["qc"] == {"passed": not expected, "failed": expected}
+    assert results["frames"][4]["qc"]["failed"] == ["la_fragmented"] and results["frames"][6]["qc"]["failed"]
+
+
+def test_cine_ef_only_when_ed_and_es_pass(tmp_path, monkeypatch, capsys):
+    code, results = _run_on_masks(tmp_path / "off", monkeypatch, _cine_with_a_failing_es(), "--cine", "--qc", "off")
+    assert code == 0 and "qc" not in results["frames"][0] and results["cine"]["ef_percent"] > 20
+    assert "EF 50." in capsys.readouterr().out
+    code, results = _run_on_masks(tmp_path / "report", monkeypatch, _cine_with_a_failing_es(), "--cine")
+    cine = results["cine"]
+    assert code == 0 and (cine["ed_frame"], cine["es_frame"]) == (0, 4) and cine["ef_percent"] is None
+    assert cine["edv"] > cine["esv"] > 0  # report: the volumes stay, flagged by the frames' verdicts
+    assert cine["ef_withheld"] == "the ES frame (loop_0004) fails QC: la_fragmented"
+    out = capsys.readouterr().out
+    assert "no EF: the ES frame (loop_0004) fails QC: la_fragmented" in out and " EF " not in out
+
+
+def test_strict_qc_gives_no_volume_or_ef_from_failing_frames(tmp_path, monkeypatch, capsys):
+    options = ("--cine", "--qc", "strict", "--spacing", "0.3")
+    code, results = _run_on_masks(tmp_path, monkeypatch, _cine_with_a_failing_es(), *options)
+    assert code == 0 and results["qc"]["rejected"] == ["loop_0004"]
+    cine = results["cine"]
+    assert cine["edv"] > 0 and cine["esv"] is None and cine["ef_percent"] is None and cine["unit"] == "mL"
+    assert len(list((tmp_path / "out").glob("*_mask.png"))) == 8  # every mask is still written
+    out = capsys.readouterr().out
+    assert "rejected (masks written, no volumes or EF from them): loop_0004 (la_fragmented)" in out
+    assert "ESV not given (fails QC)" in out
+
+
+def test_bad_qc_option_is_a_one_line_error(tmp_path, capsys):
+    from echolite_edge.cli import main
+
+    assert main(["run", "m.tflite", "x.png", "--out", str(tmp_path), "--qc", "lax"]) == 1
+    assert main(["bench", "m.tflite", "--qc", "strict"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "argument --qc: invalid choice: 'lax'" in err[0] and "--qc" in err[1]
 
 
 def test_benchmark_model_output_parses_into_the_bench_report():

@@ -1,5 +1,6 @@
-"""Latency benchmark in the shape of TFLite's ``benchmark_model`` report, for the interpreter call alone and
-end to end (pre-processing + inference + post-processing), on whatever machine runs it."""
+"""Latency benchmark in the shape of TFLite's ``benchmark_model`` report, for the interpreter call alone, end to
+end (pre-processing + inference + post-processing) and the anatomical quality control of the mask, on whatever
+machine runs it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def stats_ms(seconds: list[float]) -> dict:
 
 
 def benchmark(model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 2, frame: np.ndarray | None = None) -> dict:
-    """Init time, first inference, warm-up average, then statistics over ``runs`` for invoke and end to end."""
+    """Init time, first inference, warm-up average, then statistics over ``runs`` for invoke, end to end, and the
+    QC of each run's mask (timed apart: ``run`` does it after the end-to-end path)."""
+    from echolite_edge.anatomy import failed_criteria
     from echolite_edge.runner import EdgeSegmenter
 
     start = time.perf_counter()
@@ -35,6 +38,7 @@ def benchmark(model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 
     first = segmenter.segment(frame)
     warm = [segmenter.segment(frame).seconds_total for _ in range(warmup)]
     results = [segmenter.segment(frame) for _ in range(runs)]
+    qc = [_seconds(failed_criteria, r.mask) for r in results]
     return {
         "model": str(model_path),
         "model_bytes": Path(model_path).stat().st_size,
@@ -45,16 +49,18 @@ def benchmark(model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 
         "warmup_mean_ms": float(np.mean(warm) * 1000) if warm else None,
         "invoke_ms": stats_ms([r.seconds_invoke for r in results]),
         "end_to_end_ms": stats_ms([r.seconds_total for r in results]),
+        "qc_ms": stats_ms(qc),
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
 def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps: float = 30.0) -> dict:
     """A cine loop (a folder of frames or a .npy stack) through the whole device path, frame after frame: read
-    from disk, resize, quantize, invoke, argmax, post-process, map back, write the mask and overlay PNGs. Frames
+    from disk, resize, quantize, invoke, argmax, post-process, map back, QC, write the mask and overlay PNGs. Frames
     per second, compared with the scanner's frame rate. One untimed frame first (allocation, caches)."""
     import tempfile
 
+    from echolite_edge.anatomy import failed_criteria
     from echolite_edge.runner import EdgeSegmenter, frame_files, read_frames_of, write_outputs
 
     segmenter = EdgeSegmenter(model_path, threads)
@@ -63,13 +69,21 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         raise ValueError(f"{source}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
     with tempfile.TemporaryDirectory(prefix="echolite-edge-bench-") as out:
         segmenter.segment(read_frames_of(files[0])[0][1])
-        start, count = time.perf_counter(), 0
+        start, qc = time.perf_counter(), []
         for path in files:
             for name, frame in read_frames_of(path):
-                write_outputs(segmenter.segment(frame, name), frame, Path(out))
-                count += 1
-        seconds = time.perf_counter() - start
+                seg = segmenter.segment(frame, name)
+                qc.append(_seconds(failed_criteria, seg.mask))
+                write_outputs(seg, frame, Path(out))
+        seconds, count = time.perf_counter() - start, len(qc)
     fps = count / seconds
     return {"model": str(model_path), "loop": str(source), "frames": count, "threads": threads,
             "machine": machine(), "ms_per_frame": 1000 * seconds / count, "frames_per_second": fps,
+            "qc_ms_median": float(np.median(qc) * 1000),
             "scanner_fps": scanner_fps, "keeps_up": fps >= scanner_fps}
+
+
+def _seconds(function, *args) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start

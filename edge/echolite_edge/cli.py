@@ -1,13 +1,19 @@
-"""``echolite-edge run MODEL INPUT --out DIR`` segments an image, a .npy stack or a folder and reports frames/s;
-``echolite-edge bench MODEL`` times the model like TFLite's benchmark_model."""
+"""``echolite-edge run MODEL INPUT --out DIR`` segments an image, a .npy stack or a folder, checks every mask against
+the published anatomical criteria and reports frames/s; ``echolite-edge bench MODEL`` times the model like TFLite's
+benchmark_model."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 from pathlib import Path
+
+QC_MODES = ("off", "report", "strict")
+RESULTS = "results.json"
+"""Written into --out by ``run``: per frame its files and QC verdict, the QC summary, the cine measurements."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,24 +30,29 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="segment frames and write mask and overlay PNGs")
     run.add_argument("model", type=Path, help="an exported .tflite (its .json metadata beside it is read too)")
     run.add_argument("input", type=Path, help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), or a folder of those")
-    run.add_argument("--out", type=Path, required=True, help="folder for <name>_mask.png and <name>_overlay.png")
+    run.add_argument("--out", type=Path, required=True,
+                     help="folder for <name>_mask.png, <name>_overlay.png and results.json")
     run.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
     run.add_argument("--skip-bad", action="store_true", help="skip unreadable frames (listed) instead of stopping")
     run.add_argument("--cine", action="store_true",
                      help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF")
     run.add_argument("--spacing", type=_positive_float, default=None,
                      help="pixel size in mm of the input frames (for --cine)")
-    bench = sub.add_parser("bench", help="latency report like benchmark_model: invoke alone and end to end")
+    run.add_argument("--qc", choices=QC_MODES, default="report",
+                     help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
+                          "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
+                          "strict (as report, and no volume from a failing frame)")
+    bench = sub.add_parser("bench", help="latency report like benchmark_model: invoke alone, end to end, and QC")
     bench.add_argument("model", type=Path, help="an exported .tflite")
     bench.add_argument("--runs", type=_positive, default=50, help="timed runs (default 50)")
     bench.add_argument("--warmup", type=_positive, default=5, help="untimed runs first (default 5)")
     bench.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
     bench.add_argument("--json", type=Path, help="also write the report as JSON")
     bench.add_argument("--image", type=Path,
-                       help="frame for the end-to-end timing (default: noise, a worst case for post-processing)")
+                       help="frame for the end-to-end and QC timing (default: noise, a worst case for both)")
     bench.add_argument("--cine", type=Path, metavar="LOOP",
-                       help="time a cine loop (folder of frames or .npy stack) end to end, read to written PNGs, "
-                            "in frames/s")
+                       help="time a cine loop (folder of frames or .npy stack) end to end, read to written PNGs "
+                            "with QC, in frames/s")
     bench.add_argument("--scanner-fps", type=_positive_float, default=30.0,
                        help="the scanner's frame rate the cine loop is compared with (default 30)")
     try:
@@ -73,7 +84,7 @@ def _positive_float(text: str) -> float:
 
 
 def _run(args) -> int:
-    from echolite_edge.runner import EdgeSegmenter, frame_files, read_frames_of, write_outputs
+    from echolite_edge.runner import EdgeSegmenter, frame_files
 
     for path in (args.model, args.input):
         if not path.exists():
@@ -84,34 +95,90 @@ def _run(args) -> int:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
     segmenter = EdgeSegmenter(args.model, args.threads)
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
-    count, total, invoke, masks, skipped = 0, 0.0, 0.0, [], []
     try:
-        for path in files:
-            try:
-                frames = read_frames_of(path)
-            except ValueError as exc:
-                if not args.skip_bad:
-                    raise
-                skipped.append(str(exc))
-                continue
-            for name, frame in frames:
-                seg = segmenter.segment(frame, name)
-                write_outputs(seg, frame, partial)
-                count, total, invoke = count + 1, total + seg.seconds_total, invoke + seg.seconds_invoke
-                if args.cine:
-                    masks.append(seg.mask)
-        if not count:
-            raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
+        frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
+        results = {"model": str(args.model), "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
+        if args.cine:
+            results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict")
+        (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
         _move_into(partial, args.out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     for line in skipped:
         print(f"skipped: {line}")
-    print(f"{count} frames -> {args.out}: {count / total:.1f} frames/s end to end, "
-          f"{1000 * invoke / count:.1f} ms per invoke ({args.threads} threads)")
-    if args.cine:
-        return _report_cine(masks, args.spacing)
-    return 0
+    count = len(frames)
+    print(f"{count} frames -> {args.out}: {count / seconds['total']:.1f} frames/s end to end, "
+          f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({args.threads} threads)")
+    if args.qc != "off":
+        print(_qc_line(results["qc"], frames))
+    return _print_cine(results["cine"]) if args.cine else 0
+
+
+def _segment_files(files, segmenter, partial: Path, args):
+    """Segment, write and QC every frame: (frame entries, masks kept for --cine, seconds, skipped files)."""
+    from echolite_edge.runner import read_frames_of, write_outputs
+
+    frames, masks, skipped, seconds = [], [], [], {"total": 0.0, "invoke": 0.0, "qc": []}
+    for path in files:
+        try:
+            frames_of_file = read_frames_of(path)
+        except ValueError as exc:
+            if not args.skip_bad:
+                raise
+            skipped.append(str(exc))
+            continue
+        for name, frame in frames_of_file:
+            seg = segmenter.segment(frame, name)
+            write_outputs(seg, frame, partial)
+            seconds["total"] += seg.seconds_total
+            seconds["invoke"] += seg.seconds_invoke
+            frames.append({"name": name, "mask": f"{name}_mask.png", "overlay": f"{name}_overlay.png"})
+            if args.qc != "off":
+                frames[-1]["qc"] = _timed_verdict(seg.mask, seconds["qc"])
+            if args.cine:
+                masks.append(seg.mask)
+    if not frames:
+        raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
+    return frames, masks, seconds, skipped
+
+
+def _timed_verdict(mask, seconds: list) -> dict:
+    import time
+
+    from echolite_edge.anatomy import failed_criteria
+
+    start = time.perf_counter()
+    failed = failed_criteria(mask)
+    seconds.append(time.perf_counter() - start)
+    return {"passed": not failed, "failed": failed}
+
+
+def _qc_summary(mode: str, frames: list[dict], seconds: list[float]) -> dict:
+    if mode == "off":
+        return {"mode": "off"}
+    import numpy as np
+
+    from echolite_edge.anatomy import CAMUS
+
+    failing = [f["name"] for f in frames if not f["qc"]["passed"]]
+    summary = {"mode": mode, "criteria": "camus (Painchaud et al., IEEE TMI 2020, as vital computes them)",
+               "grid": CAMUS.grid, "passed": len(frames) - len(failing), "failed": len(failing),
+               "ms_per_frame_median": float(np.median(seconds) * 1000)}
+    if mode == "strict":
+        summary["rejected"] = failing
+    return summary
+
+
+def _qc_line(summary: dict, frames: list[dict]) -> str:
+    failing = [f"{f['name']} ({', '.join(f['qc']['failed'])})" for f in frames if not f["qc"]["passed"]]
+    line = (f"QC: {summary['passed']} of {len(frames)} frames pass the anatomical criteria "
+            f"({summary['ms_per_frame_median']:.1f} ms per frame)")
+    if not failing:
+        return line
+    listed = ", ".join(failing[:5]) + (f" and {len(failing) - 5} more (see {RESULTS})" if len(failing) > 5 else "")
+    if summary["mode"] == "strict":
+        return f"{line}; rejected (masks written, no volumes or EF from them): {listed}"
+    return f"{line}; failing: {listed}"
 
 
 def _check_out_dir(out: Path) -> None:
@@ -148,6 +215,7 @@ def _bench(args) -> int:
         s = report[key]
         print(f"{key[:-3]:<11} mean {s['mean']:.2f} std {s['std']:.2f} min {s['min']:.2f} max {s['max']:.2f} "
               f"p50 {s['p50']:.2f} p90 {s['p90']:.2f} p99 {s['p99']:.2f} ms over {s['runs']} runs")
+    print(f"{'qc':<11} median {report['qc_ms']['p50']:.2f} ms per frame (anatomical criteria, after end_to_end)")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
@@ -164,14 +232,16 @@ def _bench_cine(args) -> int:
     verdict = "keeps up" if report["keeps_up"] else "does not keep up"
     print(f"{report['machine']}; {report['threads']} threads")
     print(f"cine: {report['frames']} frames, {report['frames_per_second']:.1f} frames/s end to end "
-          f"({report['ms_per_frame']:.1f} ms per frame: read, resize, invoke, post-process, write); "
-          f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s")
+          f"({report['ms_per_frame']:.1f} ms per frame: read, resize, invoke, post-process, QC, write; QC median "
+          f"{report['qc_ms_median']:.1f} ms); {verdict} with a scanner at {report['scanner_fps']:g} frames/s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 
-def _report_cine(masks, spacing_mm) -> int:
+def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, strict: bool) -> dict:
+    """ED (largest LV), ES (smallest), their single-plane volumes and EF. With QC, EF only when both phases pass;
+    strict: no volume from a failing phase either."""
     import numpy as np
 
     from echolite_edge.clinical import (
@@ -179,18 +249,36 @@ def _report_cine(masks, spacing_mm) -> int:
     )
 
     if len(masks) < 2:
-        print("error: --cine needs at least 2 frames", file=sys.stderr)
-        return 1
+        return {"error": "--cine needs at least 2 frames"}
     spacing = (spacing_mm or 1.0,) * 2
     try:
-        ed, es = pick_ed_es(lv_areas(np.stack(masks)))
-        edv, esv = (volume_single_plane(long_axis(masks[i], spacing)) for i in (ed, es))
+        phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
+        failing = {phase: frames[i]["qc"]["failed"] for phase, i in phases.items()
+                   if "qc" in frames[i] and not frames[i]["qc"]["passed"]}
+        volumes = {phase: None if strict and phase in failing else volume_single_plane(long_axis(masks[i], spacing))
+                   for phase, i in phases.items()}
     except MeasurementError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        return {"error": str(exc)}
+    summary = {"method": "single-plane disks", "unit": "mL" if spacing_mm else "pixel units",
+               "ed_frame": phases["ED"], "es_frame": phases["ES"], "ed_name": frames[phases["ED"]]["name"],
+               "es_name": frames[phases["ES"]]["name"], "edv": volumes["ED"], "esv": volumes["ES"],
+               "ef_percent": None if failing else ejection_fraction(volumes["ED"], volumes["ES"])}
+    if failing:
+        summary["ef_withheld"] = "; ".join(f"the {phase} frame ({frames[phases[phase]]['name']}) fails QC: "
+                                           f"{', '.join(failed)}" for phase, failed in failing.items())
+    return summary
+
+
+def _print_cine(summary: dict) -> int:
+    if "error" in summary:
+        print(f"error: {summary['error']}", file=sys.stderr)
         return 1
-    unit = "mL" if spacing_mm else "(pixel units; pass --spacing for mL)"
-    print(f"cine: ED frame {ed}, ES frame {es}, EDV {edv:.1f} ESV {esv:.1f} {unit}, "
-          f"EF {ejection_fraction(edv, esv):.1f} % (single-plane disks)")
+    unit = "mL" if summary["unit"] == "mL" else "(pixel units; pass --spacing for mL)"
+    volumes = " ".join(f"{name} {value:.1f}" if value is not None else f"{name} not given (fails QC)"
+                       for name, value in (("EDV", summary["edv"]), ("ESV", summary["esv"])))
+    ef = (f"EF {summary['ef_percent']:.1f} % (single-plane disks)" if summary["ef_percent"] is not None
+          else f"no EF: {summary['ef_withheld']}")
+    print(f"cine: ED frame {summary['ed_frame']}, ES frame {summary['es_frame']}, {volumes} {unit}, {ef}")
     return 0
 
 

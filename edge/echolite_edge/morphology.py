@@ -147,7 +147,9 @@ def runs(region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows[::2], columns[::2], columns[1::2] - 1
 
 
-def connect_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, connectivity: int = 8) -> np.ndarray:
+def connect_runs(
+    rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, connectivity: int = 8,
+) -> np.ndarray:
     """Label runs by component (the smallest run index of each). Runs of consecutive rows touch when
     ``start <= other end + reach`` and ``other start <= end + reach`` (reach 1 for 8-connectivity, 0 for 4); within
     a row the runs are sorted and disjoint, so a run's partners in the row above are one contiguous range, found by
