@@ -148,38 +148,36 @@ def phantom(out, count, seed, size):
 
 
 @main.command()
-@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--threads", type=int, default=2, show_default=True, help="TFLite interpreter threads.")
-@click.option("--runs", type=int, default=30, show_default=True)
+@click.argument("models", nargs=-1, required=True)
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="TFLite interpreter threads.")
+@click.option("--runs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--baseline", help="Row the ratios are against: MODEL or MODEL/FORM (default: the first row).")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Also write the rows as JSON.")
 @click.option("--image", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Frame for the end-to-end timing (default: a phantom frame at the model's size).")
-def bench(models, threads, runs, json_file, image):
-    """Latency of Keras float, TFLite fp32 and TFLite int8 in one table (MODELS: run folders or model files)."""
-    from echolite.export.bench import bench as run_bench
+def bench(models, threads, runs, baseline, json_file, image):
+    """Latency and cost of models in all their forms, in one table (MODELS: run folders, .keras or .tflite files,
+    or preset names for untrained models)."""
+    from echolite.export.bench import bench as run_bench, format_table
 
-    rows = run_bench(list(models), runs, threads, image=image)
-    ratio = lambda value: f"{value:>9.2f}x" if value else f"{'-':>10}"  # noqa: E731
-    click.echo(f"{'model':<36}{'measure':<28}{'mean ms':>9}{'p50 ms':>9}{'p90 ms':>9}{'vs keras':>10}{'vs fp32':>10}")
-    for r in rows:
-        name = f"{r['source']}/{r['name']}"[-35:]
-        click.echo(f"{name:<36}{r['kind']:<28}{r['mean_ms']:>9.1f}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}"
-                   f"{ratio(r['vs_keras'])}{ratio(r['vs_fp32'])}")
-    click.echo(f"{runs} runs, batch 1, {threads} TFLite threads; ratios: how many times faster than the Keras model "
-               "and than the same measure of the fp32 TFLite model, all measured in this run")
+    rows = run_bench(list(models), runs, threads, image=image, baseline=baseline, log=click.echo)
+    for line in format_table(rows):
+        click.echo(line)
     if json_file:
         json_file.write_text(json.dumps(rows, indent=2) + "\n")
 
 
 @main.command()
 def presets():
-    """List the model presets with their parameters and compute per frame (GMAC, counted from the graph)."""
+    """List the model presets with their parameters, compute per frame (GMAC, counted from the graph) and
+    estimated int8 file size."""
     from echolite.models import describe_presets
 
-    click.echo(f"{'preset':<13} {'params':>12} {'GMAC':>7} {'input':>6}  description")
+    click.echo(f"{'preset':<13} {'params':>12} {'GMAC':>7} {'int8 MB':>8} {'input':>6}  description")
     for row in describe_presets():
-        click.echo(f"{row['name']:<13} {row['parameters']:>12,} {row['gmac']:>7.2f} {row['input_size']:>6}  "
-                   f"{row['description']}")
+        click.echo(f"{row['name']:<13} {row['parameters']:>12,} {row['gmac']:>7.2f} {row['int8_mb']:>8.2f} "
+                   f"{row['input_size']:>6}  {row['description']}")
+    click.echo("int8 MB: estimated from the weights (one byte each, plus per-channel bias and scale)")
 
 
 if __name__ == "__main__":

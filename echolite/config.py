@@ -14,9 +14,10 @@ from typing import Any
 from echolite.errors import EcholiteError
 
 NORMS = ("none", "batch", "instance")
-ACTIVATIONS = ("relu", "leaky_relu", "mish", "gelu")
+ACTIVATIONS = ("relu", "relu6", "leaky_relu", "mish", "gelu")
 DOWNSAMPLINGS = ("maxpool", "strided")
 UPSAMPLINGS = ("nearest", "transposed")
+STEM_STRIDES = (1, 2)
 LOSSES = ("dice", "ce", "dice_ce")
 SCHEDULERS = ("none", "plateau")
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -35,7 +36,13 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 class ModelConfig:
     """U-Net architecture. ``encoder_channels[i]`` is the width at resolution ``input_size / 2**i``; the last
     entry is the bottleneck, so the lowest feature map is ``input_size / 2**(len(encoder_channels) - 1)``.
-    ``decoder_channels`` run from the deepest decoder stage up to full resolution."""
+    ``decoder_channels`` run from the deepest decoder stage up to full resolution.
+
+    For small devices: ``separable_levels`` makes the 3×3 convolutions of that many highest-resolution levels
+    (encoder and decoder stages at one resolution form a level) depthwise 3×3 → norm → activation → pointwise 1×1
+    (MobileNet), except the first convolution, on the image; ``stem_stride=2`` strides the first convolution, so the U-Net runs at
+    half resolution, and a full-resolution head (upsampling, a ``head_channels``-wide convolution of the image
+    concatenated, one convolution) predicts at the input size."""
 
     encoder_channels: tuple[int, ...]
     decoder_channels: tuple[int, ...]
@@ -49,12 +56,17 @@ class ModelConfig:
     residual: bool = False
     deep_supervision: bool = False
     convs_per_stage: int = 2
+    separable_levels: int = 0
+    stem_stride: int = 1
+    head_channels: int = 16
 
     def __post_init__(self) -> None:
         _check_choice("norm", self.norm, NORMS)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("downsampling", self.downsampling, DOWNSAMPLINGS)
         _check_choice("upsampling", self.upsampling, UPSAMPLINGS)
+        if self.stem_stride not in STEM_STRIDES:
+            raise EcholiteError(f"stem_stride must be one of {STEM_STRIDES}, got {self.stem_stride}")
         if len(self.decoder_channels) != len(self.encoder_channels) - 1:
             raise EcholiteError(
                 f"model config: {len(self.encoder_channels)} encoder stages need "
@@ -62,13 +74,15 @@ class ModelConfig:
             )
         if self.input_size < self.total_stride or self.input_size % self.total_stride:
             raise EcholiteError(f"image size {self.input_size}: must be a positive multiple of {self.total_stride} "
-                                f"for this architecture ({len(self.encoder_channels) - 1} downsamplings)")
-        if self.num_classes < 2 or self.in_channels < 1 or self.convs_per_stage < 1:
-            raise EcholiteError("model config: need num_classes >= 2, in_channels >= 1, convs_per_stage >= 1")
+                                f"for this architecture (overall stride {self.total_stride})")
+        if self.num_classes < 2 or self.in_channels < 1 or self.convs_per_stage < 1 or self.head_channels < 1 \
+                or self.separable_levels < 0:
+            raise EcholiteError("model config: need num_classes >= 2, in_channels >= 1, convs_per_stage >= 1, "
+                                "head_channels >= 1, separable_levels >= 0")
 
     @property
     def total_stride(self) -> int:
-        return 2 ** (len(self.encoder_channels) - 1)
+        return 2 ** (len(self.encoder_channels) - 1) * self.stem_stride
 
     @property
     def lowest_resolution(self) -> int:

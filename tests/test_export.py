@@ -78,11 +78,18 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.output[evaluated.output.index("{"):])["n_frames"] > 0
     assert CliRunner().invoke(main, ["export", str(run), "--fp32"]).exit_code == 0
-    timed = CliRunner().invoke(main, ["bench", str(run), "--runs", "2", "--json", str(tmp_path / "b.json")])
+    timed = CliRunner().invoke(main, ["bench", str(run), "--runs", "2", "--baseline", "run/fp32",
+                                      "--json", str(tmp_path / "b.json")])
     assert timed.exit_code == 0, timed.output
     rows = json.loads((tmp_path / "b.json").read_text())
-    assert [r["kind"] for r in rows] == ["keras float, compiled call"] + ["tflite invoke", "tflite end to end"] * 2
-    assert "vs fp32" in timed.output and timed.output.count("1.00x") >= 3  # each baseline against itself
+    assert [(r["model"], r["form"]) for r in rows] == [("run", "keras"), ("run", "fp16"), ("run", "fp32")]
+    columns = {"parameters", "gmac", "size_mb", "invoke_p50_ms", "invoke_p90_ms", "e2e_p50_ms", "e2e_p90_ms", "fps",
+               "speedup", "parameter_ratio", "gmac_ratio"}
+    assert columns <= set(rows[0]) and rows[0]["parameters"] == inference_model(build_unet(tiny_config)).count_params()
+    assert rows[2]["speedup"] == rows[2]["parameter_ratio"] == 1.0 and rows[0]["gmac"] > 0
+    assert "against run/fp32" in timed.output and "frames/s" in timed.output
+    unknown = CliRunner().invoke(main, ["bench", str(run), "--runs", "1", "--baseline", "nnunet"])
+    assert unknown.exit_code == 1 and "--baseline nnunet: not among the rows" in unknown.output
     qat_fp16 = CliRunner().invoke(main, ["export", str(run), "--fp16", "--qat", "1"])
     assert qat_fp16.exit_code == 1 and "--qat trains for int8" in qat_fp16.output
     not_a_run = CliRunner().invoke(main, ["export", str(tmp_path)])
@@ -136,3 +143,17 @@ def test_a_killed_conversion_leaves_no_scratch_behind(tmp_path, monkeypatch):
     with scratch_folder("export") as folder:
         assert not orphan.exists() and Path(folder).exists()
     assert not list(tmp_path.iterdir())
+
+
+def test_edge_preset_exports_fully_int8_in_one_partition(tmp_path, frames):
+    from echolite.models.presets import get_preset
+
+    # edge-m has every block the edge family uses: strided stem, separable and standard levels, full-size head
+    config = dataclasses.replace(get_preset("edge-m").model, input_size=64)
+    model = inference_model(build_unet(config))
+    assert {"DepthwiseConv2D"} <= {type(layer).__name__ for layer in model.layers}
+    result = export_tflite(model, tmp_path / "edge.tflite", "int8", calibration=frames)
+    assert result.ops["float_islands"] == {} and result.ops["xnnpack_partitions"] == 1
+    assert set(result.ops["not_delegated"]) <= {"QUANTIZE"}  # uint8 pixels in, uint8 scores out
+    assert "DEPTHWISE_CONV_2D" in result.ops["ops"]
+    assert TFLiteSegmenter(result.path).predict_labels(frames.images[:2]).shape == (2, 64, 64)

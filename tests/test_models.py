@@ -128,3 +128,35 @@ def test_mac_counts_of_the_paper_models():
 
     lw, nn = (count_macs(build_model(name)) / 1e9 for name in ("lw-unet", "nnunet"))
     assert 3.9 < lw < 4.1 and 14.5 < nn < 15.0  # 4.0 and 14.8 GMAC per 256×256 frame: 3.7× the compute
+
+
+def test_edge_presets_cost_at_most_a_quarter_of_lw_unet():
+    from echolite.models.compute import count_macs
+
+    lw = count_macs(build_model("lw-unet"))
+    costs = {name: count_macs(build_model(name)) for name in ("edge-m", "edge-s", "edge-xs")}
+    assert all(macs <= 1.0e9 and macs * 4 <= lw for macs in costs.values()), costs
+    assert costs["edge-xs"] < costs["edge-s"] < costs["edge-m"]
+
+
+def test_strided_stem_predicts_at_full_resolution_with_separable_levels(tiny_config):
+    config = dataclasses.replace(tiny_config, stem_stride=2, separable_levels=1, deep_supervision=True)
+    model = build_unet(config)
+    layers = {layer.name: layer for layer in model.layers}
+    assert layers["enc0_conv0"].strides == (2, 2) and layers["enc0_conv0"].kernel_size == (3, 3)  # on the image
+    assert "enc0_dw1" in layers and "enc1_dw0" not in layers and "head_dw0" in layers
+    assert layers["head_detail_conv"].output.shape[1] == config.input_size
+    assert config.total_stride == 2 * tiny_config.total_stride
+    x = np.random.default_rng(0).random((1, 64, 64, 1), dtype=np.float32)
+    assert all(out.shape == (1, 64, 64, 4) for out in model(x, training=False).values())
+
+
+def test_int8_size_estimate_counts_one_byte_per_weight():
+    import keras
+
+    from echolite.models.compute import int8_bytes
+
+    x = keras.Input((8, 8, 1))
+    y = keras.layers.Conv2D(4, 3, padding="same")(x)                        # 36 weights, 4 channels
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(y)                  # 36 weights, 4 channels
+    assert int8_bytes(keras.Model(x, y)) == 36 + 36 + 16 * (4 + 4)

@@ -1,52 +1,187 @@
-"""Latency of one model in its three forms, measured in one run on this machine: Keras float (``model(x)``
-compiled, batch 1), TFLite fp32 and TFLite int8 (interpreter call, and end to end through the edge runner)."""
+"""Latency of models in their forms (Keras float, TFLite fp32, int8, ...), measured in one run on this machine and
+printed as one table with what each model costs (parameters, GMAC per frame, file size) and ratios against one
+baseline row.
+
+A model is a run folder (its ``model.keras`` and every export beside it), a ``.keras`` or ``.tflite`` file, or a
+preset name: an untrained model of that preset, built and exported (fp32 and int8, calibrated on phantom frames)
+in a temporary folder. Untrained weights time the same graph as trained ones; rows say which they are.
+
+Two timings per form: ``invoke`` (the network call alone) and ``end to end`` (an 8-bit frame of the model's size
+to the post-processed label map: scaling, quantization, the call, argmax, largest components), both as the device
+runner does them.
+"""
 
 from __future__ import annotations
 
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from echolite_edge.bench import stats_ms
 
 from echolite.errors import EcholiteError
-from echolite.export.formats import ARTIFACT_GLOB, artifact_name
+from echolite.export.formats import ARTIFACT_GLOB
 from echolite.run import RunDir
 
+UNTRAINED_FORMS = ("fp32", "int8")
 
-def bench(sources: list[Path], runs: int = 30, threads: int = 2, warmup: int = 3,
-          image: Path | None = None) -> list[dict]:
-    """Rows of {name, source, kind, mean_ms, p50_ms, p90_ms, vs_keras, vs_fp32}; a run folder stands for its
-    model.keras and every export beside it. ``image``: the frame for the end-to-end timing (default: a phantom frame
-    at the model's size, so post-processing sees a heart, not noise). Ratios (how many times faster) are against
-    the run's Keras model and against the same measure of its fp32 export, all measured in this call."""
+
+@dataclass
+class BenchModel:
+    """One model and the files of its forms (``keras``, ``fp32``, ``int8``, ``int8_qat``, ...)."""
+
+    name: str
+    forms: dict[str, Path]
+    parameters: int | None = None
+    gmac: float | None = None
+    untrained: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def bench(sources: list[str | Path], runs: int = 30, threads: int = 2, warmup: int = 3, image: Path | None = None,
+          baseline: str | None = None, log: Callable[[str], None] = lambda line: None) -> list[dict]:
+    """One row per model and form: {model, form, untrained, parameters, gmac, size_mb, invoke_p50_ms,
+    invoke_p90_ms, e2e_p50_ms, e2e_p90_ms, fps, threads, runs, speedup, parameter_ratio, gmac_ratio}.
+    ``baseline``: ``MODEL`` or ``MODEL/FORM`` (default: the first row); the ratios say how many times faster
+    (end to end), larger and costlier each row is than the baseline row, all measured in this call."""
     frame = _read_frame(image) if image is not None else None
-    rows = []
-    for path in _expand(sources):
-        timer = _keras_timer(path) if path.suffix == ".keras" else _tflite_timers(path, threads, frame)
-        for kind, call in timer:
-            for _ in range(warmup):
-                call()
-            times = []
-            for _ in range(runs):
-                start = time.perf_counter()
-                call()
-                times.append(time.perf_counter() - start)
-            ms = stats_ms(times)
-            rows.append({"name": path.name, "source": path.parent.name, "kind": kind, "threads": threads, "runs": runs,
-                         "mean_ms": ms["mean"], "p50_ms": ms["p50"], "p90_ms": ms["p90"]})
-    return _with_ratios(rows)
+    with tempfile.TemporaryDirectory(prefix="echolite-bench-") as scratch:
+        models = [_model_of(source, Path(scratch), log) for source in sources]
+        rows = []
+        for model in models:
+            for form, path in model.forms.items():
+                log(f"timing {model.name} {form}")
+                invoke, end_to_end = _timers(path, form, threads, frame)
+                rows.append({
+                    "model": model.name, "form": form, "untrained": model.untrained, "parameters": model.parameters,
+                    "gmac": model.gmac, "size_mb": path.stat().st_size / 1e6, "threads": threads, "runs": runs,
+                    **_timed("invoke", invoke, runs, warmup), **_timed("e2e", end_to_end, runs, warmup),
+                })
+    for row in rows:
+        row["fps"] = 1000 / row["e2e_p50_ms"]
+    return _with_ratios(rows, baseline)
 
 
-def _with_ratios(rows: list[dict]) -> list[dict]:
-    keras_ms = {r["source"]: r["mean_ms"] for r in rows if r["kind"].startswith("keras")}
-    fp32_ms = {(r["source"], r["kind"]): r["mean_ms"] for r in rows if r["name"] == artifact_name("fp32")}
+def format_table(rows: list[dict]) -> list[str]:
+    """The rows as the printed table, with a closing line saying what the ratios are against."""
+    number = lambda value, spec: format(value, spec) if value is not None else "-"  # noqa: E731
+    ratio = lambda value: f"{value:.2f}x" if value is not None else "-"  # noqa: E731
+    lines = [f"{'model':<28}{'form':<10}{'params':>8}{'GMAC':>7}{'MB':>7}{'invoke p50/p90 ms':>19}"
+             f"{'e2e p50/p90 ms':>17}{'frames/s':>10}{'faster':>8}{'params':>8}{'GMAC':>7}"]
     for r in rows:
-        base_keras, base_fp32 = keras_ms.get(r["source"]), fp32_ms.get((r["source"], r["kind"]))
-        r["vs_keras"] = base_keras / r["mean_ms"] if base_keras else None
-        r["vs_fp32"] = base_fp32 / r["mean_ms"] if base_fp32 else None
+        name = (r["model"] + (" (untrained)" if r["untrained"] else ""))[-27:]
+        params = f"{r['parameters'] / 1e6:.2f}M" if r["parameters"] else "-"
+        lines.append(f"{name:<28}{r['form']:<10}{params:>8}{number(r['gmac'], '.2f'):>7}{r['size_mb']:>7.2f}"
+                     f"{r['invoke_p50_ms']:>10.1f} /{r['invoke_p90_ms']:>6.1f}{r['e2e_p50_ms']:>9.1f} /{r['e2e_p90_ms']:>6.1f}"
+                     f"{r['fps']:>10.1f}{ratio(r['speedup']):>8}{ratio(r['parameter_ratio']):>8}{ratio(r['gmac_ratio']):>7}")
+    first = rows[0]
+    lines.append(f"{first['runs']} runs, batch 1, {first['threads']} TFLite threads, all measured in this run; the last "
+                 f"three columns are ratios against {first['baseline']}: how many times faster end to end, how many "
+                 "times the parameters and the GMAC. Untrained rows time the same graph with initial weights.")
+    return lines
+
+
+def _timed(prefix: str, call: Callable[[], object], runs: int, warmup: int) -> dict:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    ms = stats_ms(times)
+    return {f"{prefix}_p50_ms": ms["p50"], f"{prefix}_p90_ms": ms["p90"]}
+
+
+def _with_ratios(rows: list[dict], baseline: str | None) -> list[dict]:
+    base = _baseline_row(rows, baseline)
+    for row in rows:
+        row["speedup"] = base["e2e_p50_ms"] / row["e2e_p50_ms"]
+        row["parameter_ratio"] = _ratio(row["parameters"], base["parameters"])
+        row["gmac_ratio"] = _ratio(row["gmac"], base["gmac"])
+        row["baseline"] = f"{base['model']}/{base['form']}"
     return rows
+
+
+def _baseline_row(rows: list[dict], baseline: str | None) -> dict:
+    if baseline is None:
+        return rows[0]
+    name, _, form = baseline.partition("/")
+    matches = [r for r in rows if r["model"] == name and (not form or r["form"] == form)]
+    if not matches:
+        shown = ", ".join(sorted({f"{r['model']}/{r['form']}" for r in rows}))
+        raise EcholiteError(f"--baseline {baseline}: not among the rows measured ({shown})")
+    return matches[0]
+
+
+def _ratio(value, base) -> float | None:
+    return value / base if value and base else None
+
+
+def _model_of(source: str | Path, scratch: Path, log) -> BenchModel:
+    path = Path(source)
+    if path.is_dir():
+        run = RunDir(path)
+        forms = ({"keras": run.model} if run.model.exists() else {}) | {_form(p): p for p in run.exports()}
+        if not forms:
+            raise EcholiteError(f"{path}: no {run.MODEL} or {ARTIFACT_GLOB} to benchmark")
+        return _with_cost(BenchModel(path.name, forms), run.load_config().model if run.is_run() else None)
+    if path.suffix in (".keras", ".tflite") and path.is_file():
+        run = RunDir(path.parent)
+        form = "keras" if path.suffix == ".keras" else _form(path)
+        return _with_cost(BenchModel(path.stem if form == "keras" else f"{path.parent.name}/{path.stem}",
+                                     {form: path}), run.load_config().model if run.is_run() else None)
+    from echolite.models.presets import PRESETS
+
+    if str(source) in PRESETS:
+        return _untrained(str(source), scratch, log)
+    raise EcholiteError(f"{source}: not a run folder, .keras or .tflite file, or preset name "
+                        f"({', '.join(PRESETS)})")
+
+
+def _form(path: Path) -> str:
+    return path.stem.removeprefix("model_")
+
+
+def _with_cost(model: BenchModel, architecture) -> BenchModel:
+    from echolite.models.compute import count_macs
+    from echolite.models.unet import build_unet
+
+    if architecture is not None:
+        built = build_unet(architecture)
+        model.parameters, model.gmac = _inference_parameters(built), count_macs(built) / 1e9
+    return model
+
+
+def _inference_parameters(model) -> int:
+    from echolite.models.unet import inference_model
+
+    return inference_model(model).count_params()
+
+
+def _untrained(preset: str, scratch: Path, log) -> BenchModel:
+    """The preset with its initial weights, saved and exported like a trained run."""
+    from echolite.data.phantom import make_phantom
+    from echolite.export.formats import artifact_name
+    from echolite.export.tflite import export_tflite
+    from echolite.models.presets import get_preset
+    from echolite.models.unet import build_model, inference_model
+
+    log(f"building and exporting an untrained {preset}")
+    folder = scratch / preset
+    folder.mkdir()
+    model = inference_model(build_model(preset))
+    forms = {"keras": folder / RunDir.MODEL}
+    model.save(forms["keras"])
+    calibration = make_phantom(16, seed=0, size=get_preset(preset).model.input_size)
+    for mode in UNTRAINED_FORMS:
+        forms[mode] = folder / artifact_name(mode)
+        export_tflite(model, forms[mode], mode, calibration=calibration if mode == "int8" else None)
+    return _with_cost(BenchModel(preset, forms, untrained=True), get_preset(preset).model)
 
 
 def _read_frame(image: Path) -> np.ndarray:
@@ -58,42 +193,14 @@ def _read_frame(image: Path) -> np.ndarray:
         raise EcholiteError(str(exc)) from None
 
 
-def _expand(sources: list[Path]) -> list[Path]:
-    paths = []
-    for source in sources:
-        if source.is_dir():
-            run = RunDir(source)
-            found = ([run.model] if run.model.exists() else []) + run.exports()
-            if not found:
-                raise EcholiteError(f"{source}: no {run.MODEL} or {ARTIFACT_GLOB} to benchmark")
-            paths += found
-        elif source.exists() and source.suffix in (".keras", ".tflite"):
-            paths.append(source)
-        else:
-            raise EcholiteError(f"{source}: not a run folder, .keras or .tflite file")
-    return paths
-
-
-def _keras_timer(path: Path):
-    import tensorflow as tf
-
-    from echolite.inference import load_keras_model
-
-    model = load_keras_model(path)
-    size = model.input_shape[1]
-    x = tf.constant(np.random.default_rng(0).random((1, size, size, 1), dtype=np.float32))
-    compiled = tf.function(lambda image: model(image, training=False), jit_compile=False)
-    return [("keras float, compiled call", lambda: compiled(x).numpy())]
-
-
-def _tflite_timers(path: Path, threads: int, frame: np.ndarray | None):
+def _timers(path: Path, form: str, threads: int, frame: np.ndarray | None):
+    """(invoke, end to end) callables for one form of a model."""
+    if form == "keras":
+        return _keras_timers(path, frame)
     from echolite_edge.runner import EdgeSegmenter
 
     segmenter = EdgeSegmenter(path, threads)
-    if frame is None:
-        from echolite.data.phantom import make_phantom
-
-        frame = np.round(make_phantom(1, seed=0, size=segmenter.size).images[0] * 255).astype(np.uint8)
+    frame = _frame_for(segmenter.size) if frame is None else frame
     x = segmenter.preprocess(frame)
     interpreter, index = segmenter.interpreter, segmenter.input["index"]
 
@@ -101,4 +208,33 @@ def _tflite_timers(path: Path, threads: int, frame: np.ndarray | None):
         interpreter.set_tensor(index, x)
         interpreter.invoke()
 
-    return [("tflite invoke", invoke), ("tflite end to end", lambda: segmenter.segment(frame))]
+    return invoke, lambda: segmenter.segment(frame)
+
+
+def _keras_timers(path: Path, frame: np.ndarray | None):
+    """The compiled Keras call, and the same end-to-end path as the device runner around it."""
+    import tensorflow as tf
+    from echolite_edge.image import model_input, resize_nearest
+    from echolite_edge.postprocess import keep_largest_components
+    from echolite_edge.runner import argmax_labels
+
+    from echolite.inference import load_keras_model
+
+    model = load_keras_model(path)
+    size = model.input_shape[1]
+    frame = _frame_for(size) if frame is None else frame
+    compiled = tf.function(lambda image: model(image, training=False), jit_compile=False)
+    x = tf.constant(model_input(frame, size)[None, ..., None])
+
+    def end_to_end():
+        scores = compiled(tf.constant(model_input(frame, size)[None, ..., None])).numpy()[0]
+        return resize_nearest(keep_largest_components(argmax_labels(scores)), frame.shape)
+
+    return (lambda: compiled(x).numpy()), end_to_end
+
+
+def _frame_for(size: int) -> np.ndarray:
+    """A phantom frame at the model's size, so post-processing sees a heart, not noise."""
+    from echolite.data.phantom import make_phantom
+
+    return np.round(make_phantom(1, seed=0, size=size).images[0] * 255).astype(np.uint8)

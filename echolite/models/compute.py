@@ -23,6 +23,24 @@ def count_macs(model: keras.Model) -> int:
     return sum(_layer_macs(layer) for layer in model.layers)
 
 
+def int8_bytes(model: keras.Model) -> int:
+    """Estimated size of the model's full-integer TFLite export: one byte per weight, and per output channel an
+    int32 bias and a float32 scale with its int64 zero point (batch norm folds into the convolutions). Within a few
+    percent of real exports (benchmarks/RESULTS.md compares them)."""
+    from echolite.models.unet import inference_model
+
+    try:
+        model = inference_model(model)
+    except ValueError:
+        pass
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)):
+            kernel = layer.weights[0]
+            total += math.prod(kernel.shape) + 16 * layer.output.shape[-1]
+    return total
+
+
 def _layer_macs(layer) -> int:
     if isinstance(layer, keras.layers.DepthwiseConv2D):
         return _spatial(layer.output.shape) * math.prod(layer.kernel_size) * layer.input.shape[-1] * layer.depth_multiplier

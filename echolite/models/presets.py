@@ -60,6 +60,24 @@ PRESETS: dict[str, Preset] = {
         dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True),
         loss="dice_ce", description="edge-first lw-unet: ReLU instead of Mish, fully int8 on export",
     ),
+    # Beyond the paper: real time on small devices. A strided stem (the U-Net runs at 128² for 256² frames) with a
+    # full-resolution head, depthwise-separable convolutions where feature maps are large, ReLU (fused into int8
+    # convolutions); the deep levels keep lw-unet's widths. Chosen by measurement: docs/models.md.
+    "edge-m": Preset(
+        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
+                            separable_levels=1),
+        loss="dice_ce", description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
+    ),
+    "edge-s": Preset(
+        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
+                            separable_levels=3),
+        loss="dice_ce", description="real time: as edge-m, separable down to 32²",
+    ),
+    "edge-xs": Preset(
+        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
+                            separable_levels=len(_UNET1.encoder_channels)),
+        loss="dice_ce", description="real time: as edge-m, separable everywhere",
+    ),
 }
 
 

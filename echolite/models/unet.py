@@ -25,6 +25,8 @@ def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = K
     image = kit.Input((config.input_size, config.input_size, config.in_channels), name="image")
     skips = _encoder(image, config, kit)
     decoded = _decoder(skips, config, kit)
+    if config.stem_stride > 1:
+        decoded.append(_full_resolution_head(image, decoded[-1], config, kit))
     logits = kit.layers.Conv2D(config.num_classes, 1, name="seg_logits")(decoded[-1])
     seg = kit.layers.Activation("softmax", dtype="float32", name="seg")(logits)
     outputs = {"seg": seg}
@@ -47,7 +49,10 @@ def _encoder(x, config: ModelConfig, kit) -> list:
             x = kit.layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
         elif level > 0:
             stride = 2
-        x = _conv_stage(x, channels, config, f"enc{level}", kit, first_stride=stride)
+        if level == 0:
+            stride = config.stem_stride
+        x = _conv_stage(x, channels, config, f"enc{level}", kit, first_stride=stride, stem=level == 0,
+                        separable=level < config.separable_levels)
         features.append(x)
     return features
 
@@ -63,21 +68,44 @@ def _decoder(skips: list, config: ModelConfig, kit) -> list:
         else:
             x = kit.layers.Conv2DTranspose(skip.shape[-1], 2, strides=2, name=f"dec{i}_up")(x)
         x = kit.layers.Concatenate(name=f"dec{i}_concat")([x, skip])
-        x = _conv_stage(x, channels, config, f"dec{i}", kit)
+        level = len(skips) - 2 - i
+        x = _conv_stage(x, channels, config, f"dec{i}", kit, separable=level < config.separable_levels)
         outputs.append(x)
     return outputs
 
 
-def _conv_stage(x, channels: int, config: ModelConfig, name: str, kit, first_stride: int = 1):
-    """``convs_per_stage`` × (3×3 conv → norm → activation), optionally with a residual shortcut."""
+def _full_resolution_head(image, x, config: ModelConfig, kit):
+    """Back to the input size after a strided stem: upsample, concatenate a cheap convolution of the image itself
+    (the edges the stride skipped), one convolution stage."""
+    x = kit.upsample(config.stem_stride, name="head_up")(x)
+    detail = kit.layers.Conv2D(config.head_channels, 3, padding="same", use_bias=config.norm == "none",
+                               name="head_detail_conv")(image)
+    detail = _normalization(config.norm, "head_detail_norm", kit)(detail)
+    detail = _activation(config.activation, "head_detail_act", kit)(detail)
+    x = kit.layers.Concatenate(name="head_concat")([x, detail])
+    return _conv_stage(x, config.head_channels, config, "head", kit, convs=1, separable=config.separable_levels > 0)
+
+
+def _conv_stage(x, channels: int, config: ModelConfig, name: str, kit, first_stride: int = 1, stem: bool = False,
+                convs: int | None = None, separable: bool = False):
+    """``convs_per_stage`` (or ``convs``) × (3×3 conv → norm → activation), optionally with a residual shortcut.
+    ``separable``: each 3×3 conv depthwise-separable, except the ``stem``'s first, on the image."""
     shortcut = x
-    for j in range(config.convs_per_stage):
+    convs = convs or config.convs_per_stage
+    for j in range(convs):
         stride = first_stride if j == 0 else 1
+        kernel = 3
+        if separable and not (stem and j == 0):
+            x = kit.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=config.norm == "none",
+                                           name=f"{name}_dw{j}")(x)
+            x = _normalization(config.norm, f"{name}_dwnorm{j}", kit)(x)
+            x = _activation(config.activation, f"{name}_dwact{j}", kit)(x)
+            kernel, stride = 1, 1
         x = kit.layers.Conv2D(
-            channels, 3, strides=stride, padding="same", use_bias=config.norm == "none", name=f"{name}_conv{j}"
+            channels, kernel, strides=stride, padding="same", use_bias=config.norm == "none", name=f"{name}_conv{j}"
         )(x)
         x = _normalization(config.norm, f"{name}_norm{j}", kit)(x)
-        last = j == config.convs_per_stage - 1
+        last = j == convs - 1
         if not (config.residual and last):
             x = _activation(config.activation, f"{name}_act{j}", kit)(x)
     if config.residual:
@@ -120,13 +148,14 @@ def build_model(spec: str | ModelConfig) -> keras.Model:
 
 
 def describe_presets() -> list[dict]:
-    """Every preset with its parameter count, its MACs per frame at its input size (both from the built graph)
-    and its description."""
-    from echolite.models.compute import count_macs
+    """Every preset with its parameter count, its MACs per frame at its input size, its estimated int8 file size
+    (all from the built graph) and its description."""
+    from echolite.models.compute import count_macs, int8_bytes
 
     rows = []
     for name, preset in PRESETS.items():
         model = build_model(name)
         rows.append({"name": name, "parameters": model.count_params(), "gmac": count_macs(model) / 1e9,
-                     "input_size": preset.model.input_size, "description": preset.description})
+                     "int8_mb": int8_bytes(model) / 1e6, "input_size": preset.model.input_size,
+                     "description": preset.description})
     return rows
