@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -21,11 +20,17 @@ from echolite.errors import EcholiteError
 @click.option("--spacing", type=float, help="Pixel size in mm for a --sequence whose format carries none.")
 @click.option("--ground-truth", is_flag=True, help="Measure the ground-truth masks instead of a model's.")
 @click.option("--split", type=click.Choice(SPLITS), default="all", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Folder for measurements.csv and bland_altman.png.")
-@click.option("--json", "as_json", is_flag=True, help="Print per-patient values and agreement as JSON.")
-def measure(model, data_path, sequence, spacing, ground_truth, split, out, as_json):
-    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth;
-    or, with --sequence, EF from a whole cine loop."""
+@click.option("--split-file", type=click.Path(path_type=Path),
+              help="YAML/JSON with train, val, test patient lists (instead of the run's or the data's split).")
+@click.option("--qc", default="camus", show_default=True, metavar="off|camus|echolite",
+              help="Anatomical criteria every ED/ES mask is checked against; a patient with a failing mask is "
+                   "left out of the 'QC passed' figures (the figures over all patients are always shown).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Folder for measurements.csv and the Bland–Altman plots.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-patient values, QC and agreement as JSON.")
+def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, out, as_json):
+    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
+    with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
     if sequence is not None:
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
@@ -36,19 +41,56 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, out, as_js
         raise EcholiteError("give either MODEL or --ground-truth")
     from echolite.clinical.measure import measure as run_measure
 
-    report = run_measure(model, data_path, split, ground_truth, out)
+    report = run_measure(model, data_path, split, ground_truth, out, qc, str(split_file) if split_file else None)
     if as_json:
-        payload = {"source": report.source, "patients": [dataclasses.asdict(r) for r in report.patients],
-                   **report.agreement}
-        click.echo(json.dumps(without_nan(payload), indent=2))
+        click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
-    click.echo(f"{'patient':<14}{'method':<26}{'EDV mL':>8}{'ESV mL':>8}{'EF %':>7}{'ref EF':>8}  problem")
+    _print_patients(report)
+    for comparison, quantities in report.agreement.items():
+        click.echo("")
+        _print_agreement(report, comparison, quantities)
+    if not report.agreement:
+        click.echo("\nno agreement figures: the expert masks are the reference, and the data has no reference EF")
+    if report.qc != "off":
+        click.echo("")
+        _print_qc(report)
+    for path in report.written:
+        click.echo(f"wrote {path}")
+
+
+def _print_patients(report) -> None:
+    click.echo(f"{'patient':<14}{'method':<26}{'EDV mL':>8}{'ESV mL':>8}{'EF %':>7}{'ref EF':>8}  {'QC':<5} problem")
     for r in report.patients:
-        click.echo(f"{r.patient:<14}{r.method:<26}{r.edv_ml:>8.1f}{r.esv_ml:>8.1f}{r.ef:>7.1f}{r.reference_ef:>8.1f}  {r.problem}")
-    for key, a in report.agreement.items():
-        click.echo(f"{key}: n {a['n']}, MAE {num(a['mae'])} points, bias {num(a['bias'])}, r {num(a['r'])}")
-    if out:
-        click.echo(f"wrote {out}/measurements.csv")
+        verdict = {None: "-", True: "pass", False: "FAIL"}[r.qc_passed]
+        click.echo(f"{r.patient:<14}{r.method:<26}{r.edv_ml:>8.1f}{r.esv_ml:>8.1f}{r.ef:>7.1f}{r.reference_ef:>8.1f}"
+                   f"  {verdict:<5} {r.problem}")
+
+
+def _print_agreement(report, comparison: str, quantities: dict) -> None:
+    from echolite.clinical.measure import QUANTITIES
+
+    against = {"vs_expert_masks": "expert masks", "vs_reference": "reference EF"}[comparison]
+    click.echo(f"agreement, {report.measured} − {against} (bias = mean difference, LoA = bias ± 1.96 SD, "
+               f"MAE = mean |difference|, r = Pearson)")
+    click.echo(f"{'':<10}{'patients':<20}{'n':>4}{'bias':>9}{'LoA':>20}{'MAE':>8}{'r':>7}")
+    populations = {"all": "all", "qc_passed": f"QC passed ({report.qc})"}
+    for quantity, figures in quantities.items():
+        for i, (population, a) in enumerate(figures.items()):
+            loa = "-" if a["loa"] is None else f"{a['loa'][0]:.1f} to {a['loa'][1]:.1f}"
+            name = QUANTITIES[quantity] if i == 0 else ""
+            click.echo(f"{name:<10}{populations[population]:<20}{a['n']:>4}{_signed(a['bias']):>9}{loa:>20}"
+                       f"{num(a['mae']):>8}{num(a['r']):>7}")
+
+
+def _signed(value) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def _print_qc(report) -> None:
+    click.echo(f"QC ({report.qc} criteria): {len(report.failing_frames)} of {report.qc_frames} ED/ES frames of the "
+               f"{report.measured} fail; {len(report.rejected)} of {len(report.patients)} patients rejected")
+    for f in report.failing_frames:
+        click.echo(f"  {f.frame}: {', '.join(f.failed)}")
 
 
 def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool) -> None:

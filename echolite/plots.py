@@ -148,21 +148,32 @@ def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png
     plt.close(fig)
 
 
-def save_bland_altman(measured, reference, out_png: Path, label: str = "EF (%)") -> None:
-    """Bland–Altman plot: difference against mean, with bias and 95 % limits of agreement."""
+def save_bland_altman(measured, reference, out_png: Path, label: str = "EF (%)",
+                      names: tuple[str, str] = ("measured", "reference"), rejected=None) -> None:
+    """Bland–Altman plot: difference (measured − reference) against their mean, with the bias and the 95 % limits
+    of agreement of all pairs (``clinical.volumes.agreement``). ``label``: the quantity and its unit; ``names``:
+    what the two sides are; ``rejected``: a flag per pair, drawn as a red cross (failed quality control)."""
     import numpy as np
+
+    from echolite.clinical.volumes import agreement
 
     a, b = np.asarray(measured, float), np.asarray(reference, float)
     ok = np.isfinite(a) & np.isfinite(b)
-    mean, diff = (a[ok] + b[ok]) / 2, a[ok] - b[ok]
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.scatter(mean, diff, s=12)
-    if diff.size > 1:
-        bias, spread = diff.mean(), 1.96 * diff.std(ddof=1)
-        for y, style in ((bias, "-"), (bias - spread, "--"), (bias + spread, "--")):
-            ax.axhline(y, color="gray", linestyle=style, linewidth=1)
-        ax.set_title(f"bias {bias:.1f}, limits of agreement ±{spread:.1f}", fontsize=9)
-    ax.set(xlabel=f"mean {label}", ylabel=f"difference {label} (measured − reference)")
+    flagged = np.zeros(a.shape, bool) if rejected is None else np.asarray(rejected, bool)
+    mean, diff = (a + b) / 2, a - b
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.scatter(mean[ok & ~flagged], diff[ok & ~flagged], s=14, label="patients")
+    if (ok & flagged).any():
+        ax.scatter(mean[ok & flagged], diff[ok & flagged], s=24, marker="x", color="tab:red", label="QC rejected")
+    figures = agreement(a, b)
+    if figures["bias"] is not None:
+        low, high = figures["loa"]
+        ax.axhline(figures["bias"], color="black", linewidth=1, label=f"bias {figures['bias']:+.1f}")
+        ax.axhline(low, color="gray", linestyle="--", linewidth=1, label=f"95 % LoA {low:.1f} to {high:.1f}")
+        ax.axhline(high, color="gray", linestyle="--", linewidth=1)
+    ax.set_title(f"{label.split(' ')[0]}: {names[0]} vs {names[1]}, n = {figures['n']} (all patients)", fontsize=9)
+    ax.set(xlabel=f"mean of {names[0]} and {names[1]}, {label}", ylabel=f"{names[0]} − {names[1]}, {label}")
+    ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)

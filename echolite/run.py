@@ -128,9 +128,10 @@ class RunDir:
 
 # --- the data a run was trained and is scored on --------------------------------------------------------------
 
-def load_with_split(data_path: str, run: Path | RunDir | None, size: int):
-    """The data on the model's grid and its patient split: the run's saved split (and its phantom and skip-bad
-    settings) when RUN is a run folder, else the data's own split, else a seeded 80/10/10 patient split."""
+def load_with_split(data_path: str, run: Path | RunDir | None, size: int, split_file: str | None = None):
+    """The data on the model's grid and its patient split: ``split_file`` when given, else the run's saved split
+    when RUN is a run folder, else the data's own split, else a seeded 80/10/10 patient split (the run's phantom
+    and skip-bad settings hold in every case)."""
     from echolite.data import load_data
     from echolite.data.splits import choose_split
 
@@ -138,6 +139,8 @@ def load_with_split(data_path: str, run: Path | RunDir | None, size: int):
     saved = run.load_config() if run is not None and run.is_run() else None
     train_config = saved.train if saved else TrainConfig()
     loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed, train_config.skip_bad)
+    if split_file:
+        return loaded, choose_split(loaded, dataclasses.replace(train_config, split_file=split_file))
     if saved:
         present = set(loaded.frames.patients)
         return loaded, {k: [p for p in v if p in present] for k, v in saved.split.items()}
@@ -155,9 +158,9 @@ def select_split(loaded, chosen: dict, split: str, data_path: str):
     return replace(loaded, frames=loaded.frames.for_patients(chosen[split]))
 
 
-def frames_for_split(data_path: str, split: str, run: Path | RunDir | None, size: int):
+def frames_for_split(data_path: str, split: str, run: Path | RunDir | None, size: int, split_file: str | None = None):
     """The data restricted to one split, on the model's grid (see ``load_with_split``)."""
-    loaded, chosen = load_with_split(data_path, run, size)
+    loaded, chosen = load_with_split(data_path, run, size, split_file)
     return select_split(loaded, chosen, split, data_path)
 
 

@@ -108,6 +108,8 @@ CASES = [
     ("measure {w}/text.keras --data {w}/good", "not a Keras model file", None),
     ("measure --ground-truth --data {w}/empty", "empty image folder", None),
     ("measure {w}/run --sequence {w}/afile", "afile", None),
+    ("measure {w}/run --data {w}/good --qc lax --out {w}/meas", "--qc 'lax': unknown", "{w}/meas"),
+    ("measure --ground-truth --data {w}/good --split-file {w}/bad.yaml", "bad.yaml: not valid YAML", None),
     ("bench {w}/afile", "not a run folder, .keras or .tflite", None),
     ("bench {w}/run --image {w}/frames/b.png", "b.png: not a readable image", None),
     # data

@@ -75,7 +75,86 @@ def test_measure_command_on_ground_truth_and_a_reference_ef(tmp_path):
     report = json.loads(result.output[result.output.index("{"):])
     assert len(report["patients"]) == 3 and report["patients"][0]["method"] == "single-plane disks 4CH"
     assert all(p["edv_ml"] > p["esv_ml"] > 0 and 10 < p["ef"] < 90 for p in report["patients"])
-    assert report["patients"][0]["reference_ef"] == 57.5 and report["ef_vs_reference"]["n"] == 3
+    assert report["patients"][0]["reference_ef"] == 57.5
+    assert report["agreement"]["vs_reference"]["ef"]["all"]["n"] == 3
+    assert report["qc"]["criteria"] == "camus" and report["qc"]["frames_checked"] == 6
+    assert "qc_passed" in report["agreement"]["vs_reference"]["ef"]
     assert (tmp_path / "m" / "measurements.csv").exists() and (tmp_path / "m" / "bland_altman.png").exists()
     both = CliRunner().invoke(main, ["measure", "--data", str(tmp_path / "data")])
     assert both.exit_code == 1 and "give either MODEL or --ground-truth" in both.output
+
+    (tmp_path / "split.yaml").write_text("train: [patient0001]\nval: [patient0002, patient0003]\n")
+    table = CliRunner().invoke(main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--split", "val",
+                                      "--split-file", str(tmp_path / "split.yaml"), "--qc", "echolite"])
+    assert table.exit_code == 0, table.output
+    assert "patient0001" not in table.output and "patient0003" in table.output
+    assert "QC passed (echolite)" in table.output and "QC (echolite criteria):" in table.output
+
+
+def test_bad_qc_value_is_a_one_line_error():
+    from click.testing import CliRunner
+
+    from echolite.cli.main import main
+
+    result = CliRunner().invoke(main, ["measure", "--ground-truth", "--data", "phantom", "--qc", "strict"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == ["error: --qc 'strict': unknown; choose off, camus or echolite"]
+
+
+def test_agreement_matches_a_hand_computed_case():
+    from echolite.clinical.volumes import agreement
+
+    # differences 1, 0, −1, 4: bias 1, sample SD sqrt(14 / 3); r = 36 / sqrt(56 · 30); the NaN pair is left out
+    figures = agreement([10, 12, 14, 20, np.nan], [9, 12, 15, 16, 30])
+    assert figures["n"] == 4 and figures["bias"] == pytest.approx(1.0) and figures["mae"] == pytest.approx(1.5)
+    assert figures["sd"] == pytest.approx(2.160247, abs=1e-6)
+    assert figures["loa"] == pytest.approx([1 - 1.96 * 2.160247, 1 + 1.96 * 2.160247], abs=1e-6)
+    assert figures["r"] == pytest.approx(0.878310, abs=1e-6)
+    kept = agreement([10, 12, 14, 20], [9, 12, 15, 16], where=[True, True, True, False])  # differences 1, 0, −1
+    assert kept["n"] == 3 and kept["bias"] == pytest.approx(0.0) and kept["loa"] == pytest.approx([-1.96, 1.96])
+    assert agreement([1.0], [2.0]) == {"n": 1, "bias": None, "sd": None, "loa": None, "mae": None, "r": None}
+
+
+def _model_and_expert(defective_patient=2):
+    """Expert masks of 4 phantom patients, 'model' masks from another phantom seed (different hearts, all
+    anatomically plausible), one patient's ES mask with a hole punched in its LV cavity."""
+    from echolite.data.phantom import make_phantom
+
+    expert, model = make_phantom(8, seed=1), make_phantom(8, seed=2).masks.copy()
+    es = 2 * defective_patient + 1
+    rows, cols = np.nonzero(model[es] == 1)
+    r, c = int(np.median(rows)), int(np.median(cols))
+    assert (model[es][r - 2:r + 2, c - 2:c + 2] == 1).all()
+    model[es][r - 2:r + 2, c - 2:c + 2] = 0
+    return expert, model
+
+
+def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude_it(tmp_path):
+    from echolite.clinical.measure import BLAND_ALTMAN, BLAND_ALTMAN_VS_EXPERT, measure_masks, write_measurements
+    from echolite.clinical.volumes import agreement
+
+    expert, model = _model_and_expert()
+    reference = {p: 55.0 + i for i, p in enumerate(sorted(set(expert.patients)))}
+    report = measure_masks(model, expert, "model", expert.masks, reference, qc="camus")
+    assert report.rejected == ["phantom0002"] and report.qc_frames == 8
+    [failing] = report.failing_frames
+    assert failing.frame == "phantom0002_4CH_ES" and "lv_hole" in failing.failed
+    assert report.patients[2].qc_failed.startswith("phantom0002_4CH_ES: lv_hole")
+    kept = [i for i, p in enumerate(report.patients) if p.qc_passed]
+    for quantity in ("edv_ml", "esv_ml", "ef"):
+        a = [getattr(p, quantity) for p in report.patients]
+        b = [getattr(p, quantity) for p in report.expert]
+        figures = report.agreement["vs_expert_masks"][quantity]
+        assert figures["all"] == agreement(a, b) and figures["all"]["n"] == 4
+        assert figures["qc_passed"] == agreement([a[i] for i in kept], [b[i] for i in kept])
+        assert figures["qc_passed"]["n"] == 3
+    assert report.agreement["vs_reference"]["ef"]["qc_passed"]["n"] == 3
+
+    written = write_measurements(report, tmp_path)
+    assert {p.name for p in written} == {"measurements.csv", BLAND_ALTMAN, *BLAND_ALTMAN_VS_EXPERT.values()}
+    assert all(p.stat().st_size > 10_000 for p in written if p.suffix == ".png")
+    header, *rows = (tmp_path / "measurements.csv").read_text().splitlines()
+    assert "qc_passed,qc_failed" in header and "expert_ef" in header and rows[2].count("False") == 1
+
+    unchecked = measure_masks(model, expert, "model", expert.masks, qc="off")
+    assert unchecked.patients[2].qc_passed is None and set(unchecked.agreement["vs_expert_masks"]["ef"]) == {"all"}

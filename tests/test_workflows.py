@@ -62,8 +62,10 @@ def test_export_then_bench(run):
 def test_measure_per_patient(run):
     from echolite.clinical.measure import measure
 
-    report = measure(run, "phantom", "all")
-    assert report.patients and "ef_vs_ground_truth_masks" in report.agreement
+    report = measure(run, "phantom", "all", qc="echolite")
+    figures = report.agreement["vs_expert_masks"]
+    assert report.patients and set(figures) == {"edv_ml", "esv_ml", "ef"} and set(figures["ef"]) == {"all", "qc_passed"}
+    assert figures["ef"]["qc_passed"]["n"] <= figures["ef"]["all"]["n"] <= len(report.patients)
     truth = measure(None, "phantom", "all", ground_truth=True)
     assert len(truth.patients) == 100  # the phantom's default 200 frames = 100 ED/ES pairs on the 256 grid
 

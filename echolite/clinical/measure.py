@@ -1,5 +1,6 @@
 """The measure workflows: LV volumes and EF per patient from a model's (or the experts') masks on a data split,
-with agreement figures; and EF from a whole cine loop."""
+with agreement figures over all patients and over those whose masks pass quality control; and EF from a whole
+cine loop."""
 
 from __future__ import annotations
 
@@ -9,63 +10,144 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from echolite.clinical.cine import CineResult, analyse_cine, read_sequence
+from echolite.clinical.quality import (
+    QC_DEFAULT, QC_OFF, QC_PHASES, FailingFrame, check_qc, failing_frames, mark_patients,
+)
 from echolite.clinical.reference import reference_ef
 from echolite.clinical.volumes import PatientMeasure, agreement, measure_patients
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.run import RunDir, frames_for_split
 
-MEASUREMENTS_CSV, BLAND_ALTMAN, LV_AREA = "measurements.csv", "bland_altman.png", "lv_area.png"
+MEASUREMENTS_CSV, LV_AREA = "measurements.csv", "lv_area.png"
+BLAND_ALTMAN = "bland_altman.png"  # EF against the data's reference EF
+QUANTITIES = {"edv_ml": "EDV (mL)", "esv_ml": "ESV (mL)", "ef": "EF (%)"}
+"""The quantities compared with the expert masks: ``PatientMeasure`` field → name and unit."""
+BLAND_ALTMAN_VS_EXPERT = {q: f"bland_altman_{q.split('_')[0]}.png" for q in QUANTITIES}  # model vs expert masks
+GROUND_TRUTH = "ground truth"
 GRID = 256
 
 
 @dataclass
 class MeasureReport:
-    source: str
+    source: str  # the model, or GROUND_TRUTH
     patients: list[PatientMeasure]
-    agreement: dict[str, dict] = field(default_factory=dict)  # "ef_vs_ground_truth_masks", "ef_vs_reference"
+    qc: str = QC_OFF  # the anatomical criteria set of the quality control, or "off"
+    qc_frames: int = 0  # frames checked
+    failing_frames: list[FailingFrame] = field(default_factory=list)
+    expert: list[PatientMeasure] = field(default_factory=list)  # the same patients from the expert masks
+    agreement: dict[str, dict[str, dict[str, dict]]] = field(default_factory=dict)
+    """``vs_expert_masks`` / ``vs_reference`` → quantity → ``all`` / ``qc_passed`` → ``agreement``'s figures."""
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def measured(self) -> str:
+        """What the measured masks are, as tables and plots name them."""
+        return "expert masks" if self.source == GROUND_TRUTH else "model"
+
+    @property
+    def rejected(self) -> list[str]:
+        return [p.patient for p in self.patients if p.qc_passed is False]
+
+    def patient_rows(self) -> list[dict]:
+        """Per patient its measures, QC verdict and, against a model, the expert masks' values beside them."""
+        rows = [dataclasses.asdict(p) for p in self.patients]
+        for row, expert in zip(rows, self.expert):
+            row.update({f"expert_{q}": getattr(expert, q) for q in QUANTITIES})
+        return rows
+
+    def as_dict(self) -> dict:
+        qc = {"criteria": self.qc}
+        if self.qc != QC_OFF:
+            qc.update(frames_checked=self.qc_frames, frames_failing=len(self.failing_frames),
+                      patients=len(self.patients), patients_rejected=self.rejected,
+                      failing_frames=[dataclasses.asdict(f) for f in self.failing_frames])
+        return {"source": self.source, "qc": qc, "agreement": self.agreement, "patients": self.patient_rows()}
 
 
 def measure(model: Path | None, data: str, split: str = "all", ground_truth: bool = False,
-            out: Path | None = None) -> MeasureReport:
+            out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None) -> MeasureReport:
     """Volumes and EF per patient from ``model``'s post-processed masks (or the ground truth) on a split of
-    ``data``; agreement with the expert masks and with the data's reference EF where there is one. With ``out``:
-    ``measurements.csv`` and a Bland–Altman plot against the reference EF."""
+    ``data`` (``split_file``: a YAML/JSON patient split instead of the run's or the data's), with their agreement
+    (see ``measure_masks``). With ``out``: ``measurements.csv`` and the Bland–Altman plots."""
+    check_qc(qc)
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
     if model is not None:
         from echolite.inference import load_segmenter
 
         segmenter = load_segmenter(model)
-        loaded = frames_for_split(data, split, RunDir.of(model), segmenter.input_size)
+        loaded = frames_for_split(data, split, RunDir.of(model), segmenter.input_size, split_file)
         masks = postprocess(segmenter.predict_labels(loaded.frames.images), PostprocessConfig())
     else:
-        loaded = frames_for_split(data, split, None, GRID)
+        loaded = frames_for_split(data, split, None, GRID, split_file)
         masks = loaded.frames.masks
-    reference = reference_ef(loaded.info)
-    results = measure_patients(masks, loaded.frames, reference)
-    report = MeasureReport("ground truth" if ground_truth else str(model), results)
-    if model is not None:
-        truth = measure_patients(loaded.frames.masks, loaded.frames)
-        report.agreement["ef_vs_ground_truth_masks"] = agreement([r.ef for r in results], [t.ef for t in truth])
-    if reference:
-        report.agreement["ef_vs_reference"] = agreement([r.ef for r in results], [r.reference_ef for r in results])
+    expert = None if ground_truth else loaded.frames.masks
+    report = measure_masks(masks, loaded.frames, GROUND_TRUTH if ground_truth else str(model), expert,
+                           reference_ef(loaded.info), qc)
     if out is not None:
-        _write_measurements(Path(out), results)
+        report.written = write_measurements(report, Path(out))
     return report
 
 
-def _write_measurements(out: Path, results: list[PatientMeasure]) -> None:
+def measure_masks(masks: np.ndarray, frames, source: str, expert_masks: np.ndarray | None = None,
+                  reference: dict[str, float] | None = None, qc: str = QC_DEFAULT) -> MeasureReport:
+    """Measure label maps aligned with ``frames``; with ``qc`` (a criteria set), reject the patients with a
+    failing ED or ES mask. Agreement, over all patients and over those that pass: EDV, ESV and EF against the
+    same measures of ``expert_masks``, and EF against ``reference`` (patient → EF)."""
+    check_qc(qc)
+    report = MeasureReport(source, measure_patients(masks, frames, reference), qc)
+    if qc != QC_OFF:
+        report.qc_frames = sum(phase in QC_PHASES for phase in frames.phases)
+        report.failing_frames = failing_frames(masks, frames, qc)
+        mark_patients(report.patients, report.failing_frames)
+    passed = None if qc == QC_OFF else [p.qc_passed for p in report.patients]
+    if expert_masks is not None:
+        report.expert = measure_patients(expert_masks, frames)
+        report.agreement["vs_expert_masks"] = {
+            q: _over_patients(_values(report.patients, q), _values(report.expert, q), passed) for q in QUANTITIES}
+    if reference:
+        report.agreement["vs_reference"] = {
+            "ef": _over_patients(_values(report.patients, "ef"), _values(report.patients, "reference_ef"), passed)}
+    return report
+
+
+def _values(patients: list[PatientMeasure], quantity: str) -> list[float]:
+    return [getattr(p, quantity) for p in patients]
+
+
+def _over_patients(a: list[float], b: list[float], passed: list[bool] | None) -> dict[str, dict]:
+    """Agreement of all patients and, with quality control, of those that pass it."""
+    figures = {"all": agreement(a, b)}
+    if passed is not None:
+        figures["qc_passed"] = agreement(a, b, where=passed)
+    return figures
+
+
+def write_measurements(report: MeasureReport, out: Path) -> list[Path]:
+    """``measurements.csv`` (a row per patient), a Bland–Altman plot per quantity against the expert masks and
+    one of EF against the reference EF; QC-rejected patients are marked in the plots. Returns the files."""
     from echolite.plots import save_bland_altman
 
     out.mkdir(parents=True, exist_ok=True)
+    rows = report.patient_rows()
     with open(out / MEASUREMENTS_CSV, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[fl.name for fl in dataclasses.fields(PatientMeasure)])
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(dataclasses.asdict(r) for r in results)
-    if any(r.reference_ef == r.reference_ef for r in results):
-        save_bland_altman([r.ef for r in results], [r.reference_ef for r in results], out / BLAND_ALTMAN)
+        writer.writerows(rows)
+    written, rejected = [out / MEASUREMENTS_CSV], [p.qc_passed is False for p in report.patients]
+    for q, label in QUANTITIES.items() if report.expert else ():
+        written.append(out / BLAND_ALTMAN_VS_EXPERT[q])
+        save_bland_altman(_values(report.patients, q), _values(report.expert, q), written[-1], label,
+                          (report.measured, "expert masks"), rejected)
+    if "vs_reference" in report.agreement:
+        written.append(out / BLAND_ALTMAN)
+        save_bland_altman(_values(report.patients, "ef"), _values(report.patients, "reference_ef"), written[-1],
+                          QUANTITIES["ef"], (report.measured, "reference EF"), rejected)
+    return written
 
 
 @dataclass

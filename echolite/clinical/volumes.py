@@ -35,6 +35,8 @@ class PatientMeasure:
     area_length_ef: float = float("nan")
     reference_ef: float = float("nan")
     problem: str = ""
+    qc_passed: bool | None = None  # None: quality control off
+    qc_failed: str = ""  # the failing frames with their failed criteria
 
 
 def measure_patients(masks: np.ndarray, frames, reference: dict[str, float] | None = None) -> list[PatientMeasure]:
@@ -74,15 +76,20 @@ def _measure_one(patient: str, index: dict, masks: np.ndarray, spacing: np.ndarr
     return PatientMeasure(patient, f"single-plane disks {view}", edv, esv, ejection_fraction(edv, esv), area_length)
 
 
-def agreement(a, b) -> dict:
-    """Mean absolute error, bias (mean of a − b), limits of agreement and Pearson r over finite pairs."""
+def agreement(a, b, where=None) -> dict:
+    """How ``a`` agrees with ``b`` (e.g. model and expert), as Bland and Altman read it, over the finite pairs
+    (and only those where ``where`` is true): n, bias = mean of a − b, sd = sample SD of a − b (ddof=1), 95 %
+    limits of agreement ``loa`` = bias ± 1.96 sd, mean absolute error ``mae`` and Pearson r. Fewer than two pairs
+    (or a constant side, for r) give None."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     ok = np.isfinite(a) & np.isfinite(b)
+    if where is not None:
+        ok &= np.asarray(where, bool)
     a, b = a[ok], b[ok]
     if a.size < 2:
-        return {"n": int(a.size), "mae": None, "bias": None, "loa": None, "r": None}
+        return {"n": int(a.size), "bias": None, "sd": None, "loa": None, "mae": None, "r": None}
     diff = a - b
+    bias, sd = float(diff.mean()), float(diff.std(ddof=1))
     r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else None
-    return {"n": int(a.size), "mae": float(np.abs(diff).mean()), "bias": float(diff.mean()),
-            "loa": [float(diff.mean() - 1.96 * diff.std(ddof=1)), float(diff.mean() + 1.96 * diff.std(ddof=1))],
-            "r": r}
+    return {"n": int(a.size), "bias": bias, "sd": sd, "loa": [bias - 1.96 * sd, bias + 1.96 * sd],
+            "mae": float(np.abs(diff).mean()), "r": r}

@@ -1,0 +1,55 @@
+"""Quality control of the masks volumes and EF come from: every ED/ES frame is checked against an anatomical
+criteria set (``echolite.evaluation.anatomy``), and a patient with any failing frame is rejected for volumes and
+EF, since one implausible mask is enough to make them meaningless."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from echolite.clinical.volumes import PatientMeasure
+from echolite.errors import EcholiteError
+from echolite.evaluation.anatomy import CRITERIA_SETS, check_anatomy
+
+QC_OFF = "off"
+QC_DEFAULT = "camus"
+QC_CHOICES = (QC_OFF, *CRITERIA_SETS)
+"""``off`` or the name of an anatomical criteria set."""
+QC_PHASES = ("ED", "ES")  # the frames volumes and EF come from
+
+
+@dataclass
+class FailingFrame:
+    frame: str
+    patient: str
+    failed: list[str]  # the criteria it fails
+
+
+def check_qc(qc: str) -> str:
+    if qc not in QC_CHOICES:
+        raise EcholiteError(f"--qc {qc!r}: unknown; choose {', '.join(QC_CHOICES[:-1])} or {QC_CHOICES[-1]}")
+    return qc
+
+
+def failing_frames(masks: np.ndarray, frames, criteria: str) -> list[FailingFrame]:
+    """The ED and ES frames of ``frames`` whose label map in ``masks`` fails a criterion of ``criteria``."""
+    failing = []
+    for i, mask in enumerate(masks):
+        if frames.phases[i] not in QC_PHASES:
+            continue
+        failed = [name for name, bad in check_anatomy(mask, criteria).items() if bad]
+        if failed:
+            failing.append(FailingFrame(frames.frame_ids[i], frames.patients[i], failed))
+    return failing
+
+
+def mark_patients(patients: list[PatientMeasure], failing: list[FailingFrame]) -> None:
+    """Set each patient's ``qc_passed`` and ``qc_failed`` (``frame: criterion, ...; frame: ...``)."""
+    by_patient = defaultdict(list)
+    for f in failing:
+        by_patient[f.patient].append(f"{f.frame}: {', '.join(f.failed)}")
+    for p in patients:
+        p.qc_passed = p.patient not in by_patient
+        p.qc_failed = "; ".join(by_patient.get(p.patient, []))
