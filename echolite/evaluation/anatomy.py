@@ -17,8 +17,8 @@ from scipy import ndimage
 from echolite.errors import EcholiteError
 from echolite_edge.anatomy import CamusCriteria
 from echolite_edge.anatomy import check_anatomy as _check_camus
+from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 
-LV, MYO, LA = 1, 2, 3
 _EIGHT = np.ones((3, 3), bool)
 _FOUR = ndimage.generate_binary_structure(2, 1)
 
@@ -58,7 +58,7 @@ def criteria_table(criteria: str | CamusCriteria | AnatomyThresholds) -> CamusCr
 
 def _check_echolite(mask: np.ndarray, thresholds: AnatomyThresholds) -> dict[str, bool]:
     lv, myo, la = mask == LV, mask == MYO, mask == LA
-    background = mask == 0
+    background = mask == BACKGROUND
     return {
         "lv_hole": _has_hole(lv),
         "myo_hole": _has_hole(myo),

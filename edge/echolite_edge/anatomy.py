@@ -13,8 +13,9 @@ Where this differs from ``vital``, on purpose:
 - "Outside" (what is not a hole) is the background joined to the image border; ``vital`` takes the component of
   the top-left pixel, which is the same whenever that corner is background, as in every apical frame.
 
-A frame is anatomically plausible when no criterion fails; a missing structure fails the criteria measured on it
-(as ``vital``'s ``optional_structure=False``), except the two frontier ratios, which are 0 then.
+A frame is anatomically plausible when no criterion fails. An undefined measure fails (as ``vital``'s
+``optional_structure=False``): the LV/MYO width ratio without LV or MYO on the centre row, and the erosion ratio
+without a MYO. A missing structure has no holes, fragments or gaps and a frontier ratio of 0, so those pass.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 
 from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 from echolite_edge.morphology import (
-    component_sizes, connect_runs, dilate, erode, holes, max_distance_to_background, paint, runs,
+    component_sizes, count_run_components, dilate, erode, holes, max_distance_to_background, paint, runs,
+    runs_without_small,
 )
 from echolite_edge.morphology import hole_pixels as _hole_pixels
 
@@ -128,8 +130,10 @@ def on_grid(mask: np.ndarray, grid: int) -> np.ndarray:
 
 
 def around_heart(mask: np.ndarray) -> np.ndarray:
-    """The bounding box of all structures plus a one-pixel frame (inside the image): every measure here is the
-    same on it as on the whole grid (what lies beyond is background joined to the border), and faster."""
+    """The bounding box of all structures (nonzero pixels of a label map or a boolean region) plus a one-pixel
+    frame (inside the image): every measure here is the same on it as on the whole grid (what lies beyond is
+    background joined to the border, and the frame holds a nearest background pixel of every inside pixel), and
+    faster."""
     rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     if not len(rows):
         return mask[:1, :1]
@@ -183,29 +187,16 @@ def erosion_ratio(region: np.ndarray, small: int) -> float:
     Pieces of fewer than ``small`` pixels are dropped after each erosion; an already fragmented region gives 0."""
     if not region.any() or region.all():
         return float("nan")
-    region = _bounding_box(region)
+    region = around_heart(region)  # the same erosions, components and distances to the background
     thickest = max_distance_to_background(region)
     erosions = 0
     rows, starts, ends = runs(region)
-    while _count_components(rows, starts, ends, region.shape[1], 8) == 1:
+    while count_run_components(rows, starts, ends, region.shape[1], 8) == 1:
         region = erode(region, border=True)
         rows, starts, ends = runs(region)
-        pieces = connect_runs(rows, starts, ends, region.shape[1] + 2, 4)
-        keep = np.bincount(pieces, weights=ends - starts + 1, minlength=len(pieces))[pieces] >= small
-        if not keep.all():
-            rows, starts, ends = rows[keep], starts[keep], ends[keep]
+        kept = runs_without_small(rows, starts, ends, region.shape[1], small, 4)
+        if len(kept[0]) < len(rows):
+            rows, starts, ends = kept
             region = paint(region.shape, rows, starts, ends)
         erosions += 1
     return erosions / thickest
-
-
-def _bounding_box(region: np.ndarray) -> np.ndarray:
-    """``region`` within its bounding box plus one pixel (inside the image): the same erosions, components and
-    distances to the background (the frame holds a nearest background pixel of every region pixel)."""
-    ys, xs = np.nonzero(region)
-    return region[max(ys.min() - 1, 0):ys.max() + 2, max(xs.min() - 1, 0):xs.max() + 2]
-
-
-def _count_components(rows, starts, ends, width: int, connectivity: int) -> int:
-    components = connect_runs(rows, starts, ends, width + 2, connectivity)
-    return int((components == np.arange(len(components))).sum())

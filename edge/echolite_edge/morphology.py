@@ -25,9 +25,10 @@ def label(region: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, int]:
     return np.cumsum(marks, axis=1)[:, :-1], int(roots.sum())
 
 
-def count_components(region: np.ndarray, connectivity: int = 8) -> int:
-    rows, starts, ends = runs(region)
-    components = connect_runs(rows, starts, ends, region.shape[1] + 2, connectivity)
+def count_run_components(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int,
+                         connectivity: int = 8) -> int:
+    """Components formed by the runs of an image ``width`` pixels wide (``runs``' output)."""
+    components = connect_runs(rows, starts, ends, width + 2, connectivity)
     return int((components == np.arange(len(components))).sum())
 
 
@@ -41,11 +42,16 @@ def component_sizes(region: np.ndarray, connectivity: int = 8) -> np.ndarray:
 
 def remove_small(region: np.ndarray, min_pixels: float, connectivity: int = 4) -> np.ndarray:
     """Drop components of fewer than ``min_pixels`` pixels (``skimage.morphology.remove_small_objects``)."""
-    rows, starts, ends = runs(region)
-    components = connect_runs(rows, starts, ends, region.shape[1] + 2, connectivity)
+    return paint(region.shape, *runs_without_small(*runs(region), region.shape[1], min_pixels, connectivity))
+
+
+def runs_without_small(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, min_pixels: float,
+                       connectivity: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of the components of at least ``min_pixels`` pixels, for an image ``width`` pixels wide."""
+    components = connect_runs(rows, starts, ends, width + 2, connectivity)
     sizes = np.bincount(components, weights=ends - starts + 1, minlength=len(components))
     keep = sizes[components] >= min_pixels
-    return paint(region.shape, rows[keep], starts[keep], ends[keep])
+    return rows[keep], starts[keep], ends[keep]
 
 
 def erode(region: np.ndarray, border: bool = True) -> np.ndarray:
