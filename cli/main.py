@@ -149,7 +149,8 @@ def phantom(out, count, seed, size):
 
 @main.command()
 @click.argument("models", nargs=-1, required=True)
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="TFLite interpreter threads.")
+@click.option("--threads", type=click.IntRange(1), multiple=True, default=(2,), show_default=True,
+              help="TFLite interpreter threads; repeat to time each count (--threads 1 --threads 2).")
 @click.option("--runs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--baseline", help="Row the ratios are against: MODEL or MODEL/FORM (default: the first row).")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Also write the rows as JSON.")
@@ -160,7 +161,7 @@ def bench(models, threads, runs, baseline, json_file, image):
     or preset names for untrained models)."""
     from echolite.export.bench import bench as run_bench, format_table
 
-    rows = run_bench(list(models), runs, threads, image=image, baseline=baseline, log=click.echo)
+    rows = run_bench(list(models), runs, tuple(threads), image=image, baseline=baseline, log=click.echo)
     for line in format_table(rows):
         click.echo(line)
     if json_file:

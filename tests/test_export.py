@@ -78,18 +78,21 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.output[evaluated.output.index("{"):])["n_frames"] > 0
     assert CliRunner().invoke(main, ["export", str(run), "--fp32"]).exit_code == 0
-    timed = CliRunner().invoke(main, ["bench", str(run), "--runs", "2", "--baseline", "run/fp32",
-                                      "--json", str(tmp_path / "b.json")])
+    timed = CliRunner().invoke(main, ["bench", str(run), "--runs", "2", "--baseline", "run/fp32", "--threads", "1",
+                                      "--threads", "2", "--json", str(tmp_path / "b.json")])
     assert timed.exit_code == 0, timed.output
     rows = json.loads((tmp_path / "b.json").read_text())
-    assert [(r["model"], r["form"]) for r in rows] == [("run", "keras"), ("run", "fp16"), ("run", "fp32")]
+    assert [(r["model"], r["form"], r["threads"]) for r in rows] == [
+        ("run", "keras", None), ("run", "fp16", 1), ("run", "fp16", 2), ("run", "fp32", 1), ("run", "fp32", 2)]
     columns = {"parameters", "gmac", "size_mb", "invoke_p50_ms", "invoke_p90_ms", "e2e_p50_ms", "e2e_p90_ms", "fps",
                "speedup", "parameter_ratio", "gmac_ratio"}
     assert columns <= set(rows[0]) and rows[0]["parameters"] == inference_model(build_unet(tiny_config)).count_params()
-    assert rows[2]["speedup"] == rows[2]["parameter_ratio"] == 1.0 and rows[0]["gmac"] > 0
+    assert rows[3]["speedup"] == rows[4]["speedup"] == rows[4]["parameter_ratio"] == 1.0 and rows[0]["gmac"] > 0
     assert "against run/fp32" in timed.output and "frames/s" in timed.output
     unknown = CliRunner().invoke(main, ["bench", str(run), "--runs", "1", "--baseline", "nnunet"])
     assert unknown.exit_code == 1 and "--baseline nnunet: not among the rows" in unknown.output
+    not_a_model = CliRunner().invoke(main, ["bench", "no-such-preset"])
+    assert not_a_model.exit_code == 1 and "not a run folder, .keras or .tflite file, or preset name" in not_a_model.output
     qat_fp16 = CliRunner().invoke(main, ["export", str(run), "--fp16", "--qat", "1"])
     assert qat_fp16.exit_code == 1 and "--qat trains for int8" in qat_fp16.output
     not_a_run = CliRunner().invoke(main, ["export", str(tmp_path)])
@@ -157,3 +160,14 @@ def test_edge_preset_exports_fully_int8_in_one_partition(tmp_path, frames):
     assert set(result.ops["not_delegated"]) <= {"QUANTIZE"}  # uint8 pixels in, uint8 scores out
     assert "DEPTHWISE_CONV_2D" in result.ops["ops"]
     assert TFLiteSegmenter(result.path).predict_labels(frames.images[:2]).shape == (2, 64, 64)
+
+
+def test_bench_times_an_untrained_preset_in_its_three_forms(monkeypatch, tiny_config):
+    from echolite.export.bench import bench
+    from echolite.models.presets import PRESETS, Preset
+
+    monkeypatch.setitem(PRESETS, "tiny", Preset(dataclasses.replace(tiny_config, activation="relu")))
+    rows = bench(["tiny"], runs=1, warmup=1, threads=(1,))
+    assert [(r["model"], r["form"], r["untrained"]) for r in rows] == [
+        ("tiny", "keras", True), ("tiny", "fp32", True), ("tiny", "int8", True)]
+    assert rows[2]["size_mb"] < rows[1]["size_mb"] and rows[0]["speedup"] == 1.0

@@ -42,25 +42,30 @@ class BenchModel:
     notes: list[str] = field(default_factory=list)
 
 
-def bench(sources: list[str | Path], runs: int = 30, threads: int = 2, warmup: int = 3, image: Path | None = None,
-          baseline: str | None = None, log: Callable[[str], None] = lambda line: None) -> list[dict]:
-    """One row per model and form: {model, form, untrained, parameters, gmac, size_mb, invoke_p50_ms,
-    invoke_p90_ms, e2e_p50_ms, e2e_p90_ms, fps, threads, runs, speedup, parameter_ratio, gmac_ratio}.
-    ``baseline``: ``MODEL`` or ``MODEL/FORM`` (default: the first row); the ratios say how many times faster
-    (end to end), larger and costlier each row is than the baseline row, all measured in this call."""
+def bench(sources: list[str | Path], runs: int = 30, threads: int | tuple[int, ...] = 2, warmup: int = 3,
+          image: Path | None = None, baseline: str | None = None, log: Callable[[str], None] = lambda line: None
+          ) -> list[dict]:
+    """One row per model, form and TFLite thread count (Keras rows: TensorFlow's own threading, ``threads``
+    None): {model, form, threads, untrained, parameters, gmac, size_mb, invoke_p50_ms, invoke_p90_ms, e2e_p50_ms,
+    e2e_p90_ms, fps, runs, speedup, parameter_ratio, gmac_ratio, baseline}. ``baseline``: ``MODEL`` or
+    ``MODEL/FORM`` (default: the first row); the ratios say how many times faster (end to end, against the
+    baseline's row with the same thread count where it has one), larger and costlier each row is, all measured in
+    this call."""
+    thread_counts = (threads,) if isinstance(threads, int) else tuple(threads)
     frame = _read_frame(image) if image is not None else None
     with tempfile.TemporaryDirectory(prefix="echolite-bench-") as scratch:
         models = [_model_of(source, Path(scratch), log) for source in sources]
         rows = []
         for model in models:
             for form, path in model.forms.items():
-                log(f"timing {model.name} {form}")
-                invoke, end_to_end = _timers(path, form, threads, frame)
-                rows.append({
-                    "model": model.name, "form": form, "untrained": model.untrained, "parameters": model.parameters,
-                    "gmac": model.gmac, "size_mb": path.stat().st_size / 1e6, "threads": threads, "runs": runs,
-                    **_timed("invoke", invoke, runs, warmup), **_timed("e2e", end_to_end, runs, warmup),
-                })
+                for count in [None] if form == "keras" else thread_counts:
+                    log(f"timing {model.name} {form}" + (f", {count} thread(s)" if count else ""))
+                    invoke, end_to_end = _timers(path, form, count, frame)
+                    rows.append({
+                        "model": model.name, "form": form, "threads": count, "untrained": model.untrained,
+                        "parameters": model.parameters, "gmac": model.gmac, "size_mb": path.stat().st_size / 1e6,
+                        "runs": runs, **_timed("invoke", invoke, runs, warmup), **_timed("e2e", end_to_end, runs, warmup),
+                    })
     for row in rows:
         row["fps"] = 1000 / row["e2e_p50_ms"]
     return _with_ratios(rows, baseline)
@@ -70,18 +75,19 @@ def format_table(rows: list[dict]) -> list[str]:
     """The rows as the printed table, with a closing line saying what the ratios are against."""
     number = lambda value, spec: format(value, spec) if value is not None else "-"  # noqa: E731
     ratio = lambda value: f"{value:.2f}x" if value is not None else "-"  # noqa: E731
-    lines = [f"{'model':<28}{'form':<10}{'params':>8}{'GMAC':>7}{'MB':>7}{'invoke p50/p90 ms':>19}"
+    lines = [f"{'model':<28}{'form':<10}{'thr':>4}{'params':>8}{'GMAC':>7}{'MB':>7}{'invoke p50/p90 ms':>19}"
              f"{'e2e p50/p90 ms':>17}{'frames/s':>10}{'faster':>8}{'params':>8}{'GMAC':>7}"]
     for r in rows:
         name = (r["model"] + (" (untrained)" if r["untrained"] else ""))[-27:]
         params = f"{r['parameters'] / 1e6:.2f}M" if r["parameters"] else "-"
-        lines.append(f"{name:<28}{r['form']:<10}{params:>8}{number(r['gmac'], '.2f'):>7}{r['size_mb']:>7.2f}"
+        lines.append(f"{name:<28}{r['form']:<10}{r['threads'] or '-':>4}{params:>8}{number(r['gmac'], '.2f'):>7}{r['size_mb']:>7.2f}"
                      f"{r['invoke_p50_ms']:>10.1f} /{r['invoke_p90_ms']:>6.1f}{r['e2e_p50_ms']:>9.1f} /{r['e2e_p90_ms']:>6.1f}"
                      f"{r['fps']:>10.1f}{ratio(r['speedup']):>8}{ratio(r['parameter_ratio']):>8}{ratio(r['gmac_ratio']):>7}")
     first = rows[0]
-    lines.append(f"{first['runs']} runs, batch 1, {first['threads']} TFLite threads, all measured in this run; the last "
-                 f"three columns are ratios against {first['baseline']}: how many times faster end to end, how many "
-                 "times the parameters and the GMAC. Untrained rows time the same graph with initial weights.")
+    lines.append(f"{first['runs']} runs, batch 1, all measured in this run; thr: TFLite interpreter threads (Keras: "
+                 f"TensorFlow's own); the last three columns are ratios against {first['baseline']} (its row with the "
+                 "same threads where it has one): how many times faster end to end, how many times the parameters "
+                 "and the GMAC. Untrained rows time the same graph with initial weights.")
     return lines
 
 
@@ -98,12 +104,14 @@ def _timed(prefix: str, call: Callable[[], object], runs: int, warmup: int) -> d
 
 
 def _with_ratios(rows: list[dict], baseline: str | None) -> list[dict]:
-    base = _baseline_row(rows, baseline)
+    chosen = _baseline_row(rows, baseline)
+    same_threads = {r["threads"]: r for r in rows if (r["model"], r["form"]) == (chosen["model"], chosen["form"])}
     for row in rows:
+        base = same_threads.get(row["threads"], chosen)
         row["speedup"] = base["e2e_p50_ms"] / row["e2e_p50_ms"]
         row["parameter_ratio"] = _ratio(row["parameters"], base["parameters"])
         row["gmac_ratio"] = _ratio(row["gmac"], base["gmac"])
-        row["baseline"] = f"{base['model']}/{base['form']}"
+        row["baseline"] = f"{chosen['model']}/{chosen['form']}"
     return rows
 
 
@@ -193,7 +201,7 @@ def _read_frame(image: Path) -> np.ndarray:
         raise EcholiteError(str(exc)) from None
 
 
-def _timers(path: Path, form: str, threads: int, frame: np.ndarray | None):
+def _timers(path: Path, form: str, threads: int | None, frame: np.ndarray | None):
     """(invoke, end to end) callables for one form of a model."""
     if form == "keras":
         return _keras_timers(path, frame)
