@@ -34,7 +34,7 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
     if sequence is not None:
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
-        return _print_cine(model, sequence, spacing, out, as_json)
+        return _print_cine(model, sequence, spacing, out, as_json, qc)
     if data_path is None:
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
@@ -93,16 +93,21 @@ def _print_qc(report) -> None:
         click.echo(f"  {f.frame}: {', '.join(f.failed)}")
 
 
-def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool) -> None:
+def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool,
+                qc: str) -> None:
     from echolite.clinical.measure import measure_cine
 
-    report = measure_cine(model, sequence, spacing, out)
+    report = measure_cine(model, sequence, spacing, out, qc)
     r = report.result
+    ef = None if report.ef_withheld else r.ef
     if as_json:
         click.echo(json.dumps(without_nan({
             "sequence": str(sequence), "frames": report.frames, "ed_frame": r.ed_index, "es_frame": r.es_index,
-            "edv_ml": r.edv_ml, "esv_ml": r.esv_ml, "ef": r.ef, "frames_per_second": report.frames_per_second}), indent=2))
+            "edv_ml": r.edv_ml, "esv_ml": r.esv_ml, "ef": ef, "qc": report.qc, "qc_failed": report.qc_failed,
+            "frames_per_second": report.frames_per_second}), indent=2))
         return
     click.echo(f"{sequence.name}: {report.frames} frames segmented at {report.frames_per_second:.1f} frames/s")
-    click.echo(f"ED frame {r.ed_index}, ES frame {r.es_index}: EDV {r.edv_ml:.1f} mL, "
-               f"ESV {r.esv_ml:.1f} mL, EF {r.ef:.1f} % (single-plane disks)")
+    click.echo(f"ED frame {r.ed_index}, ES frame {r.es_index}: EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL, "
+               + (f"EF {r.ef:.1f} % (single-plane disks)" if ef is not None else "no EF: " + "; ".join(
+                   f"the {phase} frame fails QC ({report.qc}): {', '.join(names)}"
+                   for phase, names in report.qc_failed.items())))

@@ -158,3 +158,26 @@ def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude
 
     unchecked = measure_masks(model, expert, "model", expert.masks, qc="off")
     assert unchecked.patients[2].qc_passed is None and set(unchecked.agreement["vs_expert_masks"]["ef"]) == {"all"}
+
+
+def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
+    import echolite.inference
+    from echolite.clinical.measure import measure_cine
+    from echolite.data.phantom import make_phantom_cine
+
+    images, masks, _ = make_phantom_cine(frames=8, size=128)
+    masks[4, 60:63, 60:63] = 0  # a hole at end-systole (frame 4)
+
+    class Replay:
+        input_size = 128
+
+        def predict_labels(self, batch):
+            return masks[:len(batch)] if len(batch) < len(masks) else masks
+
+    monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model: Replay())
+    np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
+    unchecked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="off")
+    checked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus")
+    assert (checked.result.ed_index, checked.result.es_index) == (0, 4) and unchecked.result.ef == checked.result.ef
+    assert not unchecked.ef_withheld and checked.ef_withheld and list(checked.qc_failed) == ["ES"]
+    assert "lv_hole" in checked.qc_failed["ES"]

@@ -98,7 +98,8 @@ class _Replay:
     def segment(self, gray, name=""):
         from echolite_edge.runner import Segmentation
 
-        return Segmentation(name, next(self.masks), 0.001, 0.002)
+        mask = next(self.masks)
+        return Segmentation(name, mask, 0.001, 0.002, mask)
 
 
 def _run_on_masks(tmp_path, monkeypatch, masks, *options):

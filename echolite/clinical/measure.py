@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from echolite.clinical.quality import (
     QC_DEFAULT, QC_OFF, QC_PHASES, FailingFrame, check_qc, failing_frames, mark_patients,
 )
 from echolite.clinical.reference import reference_ef
+from echolite.evaluation.anatomy import check_anatomy
 from echolite.clinical.volumes import PatientMeasure, agreement, measure_patients
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
@@ -129,10 +132,20 @@ def _over_patients(a: list[float], b: list[float], passed: list[bool] | None) ->
 
 def write_measurements(report: MeasureReport, out: Path) -> list[Path]:
     """``measurements.csv`` (a row per patient), a Bland–Altman plot per quantity against the expert masks and
-    one of EF against the reference EF; QC-rejected patients are marked in the plots. Returns the files."""
+    one of EF against the reference EF; QC-rejected patients are marked in the plots. Returns the files. They are
+    written to a hidden folder inside ``out`` first and moved in together, so a failure leaves no partial set."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".measure-", dir=out))
+    try:
+        written = _write_measurement_files(report, staging)
+        return [path.replace(out / path.name) for path in written]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
     from echolite.plots import save_bland_altman
 
-    out.mkdir(parents=True, exist_ok=True)
     rows = report.patient_rows()
     with open(out / MEASUREMENTS_CSV, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -156,11 +169,21 @@ class CineReport:
     frames: int
     frames_per_second: float
     result: CineResult
+    qc: str = QC_OFF
+    qc_failed: dict[str, list[str]] = field(default_factory=dict)
+    """Phase (ED, ES) → criteria its frame fails; EF is withheld when any fails, as on the device."""
+
+    @property
+    def ef_withheld(self) -> bool:
+        return bool(self.qc_failed)
 
 
-def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, out: Path | None = None) -> CineReport:
-    """Segment every frame of a cine loop, pick ED/ES from the LV area and compute EF; with ``out``, the LV area
-    curve as ``lv_area.png``."""
+def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, out: Path | None = None,
+                 qc: str = QC_DEFAULT) -> CineReport:
+    """Segment every frame of a cine loop, pick ED/ES from the LV area and compute EF; with ``qc`` a criteria set,
+    the ED and ES masks are checked and a failing one withholds the EF. With ``out``, the LV area curve as
+    ``lv_area.png``."""
+    check_qc(qc)
     from echolite.inference import load_segmenter
 
     segmenter = load_segmenter(model)
@@ -175,4 +198,7 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
 
         Path(out).mkdir(parents=True, exist_ok=True)
         save_area_curve(result.lv_area_mm2, result.ed_index, result.es_index, Path(out) / LV_AREA)
-    return CineReport(Path(sequence), len(loop.images), fps, result)
+    failed = {} if qc == QC_OFF else {
+        phase: [name for name, bad in check_anatomy(masks[index], qc).items() if bad]
+        for phase, index in (("ED", result.ed_index), ("ES", result.es_index))}
+    return CineReport(Path(sequence), len(loop.images), fps, result, qc, {k: v for k, v in failed.items() if v})

@@ -38,7 +38,7 @@ def benchmark(model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 
     first = segmenter.segment(frame)
     warm = [segmenter.segment(frame).seconds_total for _ in range(warmup)]
     results = [segmenter.segment(frame) for _ in range(runs)]
-    qc = [_seconds(failed_criteria, r.mask) for r in results]
+    qc = [_seconds(failed_criteria, r.labels) for r in results]
     return {
         "model": str(model_path),
         "model_bytes": Path(model_path).stat().st_size,
@@ -73,7 +73,7 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         for path in files:
             for name, frame in read_frames_of(path):
                 seg = segmenter.segment(frame, name)
-                qc.append(_seconds(failed_criteria, seg.mask))
+                qc.append(_seconds(failed_criteria, seg.labels))
                 write_outputs(seg, frame, Path(out))
         seconds, count = time.perf_counter() - start, len(qc)
     fps = count / seconds

@@ -134,7 +134,7 @@ def _segment_files(files, segmenter, partial: Path, args):
             seconds["invoke"] += seg.seconds_invoke
             frames.append({"name": name, "mask": f"{name}_mask.png", "overlay": f"{name}_overlay.png"})
             if args.qc != "off":
-                frames[-1]["qc"] = _timed_verdict(seg.mask, seconds["qc"])
+                frames[-1]["qc"] = _timed_verdict(seg.labels, seconds["qc"])
             if args.cine:
                 masks.append(seg.mask)
     if not frames:

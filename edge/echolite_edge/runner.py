@@ -76,6 +76,7 @@ class Segmentation:
     mask: np.ndarray  # labels at the original size
     seconds_invoke: float
     seconds_total: float
+    labels: np.ndarray  # on the model's grid, post-processed: what quality control checks (as the library does)
 
 
 class EdgeSegmenter:
@@ -98,7 +99,7 @@ class EdgeSegmenter:
         invoke = time.perf_counter() - invoke_start
         labels = keep_largest_components(argmax_labels(scores))
         mask = resize_nearest(labels, gray.shape)
-        return Segmentation(name, mask, invoke, time.perf_counter() - start)
+        return Segmentation(name, mask, invoke, time.perf_counter() - start, labels)
 
     def preprocess(self, gray: np.ndarray) -> np.ndarray:
         return quantize(model_input(gray, self.size)[None, ..., None], self.input)
