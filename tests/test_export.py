@@ -37,7 +37,11 @@ def test_fp32_tflite_matches_keras_within_1e4(tmp_path, tiny_config, frames):
 
 
 def test_int8_takes_raw_pixels_and_keeps_mish_in_float(tmp_path, tiny_config, frames):
-    relu = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
+    from echolite.models.presets import get_preset
+
+    # a ReLU model: the edge-m preset at 64 pixels, with every block of the real-time family (strided stem,
+    # depthwise-separable and full levels, full-resolution head)
+    relu = inference_model(build_unet(dataclasses.replace(get_preset("edge-m").model, input_size=64)))
     # untrained models: near-uniform scores make argmax parity meaningless, so no gate here (see the next test)
     full = export_tflite(relu, tmp_path / "relu.tflite", "int8", calibration=frames)
     meta = json.loads(full.metadata_path.read_text())
@@ -49,6 +53,7 @@ def test_int8_takes_raw_pixels_and_keeps_mish_in_float(tmp_path, tiny_config, fr
     ops = {d["op_name"] for d in TFLiteSegmenter(mixed.path).interpreter._get_ops_details()}
     assert {"QUANTIZE", "DEQUANTIZE", "EXP"} <= ops
     assert full.ops["float_islands"] == {} and full.ops["xnnpack_partitions"] == 1
+    assert set(full.ops["not_delegated"]) <= {"QUANTIZE"} and "DEPTHWISE_CONV_2D" in full.ops["ops"]
     assert set(mixed.ops["float_islands"]) == {"EXP", "LOG", "TANH", "MUL", "ADD"}
 
 
@@ -102,7 +107,8 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
 def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, frames):
     from echolite.export.qat import QATSettings, quantization_aware_int8
 
-    config = dataclasses.replace(tiny_config, activation="relu")
+    # with the real-time blocks (strided stem, depthwise-separable level, full-resolution head)
+    config = dataclasses.replace(tiny_config, activation="relu", stem_stride=2, separable_levels=1)
     model = inference_model(build_unet(config))
     content = quantization_aware_int8(model, config, frames, QATSettings(epochs=1, batch_size=4), log=lambda _: None)
     result = export_tflite(model, tmp_path / "qat.tflite", "int8", validation=frames, parity_threshold=1.0,
@@ -146,20 +152,6 @@ def test_a_killed_conversion_leaves_no_scratch_behind(tmp_path, monkeypatch):
     with scratch_folder("export") as folder:
         assert not orphan.exists() and Path(folder).exists()
     assert not list(tmp_path.iterdir())
-
-
-def test_edge_preset_exports_fully_int8_in_one_partition(tmp_path, frames):
-    from echolite.models.presets import get_preset
-
-    # edge-m has every block the edge family uses: strided stem, separable and standard levels, full-size head
-    config = dataclasses.replace(get_preset("edge-m").model, input_size=64)
-    model = inference_model(build_unet(config))
-    assert {"DepthwiseConv2D"} <= {type(layer).__name__ for layer in model.layers}
-    result = export_tflite(model, tmp_path / "edge.tflite", "int8", calibration=frames)
-    assert result.ops["float_islands"] == {} and result.ops["xnnpack_partitions"] == 1
-    assert set(result.ops["not_delegated"]) <= {"QUANTIZE"}  # uint8 pixels in, uint8 scores out
-    assert "DEPTHWISE_CONV_2D" in result.ops["ops"]
-    assert TFLiteSegmenter(result.path).predict_labels(frames.images[:2]).shape == (2, 64, 64)
 
 
 def test_bench_times_an_untrained_preset_in_its_three_forms(monkeypatch, tiny_config):
