@@ -4,6 +4,8 @@ to the original size) with the library's (the frame as ``echolite evaluate`` loa
 ``echolite.evaluation.postprocess``, the same nearest resize back).
 
     python benchmarks/edge_parity.py RUN/model_int8.tflite --data ../shared/data/camus4ch --run RUN --split val
+
+``--fill-enclosed`` compares the two with that post-processing step on (``echolite-edge run --fill-enclosed``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--run", type=Path, help="run folder whose split to use")
     parser.add_argument("--split", default="val")
+    parser.add_argument("--fill-enclosed", action="store_true")
     args = parser.parse_args()
 
     import numpy as np
@@ -28,13 +31,13 @@ def main() -> None:
     from echolite_edge.runner import EdgeSegmenter
 
     from echolite.run import frames_for_split
-    from echolite.evaluation.postprocess import postprocess
+    from echolite.evaluation.postprocess import PostprocessConfig, postprocess
     from echolite.inference import TFLiteSegmenter
 
     library = TFLiteSegmenter(args.model)
     frames = frames_for_split(args.data, args.split, args.run, library.input_size).frames
-    labels = postprocess(library.predict_labels(frames.images))
-    edge = EdgeSegmenter(args.model, threads=2)
+    labels = postprocess(library.predict_labels(frames.images), PostprocessConfig(fill_enclosed=args.fill_enclosed))
+    edge = EdgeSegmenter(args.model, threads=2, fill_enclosed=args.fill_enclosed)
     files = {p.stem: p for p in Path(args.data).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")}
     same, seconds = 0, []
     for i, frame_id in enumerate(frames.frame_ids):

@@ -24,6 +24,27 @@ def test_numpy_postprocessing_matches_the_library():
         np.testing.assert_array_equal(keep_largest_components(mask), postprocess(mask))
 
 
+def test_fill_enclosed_background_takes_the_label_around_each_pocket():
+    from echolite.evaluation.postprocess import PostprocessConfig
+    from echolite_edge.anatomy import check_anatomy
+    from echolite_edge.postprocess import fill_enclosed_background
+
+    mask = np.zeros((16, 16), np.uint8)
+    mask[2:14, 2:14] = 2                 # myocardium block
+    mask[4:10, 4:12] = 1                 # LV cavity inside it
+    mask[10:14, 5:11] = 3                # LA below, touching both
+    mask[6, 6] = 0                       # a hole in the LV
+    mask[3, 8] = 0                       # a hole in the MYO
+    mask[10, 7] = mask[10, 8] = 0        # a crack between LV and LA, rim mostly LA
+    mask[0:2, 0:3] = 0                   # background open to the border stays
+    filled = fill_enclosed_background(mask)
+    assert filled[6, 6] == 1 and filled[3, 8] == 2 and filled[10, 7] == filled[10, 8] == 3
+    assert (filled == 0).sum() == 256 - 144 and check_anatomy(filled)["lv_hole"] is False
+    np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(fill_enclosed=True)), filled)
+    clean = filled.copy()
+    np.testing.assert_array_equal(fill_enclosed_background(clean), clean)
+
+
 def test_edge_sources_import_nothing_heavy():
     banned = {"tensorflow", "keras", "scipy", "echolite", "tf_keras"}
     for path in EDGE.rglob("*.py"):
@@ -109,7 +130,7 @@ def _run_on_masks(tmp_path, monkeypatch, masks, *options):
     from echolite_edge import runner
     from echolite_edge.cli import main
 
-    monkeypatch.setattr(runner, "EdgeSegmenter", lambda model, threads: _Replay(masks))
+    monkeypatch.setattr(runner, "EdgeSegmenter", lambda model, threads, **options: _Replay(masks))
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     np.save(tmp_path / "loop.npy", np.zeros((len(masks), *masks[0].shape), np.uint8))

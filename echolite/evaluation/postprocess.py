@@ -1,8 +1,10 @@
 """Post-processing of label maps (paper Section II-C.3): keep the largest connected component of each structure.
 
 Connectivity is 8-neighbour (2D, ``scipy.ndimage`` structure of ones). Removed components become background,
-as in nnU-Net. Optional: fill holes inside each structure, and a morphological opening / closing of each
-structure with a disk of the given radius. The edge runner mirrors ``largest_component_per_class`` in pure numpy.
+as in nnU-Net. Optional: fill holes inside each structure, a morphological opening / closing of each structure
+with a disk of the given radius, and filling the background the heart encloses (``fill_enclosed``). The device
+runner does the largest components and ``fill_enclosed`` with the same results in numpy
+(``echolite_edge.postprocess``, which also owns ``fill_enclosed``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ class PostprocessConfig:
     fill_holes: bool = False
     opening_radius: int = 0
     closing_radius: int = 0
+    fill_enclosed: bool = False
+    """After the per-structure steps: background enclosed by LV ∪ MYO ∪ LA takes the label of most of its rim."""
 
 
 def postprocess(mask: np.ndarray, config: PostprocessConfig = PostprocessConfig(), num_classes: int = 4) -> np.ndarray:
@@ -39,6 +43,10 @@ def postprocess(mask: np.ndarray, config: PostprocessConfig = PostprocessConfig(
             region = ndimage.binary_fill_holes(region)
         out[(out == label) & ~region] = 0
         out[region] = label
+    if config.fill_enclosed:
+        from echolite_edge.postprocess import fill_enclosed_background
+
+        out = fill_enclosed_background(out)
     return out
 
 

@@ -38,6 +38,8 @@ def main(argv=None) -> int:
                      help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF")
     run.add_argument("--spacing", type=_positive_float, default=None,
                      help="pixel size in mm of the input frames (for --cine)")
+    run.add_argument("--fill-enclosed", action="store_true",
+                     help="fill the background the heart encloses with the structure around it (holes, gaps)")
     run.add_argument("--qc", choices=QC_MODES, default="report",
                      help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
                           "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
@@ -93,7 +95,7 @@ def _run(args) -> int:
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
-    segmenter = EdgeSegmenter(args.model, args.threads)
+    segmenter = EdgeSegmenter(args.model, args.threads, fill_enclosed=args.fill_enclosed)
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
         frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)

@@ -69,6 +69,12 @@ def dilate(region: np.ndarray) -> np.ndarray:
     return rows[:, :-2] | rows[:, 1:-1] | rows[:, 2:]
 
 
+def dilate_cross(region: np.ndarray) -> np.ndarray:
+    """Dilation by the 4-neighbour cross; outside the image is background."""
+    p = framed(region, False)
+    return p[1:-1, 1:-1] | p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
+
+
 def holes(region: np.ndarray, connectivity: int = 4, keep_with: np.ndarray | None = None) -> np.ndarray:
     """Background pixels not joined to the image border through background (``connectivity`` of the background);
     holes that contain a pixel of ``keep_with`` are left out."""

@@ -1,5 +1,6 @@
-"""Largest 8-connected component per structure, in numpy only; gives the same masks as
-``echolite.evaluation.postprocess.postprocess`` with its defaults (removed pixels become background).
+"""Post-processing of label maps in numpy only, shared by the library and the device runner: the largest
+8-connected component per structure (removed pixels become background; the library's default), and filling the
+background the heart encloses (an option).
 
 Components come from the run-based labelling of ``echolite_edge.morphology``. Ties between equal-sized components
 go to the one met first in raster order, as with scipy's labelling.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from echolite_edge.morphology import connect_runs, runs
+from echolite_edge.morphology import dilate_cross, holes, label, runs, connect_runs
 
 
 def keep_largest_components(mask: np.ndarray, num_classes: int = 4) -> np.ndarray:
@@ -36,3 +37,19 @@ def largest_component(region: np.ndarray) -> np.ndarray:
     marks[rows[keep], starts[keep]] = 1
     marks[rows[keep], ends[keep] + 1] = -1
     return np.cumsum(marks, axis=1, dtype=np.int8)[:, :region.shape[1]] > 0
+
+
+def fill_enclosed_background(mask: np.ndarray) -> np.ndarray:
+    """Background the heart (LV ∪ MYO ∪ LA) encloses, not joined to the image border through 4-connected
+    background, becomes the structure most of its rim touches: holes in a structure and cracks between two, which
+    no apical view has (the published criteria count them as holes and gaps)."""
+    enclosed = holes(mask > 0, connectivity=4)
+    if not enclosed.any():
+        return mask
+    out = mask.copy()
+    pockets, count = label(enclosed, connectivity=4)
+    for pocket in range(1, count + 1):
+        inside = pockets == pocket
+        rim = out[dilate_cross(inside) & ~inside]
+        out[inside] = np.bincount(rim[rim > 0]).argmax()
+    return out

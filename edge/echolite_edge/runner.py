@@ -12,7 +12,7 @@ import numpy as np
 
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
-from echolite_edge.postprocess import keep_largest_components
+from echolite_edge.postprocess import fill_enclosed_background, keep_largest_components
 
 
 def load_interpreter(model: Path | bytes, threads: int):
@@ -80,8 +80,11 @@ class Segmentation:
 
 
 class EdgeSegmenter:
-    def __init__(self, model_path: Path, threads: int = 2):
+    def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = False):
+        """``fill_enclosed``: after the largest components, fill the background the heart encloses (the library's
+        ``PostprocessConfig.fill_enclosed``)."""
         model_path = Path(model_path)
+        self.fill_enclosed = fill_enclosed
         self.metadata = read_metadata(model_path)
         self.interpreter = load_interpreter(model_path, threads)
         self.input = self.interpreter.get_input_details()[0]
@@ -98,6 +101,8 @@ class EdgeSegmenter:
         scores = self.interpreter.get_tensor(self.output["index"])[0]
         invoke = time.perf_counter() - invoke_start
         labels = keep_largest_components(argmax_labels(scores))
+        if self.fill_enclosed:
+            labels = fill_enclosed_background(labels)
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, invoke, time.perf_counter() - start, labels)
 
