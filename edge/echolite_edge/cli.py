@@ -99,7 +99,8 @@ def _run(args) -> int:
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
         frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
-        results = {"model": str(args.model), "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
+        results = {"model": str(args.model), "postprocess": {"largest_components": True, "fill_enclosed": args.fill_enclosed},
+                   "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
         if args.cine:
             results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict")
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
