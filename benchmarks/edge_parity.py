@@ -5,7 +5,8 @@ to the original size) with the library's (the frame as ``echolite evaluate`` loa
 
     python benchmarks/edge_parity.py RUN/model_int8.tflite --data ../shared/data/camus4ch --run RUN --split val
 
-``--fill-enclosed`` compares the two with that post-processing step on (``echolite-edge run --fill-enclosed``).
+``--fill-enclosed`` and ``--close-myocardium`` compare the two with those post-processing steps on (the options of
+``echolite-edge run`` and ``echolite evaluate``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, help="run folder whose split to use")
     parser.add_argument("--split", default="val")
     parser.add_argument("--fill-enclosed", action="store_true")
+    parser.add_argument("--close-myocardium", action="store_true")
     args = parser.parse_args()
 
     import numpy as np
@@ -36,8 +38,9 @@ def main() -> None:
 
     library = TFLiteSegmenter(args.model)
     frames = frames_for_split(args.data, args.split, args.run, library.input_size).frames
-    labels = postprocess(library.predict_labels(frames.images), PostprocessConfig(fill_enclosed=args.fill_enclosed))
-    edge = EdgeSegmenter(args.model, threads=2, fill_enclosed=args.fill_enclosed)
+    post = PostprocessConfig(fill_enclosed=args.fill_enclosed, close_myocardium=args.close_myocardium)
+    labels = postprocess(library.predict_labels(frames.images), post)
+    edge = EdgeSegmenter(args.model, 2, args.fill_enclosed, args.close_myocardium)
     files = {p.stem: p for p in Path(args.data).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")}
     same, seconds = 0, []
     for i, frame_id in enumerate(frames.frame_ids):

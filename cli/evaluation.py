@@ -26,6 +26,8 @@ MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
 @click.option("--fill-enclosed", is_flag=True,
               help="Post-processing also fills the background the heart encloses (holes, gaps) with the structure "
                    "around it.")
+@click.option("--close-myocardium", is_flag=True,
+              help="Post-processing also turns LV pixels touching the background, away from the LA, into myocardium.")
 @click.option("--missed-distance", type=click.Choice(MISSED_DISTANCES), default="nan", show_default=True,
               help="Hausdorff and MAD of a structure missed by the model (or only predicted): nan leaves the frame "
                    "out of the means, as CAMUS and vital do; diagonal gives the image diagonal as a penalty.")
@@ -33,23 +35,28 @@ MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
               help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
                    "or beside the model file].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def evaluate(model, data_path, split, predictions, no_postprocess, fill_enclosed, missed_distance, out, as_json):
+def evaluate(model, data_path, split, predictions, no_postprocess, fill_enclosed, close_myocardium, missed_distance,
+             out, as_json):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
+    from echolite.evaluation.postprocess import PostprocessConfig
     from echolite.evaluation.report import evaluate as run_evaluation
     from echolite.errors import EcholiteError
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
+    if no_postprocess and (fill_enclosed or close_myocardium):
+        raise EcholiteError("--fill-enclosed and --close-myocardium are post-processing steps: leave out --no-postprocess")
+    post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
     with progress_bar("scoring") as progress:
-        result = run_evaluation(model, data_path, split, predictions, not no_postprocess, out, progress, missed_distance,
-                                fill_enclosed)
+        result = run_evaluation(model, data_path, split, predictions, post or False, out, progress, missed_distance)
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
         return
     grid = "x".join(map(str, result.labels.shape[1:]))
-    how = ("post-processed" + (", enclosed background filled" if fill_enclosed else "")) if result.postprocessed \
-        else "raw argmax"
+    steps = [name for name, on in (("enclosed background filled", fill_enclosed),
+                                    ("myocardium closed", close_myocardium)) if on]
+    how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
     click.echo(_report(result.summary, how, grid))
     click.echo(f"report: {result.out}: frames.csv, summary.json, overlays of the worst frames in {result.out / 'worst'}")
     click.echo(f"next: echolite compare {result.out} OTHER_REPORT   (paired tests against another evaluation)")

@@ -45,6 +45,22 @@ def test_fill_enclosed_background_takes_the_label_around_each_pocket():
     np.testing.assert_array_equal(fill_enclosed_background(clean), clean)
 
 
+def test_close_myocardium_closes_the_wall_away_from_the_atrium():
+    from echolite.evaluation.postprocess import PostprocessConfig
+    from echolite_edge.postprocess import close_myocardium
+
+    mask = np.zeros((20, 20), np.uint8)
+    mask[2:14, 3:17] = 2                 # myocardium
+    mask[4:14, 5:15] = 1                 # LV cavity, open to the background on the right from row 6 down
+    mask[6:14, 15:17] = 0
+    mask[14:19, 5:15] = 3                # LA below the cavity
+    closed = close_myocardium(mask)
+    assert (closed[6:12, 14] == 2).all()            # the open wall: LV rim beside the background becomes MYO
+    assert (closed[12:14, 14] == 1).all()           # within 2 pixels of the LA it stays LV (the mitral plane)
+    assert (closed[4:14, 5:14] == mask[4:14, 5:14]).all() and (closed == 3).sum() == (mask == 3).sum()
+    np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(close_myocardium=True)), closed)
+
+
 def test_edge_sources_import_nothing_heavy():
     banned = {"tensorflow", "keras", "scipy", "echolite", "tf_keras"}
     for path in EDGE.rglob("*.py"):

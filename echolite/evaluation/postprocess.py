@@ -25,6 +25,8 @@ class PostprocessConfig:
     closing_radius: int = 0
     fill_enclosed: bool = False
     """After the per-structure steps: background enclosed by LV ∪ MYO ∪ LA takes the label of most of its rim."""
+    close_myocardium: bool = False
+    """Last: LV pixels touching the background, away from the LA, become myocardium."""
 
 
 def postprocess(mask: np.ndarray, config: PostprocessConfig = PostprocessConfig(), num_classes: int = 4) -> np.ndarray:
@@ -43,11 +45,9 @@ def postprocess(mask: np.ndarray, config: PostprocessConfig = PostprocessConfig(
             region = ndimage.binary_fill_holes(region)
         out[(out == label) & ~region] = 0
         out[region] = label
-    if config.fill_enclosed:
-        from echolite_edge.postprocess import fill_enclosed_background
+    from echolite_edge.postprocess import repair_anatomy
 
-        out = fill_enclosed_background(out)
-    return out
+    return repair_anatomy(out, config.fill_enclosed, config.close_myocardium)
 
 
 def largest_component(region: np.ndarray) -> np.ndarray:

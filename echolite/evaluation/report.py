@@ -40,36 +40,34 @@ class Evaluation:
 
 
 def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
-             postprocess: bool = True, out: Path | None = None, progress: Callable[[int, int], None] | None = None,
-             missed_distance: str = "nan", fill_enclosed: bool = False) -> Evaluation:
+             postprocess: bool | PostprocessConfig = True, out: Path | None = None,
+             progress: Callable[[int, int], None] | None = None, missed_distance: str = "nan") -> Evaluation:
     """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
     ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
     total)`` is called per frame scored. ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan``
-    (left out of the means) or ``diagonal`` (the image diagonal). ``fill_enclosed``: post-processing also fills
-    the background the heart encloses (``PostprocessConfig.fill_enclosed``)."""
+    (left out of the means) or ``diagonal`` (the image diagonal). ``postprocess``: True for the default
+    ``PostprocessConfig``, False for the raw argmax, or a ``PostprocessConfig``."""
     if (model is None) == (predictions is None):
         raise EcholiteError("give either a model or a folder of predicted masks")
-    if fill_enclosed and not postprocess:
-        raise EcholiteError("--fill-enclosed is a post-processing step: leave out --no-postprocess")
-    out = Path(out) if out is not None else default_report_folder(model or predictions, split, postprocess,
-                                                                   fill_enclosed)
+    post = PostprocessConfig() if postprocess is True else (postprocess or None)
+    out = Path(out) if out is not None else default_report_folder(model or predictions, split, post)
     _check_writable(out)
     frames, labels = _predicted(model, predictions, data, split)
     tick = (lambda step: progress(step, len(frames))) if progress else None
-    post = PostprocessConfig(fill_enclosed=fill_enclosed) if postprocess else None
     scores = score_frames(labels, frames, post, progress=tick,
                           missed_distance=missed_distance)
-    result = Evaluation(scores, summarize(scores), frames, labels, postprocess, out)
+    result = Evaluation(scores, summarize(scores), frames, labels, post is not None, out)
     write_report(out, result)
     return result
 
 
-def default_report_folder(source: Path, split: str, postprocess: bool = True, fill_enclosed: bool = False) -> Path:
+def default_report_folder(source: Path, split: str, post: PostprocessConfig | None = PostprocessConfig()) -> Path:
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
-    ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-raw`` without post-processing, ``-filled`` with
-    ``fill_enclosed``)."""
+    ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-raw`` without post-processing, ``-filled``,
+    ``-closed`` with those optional steps)."""
     source = Path(source)
-    name = f"evaluation-{split}{'' if postprocess else '-raw'}{'-filled' if fill_enclosed else ''}"
+    steps = "-raw" if post is None else ("-filled" if post.fill_enclosed else "") + ("-closed" if post.close_myocardium else "")
+    name = f"evaluation-{split}{steps}"
     if RunDir(source).is_run():
         return source / name
     stem = source.name[: -len(source.suffix)] if source.suffix in (".keras", ".tflite") else source.name

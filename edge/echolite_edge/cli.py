@@ -40,6 +40,8 @@ def main(argv=None) -> int:
                      help="pixel size in mm of the input frames (for --cine)")
     run.add_argument("--fill-enclosed", action="store_true",
                      help="fill the background the heart encloses with the structure around it (holes, gaps)")
+    run.add_argument("--close-myocardium", action="store_true",
+                     help="LV pixels touching the background, away from the LA, become myocardium")
     run.add_argument("--qc", choices=QC_MODES, default="report",
                      help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
                           "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
@@ -95,11 +97,12 @@ def _run(args) -> int:
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
-    segmenter = EdgeSegmenter(args.model, args.threads, fill_enclosed=args.fill_enclosed)
+    segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium)
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
         frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
-        results = {"model": str(args.model), "postprocess": {"largest_components": True, "fill_enclosed": args.fill_enclosed},
+        results = {"model": str(args.model), "postprocess": {"largest_components": True, "fill_enclosed": args.fill_enclosed,
+                                                                "close_myocardium": args.close_myocardium},
                    "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
         if args.cine:
             results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict")

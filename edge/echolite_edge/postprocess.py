@@ -1,6 +1,6 @@
 """Post-processing of label maps in numpy only, shared by the library and the device runner: the largest
 8-connected component per structure (removed pixels become background; the library's default), and filling the
-background the heart encloses (an option).
+background the heart encloses and closing the myocardium around the cavity (options).
 
 Components come from the run-based labelling of ``echolite_edge.morphology``. Ties between equal-sized components
 go to the one met first in raster order, as with scipy's labelling.
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from echolite_edge.morphology import dilate_cross, holes, label, runs, connect_runs
+from echolite_edge.labels import LA, LV, MYO
+from echolite_edge.morphology import connect_runs, dilate, dilate_cross, holes, label, runs
 
 
 def keep_largest_components(mask: np.ndarray, num_classes: int = 4) -> np.ndarray:
@@ -39,6 +40,16 @@ def largest_component(region: np.ndarray) -> np.ndarray:
     return np.cumsum(marks, axis=1, dtype=np.int8)[:, :region.shape[1]] > 0
 
 
+def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = False, close_wall: bool = False) -> np.ndarray:
+    """The optional steps after the largest components, in their order (each a post-processing option of the
+    library's ``PostprocessConfig`` and of ``echolite-edge run``)."""
+    if fill_enclosed:
+        labels = fill_enclosed_background(labels)
+    if close_wall:
+        labels = close_myocardium(labels)
+    return labels
+
+
 def fill_enclosed_background(mask: np.ndarray) -> np.ndarray:
     """Background the heart (LV ∪ MYO ∪ LA) encloses, not joined to the image border through 4-connected
     background, becomes the structure most of its rim touches: holes in a structure and cracks between two, which
@@ -52,4 +63,18 @@ def fill_enclosed_background(mask: np.ndarray) -> np.ndarray:
         inside = pockets == pocket
         rim = out[dilate_cross(inside) & ~inside]
         out[inside] = np.bincount(rim[rim > 0]).argmax()
+    return out
+
+
+def close_myocardium(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
+    """LV pixels touching the background (8-neighbours) become myocardium, except within ``la_margin`` pixels of
+    the LA (the mitral plane): the wall the network left open is closed around the cavity."""
+    open_wall = (mask == LV) & dilate(mask == 0)
+    if not open_wall.any():
+        return mask
+    near_la = mask == LA
+    for _ in range(la_margin):
+        near_la = dilate(near_la)
+    out = mask.copy()
+    out[open_wall & ~near_la] = MYO
     return out

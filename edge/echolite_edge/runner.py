@@ -12,7 +12,7 @@ import numpy as np
 
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
-from echolite_edge.postprocess import fill_enclosed_background, keep_largest_components
+from echolite_edge.postprocess import keep_largest_components, repair_anatomy
 
 
 def load_interpreter(model: Path | bytes, threads: int):
@@ -80,11 +80,12 @@ class Segmentation:
 
 
 class EdgeSegmenter:
-    def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = False):
-        """``fill_enclosed``: after the largest components, fill the background the heart encloses (the library's
-        ``PostprocessConfig.fill_enclosed``)."""
+    def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = False,
+                 close_myocardium: bool = False):
+        """``fill_enclosed``, ``close_myocardium``: post-processing steps after the largest components
+        (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of those names)."""
         model_path = Path(model_path)
-        self.fill_enclosed = fill_enclosed
+        self.repairs = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium}
         self.metadata = read_metadata(model_path)
         self.interpreter = load_interpreter(model_path, threads)
         self.input = self.interpreter.get_input_details()[0]
@@ -100,9 +101,7 @@ class EdgeSegmenter:
         self.interpreter.invoke()
         scores = self.interpreter.get_tensor(self.output["index"])[0]
         invoke = time.perf_counter() - invoke_start
-        labels = keep_largest_components(argmax_labels(scores))
-        if self.fill_enclosed:
-            labels = fill_enclosed_background(labels)
+        labels = repair_anatomy(keep_largest_components(argmax_labels(scores)), **self.repairs)
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, invoke, time.perf_counter() - start, labels)
 
