@@ -146,7 +146,7 @@ def _run_on_masks(tmp_path, monkeypatch, masks, *options):
     from echolite_edge import runner
     from echolite_edge.cli import main
 
-    monkeypatch.setattr(runner, "EdgeSegmenter", lambda model, threads, **options: _Replay(masks))
+    monkeypatch.setattr(runner, "EdgeSegmenter", lambda model, threads, *repairs: _Replay(masks))
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     np.save(tmp_path / "loop.npy", np.zeros((len(masks), *masks[0].shape), np.uint8))
