@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -39,7 +39,6 @@ class BenchModel:
     parameters: int | None = None
     gmac: float | None = None
     untrained: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def bench(sources: list[str | Path], runs: int = 30, threads: int | tuple[int, ...] = 2, warmup: int = 3,
@@ -55,6 +54,7 @@ def bench(sources: list[str | Path], runs: int = 30, threads: int | tuple[int, .
     frame = _read_frame(image) if image is not None else None
     with tempfile.TemporaryDirectory(prefix="echolite-bench-") as scratch:
         models = [_model_of(source, Path(scratch), log) for source in sources]
+        _baseline_row([{"model": m.name, "form": form} for m in models for form in m.forms], baseline)  # early
         rows = []
         for model in models:
             for form, path in model.forms.items():
