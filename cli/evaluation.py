@@ -49,7 +49,7 @@ def evaluate(model, data_path, split, predictions, no_postprocess, fill_enclosed
         raise EcholiteError("--fill-enclosed and --close-myocardium are post-processing steps: leave out --no-postprocess")
     post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
     with progress_bar("scoring") as progress:
-        result = run_evaluation(model, data_path, split, predictions, post or False, out, progress, missed_distance)
+        result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance)
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
         return

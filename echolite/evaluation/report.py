@@ -40,13 +40,13 @@ class Evaluation:
 
 
 def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
-             postprocess: bool | PostprocessConfig = True, out: Path | None = None,
+             postprocess: bool | PostprocessConfig | None = True, out: Path | None = None,
              progress: Callable[[int, int], None] | None = None, missed_distance: str = "nan") -> Evaluation:
     """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
     ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
     total)`` is called per frame scored. ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan``
     (left out of the means) or ``diagonal`` (the image diagonal). ``postprocess``: True for the default
-    ``PostprocessConfig``, False for the raw argmax, or a ``PostprocessConfig``."""
+    ``PostprocessConfig``, False or None for the raw argmax, or a ``PostprocessConfig``."""
     if (model is None) == (predictions is None):
         raise EcholiteError("give either a model or a folder of predicted masks")
     post = PostprocessConfig() if postprocess is True else (postprocess or None)
