@@ -83,10 +83,13 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
 @click.option("--image-size", type=int, help="Input size in pixels [default: the preset's, 256 as in the paper].")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/PRESET-TIMESTAMP).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last completed epoch.")
+@click.option("--average-last", type=click.IntRange(0),
+              help="Also write model_averaged.keras: the mean of the last N epochs' weights (checkpoint averaging, "
+              "batch-norm statistics recomputed) [default: 0, off].")
 @click.option("--strategy", type=click.Choice(STRATEGIES), help="mirrored: all visible GPUs of this machine "
               f"(tf.distribute); multi-worker: several machines via TF_CONFIG [default: {DEFAULTS.strategy}].")
 def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, loss, ds_weight, augment, no_augment,
-          phantom_frames, seed, image_size, out, resume, strategy):
+          phantom_frames, seed, image_size, out, resume, average_last, strategy):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
     from echolite.config import resolve_configs
 
@@ -96,7 +99,7 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         preset, quickstart=data == "phantom", data=data, epochs=epochs, batch_size=batch_size, learning_rate=lr,
         patience=patience, loss=loss, ds_weight=ds_weight, augment="none" if no_augment else augment,
         phantom_frames=phantom_frames, seed=seed, input_size=image_size, skip_bad=skip_bad or None,
-        split_file=str(split_file) if split_file else None, strategy=strategy)
+        split_file=str(split_file) if split_file else None, strategy=strategy, average_last=average_last)
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
     if resume:
         config = _resumed_banner_config(out, epochs)
@@ -116,6 +119,9 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
     click.echo(f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
                f"time {result.seconds / 60:.1f} min")
     click.echo(f"validation Dice  {dice}")
+    if result.averaged_val_dice:
+        averaged = "  ".join(f"{k} {v:.3f}" for k, v in result.averaged_val_dice.items())
+        click.echo(f"validation Dice of model_averaged.keras  {averaged}")
     click.echo(f"run folder: {result.run_dir}  (model.keras, history.csv, curves.png, summary.json)")
     click.echo(f"next: echolite evaluate {result.run_dir} --data {config.data} --split val")
 
@@ -131,6 +137,23 @@ def _resumed_banner_config(out: Path, epochs: int | None) -> TrainConfig:
     if given:
         click.echo("resume: the run keeps its saved settings; ignored " + ", ".join(p.opts[0] for p in given), err=True)
     return resumed_configs(RunDir(out), epochs)[1]
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--last", type=click.IntRange(1), required=True, help="Number of final epochs to average.")
+def average(run, last):
+    """Write RUN/model_averaged.keras: the mean of the weights kept for the last epochs (train with
+    --average-last N), batch-norm statistics recomputed on the run's training frames."""
+    from echolite.run import RunDir, frames_for_split
+    from echolite.training.averaging import average_run
+
+    home = RunDir.require(run)
+    saved = home.load_config()
+    frames = frames_for_split(saved.train.data, "train", home, saved.model.input_size, saved.train.split_file)
+    path = average_run(home, last, frames.frames.images, saved.train.batch_size)
+    click.echo(f"wrote {path} (mean of the last {last} epochs' weights)")
+    click.echo(f"next: echolite evaluate {path} --data {saved.train.data} --split val")
 
 
 @main.command()

@@ -111,6 +111,7 @@ class TrainConfig:
     skip_bad: bool = False
     jit_compile: bool = True
     strategy: str = "default"
+    average_last: int = 0  # > 0: also write model_averaged.keras, the mean of the last N epochs' weights
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)
@@ -125,6 +126,9 @@ class TrainConfig:
         _check_range("phantom_frames", self.phantom_frames, 4)
         _check_range("val_fraction", self.val_fraction, 0, 0.9)
         _check_range("test_fraction", self.test_fraction, 0, 0.9)
+        _check_range("average_last", self.average_last, 0)
+        if self.average_last > self.epochs:
+            raise EcholiteError(f"average_last ({self.average_last}) cannot exceed epochs ({self.epochs})")
 
 
 QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 96}

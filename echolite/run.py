@@ -7,7 +7,9 @@ RUN/
   history.csv        per-epoch losses and metrics
   curves.png         training curves
   summary.json       parameters, best epoch, validation Dice per structure
-  checkpoint/        last.keras (weights + optimizer) and state.json, for --resume
+  checkpoint/        last.keras (weights + optimizer) and state.json, for --resume;
+                     epochs/epoch_NNN.weights.h5 with --average-last (echolite.training.averaging)
+  model_averaged.keras   mean of the last epochs' weights, with --average-last
   model_<mode>[_qat].tflite + .json    exports (echolite.export.formats)
 ```
 """
@@ -42,6 +44,7 @@ class RunDir:
     CURVES = "curves.png"
     SUMMARY = "summary.json"
     CHECKPOINT = "checkpoint"
+    AVERAGED = "model_averaged.keras"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(getattr(self.path, "path", self.path)))  # a RunDir or a path
@@ -73,6 +76,17 @@ class RunDir:
     @property
     def state(self) -> Path:
         return self.path / self.CHECKPOINT / "state.json"
+
+    @property
+    def averaged_model(self) -> Path:
+        return self.path / self.AVERAGED
+
+    @property
+    def epoch_weights_dir(self) -> Path:
+        return self.path / self.CHECKPOINT / "epochs"
+
+    def epoch_weights(self, epoch: int) -> Path:
+        return self.epoch_weights_dir / f"epoch_{epoch:03d}.weights.h5"
 
     def is_run(self) -> bool:
         return self.config.exists()

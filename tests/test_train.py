@@ -23,10 +23,20 @@ def frames():
 
 
 def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
-    result = train(TrainConfig(epochs=2, batch_size=8), tmp_path / "run", model_config=tiny_config, frames=frames)
+    result = train(TrainConfig(epochs=2, batch_size=8, average_last=2), tmp_path / "run", model_config=tiny_config,
+                   frames=frames)
     run = tmp_path / "run"
-    for name in ("model.keras", "config.json", "history.csv", "curves.png", "summary.json", "checkpoint/last.keras"):
+    for name in ("model.keras", "config.json", "history.csv", "curves.png", "summary.json", "checkpoint/last.keras",
+                 "model_averaged.keras", "checkpoint/epochs/epoch_001.weights.h5"):
         assert (run / name).exists(), name
+    averaged = keras.models.load_model(run / "model_averaged.keras")
+    kernels = []
+    for epoch in (1, 2):
+        averaged_copy = keras.models.clone_model(averaged)
+        averaged_copy.load_weights(run / f"checkpoint/epochs/epoch_{epoch:03d}.weights.h5")
+        kernels.append(averaged_copy.trainable_weights[0].numpy())
+    np.testing.assert_allclose(averaged.trainable_weights[0].numpy(), np.mean(kernels, axis=0), rtol=1e-5, atol=1e-7)
+    assert set(result.averaged_val_dice) == {"LV", "MYO", "LA"}
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["input_size"] == 64 and config["train"]["epochs"] == 2
     assert set(config["split"]) == {"train", "val", "test"}
@@ -36,6 +46,20 @@ def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
     assert result.epochs_done == 2 and set(result.val_dice) == {"LV", "MYO", "LA"}
     summary = json.loads((run / "summary.json").read_text())
     assert summary["best_epoch"] in (1, 2) and summary["parameters"] == result.parameters
+
+
+def test_batch_norm_statistics_are_recomputed_as_the_mean_over_batches():
+    from echolite.training.averaging import recompute_batch_norm
+
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.99)(inputs))
+    images = np.random.default_rng(0).normal(3.0, 2.0, (12, 4, 4, 1)).astype("float32")
+    recompute_batch_norm(model, images, batch_size=4)
+    bn = model.layers[-1]
+    batches = images.reshape(3, -1)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), [batches.mean(1).mean()], rtol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), [batches.var(1).mean()], rtol=1e-4)
+    assert bn.momentum == 0.99
 
 
 def test_training_learns_the_phantom(tmp_path, frames):

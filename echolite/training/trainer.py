@@ -25,6 +25,7 @@ from echolite.evaluation.metrics import dice_per_class
 from echolite.inference import predict_labels
 from echolite.models import build_unet, get_preset, inference_model
 from echolite.run import RunDir
+from echolite.training.averaging import EpochWeights, average_run, kept_epochs
 from echolite.training.checkpoint import EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
 from echolite.training.distribute import Placement, patch_symbolic_build, place, worker_scratch
 from echolite.training.losses import DiceScore, SegmentationLoss
@@ -40,6 +41,7 @@ class TrainResult:
     seconds: float
     skipped: list[str]
     chief: bool = True  # False on the other workers of a multi-worker run: they wrote nothing
+    averaged_val_dice: dict[str, float] | None = None  # model_averaged.keras, with TrainConfig.average_last
 
     @property
     def model_path(self) -> Path:
@@ -107,6 +109,10 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     val_dice = evaluate_dice(best, val_frames) if len(val_frames) else {}
     result = TrainResult(run.path, best.count_params(), state.epochs_done, state.best_epoch, val_dice,
                          time.time() - started, data.skipped)
+    if config.average_last and kept_epochs(run):
+        averaged = keras.models.load_model(average_run(run, min(config.average_last, len(kept_epochs(run))),
+                                                       train_frames.images, config.batch_size))
+        result.averaged_val_dice = evaluate_dice(averaged, val_frames) if len(val_frames) else {}
     _write_summary(result)
     _plot_curves(run)
     return result
@@ -128,6 +134,8 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
     _truncate_history(run.history, state.epochs_done)
     monitor = ("val_" if val_ds is not None else "") + ("seg_dice_mean" if len(names) > 1 else "dice_mean")
     callbacks = [RunCheckpoint(run, monitor, config.patience, state), HistoryCSV(run.history)]
+    if config.average_last:  # before RunCheckpoint: an epoch is done once its checkpoint is written
+        callbacks.insert(0, EpochWeights(run, config.epochs - config.average_last + 1))
     if log is not None:
         callbacks.append(EpochLog(log, config.epochs, state, " (XLA)" if model.jit_compile else ""))
     if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
@@ -196,6 +204,7 @@ def _write_summary(result: TrainResult) -> None:
         "epochs_done": result.epochs_done,
         "best_epoch": result.best_epoch,
         "val_dice": result.val_dice,
+        **({"averaged_val_dice": result.averaged_val_dice} if result.averaged_val_dice is not None else {}),
         "seconds": round(result.seconds, 1),
     })
 

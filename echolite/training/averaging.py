@@ -1,0 +1,85 @@
+"""Checkpoint averaging (stochastic weight averaging, Izmailov et al. 2018): the mean of the weights of a run's
+last N epochs, with batch-norm statistics recomputed for the averaged weights on the training frames.
+
+With a constant learning rate (the paper's schedule) successive epochs sit around a wide minimum; their mean lies
+nearer its centre than any one of them. ``TrainConfig.average_last`` keeps the weights of the last N epochs in
+``checkpoint/epochs/`` and writes ``model_averaged.keras`` when training ends; ``average_run`` redoes it from the
+kept weights (``echolite average``). Batch-norm moving statistics are not averaged: one pass over the training
+frames (no augmentation) in training mode sets them to the exact mean of the batch statistics.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from echolite.errors import EcholiteError
+from echolite.run import RunDir
+
+
+class EpochWeights(keras.callbacks.Callback):
+    """Keep the weights of every epoch from ``first_epoch`` (counted from 1) on, written atomically."""
+
+    def __init__(self, run: RunDir, first_epoch: int):
+        super().__init__()
+        self.run, self.first_epoch = run, first_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.first_epoch:
+            path = self.run.epoch_weights(epoch + 1)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp.weights.h5")
+            self.model.save_weights(tmp)
+            os.replace(tmp, path)
+
+
+def kept_epochs(run: RunDir) -> list[int]:
+    return sorted(int(p.name.split(".")[0].split("_")[1]) for p in run.epoch_weights_dir.glob("epoch_*.weights.h5"))
+
+
+def average_run(run: RunDir, last: int, train_images: np.ndarray, batch_size: int) -> Path:
+    """Average the weights of the run's last ``last`` kept epochs, recompute batch-norm statistics on
+    ``train_images``, and write ``model_averaged.keras``; returns its path."""
+    epochs = kept_epochs(run)
+    if len(epochs) < last:
+        raise EcholiteError(f"{run.path}: {len(epochs)} epoch weights kept in {run.epoch_weights_dir}, "
+                            f"{last} needed; train with --average-last {last} or more")
+    chosen = epochs[-last:]
+    model = keras.models.load_model(run.last_model if run.last_model.exists() else run.model, compile=False)
+    total = [np.zeros_like(w) for w in model.get_weights()]
+    for epoch in chosen:
+        model.load_weights(run.epoch_weights(epoch))
+        total = [t + w for t, w in zip(total, model.get_weights())]
+    model.set_weights([t / len(chosen) for t in total])
+    recompute_batch_norm(model, train_images, batch_size)
+    tmp = run.averaged_model.with_name(f".{run.averaged_model.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, run.averaged_model)
+    return run.averaged_model
+
+
+def recompute_batch_norm(model: keras.Model, images: np.ndarray, batch_size: int) -> None:
+    """Set every batch-norm layer's moving mean and variance to the mean of its batch statistics over ``images``
+    (momentum i/(i+1) at batch i makes the moving average a plain mean)."""
+    layers = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for i, start in enumerate(range(0, len(images), batch_size)):
+            for layer in layers:
+                layer.momentum = i / (i + 1)
+            model(images[start:start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+
+
+def _all_layers(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
