@@ -49,7 +49,8 @@ def main() -> None:
 
 
 def _train_fps(frames, args, jit: bool) -> tuple[float, float]:
-    from echolite.config import TrainConfig, get_preset
+    from echolite.config import TrainConfig
+    from echolite.models import get_preset
     from echolite.data.pipeline import make_dataset
     from echolite.training.trainer import _compiled_model
 
