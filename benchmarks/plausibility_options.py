@@ -1,12 +1,14 @@
-"""What each post-processing option buys, measured in one run: a model predicts a split once, then every option
-is scored on the same predictions: Dice and Hausdorff per structure, anatomical outliers under both criteria sets,
-ejection fraction against the expert masks (MAE, bias, limits of agreement) and the option's time per frame.
+"""What each option for plausible masks buys, measured in one run: every model given predicts the split once per
+test-time augmentation mode, and every post-processing option is scored on those predictions: Dice and Hausdorff
+per structure, anatomical outliers under both criteria sets, ejection fraction against the expert masks (MAE, bias,
+limits of agreement), and the cost per frame (model calls and post-processing).
 
-    python benchmarks/postprocess_options.py RUN --data ../shared/data/camus4ch \\
-        --split-file benchmarks/camus4ch_split.yaml --split train
+    python benchmarks/plausibility_options.py runs/camus-lw runs/camus-lw/model_averaged.keras \\
+        --data ../shared/data/camus4ch --split-file benchmarks/camus4ch_split.yaml --split train
 
 Options are chosen on the training patients (``--split train``) and then reported on the validation patients, so the
-choice never looks at the frames it is judged on.
+choice never looks at the frames it is judged on. The first row (first model, no augmentation, default
+post-processing) is the plain model.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-OPTIONS = {
+POSTPROCESSING = {
     "raw argmax": None,
     "largest components (default)": {},
     "+ fill enclosed": {"fill_enclosed": True},
@@ -29,10 +31,12 @@ OPTIONS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", type=Path, help="run folder, .keras or .tflite")
+    parser.add_argument("models", type=Path, nargs="+", help="run folders, .keras or .tflite files")
     parser.add_argument("--data", required=True)
     parser.add_argument("--split-file")
     parser.add_argument("--split", default="train")
+    parser.add_argument("--tta", nargs="+", default=["none", "zoom", "zoom-gamma"])
+    parser.add_argument("--post", nargs="+", default=list(POSTPROCESSING), help="post-processing rows to score")
     args = parser.parse_args()
 
     from echolite.clinical.measure import measure_masks
@@ -41,25 +45,33 @@ def main() -> None:
     from echolite.inference import load_segmenter
     from echolite.run import RunDir, frames_for_split
 
-    segmenter = load_segmenter(args.model)
-    loaded = frames_for_split(args.data, args.split, RunDir.of(args.model), segmenter.input_size, args.split_file)
-    frames = loaded.frames
-    raw = segmenter.predict_labels(frames.images)
-    print(f"{args.model} on {args.split}: {len(frames)} frames; Dice and HD (px, 256 grid) LV / MYO / LA; EF of "
-          "the masks against EF of the expert masks, 4CH single plane, per patient")
-    print(f"{'option':<30}{'Dice':>23}{'HD px':>23}{'outliers camus':>16}{'echolite':>9}"
+    first = load_segmenter(args.models[0])
+    frames = frames_for_split(args.data, args.split, RunDir.of(args.models[0]), first.input_size,
+                              args.split_file).frames
+    print(f"{args.split}: {len(frames)} frames; Dice and HD (px, 256 grid) LV / MYO / LA; EF of the masks against "
+          "EF of the expert masks, 4CH single plane, per patient; ms/frame: model calls + post-processing, this CPU")
+    print(f"{'model':<34}{'tta':<11}{'post-processing':<30}{'Dice':>23}{'HD px':>23}{'camus':>6}{'echolite':>9}"
           f"{'EF MAE':>8}{'bias':>7}{'LoA':>16}{'ms/frame':>10}")
-    for name, fields in OPTIONS.items():
-        start = time.perf_counter()
-        masks = raw if fields is None else postprocess(raw, PostprocessConfig(**fields))
-        ms = 1000 * (time.perf_counter() - start) / len(frames)
-        summary = summarize(score_frames(masks, frames, post=None))
-        ef = measure_masks(masks, frames, name, expert_masks=frames.masks, qc="off").agreement["vs_expert_masks"]["ef"]["all"]
-        dice = " / ".join(f"{summary['dice'][s]:.3f}" for s in ("LV", "MYO", "LA"))
-        hd = " / ".join(f"{summary['hd_px'][s]:.2f}" for s in ("LV", "MYO", "LA"))
-        loa = f"{ef['loa'][0]:.1f} to {ef['loa'][1]:.1f}" if ef["loa"] else "-"
-        print(f"{name:<30}{dice:>23}{hd:>23}{summary['outliers_camus']:>16}{summary['outliers_echolite']:>9}"
-              f"{ef['mae']:>8.2f}{ef['bias']:>7.2f}{loa:>16}{ms:>10.2f}")
+    for model in args.models:
+        for tta in args.tta:
+            segmenter = load_segmenter(model, tta=tta)
+            start = time.perf_counter()
+            raw = segmenter.predict_labels(frames.images)
+            model_ms = 1000 * (time.perf_counter() - start) / len(frames)
+            for name in args.post:
+                fields = POSTPROCESSING[name]
+                start = time.perf_counter()
+                masks = raw if fields is None else postprocess(raw, PostprocessConfig(**fields))
+                ms = model_ms + 1000 * (time.perf_counter() - start) / len(frames)
+                summary = summarize(score_frames(masks, frames, post=None))
+                ef = measure_masks(masks, frames, name, expert_masks=frames.masks,
+                                   qc="off").agreement["vs_expert_masks"]["ef"]["all"]
+                dice = " / ".join(f"{summary['dice'][s]:.3f}" for s in ("LV", "MYO", "LA"))
+                hd = " / ".join(f"{summary['hd_px'][s]:.2f}" for s in ("LV", "MYO", "LA"))
+                loa = f"{ef['loa'][0]:.1f} to {ef['loa'][1]:.1f}" if ef["loa"] else "-"
+                print(f"{str(model)[-33:]:<34}{tta:<11}{name:<30}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
+                      f"{summary['outliers_echolite']:>9}{ef['mae']:>8.2f}{ef['bias']:>7.2f}{loa:>16}{ms:>10.1f}",
+                      flush=True)
 
 
 if __name__ == "__main__":

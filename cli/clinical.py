@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from echolite.cli.common import num, without_nan
+from echolite.cli.common import mask_options, num, without_nan
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
 
@@ -25,23 +25,31 @@ from echolite.errors import EcholiteError
 @click.option("--qc", default="camus", show_default=True, metavar="off|camus|echolite",
               help="Anatomical criteria every ED/ES mask is checked against; a patient with a failing mask is "
                    "left out of the 'QC passed' figures (the figures over all patients are always shown).")
+@mask_options
 @click.option("--out", type=click.Path(path_type=Path),
               help="Folder for measurements.csv and the Bland–Altman plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print per-patient values, QC and agreement as JSON.")
-def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, out, as_json):
+def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, tta, fill_enclosed,
+            close_myocardium, out, as_json):
     """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
+    from echolite.evaluation.postprocess import PostprocessConfig
+
+    if ground_truth and (tta != "none" or fill_enclosed or close_myocardium):
+        raise EcholiteError("--tta, --fill-enclosed and --close-myocardium apply to a model's masks, not --ground-truth")
+    post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
     if sequence is not None:
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
-        return _print_cine(model, sequence, spacing, out, as_json, qc)
+        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta)
     if data_path is None:
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
         raise EcholiteError("give either MODEL or --ground-truth")
     from echolite.clinical.measure import measure as run_measure
 
-    report = run_measure(model, data_path, split, ground_truth, out, qc, str(split_file) if split_file else None)
+    report = run_measure(model, data_path, split, ground_truth, out, qc, str(split_file) if split_file else None,
+                         post, tta)
     if as_json:
         click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
@@ -94,10 +102,10 @@ def _print_qc(report) -> None:
 
 
 def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool,
-                qc: str) -> None:
+                qc: str, post, tta: str) -> None:
     from echolite.clinical.measure import measure_cine
 
-    report = measure_cine(model, sequence, spacing, out, qc)
+    report = measure_cine(model, sequence, spacing, out, qc, post, tta)
     r = report.result
     ef = None if report.ef_withheld else r.ef
     if as_json:

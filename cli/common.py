@@ -33,6 +33,27 @@ def progress_bar(label: str):
             bars[0].__exit__(None, None, None)
 
 
+def mask_options(command):
+    """The options that decide a model's masks, shared by the commands that predict: test-time augmentation and
+    the optional post-processing steps (the library's ``tta`` and ``PostprocessConfig``)."""
+    from echolite_edge.tta import TTA_MODES
+
+    options = [
+        click.option("--tta", type=click.Choice(list(TTA_MODES)), default="none", show_default=True,
+                     help="Test-time augmentation: zoom (3 views: zoomed 0.9, 1, 1.1), zoom-gamma (5: also gamma "
+                          "0.8 and 1.25); one model call per view, the mean probabilities decide."),
+        click.option("--fill-enclosed", is_flag=True,
+                     help="Post-processing also fills the background the heart encloses (holes, gaps) with the "
+                          "structure around it."),
+        click.option("--close-myocardium", is_flag=True,
+                     help="Post-processing also turns LV pixels touching the background, away from the LA, into "
+                          "myocardium."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def without_nan(value):
     """JSON has no NaN: undefined numbers become null."""
     if isinstance(value, dict):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from echolite.cli.common import fmt9, progress_bar
+from echolite.cli.common import fmt9, mask_options, progress_bar
 from echolite.config import SPLITS
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
 
@@ -23,11 +23,7 @@ MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
               help="Frames to score: the run's saved split, else the data's own, else seeded 80/10/10.")
 @click.option("--predictions", type=click.Path(path_type=Path), help="Score masks made by another tool instead of MODEL.")
 @click.option("--no-postprocess", is_flag=True, help="Score the raw argmax (no largest-component filtering).")
-@click.option("--fill-enclosed", is_flag=True,
-              help="Post-processing also fills the background the heart encloses (holes, gaps) with the structure "
-                   "around it.")
-@click.option("--close-myocardium", is_flag=True,
-              help="Post-processing also turns LV pixels touching the background, away from the LA, into myocardium.")
+@mask_options
 @click.option("--missed-distance", type=click.Choice(MISSED_DISTANCES), default="nan", show_default=True,
               help="Hausdorff and MAD of a structure missed by the model (or only predicted): nan leaves the frame "
                    "out of the means, as CAMUS and vital do; diagonal gives the image diagonal as a penalty.")
@@ -35,8 +31,8 @@ MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
               help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
                    "or beside the model file].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def evaluate(model, data_path, split, predictions, no_postprocess, fill_enclosed, close_myocardium, missed_distance,
-             out, as_json):
+def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enclosed, close_myocardium,
+             missed_distance, out, as_json):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
     from echolite.evaluation.postprocess import PostprocessConfig
@@ -49,12 +45,13 @@ def evaluate(model, data_path, split, predictions, no_postprocess, fill_enclosed
         raise EcholiteError("--fill-enclosed and --close-myocardium are post-processing steps: leave out --no-postprocess")
     post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
     with progress_bar("scoring") as progress:
-        result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance)
+        result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance, tta)
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
         return
     grid = "x".join(map(str, result.labels.shape[1:]))
-    steps = [name for name, on in (("enclosed background filled", fill_enclosed),
+    steps = [name for name, on in ((f"test-time augmentation {tta}", tta != "none"),
+                                    ("enclosed background filled", fill_enclosed),
                                     ("myocardium closed", close_myocardium)) if on]
     how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
     click.echo(_report(result.summary, how, grid))

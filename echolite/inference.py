@@ -2,7 +2,8 @@
 ``.tflite`` (``load_segmenter``), or read the masks another tool produced (``read_predictions``).
 
 The TFLite path loads and (de)quantizes with the device runner's code (``echolite_edge.runner``), so the library
-and the device feed the interpreter identically.
+and the device feed the interpreter identically; test-time augmentation (``tta``) is the device's too
+(``echolite_edge.tta``).
 """
 
 from __future__ import annotations
@@ -29,14 +30,21 @@ class Segmenter(Protocol):
         """(N, S, S) float images in [0, 1] on the model grid → (N, S, S) uint8 argmax labels."""
 
 
-def load_segmenter(path: Path) -> Segmenter:
-    """A run folder (its ``model.keras``), a ``.keras`` file or an exported ``.tflite``."""
+def load_segmenter(path: Path, tta: str = "none") -> Segmenter:
+    """A run folder (its ``model.keras``), a ``.keras`` file or an exported ``.tflite``; ``tta``: a test-time
+    augmentation mode of ``echolite_edge.tta.TTA_MODES``."""
+    from echolite_edge.tta import check_tta
+
+    try:
+        check_tta(tta)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
     path = Path(path)
     if path.suffix == ".tflite":
         if not path.is_file():
             raise EcholiteError(f"{path}: file not found")
-        return TFLiteSegmenter(path)
-    return KerasSegmenter(path)
+        return TFLiteSegmenter(path, tta=tta)
+    return KerasSegmenter(path, tta=tta)
 
 
 def is_model(path: Path) -> bool:
@@ -48,20 +56,27 @@ def is_model(path: Path) -> bool:
 class KerasSegmenter:
     """The ``image -> seg`` graph of a trained Keras model, batched through a compiled predict."""
 
-    def __init__(self, path: Path, batch_size: int = 8):
+    def __init__(self, path: Path, batch_size: int = 8, tta: str = "none"):
         self.source, self.model, self.batch_size = Path(path), load_keras_model(path), batch_size
-        self.input_size = int(self.model.input_shape[1])
+        self.input_size, self.tta = int(self.model.input_shape[1]), tta
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        return predict_labels(self.model, images, self.batch_size)
+        if self.tta == "none":
+            return predict_labels(self.model, images, self.batch_size)
+        from echolite_edge.tta import tta_probabilities
+
+        probs = tta_probabilities(images, lambda views: self.model.predict(
+            views[..., None], batch_size=self.batch_size, verbose=0), self.tta)
+        return np.argmax(probs, axis=-1).astype(np.uint8)
 
 
 class TFLiteSegmenter:
     """A batch-1 ``image -> mask`` TFLite model; ``predict_scores`` gives the dequantized class scores."""
 
-    def __init__(self, model: Path | bytes, threads: int = 2):
+    def __init__(self, model: Path | bytes, threads: int = 2, tta: str = "none"):
         from echolite_edge.runner import load_interpreter
 
+        self.tta = tta
         self.source = Path(model) if not isinstance(model, (bytes, bytearray)) else Path("<converted model>")
         try:
             self.interpreter = load_interpreter(model, threads)
@@ -74,17 +89,17 @@ class TFLiteSegmenter:
     def predict_scores(self, images: np.ndarray) -> np.ndarray:
         """(N, H, W) float images in [0, 1] → (N, H, W, C) dequantized class scores (logits for echolite exports,
         whose argmax is the label)."""
-        from echolite_edge.runner import dequantize, quantize
+        from echolite_edge.runner import invoke_scores
 
-        out = []
-        for image in images:
-            self.interpreter.set_tensor(self.input["index"], quantize(image[None, ..., None], self.input))
-            self.interpreter.invoke()
-            out.append(dequantize(self.interpreter.get_tensor(self.output["index"]), self.output)[0])
-        return np.stack(out)
+        return invoke_scores(self.interpreter, images)
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        return np.argmax(self.predict_scores(images), axis=-1).astype(np.uint8)
+        if self.tta == "none":
+            return np.argmax(self.predict_scores(images), axis=-1).astype(np.uint8)
+        from echolite_edge.tta import softmax, tta_probabilities
+
+        probs = tta_probabilities(images, lambda views: softmax(self.predict_scores(views)), self.tta)
+        return np.argmax(probs, axis=-1).astype(np.uint8)
 
 
 def load_keras_model(path: Path):

@@ -174,7 +174,7 @@ def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
         def predict_labels(self, batch):
             return masks[:len(batch)] if len(batch) < len(masks) else masks
 
-    monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model: Replay())
+    monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model, tta="none": Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
     unchecked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="off")
     checked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus")

@@ -61,6 +61,39 @@ def test_close_myocardium_closes_the_wall_away_from_the_atrium():
     np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(close_myocardium=True)), closed)
 
 
+def test_zoom_about_the_centre_scales_a_square():
+    from echolite_edge.tta import coverage, zoom
+
+    square = np.zeros((1, 64, 64), np.float32)
+    square[0, 28:36, 28:36] = 1  # 8 px wide, centred on 31.5
+    zoomed = zoom(square, 2.0)[0]
+    rows = np.nonzero(zoomed.max(1) > 0.5)[0]
+    assert (rows.min(), rows.max()) == (24, 39) and zoomed.sum() == pytest.approx(4 * square.sum())
+    np.testing.assert_array_equal(zoom(square, 1.0), square)
+    assert coverage(64, 2.0).min() == 1.0 and coverage(64, 0.5)[0, 0] == 0.0
+
+
+def test_test_time_augmentation_keeps_what_an_equivariant_model_sees():
+    """A model that thresholds the image commutes with zoom and (on a 0/1 image) with gamma: averaging its views
+    must give back its own labels."""
+    from echolite_edge.tta import TTA_MODES, tta_probabilities
+
+    yy, xx = np.mgrid[:64, :64]
+    disk = ((yy - 30) ** 2 + (xx - 34) ** 2 < 15 ** 2).astype(np.float32)[None]
+    model_calls = []
+
+    def threshold(views):
+        model_calls.append(len(views))
+        return np.stack([views <= 0.5, views > 0.5], -1).astype(np.float32)
+
+    for mode in TTA_MODES:
+        probs = tta_probabilities(disk, threshold, mode)
+        assert probs.shape == (1, 64, 64, 2)
+        np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+        np.testing.assert_array_equal(probs.argmax(-1), disk.astype(int))
+    assert len(model_calls) == sum(len(views) for views in TTA_MODES.values())
+
+
 def test_edge_sources_import_nothing_heavy():
     banned = {"tensorflow", "keras", "scipy", "echolite", "tf_keras"}
     for path in EDGE.rglob("*.py"):
@@ -85,12 +118,19 @@ def test_runner_gives_the_library_masks_without_tensorflow(tmp_path, tiny_config
     frames = make_phantom(4, seed=1, size=64)
     result = export_tflite(model, tmp_path / "m.tflite", "int8", calibration=frames)
     expected = postprocess(TFLiteSegmenter(result.path).predict_labels(frames.images))
-    np.save(tmp_path / "loop.npy", (frames.images * 255).round().astype(np.uint8))
+    from echolite_edge.image import model_input
+
+    eight_bit = (frames.images * 255).round().astype(np.uint8)  # what the device reads
+    device_input = np.stack([model_input(frame, 64) for frame in eight_bit])
+    expected_tta = postprocess(TFLiteSegmenter(result.path, tta="zoom-gamma").predict_labels(device_input))
+    np.save(tmp_path / "loop.npy", eight_bit)
     code = f"""
 import sys, numpy as np
 sys.path.insert(0, {str(EDGE)!r})
 from echolite_edge.cli import main
 assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'out')!r}]) == 0
+assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'tta')!r},
+             "--tta", "zoom-gamma"]) == 0
 assert main(["bench", {str(result.path)!r}, "--runs", "3", "--warmup", "1", "--json", {str(tmp_path / 'bench.json')!r}]) == 0
 assert main(["bench", {str(result.path)!r}, "--cine", {str(tmp_path / 'loop.npy')!r}, "--scanner-fps", "0.001"]) == 0
 heavy = [m for m in ("tensorflow", "keras", "scipy") if m in sys.modules]
@@ -108,9 +148,12 @@ assert not heavy, heavy
     assert report["qc_ms"]["runs"] == 3 and report["qc_ms"]["p50"] > 0
     from PIL import Image
 
+    assert json.loads((tmp_path / "tta" / "results.json").read_text())["tta"] == "zoom-gamma"
     for t in range(4):
         mask = np.asarray(Image.open(tmp_path / "out" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected[t])
+        mask = np.asarray(Image.open(tmp_path / "tta" / f"loop_{t:04d}_mask.png")) // 85
+        np.testing.assert_array_equal(mask, expected_tta[t])
 
 
 def test_edge_cine_report_matches_the_library(capsys):

@@ -140,6 +140,13 @@ def test_evaluate_keras_model_and_missing_predictions(tmp_path, frames, tiny_con
                                        "--split", "all", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{"):])["n_frames"] == 12
+    tta = CliRunner().invoke(main, ["evaluate", str(tmp_path / "m.keras"), "--data", str(tmp_path / "data"),
+                                    "--split", "all", "--tta", "zoom"])
+    assert tta.exit_code == 0, tta.output
+    assert "test-time augmentation zoom" in tta.output and (tmp_path / "m-evaluation-all-tta-zoom").is_dir()
+    no_model = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "m-evaluation-all-tta-zoom"),
+                                         "--data", str(tmp_path / "data"), "--tta", "zoom"])
+    assert no_model.exit_code == 1 and "test-time augmentation needs a model" in no_model.output
     (tmp_path / "empty").mkdir()
     missing = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "empty"), "--data",
                                         str(tmp_path / "data"), "--split", "all"])

@@ -72,19 +72,21 @@ class MeasureReport:
 
 
 def measure(model: Path | None, data: str, split: str = "all", ground_truth: bool = False,
-            out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None) -> MeasureReport:
-    """Volumes and EF per patient from ``model``'s post-processed masks (or the ground truth) on a split of
-    ``data`` (``split_file``: a YAML/JSON patient split instead of the run's or the data's), with their agreement
-    (see ``measure_masks``). With ``out``: ``measurements.csv`` and the Bland–Altman plots."""
+            out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None,
+            post: PostprocessConfig = PostprocessConfig(), tta: str = "none") -> MeasureReport:
+    """Volumes and EF per patient from ``model``'s masks, post-processed by ``post`` after the test-time
+    augmentation ``tta`` (or the ground truth) on a split of ``data`` (``split_file``: a YAML/JSON patient split
+    instead of the run's or the data's), with their agreement (see ``measure_masks``). With ``out``:
+    ``measurements.csv`` and the Bland–Altman plots."""
     check_qc(qc)
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
     if model is not None:
         from echolite.inference import load_segmenter
 
-        segmenter = load_segmenter(model)
+        segmenter = load_segmenter(model, tta)
         loaded = frames_for_split(data, split, RunDir.of(model), segmenter.input_size, split_file)
-        masks = postprocess(segmenter.predict_labels(loaded.frames.images), PostprocessConfig())
+        masks = postprocess(segmenter.predict_labels(loaded.frames.images), post)
     else:
         loaded = frames_for_split(data, split, None, GRID, split_file)
         masks = loaded.frames.masks
@@ -179,18 +181,19 @@ class CineReport:
 
 
 def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, out: Path | None = None,
-                 qc: str = QC_DEFAULT) -> CineReport:
-    """Segment every frame of a cine loop, pick ED/ES from the LV area and compute EF; with ``qc`` a criteria set,
-    the ED and ES masks are checked and a failing one withholds the EF. With ``out``, the LV area curve as
-    ``lv_area.png``."""
+                 qc: str = QC_DEFAULT, post: PostprocessConfig = PostprocessConfig(),
+                 tta: str = "none") -> CineReport:
+    """Segment every frame of a cine loop (test-time augmentation ``tta``, post-processing ``post``), pick ED/ES
+    from the LV area and compute EF; with ``qc`` a criteria set, the ED and ES masks are checked and a failing one
+    withholds the EF. With ``out``, the LV area curve as ``lv_area.png``."""
     check_qc(qc)
     from echolite.inference import load_segmenter
 
-    segmenter = load_segmenter(model)
+    segmenter = load_segmenter(model, tta)
     loop = read_sequence(sequence, segmenter.input_size, spacing_mm)
     segmenter.predict_labels(loop.images[:9])  # warm-up (a full batch of 8 and a rest)
     start = time.perf_counter()
-    masks = postprocess(segmenter.predict_labels(loop.images), PostprocessConfig())
+    masks = postprocess(segmenter.predict_labels(loop.images), post)
     fps = len(loop.images) / (time.perf_counter() - start)
     result = analyse_cine(masks, loop.spacing_mm)
     if out is not None:

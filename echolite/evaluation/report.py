@@ -41,18 +41,22 @@ class Evaluation:
 
 def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
              postprocess: bool | PostprocessConfig | None = True, out: Path | None = None,
-             progress: Callable[[int, int], None] | None = None, missed_distance: str = "nan") -> Evaluation:
+             progress: Callable[[int, int], None] | None = None, missed_distance: str = "nan",
+             tta: str = "none") -> Evaluation:
     """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
     ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
     total)`` is called per frame scored. ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan``
     (left out of the means) or ``diagonal`` (the image diagonal). ``postprocess``: True for the default
-    ``PostprocessConfig``, False or None for the raw argmax, or a ``PostprocessConfig``."""
+    ``PostprocessConfig``, False or None for the raw argmax, or a ``PostprocessConfig``. ``tta``: the model's
+    test-time augmentation (``echolite_edge.tta.TTA_MODES``)."""
     if (model is None) == (predictions is None):
         raise EcholiteError("give either a model or a folder of predicted masks")
+    if predictions is not None and tta != "none":
+        raise EcholiteError("test-time augmentation needs a model, not a folder of predicted masks")
     post = PostprocessConfig() if postprocess is True else (postprocess or None)
-    out = Path(out) if out is not None else default_report_folder(model or predictions, split, post)
+    out = Path(out) if out is not None else default_report_folder(model or predictions, split, post, tta)
     _check_writable(out)
-    frames, labels = _predicted(model, predictions, data, split)
+    frames, labels = _predicted(model, predictions, data, split, tta)
     tick = (lambda step: progress(step, len(frames))) if progress else None
     scores = score_frames(labels, frames, post, progress=tick,
                           missed_distance=missed_distance)
@@ -61,12 +65,14 @@ def evaluate(model: Path | None, data: str, split: str = "test", predictions: Pa
     return result
 
 
-def default_report_folder(source: Path, split: str, post: PostprocessConfig | None = PostprocessConfig()) -> Path:
+def default_report_folder(source: Path, split: str, post: PostprocessConfig | None = PostprocessConfig(),
+                          tta: str = "none") -> Path:
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
-    ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-raw`` without post-processing, ``-filled``,
-    ``-closed`` with those optional steps)."""
+    ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
+    without post-processing, ``-filled``, ``-closed`` with those optional steps)."""
     source = Path(source)
-    steps = "-raw" if post is None else ("-filled" if post.fill_enclosed else "") + ("-closed" if post.close_myocardium else "")
+    steps = "" if tta == "none" else f"-tta-{tta}"
+    steps += "-raw" if post is None else ("-filled" if post.fill_enclosed else "") + ("-closed" if post.close_myocardium else "")
     name = f"evaluation-{split}{steps}"
     if RunDir(source).is_run():
         return source / name
@@ -80,11 +86,12 @@ def _check_writable(out: Path) -> None:
         raise EcholiteError(f"{out}: cannot write the report there ({reason}); choose another --out")
 
 
-def _predicted(model: Path | None, predictions: Path | None, data: str, split: str) -> tuple[FrameSet, np.ndarray]:
+def _predicted(model: Path | None, predictions: Path | None, data: str, split: str,
+               tta: str) -> tuple[FrameSet, np.ndarray]:
     if predictions is not None:
         frames = frames_for_split(data, split, None, GRID).frames
         return frames, read_predictions(predictions, frames)
-    segmenter = load_segmenter(model)
+    segmenter = load_segmenter(model, tta)
     frames = frames_for_split(data, split, RunDir.of(model), segmenter.input_size).frames
     return frames, segmenter.predict_labels(frames.images)
 

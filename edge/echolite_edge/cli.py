@@ -11,6 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from echolite_edge.tta import TTA_MODES
+
 QC_MODES = ("off", "report", "strict")
 RESULTS = "results.json"
 """Written into --out by ``run``: per frame its files and QC verdict, the QC summary, the cine measurements."""
@@ -42,6 +44,9 @@ def main(argv=None) -> int:
                      help="fill the background the heart encloses with the structure around it (holes, gaps)")
     run.add_argument("--close-myocardium", action="store_true",
                      help="LV pixels touching the background, away from the LA, become myocardium")
+    run.add_argument("--tta", choices=TTA_MODES, default="none",
+                     help="test-time augmentation: none (default); zoom (3 views: zoomed 0.9, 1, 1.1); zoom-gamma "
+                          "(5 views: also gamma 0.8 and 1.25); one invoke per view, their mean probabilities decide")
     run.add_argument("--qc", choices=QC_MODES, default="report",
                      help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
                           "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
@@ -97,12 +102,13 @@ def _run(args) -> int:
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
-    segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium)
+    segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium, args.tta)
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
         frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
         results = {"model": str(args.model), "postprocess": {"largest_components": True, "fill_enclosed": args.fill_enclosed,
                                                                 "close_myocardium": args.close_myocardium},
+                   "tta": args.tta,
                    "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
         if args.cine:
             results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict")

@@ -13,6 +13,7 @@ import numpy as np
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
+from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
 
 def load_interpreter(model: Path | bytes, threads: int):
@@ -81,11 +82,13 @@ class Segmentation:
 
 class EdgeSegmenter:
     def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = False,
-                 close_myocardium: bool = False):
+                 close_myocardium: bool = False, tta: str = "none"):
         """``fill_enclosed``, ``close_myocardium``: post-processing steps after the largest components
-        (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of those names)."""
+        (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of those names).
+        ``tta``: a test-time augmentation mode of ``echolite_edge.tta.TTA_MODES`` (one invoke per view)."""
         model_path = Path(model_path)
-        self.repairs = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium}
+        check_tta(tta)
+        self.repairs, self.tta = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium}, tta
         self.metadata = read_metadata(model_path)
         self.interpreter = load_interpreter(model_path, threads)
         self.input = self.interpreter.get_input_details()[0]
@@ -95,18 +98,40 @@ class EdgeSegmenter:
     def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size."""
         start = time.perf_counter()
-        x = self.preprocess(gray)
-        invoke_start = time.perf_counter()
-        self.interpreter.set_tensor(self.input["index"], x)
-        self.interpreter.invoke()
-        scores = self.interpreter.get_tensor(self.output["index"])[0]
-        invoke = time.perf_counter() - invoke_start
+        image = model_input(gray, self.size)
+        invoke_seconds = []
+        if self.tta == "none":
+            scores = self.invoke(image[None], invoke_seconds)[0]
+        else:
+            scores = tta_probabilities(image[None], lambda views: softmax(self.invoke(views, invoke_seconds)),
+                                       self.tta)[0]
         labels = repair_anatomy(keep_largest_components(argmax_labels(scores)), **self.repairs)
         mask = resize_nearest(labels, gray.shape)
-        return Segmentation(name, mask, invoke, time.perf_counter() - start, labels)
+        return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels)
+
+    def invoke(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
+        return invoke_scores(self.interpreter, images, seconds)
 
     def preprocess(self, gray: np.ndarray) -> np.ndarray:
+        """The quantized input tensor of one frame."""
         return quantize(model_input(gray, self.size)[None, ..., None], self.input)
+
+
+def invoke_scores(interpreter, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
+    """(N, S, S) float images in [0, 1] → (N, S, S, C) dequantized class scores (logits for echolite exports), one
+    batch-1 invoke each; the time of each invoke alone is appended to ``seconds``."""
+    given, wanted = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    out = []
+    for image in images:
+        x = quantize(image[None, ..., None], given)
+        begin = time.perf_counter()
+        interpreter.set_tensor(given["index"], x)
+        interpreter.invoke()
+        y = interpreter.get_tensor(wanted["index"])
+        if seconds is not None:
+            seconds.append(time.perf_counter() - begin)
+        out.append(dequantize(y, wanted)[0])
+    return np.stack(out)
 
 
 def argmax_labels(scores: np.ndarray) -> np.ndarray:
