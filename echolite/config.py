@@ -145,8 +145,8 @@ def resolve_configs(preset: str, quickstart: bool = False, **overrides: Any) -> 
     unknown = set(given) - TRAIN_FIELDS - MODEL_FIELDS
     if unknown:
         raise EcholiteError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    defaults = {"preset": preset, "batch_size": chosen.batch_size,
-                "scheduler": chosen.scheduler, "loss": chosen.loss, **(QUICKSTART if quickstart else {})}
+    defaults = {"preset": preset, "batch_size": chosen.batch_size, "scheduler": chosen.scheduler,
+                "loss": chosen.loss, "jit_compile": chosen.jit_compile, **(QUICKSTART if quickstart else {})}
     train = TrainConfig(**{**defaults, **{k: v for k, v in given.items() if k in TRAIN_FIELDS}})
     model = dataclasses.replace(chosen.model, **{k: v for k, v in given.items() if k in MODEL_FIELDS})
     return model, train

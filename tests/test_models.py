@@ -93,7 +93,9 @@ def test_resolve_configs_preset_quickstart_and_overrides():
     assert (train.batch_size, train.scheduler, train.epochs, model.input_size) == (16, "plateau", 100, 256)
     model, train = resolve_configs("lw-unet", quickstart=True, epochs=3, input_size=64, learning_rate=None)
     assert (train.epochs, train.batch_size, train.phantom_frames) == (3, QUICKSTART["batch_size"], QUICKSTART["phantom_frames"])
-    assert model.input_size == 64 and model.activation == "mish"
+    assert model.input_size == 64 and model.activation == "mish" and train.jit_compile
+    assert not resolve_configs("edge-m")[1].jit_compile  # depthwise convolutions train faster without XLA
+    assert resolve_configs("edge-s", jit_compile=True)[1].jit_compile
     with pytest.raises(EcholiteError, match="unknown setting"):
         resolve_configs("unet1", colour="red")
 

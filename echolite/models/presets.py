@@ -1,6 +1,8 @@
 """The paper's named presets (Tables I, III and VII) and what they cost: data only.
 
-A preset is a model architecture plus the training defaults the paper pairs with it (batch size, scheduler, loss).
+A preset is a model architecture plus the training defaults the paper pairs with it (batch size, scheduler, loss),
+and whether its training steps are XLA-compiled (measured per family: XLA speeds up the plain convolutions and slows
+the depthwise ones on CPU, benchmarks/training_throughput.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Preset:
     scheduler: str = "none"
     loss: str = "dice_ce"
     description: str = ""
+    jit_compile: bool = True
 
 
 _UNET1 = ModelConfig(encoder_channels=(32, 32, 64, 128, 128, 128), decoder_channels=(128, 128, 64, 32, 16))
@@ -66,17 +69,18 @@ PRESETS: dict[str, Preset] = {
     "edge-m": Preset(
         dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
                             separable_levels=1),
-        loss="dice_ce", description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
+        loss="dice_ce", jit_compile=False,
+        description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
     ),
     "edge-s": Preset(
         dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
                             separable_levels=3),
-        loss="dice_ce", description="real time: as edge-m, separable down to 32²",
+        loss="dice_ce", jit_compile=False, description="real time: as edge-m, separable down to 32²",
     ),
     "edge-xs": Preset(
         dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
                             separable_levels=len(_UNET1.encoder_channels)),
-        loss="dice_ce", description="real time: as edge-m, separable everywhere",
+        loss="dice_ce", jit_compile=False, description="real time: as edge-m, separable everywhere",
     ),
 }
 
