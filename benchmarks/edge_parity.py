@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--run", type=Path, help="run folder whose split to use")
     parser.add_argument("--split", default="val")
-    parser.add_argument("--fill-enclosed", action="store_true")
+    parser.add_argument("--fill-enclosed", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--close-myocardium", action="store_true")
     parser.add_argument("--tta", default="none")
     args = parser.parse_args()

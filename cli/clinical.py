@@ -35,8 +35,8 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
     from echolite.evaluation.postprocess import PostprocessConfig
 
-    if ground_truth and (tta != "none" or fill_enclosed or close_myocardium):
-        raise EcholiteError("--tta, --fill-enclosed and --close-myocardium apply to a model's masks, not --ground-truth")
+    if ground_truth and (tta != "none" or close_myocardium):
+        raise EcholiteError("--tta and --close-myocardium apply to a model's masks, not --ground-truth")
     post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
     if sequence is not None:
         if model is None:

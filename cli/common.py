@@ -42,8 +42,8 @@ def mask_options(command):
         click.option("--tta", type=click.Choice(list(TTA_MODES)), default="none", show_default=True,
                      help="Test-time augmentation: zoom (3 views: zoomed 0.9, 1, 1.1), zoom-gamma (5: also gamma "
                           "0.8 and 1.25); one model call per view, the mean probabilities decide."),
-        click.option("--fill-enclosed", is_flag=True,
-                     help="Post-processing also fills the background the heart encloses (holes, gaps) with the "
+        click.option("--fill-enclosed/--no-fill-enclosed", default=True, show_default=True,
+                     help="Post-processing fills the background the heart encloses (holes, gaps) with the "
                           "structure around it."),
         click.option("--close-myocardium", is_flag=True,
                      help="Post-processing also turns LV pixels touching the background, away from the LA, into "

@@ -41,8 +41,8 @@ def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enc
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
-    if no_postprocess and (fill_enclosed or close_myocardium):
-        raise EcholiteError("--fill-enclosed and --close-myocardium are post-processing steps: leave out --no-postprocess")
+    if no_postprocess and close_myocardium:
+        raise EcholiteError("--close-myocardium is a post-processing step: leave out --no-postprocess")
     post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
     with progress_bar("scoring") as progress:
         result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance, tta)
@@ -51,7 +51,7 @@ def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enc
         return
     grid = "x".join(map(str, result.labels.shape[1:]))
     steps = [name for name, on in ((f"test-time augmentation {tta}", tta != "none"),
-                                    ("enclosed background filled", fill_enclosed),
+                                    ("enclosed background not filled", not fill_enclosed),
                                     ("myocardium closed", close_myocardium)) if on]
     how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
     click.echo(_report(result.summary, how, grid))

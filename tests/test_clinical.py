@@ -176,8 +176,13 @@ def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
 
     monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model, tta="none": Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
-    unchecked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="off")
-    checked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus")
+    from echolite.evaluation.postprocess import PostprocessConfig
+
+    unfilled = PostprocessConfig(fill_enclosed=False)
+    unchecked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="off", post=unfilled)
+    checked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus", post=unfilled)
     assert (checked.result.ed_index, checked.result.es_index) == (0, 4) and unchecked.result.ef == checked.result.ef
     assert not unchecked.ef_withheld and checked.ef_withheld and list(checked.qc_failed) == ["ES"]
     assert "lv_hole" in checked.qc_failed["ES"]
+    filled = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus")
+    assert not filled.ef_withheld and not filled.qc_failed  # the default post-processing fills the hole

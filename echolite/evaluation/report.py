@@ -69,10 +69,14 @@ def default_report_folder(source: Path, split: str, post: PostprocessConfig | No
                           tta: str = "none") -> Path:
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
     ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
-    without post-processing, ``-filled``, ``-closed`` with those optional steps)."""
+    without post-processing, ``-unfilled`` without filling the enclosed background, ``-closed`` with the
+    myocardium closed)."""
     source = Path(source)
     steps = "" if tta == "none" else f"-tta-{tta}"
-    steps += "-raw" if post is None else ("-filled" if post.fill_enclosed else "") + ("-closed" if post.close_myocardium else "")
+    if post is None:
+        steps += "-raw"
+    else:
+        steps += ("" if post.fill_enclosed else "-unfilled") + ("-closed" if post.close_myocardium else "")
     name = f"evaluation-{split}{steps}"
     if RunDir(source).is_run():
         return source / name

@@ -223,7 +223,7 @@ def _keras_timers(path: Path, frame: np.ndarray | None):
     """The compiled Keras call, and the same end-to-end path as the device runner around it."""
     import tensorflow as tf
     from echolite_edge.image import model_input, resize_nearest
-    from echolite_edge.postprocess import keep_largest_components
+    from echolite_edge.postprocess import keep_largest_components, repair_anatomy
     from echolite_edge.runner import argmax_labels
 
     from echolite.inference import load_keras_model
@@ -236,7 +236,7 @@ def _keras_timers(path: Path, frame: np.ndarray | None):
 
     def end_to_end():
         scores = compiled(tf.constant(model_input(frame, size)[None, ..., None])).numpy()[0]
-        return resize_nearest(keep_largest_components(argmax_labels(scores)), frame.shape)
+        return resize_nearest(repair_anatomy(keep_largest_components(argmax_labels(scores))), frame.shape)
 
     return (lambda: compiled(x).numpy()), end_to_end
 

@@ -40,8 +40,9 @@ def main(argv=None) -> int:
                      help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF")
     run.add_argument("--spacing", type=_positive_float, default=None,
                      help="pixel size in mm of the input frames (for --cine)")
-    run.add_argument("--fill-enclosed", action="store_true",
-                     help="fill the background the heart encloses with the structure around it (holes, gaps)")
+    run.add_argument("--fill-enclosed", action=argparse.BooleanOptionalAction, default=True,
+                     help="fill the background the heart encloses with the structure around it (holes, gaps; "
+                          "default: on)")
     run.add_argument("--close-myocardium", action="store_true",
                      help="LV pixels touching the background, away from the LA, become myocardium")
     run.add_argument("--tta", choices=TTA_MODES, default="none",

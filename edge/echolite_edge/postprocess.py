@@ -40,9 +40,9 @@ def largest_component(region: np.ndarray) -> np.ndarray:
     return np.cumsum(marks, axis=1, dtype=np.int8)[:, :region.shape[1]] > 0
 
 
-def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = False, close_wall: bool = False) -> np.ndarray:
-    """The optional steps after the largest components, in their order (each a post-processing option of the
-    library's ``PostprocessConfig`` and of ``echolite-edge run``)."""
+def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: bool = False) -> np.ndarray:
+    """The steps after the largest components, in their order (each a post-processing option of the library's
+    ``PostprocessConfig`` and of ``echolite-edge run``; filling the enclosed background is on by default)."""
     if fill_enclosed:
         labels = fill_enclosed_background(labels)
     if close_wall:

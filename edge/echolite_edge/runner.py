@@ -81,7 +81,7 @@ class Segmentation:
 
 
 class EdgeSegmenter:
-    def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = False,
+    def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = True,
                  close_myocardium: bool = False, tta: str = "none"):
         """``fill_enclosed``, ``close_myocardium``: post-processing steps after the largest components
         (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of those names).
