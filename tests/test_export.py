@@ -163,3 +163,15 @@ def test_bench_times_an_untrained_preset_in_its_three_forms(monkeypatch, tiny_co
     assert [(r["model"], r["form"], r["untrained"]) for r in rows] == [
         ("tiny", "keras", True), ("tiny", "fp32", True), ("tiny", "int8", True)]
     assert rows[2]["size_mb"] < rows[1]["size_mb"] and rows[0]["speedup"] == 1.0
+
+
+def test_bench_table_warns_when_trained_and_untrained_rows_are_mixed():
+    from echolite.export.bench import format_table
+
+    row = {"model": "edge-m", "form": "int8", "threads": 2, "untrained": False, "parameters": 1966148, "gmac": 0.78,
+           "size_mb": 2.04, "runs": 30, "invoke_p50_ms": 6.5, "invoke_p90_ms": 6.9, "e2e_p50_ms": 11.0,
+           "e2e_p90_ms": 11.8, "fps": 91.0, "speedup": 1.0, "parameter_ratio": 1.0, "gmac_ratio": 1.0,
+           "baseline": "edge-m/int8"}
+    assert not any("warning" in line for line in format_table([row]))
+    mixed = format_table([row, {**row, "model": "lw-unet-relu", "untrained": True}])
+    assert "lw-unet-relu (untrained)" in mixed[2] and "compare invoke times" in mixed[-1]

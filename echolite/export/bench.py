@@ -88,6 +88,10 @@ def format_table(rows: list[dict]) -> list[str]:
                  f"TensorFlow's own); the last three columns are ratios against {first['baseline']} (its row with the "
                  "same threads where it has one): how many times faster end to end, how many times the parameters "
                  "and the GMAC. Untrained rows time the same graph with initial weights.")
+    if any(r["untrained"] for r in rows) and not all(r["untrained"] for r in rows):
+        lines.append("warning: trained and untrained rows mixed: an untrained model's end-to-end time includes "
+                     "post-processing its noise mask (far slower than a trained model's), so compare invoke times "
+                     "across them")
     return lines
 
 
