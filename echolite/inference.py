@@ -61,12 +61,10 @@ class KerasSegmenter:
         self.input_size, self.tta = int(self.model.input_shape[1]), tta
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        if self.tta == "none":
-            return predict_labels(self.model, images, self.batch_size)
-        from echolite_edge.tta import tta_probabilities
+        from echolite_edge.tta import tta_scores
 
-        probs = tta_probabilities(images, lambda views: self.model.predict(
-            views[..., None], batch_size=self.batch_size, verbose=0), self.tta)
+        probs = tta_scores(images, lambda views: predict_probabilities(self.model, views, self.batch_size),
+                           self.tta, logits=False)
         return np.argmax(probs, axis=-1).astype(np.uint8)
 
 
@@ -94,12 +92,9 @@ class TFLiteSegmenter:
         return invoke_scores(self.interpreter, images)
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        if self.tta == "none":
-            return np.argmax(self.predict_scores(images), axis=-1).astype(np.uint8)
-        from echolite_edge.tta import softmax, tta_probabilities
+        from echolite_edge.tta import tta_scores
 
-        probs = tta_probabilities(images, lambda views: softmax(self.predict_scores(views)), self.tta)
-        return np.argmax(probs, axis=-1).astype(np.uint8)
+        return np.argmax(tta_scores(images, self.predict_scores, self.tta), axis=-1).astype(np.uint8)
 
 
 def load_keras_model(path: Path):
@@ -126,8 +121,12 @@ def load_keras_model(path: Path):
 
 def predict_labels(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
     """(N, H, W) images in [0, 1] → (N, H, W) uint8 argmax labels, batched through a compiled predict."""
-    probs = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
-    return np.argmax(probs, axis=-1).astype(np.uint8)
+    return np.argmax(predict_probabilities(model, images, batch_size), axis=-1).astype(np.uint8)
+
+
+def predict_probabilities(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """(N, H, W) images in [0, 1] → (N, H, W, C) class probabilities of an ``image -> seg`` model."""
+    return model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
 
 
 def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
-from echolite_edge.tta import check_tta, softmax, tta_probabilities
+from echolite_edge.tta import check_tta, tta_scores
 
 
 def load_interpreter(model: Path | bytes, threads: int):
@@ -100,11 +100,7 @@ class EdgeSegmenter:
         start = time.perf_counter()
         image = model_input(gray, self.size)
         invoke_seconds = []
-        if self.tta == "none":
-            scores = self.invoke(image[None], invoke_seconds)[0]
-        else:
-            scores = tta_probabilities(image[None], lambda views: softmax(self.invoke(views, invoke_seconds)),
-                                       self.tta)[0]
+        scores = tta_scores(image[None], lambda views: self.invoke(views, invoke_seconds), self.tta)[0]
         labels = repair_anatomy(keep_largest_components(argmax_labels(scores)), **self.repairs)
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels)

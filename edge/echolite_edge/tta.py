@@ -26,6 +26,17 @@ def check_tta(mode: str) -> None:
         raise ValueError(f"unknown test-time augmentation {mode!r}; choose one of: {', '.join(TTA_MODES)}")
 
 
+def tta_scores(images: np.ndarray, scores: Callable[[np.ndarray], np.ndarray], mode: str,
+               logits: bool = True) -> np.ndarray:
+    """(N, S, S) images → (N, S, S, C) scores whose argmax is the label: the model's own for ``none`` (no extra
+    work on the plain path), else the mean probabilities over the views of ``mode``. ``scores`` maps (N, S, S)
+    images to (N, S, S, C) logits (``logits``) or probabilities."""
+    if mode == "none":
+        return scores(images)
+    to_probabilities = softmax if logits else (lambda p: p)
+    return tta_probabilities(images, lambda views: to_probabilities(scores(views)), mode)
+
+
 def tta_probabilities(images: np.ndarray, probabilities: Callable[[np.ndarray], np.ndarray], mode: str) -> np.ndarray:
     """(N, S, S) images in [0, 1] → (N, S, S, C) mean class probabilities over the views of ``mode``;
     ``probabilities`` maps (N, S, S) images to (N, S, S, C) probabilities."""
