@@ -45,6 +45,24 @@ def test_fill_enclosed_background_takes_the_label_around_each_pocket():
     np.testing.assert_array_equal(fill_enclosed_background(clean), clean)
 
 
+def test_fill_enclosed_background_matches_a_pocket_by_pocket_fill_on_noise():
+    from echolite_edge.postprocess import fill_enclosed_background
+
+    rng = np.random.default_rng(1)
+    for t in range(60):
+        mask = rng.integers(0, 4, (40, 56)).astype(np.uint8)
+        if t % 2:
+            mask = ndimage.median_filter(mask, 3)
+        enclosed = ndimage.binary_fill_holes(mask > 0) & (mask == 0)  # 4-connected background, as the fill
+        pockets, count = ndimage.label(enclosed)
+        expected = mask.copy()
+        for pocket in range(1, count + 1):
+            inside = pockets == pocket
+            rim = mask[ndimage.binary_dilation(inside) & ~inside]
+            expected[inside] = np.bincount(rim[rim > 0]).argmax()
+        np.testing.assert_array_equal(fill_enclosed_background(mask), expected)
+
+
 def test_close_myocardium_closes_the_wall_away_from_the_atrium():
     from echolite_edge.postprocess import close_myocardium
 

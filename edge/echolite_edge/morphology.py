@@ -80,6 +80,8 @@ def holes(region: np.ndarray, connectivity: int = 4, keep_with: np.ndarray | Non
     holes that contain a pixel of ``keep_with`` are left out."""
     rows, starts, ends, components = _background_runs(region, connectivity)
     hole = components != 0
+    if not hole.any():
+        return np.zeros(region.shape, bool)
     if keep_with is not None and hole.any():
         prefix = np.zeros((region.shape[0] + 2, region.shape[1] + 3), np.int32)  # sums of keep_with per run
         np.cumsum(framed(keep_with & ~region, False), axis=1, out=prefix[:, 1:])
@@ -143,20 +145,27 @@ def framed(region: np.ndarray, value: bool) -> np.ndarray:
 
 
 def paint(shape: tuple[int, int], rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The boolean image of the given runs: +1 at each start, -1 after each end, running sum."""
-    marks = np.zeros((shape[0], shape[1] + 1), np.int8)
-    marks[rows, starts] = 1
-    marks[rows, ends + 1] = -1
-    return np.cumsum(marks, axis=1, dtype=np.int8)[:, :-1] > 0
+    """The boolean image of the given disjoint runs (one may end where the next begins): +1 at each start, -1
+    after each end, running sum."""
+    width = shape[1] + 1
+    size = shape[0] * width
+    marks = np.bincount(rows * width + starts, minlength=size) - np.bincount(rows * width + ends + 1, minlength=size)
+    return np.cumsum(marks.reshape(shape[0], width), axis=1)[:, :-1] > 0
 
 
 def runs(region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row, first column and last column of every horizontal run, in raster order."""
-    padded = np.zeros((region.shape[0], region.shape[1] + 2), np.int8)
+    padded = np.zeros((region.shape[0], region.shape[1] + 2), bool)
     padded[:, 1:-1] = region
-    steps = np.diff(padded, axis=1)
-    rows, columns = np.nonzero(steps)  # per row: start, end + 1, start, end + 1, ...
+    rows, columns = changes(padded)  # per row: start, end + 1, start, end + 1, ...
     return rows[::2], columns[::2], columns[1::2] - 1
+
+
+def changes(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every pixel of ``padded[:, 1:]`` that differs from its left neighbour, in raster order
+    (``np.flatnonzero`` and a division: several times faster than ``np.nonzero`` on a 2D array)."""
+    step = padded[:, 1:] != padded[:, :-1]
+    return np.divmod(np.flatnonzero(step), step.shape[1])
 
 
 def connect_runs(

@@ -11,33 +11,39 @@ from __future__ import annotations
 import numpy as np
 
 from echolite_edge.labels import LA, LV, MYO
-from echolite_edge.morphology import connect_runs, dilate, dilate_cross, holes, label, runs
+from echolite_edge.morphology import changes, connect_runs, dilate, dilate_cross, holes, label, paint
 
 
 def keep_largest_components(mask: np.ndarray, num_classes: int = 4) -> np.ndarray:
-    out = mask.copy()
-    for label in range(1, num_classes):
-        region = mask == label
-        if region.any():
-            keep = largest_component(region)
-            if keep is not region:
-                out[region & ~keep] = 0
-    return out
+    """Every structure's pixels outside its largest component become background. All structures are labelled in
+    one pass: the runs of equal labels, sorted by label, then joined row to row with the label folded into the
+    row index (a structure's rows never neighbour another's), so the cost follows the runs, not the classes."""
+    rows, starts, ends, values = label_runs(mask)
+    keep = (values > 0) & (values < num_classes)
+    rows, starts, ends, values = rows[keep], starts[keep], ends[keep], values[keep]
+    order = np.lexsort((starts, rows, values))
+    rows, starts, ends, values = rows[order], starts[order], ends[order], values[order]
+    components = connect_runs(values.astype(np.int64) * (mask.shape[0] + 1) + rows, starts, ends, mask.shape[1] + 2)
+    roots = np.flatnonzero(components == np.arange(len(components)))  # each component's first run, raster order
+    if len(roots) == len(np.unique(values)):  # one component per structure (the usual case): nothing to remove
+        return mask.copy()
+    sizes = np.bincount(components, weights=ends - starts + 1)[roots]
+    best = np.zeros(int(values.max()) + 1, np.int64)  # per structure, its largest root (the earliest on ties)
+    for value in np.unique(values):
+        mine = values[roots] == value
+        best[value] = roots[mine][np.argmax(sizes[mine])]
+    drop = components != best[values]
+    return np.where(paint(mask.shape, rows[drop], starts[drop], ends[drop]), 0, mask).astype(mask.dtype)
 
 
-def largest_component(region: np.ndarray) -> np.ndarray:
-    rows, starts, ends = runs(region)
-    width = region.shape[1] + 2
-    labels = connect_runs(rows, starts, ends, width)
-    if not labels.any():  # one component (the usual case): nothing to remove
-        return region
-    sizes = np.bincount(labels, weights=ends - starts + 1)
-    keep = labels == int(np.argmax(sizes))  # labels are each component's first run: the earliest wins ties
-    # paint the kept runs back: +1 at each run start, -1 after its end (never another run's start), running sum
-    marks = np.zeros((region.shape[0], width), np.int8)
-    marks[rows[keep], starts[keep]] = 1
-    marks[rows[keep], ends[keep] + 1] = -1
-    return np.cumsum(marks, axis=1, dtype=np.int8)[:, :region.shape[1]] > 0
+def label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row, first column, last column and value of every horizontal run of equal values, in raster order."""
+    padded = np.full((mask.shape[0], mask.shape[1] + 2), -1, np.int16 if mask.dtype.itemsize == 1 else np.int64)
+    padded[:, 1:-1] = mask  # -1 at both ends: a change there in every row
+    rows, columns = changes(padded)  # per row: the start of every run, then the end of the last
+    same_row = rows[1:] == rows[:-1]
+    rows, starts, ends = rows[:-1][same_row], columns[:-1][same_row], columns[1:][same_row] - 1
+    return rows, starts, ends, mask[rows, starts]
 
 
 def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: bool = False) -> np.ndarray:
@@ -57,12 +63,25 @@ def fill_enclosed_background(mask: np.ndarray) -> np.ndarray:
     enclosed = holes(mask > 0, connectivity=4)
     if not enclosed.any():
         return mask
-    out = mask.copy()
     pockets, count = label(enclosed, connectivity=4)
-    for pocket in range(1, count + 1):
-        inside = pockets == pocket
-        rim = out[dilate_cross(inside) & ~inside]
-        out[inside] = np.bincount(rim[rim > 0]).argmax()
+    # A pocket's rim: the pixels 4-next to it. They are all heart (background there would be in the pocket) and
+    # never in another pocket (two 4-touching pockets are one). Each (pocket, rim pixel) pair is counted once.
+    height, width = mask.shape
+    framed_pockets = np.zeros((height + 2, width + 2), pockets.dtype)
+    framed_pockets[1:-1, 1:-1] = pockets
+    outside = np.flatnonzero(dilate_cross(enclosed) & ~enclosed)
+    y, x = np.divmod(outside, width)
+    pairs = []
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        beside = framed_pockets[y + 1 + dy, x + 1 + dx]
+        pairs.append(beside[beside > 0].astype(np.int64) * mask.size + outside[beside > 0])
+    pairs = np.unique(np.concatenate(pairs))
+    pocket, pixel = np.divmod(pairs, mask.size)
+    classes = int(mask.max()) + 1
+    votes = np.bincount(pocket * classes + mask.ravel()[pixel], minlength=(count + 1) * classes)
+    winner = votes.reshape(count + 1, classes)[:, 1:].argmax(axis=1) + 1  # ties go to the lower label
+    out = mask.copy()
+    out[enclosed] = winner[pockets[enclosed]]
     return out
 
 
