@@ -23,7 +23,7 @@ class ExportFormat:
 
 
 FORMATS: dict[str, ExportFormat] = {f.mode: f for f in (
-    ExportFormat("int8", "full-integer int8, calibrated on training frames (the default)", "uint8", "uint8", True),
+    ExportFormat("int8", "full-integer int8, calibrated on training frames (the default)", "int8", "int8", True),
     ExportFormat("fp16", "float16 weights, float compute", "float32", "float32", False),
     ExportFormat("dynamic", "dynamic-range int8 weights, float activations", "float32", "float32", False),
     ExportFormat("fp32", "float32, the Keras model as it is", "float32", "float32", False),

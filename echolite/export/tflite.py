@@ -7,10 +7,11 @@ input normalization and quantization, source run, echolite version, parity) is w
 renamed only after the parity gate passes, so a failed export leaves nothing behind.
 
 int8: full-integer post-training quantization calibrated on training frames with the inference preprocessing
-(images in [0, 1]). The input is uint8 with scale 1/255 and zero point 0, so raw 8-bit pixels go in unchanged;
-the output is uint8 class logits. Mish has no TFLite builtin: it lowers to EXP, LOG, ADD, TANH and
-MUL, a chain that is numerically broken in int8; for models with Mish those ops stay in float (``float_ops``
-"auto"), everything else is int8, and the input is then int8 (scale 1/255, zero point −128).
+(images in [0, 1]). Input and output are int8, so no QUANTIZE op runs outside XNNPACK (uint8 ends cost two,
+single-threaded): the input has scale 1/255 and zero point −128 (a raw 8-bit pixel p goes in as p − 128), the
+output is int8 class logits. Mish has no TFLite builtin: it lowers to EXP, LOG, ADD, TANH and MUL, a chain that
+is numerically broken in int8; for models with Mish those ops stay in float (``float_ops`` "auto"), everything
+else is int8.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def _convert(model, mode: str, calibration, calib_samples: int, keep_float: list
 
 
 def convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_float: list[str]) -> bytes:
-    """Full-integer settings on ``converter``: calibration on up to ``calib_samples`` frames, uint8 in and out;
+    """Full-integer settings on ``converter``: calibration on up to ``calib_samples`` frames, int8 in and out;
     ``keep_float`` op types stay in float. Shared with the QAT worker."""
     import tensorflow as tf
 
@@ -173,8 +174,8 @@ def convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_floa
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    converter.inference_input_type = tf.uint8
-    converter.inference_output_type = tf.uint8
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
     if not keep_float:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         return converter.convert()

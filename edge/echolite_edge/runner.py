@@ -98,18 +98,35 @@ class EdgeSegmenter:
     def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size."""
         start = time.perf_counter()
-        image = model_input(gray, self.size)
         invoke_seconds = []
-        scores = tta_scores(image[None], lambda views: self.invoke(views, invoke_seconds), self.tta)[0]
-        labels = repair_anatomy(keep_largest_components(argmax_labels(scores)), **self.repairs)
+        if self.tta == "none":  # the raw output's argmax: dequantizing scales by a positive number, order stays
+            labels = argmax_labels(self.invoke_raw(self.preprocess(gray), invoke_seconds)[0])
+        else:
+            views = model_input(gray, self.size)[None]
+            labels = argmax_labels(tta_scores(views, lambda v: self.invoke(v, invoke_seconds), self.tta)[0])
+        labels = repair_anatomy(keep_largest_components(labels), **self.repairs)
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels)
 
     def invoke(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
         return invoke_scores(self.interpreter, images, seconds)
 
+    def invoke_raw(self, x: np.ndarray, seconds: list[float]) -> np.ndarray:
+        """One invoke on an input tensor of the model's dtype; the output as the model gives it."""
+        begin = time.perf_counter()
+        self.interpreter.set_tensor(self.input["index"], x)
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.output["index"])
+        seconds.append(time.perf_counter() - begin)
+        return y
+
     def preprocess(self, gray: np.ndarray) -> np.ndarray:
-        """The quantized input tensor of one frame."""
+        """The quantized input tensor of one frame. An 8-bit frame of the model's size for an int8 input of scale
+        1/255 and zero point −128 (echolite's int8 exports) is just shifted: p − 128, what quantizing p/255 gives."""
+        scale, zero_point = self.input["quantization"]
+        if (gray.dtype == np.uint8 and gray.shape == (self.size, self.size) and self.input["dtype"] == np.int8
+                and zero_point == -128 and abs(scale * 255 - 1) < 1e-6):
+            return (gray.astype(np.int16) - 128).astype(np.int8)[None, ..., None]
         return quantize(model_input(gray, self.size)[None, ..., None], self.input)
 
 
