@@ -18,6 +18,8 @@ ACTIVATIONS = ("relu", "relu6", "leaky_relu", "mish", "gelu")
 DOWNSAMPLINGS = ("maxpool", "strided")
 UPSAMPLINGS = ("nearest", "transposed")
 STEM_STRIDES = (1, 2)
+HEADS = ("conv", "bilinear")
+"""conv: a convolution stage at the input size after a strided stem; bilinear: the logits upsampled to it."""
 LOSSES = ("dice", "ce", "dice_ce")
 SCHEDULERS = ("none", "plateau")
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -41,8 +43,10 @@ class ModelConfig:
     For small devices: ``separable_levels`` makes the 3×3 convolutions of that many highest-resolution levels
     (encoder and decoder stages at one resolution form a level) depthwise 3×3 → norm → activation → pointwise 1×1
     (MobileNet), except the first convolution, on the image; ``stem_stride=2`` strides the first convolution, so the U-Net runs at
-    half resolution, and a full-resolution head (upsampling, a ``head_channels``-wide convolution of the image
-    concatenated, one convolution) predicts at the input size."""
+    half resolution, and a head brings the prediction back to the input size: ``head="conv"`` upsamples the features,
+    concatenates a ``head_channels``-wide convolution of the image and runs one convolution there;
+    ``head="bilinear"`` takes the class logits at half resolution and upsamples them bilinearly (no full-resolution
+    feature map at all: the cheaper head on CPUs where memory traffic, not MACs, bounds int8 time)."""
 
     encoder_channels: tuple[int, ...]
     decoder_channels: tuple[int, ...]
@@ -59,6 +63,7 @@ class ModelConfig:
     separable_levels: int = 0
     stem_stride: int = 1
     head_channels: int = 16
+    head: str = "conv"
 
     def __post_init__(self) -> None:
         _check_choice("norm", self.norm, NORMS)
@@ -67,6 +72,9 @@ class ModelConfig:
         _check_choice("upsampling", self.upsampling, UPSAMPLINGS)
         if self.stem_stride not in STEM_STRIDES:
             raise EcholiteError(f"stem_stride must be one of {STEM_STRIDES}, got {self.stem_stride}")
+        _check_choice("head", self.head, HEADS)
+        if self.head != "conv" and self.stem_stride == 1:
+            raise EcholiteError(f"head {self.head!r} upsamples after a strided stem: it needs stem_stride 2")
         if len(self.decoder_channels) != len(self.encoder_channels) - 1:
             raise EcholiteError(
                 f"model config: {len(self.encoder_channels)} encoder stages need "

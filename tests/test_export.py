@@ -36,24 +36,31 @@ def test_fp32_tflite_matches_keras_within_1e4(tmp_path, tiny_config, frames):
     assert meta["ops"] == result.ops
 
 
-def test_int8_takes_raw_pixels_and_keeps_mish_in_float(tmp_path, tiny_config, frames):
+@pytest.mark.parametrize("preset", ["edge-m", "edge-rt"])
+def test_int8_runs_wholly_in_xnnpack_and_keeps_mish_in_float(tmp_path, tiny_config, frames, preset):
     from echolite.models.presets import get_preset
+    from echolite_edge.image import model_input
+    from echolite_edge.runner import EdgeSegmenter, quantize
 
-    # a ReLU model: the edge-m preset at 64 pixels, with every block of the real-time family (strided stem,
-    # depthwise-separable and full levels, full-resolution head)
-    relu = inference_model(build_unet(dataclasses.replace(get_preset("edge-m").model, input_size=64)))
+    # a ReLU model: a real-time preset at 64 pixels, with every block of the family (strided stem,
+    # depthwise-separable and full levels, a convolution head at full resolution or bilinear logits)
+    relu = inference_model(build_unet(dataclasses.replace(get_preset(preset).model, input_size=64)))
     # untrained models: near-uniform scores make argmax parity meaningless, so no gate here (see the next test)
     full = export_tflite(relu, tmp_path / "relu.tflite", "int8", calibration=frames)
     meta = json.loads(full.metadata_path.read_text())
-    assert meta["input"]["dtype"] == "uint8" and meta["input"]["zero_point"] == 0
+    assert meta["input"]["dtype"] == meta["output"]["dtype"] == "int8" and meta["input"]["zero_point"] == -128
     assert meta["input"]["scale"] == pytest.approx(1 / 255, rel=1e-3) and meta["float_ops"] == []
+    segmenter = EdgeSegmenter(full.path)  # raw 8-bit pixels go in shifted, as quantizing them gives
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
+    np.testing.assert_array_equal(segmenter.preprocess(pixels), quantize(model_input(pixels, 64)[None, ..., None],
+                                                                         segmenter.input))
     mish = inference_model(build_unet(tiny_config))
     mixed = export_tflite(mish, tmp_path / "mish.tflite", "int8", calibration=frames)
     assert json.loads(mixed.metadata_path.read_text())["float_ops"] == ["EXP", "LOG", "TANH", "MUL", "ADD"]
     ops = {d["op_name"] for d in TFLiteSegmenter(mixed.path).interpreter._get_ops_details()}
     assert {"QUANTIZE", "DEQUANTIZE", "EXP"} <= ops
     assert full.ops["float_islands"] == {} and full.ops["xnnpack_partitions"] == 1
-    assert set(full.ops["not_delegated"]) <= {"QUANTIZE"} and "DEPTHWISE_CONV_2D" in full.ops["ops"]
+    assert full.ops["not_delegated"] == {} and "DEPTHWISE_CONV_2D" in full.ops["ops"]
     assert set(mixed.ops["float_islands"]) == {"EXP", "LOG", "TANH", "MUL", "ADD"}
 
 
@@ -104,18 +111,20 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert not_a_run.exit_code == 1 and "not a run folder" in not_a_run.output
 
 
-def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, frames):
+@pytest.mark.parametrize("head", ["conv", "bilinear"])
+def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, frames, head):
     from echolite.export.qat import QATSettings, quantization_aware_int8
 
-    # with the real-time blocks (strided stem, depthwise-separable level, full-resolution head)
-    config = dataclasses.replace(tiny_config, activation="relu", stem_stride=2, separable_levels=1)
+    # with the real-time blocks (strided stem, depthwise-separable level, either head)
+    config = dataclasses.replace(tiny_config, activation="relu", stem_stride=2, separable_levels=1, head=head)
     model = inference_model(build_unet(config))
     content = quantization_aware_int8(model, config, frames, QATSettings(epochs=1, batch_size=4), log=lambda _: None)
     result = export_tflite(model, tmp_path / "qat.tflite", "int8", validation=frames, parity_threshold=1.0,
                            content=content, method="quantization-aware, 1 epoch(s)")
     meta = json.loads(result.metadata_path.read_text())
-    assert meta["quantization_method"].startswith("quantization-aware") and meta["input"]["dtype"] == "uint8"
+    assert meta["quantization_method"].startswith("quantization-aware") and meta["input"]["dtype"] == "int8"
     assert result.ops["float_islands"] == {} and result.ops["xnnpack_partitions"] == 1
+    assert result.ops["not_delegated"] == {}
     assert TFLiteSegmenter(result.path).predict_labels(frames.images[:2]).shape == (2, 64, 64)
 
 

@@ -136,9 +136,27 @@ def test_edge_presets_cost_at_most_a_quarter_of_lw_unet():
     from echolite.models.compute import count_macs
 
     lw = count_macs(build_model("lw-unet"))
-    costs = {name: count_macs(build_model(name)) for name in ("edge-m", "edge-s", "edge-xs")}
+    costs = {name: count_macs(build_model(name)) for name in ("edge-m", "edge-rt", "edge-s", "edge-xs")}
     assert all(macs <= 1.0e9 and macs * 4 <= lw for macs in costs.values()), costs
-    assert costs["edge-xs"] < costs["edge-s"] < costs["edge-m"]
+    assert costs["edge-xs"] < costs["edge-s"] < costs["edge-rt"] < costs["edge-m"]
+
+
+def test_bilinear_head_upsamples_the_logits_of_the_half_resolution_unet(tiny_config):
+    import keras
+
+    config = dataclasses.replace(tiny_config, stem_stride=2, head="bilinear", deep_supervision=True)
+    model = build_unet(config)
+    layers = {layer.name: layer for layer in model.layers}
+    assert "head_detail_conv" not in layers and layers["head_logits"].output.shape[1] == config.input_size // 2
+    x = np.random.default_rng(0).random((1, 64, 64, 1), dtype=np.float32)
+    outputs = model(x, training=False)
+    assert all(out.shape == (1, 64, 64, 4) for out in outputs.values())
+    low = keras.Model(model.input, layers["head_logits"].output)(x)[0].numpy()
+    up = keras.Model(model.input, layers["seg_logits"].output)(x)[0].numpy()
+    np.testing.assert_allclose(up[1:-1:2, 1:-1:2], 0.75 * (0.75 * low[:-1, :-1] + 0.25 * low[1:, :-1])
+                               + 0.25 * (0.75 * low[:-1, 1:] + 0.25 * low[1:, 1:]), atol=1e-5)  # half-pixel centres
+    with pytest.raises(EcholiteError, match="needs stem_stride 2"):
+        dataclasses.replace(tiny_config, head="bilinear")
 
 
 def test_strided_stem_predicts_at_full_resolution_with_separable_levels(tiny_config):

@@ -45,8 +45,23 @@ class DepthToSpaceUpsample(tf_keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+class BilinearResize(tf_keras.layers.Layer):
+    """The tf_keras twin of ``BilinearUpsample`` (the same RESIZE_BILINEAR, half-pixel centres)."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, x):
+        return tf.image.resize(x, (x.shape[1] * self.factor, x.shape[2] * self.factor), method="bilinear")
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
 class PassThroughQuantizeConfig(quantize.QuantizeConfig):
-    """Rearranging values needs no quantizer of its own: int8 in, the same int8 out."""
+    """Rearranging or blending values needs no quantizer of its own: int8 in, the same scale out (TFLite's int8
+    RESIZE_BILINEAR keeps its input's scale)."""
 
     def get_weights_and_quantizers(self, layer):
         return []
@@ -85,7 +100,8 @@ def main(folder: Path) -> None:
 
 
 def rebuild(config, weights: dict) -> tf_keras.Model:
-    kit = SimpleNamespace(Input=tf_keras.Input, Model=tf_keras.Model, layers=tf_keras.layers, upsample=DepthToSpaceUpsample)
+    kit = SimpleNamespace(Input=tf_keras.Input, Model=tf_keras.Model, layers=tf_keras.layers, upsample=DepthToSpaceUpsample,
+                          resize=BilinearResize)
     built = build_unet(dataclasses.replace(config, deep_supervision=False), kit=kit)
     model = tf_keras.Model(built.input, built.output["seg"], name="unet_seg")
     for layer in model.layers:
@@ -99,12 +115,12 @@ def rebuild(config, weights: dict) -> tf_keras.Model:
 
 def annotate(model: tf_keras.Model) -> tf_keras.Model:
     def mark(layer):
-        if isinstance(layer, DepthToSpaceUpsample):
+        if isinstance(layer, (DepthToSpaceUpsample, BilinearResize)):
             return quantize.quantize_annotate_layer(layer, PassThroughQuantizeConfig())
         return quantize.quantize_annotate_layer(layer)
 
     annotated = tf_keras.models.clone_model(model, clone_function=mark)
-    with quantize.quantize_scope({"DepthToSpaceUpsample": DepthToSpaceUpsample,
+    with quantize.quantize_scope({"DepthToSpaceUpsample": DepthToSpaceUpsample, "BilinearResize": BilinearResize,
                                   "PassThroughQuantizeConfig": PassThroughQuantizeConfig}):
         return quantize.quantize_apply(annotated)
 

@@ -38,3 +38,23 @@ class NearestUpsample(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="echolite")
+class BilinearUpsample(keras.layers.Layer):
+    """Bilinear upsampling by an integer factor (half-pixel centres): one builtin RESIZE_BILINEAR in TFLite, which
+    XNNPACK runs in fp32 and int8. For class logits, whose bilinear blend gives smooth sub-pixel boundaries."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, x):
+        return keras.ops.image.resize(x, (x.shape[1] * self.factor, x.shape[2] * self.factor), interpolation="bilinear")
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, h * self.factor, w * self.factor, c)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}

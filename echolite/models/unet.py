@@ -11,12 +11,13 @@ from types import SimpleNamespace
 import keras
 
 from echolite.config import ModelConfig
-from echolite.models.layers import NearestUpsample
+from echolite.models.layers import BilinearUpsample, NearestUpsample
 from echolite.models.presets import PRESETS, get_preset
 
 # The Keras API the builder uses. Quantization-aware training swaps in tf_keras (see ``echolite.export.qat_worker``), so
 # both frameworks build the same graph with the same layer names.
-KERAS3 = SimpleNamespace(Input=keras.Input, Model=keras.Model, layers=keras.layers, upsample=NearestUpsample)
+KERAS3 = SimpleNamespace(Input=keras.Input, Model=keras.Model, layers=keras.layers, upsample=NearestUpsample,
+                         resize=BilinearUpsample)
 
 
 def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = KERAS3):
@@ -25,9 +26,13 @@ def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = K
     image = kit.Input((config.input_size, config.input_size, config.in_channels), name="image")
     skips = _encoder(image, config, kit)
     decoded = _decoder(skips, config, kit)
-    if config.stem_stride > 1:
+    if config.stem_stride > 1 and config.head == "conv":
         decoded.append(_full_resolution_head(image, decoded[-1], config, kit))
-    logits = kit.layers.Conv2D(config.num_classes, 1, name="seg_logits")(decoded[-1])
+    if config.stem_stride > 1 and config.head == "bilinear":
+        logits = kit.layers.Conv2D(config.num_classes, 1, name="head_logits")(decoded[-1])
+        logits = kit.resize(config.stem_stride, name="seg_logits")(logits)
+    else:
+        logits = kit.layers.Conv2D(config.num_classes, 1, name="seg_logits")(decoded[-1])
     seg = kit.layers.Activation("softmax", dtype="float32", name="seg")(logits)
     outputs = {"seg": seg}
     for i, features in enumerate(decoded[:-1] if config.deep_supervision else [], start=1):
