@@ -20,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-CANDIDATES = ("edge-m", "edge-s", "edge-xs")
+CANDIDATES = ("edge-m", "edge-rt", "edge-s", "edge-xs")
 STRUCTURES = ("lv", "myo", "la")
 
 
