@@ -78,6 +78,18 @@ def test_close_myocardium_closes_the_wall_away_from_the_atrium():
     np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(close_myocardium=True)), closed)
 
 
+def test_argmax_labels_is_numpys_argmax_ties_included():
+    from echolite_edge.runner import argmax_labels
+
+    rng = np.random.default_rng(0)
+    for classes in range(1, 9):
+        for dtype in (np.int8, np.uint8, np.float32):
+            scores = rng.integers(0, 3, (7, 9, classes)).astype(dtype)  # few values: many ties
+            labels = argmax_labels(scores)
+            assert labels.dtype == np.uint8
+            np.testing.assert_array_equal(labels, np.argmax(scores, axis=-1))
+
+
 def test_zoom_about_the_centre_scales_a_square():
     from echolite_edge.tta import coverage, zoom
 

@@ -148,14 +148,21 @@ def invoke_scores(interpreter, images: np.ndarray, seconds: list[float] | None =
 
 
 def argmax_labels(scores: np.ndarray) -> np.ndarray:
-    """``np.argmax(scores, -1)`` as uint8 for a few classes, by a running comparison (several times faster than
-    numpy's argmax over a short last axis; ties go to the lower class, as with argmax)."""
-    best, labels = scores[..., 0], np.zeros(scores.shape[:-1], np.uint8)
-    for c in range(1, scores.shape[-1]):
-        higher = scores[..., c] > best
-        best = np.where(higher, scores[..., c], best)
-        labels[higher] = c
-    return labels
+    """``np.argmax(scores, -1)`` as uint8, by a knockout over the classes: neighbouring groups are compared
+    elementwise and the higher one's value and label go on (ties to the lower class, as with argmax), the label by
+    arithmetic on the comparison. Several times faster than numpy's argmax over a short last axis."""
+    groups = [(scores[..., c], c) for c in range(scores.shape[-1])]
+    while len(groups) > 1:
+        final = len(groups) == 2  # its value is not needed
+        merged = []
+        for (low, low_label), (high, high_label) in zip(groups[::2], groups[1::2]):
+            wins = (high > low).view(np.uint8)  # the high group's labels are all above the low group's
+            gap = high_label - low_label
+            step = wins if np.isscalar(gap) and gap == 1 else wins * gap
+            merged.append((None if final else np.maximum(low, high), step + low_label))
+        groups = merged + ([groups[-1]] if len(groups) % 2 else [])
+    label = groups[0][1]
+    return label.astype(np.uint8, copy=False) if isinstance(label, np.ndarray) else np.full(scores.shape[:-1], label, np.uint8)
 
 
 def frame_files(source: Path) -> list[Path]:
