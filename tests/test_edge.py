@@ -90,6 +90,23 @@ def test_argmax_labels_is_numpys_argmax_ties_included():
             np.testing.assert_array_equal(labels, np.argmax(scores, axis=-1))
 
 
+def test_overlay_blends_each_structure_with_its_colour():
+    from echolite_edge.labels import COLORS
+    from echolite_edge.runner import overlay
+
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    mask = np.zeros((16, 16), np.uint8)
+    mask[4:8, 4:8], mask[8:12, 8:12], mask[0, 0] = 1, 3, 9  # 9: not a structure, shown gray
+    rgb = overlay(gray, mask)
+    assert rgb.dtype == np.uint8 and rgb.shape == (16, 16, 3)
+    np.testing.assert_array_equal(rgb[mask == 0], np.repeat(gray[mask == 0][:, None], 3, axis=1))
+    np.testing.assert_array_equal(rgb[0, 0], [0, 0, 0])
+    for label in (1, 3):
+        expected = np.round(0.6 * gray[mask == label][:, None].astype(np.float32) + 0.4 * np.float32(COLORS[label]))
+        np.testing.assert_array_equal(rgb[mask == label], expected.astype(np.uint8))
+    np.testing.assert_array_equal(overlay(gray.astype(np.float32) / 255, mask), rgb)  # a float frame alike
+
+
 def test_zoom_about_the_centre_scales_a_square():
     from echolite_edge.tta import coverage, zoom
 
@@ -169,6 +186,7 @@ assert not heavy, heavy
     assert run.returncode == 0, run.stderr
     assert "frames/s end to end" in run.stdout and "p99" in run.stdout
     assert "cine: 4 frames" in run.stdout and "keeps up with a scanner at 0.001 frames/s" in run.stdout
+    assert "medians in ms: read " in run.stdout and ", write " in run.stdout
     assert "QC: " in run.stdout and "qc          median" in run.stdout
     import json
 

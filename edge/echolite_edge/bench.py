@@ -69,18 +69,34 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         raise ValueError(f"{source}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
     with tempfile.TemporaryDirectory(prefix="echolite-edge-bench-") as out:
         segmenter.segment(read_frames_of(files[0])[0][1])
-        start, qc = time.perf_counter(), []
+        start, stages = time.perf_counter(), {stage: [] for stage in CINE_STAGES}
         for path in files:
-            for name, frame in read_frames_of(path):
-                seg = segmenter.segment(frame, name)
-                qc.append(_seconds(failed_criteria, seg.labels))
-                write_outputs(seg, frame, Path(out))
-        seconds, count = time.perf_counter() - start, len(qc)
+            begin = time.perf_counter()
+            frames = read_frames_of(path)
+            stages["read"] += [(time.perf_counter() - begin) / len(frames)] * len(frames)
+            for name, frame in frames:
+                seg = _timed(stages["segment"], segmenter.segment, frame, name)
+                stages["invoke"].append(seg.seconds_invoke)
+                _timed(stages["qc"], failed_criteria, seg.labels)
+                _timed(stages["write"], write_outputs, seg, frame, Path(out))
+        seconds, count = time.perf_counter() - start, len(stages["qc"])
     fps = count / seconds
     return {"model": str(model_path), "loop": str(source), "frames": count, "threads": threads,
             "machine": machine(), "ms_per_frame": 1000 * seconds / count, "frames_per_second": fps,
-            "qc_ms_median": float(np.median(qc) * 1000),
+            "stage_ms_median": {stage: float(np.median(times) * 1000) for stage, times in stages.items()},
             "scanner_fps": scanner_fps, "keeps_up": fps >= scanner_fps}
+
+
+CINE_STAGES = ("read", "segment", "invoke", "qc", "write")
+"""Per frame: read the file; segment (resize, quantize, invoke, argmax, post-process, map back), of which the
+invoke alone; quality control; write the mask and overlay PNGs."""
+
+
+def _timed(seconds: list, function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    seconds.append(time.perf_counter() - start)
+    return result
 
 
 def _seconds(function, *args) -> float:
