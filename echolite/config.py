@@ -64,6 +64,8 @@ class ModelConfig:
     stem_stride: int = 1
     head_channels: int = 16
     head: str = "conv"
+    stem_kernel: int = 3
+    """The first convolution's kernel; 2 with ``stem_stride=2``: non-overlapping 2×2 patches of the image."""
 
     def __post_init__(self) -> None:
         _check_choice("norm", self.norm, NORMS)
@@ -75,6 +77,8 @@ class ModelConfig:
         _check_choice("head", self.head, HEADS)
         if self.head != "conv" and self.stem_stride == 1:
             raise EcholiteError(f"head {self.head!r} upsamples after a strided stem: it needs stem_stride 2")
+        if self.stem_kernel not in (2, 3) or (self.stem_kernel == 2 and self.stem_stride != 2):
+            raise EcholiteError(f"stem_kernel must be 3, or 2 with stem_stride 2; got {self.stem_kernel}")
         if len(self.decoder_channels) != len(self.encoder_channels) - 1:
             raise EcholiteError(
                 f"model config: {len(self.encoder_channels)} encoder stages need "

@@ -159,6 +159,21 @@ def test_bilinear_head_upsamples_the_logits_of_the_half_resolution_unet(tiny_con
         dataclasses.replace(tiny_config, head="bilinear")
 
 
+def test_patch_stem_takes_non_overlapping_two_by_two_patches(tiny_config):
+    import keras
+
+    model = build_unet(dataclasses.replace(tiny_config, stem_stride=2, stem_kernel=2, head="bilinear"))
+    stem = model.get_layer("enc0_conv0")
+    assert stem.kernel_size == (2, 2) and stem.strides == (2, 2)
+    x = np.random.default_rng(0).random((1, 64, 64, 1), dtype=np.float32)
+    first = keras.Model(model.input, stem.output)(x)[0].numpy()
+    kernel = stem.get_weights()[0]  # (2, 2, 1, channels), no bias (batch norm follows)
+    patch = x[0, 10:12, 20:22, 0]
+    np.testing.assert_allclose(first[5, 10], np.einsum("ij,ijc->c", patch, kernel[:, :, 0]), atol=1e-5)
+    with pytest.raises(EcholiteError, match="stem_kernel must be 3, or 2 with stem_stride 2"):
+        dataclasses.replace(tiny_config, stem_kernel=2)
+
+
 def test_strided_stem_predicts_at_full_resolution_with_separable_levels(tiny_config):
     config = dataclasses.replace(tiny_config, stem_stride=2, separable_levels=1, deep_supervision=True)
     model = build_unet(config)

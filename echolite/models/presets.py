@@ -72,13 +72,13 @@ PRESETS: dict[str, Preset] = {
         loss="dice_ce", jit_compile=False,
         description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
     ),
-    # edge-m's U-Net with the bilinear head: the logits at 128² upsampled, no full-resolution feature map, which
-    # took over half of edge-m's int8 time on a VNNI CPU (benchmarks/edge_variants.py).
+    # edge-m's U-Net with the bilinear head (the logits at 128² upsampled: no full-resolution feature map, which
+    # took over half of edge-m's int8 time on a VNNI CPU, benchmarks/edge_variants.py) and a 2×2 patch stem.
     "edge-rt": Preset(
         dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
-                            separable_levels=1, head="bilinear"),
+                            stem_kernel=2, separable_levels=1, head="bilinear"),
         loss="dice_ce", jit_compile=False,
-        description="real time: edge-m with its logits at 128² upsampled bilinearly (no 256² features)",
+        description="real time: edge-m with a 2×2 patch stem and its logits at 128² upsampled bilinearly",
     ),
     "edge-s": Preset(
         dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,

@@ -99,7 +99,7 @@ def _conv_stage(x, channels: int, config: ModelConfig, name: str, kit, first_str
     convs = convs or config.convs_per_stage
     for j in range(convs):
         stride = first_stride if j == 0 else 1
-        kernel = 3
+        kernel = config.stem_kernel if stem and j == 0 else 3
         if separable and not (stem and j == 0):
             x = kit.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=config.norm == "none",
                                            name=f"{name}_dw{j}")(x)
