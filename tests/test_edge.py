@@ -15,12 +15,16 @@ from echolite_edge.postprocess import keep_largest_components
 EDGE = Path(__file__).resolve().parents[1] / "edge"
 
 
+def noisy_masks(seed: int, count: int, shape: tuple[int, int]):
+    """Label maps of uniform noise, every other one median-filtered into blobs."""
+    rng = np.random.default_rng(seed)
+    for t in range(count):
+        mask = rng.integers(0, 4, shape).astype(np.uint8)
+        yield ndimage.median_filter(mask, 3) if t % 2 else mask
+
+
 def test_numpy_postprocessing_matches_the_library():
-    rng = np.random.default_rng(0)
-    for t in range(200):
-        mask = rng.integers(0, 4, (48, 48)).astype(np.uint8)
-        if t % 2:
-            mask = ndimage.median_filter(mask, 3)
+    for mask in noisy_masks(0, 200, (48, 48)):
         largest_only = postprocess(mask, PostprocessConfig(fill_enclosed=False))
         np.testing.assert_array_equal(keep_largest_components(mask), largest_only)
 
@@ -48,11 +52,7 @@ def test_fill_enclosed_background_takes_the_label_around_each_pocket():
 def test_fill_enclosed_background_matches_a_pocket_by_pocket_fill_on_noise():
     from echolite_edge.postprocess import fill_enclosed_background
 
-    rng = np.random.default_rng(1)
-    for t in range(60):
-        mask = rng.integers(0, 4, (40, 56)).astype(np.uint8)
-        if t % 2:
-            mask = ndimage.median_filter(mask, 3)
+    for mask in noisy_masks(1, 60, (40, 56)):
         enclosed = ndimage.binary_fill_holes(mask > 0) & (mask == 0)  # 4-connected background, as the fill
         pockets, count = ndimage.label(enclosed)
         expected = mask.copy()

@@ -25,11 +25,12 @@ def keep_largest_components(mask: np.ndarray, num_classes: int = 4) -> np.ndarra
     rows, starts, ends, values = rows[order], starts[order], ends[order], values[order]
     components = connect_runs(values.astype(np.int64) * (mask.shape[0] + 1) + rows, starts, ends, mask.shape[1] + 2)
     roots = np.flatnonzero(components == np.arange(len(components)))  # each component's first run, raster order
-    if len(roots) == len(np.unique(values)):  # one component per structure (the usual case): nothing to remove
+    structures = np.unique(values)
+    if len(roots) == len(structures):  # one component per structure (the usual case): nothing to remove
         return mask.copy()
     sizes = np.bincount(components, weights=ends - starts + 1)[roots]
     best = np.zeros(int(values.max()) + 1, np.int64)  # per structure, its largest root (the earliest on ties)
-    for value in np.unique(values):
+    for value in structures:
         mine = values[roots] == value
         best[value] = roots[mine][np.argmax(sizes[mine])]
     drop = components != best[values]

@@ -3,6 +3,7 @@ argmax, keep the largest component per structure, map back to the original size.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -113,12 +114,7 @@ class EdgeSegmenter:
 
     def invoke_raw(self, x: np.ndarray, seconds: list[float]) -> np.ndarray:
         """One invoke on an input tensor of the model's dtype; the output as the model gives it."""
-        begin = time.perf_counter()
-        self.interpreter.set_tensor(self.input["index"], x)
-        self.interpreter.invoke()
-        y = self.interpreter.get_tensor(self.output["index"])
-        seconds.append(time.perf_counter() - begin)
-        return y
+        return invoke_tensor(self.interpreter, self.input, self.output, x, seconds)
 
     def preprocess(self, gray: np.ndarray) -> np.ndarray:
         """The quantized input tensor of one frame. An 8-bit frame of the model's size for an int8 input of scale
@@ -134,17 +130,19 @@ def invoke_scores(interpreter, images: np.ndarray, seconds: list[float] | None =
     """(N, S, S) float images in [0, 1] → (N, S, S, C) dequantized class scores (logits for echolite exports), one
     batch-1 invoke each; the time of each invoke alone is appended to ``seconds``."""
     given, wanted = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    out = []
-    for image in images:
-        x = quantize(image[None, ..., None], given)
-        begin = time.perf_counter()
-        interpreter.set_tensor(given["index"], x)
-        interpreter.invoke()
-        y = interpreter.get_tensor(wanted["index"])
-        if seconds is not None:
-            seconds.append(time.perf_counter() - begin)
-        out.append(dequantize(y, wanted)[0])
-    return np.stack(out)
+    return np.stack([dequantize(invoke_tensor(interpreter, given, wanted, quantize(image[None, ..., None], given),
+                                              seconds), wanted)[0] for image in images])
+
+
+def invoke_tensor(interpreter, given: dict, wanted: dict, x: np.ndarray, seconds: list[float] | None) -> np.ndarray:
+    """Set the input tensor, invoke, read the output tensor; the time of the three is appended to ``seconds``."""
+    begin = time.perf_counter()
+    interpreter.set_tensor(given["index"], x)
+    interpreter.invoke()
+    y = interpreter.get_tensor(wanted["index"])
+    if seconds is not None:
+        seconds.append(time.perf_counter() - begin)
+    return y
 
 
 def argmax_labels(scores: np.ndarray) -> np.ndarray:
@@ -211,15 +209,11 @@ def overlay(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rgb
 
 
-_BLEND: list[np.ndarray] = []
-
-
+@functools.cache
 def _blend_table() -> np.ndarray:
     """(label, gray) → RGB, for all 256 × 256 pairs (192 KB, built once)."""
-    if not _BLEND:
-        gray = np.arange(256, dtype=np.float32)
-        table = np.repeat(np.repeat(gray[None, :, None], 256, axis=0), 3, axis=-1)
-        for label, color in COLORS.items():
-            table[label] = 0.6 * gray[:, None] + 0.4 * np.asarray(color, np.float32)
-        _BLEND.append(np.round(table).astype(np.uint8))
-    return _BLEND[0]
+    gray = np.arange(256, dtype=np.float32)
+    table = np.repeat(np.repeat(gray[None, :, None], 256, axis=0), 3, axis=-1)
+    for label, color in COLORS.items():
+        table[label] = 0.6 * gray[:, None] + 0.4 * np.asarray(color, np.float32)
+    return np.round(table).astype(np.uint8)
