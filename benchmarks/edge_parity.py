@@ -5,8 +5,9 @@ to the original size) with the library's (the frame as ``echolite evaluate`` loa
 
     python benchmarks/edge_parity.py RUN/model_int8.tflite --data ../shared/data/camus4ch --run RUN --split val
 
-``--fill-enclosed``, ``--close-myocardium`` and ``--tta MODE`` compare the two with those post-processing steps or
-that test-time augmentation on (the options of ``echolite-edge run`` and ``echolite evaluate``).
+``--no-fill-enclosed``, ``--no-detach-atrium``, ``--close-myocardium`` and ``--tta MODE`` compare the two with those
+post-processing steps off or on, or that test-time augmentation (the options of ``echolite-edge run`` and
+``echolite evaluate``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("--split", default="val")
     parser.add_argument("--fill-enclosed", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--close-myocardium", action="store_true")
+    parser.add_argument("--detach-atrium", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--tta", default="none")
     args = parser.parse_args()
 
@@ -39,9 +41,10 @@ def main() -> None:
 
     library = TFLiteSegmenter(args.model, tta=args.tta)
     frames = frames_for_split(args.data, args.split, args.run, library.input_size).frames
-    post = PostprocessConfig(fill_enclosed=args.fill_enclosed, close_myocardium=args.close_myocardium)
+    post = PostprocessConfig(fill_enclosed=args.fill_enclosed, close_myocardium=args.close_myocardium,
+                             detach_atrium=args.detach_atrium)
     labels = postprocess(library.predict_labels(frames.images), post)
-    edge = EdgeSegmenter(args.model, 2, args.fill_enclosed, args.close_myocardium, args.tta)
+    edge = EdgeSegmenter(args.model, 2, args.fill_enclosed, args.close_myocardium, args.tta, args.detach_atrium)
     files = {p.stem: p for p in Path(args.data).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")}
     same, seconds = 0, []
     for i, frame_id in enumerate(frames.frame_ids):

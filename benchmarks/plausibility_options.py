@@ -22,10 +22,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 POSTPROCESSING = {
     "raw argmax": None,
-    "largest components": {"fill_enclosed": False},
-    "+ fill enclosed (default)": {},
-    "+ close myocardium": {"fill_enclosed": False, "close_myocardium": True},
-    "+ both": {"close_myocardium": True},
+    "largest components": {"fill_enclosed": False, "detach_atrium": False},
+    "+ fill enclosed": {"detach_atrium": False},
+    "+ close myocardium": {"fill_enclosed": False, "close_myocardium": True, "detach_atrium": False},
+    "+ detach atrium": {"fill_enclosed": False},
+    "+ fill, detach (default)": {},
+    "+ all three": {"close_myocardium": True},
 }
 
 

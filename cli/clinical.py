@@ -30,14 +30,14 @@ from echolite.errors import EcholiteError
               help="Folder for measurements.csv and the Bland–Altman plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print per-patient values, QC and agreement as JSON.")
 def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, tta, fill_enclosed,
-            close_myocardium, out, as_json):
+            close_myocardium, detach_atrium, out, as_json):
     """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
     from echolite.evaluation.postprocess import PostprocessConfig
 
     if ground_truth and (tta != "none" or close_myocardium):
         raise EcholiteError("--tta and --close-myocardium apply to a model's masks, not --ground-truth")
-    post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
+    post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium)
     if sequence is not None:
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")

@@ -48,6 +48,8 @@ def mask_options(command):
         click.option("--close-myocardium", is_flag=True,
                      help="Post-processing also turns LV pixels touching the background, away from the LA, into "
                           "myocardium."),
+        click.option("--detach-atrium/--no-detach-atrium", default=True, show_default=True,
+                     help="Post-processing turns myocardium that touches the LA but not the LV into background."),
     ]
     for option in reversed(options):
         command = option(command)

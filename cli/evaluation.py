@@ -32,7 +32,7 @@ MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
                    "or beside the model file].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enclosed, close_myocardium,
-             missed_distance, out, as_json):
+             detach_atrium, missed_distance, out, as_json):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
     from echolite.evaluation.postprocess import PostprocessConfig
@@ -43,7 +43,8 @@ def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enc
         raise EcholiteError("give either MODEL or --predictions DIR")
     if no_postprocess and close_myocardium:
         raise EcholiteError("--close-myocardium is a post-processing step: leave out --no-postprocess")
-    post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium)
+    post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium,
+                                                         detach_atrium=detach_atrium)
     with progress_bar("scoring") as progress:
         result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance, tta)
     if as_json:
@@ -52,7 +53,8 @@ def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enc
     grid = "x".join(map(str, result.labels.shape[1:]))
     steps = [name for name, on in ((f"test-time augmentation {tta}", tta != "none"),
                                     ("enclosed background not filled", not fill_enclosed),
-                                    ("myocardium closed", close_myocardium)) if on]
+                                    ("myocardium closed", close_myocardium),
+                                    ("myocardium not detached from the atrium", not detach_atrium)) if on]
     how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
     click.echo(_report(result.summary, how, grid))
     click.echo(f"report: {result.out}: frames.csv, summary.json, overlays of the worst frames in {result.out / 'worst'}")

@@ -25,7 +25,7 @@ def noisy_masks(seed: int, count: int, shape: tuple[int, int]):
 
 def test_numpy_postprocessing_matches_the_library():
     for mask in noisy_masks(0, 200, (48, 48)):
-        largest_only = postprocess(mask, PostprocessConfig(fill_enclosed=False))
+        largest_only = postprocess(mask, PostprocessConfig(fill_enclosed=False, detach_atrium=False))
         np.testing.assert_array_equal(keep_largest_components(mask), largest_only)
 
 
@@ -44,7 +44,7 @@ def test_fill_enclosed_background_takes_the_label_around_each_pocket():
     filled = fill_enclosed_background(mask)
     assert filled[6, 6] == 1 and filled[3, 8] == 2 and filled[10, 7] == filled[10, 8] == 3
     assert (filled == 0).sum() == 256 - 144 and check_anatomy(filled)["lv_hole"] is False
-    np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(fill_enclosed=True)), filled)
+    np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(detach_atrium=False)), filled)
     clean = filled.copy()
     np.testing.assert_array_equal(fill_enclosed_background(clean), clean)
 
@@ -76,6 +76,26 @@ def test_close_myocardium_closes_the_wall_away_from_the_atrium():
     assert (closed[12:14, 14] == 1).all()           # within 2 pixels of the LA it stays LV (the mitral plane)
     assert (closed[4:14, 5:14] == mask[4:14, 5:14]).all() and (closed == 3).sum() == (mask == 3).sum()
     np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(close_myocardium=True)), closed)
+
+
+def test_detach_atrium_trims_the_wall_beside_the_atrium_back_to_the_annulus():
+    from echolite_edge.anatomy import measure_anatomy
+    from echolite_edge.postprocess import detach_atrium
+
+    mask = np.zeros((24, 56), np.uint8)
+    mask[2:14, 4:52] = 2                 # myocardium
+    mask[4:14, 6:50] = 1                 # LV cavity, open at the bottom (the mitral plane, row 13)
+    mask[14:22, 6:50] = 3                # LA below the plane
+    mask[14:18, 4:6] = mask[14:18, 50:52] = 2  # the wall runs on beside the atrium for 4 rows
+    detached = detach_atrium(mask)
+    assert (detached[15:18, 5] == 0).all() and (detached[15:18, 50] == 0).all()  # the layer on the LA goes
+    assert detached[14, 5] == detached[14, 50] == 2  # next to the LV too: kept (the annulus)
+    assert (detached[14:18, 4] == 2).all() and (detached[14:18, 51] == 2).all()  # not on the LA: kept
+    assert (detached[:14] == mask[:14]).all() and (detached == 1).sum() == (mask == 1).sum()
+    assert measure_anatomy(mask)["myo_la_frontier"] > 0.11 >= measure_anatomy(detached)["myo_la_frontier"]
+    np.testing.assert_array_equal(postprocess(mask), detached)
+    np.testing.assert_array_equal(detach_atrium(detached), detached)  # nothing left to trim
+    np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(detach_atrium=False)), mask)
 
 
 def test_argmax_labels_is_numpys_argmax_ties_included():

@@ -70,13 +70,14 @@ def default_report_folder(source: Path, split: str, post: PostprocessConfig | No
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
     ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
     without post-processing, ``-unfilled`` without filling the enclosed background, ``-closed`` with the
-    myocardium closed)."""
+    myocardium closed, ``-attached`` without detaching the myocardium from the atrium)."""
     source = Path(source)
     steps = "" if tta == "none" else f"-tta-{tta}"
     if post is None:
         steps += "-raw"
     else:
-        steps += ("" if post.fill_enclosed else "-unfilled") + ("-closed" if post.close_myocardium else "")
+        steps += (("" if post.fill_enclosed else "-unfilled") + ("-closed" if post.close_myocardium else "")
+                  + ("" if post.detach_atrium else "-attached"))
     name = f"evaluation-{split}{steps}"
     if RunDir(source).is_run():
         return source / name

@@ -45,6 +45,8 @@ def main(argv=None) -> int:
                           "default: on)")
     run.add_argument("--close-myocardium", action="store_true",
                      help="LV pixels touching the background, away from the LA, become myocardium")
+    run.add_argument("--detach-atrium", action=argparse.BooleanOptionalAction, default=True,
+                     help="myocardium touching the LA but not the LV becomes background (default: on)")
     run.add_argument("--tta", choices=TTA_MODES, default="none",
                      help="test-time augmentation: none (default); zoom (3 views: zoomed 0.9, 1, 1.1); zoom-gamma "
                           "(5 views: also gamma 0.8 and 1.25); one invoke per view, their mean probabilities decide")
@@ -103,12 +105,14 @@ def _run(args) -> int:
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
-    segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium, args.tta)
+    segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium, args.tta,
+                              args.detach_atrium)
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
         frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
         results = {"model": str(args.model), "postprocess": {"largest_components": True, "fill_enclosed": args.fill_enclosed,
-                                                                "close_myocardium": args.close_myocardium},
+                                                                "close_myocardium": args.close_myocardium,
+                                                                "detach_atrium": args.detach_atrium},
                    "tta": args.tta,
                    "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
         if args.cine:

@@ -1,6 +1,7 @@
 """Post-processing of label maps in numpy only, shared by the library and the device runner: the largest
-8-connected component per structure (removed pixels become background; the library's default), and filling the
-background the heart encloses and closing the myocardium around the cavity (options).
+8-connected component per structure (removed pixels become background; the library's default), then the anatomical
+repairs: filling the background the heart encloses, closing the myocardium around the cavity and detaching the
+myocardium from the atrium (each switchable; ``repair_anatomy``).
 
 Components come from the run-based labelling of ``echolite_edge.morphology``. Ties between equal-sized components
 go to the one met first in raster order, as with scipy's labelling.
@@ -47,13 +48,17 @@ def label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return rows, starts, ends, mask[rows, starts]
 
 
-def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: bool = False) -> np.ndarray:
+def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: bool = False,
+                   detach: bool = True) -> np.ndarray:
     """The steps after the largest components, in their order (each a post-processing option of the library's
-    ``PostprocessConfig`` and of ``echolite-edge run``; filling the enclosed background is on by default)."""
+    ``PostprocessConfig`` and of ``echolite-edge run``): filling the enclosed background and detaching the
+    myocardium from the atrium are on by default, closing the myocardium is not."""
     if fill_enclosed:
         labels = fill_enclosed_background(labels)
     if close_wall:
         labels = close_myocardium(labels)
+    if detach:
+        labels = detach_atrium(labels)
     return labels
 
 
@@ -97,4 +102,16 @@ def close_myocardium(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
         near_la = dilate(near_la)
     out = mask.copy()
     out[open_wall & ~near_la] = MYO
+    return out
+
+
+def detach_atrium(mask: np.ndarray) -> np.ndarray:
+    """Myocardium that touches the LA but not the LV (8-neighbours) becomes background: in an apical view the LV
+    wall meets the atrium only at the mitral annulus, so a wall that runs on along the atrium (the published
+    criteria's MYO–LA frontier) is trimmed back to it. The LV keeps every neighbour it had."""
+    on_atrium = (mask == MYO) & dilate(mask == LA) & ~dilate(mask == LV)
+    if not on_atrium.any():
+        return mask
+    out = mask.copy()
+    out[on_atrium] = 0
     return out

@@ -83,13 +83,15 @@ class Segmentation:
 
 class EdgeSegmenter:
     def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = True,
-                 close_myocardium: bool = False, tta: str = "none"):
-        """``fill_enclosed``, ``close_myocardium``: post-processing steps after the largest components
-        (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of those names).
+                 close_myocardium: bool = False, tta: str = "none", detach_atrium: bool = True):
+        """``fill_enclosed``, ``close_myocardium``, ``detach_atrium``: post-processing steps after the largest
+        components (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of
+        those names).
         ``tta``: a test-time augmentation mode of ``echolite_edge.tta.TTA_MODES`` (one invoke per view)."""
         model_path = Path(model_path)
         check_tta(tta)
-        self.repairs, self.tta = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium}, tta
+        self.repairs = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium, "detach": detach_atrium}
+        self.tta = tta
         self.metadata = read_metadata(model_path)
         self.interpreter = load_interpreter(model_path, threads)
         self.input = self.interpreter.get_input_details()[0]
