@@ -129,6 +129,20 @@ def _model_and_expert(defective_patient=2):
     return expert, model
 
 
+def test_qc_rejects_a_patient_whose_systole_is_not_smaller_than_its_diastole():
+    from echolite.clinical.measure import measure_masks
+
+    expert, model = _model_and_expert()
+    ed, es = 2, 3  # patient 1: its plausible ED and ES masks swapped, so ESV > EDV
+    assert expert.patients[ed] == expert.patients[es] and (expert.phases[ed], expert.phases[es]) == ("ED", "ES")
+    model[[ed, es]] = model[[es, ed]]
+    report = measure_masks(model, expert, "model", expert.masks, qc="camus")
+    swapped = report.patients[1]
+    assert swapped.ef < 0 and swapped.qc_passed is False and swapped.qc_failed.startswith("volumes: ESV ")
+    assert report.rejected == ["phantom0001", "phantom0002"]  # and the patient with the holed ES mask
+    assert measure_masks(model, expert, "model", qc="off").patients[1].qc_passed is None
+
+
 def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude_it(tmp_path):
     from echolite.clinical.measure import BLAND_ALTMAN, BLAND_ALTMAN_VS_EXPERT, measure_masks, write_measurements
     from echolite.clinical.volumes import agreement

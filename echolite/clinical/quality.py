@@ -1,6 +1,7 @@
 """Quality control of the masks volumes and EF come from: every ED/ES frame is checked against an anatomical
 criteria set (``echolite.evaluation.anatomy``), and a patient with any failing frame is rejected for volumes and
-EF, since one implausible mask is enough to make them meaningless."""
+EF, since one implausible mask is enough to make them meaningless. So is a patient whose ES volume is not below
+its ED volume (EF ≤ 0): each mask may look plausible, but the heart empties in systole, so one of them is wrong."""
 
 from __future__ import annotations
 
@@ -46,10 +47,18 @@ def failing_frames(masks: np.ndarray, frames, criteria: str) -> list[FailingFram
 
 
 def mark_patients(patients: list[PatientMeasure], failing: list[FailingFrame]) -> None:
-    """Set each patient's ``qc_passed`` and ``qc_failed`` (``frame: criterion, ...; frame: ...``)."""
+    """Set each patient's ``qc_passed`` and ``qc_failed`` (``frame: criterion, ...; frame: ...; volumes: ...``)."""
     by_patient = defaultdict(list)
     for f in failing:
         by_patient[f.patient].append(f"{f.frame}: {', '.join(f.failed)}")
     for p in patients:
-        p.qc_passed = p.patient not in by_patient
-        p.qc_failed = "; ".join(by_patient.get(p.patient, []))
+        problems = by_patient.get(p.patient, []) + [f"volumes: {v}" for v in [volume_problem(p)] if v]
+        p.qc_passed = not problems
+        p.qc_failed = "; ".join(problems)
+
+
+def volume_problem(patient: PatientMeasure) -> str:
+    """Why the patient's ED and ES volumes cannot both be right, or '' (also when either is unmeasured)."""
+    if patient.esv_ml >= patient.edv_ml:  # False for NaN
+        return f"ESV {patient.esv_ml:.1f} mL is not below EDV {patient.edv_ml:.1f} mL"
+    return ""
