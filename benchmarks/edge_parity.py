@@ -6,8 +6,8 @@ to the original size) with the library's (the frame as ``echolite evaluate`` loa
     python benchmarks/edge_parity.py RUN/model_int8.tflite --data ../shared/data/camus4ch --run RUN --split val
 
 ``--no-fill-enclosed``, ``--no-detach-atrium``, ``--close-myocardium`` and ``--tta MODE`` compare the two with those
-post-processing steps off or on, or that test-time augmentation (the options of ``echolite-edge run`` and
-``echolite evaluate``).
+post-processing steps off or on, or that test-time augmentation; ``--ensemble MODEL`` (repeatable) averages more
+models (the options of ``echolite-edge run`` and ``echolite evaluate``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--close-myocardium", action="store_true")
     parser.add_argument("--detach-atrium", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--tta", default="none")
+    parser.add_argument("--ensemble", type=Path, action="append", default=[], help="more .tflite models averaged")
     args = parser.parse_args()
 
     import numpy as np
@@ -37,14 +38,15 @@ def main() -> None:
 
     from echolite.run import frames_for_split
     from echolite.evaluation.postprocess import PostprocessConfig, postprocess
-    from echolite.inference import TFLiteSegmenter
+    from echolite.inference import load_segmenter
 
-    library = TFLiteSegmenter(args.model, tta=args.tta)
+    library = load_segmenter(args.model, args.tta, tuple(args.ensemble))
     frames = frames_for_split(args.data, args.split, args.run, library.input_size).frames
     post = PostprocessConfig(fill_enclosed=args.fill_enclosed, close_myocardium=args.close_myocardium,
                              detach_atrium=args.detach_atrium)
     labels = postprocess(library.predict_labels(frames.images), post)
-    edge = EdgeSegmenter(args.model, 2, args.fill_enclosed, args.close_myocardium, args.tta, args.detach_atrium)
+    edge = EdgeSegmenter(args.model, 2, args.fill_enclosed, args.close_myocardium, args.tta, args.detach_atrium,
+                         tuple(args.ensemble))
     files = {p.stem: p for p in Path(args.data).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")}
     same, seconds = 0, []
     for i, frame_id in enumerate(frames.frame_ids):

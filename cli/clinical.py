@@ -29,19 +29,19 @@ from echolite.errors import EcholiteError
 @click.option("--out", type=click.Path(path_type=Path),
               help="Folder for measurements.csv and the Bland–Altman plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print per-patient values, QC and agreement as JSON.")
-def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, tta, fill_enclosed,
+def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, ensemble, tta, fill_enclosed,
             close_myocardium, detach_atrium, out, as_json):
     """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
     from echolite.evaluation.postprocess import PostprocessConfig
 
-    if ground_truth and (tta != "none" or close_myocardium):
-        raise EcholiteError("--tta and --close-myocardium apply to a model's masks, not --ground-truth")
+    if ground_truth and (tta != "none" or close_myocardium or ensemble):
+        raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
     post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium)
     if sequence is not None:
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
-        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta)
+        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble)
     if data_path is None:
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
@@ -49,7 +49,7 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
     from echolite.clinical.measure import measure as run_measure
 
     report = run_measure(model, data_path, split, ground_truth, out, qc, str(split_file) if split_file else None,
-                         post, tta)
+                         post, tta, ensemble)
     if as_json:
         click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
@@ -105,10 +105,10 @@ def _print_qc(report) -> None:
 
 
 def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool,
-                qc: str, post, tta: str) -> None:
+                qc: str, post, tta: str, ensemble: tuple[Path, ...]) -> None:
     from echolite.clinical.measure import measure_cine
 
-    report = measure_cine(model, sequence, spacing, out, qc, post, tta)
+    report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble)
     r = report.result
     ef = None if report.ef_withheld else r.ef
     if as_json:

@@ -8,6 +8,7 @@ import importlib.util
 import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -34,11 +35,15 @@ def progress_bar(label: str):
 
 
 def mask_options(command):
-    """The options that decide a model's masks, shared by the commands that predict: test-time augmentation and
-    the optional post-processing steps (the library's ``tta`` and ``PostprocessConfig``)."""
+    """The options that decide a model's masks, shared by the commands that predict: an ensemble, test-time
+    augmentation and the optional post-processing steps (the library's ``ensemble``, ``tta`` and
+    ``PostprocessConfig``)."""
     from echolite_edge.tta import TTA_MODES
 
     options = [
+        click.option("--ensemble", type=click.Path(path_type=Path), multiple=True, metavar="MODEL",
+                     help="Another model (repeatable) averaged with MODEL: the mean class probabilities decide; one "
+                          "model call per model."),
         click.option("--tta", type=click.Choice(list(TTA_MODES)), default="none", show_default=True,
                      help="Test-time augmentation: zoom (3 views: zoomed 0.9, 1, 1.1), zoom-gamma (5: also gamma "
                           "0.8 and 1.25); one model call per view, the mean probabilities decide."),

@@ -31,7 +31,7 @@ MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
               help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
                    "or beside the model file].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enclosed, close_myocardium,
+def evaluate(model, data_path, split, predictions, no_postprocess, ensemble, tta, fill_enclosed, close_myocardium,
              detach_atrium, missed_distance, out, as_json):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
@@ -46,12 +46,14 @@ def evaluate(model, data_path, split, predictions, no_postprocess, tta, fill_enc
     post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium,
                                                          detach_atrium=detach_atrium)
     with progress_bar("scoring") as progress:
-        result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance, tta)
+        result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance, tta,
+                                ensemble)
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
         return
     grid = "x".join(map(str, result.labels.shape[1:]))
-    steps = [name for name, on in ((f"test-time augmentation {tta}", tta != "none"),
+    steps = [name for name, on in ((f"ensemble of {len(ensemble) + 1} models", bool(ensemble)),
+                                    (f"test-time augmentation {tta}", tta != "none"),
                                     ("enclosed background not filled", not fill_enclosed),
                                     ("myocardium closed", close_myocardium),
                                     ("myocardium not detached from the atrium", not detach_atrium)) if on]

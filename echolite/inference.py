@@ -30,15 +30,18 @@ class Segmenter(Protocol):
         """(N, S, S) float images in [0, 1] on the model grid → (N, S, S) uint8 argmax labels."""
 
 
-def load_segmenter(path: Path, tta: str = "none") -> Segmenter:
+def load_segmenter(path: Path, tta: str = "none", ensemble: tuple[Path, ...] = ()) -> Segmenter:
     """A run folder (its ``model.keras``), a ``.keras`` file or an exported ``.tflite``; ``tta``: a test-time
-    augmentation mode of ``echolite_edge.tta.TTA_MODES``."""
+    augmentation mode of ``echolite_edge.tta.TTA_MODES``; ``ensemble``: more models (any of those kinds) whose
+    class probabilities are averaged with ``path``'s (``EnsembleSegmenter``)."""
     from echolite_edge.tta import check_tta
 
     try:
         check_tta(tta)
     except ValueError as exc:
         raise EcholiteError(str(exc)) from None
+    if ensemble:
+        return EnsembleSegmenter([load_segmenter(p) for p in (path, *ensemble)], tta)
     path = Path(path)
     if path.suffix == ".tflite":
         if not path.is_file():
@@ -63,9 +66,12 @@ class KerasSegmenter:
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
         from echolite_edge.tta import tta_scores
 
-        probs = tta_scores(images, lambda views: predict_probabilities(self.model, views, self.batch_size),
-                           self.tta, logits=False)
+        probs = tta_scores(images, self.predict_probabilities, self.tta, logits=False)
         return np.argmax(probs, axis=-1).astype(np.uint8)
+
+    def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W) float images in [0, 1] → (N, H, W, C) class probabilities (no test-time augmentation)."""
+        return predict_probabilities(self.model, images, self.batch_size)
 
 
 class TFLiteSegmenter:
@@ -95,6 +101,34 @@ class TFLiteSegmenter:
         from echolite_edge.tta import tta_scores
 
         return np.argmax(tta_scores(images, self.predict_scores, self.tta), axis=-1).astype(np.uint8)
+
+    def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
+        from echolite_edge.tta import softmax
+
+        return softmax(self.predict_scores(images))
+
+
+class EnsembleSegmenter:
+    """Several models of one input size segment as one: the mean of their class probabilities decides, for each
+    view of the test-time augmentation ``tta``. Exported members are averaged as the device runner averages them
+    (the softmax of each one's scores, then the mean: ``echolite_edge.runner.mean_probabilities``), so both give
+    the same masks."""
+
+    def __init__(self, members: list, tta: str = "none"):
+        sizes = {m.input_size for m in members}
+        if len(sizes) > 1:
+            raise EcholiteError("ensemble: the models take different input sizes "
+                                f"({', '.join(f'{m.source}: {m.input_size}' for m in members)}); use models of one size")
+        self.members, self.tta = members, tta
+        self.source, self.input_size = members[0].source, sizes.pop()
+
+    def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        from echolite_edge.tta import tta_probabilities
+
+        return np.argmax(tta_probabilities(images, self.predict_probabilities, self.tta), axis=-1).astype(np.uint8)
+
+    def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
+        return np.mean([m.predict_probabilities(images) for m in self.members], axis=0)
 
 
 def load_keras_model(path: Path):

@@ -180,15 +180,20 @@ def test_runner_gives_the_library_masks_without_tensorflow(tmp_path, tiny_config
     from echolite.models import build_unet, inference_model
     from echolite.inference import TFLiteSegmenter
 
+    from echolite.inference import load_segmenter
+
     model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
     frames = make_phantom(4, seed=1, size=64)
     result = export_tflite(model, tmp_path / "m.tflite", "int8", calibration=frames)
+    other = export_tflite(inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu", norm="none"))),
+                          tmp_path / "other.tflite", "int8", calibration=frames)
     expected = postprocess(TFLiteSegmenter(result.path).predict_labels(frames.images))
     from echolite_edge.image import model_input
 
     eight_bit = (frames.images * 255).round().astype(np.uint8)  # what the device reads
     device_input = np.stack([model_input(frame, 64) for frame in eight_bit])
     expected_tta = postprocess(TFLiteSegmenter(result.path, tta="zoom-gamma").predict_labels(device_input))
+    expected_ensemble = postprocess(load_segmenter(result.path, "zoom", (other.path,)).predict_labels(device_input))
     np.save(tmp_path / "loop.npy", eight_bit)
     code = f"""
 import sys, numpy as np
@@ -197,6 +202,8 @@ from echolite_edge.cli import main
 assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'out')!r}]) == 0
 assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'tta')!r},
              "--tta", "zoom-gamma"]) == 0
+assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'both')!r},
+             "--tta", "zoom", "--ensemble", {str(other.path)!r}]) == 0
 assert main(["bench", {str(result.path)!r}, "--runs", "3", "--warmup", "1", "--json", {str(tmp_path / 'bench.json')!r}]) == 0
 assert main(["bench", {str(result.path)!r}, "--cine", {str(tmp_path / 'loop.npy')!r}, "--scanner-fps", "0.001"]) == 0
 heavy = [m for m in ("tensorflow", "keras", "scipy") if m in sys.modules]
@@ -221,6 +228,8 @@ assert not heavy, heavy
         np.testing.assert_array_equal(mask, expected[t])
         mask = np.asarray(Image.open(tmp_path / "tta" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected_tta[t])
+        mask = np.asarray(Image.open(tmp_path / "both" / f"loop_{t:04d}_mask.png")) // 85
+        np.testing.assert_array_equal(mask, expected_ensemble[t])
 
 
 def test_edge_cine_report_matches_the_library(capsys):
@@ -353,6 +362,10 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert main(["bench", str(tmp_path / "missing.tflite")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("error: ") and "not a TFLite model" in err[0] and "not found" in err[1]
+    with pytest.raises(ValueError, match="missing.tflite: ensemble model not found"):
+        from echolite_edge.runner import _member
+
+        _member(tmp_path / "missing.tflite", 1, [1, 64, 64, 4])
     with pytest.raises(ValueError, match="not a readable image"):
         read_image(tmp_path / "frame.png")
     deep = np.linspace(0, 4000, 64 * 64).reshape(64, 64).astype(np.uint16)

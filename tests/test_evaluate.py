@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,9 +145,14 @@ def test_evaluate_keras_model_and_missing_predictions(tmp_path, frames, tiny_con
                                     "--split", "all", "--tta", "zoom"])
     assert tta.exit_code == 0, tta.output
     assert "test-time augmentation zoom" in tta.output and (tmp_path / "m-evaluation-all-tta-zoom").is_dir()
+    build_unet(dataclasses.replace(tiny_config, input_size=256)).save(tmp_path / "other.keras")
+    pair = CliRunner().invoke(main, ["evaluate", str(tmp_path / "m.keras"), "--data", str(tmp_path / "data"),
+                                     "--split", "all", "--ensemble", str(tmp_path / "other.keras")])
+    assert pair.exit_code == 0, pair.output
+    assert "ensemble of 2 models" in pair.output and (tmp_path / "m-evaluation-all-ensemble2").is_dir()
     no_model = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "m-evaluation-all-tta-zoom"),
                                          "--data", str(tmp_path / "data"), "--tta", "zoom"])
-    assert no_model.exit_code == 1 and "test-time augmentation needs a model" in no_model.output
+    assert no_model.exit_code == 1 and "test-time augmentation and ensembles need a model" in no_model.output
     (tmp_path / "empty").mkdir()
     missing = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "empty"), "--data",
                                         str(tmp_path / "data"), "--split", "all"])
@@ -224,3 +230,25 @@ def test_verdict_never_claims_equivalence():
 
     assert "not a claim of equivalence" in verdict(0.4, 0.01)
     assert verdict(0.001, 0.2).startswith("B higher")
+
+
+def test_an_ensemble_segments_by_the_mean_of_its_models_probabilities():
+    from echolite.inference import EnsembleSegmenter
+
+    rng = np.random.default_rng(0)
+
+    class Member:
+        def __init__(self, name, size=8):
+            self.source, self.input_size = Path(name), size
+            self.probabilities = rng.dirichlet(np.ones(4), (2, 8, 8)).astype(np.float32)
+
+        def predict_probabilities(self, images):
+            return self.probabilities[: len(images)]
+
+    members = [Member("a"), Member("b"), Member("c")]
+    labels = EnsembleSegmenter(members).predict_labels(np.zeros((2, 8, 8), np.float32))
+    mean = (members[0].probabilities + members[1].probabilities + members[2].probabilities) / 3
+    np.testing.assert_array_equal(labels, mean.argmax(-1))
+    assert any((labels != m.probabilities.argmax(-1)).any() for m in members)  # not just one member's answer
+    with pytest.raises(EcholiteError, match="ensemble: the models take different input sizes"):
+        EnsembleSegmenter([Member("a"), Member("d", size=16)])

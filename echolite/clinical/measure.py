@@ -73,9 +73,10 @@ class MeasureReport:
 
 def measure(model: Path | None, data: str, split: str = "all", ground_truth: bool = False,
             out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None,
-            post: PostprocessConfig = PostprocessConfig(), tta: str = "none") -> MeasureReport:
+            post: PostprocessConfig = PostprocessConfig(), tta: str = "none",
+            ensemble: tuple[Path, ...] = ()) -> MeasureReport:
     """Volumes and EF per patient from ``model``'s masks, post-processed by ``post`` after the test-time
-    augmentation ``tta`` (or the ground truth) on a split of ``data`` (``split_file``: a YAML/JSON patient split
+    augmentation ``tta``, averaged with the models of ``ensemble`` (or the ground truth) on a split of ``data`` (``split_file``: a YAML/JSON patient split
     instead of the run's or the data's), with their agreement (see ``measure_masks``). With ``out``:
     ``measurements.csv`` and the Bland–Altman plots."""
     check_qc(qc)
@@ -84,7 +85,7 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
     if model is not None:
         from echolite.inference import load_segmenter
 
-        segmenter = load_segmenter(model, tta)
+        segmenter = load_segmenter(model, tta, ensemble)
         loaded = frames_for_split(data, split, RunDir.of(model), segmenter.input_size, split_file)
         masks = postprocess(segmenter.predict_labels(loaded.frames.images), post)
     else:
@@ -182,14 +183,15 @@ class CineReport:
 
 def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, out: Path | None = None,
                  qc: str = QC_DEFAULT, post: PostprocessConfig = PostprocessConfig(),
-                 tta: str = "none") -> CineReport:
-    """Segment every frame of a cine loop (test-time augmentation ``tta``, post-processing ``post``), pick ED/ES
+                 tta: str = "none", ensemble: tuple[Path, ...] = ()) -> CineReport:
+    """Segment every frame of a cine loop (test-time augmentation ``tta``, the models of ``ensemble`` averaged with
+    ``model``, post-processing ``post``), pick ED/ES
     from the LV area and compute EF; with ``qc`` a criteria set, the ED and ES masks are checked and a failing one
     withholds the EF. With ``out``, the LV area curve as ``lv_area.png``."""
     check_qc(qc)
     from echolite.inference import load_segmenter
 
-    segmenter = load_segmenter(model, tta)
+    segmenter = load_segmenter(model, tta, ensemble)
     loop = read_sequence(sequence, segmenter.input_size, spacing_mm)
     segmenter.predict_labels(loop.images[:9])  # warm-up (a full batch of 8 and a rest)
     start = time.perf_counter()

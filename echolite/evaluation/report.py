@@ -42,21 +42,22 @@ class Evaluation:
 def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
              postprocess: bool | PostprocessConfig | None = True, out: Path | None = None,
              progress: Callable[[int, int], None] | None = None, missed_distance: str = "nan",
-             tta: str = "none") -> Evaluation:
+             tta: str = "none", ensemble: tuple[Path, ...] = ()) -> Evaluation:
     """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
     ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
     total)`` is called per frame scored. ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan``
     (left out of the means) or ``diagonal`` (the image diagonal). ``postprocess``: True for the default
     ``PostprocessConfig``, False or None for the raw argmax, or a ``PostprocessConfig``. ``tta``: the model's
-    test-time augmentation (``echolite_edge.tta.TTA_MODES``)."""
+    test-time augmentation (``echolite_edge.tta.TTA_MODES``); ``ensemble``: more models averaged with it."""
     if (model is None) == (predictions is None):
         raise EcholiteError("give either a model or a folder of predicted masks")
-    if predictions is not None and tta != "none":
-        raise EcholiteError("test-time augmentation needs a model, not a folder of predicted masks")
+    if predictions is not None and (tta != "none" or ensemble):
+        raise EcholiteError("test-time augmentation and ensembles need a model, not a folder of predicted masks")
     post = PostprocessConfig() if postprocess is True else (postprocess or None)
-    out = Path(out) if out is not None else default_report_folder(model or predictions, split, post, tta)
+    out = Path(out) if out is not None else default_report_folder(model or predictions, split, post, tta,
+                                                                                 len(ensemble))
     _check_writable(out)
-    frames, labels = _predicted(model, predictions, data, split, tta)
+    frames, labels = _predicted(model, predictions, data, split, tta, ensemble)
     tick = (lambda step: progress(step, len(frames))) if progress else None
     scores = score_frames(labels, frames, post, progress=tick,
                           missed_distance=missed_distance)
@@ -66,13 +67,14 @@ def evaluate(model: Path | None, data: str, split: str = "test", predictions: Pa
 
 
 def default_report_folder(source: Path, split: str, post: PostprocessConfig | None = PostprocessConfig(),
-                          tta: str = "none") -> Path:
+                          tta: str = "none", more_models: int = 0) -> Path:
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
     ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
     without post-processing, ``-unfilled`` without filling the enclosed background, ``-closed`` with the
-    myocardium closed, ``-attached`` without detaching the myocardium from the atrium)."""
+    myocardium closed, ``-attached`` without detaching the myocardium from the atrium; ``-ensembleN`` for the model
+    and ``more_models`` others averaged)."""
     source = Path(source)
-    steps = "" if tta == "none" else f"-tta-{tta}"
+    steps = ("" if not more_models else f"-ensemble{more_models + 1}") + ("" if tta == "none" else f"-tta-{tta}")
     if post is None:
         steps += "-raw"
     else:
@@ -92,11 +94,11 @@ def _check_writable(out: Path) -> None:
 
 
 def _predicted(model: Path | None, predictions: Path | None, data: str, split: str,
-               tta: str) -> tuple[FrameSet, np.ndarray]:
+               tta: str, ensemble: tuple[Path, ...] = ()) -> tuple[FrameSet, np.ndarray]:
     if predictions is not None:
         frames = frames_for_split(data, split, None, GRID).frames
         return frames, read_predictions(predictions, frames)
-    segmenter = load_segmenter(model, tta)
+    segmenter = load_segmenter(model, tta, ensemble)
     frames = frames_for_split(data, split, RunDir.of(model), segmenter.input_size).frames
     return frames, segmenter.predict_labels(frames.images)
 

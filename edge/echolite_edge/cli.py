@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     run.add_argument("--tta", choices=TTA_MODES, default="none",
                      help="test-time augmentation: none (default); zoom (3 views: zoomed 0.9, 1, 1.1); zoom-gamma "
                           "(5 views: also gamma 0.8 and 1.25); one invoke per view, their mean probabilities decide")
+    run.add_argument("--ensemble", type=Path, action="append", default=[], metavar="MODEL",
+                     help="another exported model (repeatable): the mean of all the models' class probabilities "
+                          "decides; one invoke per model")
     run.add_argument("--qc", choices=QC_MODES, default="report",
                      help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
                           "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
@@ -106,14 +109,14 @@ def _run(args) -> int:
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
     segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium, args.tta,
-                              args.detach_atrium)
+                              args.detach_atrium, tuple(args.ensemble))
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
         frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
         results = {"model": str(args.model), "postprocess": {"largest_components": True, "fill_enclosed": args.fill_enclosed,
                                                                 "close_myocardium": args.close_myocardium,
                                                                 "detach_atrium": args.detach_atrium},
-                   "tta": args.tta,
+                   "tta": args.tta, "ensemble": [str(p) for p in args.ensemble],
                    "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
         if args.cine:
             results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict")

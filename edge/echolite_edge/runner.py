@@ -14,7 +14,7 @@ import numpy as np
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
-from echolite_edge.tta import check_tta, tta_scores
+from echolite_edge.tta import check_tta, softmax, tta_probabilities, tta_scores
 
 
 def load_interpreter(model: Path | bytes, threads: int):
@@ -83,10 +83,12 @@ class Segmentation:
 
 class EdgeSegmenter:
     def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = True,
-                 close_myocardium: bool = False, tta: str = "none", detach_atrium: bool = True):
+                 close_myocardium: bool = False, tta: str = "none", detach_atrium: bool = True,
+                 ensemble: tuple[Path, ...] = ()):
         """``fill_enclosed``, ``close_myocardium``, ``detach_atrium``: post-processing steps after the largest
         components (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of
-        those names).
+        those names). ``ensemble``: more exported models of the same input size and classes; the mean of all the
+        models' class probabilities decides (one invoke per model and view).
         ``tta``: a test-time augmentation mode of ``echolite_edge.tta.TTA_MODES`` (one invoke per view)."""
         model_path = Path(model_path)
         check_tta(tta)
@@ -97,12 +99,17 @@ class EdgeSegmenter:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.size = int(self.input["shape"][1])
+        self.members = [self.interpreter] + [_member(Path(p), threads, self.output["shape"]) for p in ensemble]
 
     def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size."""
         start = time.perf_counter()
         invoke_seconds = []
-        if self.tta == "none":  # the raw output's argmax: dequantizing scales by a positive number, order stays
+        if len(self.members) > 1:
+            views = model_input(gray, self.size)[None]
+            labels = argmax_labels(tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds),
+                                                     self.tta)[0])
+        elif self.tta == "none":  # the raw output's argmax: dequantizing scales by a positive number, order stays
             labels = argmax_labels(self.invoke_raw(self.preprocess(gray), invoke_seconds)[0])
         else:
             views = model_input(gray, self.size)[None]
@@ -113,6 +120,10 @@ class EdgeSegmenter:
 
     def invoke(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
         return invoke_scores(self.interpreter, images, seconds)
+
+    def probabilities(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
+        """(N, S, S) images in [0, 1] → (N, S, S, C) class probabilities, the mean over the ensemble's models."""
+        return mean_probabilities([invoke_scores(member, images, seconds) for member in self.members])
 
     def invoke_raw(self, x: np.ndarray, seconds: list[float]) -> np.ndarray:
         """One invoke on an input tensor of the model's dtype; the output as the model gives it."""
@@ -126,6 +137,23 @@ class EdgeSegmenter:
                 and zero_point == -128 and abs(scale * 255 - 1) < 1e-6):
             return (gray.astype(np.int16) - 128).astype(np.int8)[None, ..., None]
         return quantize(model_input(gray, self.size)[None, ..., None], self.input)
+
+
+def _member(path: Path, threads: int, output_shape) -> object:
+    """One more model of an ensemble: it must give scores of the first model's shape (size and classes)."""
+    if not path.is_file():
+        raise ValueError(f"{path}: ensemble model not found")
+    interpreter = load_interpreter(path, threads)
+    shape = interpreter.get_output_details()[0]["shape"]
+    if list(shape) != list(output_shape):
+        raise ValueError(f"{path}: gives scores of shape {list(shape)}, the first model {list(output_shape)}; an "
+                         "ensemble needs models of one input size and one set of classes")
+    return interpreter
+
+
+def mean_probabilities(logits: list[np.ndarray]) -> np.ndarray:
+    """The mean of several models' class probabilities, from their logits (the library's ensembles too)."""
+    return np.mean([softmax(scores) for scores in logits], axis=0)
 
 
 def invoke_scores(interpreter, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
