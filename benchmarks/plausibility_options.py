@@ -8,7 +8,8 @@ limits of agreement), and the cost per frame (model calls and post-processing).
 
 Options are chosen on the training patients (``--split train``) and then reported on the validation patients, so the
 choice never looks at the frames it is judged on. Rows without augmentation and with "largest components"
-are the model as the paper post-processes it.
+are the model as the paper post-processes it. ``--ensemble`` adds the rows of all the models given averaged as one
+(``echolite evaluate MODEL --ensemble OTHER``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--split", default="train")
     parser.add_argument("--tta", nargs="+", default=["none", "zoom", "zoom-gamma"])
     parser.add_argument("--post", nargs="+", default=list(POSTPROCESSING), help="post-processing rows to score")
+    parser.add_argument("--ensemble", action="store_true", help="also score the ensemble of all the models given")
     args = parser.parse_args()
 
     from echolite.clinical.measure import measure_masks
@@ -54,9 +56,11 @@ def main() -> None:
           "EF of the expert masks, 4CH single plane, per patient; ms/frame: model calls + post-processing, this CPU")
     print(f"{'model':<34}{'tta':<11}{'post-processing':<30}{'Dice':>23}{'HD px':>23}{'camus':>6}{'echolite':>9}"
           f"{'EF MAE':>8}{'bias':>7}{'LoA':>16}{'ms/frame':>10}")
-    for model in args.models:
+    candidates = [(m, ()) for m in args.models] + ([(args.models[0], tuple(args.models[1:]))] if args.ensemble else [])
+    for model, others in candidates:
+        name = f"ensemble of {len(others) + 1}" if others else str(model)[-33:]
         for tta in args.tta:
-            segmenter = load_segmenter(model, tta=tta)
+            segmenter = load_segmenter(model, tta, others)
             start = time.perf_counter()
             raw = segmenter.predict_labels(frames.images)
             model_ms = 1000 * (time.perf_counter() - start) / len(frames)
@@ -71,7 +75,7 @@ def main() -> None:
                 dice = " / ".join(f"{summary['dice'][s]:.3f}" for s in ("LV", "MYO", "LA"))
                 hd = " / ".join(f"{summary['hd_px'][s]:.2f}" for s in ("LV", "MYO", "LA"))
                 loa = f"{ef['loa'][0]:.1f} to {ef['loa'][1]:.1f}" if ef["loa"] else "-"
-                print(f"{str(model)[-33:]:<34}{tta:<11}{name:<30}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
+                print(f"{name:<34}{tta:<11}{name:<30}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
                       f"{summary['outliers_echolite']:>9}{ef['mae']:>8.2f}{ef['bias']:>7.2f}{loa:>16}{ms:>10.1f}",
                       flush=True)
 
