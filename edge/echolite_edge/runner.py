@@ -87,9 +87,9 @@ class EdgeSegmenter:
                  ensemble: tuple[Path, ...] = ()):
         """``fill_enclosed``, ``close_myocardium``, ``detach_atrium``: post-processing steps after the largest
         components (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of
-        those names). ``ensemble``: more exported models of the same input size and classes; the mean of all the
-        models' class probabilities decides (one invoke per model and view).
-        ``tta``: a test-time augmentation mode of ``echolite_edge.tta.TTA_MODES`` (one invoke per view)."""
+        those names). ``tta``: a test-time augmentation mode of ``echolite_edge.tta.TTA_MODES`` (one invoke per
+        view). ``ensemble``: more exported models of the same input size and classes; the mean of all the models'
+        class probabilities decides (one invoke per model and view)."""
         model_path = Path(model_path)
         check_tta(tta)
         self.repairs = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium, "detach": detach_atrium}
@@ -139,7 +139,7 @@ class EdgeSegmenter:
         return quantize(model_input(gray, self.size)[None, ..., None], self.input)
 
 
-def _member(path: Path, threads: int, output_shape) -> object:
+def _member(path: Path, threads: int, output_shape):
     """One more model of an ensemble: it must give scores of the first model's shape (size and classes)."""
     if not path.is_file():
         raise ValueError(f"{path}: ensemble model not found")
