@@ -58,7 +58,7 @@ def main() -> None:
           f"{'EF MAE':>8}{'bias':>7}{'LoA':>16}{'ms/frame':>10}")
     candidates = [(m, ()) for m in args.models] + ([(args.models[0], tuple(args.models[1:]))] if args.ensemble else [])
     for model, others in candidates:
-        name = f"ensemble of {len(others) + 1}" if others else str(model)[-33:]
+        label = f"ensemble of {len(others) + 1}" if others else str(model)[-33:]
         for tta in args.tta:
             segmenter = load_segmenter(model, tta, others)
             start = time.perf_counter()
@@ -75,7 +75,7 @@ def main() -> None:
                 dice = " / ".join(f"{summary['dice'][s]:.3f}" for s in ("LV", "MYO", "LA"))
                 hd = " / ".join(f"{summary['hd_px'][s]:.2f}" for s in ("LV", "MYO", "LA"))
                 loa = f"{ef['loa'][0]:.1f} to {ef['loa'][1]:.1f}" if ef["loa"] else "-"
-                print(f"{name:<34}{tta:<11}{name:<30}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
+                print(f"{label:<34}{tta:<11}{name:<30}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
                       f"{summary['outliers_echolite']:>9}{ef['mae']:>8.2f}{ef['bias']:>7.2f}{loa:>16}{ms:>10.1f}",
                       flush=True)
 
