@@ -188,7 +188,7 @@ def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
         def predict_labels(self, batch):
             return masks[:len(batch)] if len(batch) < len(masks) else masks
 
-    monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model, tta="none": Replay())
+    monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
     from echolite.evaluation.postprocess import PostprocessConfig
 
