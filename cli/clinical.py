@@ -99,9 +99,11 @@ def _print_qc(report) -> None:
                f"{report.measured} fail; {len(report.rejected)} of {len(report.patients)} patients rejected")
     for f in report.failing_frames:
         click.echo(f"  {f.frame}: {', '.join(f.failed)}")
+    from echolite.clinical.quality import volume_problem
+
     for p in report.patients:
-        if "volumes: " in p.qc_failed:
-            click.echo(f"  {p.patient}: {p.qc_failed.split('volumes: ')[1]}")
+        if volume_problem(p):
+            click.echo(f"  {p.patient}: {volume_problem(p)}")
 
 
 def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool,

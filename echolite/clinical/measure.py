@@ -75,10 +75,10 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
             out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None,
             post: PostprocessConfig = PostprocessConfig(), tta: str = "none",
             ensemble: tuple[Path, ...] = ()) -> MeasureReport:
-    """Volumes and EF per patient from ``model``'s masks, post-processed by ``post`` after the test-time
-    augmentation ``tta``, averaged with the models of ``ensemble`` (or the ground truth) on a split of ``data`` (``split_file``: a YAML/JSON patient split
-    instead of the run's or the data's), with their agreement (see ``measure_masks``). With ``out``:
-    ``measurements.csv`` and the Bland–Altman plots."""
+    """Volumes and EF per patient from ``model``'s masks (averaged with the models of ``ensemble``, after the
+    test-time augmentation ``tta``, post-processed by ``post``), or from the ground truth, on a split of ``data``
+    (``split_file``: a YAML/JSON patient split instead of the run's or the data's), with their agreement (see
+    ``measure_masks``). With ``out``: ``measurements.csv`` and the Bland–Altman plots."""
     check_qc(qc)
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
@@ -184,10 +184,10 @@ class CineReport:
 def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, out: Path | None = None,
                  qc: str = QC_DEFAULT, post: PostprocessConfig = PostprocessConfig(),
                  tta: str = "none", ensemble: tuple[Path, ...] = ()) -> CineReport:
-    """Segment every frame of a cine loop (test-time augmentation ``tta``, the models of ``ensemble`` averaged with
-    ``model``, post-processing ``post``), pick ED/ES
-    from the LV area and compute EF; with ``qc`` a criteria set, the ED and ES masks are checked and a failing one
-    withholds the EF. With ``out``, the LV area curve as ``lv_area.png``."""
+    """Segment every frame of a cine loop (the models of ``ensemble`` averaged with ``model``, test-time
+    augmentation ``tta``, post-processing ``post``), pick ED/ES from the LV area and compute EF; with ``qc`` a
+    criteria set, the ED and ES masks are checked and a failing one withholds the EF. With ``out``, the LV area
+    curve as ``lv_area.png``."""
     check_qc(qc)
     from echolite.inference import load_segmenter
 
