@@ -54,8 +54,9 @@ def evaluate(model: Path | None, data: str, split: str = "test", predictions: Pa
     if predictions is not None and (tta != "none" or ensemble):
         raise EcholiteError("test-time augmentation and ensembles need a model, not a folder of predicted masks")
     post = PostprocessConfig() if postprocess is True else (postprocess or None)
-    out = Path(out) if out is not None else default_report_folder(model or predictions, split, post, tta,
-                                                                                 len(ensemble))
+    if out is None:
+        out = default_report_folder(model or predictions, split, post, tta, len(ensemble))
+    out = Path(out)
     _check_writable(out)
     frames, labels = _predicted(model, predictions, data, split, tta, ensemble)
     tick = (lambda step: progress(step, len(frames))) if progress else None
