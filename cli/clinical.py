@@ -101,9 +101,9 @@ def _print_qc(report) -> None:
         click.echo(f"  {f.frame}: {', '.join(f.failed)}")
     from echolite.clinical.quality import volume_problem
 
-    for p in report.patients:
-        if volume_problem(p):
-            click.echo(f"  {p.patient}: {volume_problem(p)}")
+    for p, problem in ((p, volume_problem(p)) for p in report.patients):
+        if problem:
+            click.echo(f"  {p.patient}: {problem}")
 
 
 def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool,

@@ -111,8 +111,8 @@ class TFLiteSegmenter:
 class EnsembleSegmenter:
     """Several models of one input size segment as one: the mean of their class probabilities decides, for each
     view of the test-time augmentation ``tta``. Exported members are averaged as the device runner averages them
-    (the softmax of each one's scores, then the mean: ``echolite_edge.runner.mean_probabilities``), so both give
-    the same masks."""
+    (the softmax of each one's scores, then the mean: ``EdgeSegmenter.probabilities``), so both give the same
+    masks."""
 
     def __init__(self, members: list, tta: str = "none"):
         sizes = {m.input_size for m in members}

@@ -52,9 +52,8 @@ def mark_patients(patients: list[PatientMeasure], failing: list[FailingFrame]) -
     for f in failing:
         by_patient[f.patient].append(f"{f.frame}: {', '.join(f.failed)}")
     for p in patients:
-        problems = list(by_patient.get(p.patient, []))
-        if volume_problem(p):
-            problems.append(f"volumes: {volume_problem(p)}")
+        volumes = volume_problem(p)
+        problems = by_patient.get(p.patient, []) + ([f"volumes: {volumes}"] if volumes else [])
         p.qc_passed = not problems
         p.qc_failed = "; ".join(problems)
 

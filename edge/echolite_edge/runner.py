@@ -14,7 +14,7 @@ import numpy as np
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
-from echolite_edge.tta import check_tta, softmax, tta_probabilities, tta_scores
+from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
 
 def load_interpreter(model: Path | bytes, threads: int):
@@ -105,25 +105,21 @@ class EdgeSegmenter:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size."""
         start = time.perf_counter()
         invoke_seconds = []
-        if len(self.members) > 1:
-            views = model_input(gray, self.size)[None]
-            labels = argmax_labels(tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds),
-                                                     self.tta)[0])
-        elif self.tta == "none":  # the raw output's argmax: dequantizing scales by a positive number, order stays
+        # One model, one view: the raw output's argmax (dequantizing scales by a positive number, order stays);
+        # else the argmax of the mean class probabilities over the views and the models.
+        if self.tta == "none" and len(self.members) == 1:
             labels = argmax_labels(self.invoke_raw(self.preprocess(gray), invoke_seconds)[0])
         else:
             views = model_input(gray, self.size)[None]
-            labels = argmax_labels(tta_scores(views, lambda v: self.invoke(v, invoke_seconds), self.tta)[0])
+            labels = argmax_labels(tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds),
+                                                     self.tta)[0])
         labels = repair_anatomy(keep_largest_components(labels), **self.repairs)
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels)
 
-    def invoke(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
-        return invoke_scores(self.interpreter, images, seconds)
-
     def probabilities(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
         """(N, S, S) images in [0, 1] → (N, S, S, C) class probabilities, the mean over the ensemble's models."""
-        return mean_probabilities([invoke_scores(member, images, seconds) for member in self.members])
+        return np.mean([softmax(invoke_scores(member, images, seconds)) for member in self.members], axis=0)
 
     def invoke_raw(self, x: np.ndarray, seconds: list[float]) -> np.ndarray:
         """One invoke on an input tensor of the model's dtype; the output as the model gives it."""
@@ -149,11 +145,6 @@ def _member(path: Path, threads: int, output_shape):
         raise ValueError(f"{path}: gives scores of shape {list(shape)}, the first model {list(output_shape)}; an "
                          "ensemble needs models of one input size and one set of classes")
     return interpreter
-
-
-def mean_probabilities(logits: list[np.ndarray]) -> np.ndarray:
-    """The mean of several models' class probabilities, from their logits (the library's ensembles too)."""
-    return np.mean([softmax(scores) for scores in logits], axis=0)
 
 
 def invoke_scores(interpreter, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
