@@ -5,7 +5,7 @@ to the original size) with the library's (the frame as ``echolite evaluate`` loa
 
     python benchmarks/edge_parity.py RUN/model_int8.tflite --data ../shared/data/camus4ch --run RUN --split val
 
-``--no-fill-enclosed``, ``--no-detach-atrium``, ``--close-myocardium`` and ``--tta MODE`` compare the two with those
+``--no-fill-enclosed``, ``--no-detach-atrium``, ``--close-myocardium MODE`` and ``--tta MODE`` compare the two with those
 post-processing steps off or on, or that test-time augmentation; ``--ensemble MODEL`` (repeatable) averages more
 models (the options of ``echolite-edge run`` and ``echolite evaluate``).
 """
@@ -18,6 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES  # noqa: E402 (numpy only)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,7 +28,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, help="run folder whose split to use")
     parser.add_argument("--split", default="val")
     parser.add_argument("--fill-enclosed", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--close-myocardium", action="store_true")
+    parser.add_argument("--close-myocardium", choices=CLOSE_MODES, default=CLOSE_DEFAULT)
     parser.add_argument("--detach-atrium", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--tta", default="none")
     parser.add_argument("--ensemble", type=Path, action="append", default=[], help="more .tflite models averaged")

@@ -25,10 +25,12 @@ POSTPROCESSING = {
     "raw argmax": None,
     "largest components": {"fill_enclosed": False, "detach_atrium": False},
     "+ fill enclosed": {"detach_atrium": False},
-    "+ close myocardium": {"fill_enclosed": False, "close_myocardium": True, "detach_atrium": False},
+    "+ close myocardium": {"fill_enclosed": False, "close_myocardium": "always", "detach_atrium": False},
+    "+ close myocardium when open": {"fill_enclosed": False, "close_myocardium": "when-open", "detach_atrium": False},
     "+ detach atrium": {"fill_enclosed": False},
     "+ fill, detach (default)": {},
-    "+ all three": {"close_myocardium": True},
+    "+ fill, close when open, detach": {"close_myocardium": "when-open"},
+    "+ all three": {"close_myocardium": "always"},
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from echolite.cli.common import mask_options, num, without_nan
+from echolite.cli.common import given_on_command_line, mask_options, num, without_nan
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
 
@@ -35,7 +35,7 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
     from echolite.evaluation.postprocess import PostprocessConfig
 
-    if ground_truth and (tta != "none" or close_myocardium or ensemble):
+    if ground_truth and (tta != "none" or given_on_command_line("close_myocardium") or ensemble):
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
     post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium)
     if sequence is not None:

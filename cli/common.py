@@ -38,6 +38,7 @@ def mask_options(command):
     """The options that decide a model's masks, shared by the commands that predict: an ensemble, test-time
     augmentation and the optional post-processing steps (the library's ``ensemble``, ``tta`` and
     ``PostprocessConfig``)."""
+    from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
     from echolite_edge.tta import TTA_MODES
 
     options = [
@@ -50,15 +51,22 @@ def mask_options(command):
         click.option("--fill-enclosed/--no-fill-enclosed", default=True, show_default=True,
                      help="Post-processing fills the background the heart encloses (holes, gaps) with the "
                           "structure around it."),
-        click.option("--close-myocardium", is_flag=True,
-                     help="Post-processing also turns LV pixels touching the background, away from the LA, into "
-                          "myocardium."),
+        click.option("--close-myocardium", type=click.Choice(CLOSE_MODES), default=CLOSE_DEFAULT, show_default=True,
+                     help="Post-processing turns LV pixels touching the background, away from the LA, into "
+                          "myocardium: never, only in a mask whose LV is open to the background beyond the "
+                          "published criterion (when-open), or in every mask."),
         click.option("--detach-atrium/--no-detach-atrium", default=True, show_default=True,
                      help="Post-processing turns myocardium that touches the LA but not the LV into background."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def given_on_command_line(parameter: str) -> bool:
+    """Whether the user gave ``parameter`` (not its default) to the running command."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source == click.core.ParameterSource.COMMANDLINE
 
 
 def without_nan(value):

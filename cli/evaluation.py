@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from echolite.cli.common import fmt9, mask_options, progress_bar
+from echolite.cli.common import fmt9, given_on_command_line, mask_options, progress_bar
 from echolite.config import SPLITS
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
 
@@ -35,13 +35,15 @@ def evaluate(model, data_path, split, predictions, no_postprocess, ensemble, tta
              detach_atrium, missed_distance, out, as_json):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
+    from echolite_edge.postprocess import CLOSE_DEFAULT
+
     from echolite.evaluation.postprocess import PostprocessConfig
     from echolite.evaluation.report import evaluate as run_evaluation
     from echolite.errors import EcholiteError
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
-    if no_postprocess and close_myocardium:
+    if no_postprocess and given_on_command_line("close_myocardium"):
         raise EcholiteError("--close-myocardium is a post-processing step: leave out --no-postprocess")
     post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium,
                                                          detach_atrium=detach_atrium)
@@ -55,7 +57,7 @@ def evaluate(model, data_path, split, predictions, no_postprocess, ensemble, tta
     steps = [name for name, on in ((f"ensemble of {len(ensemble) + 1} models", bool(ensemble)),
                                     (f"test-time augmentation {tta}", tta != "none"),
                                     ("enclosed background not filled", not fill_enclosed),
-                                    ("myocardium closed", close_myocardium),
+                                    (f"myocardium closing {close_myocardium}", close_myocardium != CLOSE_DEFAULT),
                                     ("myocardium not detached from the atrium", not detach_atrium)) if on]
     how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
     click.echo(_report(result.summary, how, grid))

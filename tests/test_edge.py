@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite_edge.postprocess import keep_largest_components
 
@@ -75,7 +76,31 @@ def test_close_myocardium_closes_the_wall_away_from_the_atrium():
     assert (closed[6:12, 14] == 2).all()            # the open wall: LV rim beside the background becomes MYO
     assert (closed[12:14, 14] == 1).all()           # within 2 pixels of the LA it stays LV (the mitral plane)
     assert (closed[4:14, 5:14] == mask[4:14, 5:14]).all() and (closed == 3).sum() == (mask == 3).sum()
-    np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(close_myocardium=True)), closed)
+    np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(close_myocardium="always")), closed)
+
+
+def test_close_myocardium_when_open_closes_only_a_wall_the_criterion_rejects():
+    from echolite_edge.anatomy import CAMUS, measure_anatomy
+    from echolite_edge.postprocess import close_myocardium, lv_open_to_background, repair_anatomy
+
+    mask = np.zeros((20, 20), np.uint8)
+    mask[2:14, 3:17] = 2
+    mask[4:14, 5:15] = 1
+    mask[14:19, 5:15] = 3
+    nicked, open_wall = mask.copy(), mask.copy()
+    nicked[7, 15:17] = 0                 # a one-row nick in the right wall: within the criterion
+    open_wall[6:14, 15:17] = 0           # the right wall missing from row 6 down: beyond it
+    limit = CAMUS.lv_background_frontier_ratio_max
+    assert measure_anatomy(nicked)["lv_background_frontier"] <= limit < measure_anatomy(open_wall)["lv_background_frontier"]
+    assert not lv_open_to_background(nicked) and lv_open_to_background(open_wall)
+    closing_only = {"fill_enclosed": False, "detach": False}  # the nick splits the wall: no largest components
+    np.testing.assert_array_equal(repair_anatomy(nicked, close_wall="when-open", **closing_only), nicked)
+    np.testing.assert_array_equal(repair_anatomy(nicked, close_wall="always", **closing_only), close_myocardium(nicked))
+    assert (close_myocardium(nicked) != nicked).any()
+    np.testing.assert_array_equal(postprocess(open_wall, PostprocessConfig(close_myocardium="when-open")),
+                                  close_myocardium(open_wall))
+    with pytest.raises(EcholiteError, match="when-open"):
+        PostprocessConfig(close_myocardium="sometimes")
 
 
 def test_detach_atrium_trims_the_wall_beside_the_atrium_back_to_the_annulus():

@@ -128,6 +128,11 @@ def test_evaluate_predictions_folder_cli(tmp_path, frames):
     assert "missed structure: the image diagonal" in table.output and "Table IV layout" in table.output
     bad = CliRunner().invoke(main, args + ["--missed-distance", "zero"])
     assert bad.exit_code == 1 and "'zero' is not one of 'nan', 'diagonal'" in bad.output
+    closed = CliRunner().invoke(main, args + ["--close-myocardium", "always"])
+    assert closed.exit_code == 0 and "myocardium closing always" in closed.output
+    assert (tmp_path / "pred-evaluation-all-close-always" / "frames.csv").is_file()
+    both = CliRunner().invoke(main, args + ["--no-postprocess", "--close-myocardium", "always"])
+    assert both.exit_code == 1 and "leave out --no-postprocess" in both.output
 
 
 def test_evaluate_keras_model_and_missing_predictions(tmp_path, frames, tiny_config):

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, repair_anatomy
+
+from echolite.errors import EcholiteError
+
 _EIGHT = np.ones((3, 3), bool)
 
 
@@ -27,11 +31,19 @@ class PostprocessConfig:
     """After the per-structure steps: background enclosed by LV ∪ MYO ∪ LA takes the label of most of its rim
     (on by default: it removes the holes and gaps the anatomical criteria reject, at no cost in Dice measured on the
     training patients; benchmarks/RESULTS.md)."""
-    close_myocardium: bool = False
-    """Then: LV pixels touching the background, away from the LA, become myocardium."""
+    close_myocardium: str = CLOSE_DEFAULT
+    """Then: LV pixels touching the background, away from the LA, become myocardium: ``off``, ``when-open`` (only
+    in a mask whose LV touches the background beyond the published criterion) or ``always``
+    (``echolite_edge.postprocess.CLOSE_MODES``)."""
     detach_atrium: bool = True
     """Last: myocardium touching the LA but not the LV becomes background (on by default: it removes the MYO–LA
     frontier the published criteria reject, at no cost in Dice on the training patients; benchmarks/RESULTS.md)."""
+
+    def __post_init__(self):
+        try:
+            check_close_mode(self.close_myocardium)
+        except ValueError as error:
+            raise EcholiteError(str(error)) from None
 
 
 def postprocess(mask: np.ndarray, config: PostprocessConfig = PostprocessConfig(), num_classes: int = 4) -> np.ndarray:
@@ -50,8 +62,6 @@ def postprocess(mask: np.ndarray, config: PostprocessConfig = PostprocessConfig(
             region = ndimage.binary_fill_holes(region)
         out[(out == label) & ~region] = 0
         out[region] = label
-    from echolite_edge.postprocess import repair_anatomy
-
     return repair_anatomy(out, config.fill_enclosed, config.close_myocardium, config.detach_atrium)
 
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 from echolite_edge.files import unwritable_reason
+from echolite_edge.postprocess import CLOSE_DEFAULT
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
@@ -71,16 +72,16 @@ def default_report_folder(source: Path, split: str, post: PostprocessConfig | No
                           tta: str = "none", more_models: int = 0) -> Path:
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
     ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
-    without post-processing, ``-unfilled`` without filling the enclosed background, ``-closed`` with the
-    myocardium closed, ``-attached`` without detaching the myocardium from the atrium; ``-ensembleN`` for the model
-    and ``more_models`` others averaged)."""
+    without post-processing, ``-unfilled`` without filling the enclosed background, ``-close-MODE`` with a
+    myocardium closing other than the default, ``-attached`` without detaching the myocardium from the atrium;
+    ``-ensembleN`` for the model and ``more_models`` others averaged)."""
     source = Path(source)
     steps = ("" if not more_models else f"-ensemble{more_models + 1}") + ("" if tta == "none" else f"-tta-{tta}")
     if post is None:
         steps += "-raw"
     else:
-        steps += (("" if post.fill_enclosed else "-unfilled") + ("-closed" if post.close_myocardium else "")
-                  + ("" if post.detach_atrium else "-attached"))
+        closing = "" if post.close_myocardium == CLOSE_DEFAULT else f"-close-{post.close_myocardium}"
+        steps += ("" if post.fill_enclosed else "-unfilled") + closing + ("" if post.detach_atrium else "-attached")
     name = f"evaluation-{split}{steps}"
     if RunDir(source).is_run():
         return source / name

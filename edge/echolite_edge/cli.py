@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
 from echolite_edge.tta import TTA_MODES
 
 QC_MODES = ("off", "report", "strict")
@@ -43,8 +44,10 @@ def main(argv=None) -> int:
     run.add_argument("--fill-enclosed", action=argparse.BooleanOptionalAction, default=True,
                      help="fill the background the heart encloses with the structure around it (holes, gaps; "
                           "default: on)")
-    run.add_argument("--close-myocardium", action="store_true",
-                     help="LV pixels touching the background, away from the LA, become myocardium")
+    run.add_argument("--close-myocardium", choices=CLOSE_MODES, default=CLOSE_DEFAULT,
+                     help="LV pixels touching the background, away from the LA, become myocardium: off, when-open "
+                          "(only in a mask whose LV is open to the background beyond the published criterion) or "
+                          f"always (default: {CLOSE_DEFAULT})")
     run.add_argument("--detach-atrium", action=argparse.BooleanOptionalAction, default=True,
                      help="myocardium touching the LA but not the LV becomes background (default: on)")
     run.add_argument("--tta", choices=TTA_MODES, default="none",

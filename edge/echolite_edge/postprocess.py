@@ -1,7 +1,8 @@
 """Post-processing of label maps in numpy only, shared by the library and the device runner: the largest
 8-connected component per structure (removed pixels become background; the library's default), then the anatomical
-repairs: filling the background the heart encloses, closing the myocardium around the cavity and detaching the
-myocardium from the atrium (each switchable; ``repair_anatomy``).
+repairs: filling the background the heart encloses, closing the myocardium around the cavity (never, where the
+LV is open to the background beyond the published criterion, or always) and detaching the myocardium from the atrium
+(each switchable; ``repair_anatomy``).
 
 Components come from the run-based labelling of ``echolite_edge.morphology``. Ties between equal-sized components
 go to the one met first in raster order, as with scipy's labelling.
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from echolite_edge.labels import LA, LV, MYO
+from echolite_edge.anatomy import CAMUS, around_heart, frontier_ratio, on_grid
+from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 from echolite_edge.morphology import changes, connect_runs, dilate, dilate_cross, holes, label, paint
 
 
@@ -48,14 +50,22 @@ def label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return rows, starts, ends, mask[rows, starts]
 
 
-def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: bool = False,
+CLOSE_MODES = ("off", "when-open", "always")
+"""When the myocardium is closed around the cavity: never; only in a mask whose LV touches the background over
+more of its width than the published criterion allows (``lv_open_to_background``); in every mask."""
+CLOSE_DEFAULT = "off"
+
+
+def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: str = CLOSE_DEFAULT,
                    detach: bool = True) -> np.ndarray:
     """The steps after the largest components, in their order (each a post-processing option of the library's
     ``PostprocessConfig`` and of ``echolite-edge run``): filling the enclosed background and detaching the
-    myocardium from the atrium are on by default, closing the myocardium is not."""
+    myocardium from the atrium are on by default, closing the myocardium (``close_wall``, one of
+    ``CLOSE_MODES``) is not."""
+    check_close_mode(close_wall)
     if fill_enclosed:
         labels = fill_enclosed_background(labels)
-    if close_wall:
+    if close_wall == "always" or (close_wall == "when-open" and lv_open_to_background(labels)):
         labels = close_myocardium(labels)
     if detach:
         labels = detach_atrium(labels)
@@ -103,6 +113,19 @@ def close_myocardium(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
     out = mask.copy()
     out[open_wall & ~near_la] = MYO
     return out
+
+
+def check_close_mode(mode: str) -> None:
+    if mode not in CLOSE_MODES:
+        raise ValueError(f"unknown myocardium closing {mode!r}; choose one of: {', '.join(CLOSE_MODES)}")
+
+
+def lv_open_to_background(mask: np.ndarray) -> bool:
+    """Whether the LV touches the background over more of its width than the published criterion allows (its
+    ``lv_background_frontier``, measured on the criteria's grid)."""
+    grid = around_heart(on_grid(mask, CAMUS.grid))
+    ratio = frontier_ratio(grid == LV, grid == BACKGROUND)
+    return ratio > CAMUS.lv_background_frontier_ratio_max
 
 
 def detach_atrium(mask: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
 from echolite_edge.labels import COLORS
-from echolite_edge.postprocess import keep_largest_components, repair_anatomy
+from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
 
@@ -83,7 +83,7 @@ class Segmentation:
 
 class EdgeSegmenter:
     def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = True,
-                 close_myocardium: bool = False, tta: str = "none", detach_atrium: bool = True,
+                 close_myocardium: str = CLOSE_DEFAULT, tta: str = "none", detach_atrium: bool = True,
                  ensemble: tuple[Path, ...] = ()):
         """``fill_enclosed``, ``close_myocardium``, ``detach_atrium``: post-processing steps after the largest
         components (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of
@@ -92,6 +92,7 @@ class EdgeSegmenter:
         class probabilities decides (one invoke per model and view)."""
         model_path = Path(model_path)
         check_tta(tta)
+        check_close_mode(close_myocardium)
         self.repairs = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium, "detach": detach_atrium}
         self.tta = tta
         self.metadata = read_metadata(model_path)
