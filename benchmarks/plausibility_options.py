@@ -21,15 +21,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+OFF = {"fill_enclosed": False, "close_myocardium": "off", "detach_atrium": False}  # the largest components alone
 POSTPROCESSING = {
     "raw argmax": None,
-    "largest components": {"fill_enclosed": False, "detach_atrium": False},
-    "+ fill enclosed": {"detach_atrium": False},
-    "+ close myocardium": {"fill_enclosed": False, "close_myocardium": "always", "detach_atrium": False},
-    "+ close myocardium when open": {"fill_enclosed": False, "close_myocardium": "when-open", "detach_atrium": False},
-    "+ detach atrium": {"fill_enclosed": False},
-    "+ fill, detach (default)": {},
-    "+ fill, close when open, detach": {"close_myocardium": "when-open"},
+    "largest components": OFF,
+    "+ fill enclosed": {**OFF, "fill_enclosed": True},
+    "+ close myocardium": {**OFF, "close_myocardium": "always"},
+    "+ close myocardium when open": {**OFF, "close_myocardium": "when-open"},
+    "+ detach atrium": {**OFF, "detach_atrium": True},
+    "+ fill, detach": {"close_myocardium": "off"},
+    "+ fill, close when open, detach (default)": {},
     "+ all three": {"close_myocardium": "always"},
 }
 
@@ -41,7 +42,8 @@ def main() -> None:
     parser.add_argument("--split-file")
     parser.add_argument("--split", default="train")
     parser.add_argument("--tta", nargs="+", default=["none", "zoom", "zoom-gamma"])
-    parser.add_argument("--post", nargs="+", default=list(POSTPROCESSING), help="post-processing rows to score")
+    parser.add_argument("--post", nargs="+", default=list(POSTPROCESSING), choices=list(POSTPROCESSING),
+                        help="post-processing rows to score")
     parser.add_argument("--ensemble", action="store_true", help="also score the ensemble of all the models given")
     args = parser.parse_args()
 
@@ -56,7 +58,7 @@ def main() -> None:
                               args.split_file).frames
     print(f"{args.split}: {len(frames)} frames; Dice and HD (px, 256 grid) LV / MYO / LA; EF of the masks against "
           "EF of the expert masks, 4CH single plane, per patient; ms/frame: model calls + post-processing, this CPU")
-    print(f"{'model':<34}{'tta':<11}{'post-processing':<30}{'Dice':>23}{'HD px':>23}{'camus':>6}{'echolite':>9}"
+    print(f"{'model':<34}{'tta':<11}{'post-processing':<42}{'Dice':>23}{'HD px':>23}{'camus':>6}{'echolite':>9}"
           f"{'EF MAE':>8}{'bias':>7}{'LoA':>16}{'ms/frame':>10}")
     candidates = [(m, ()) for m in args.models] + ([(args.models[0], tuple(args.models[1:]))] if args.ensemble else [])
     for model, others in candidates:
@@ -77,7 +79,7 @@ def main() -> None:
                 dice = " / ".join(f"{summary['dice'][s]:.3f}" for s in ("LV", "MYO", "LA"))
                 hd = " / ".join(f"{summary['hd_px'][s]:.2f}" for s in ("LV", "MYO", "LA"))
                 loa = f"{ef['loa'][0]:.1f} to {ef['loa'][1]:.1f}" if ef["loa"] else "-"
-                print(f"{label:<34}{tta:<11}{name:<30}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
+                print(f"{label:<34}{tta:<11}{name:<42}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
                       f"{summary['outliers_echolite']:>9}{ef['mae']:>8.2f}{ef['bias']:>7.2f}{loa:>16}{ms:>10.1f}",
                       flush=True)
 

@@ -53,15 +53,15 @@ def label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 CLOSE_MODES = ("off", "when-open", "always")
 """When the myocardium is closed around the cavity: never; only in a mask whose LV touches the background over
 more of its width than the published criterion allows (``lv_open_to_background``); in every mask."""
-CLOSE_DEFAULT = "off"
+CLOSE_DEFAULT = "when-open"
 
 
 def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: str = CLOSE_DEFAULT,
                    detach: bool = True) -> np.ndarray:
     """The steps after the largest components, in their order (each a post-processing option of the library's
-    ``PostprocessConfig`` and of ``echolite-edge run``): filling the enclosed background and detaching the
-    myocardium from the atrium are on by default, closing the myocardium (``close_wall``, one of
-    ``CLOSE_MODES``) is not."""
+    ``PostprocessConfig`` and of ``echolite-edge run``), by default: filling the enclosed background, closing
+    the myocardium only where the LV lies open (``close_wall``, one of ``CLOSE_MODES``) and detaching the
+    myocardium from the atrium."""
     check_close_mode(close_wall)
     if fill_enclosed:
         labels = fill_enclosed_background(labels)
