@@ -53,8 +53,8 @@ def mask_options(command):
                           "structure around it."),
         click.option("--close-myocardium", type=click.Choice(CLOSE_MODES), default=CLOSE_DEFAULT, show_default=True,
                      help="Post-processing turns LV pixels touching the background, away from the LA, into "
-                          "myocardium: never, only in a mask whose LV is open to the background beyond the "
-                          "published criterion (when-open), or in every mask."),
+                          "myocardium: off (never), when-open (only in a mask whose LV is open to the background "
+                          "beyond the published criterion) or always."),
         click.option("--detach-atrium/--no-detach-atrium", default=True, show_default=True,
                      help="Post-processing turns myocardium that touches the LA but not the LV into background."),
     ]

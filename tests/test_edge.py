@@ -26,8 +26,8 @@ def noisy_masks(seed: int, count: int, shape: tuple[int, int]):
 
 def test_numpy_postprocessing_matches_the_library():
     for mask in noisy_masks(0, 200, (48, 48)):
-        largest_only = PostprocessConfig(fill_enclosed=False, close_myocardium="off", detach_atrium=False)
-        largest_only = postprocess(mask, largest_only)
+        components_only = PostprocessConfig(fill_enclosed=False, close_myocardium="off", detach_atrium=False)
+        largest_only = postprocess(mask, components_only)
         np.testing.assert_array_equal(keep_largest_components(mask), largest_only)
 
 

@@ -260,7 +260,8 @@ def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
     run = RunDir(run_dir)
     frames = frames_for_split(run.load_config().train.data, split, run, variant.model.input_size).frames
     labels = KerasSegmenter(run_dir).predict_labels(frames.images)
-    cca = PostprocessConfig(fill_enclosed=False, close_myocardium="off", detach_atrium=False)  # the paper's: largest components
+    # the paper's post-processing: the largest components alone
+    cca = PostprocessConfig(fill_enclosed=False, close_myocardium="off", detach_atrium=False)
     scores = score_frames(labels, frames, cca if variant.postprocess else None)
     tmp = path.with_suffix(".tmp")
     write_frame_csv(scores, tmp)

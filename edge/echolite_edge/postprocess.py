@@ -1,7 +1,7 @@
 """Post-processing of label maps in numpy only, shared by the library and the device runner: the largest
 8-connected component per structure (removed pixels become background; the library's default), then the anatomical
-repairs: filling the background the heart encloses, closing the myocardium around the cavity (never, where the
-LV is open to the background beyond the published criterion, or always) and detaching the myocardium from the atrium
+repairs: filling the background the heart encloses, closing the myocardium around the cavity (never, only where
+the LV is open to the background beyond the published criterion, or always) and detaching the myocardium from the atrium
 (each switchable; ``repair_anatomy``).
 
 Components come from the run-based labelling of ``echolite_edge.morphology``. Ties between equal-sized components
