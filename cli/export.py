@@ -33,14 +33,18 @@ def _mode_flags(command):
 @click.option("--qat", "qat_epochs", type=int, default=DEFAULTS.qat_epochs, show_default=True,
               help="int8 only: fine-tune this many epochs with quantization-aware training (tfmot) before converting.")
 @click.option("--qat-lr", type=float, default=DEFAULTS.qat_lr, show_default=True, help="Learning rate of the QAT fine-tuning.")
-@click.option("--out", type=click.Path(path_type=Path), help="Output .tflite (default RUN/model_<mode>.tflite).")
+@click.option("--averaged", is_flag=True,
+              help="Export model_averaged.keras (the weights averaged over the last epochs, train --average-last) "
+                   "instead of model.keras.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output .tflite (default RUN/model_<mode>.tflite, RUN/model_averaged_<mode>.tflite with --averaged).")
 @click.pass_context
-def export(ctx, run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, out):
+def export(ctx, run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged, out):
     """Export RUN (a run folder) to TFLite with metadata, gated on validation Dice against the float model."""
     from echolite.export.exporter import export_run
 
     settings = ExportSettings(mode or DEFAULT_MODE, calib_data, calib_samples, float_ops, parity_threshold,
-                              qat_epochs, qat_lr)
+                              qat_epochs, qat_lr, averaged)
     with silenced_native_stderr(not (ctx.obj or {}).get("verbose")):  # the converter's own chatter
         result = export_run(run, settings, out, log=lambda line: click.echo(f"export: {line}"))
     click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB) and {result.metadata_path}")

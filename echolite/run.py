@@ -97,10 +97,10 @@ class RunDir:
     def has_checkpoint(self) -> bool:
         return self.state.exists() and self.last_model.exists()
 
-    def export_path(self, mode: str, qat: bool = False) -> Path:
+    def export_path(self, mode: str, qat: bool = False, averaged: bool = False) -> Path:
         from echolite.export.formats import artifact_name
 
-        return self.path / artifact_name(mode, qat)
+        return self.path / artifact_name(mode, qat, averaged)
 
     def exports(self) -> list[Path]:
         from echolite.export.formats import ARTIFACT_GLOB

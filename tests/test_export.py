@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,13 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert qat_fp16.exit_code == 1 and "--qat trains for int8" in qat_fp16.output
     not_a_run = CliRunner().invoke(main, ["export", str(tmp_path)])
     assert not_a_run.exit_code == 1 and "not a run folder" in not_a_run.output
+    no_average = CliRunner().invoke(main, ["export", str(run), "--fp32", "--averaged"])
+    assert no_average.exit_code == 1 and "no model_averaged.keras to export" in no_average.output
+    shutil.copy(run / "model.keras", run / "model_averaged.keras")  # stands in for the averaged weights
+    averaged = CliRunner().invoke(main, ["export", str(run), "--fp32", "--averaged"])
+    assert averaged.exit_code == 0, averaged.output
+    metadata = json.loads((run / "model_averaged_fp32.json").read_text())
+    assert metadata["source"] == str(run / "model_averaged.keras") and (run / "model_averaged_fp32.tflite").exists()
 
 
 @pytest.mark.parametrize("head", ["conv", "bilinear"])

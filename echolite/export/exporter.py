@@ -26,6 +26,7 @@ class ExportSettings:
     parity_threshold: float = 0.01
     qat_epochs: int = 0
     qat_lr: float = 1e-4
+    averaged: bool = False  # export model_averaged.keras (TrainConfig.average_last) instead of model.keras
 
     def __post_init__(self) -> None:
         fmt = get_format(self.mode)
@@ -38,14 +39,19 @@ class ExportSettings:
 
 def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out: Path | None = None,
                log: Callable[[str], None] = lambda line: None) -> ExportResult:
-    """Export the run's ``model.keras``; ``out`` defaults to ``RUN/model_<mode>[_qat].tflite``."""
+    """Export the run's ``model.keras`` (or, with ``settings.averaged``, its ``model_averaged.keras``); ``out``
+    defaults to ``RUN/model_[averaged_]<mode>[_qat].tflite``."""
     from echolite.inference import load_keras_model
 
     run = RunDir.require(run_path)  # export needs the run's data and split
-    out = Path(out) if out is not None else run.export_path(settings.mode, qat=bool(settings.qat_epochs))
+    weights = run.averaged_model if settings.averaged else run.model
+    if settings.averaged and not weights.exists():
+        raise EcholiteError(f"{run.path}: no {run.AVERAGED} to export; train with --average-last N "
+                            "(or make it with echolite average)")
+    out = Path(out) if out is not None else run.export_path(settings.mode, bool(settings.qat_epochs), settings.averaged)
     check_output(out)
     saved = run.load_config()
-    network = load_keras_model(run.path)
+    network = load_keras_model(weights)
     data = settings.calib_data or saved.train.data
     loaded, chosen = load_with_split(data, run, saved.model.input_size)  # read the data once for both splits
     calibration = select_split(loaded, chosen, "train", data).frames
@@ -55,7 +61,7 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     content = _quantization_aware(network, saved, calibration, settings, log) if settings.qat_epochs else None
     method = f"quantization-aware, {settings.qat_epochs} epoch(s)" if settings.qat_epochs else "post-training"
     result = export_tflite(network, out, settings.mode, calibration, validation, settings.calib_samples,
-                           settings.float_ops, settings.parity_threshold, source=str(run.path), log=log,
+                           settings.float_ops, settings.parity_threshold, source=str(weights), log=log,
                            content=content, method=method)
     result.data = data
     return result

@@ -39,5 +39,5 @@ def get_format(mode: str) -> ExportFormat:
     return FORMATS[mode]
 
 
-def artifact_name(mode: str, qat: bool = False) -> str:
-    return f"model_{get_format(mode).mode}{'_qat' if qat else ''}.tflite"
+def artifact_name(mode: str, qat: bool = False, averaged: bool = False) -> str:
+    return f"model_{'averaged_' if averaged else ''}{get_format(mode).mode}{'_qat' if qat else ''}.tflite"
