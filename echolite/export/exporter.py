@@ -46,8 +46,7 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     run = RunDir.require(run_path)  # export needs the run's data and split
     weights = run.averaged_model if settings.averaged else run.model
     if settings.averaged and not weights.exists():
-        raise EcholiteError(f"{run.path}: no {run.AVERAGED} to export; train with --average-last N "
-                            "(or make it with echolite average)")
+        raise EcholiteError(f"{run.path}: no {run.AVERAGED} to export; train with --average-last N")
     out = Path(out) if out is not None else run.export_path(settings.mode, bool(settings.qat_epochs), settings.averaged)
     check_output(out)
     saved = run.load_config()
