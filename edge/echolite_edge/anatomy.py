@@ -96,6 +96,13 @@ def failed_criteria(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> list[s
     return [name for name, failed in check_anatomy(mask, criteria).items() if failed]
 
 
+def lv_open_to_background(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> bool:
+    """Whether ``mask`` fails ``lv_background_frontier`` (its LV touches the background over more of its width than
+    the criterion allows), without measuring the other criteria: post-processing asks it of every mask."""
+    mask = around_heart(on_grid(mask, criteria.grid))
+    return frontier_ratio(mask == LV, mask == BACKGROUND) > criteria.lv_background_frontier_ratio_max
+
+
 def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str, float]:
     """The measured value behind each criterion (pixels or ratios on ``criteria.grid``; NaN: structure missing)."""
     mask = around_heart(on_grid(mask, criteria.grid))

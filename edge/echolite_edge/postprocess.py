@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from echolite_edge.anatomy import CAMUS, around_heart, frontier_ratio, on_grid
-from echolite_edge.labels import BACKGROUND, LA, LV, MYO
+from echolite_edge.anatomy import lv_open_to_background
+from echolite_edge.labels import LA, LV, MYO
 from echolite_edge.morphology import changes, connect_runs, dilate, dilate_cross, holes, label, paint
 
 
@@ -118,14 +118,6 @@ def close_myocardium(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
 def check_close_mode(mode: str) -> None:
     if mode not in CLOSE_MODES:
         raise ValueError(f"unknown myocardium closing {mode!r}; choose one of: {', '.join(CLOSE_MODES)}")
-
-
-def lv_open_to_background(mask: np.ndarray) -> bool:
-    """Whether the LV touches the background over more of its width than the published criterion allows (its
-    ``lv_background_frontier``, measured on the criteria's grid)."""
-    grid = around_heart(on_grid(mask, CAMUS.grid))
-    ratio = frontier_ratio(grid == LV, grid == BACKGROUND)
-    return ratio > CAMUS.lv_background_frontier_ratio_max
 
 
 def detach_atrium(mask: np.ndarray) -> np.ndarray:
