@@ -21,7 +21,7 @@ from echolite.cli.common import QUIET_TENSORFLOW
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
-from echolite.config import AUGMENTATIONS, LOSSES, QUICKSTART, STRATEGIES, TrainConfig
+from echolite.config import AUGMENTATIONS, LOSSES, QUICKSTART, SCHEDULERS, STRATEGIES, TrainConfig
 from echolite.errors import EcholiteError
 from echolite.models.presets import PRESETS
 
@@ -73,6 +73,9 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
               help=f"Batch size [default: the preset's; phantom quickstart: {QUICKSTART['batch_size']}].")
 @click.option("--lr", type=float, help=f"Adam learning rate [default: {DEFAULTS.learning_rate}].")
 @click.option("--patience", type=int, help=f"Early stopping on validation Dice [default: {DEFAULTS.patience}].")
+@click.option("--scheduler", type=click.Choice(SCHEDULERS), help="Learning-rate schedule: none (constant, the paper's), "
+              "plateau (halved after 10 epochs without a better validation Dice), poly (nnU-Net's decay over --epochs) "
+              "[default: the preset's].")
 @click.option("--loss", type=click.Choice(LOSSES), help="Loss [default: the preset's].")
 @click.option("--ds-weight", type=float, help=f"Weight λ of each deep-supervision loss [default: {DEFAULTS.ds_weight}].")
 @click.option("--augment", help=f"Augmentation preset: {', '.join(AUGMENTATIONS)} (affine: Table VII, I-V: Table II) "
@@ -88,7 +91,7 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
               "batch-norm statistics recomputed) [default: 0, off].")
 @click.option("--strategy", type=click.Choice(STRATEGIES), help="mirrored: all visible GPUs of this machine "
               f"(tf.distribute); multi-worker: several machines via TF_CONFIG [default: {DEFAULTS.strategy}].")
-def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, loss, ds_weight, augment, no_augment,
+def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, scheduler, loss, ds_weight, augment, no_augment,
           phantom_frames, seed, image_size, out, resume, average_last, strategy):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
     from echolite.config import resolve_configs
@@ -97,7 +100,7 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
     model_config, config = resolve_configs(
         preset, quickstart=data == "phantom", data=data, epochs=epochs, batch_size=batch_size, learning_rate=lr,
-        patience=patience, loss=loss, ds_weight=ds_weight, augment="none" if no_augment else augment,
+        patience=patience, scheduler=scheduler, loss=loss, ds_weight=ds_weight, augment="none" if no_augment else augment,
         phantom_frames=phantom_frames, seed=seed, input_size=image_size, skip_bad=skip_bad or None,
         split_file=str(split_file) if split_file else None, strategy=strategy, average_last=average_last)
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"

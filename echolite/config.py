@@ -21,7 +21,9 @@ STEM_STRIDES = (1, 2)
 HEADS = ("conv", "bilinear")
 """conv: a convolution stage at the input size after a strided stem; bilinear: the logits upsampled to it."""
 LOSSES = ("dice", "ce", "dice_ce")
-SCHEDULERS = ("none", "plateau")
+SCHEDULERS = ("none", "plateau", "poly")
+"""none: a constant learning rate (the paper's); plateau: halved after 10 epochs without a better validation Dice
+(Table III, U-Net 0/2/3); poly: lr · (1 − epoch / epochs)^0.9 per epoch, nnU-Net's decay to near zero."""
 STRATEGIES = ("default", "mirrored", "multi-worker")
 AUGMENTATIONS = ("none", "affine", "I", "II", "III", "IV", "V", "nnunet")
 """affine: Table VII; I-V: Table II; nnunet: nnU-Net's default set (echolite.data.augment)."""

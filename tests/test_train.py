@@ -108,3 +108,17 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
         epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
     assert epochs == list(range(1, target + 1))  # every epoch logged exactly once, counted from 1
     assert "best epoch" in out.stdout
+
+
+def test_poly_schedule_decays_by_epoch_index_across_a_resume(tmp_path, tiny_config, frames):
+    from echolite.training.trainer import poly_learning_rate
+
+    run = tmp_path / "run"
+    train(TrainConfig(epochs=2, batch_size=8, scheduler="poly"), run, model_config=tiny_config, frames=frames)
+    train(TrainConfig(epochs=3, batch_size=8, scheduler="poly"), run, model_config=tiny_config, frames=frames,
+          resume=True)
+    with (run / "history.csv").open() as f:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
+    expected = [poly_learning_rate(0, 2, 1e-3), poly_learning_rate(1, 2, 1e-3), poly_learning_rate(2, 3, 1e-3)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+    assert expected[1] == pytest.approx(1e-3 * 0.5 ** 0.9) and expected[2] == pytest.approx(1e-3 * (1 / 3) ** 0.9)

@@ -125,6 +125,11 @@ def evaluate_dice(model: keras.Model, frames: FrameSet, batch_size: int = 8) -> 
     return {LABELS[c]: float(np.nanmean(scores[:, c - 1])) for c in range(1, len(LABELS))}
 
 
+def poly_learning_rate(epoch: int, epochs: int, initial: float, exponent: float = 0.9) -> float:
+    """nnU-Net's polynomial decay: ``initial`` at epoch 0, falling to ``initial · (1/epochs)^exponent`` in the last."""
+    return initial * (1 - epoch / epochs) ** exponent
+
+
 def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frames, val_frames, log) -> None:
     if state.epochs_done >= config.epochs or state.wait >= config.patience:
         return
@@ -140,6 +145,9 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
         callbacks.append(EpochLog(log, config.epochs, state, " (XLA)" if model.jit_compile else ""))
     if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6))
+    elif config.scheduler == "poly":  # from the epoch index, so a resumed run continues the same decay
+        callbacks.insert(0, keras.callbacks.LearningRateScheduler(
+            lambda epoch: poly_learning_rate(epoch, config.epochs, config.learning_rate)))
     model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state.epochs_done,
         callbacks=callbacks, shuffle=False, verbose=0,
