@@ -133,10 +133,9 @@ class EnsembleSegmenter:
 
 def load_keras_model(path: Path):
     """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
-    import keras
-
     import echolite.training.losses  # noqa: F401  registers the custom objects for loading
     from echolite.models import inference_model
+    from echolite.models.layers import load_saved_model
 
     path = Path(path)
     file = RunDir(path).model if path.is_dir() else path
@@ -147,7 +146,7 @@ def load_keras_model(path: Path):
     if not zipfile.is_zipfile(file):
         raise EcholiteError(f"{file}: not a Keras model file (a .keras file is a zip archive; this one is not)")
     try:
-        model = keras.models.load_model(file, compile=False)
+        model = load_saved_model(file)
     except (ValueError, OSError, TypeError) as exc:
         raise EcholiteError(f"{file}: cannot load the model ({str(exc).splitlines()[0][:160]})") from None
     return inference_model(model)

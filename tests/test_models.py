@@ -111,6 +111,22 @@ def test_saved_models_keep_their_registered_names():
     assert names == {"echolite>NearestUpsample", "echolite>SegmentationLoss", "echolite>DiceScore"}
 
 
+def test_a_saved_model_loads_in_a_fresh_process(tmp_path, tiny_config):
+    """Commands that only load models (``echolite average``) must register the custom layers themselves."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.keras"
+    build_unet(dataclasses.replace(tiny_config, head="bilinear", stem_stride=2)).save(path)
+    code = ("import sys; from echolite.models.layers import load_saved_model; m = load_saved_model(sys.argv[1]); "
+            "print(*(type(m.get_layer(n)).__name__ for n in ('dec0_up', 'seg_logits')))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["NearestUpsample", "BilinearUpsample"]
+
+
 def test_mac_counter_matches_a_hand_count():
     import keras
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 import keras
 
 
+def load_saved_model(path, compile: bool = False) -> keras.Model:
+    """A ``.keras`` file written by echolite, loadable in any process: importing this module registers the custom
+    layers its config names (the losses and metrics of a compiled model live in ``echolite.training.losses``)."""
+    return keras.models.load_model(path, compile=compile)
+
+
 @keras.saving.register_keras_serializable(package="echolite")
 class NearestUpsample(keras.layers.Layer):
     """Nearest-neighbour upsampling by an integer factor, computed two equal ways:

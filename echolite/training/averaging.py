@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from echolite.errors import EcholiteError
+from echolite.models.layers import load_saved_model
 from echolite.run import RunDir
 
 
@@ -48,7 +49,7 @@ def average_run(run: RunDir, last: int, train_images: np.ndarray, batch_size: in
         raise EcholiteError(f"{run.path}: {len(epochs)} epoch weights kept in {run.epoch_weights_dir}, "
                             f"{last} needed; train with --average-last {last} or more")
     chosen = epochs[-last:]
-    model = keras.models.load_model(run.last_model if run.last_model.exists() else run.model, compile=False)
+    model = load_saved_model(run.last_model if run.last_model.exists() else run.model)
     total = [np.zeros_like(w) for w in model.get_weights()]
     for epoch in chosen:
         model.load_weights(run.epoch_weights(epoch))
