@@ -145,11 +145,7 @@ def load_keras_model(path: Path):
         raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
     if not zipfile.is_zipfile(file):
         raise EcholiteError(f"{file}: not a Keras model file (a .keras file is a zip archive; this one is not)")
-    try:
-        model = load_saved_model(file)
-    except (ValueError, OSError, TypeError) as exc:
-        raise EcholiteError(f"{file}: cannot load the model ({str(exc).splitlines()[0][:160]})") from None
-    return inference_model(model)
+    return inference_model(load_saved_model(file))
 
 
 def predict_labels(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray:

@@ -23,6 +23,7 @@ def world(tmp_path_factory):
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
     from echolite.export.exporter import ExportSettings, export_run
+    from echolite.models.layers import load_saved_model
     from echolite.training.trainer import train
 
     root = tmp_path_factory.mktemp("world")
@@ -57,6 +58,10 @@ def world(tmp_path_factory):
     train(TrainConfig(epochs=1, batch_size=4, data=str(root / "good"), jit_compile=False), root / "run",
           model_config=config)
     export_run(root / "run", ExportSettings(mode="fp32"))
+    shutil.copytree(root / "run", root / "badlast")  # an epoch's weights kept, the last checkpoint broken
+    (root / "badlast" / "checkpoint" / "epochs").mkdir()
+    load_saved_model(root / "run" / "model.keras").save_weights(root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5")
+    (root / "badlast" / "checkpoint" / "last.keras").write_text("half a checkpoint")
     shutil.copytree(root / "run", root / "badmeta")
     (root / "badmeta" / "model_fp32.json").write_text("{ not json")
     return root
@@ -104,6 +109,9 @@ CASES = [
     ("export {w}/run --out {w}/afile/m.tflite", "is a file", "{w}/afile/m.tflite"),
     ("export {w}/run --fp32 --qat 1", "--qat trains for int8", "{w}/run/model_fp32_qat.tflite"),
     ("export {w}/run --calib-samples 0 --out {w}/x.tflite", "calibration samples >= 1", "{w}/x.tflite"),
+    # average
+    ("average {w}/run --last 1", "0 epoch weights kept", "{w}/run/model_averaged.keras"),
+    ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
     # measure, bench
     ("measure {w}/text.keras --data {w}/good", "not a Keras model file", None),
     ("measure --ground-truth --data {w}/empty", "empty image folder", None),

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import keras
 
+from echolite.errors import EcholiteError
+
 
 def load_saved_model(path, compile: bool = False) -> keras.Model:
     """A ``.keras`` file written by echolite, loadable in any process: importing this module registers the custom
-    layers its config names (the losses and metrics of a compiled model live in ``echolite.training.losses``)."""
-    return keras.models.load_model(path, compile=compile)
+    layers its config names (the losses and metrics of a compiled model live in ``echolite.training.losses``).
+    A file Keras cannot read is a user error naming it."""
+    try:
+        return keras.models.load_model(path, compile=compile)
+    except (ValueError, OSError, TypeError) as exc:
+        raise EcholiteError(f"{path}: cannot load the model ({str(exc).splitlines()[0][:160]})") from None
 
 
 @keras.saving.register_keras_serializable(package="echolite")
