@@ -25,8 +25,9 @@ SCHEDULERS = ("none", "plateau", "poly")
 """none: a constant learning rate (the paper's); plateau: halved after 10 epochs without a better validation Dice
 (Table III, U-Net 0/2/3); poly: lr · (1 − epoch / epochs)^0.9 per epoch, nnU-Net's decay to near zero."""
 STRATEGIES = ("default", "mirrored", "multi-worker")
-AUGMENTATIONS = ("none", "affine", "I", "II", "III", "IV", "V", "nnunet")
-"""affine: Table VII; I-V: Table II; nnunet: nnU-Net's default set (echolite.data.augment)."""
+AUGMENTATIONS = ("none", "affine", "I", "II", "III", "IV", "V", "nnunet", "affine-echo")
+"""affine: Table VII; I-V: Table II; nnunet: nnU-Net's default set; affine-echo: affine with gain, compression,
+speckle, blur and resolution changes (echolite.data.augment)."""
 SPLITS = ("test", "val", "train", "all")
 """Which frames a command scores: a patient split, or every frame."""
 
@@ -116,6 +117,7 @@ class TrainConfig:
     scheduler: str = "none"
     loss: str = "dice_ce"
     ds_weight: float = 0.3
+    size_weight: float = 0.0  # > 0: add the per-frame size term of echolite.training.losses (not in the paper)
     augment: str = "affine"
     seed: int = 0
     phantom_frames: int = 200
@@ -137,6 +139,7 @@ class TrainConfig:
         _check_range("learning_rate", self.learning_rate, 0, inclusive=False)
         _check_range("patience", self.patience, 1)
         _check_range("ds_weight", self.ds_weight, 0)
+        _check_range("size_weight", self.size_weight, 0)
         _check_range("phantom_frames", self.phantom_frames, 4)
         _check_range("val_fraction", self.val_fraction, 0, 0.9)
         _check_range("test_fraction", self.test_fraction, 0, 0.9)

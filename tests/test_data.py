@@ -87,6 +87,20 @@ def test_affine_augmentation_moves_image_and_mask_together(phantom):
     np.testing.assert_array_equal(again[1], moved[5][1])
 
 
+def test_echo_augmentation_changes_intensities_not_anatomy_and_keeps_the_black_outside(phantom):
+    echo, affine = Augmenter("affine-echo"), Augmenter("affine")
+    image, mask = phantom.images[0], phantom.masks[0]
+    outside = np.zeros_like(image)
+    intensity_changed = 0
+    for seed in range(16):
+        out_image, out_mask = echo(image, mask, seed)
+        np.testing.assert_array_equal(out_mask, affine(image, mask, seed)[1])  # the same geometry as affine
+        if np.array_equal(out_mask, mask):  # no affine move this time: any change is an intensity change, which
+            intensity_changed += not np.allclose(out_image, image)  # fires on its own (each transform its seed)
+        assert not echo(outside, mask, seed)[0].any()  # gain, gamma, speckle, blur, resolution: black stays black
+    assert intensity_changed >= 2
+
+
 def test_unknown_augmentation():
     with pytest.raises(EcholiteError, match="unknown augmentation"):
         Augmenter("heavy")

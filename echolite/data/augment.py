@@ -12,6 +12,11 @@ fires with p = 0.5 (the paper gives no probability except the blackout's 0.25). 
 defaults: rotation ±180° (p 0.2), scaling 0.7–1.4 (p 0.2), Gaussian noise (p 0.1), blur σ 0.5–1 (p 0.2),
 multiplicative brightness 0.75–1.25 (p 0.15), contrast (p 0.15), low-resolution simulation 0.5–1 (p 0.25),
 gamma 0.7–1.5 (p 0.3), mirroring of each axis (p 0.5).
+
+``affine-echo`` (not in the paper) is ``affine`` followed by what changes between echo acquisitions rather than
+between anatomies: overall gain (the image multiplied by 0.75–1.25, p 0.3), log-compression (gamma 0.7–1.5, p 0.3),
+speckle (each pixel multiplied by 0.8–1.2, p 0.2), lateral blur (σ 0.5–1 px, p 0.2) and a coarser probe (down- and
+up-sampled by 0.5–1, p 0.2). All are multiplicative or local, so the black outside the sector stays black.
 """
 
 from __future__ import annotations
@@ -86,8 +91,20 @@ def _nnunet() -> A.Compose:
     ])
 
 
+def _affine_echo() -> A.Compose:
+    return A.Compose([
+        _affine_transform(0.1, (-0.2, 0.1), 10),
+        A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.3),
+        A.RandomGamma(gamma_limit=(70, 150), p=0.3),
+        A.MultiplicativeNoise(multiplier=(0.8, 1.2), elementwise=True, p=0.2),
+        A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.2),
+        A.Downscale(scale_range=(0.5, 1.0), p=0.2),
+    ])
+
+
 AUGMENTATIONS: dict[str, Callable[[], A.Compose] | None] = {
     "none": None, "affine": _affine, **{name: _table_ii(name) for name in TABLE_II}, "nnunet": _nnunet,
+    "affine-echo": _affine_echo,
 }
 
 
@@ -97,6 +114,16 @@ assert tuple(AUGMENTATIONS) == config.AUGMENTATIONS, "echolite.config.AUGMENTATI
 def check_augmentation(name: str) -> None:
     if name not in AUGMENTATIONS:
         raise EcholiteError(f"unknown augmentation {name!r}; choose one of: {', '.join(AUGMENTATIONS)}")
+
+
+def _seed_each(compose: A.Compose, seed: int) -> None:
+    """Seed the transforms of ``compose`` from ``seed``, each with a seed of its own. Albumentations'
+    ``set_random_seed`` gives every transform the same seed, so each would draw the same first number: a
+    transform with p = 0.3 would fire only when the one before with p = 0.5 had fired, never on its own. The
+    first transform keeps ``seed`` itself, so a one-transform preset augments as ``set_random_seed`` would."""
+    compose.set_random_seed(seed)
+    for index, transform in enumerate(compose.transforms[1:], start=1):
+        transform.set_random_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
 
 
 class Augmenter:
@@ -115,6 +142,6 @@ class Augmenter:
         if not hasattr(self._local, "compose"):
             self._local.compose = factory()
         compose = self._local.compose
-        compose.set_random_seed(int(seed) % 2**32)
+        _seed_each(compose, int(seed) % 2**32)
         out = compose(image=image, mask=mask)
         return np.clip(out["image"], 0.0, 1.0).astype(np.float32, copy=False), out["mask"].astype(np.uint8, copy=False)
