@@ -78,6 +78,8 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
               "[default: the preset's].")
 @click.option("--loss", type=click.Choice(LOSSES), help="Loss [default: the preset's].")
 @click.option("--ds-weight", type=float, help=f"Weight λ of each deep-supervision loss [default: {DEFAULTS.ds_weight}].")
+@click.option("--size-weight", type=click.FloatRange(0), help="Weight of the per-frame size term added to the loss "
+              f"(relative error of each structure's soft area; not in the paper) [default: {DEFAULTS.size_weight}, off].")
 @click.option("--augment", help=f"Augmentation preset: {', '.join(AUGMENTATIONS)} (affine: Table VII, I-V: Table II) "
               f"[default: {DEFAULTS.augment}].")
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
@@ -91,7 +93,8 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
               "batch-norm statistics recomputed) [default: 0, off].")
 @click.option("--strategy", type=click.Choice(STRATEGIES), help="mirrored: all visible GPUs of this machine "
               f"(tf.distribute); multi-worker: several machines via TF_CONFIG [default: {DEFAULTS.strategy}].")
-def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, scheduler, loss, ds_weight, augment, no_augment,
+def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, scheduler, loss, ds_weight, size_weight,
+          augment, no_augment,
           phantom_frames, seed, image_size, out, resume, average_last, strategy):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
     from echolite.config import resolve_configs
@@ -100,7 +103,7 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
     model_config, config = resolve_configs(
         preset, quickstart=data == "phantom", data=data, epochs=epochs, batch_size=batch_size, learning_rate=lr,
-        patience=patience, scheduler=scheduler, loss=loss, ds_weight=ds_weight, augment="none" if no_augment else augment,
+        patience=patience, scheduler=scheduler, loss=loss, ds_weight=ds_weight, size_weight=size_weight, augment="none" if no_augment else augment,
         phantom_frames=phantom_frames, seed=seed, input_size=image_size, skip_bad=skip_bad or None,
         split_file=str(split_file) if split_file else None, strategy=strategy, average_last=average_last)
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"

@@ -73,3 +73,25 @@ def test_dice_metric_is_hard_dice_over_all_pixels():
     metric = DiceScore((1,))
     metric.update_state(labels, pred)
     assert float(metric.result()) == pytest.approx(2 * 4 / (8 + 4))
+
+
+def test_size_term_is_the_mean_relative_area_error_per_frame_and_class():
+    labels = np.zeros((2, 8, 8, 1), np.uint8)
+    labels[0, :4, :4, 0] = 1  # frame 0: LV of 16 pixels, nothing else
+    labels[1, :2, :, 0] = 3  # frame 1: LA of 16 pixels
+    probs = np.eye(4, dtype=np.float32)[labels[..., 0]]
+    probs[0, 4, :4] = [0, 1, 0, 0]  # frame 0 predicts 20 LV pixels
+    # (frame, class) errors: frame 0 LV |20-16|/(36+1); every other pair agrees (0 or |0-0|/1).
+    expected = (4 / 37) / 6
+    plain = float(SegmentationLoss("ce")(labels, probs))
+    assert float(SegmentationLoss("ce", size_weight=0.5)(labels, probs)) == pytest.approx(plain + 0.5 * expected, rel=1e-5)
+
+
+def test_size_weight_survives_serialisation_and_is_checked():
+    from echolite.config import TrainConfig
+    from echolite.errors import EcholiteError
+
+    loss = SegmentationLoss("dice_ce", size_weight=0.2)
+    assert SegmentationLoss.from_config(loss.get_config()).size_weight == 0.2
+    with pytest.raises(EcholiteError, match="size_weight"):
+        TrainConfig(size_weight=-1)

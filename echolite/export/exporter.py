@@ -82,5 +82,5 @@ def _quantization_aware(network, saved, calibration, settings: ExportSettings, l
 
     qat = QATSettings(epochs=settings.qat_epochs, learning_rate=settings.qat_lr,
                       batch_size=min(saved.train.batch_size, 16), augment=saved.train.augment, loss=saved.train.loss,
-                      seed=saved.train.seed, calib_samples=settings.calib_samples)
+                      size_weight=saved.train.size_weight, seed=saved.train.seed, calib_samples=settings.calib_samples)
     return quantization_aware_int8(network, saved.model, calibration, qat, log)

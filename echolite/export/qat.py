@@ -34,6 +34,7 @@ class QATSettings:
     learning_rate: float = 1e-4  # fine-tuning: a tenth of the paper's training rate
     augment: str = "affine"
     loss: str = "dice_ce"
+    size_weight: float = 0.0
     seed: int = 0
     calib_samples: int = 200
 

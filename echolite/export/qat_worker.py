@@ -92,7 +92,8 @@ def main(folder: Path) -> None:
         fail(f"the tf_keras rebuild differs from the Keras model by {drift:.2e}")
     qat_model = annotate(float_model)
     qat_model.compile(tf_keras.optimizers.Adam(settings.learning_rate),
-                      loss=lambda y, p: segmentation_loss(settings.loss, y, p, config.num_classes))
+                      loss=lambda y, p: segmentation_loss(settings.loss, y, p, config.num_classes,
+                                                                     size_weight=settings.size_weight))
     frames = FrameSet(**{f.name: data[f.name] for f in dataclasses.fields(FrameSet)})
     dataset = make_dataset(frames, settings.batch_size, ["seg"], settings.augment, shuffle=True, seed=settings.seed)
     qat_model.fit(dataset.map(lambda x, y: (x, y["seg"])), epochs=settings.epochs, verbose=2)

@@ -4,6 +4,11 @@ Soft Dice is nnU-Net's "batch Dice": for each foreground class (LV, MYO, LA; bac
 intersection and the sums are taken over the whole batch and all pixels, then
 ``dice_c = (2·Σ p·g + s) / (Σ p + Σ g + s)`` with smoothing ``s`` (default 1e-5, nnU-Net's) and the loss is
 ``1 − mean_c dice_c``. Cross-entropy is the pixel mean. ``dice_ce`` is their plain average (Table VII).
+
+Beyond the paper, an optional size term (``size_weight`` > 0) is added to any of them: per frame and foreground
+class, ``|Σ p − Σ g| / (Σ p + Σ g + 1)``, the symmetric relative error of the soft area, averaged. Batch Dice
+weighs a small end-systolic cavity by its pixels; the size term weighs every frame's area equally, and the
+ejection fraction is a ratio of those areas' volumes.
 Targets are integer label maps (B, H, W) or (B, H, W, 1); predictions are softmax probabilities.
 """
 
@@ -20,28 +25,34 @@ _EPS = 1e-7
 
 @keras.saving.register_keras_serializable(package="echolite")
 class SegmentationLoss(keras.losses.Loss):
-    def __init__(self, kind: str = "dice_ce", num_classes: int = 4, smooth: float = 1e-5, **kwargs):
+    def __init__(self, kind: str = "dice_ce", num_classes: int = 4, smooth: float = 1e-5, size_weight: float = 0.0,
+                 **kwargs):
         if kind not in LOSSES:
             raise EcholiteError(f"unknown loss {kind!r}; choose one of: {', '.join(LOSSES)}")
         kwargs.setdefault("name", f"{kind}_loss")
         super().__init__(**kwargs)
         self.kind, self.num_classes, self.smooth = kind, int(num_classes), float(smooth)
+        self.size_weight = float(size_weight)
 
     def call(self, y_true, y_pred):
-        return segmentation_loss(self.kind, y_true, y_pred, self.num_classes, self.smooth)
+        return segmentation_loss(self.kind, y_true, y_pred, self.num_classes, self.smooth, self.size_weight)
 
     def get_config(self):
-        return {**super().get_config(), "kind": self.kind, "num_classes": self.num_classes, "smooth": self.smooth}
+        return {**super().get_config(), "kind": self.kind, "num_classes": self.num_classes, "smooth": self.smooth,
+                "size_weight": self.size_weight}
 
 
-def segmentation_loss(kind: str, y_true, y_pred, num_classes: int = 4, smooth: float = 1e-5):
+def segmentation_loss(kind: str, y_true, y_pred, num_classes: int = 4, smooth: float = 1e-5,
+                      size_weight: float = 0.0):
     """The loss as a plain function of label maps and probabilities (also used under tf_keras for QAT)."""
     onehot = _one_hot(y_true, num_classes)
     if kind == "dice":
-        return soft_dice_loss(onehot, y_pred, smooth)
-    if kind == "ce":
-        return cross_entropy(onehot, y_pred)
-    return 0.5 * (soft_dice_loss(onehot, y_pred, smooth) + cross_entropy(onehot, y_pred))
+        loss = soft_dice_loss(onehot, y_pred, smooth)
+    elif kind == "ce":
+        loss = cross_entropy(onehot, y_pred)
+    else:
+        loss = 0.5 * (soft_dice_loss(onehot, y_pred, smooth) + cross_entropy(onehot, y_pred))
+    return loss + size_weight * size_loss(onehot, y_pred) if size_weight else loss
 
 
 def soft_dice_loss(onehot, probs, smooth: float = 1e-5):
@@ -51,6 +62,13 @@ def soft_dice_loss(onehot, probs, smooth: float = 1e-5):
     intersection = ops.sum(onehot * probs, axis=axes)
     total = ops.sum(onehot, axis=axes) + ops.sum(probs, axis=axes)
     return 1.0 - ops.mean((2.0 * intersection + smooth) / (total + smooth))
+
+
+def size_loss(onehot, probs):
+    """Mean over frames and foreground classes of ``|Σ p − Σ g| / (Σ p + Σ g + 1)`` (sums over the pixels)."""
+    predicted = ops.sum(probs[..., 1:], axis=(1, 2))
+    truth = ops.sum(onehot[..., 1:], axis=(1, 2))
+    return ops.mean(ops.abs(predicted - truth) / (predicted + truth + 1.0))
 
 
 def cross_entropy(onehot, probs):

@@ -156,7 +156,7 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
 
 def _compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Model:
     model = build_unet(model_config, name=config.preset.replace("-", "_"))
-    loss = SegmentationLoss(config.loss, model_config.num_classes)
+    loss = SegmentationLoss(config.loss, model_config.num_classes, size_weight=config.size_weight)
     names = list(model.output_names)
     dice = [DiceScore((1, 2, 3), name="dice_mean")] + [
         DiceScore((c,), name=f"dice_{LABELS[c].lower()}") for c in range(1, model_config.num_classes)
