@@ -81,15 +81,19 @@ def evaluate(model, data_path, split, predictions, no_postprocess, ensemble, tta
 @click.option("--json", "as_json", is_flag=True, help="Print the test table as JSON.")
 def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structures, out, as_json):
     """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice, Hausdorff and MAD per structure,
-    boxplots. A and B are `evaluate --out` folders, run folders, .keras files or folders of predicted masks."""
+    boxplots. A and B are `evaluate --out` folders, run folders, .keras files or folders of predicted masks; or two
+    `measure --out` folders, whose patients' EDV, ESV and EF errors against the expert masks are compared."""
     from echolite.evaluation.report import compare as run_comparison
 
     result = run_comparison(model_a, model_b, data_path, split, not no_postprocess, out, metrics, structures)
     if as_json:
         click.echo(json.dumps(result.rows, indent=2))
         return
-    click.echo(f"{result.n_frames} frames; A = {model_a}, B = {model_b}; paired Wilcoxon signed-rank, two-sided")
-    click.echo(f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[result.missed_distance]}")
+    click.echo(f"{result.n_frames} {result.unit}; A = {model_a}, B = {model_b}; paired Wilcoxon signed-rank, two-sided")
+    if result.unit == "patients":
+        click.echo("absolute error against the expert masks' measurement; missed: patients that could not be measured")
+    else:
+        click.echo(f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[result.missed_distance]}")
     click.echo(f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'median':>9}{'p':>10}"
                f"{'missed A/B':>12}  verdict")
     for r in result.rows:
@@ -97,7 +101,8 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
         missed = f"{r['missed_a']}/{r['missed_b']}"
         click.echo(f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{fmt9(r['mean_a'])}{fmt9(r['mean_b'])}"
                    f"{fmt9(r['diff'])}{fmt9(r['median_diff'])}{p:>10}{missed:>12}  {r['verdict']}")
-    click.echo(f"boxplots: {out}")
+    if result.boxplots is not None:
+        click.echo(f"boxplots: {out}")
 
 
 def _report(summary: dict, mode: str, grid: str) -> str:

@@ -200,3 +200,34 @@ def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
     assert "lv_hole" in checked.qc_failed["ES"]
     filled = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus")
     assert not filled.ef_withheld and not filled.qc_failed  # the default post-processing fills the hole
+
+
+def _measurements_csv(folder, model_ef, expert_ef=(60.0, 50.0, 40.0, 55.0)):
+    folder.mkdir()
+    lines = ["patient,method,edv_ml,esv_ml,ef,expert_edv_ml,expert_esv_ml,expert_ef"]
+    for i, (ef, expert) in enumerate(zip(model_ef, expert_ef)):
+        edv = 100 if ef == ef else float("nan")  # a patient that could not be measured has NaN throughout
+        lines.append(f"patient{i:04d},single-plane disks 4CH,{edv},{edv - ef},{ef},100,{100 - expert},{expert}")
+    (folder / "measurements.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_compare_two_measure_reports_tests_the_patients_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from echolite.cli.main import main
+    from echolite.evaluation.report import compare
+
+    _measurements_csv(tmp_path / "a", (50.0, 58.0, 30.0, float("nan")))  # errors 10, 8, 10; the last unmeasured
+    _measurements_csv(tmp_path / "b", (58.0, 51.0, 38.0, 50.0))  # errors 2, 1, 2, 5
+    result = compare(tmp_path / "a", tmp_path / "b")
+    ef = {r["structure"]: r for r in result.rows}["EF %"]
+    assert result.unit == "patients" and ef["n"] == 3 and ef["missed_a"] == 1 and ef["missed_b"] == 0
+    assert ef["mean_a"] == pytest.approx(28 / 3) and ef["diff"] == pytest.approx(5 / 3 - 28 / 3)
+    assert ef["p"] == pytest.approx(0.25)  # exact two-sided test: 3 of 3 pairs lower
+    assert result.n_frames == 4
+    printed = CliRunner().invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "b")])
+    assert printed.exit_code == 0, printed.output
+    assert "4 patients" in printed.output and "EF %" in printed.output and "boxplots" not in printed.output
+    _measurements_csv(tmp_path / "c", (50.0, 58.0, 30.0), expert_ef=(60.0, 50.0, 40.0))
+    other = CliRunner().invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "c")])
+    assert other.exit_code == 1 and "measured different patients" in other.output

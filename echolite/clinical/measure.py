@@ -166,6 +166,56 @@ def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
     return written
 
 
+def is_measure_report(folder: Path) -> bool:
+    return (Path(folder) / MEASUREMENTS_CSV).exists()
+
+
+def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
+    """Paired Wilcoxon tests between two ``measure`` report folders of the same patients: per quantity (EDV, ESV,
+    EF) the absolute error against the expert masks, patient by patient. Rows as ``evaluation.stats.paired_tests``
+    gives them, with ``metric`` "abs_err" and ``structure`` the quantity and unit ("EF %"); ``missed_*`` counts the
+    patients one side could not measure. Returns the rows and the number of patients."""
+    from echolite.evaluation.stats import paired_p, verdict
+
+    errors_a, errors_b = _absolute_errors(Path(a)), _absolute_errors(Path(b))
+    only_a, only_b = sorted(set(errors_a) - set(errors_b)), sorted(set(errors_b) - set(errors_a))
+    if only_a or only_b:
+        raise EcholiteError(f"{a} and {b} measured different patients: {len(only_a)} only in A, {len(only_b)} "
+                            f"only in B (e.g. {(only_a or only_b)[0]})")
+    patients, rows = list(errors_a), []
+    for column, name in QUANTITIES.items():
+        x, y = (np.array([errors[p][column] for p in patients]) for errors in (errors_a, errors_b))
+        ok = np.isfinite(x) & np.isfinite(y)
+        diff = float((y[ok] - x[ok]).mean()) if ok.any() else None
+        p = paired_p(x, y)
+        rows.append({"metric": "abs_err", "structure": name.replace(" (", " ").rstrip(")"), "n": int(ok.sum()),
+                     "mean_a": float(x[ok].mean()) if ok.any() else None,
+                     "mean_b": float(y[ok].mean()) if ok.any() else None, "diff": diff,
+                     "median_diff": float(np.median(y[ok] - x[ok])) if ok.any() else None, "p": p,
+                     "verdict": verdict(p, diff), "missed_a": int(np.isnan(x).sum()),
+                     "missed_b": int(np.isnan(y).sum())})
+    return rows, len(patients)
+
+
+def _absolute_errors(folder: Path) -> dict[str, dict[str, float]]:
+    """Patient → quantity → |model − expert masks| from a measure folder's ``measurements.csv``."""
+    path = folder / MEASUREMENTS_CSV
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        return {row["patient"]: {q: abs(_number(row[q]) - _number(row[f"expert_{q}"])) for q in QUANTITIES}
+                for row in rows}
+    except KeyError as exc:
+        raise EcholiteError(f"{path}: no column {exc}; compare needs measurements of a model against the expert "
+                            "masks (echolite measure MODEL --data PATH --out DIR)") from None
+    except (OSError, ValueError) as exc:
+        raise EcholiteError(f"{path}: not an echolite measurements.csv ({exc})") from None
+
+
+def _number(text: str) -> float:
+    return float(text) if text not in ("", None) else float("nan")
+
+
 @dataclass
 class CineReport:
     sequence: Path

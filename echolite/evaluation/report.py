@@ -129,15 +129,20 @@ class Comparison:
     boxplots: Path | None
     missed_distance: str
     """Hausdorff and MAD of a missed structure in the tested values: ``nan`` (left out) or ``diagonal``."""
-
+    unit: str = "frames"  # "patients" for two measure reports
 
 def compare(a: Path, b: Path, data: str | None = None, split: str = "test", postprocess: bool = True,
             boxplots: Path | None = None, metrics=None, structures=None) -> Comparison:
     """Paired Wilcoxon tests per structure and metric between A and B on the same frames. A and B: ``evaluate``
     report folders, or models / folders of predicted masks scored here on ``data``. ``metrics`` and
-    ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default: all)."""
+    ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default: all). Two ``measure``
+    report folders compare the patients' volume and EF errors instead (``clinical.measure.compare_measurements``)."""
+    from echolite.clinical.measure import compare_measurements, is_measure_report
     from echolite.evaluation.stats import paired_tests, shared_missed_distance
 
+    if is_measure_report(a) and is_measure_report(b):
+        rows, patients = compare_measurements(a, b)
+        return Comparison(rows, patients, None, "nan", unit="patients")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
     if is_report(a) and is_report(b):
         scores = [read_frame_csv(Path(m) / FRAMES_CSV) for m in (a, b)]
