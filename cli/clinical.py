@@ -26,11 +26,14 @@ from echolite.errors import EcholiteError
               help="Anatomical criteria every ED/ES mask is checked against; a patient with a failing mask is "
                    "left out of the 'QC passed' figures (the figures over all patients are always shown).")
 @mask_options
+@click.option("--mitral-cut/--no-mitral-cut", default=True, show_default=True,
+              help="Measure each end-systolic LV cut at the end-diastolic mitral plane (in systole the annulus moves "
+                   "toward the apex: LV beyond that plane is atrium).")
 @click.option("--out", type=click.Path(path_type=Path),
               help="Folder for measurements.csv and the Bland–Altman plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print per-patient values, QC and agreement as JSON.")
 def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, ensemble, tta, fill_enclosed,
-            close_myocardium, detach_atrium, out, as_json):
+            close_myocardium, detach_atrium, mitral_cut, out, as_json):
     """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
     from echolite.evaluation.postprocess import PostprocessConfig
@@ -41,7 +44,7 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
     if sequence is not None:
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
-        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble)
+        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble, mitral_cut)
     if data_path is None:
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
@@ -49,7 +52,7 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
     from echolite.clinical.measure import measure as run_measure
 
     report = run_measure(model, data_path, split, ground_truth, out, qc, str(split_file) if split_file else None,
-                         post, tta, ensemble)
+                         post, tta, ensemble, mitral_cut)
     if as_json:
         click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
@@ -107,10 +110,10 @@ def _print_qc(report) -> None:
 
 
 def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool,
-                qc: str, post, tta: str, ensemble: tuple[Path, ...]) -> None:
+                qc: str, post, tta: str, ensemble: tuple[Path, ...], mitral_cut: bool) -> None:
     from echolite.clinical.measure import measure_cine
 
-    report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble)
+    report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble, mitral_cut)
     r = report.result
     ef = None if report.ef_withheld else r.ef
     if as_json:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from echolite.clinical.cine import analyse_cine, read_sequence
-from echolite.clinical.volumes import ejection_fraction, long_axis, volume_single_plane
+from echolite.clinical.volumes import ejection_fraction, long_axis, mitral_cut, volume_single_plane
 from echolite.data.phantom import make_phantom_cine
 from tests.helpers import write_medical
 
@@ -17,9 +17,13 @@ def test_cine_finds_ed_and_es_and_the_right_ef(cine):
     spacing = (0.5, 0.5)
     result = analyse_cine(masks, spacing)
     assert (result.ed_index, result.es_index) == (0, 8)
+    measured_es = mitral_cut(masks[8], masks[0], spacing)  # the ES mask is measured cut at the ED mitral plane
     expected = ejection_fraction(volume_single_plane(long_axis(masks[0], spacing)),
-                                 volume_single_plane(long_axis(masks[8], spacing)))
+                                 volume_single_plane(long_axis(measured_es, spacing)))
     assert result.ef == pytest.approx(expected) and 25 < result.ef < 75
+    uncut = ejection_fraction(volume_single_plane(long_axis(masks[0], spacing)),
+                              volume_single_plane(long_axis(masks[8], spacing)))
+    assert analyse_cine(masks, spacing, cut=False).ef == pytest.approx(uncut)
     assert np.all(np.diff(result.lv_area_mm2[:9]) < 0)  # the LV shrinks through systole
 
 

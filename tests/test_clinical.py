@@ -80,6 +80,10 @@ def test_measure_command_on_ground_truth_and_a_reference_ef(tmp_path):
     assert report["qc"]["criteria"] == "camus" and report["qc"]["frames_checked"] == 6
     assert "qc_passed" in report["agreement"]["vs_reference"]["ef"]
     assert (tmp_path / "m" / "measurements.csv").exists() and (tmp_path / "m" / "bland_altman.png").exists()
+    uncut = CliRunner().invoke(main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--json",
+                                      "--no-mitral-cut"])
+    assert uncut.exit_code == 0, uncut.output
+    assert len(json.loads(uncut.output[uncut.output.index("{"):])["patients"]) == 3
     both = CliRunner().invoke(main, ["measure", "--data", str(tmp_path / "data")])
     assert both.exit_code == 1 and "give either MODEL or --ground-truth" in both.output
 
@@ -231,3 +235,58 @@ def test_compare_two_measure_reports_tests_the_patients_errors(tmp_path):
     _measurements_csv(tmp_path / "c", (50.0, 58.0, 30.0), expert_ef=(60.0, 50.0, 40.0))
     other = CliRunner().invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "c")])
     assert other.exit_code == 1 and "measured different patients" in other.output
+
+
+def _systole_reaching_into_the_atrium(spacing=SPACING, size=320):
+    """ED and ES views of one heart whose ES mask takes the atrium's first 8 mm for ventricle (the mitral plane of
+    ``_half_ellipsoid_view`` is the row 0.8·size), and the same ES mask without that."""
+    ed = _half_ellipsoid_view(70.0, 24.0, size, spacing)
+    es = _half_ellipsoid_view(60.0, 18.0, size, spacing)
+    y, x = np.mgrid[0:size, 0:size].astype(float)
+    below = 0.8 * size * spacing[0] - y * spacing[0]
+    reaching = es.copy()
+    reaching[(below < 0) & (below > -8) & (es == 3)] = 1
+    return ed, reaching, es
+
+
+def test_mitral_cut_gives_the_atrium_back_what_lies_beyond_the_diastolic_plane():
+    from echolite.clinical.volumes import mitral_cut
+
+    ed, reaching, es = _systole_reaching_into_the_atrium()
+    cut = mitral_cut(reaching, ed, SPACING)
+    np.testing.assert_array_equal(cut, es)  # the LV ends at the plane, the atrium gets its pixels back
+    assert volume_single_plane(long_axis(reaching, SPACING)) > 1.1 * volume_single_plane(long_axis(cut, SPACING))
+    assert mitral_cut(es, ed, SPACING) is es  # nothing beyond the plane: untouched
+    assert mitral_cut(reaching, np.zeros_like(ed), SPACING) is reaching  # no diastolic LV to take the plane from
+
+
+def test_mitral_cut_follows_a_tilted_annulus():
+    """The plane is the line through the diastolic annulus points, not the normal of the long axis."""
+    from echolite.clinical.volumes import mitral_cut
+
+    size, spacing = 200, (1.0, 1.0)
+    y, x = np.mgrid[0:size, 0:size].astype(float)
+    plane = 120 + 0.3 * (x - 100)  # the mitral plane drops 0.3 px per column to the right
+    ed = np.zeros((size, size), np.uint8)
+    ed[(y < plane) & ((y - 70) ** 2 / 55**2 + (x - 100) ** 2 / 30**2 <= 1)] = 1
+    ed[(y >= plane) & (y < plane + 15) & (np.abs(x - 100) < 28)] = 3
+    es = ed.copy()
+    es[(y >= plane) & (y < plane + 6) & (np.abs(x - 100) < 20)] = 1  # systolic LV past the tilted plane
+    cut = mitral_cut(es, ed, spacing)
+    assert ((cut == 1) & (y >= plane + 1)).sum() == 0  # nothing left beyond the tilted plane
+    assert ((cut == 1) != (ed == 1)).sum() <= 0.01 * (ed == 1).sum()  # and the LV above it kept (up to its rim)
+
+
+def test_measure_cuts_the_systolic_masks_unless_told_not_to():
+    from types import SimpleNamespace
+
+    from echolite.clinical.volumes import measure_patients
+
+    ed, reaching, es = _systole_reaching_into_the_atrium()
+    frames = SimpleNamespace(patients=["p1", "p1"], views=["4CH", "4CH"], phases=["ED", "ES"],
+                             spacing_mm=np.array([SPACING, SPACING]))
+    cut = measure_patients(np.stack([ed, reaching]), frames)[0]
+    clean = measure_patients(np.stack([ed, es]), frames)[0]
+    uncut = measure_patients(np.stack([ed, reaching]), frames, cut=False)[0]
+    assert cut.esv_ml == pytest.approx(clean.esv_ml) and cut.ef == pytest.approx(clean.ef)
+    assert uncut.esv_ml > 1.1 * clean.esv_ml and uncut.ef < clean.ef - 3

@@ -265,7 +265,7 @@ def test_edge_cine_report_matches_the_library(capsys):
 
     _, masks, _ = make_phantom_cine(frames=12, seed=2, size=128)
     frames = [{"name": f"f{t}"} for t in range(12)]
-    assert _print_cine(_cine_summary(list(masks), frames, 0.5, strict=False)) == 0
+    assert _print_cine(_cine_summary(list(masks), frames, 0.5, strict=False, cut=True)) == 0
     expected = analyse_cine(masks, (0.5, 0.5))
     line = capsys.readouterr().out
     assert f"ED frame {expected.ed_index}, ES frame {expected.es_index}" in line and f"EF {expected.ef:.1f} %" in line
@@ -337,6 +337,25 @@ def test_cine_ef_only_when_ed_and_es_pass(tmp_path, monkeypatch, capsys):
     assert cine["ef_withheld"] == "the ES frame (loop_0004) fails QC: la_fragmented"
     out = capsys.readouterr().out
     assert "no EF: the ES frame (loop_0004) fails QC: la_fragmented" in out and " EF " not in out
+
+
+def test_device_cine_cuts_the_systolic_mask_as_the_library_does(tmp_path, monkeypatch):
+    from echolite.clinical.cine import analyse_cine
+    from echolite.data.phantom import make_phantom_cine
+
+    masks = make_phantom_cine(frames=8, seed=1, size=128)[1]
+    es_atrium = np.argwhere(masks[4] == 3)
+    top = es_atrium[:, 0].min()
+    masks[4][tuple(es_atrium[es_atrium[:, 0] < top + 4].T)] = 1  # the ES "LV" takes the atrium's first rows
+    efs = {}
+    for cut in ("--mitral-cut", "--no-mitral-cut"):
+        code, results = _run_on_masks(tmp_path / cut, monkeypatch, list(masks), "--cine", "--qc", "off",
+                                      "--spacing", "0.5", cut)
+        assert code == 0 and results["cine"]["es_frame"] == 4
+        efs[cut] = results["cine"]["ef_percent"]
+    assert efs["--mitral-cut"] == pytest.approx(analyse_cine(masks, (0.5, 0.5)).ef)
+    assert efs["--no-mitral-cut"] == pytest.approx(analyse_cine(masks, (0.5, 0.5), cut=False).ef)
+    assert efs["--mitral-cut"] > efs["--no-mitral-cut"] + 1
 
 
 def test_strict_qc_gives_no_volume_or_ef_from_failing_frames(tmp_path, monkeypatch, capsys):

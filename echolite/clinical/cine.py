@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
+from echolite_edge.clinical import MeasurementError, lv_areas, mitral_cut, pick_ed_es
 from echolite_edge.image import IMAGE_SUFFIXES, model_input
 
 from echolite.clinical.volumes import ejection_fraction, long_axis, volume_single_plane
@@ -53,8 +53,9 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
     return Sequence(images, grid, path.name)
 
 
-def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float]) -> CineResult:
-    """LV area per frame (mm², or pixels when the spacing is unknown), ED/ES frames and single-plane EF."""
+def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float], cut: bool = True) -> CineResult:
+    """LV area per frame (mm², or pixels when the spacing is unknown), ED/ES frames and single-plane EF; with
+    ``cut``, the ES mask is measured cut at the ED mitral plane (``mitral_cut``)."""
     spacing = spacing_mm if np.all(np.isfinite(spacing_mm)) else (1.0, 1.0)
     areas = lv_areas(masks, spacing)
     try:
@@ -62,5 +63,5 @@ def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float]) -> CineResu
     except MeasurementError as exc:
         raise EcholiteError(str(exc)) from None
     edv = volume_single_plane(long_axis(masks[ed], spacing))
-    esv = volume_single_plane(long_axis(masks[es], spacing))
+    esv = volume_single_plane(long_axis(mitral_cut(masks[es], masks[ed], spacing) if cut else masks[es], spacing))
     return CineResult(areas, ed, es, edv, esv, ejection_fraction(edv, esv))

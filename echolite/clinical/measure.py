@@ -74,11 +74,12 @@ class MeasureReport:
 def measure(model: Path | None, data: str, split: str = "all", ground_truth: bool = False,
             out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None,
             post: PostprocessConfig = PostprocessConfig(), tta: str = "none",
-            ensemble: tuple[Path, ...] = ()) -> MeasureReport:
+            ensemble: tuple[Path, ...] = (), mitral_cut: bool = True) -> MeasureReport:
     """Volumes and EF per patient from ``model``'s masks (averaged with the models of ``ensemble``, after the
     test-time augmentation ``tta``, post-processed by ``post``), or from the ground truth, on a split of ``data``
     (``split_file``: a YAML/JSON patient split instead of the run's or the data's), with their agreement (see
-    ``measure_masks``). With ``out``: ``measurements.csv`` and the Bland–Altman plots."""
+    ``measure_masks``, which also says what ``mitral_cut`` does). With ``out``: ``measurements.csv`` and the
+    Bland–Altman plots."""
     check_qc(qc)
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
@@ -93,26 +94,29 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
         masks = loaded.frames.masks
     expert = None if ground_truth else loaded.frames.masks
     report = measure_masks(masks, loaded.frames, GROUND_TRUTH if ground_truth else str(model), expert,
-                           reference_ef(loaded.info), qc)
+                           reference_ef(loaded.info), qc, mitral_cut)
     if out is not None:
         report.written = write_measurements(report, Path(out))
     return report
 
 
 def measure_masks(masks: np.ndarray, frames, source: str, expert_masks: np.ndarray | None = None,
-                  reference: dict[str, float] | None = None, qc: str = QC_DEFAULT) -> MeasureReport:
+                  reference: dict[str, float] | None = None, qc: str = QC_DEFAULT,
+                  mitral_cut: bool = True) -> MeasureReport:
     """Measure label maps aligned with ``frames``; with ``qc`` (a criteria set), reject the patients with a
-    failing ED or ES mask. Agreement, over all patients and over those that pass: EDV, ESV and EF against the
-    same measures of ``expert_masks``, and EF against ``reference`` (patient → EF)."""
+    failing ED or ES mask (the masks as given). Agreement, over all patients and over those that pass: EDV, ESV and
+    EF against the same measures of ``expert_masks``, and EF against ``reference`` (patient → EF). With
+    ``mitral_cut``, every ES mask, the experts' too, is measured cut at its view's ED mitral plane
+    (``echolite_edge.clinical.mitral_cut``)."""
     check_qc(qc)
-    report = MeasureReport(source, measure_patients(masks, frames, reference), qc)
+    report = MeasureReport(source, measure_patients(masks, frames, reference, mitral_cut), qc)
     if qc != QC_OFF:
         report.qc_frames = sum(phase in QC_PHASES for phase in frames.phases)
         report.failing_frames = failing_frames(masks, frames, qc)
         mark_patients(report.patients, report.failing_frames)
     passed = None if qc == QC_OFF else [p.qc_passed for p in report.patients]
     if expert_masks is not None:
-        report.expert = measure_patients(expert_masks, frames)
+        report.expert = measure_patients(expert_masks, frames, cut=mitral_cut)
         report.agreement["vs_expert_masks"] = {
             q: _over_patients(_values(report.patients, q), _values(report.expert, q), passed) for q in QUANTITIES}
     if reference:
@@ -233,11 +237,11 @@ class CineReport:
 
 def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, out: Path | None = None,
                  qc: str = QC_DEFAULT, post: PostprocessConfig = PostprocessConfig(),
-                 tta: str = "none", ensemble: tuple[Path, ...] = ()) -> CineReport:
+                 tta: str = "none", ensemble: tuple[Path, ...] = (), mitral_cut: bool = True) -> CineReport:
     """Segment every frame of a cine loop (the models of ``ensemble`` averaged with ``model``, test-time
-    augmentation ``tta``, post-processing ``post``), pick ED/ES from the LV area and compute EF; with ``qc`` a
-    criteria set, the ED and ES masks are checked and a failing one withholds the EF. With ``out``, the LV area
-    curve as ``lv_area.png``."""
+    augmentation ``tta``, post-processing ``post``), pick ED/ES from the LV area and compute EF (the ES mask cut at
+    the ED mitral plane with ``mitral_cut``); with ``qc`` a criteria set, the ED and ES masks are checked and a
+    failing one withholds the EF. With ``out``, the LV area curve as ``lv_area.png``."""
     check_qc(qc)
     from echolite.inference import load_segmenter
 
@@ -247,7 +251,7 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     start = time.perf_counter()
     masks = postprocess(segmenter.predict_labels(loop.images), post)
     fps = len(loop.images) / (time.perf_counter() - start)
-    result = analyse_cine(masks, loop.spacing_mm)
+    result = analyse_cine(masks, loop.spacing_mm, mitral_cut)
     if out is not None:
         from echolite.plots import save_area_curve
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from echolite_edge.clinical import (  # noqa: F401  (re-exported: the library's measuring API)
-    LongAxis, MeasurementError, ejection_fraction, volume_area_length, volume_biplane, volume_single_plane,
+    LongAxis, MeasurementError, ejection_fraction, mitral_cut, volume_area_length, volume_biplane,
+    volume_single_plane,
 )
 from echolite_edge.clinical import long_axis as _long_axis
 
@@ -39,17 +40,19 @@ class PatientMeasure:
     qc_failed: str = ""  # the failing frames with their failed criteria
 
 
-def measure_patients(masks: np.ndarray, frames, reference: dict[str, float] | None = None) -> list[PatientMeasure]:
+def measure_patients(masks: np.ndarray, frames, reference: dict[str, float] | None = None,
+                     cut: bool = True) -> list[PatientMeasure]:
     """EDV, ESV and EF per patient from label maps aligned with ``frames`` (patients, views, phases, spacing).
 
     Biplane when both apical views exist at ED and ES, else single-plane disks on the view there is (4CH
-    preferred) with area-length alongside. A patient whose masks cannot be measured gets NaN and a problem line."""
+    preferred) with area-length alongside. With ``cut``, each ES mask is measured cut at its view's ED mitral plane
+    (``mitral_cut``). A patient whose masks cannot be measured gets NaN and a problem line."""
     reference = reference or {}
     results = []
     for patient in sorted(set(frames.patients)):
         index = {(frames.views[i], frames.phases[i]): i for i, p in enumerate(frames.patients) if p == patient}
         try:
-            result = _measure_one(patient, index, masks, frames.spacing_mm)
+            result = _measure_one(patient, index, masks, frames.spacing_mm, cut)
         except EcholiteError as exc:
             result = PatientMeasure(patient, "-", *(float("nan"),) * 3, problem=str(exc))
         result.reference_ef = reference.get(patient, float("nan"))
@@ -57,10 +60,13 @@ def measure_patients(masks: np.ndarray, frames, reference: dict[str, float] | No
     return results
 
 
-def _measure_one(patient: str, index: dict, masks: np.ndarray, spacing: np.ndarray) -> PatientMeasure:
+def _measure_one(patient: str, index: dict, masks: np.ndarray, spacing: np.ndarray, cut: bool) -> PatientMeasure:
     def axis(view, phase):
         i = index[(view, phase)]
-        return long_axis(masks[i], tuple(spacing[i]))
+        mask = masks[i]
+        if cut and phase == "ES":
+            mask = mitral_cut(mask, masks[index[(view, "ED")]], tuple(spacing[index[(view, "ED")]]))
+        return long_axis(mask, tuple(spacing[i]))
 
     have = {view for view in ("2CH", "4CH") if (view, "ED") in index and (view, "ES") in index}
     if have == {"2CH", "4CH"}:

@@ -41,6 +41,9 @@ def main(argv=None) -> int:
                      help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF")
     run.add_argument("--spacing", type=_positive_float, default=None,
                      help="pixel size in mm of the input frames (for --cine)")
+    run.add_argument("--mitral-cut", action=argparse.BooleanOptionalAction, default=True,
+                     help="with --cine: measure the ES LV cut at the ED mitral plane (in systole the annulus moves "
+                          "toward the apex: LV beyond that plane is atrium; default: on)")
     run.add_argument("--fill-enclosed", action=argparse.BooleanOptionalAction, default=True,
                      help="fill the background the heart encloses with the structure around it (holes, gaps; "
                           "default: on)")
@@ -122,7 +125,7 @@ def _run(args) -> int:
                    "tta": args.tta, "ensemble": [str(p) for p in args.ensemble],
                    "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
         if args.cine:
-            results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict")
+            results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict", args.mitral_cut)
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
         _move_into(partial, args.out)
     finally:
@@ -263,13 +266,14 @@ def _bench_cine(args) -> int:
     return 0
 
 
-def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, strict: bool) -> dict:
-    """ED (largest LV), ES (smallest), their single-plane volumes and EF. With QC, EF only when both phases pass;
-    strict: no volume from a failing phase either."""
+def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, strict: bool, cut: bool) -> dict:
+    """ED (largest LV), ES (smallest), their single-plane volumes and EF (the ES mask measured cut at the ED
+    mitral plane with ``cut``). With QC, EF only when both phases pass; strict: no volume from a failing phase
+    either."""
     import numpy as np
 
     from echolite_edge.clinical import (
-        MeasurementError, ejection_fraction, long_axis, lv_areas, pick_ed_es, volume_single_plane,
+        MeasurementError, ejection_fraction, long_axis, lv_areas, mitral_cut, pick_ed_es, volume_single_plane,
     )
 
     if len(masks) < 2:
@@ -279,8 +283,11 @@ def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, str
         phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
         failing = {phase: frames[i]["qc"]["failed"] for phase, i in phases.items()
                    if "qc" in frames[i] and not frames[i]["qc"]["passed"]}
-        volumes = {phase: None if strict and phase in failing else volume_single_plane(long_axis(masks[i], spacing))
-                   for phase, i in phases.items()}
+        measured = {"ED": masks[phases["ED"]], "ES": masks[phases["ES"]]}
+        if cut:
+            measured["ES"] = mitral_cut(measured["ES"], measured["ED"], spacing)
+        volumes = {phase: None if strict and phase in failing else volume_single_plane(long_axis(mask, spacing))
+                   for phase, mask in measured.items()}
     except MeasurementError as exc:
         return {"error": str(exc)}
     summary = {"method": "single-plane disks", "unit": "mL" if spacing_mm else "pixel units",
