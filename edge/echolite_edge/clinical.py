@@ -10,9 +10,11 @@ Geometry of one apical view (all in mm, using the frame's (row, column) pixel si
 - **Disks**: the long axis is cut into 20 slabs of equal height; each disk's diameter is the length of LV along
   the line perpendicular to the axis through the slab's centre (sampled every 0.1 pixel).
 - **Mitral cut** (``mitral_cut``, on by default wherever an ED/ES pair is measured): the end-systolic LV ends at
-  the end-diastolic mitral plane. In systole the annulus moves toward the apex (a median 8.8 mm in the shared
-  CAMUS expert masks, never more than 0.7 mm the other way), so end-systolic "LV" on the atrial side of the line
-  through the end-diastolic annulus points is atrium that the model took for ventricle.
+  the end-diastolic mitral plane, the line through the ED annulus points. In systole the annulus moves toward the
+  apex (its midpoint by a median 8.8 mm in the shared CAMUS expert masks), so end-systolic "LV" on the atrial side
+  of that line is atrium taken for ventricle. The expert masks of the training patients (0001–0160) cross the
+  line only at the corner of a tilted annulus, by at most 2.6 mm; ``tolerance_mm`` moves the cut that far into
+  the atrium (0 by default: the choice on the training patients, benchmarks/RESULTS.md).
 
 Single plane: V = π/4 · Σ dᵢ² · h. Biplane (apical 2- and 4-chamber): V = π/4 · Σ aᵢ·bᵢ · h, with h from the
 longer of the two long axes (ASE/EACVI recommendation). Area-length: V = 8·A² / (3π·L). EF = (EDV − ESV) / EDV.
@@ -56,21 +58,22 @@ def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
     return LongAxis(base, apex, _diameters(lv, spacing, base, apex), area, annulus)
 
 
-def mitral_cut(es_mask: np.ndarray, ed_mask: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
+def mitral_cut(es_mask: np.ndarray, ed_mask: np.ndarray, spacing: tuple[float, float],
+               tolerance_mm: float = 0.0) -> np.ndarray:
     """``es_mask`` with its LV cut at the mitral plane of ``ed_mask``, the same view's end-diastolic label map: LV
-    pixels on the atrial side of the line through the ED annulus points become LA, then the LV and the LA keep
-    their largest components. Unchanged (the same array) when nothing lies beyond the plane or the ED mask has no
-    measurable LV."""
+    pixels more than ``tolerance_mm`` on the atrial side of the line through the ED annulus points become LA, then
+    the LV and the LA keep their largest components. Unchanged (the same array) when nothing lies beyond or the ED
+    mask has no measurable LV."""
     try:
         _, annulus, apex = _landmarks(ed_mask, spacing)
     except MeasurementError:
         return es_mask
     base = annulus.mean(axis=0)
     chord = annulus[1] - annulus[0]
-    normal = np.array([-chord[1], chord[0]])
+    normal = np.array([-chord[1], chord[0]]) / np.linalg.norm(chord)
     normal = normal if (apex - base) @ normal >= 0 else -normal  # pointing into the ventricle
     rows, cols = np.nonzero(es_mask == LV)
-    beyond = (np.stack([rows * spacing[0], cols * spacing[1]], axis=1) - base) @ normal < 0
+    beyond = (np.stack([rows * spacing[0], cols * spacing[1]], axis=1) - base) @ normal < -tolerance_mm
     if not beyond.any():
         return es_mask
     cut = es_mask.copy()
