@@ -179,7 +179,7 @@ def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
     EF) the absolute error against the expert masks, patient by patient. Rows as ``evaluation.stats.paired_tests``
     gives them, with ``metric`` "abs_err" and ``structure`` the quantity and unit ("EF %"); ``missed_*`` counts the
     patients one side could not measure. Returns the rows and the number of patients."""
-    from echolite.evaluation.stats import paired_p, verdict
+    from echolite.evaluation.stats import paired_summary
 
     errors_a, errors_b = _absolute_errors(Path(a)), _absolute_errors(Path(b))
     only_a, only_b = sorted(set(errors_a) - set(errors_b)), sorted(set(errors_b) - set(errors_a))
@@ -189,15 +189,8 @@ def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
     patients, rows = list(errors_a), []
     for column, name in QUANTITIES.items():
         x, y = (np.array([errors[p][column] for p in patients]) for errors in (errors_a, errors_b))
-        ok = np.isfinite(x) & np.isfinite(y)
-        diff = float((y[ok] - x[ok]).mean()) if ok.any() else None
-        p = paired_p(x, y)
-        rows.append({"metric": "abs_err", "structure": name.replace(" (", " ").rstrip(")"), "n": int(ok.sum()),
-                     "mean_a": float(x[ok].mean()) if ok.any() else None,
-                     "mean_b": float(y[ok].mean()) if ok.any() else None, "diff": diff,
-                     "median_diff": float(np.median(y[ok] - x[ok])) if ok.any() else None, "p": p,
-                     "verdict": verdict(p, diff), "missed_a": int(np.isnan(x).sum()),
-                     "missed_b": int(np.isnan(y).sum())})
+        rows.append({"metric": "abs_err", "structure": name.replace(" (", " ").rstrip(")"), **paired_summary(x, y),
+                     "missed_a": int(np.isnan(x).sum()), "missed_b": int(np.isnan(y).sum())})
     return rows, len(patients)
 
 

@@ -29,14 +29,20 @@ def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=None, structu
             x, y = (np.array([s.value(metric, name) for s in scores], float) for scores in (a, b))
             if not (np.isfinite(x).any() or np.isfinite(y).any()):
                 continue
-            ok = np.isfinite(x) & np.isfinite(y)
-            x, y = x[ok], y[ok]
-            p, diff = paired_p(x, y), _mean(y - x)
-            rows.append({"metric": metric, "structure": name, "n": int(ok.sum()), "mean_a": _mean(x),
-                         "mean_b": _mean(y), "diff": diff,
-                         "median_diff": float(np.median(y - x)) if x.size else None, "p": p,
-                         "verdict": verdict(p, diff), "missed_a": missed_a[name], "missed_b": missed_b[name]})
+            rows.append({"metric": metric, "structure": name, **paired_summary(x, y),
+                         "missed_a": missed_a[name], "missed_b": missed_b[name]})
     return rows
+
+
+def paired_summary(x: np.ndarray, y: np.ndarray) -> dict:
+    """Over the pairs where both values are finite: their number ``n``, the means of A and B, the mean and median
+    difference (B − A), the two-sided Wilcoxon p and its verdict."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    p, diff = paired_p(x, y), _mean(y - x)
+    return {"n": int(ok.sum()), "mean_a": _mean(x), "mean_b": _mean(y), "diff": diff,
+            "median_diff": float(np.median(y - x)) if x.size else None, "p": p, "verdict": verdict(p, diff)}
 
 
 def shared_missed_distance(a: list[FrameScore], b: list[FrameScore]) -> str:
