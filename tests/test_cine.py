@@ -17,7 +17,7 @@ def test_cine_finds_ed_and_es_and_the_right_ef(cine):
     spacing = (0.5, 0.5)
     result = analyse_cine(masks, spacing)
     assert (result.ed_index, result.es_index) == (0, 8)
-    measured_es = mitral_cut(masks[8], masks[0], spacing)  # the ES mask is measured cut at the ED mitral plane
+    measured_es = mitral_cut(masks[8], long_axis(masks[0], spacing), spacing)  # cut at the ED mitral plane
     expected = ejection_fraction(volume_single_plane(long_axis(masks[0], spacing)),
                                  volume_single_plane(long_axis(measured_es, spacing)))
     assert result.ef == pytest.approx(expected) and 25 < result.ef < 75

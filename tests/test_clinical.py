@@ -250,14 +250,18 @@ def _systole_reaching_into_the_atrium(spacing=SPACING, size=320):
 
 
 def test_mitral_cut_gives_the_atrium_back_what_lies_beyond_the_diastolic_plane():
-    from echolite.clinical.volumes import mitral_cut
+    from echolite.clinical.volumes import mitral_cut, pair_axes
+    from echolite.errors import EcholiteError
 
     ed, reaching, es = _systole_reaching_into_the_atrium()
-    cut = mitral_cut(reaching, ed, SPACING)
+    cut = mitral_cut(reaching, long_axis(ed, SPACING), SPACING)
     np.testing.assert_array_equal(cut, es)  # the LV ends at the plane, the atrium gets its pixels back
     assert volume_single_plane(long_axis(reaching, SPACING)) > 1.1 * volume_single_plane(long_axis(cut, SPACING))
-    assert mitral_cut(es, ed, SPACING) is es  # nothing beyond the plane: untouched
-    assert mitral_cut(reaching, np.zeros_like(ed), SPACING) is reaching  # no diastolic LV to take the plane from
+    assert mitral_cut(es, long_axis(ed, SPACING), SPACING) is es  # nothing beyond the plane: untouched
+    _, measured = pair_axes(ed, reaching, SPACING, SPACING)
+    assert volume_single_plane(measured) == pytest.approx(volume_single_plane(long_axis(es, SPACING)))
+    with pytest.raises(EcholiteError, match="no left ventricle"):
+        pair_axes(np.zeros_like(ed), reaching, SPACING, SPACING)  # no diastolic LV to take the plane from
 
 
 def test_mitral_cut_follows_a_tilted_annulus():
@@ -272,7 +276,7 @@ def test_mitral_cut_follows_a_tilted_annulus():
     ed[(y >= plane) & (y < plane + 15) & (np.abs(x - 100) < 28)] = 3
     es = ed.copy()
     es[(y >= plane) & (y < plane + 6) & (np.abs(x - 100) < 20)] = 1  # systolic LV past the tilted plane
-    cut = mitral_cut(es, ed, spacing)
+    cut = mitral_cut(es, long_axis(ed, spacing), spacing)
     assert ((cut == 1) & (y >= plane + 1)).sum() == 0  # nothing left beyond the tilted plane
     assert ((cut == 1) != (ed == 1)).sum() <= 0.01 * (ed == 1).sum()  # and the LV above it kept (up to its rim)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.clinical import MeasurementError, lv_areas, mitral_cut, pick_ed_es
+from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
 from echolite_edge.image import IMAGE_SUFFIXES, model_input
 
-from echolite.clinical.volumes import ejection_fraction, long_axis, volume_single_plane
+from echolite.clinical.volumes import ejection_fraction, pair_axes, volume_single_plane
 from echolite.data.cases import gray8
 from echolite.data.io import read_frame, read_volume, suffix_of
 from echolite.errors import EcholiteError
@@ -62,6 +62,5 @@ def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float], cut: bool =
         ed, es = pick_ed_es(areas)
     except MeasurementError as exc:
         raise EcholiteError(str(exc)) from None
-    edv = volume_single_plane(long_axis(masks[ed], spacing))
-    esv = volume_single_plane(long_axis(mitral_cut(masks[es], masks[ed], spacing) if cut else masks[es], spacing))
+    edv, esv = (volume_single_plane(axis) for axis in pair_axes(masks[ed], masks[es], spacing, spacing, cut))
     return CineResult(areas, ed, es, edv, esv, ejection_fraction(edv, esv))

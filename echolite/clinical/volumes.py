@@ -14,6 +14,7 @@ from echolite_edge.clinical import (  # noqa: F401  (re-exported: the library's 
     volume_single_plane,
 )
 from echolite_edge.clinical import long_axis as _long_axis
+from echolite_edge.clinical import pair_axes as _pair_axes
 
 from echolite.errors import EcholiteError
 
@@ -22,6 +23,16 @@ def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
     """Annulus, apex and disk diameters of the LV of one label map; unmeasurable masks are user errors."""
     try:
         return _long_axis(mask, spacing)
+    except MeasurementError as exc:
+        raise EcholiteError(str(exc)) from None
+
+
+def pair_axes(ed_mask: np.ndarray, es_mask: np.ndarray, ed_spacing, es_spacing,
+              cut: bool = True) -> tuple[LongAxis, LongAxis]:
+    """ED and ES long axes of one view, the ES mask cut at the ED mitral plane with ``cut``
+    (``echolite_edge.clinical.pair_axes``); unmeasurable masks are user errors."""
+    try:
+        return _pair_axes(ed_mask, es_mask, tuple(ed_spacing), tuple(es_spacing), cut)
     except MeasurementError as exc:
         raise EcholiteError(str(exc)) from None
 
@@ -61,22 +72,19 @@ def measure_patients(masks: np.ndarray, frames, reference: dict[str, float] | No
 
 
 def _measure_one(patient: str, index: dict, masks: np.ndarray, spacing: np.ndarray, cut: bool) -> PatientMeasure:
-    def axis(view, phase):
-        i = index[(view, phase)]
-        mask = masks[i]
-        if cut and phase == "ES":
-            mask = mitral_cut(mask, masks[index[(view, "ED")]], tuple(spacing[index[(view, "ED")]]))
-        return long_axis(mask, tuple(spacing[i]))
+    def axes(view):
+        ed, es = index[(view, "ED")], index[(view, "ES")]
+        return pair_axes(masks[ed], masks[es], spacing[ed], spacing[es], cut)
 
     have = {view for view in ("2CH", "4CH") if (view, "ED") in index and (view, "ES") in index}
     if have == {"2CH", "4CH"}:
-        edv = volume_biplane(axis("2CH", "ED"), axis("4CH", "ED"))
-        esv = volume_biplane(axis("2CH", "ES"), axis("4CH", "ES"))
+        (ed2, es2), (ed4, es4) = axes("2CH"), axes("4CH")
+        edv, esv = volume_biplane(ed2, ed4), volume_biplane(es2, es4)
         return PatientMeasure(patient, "biplane disks", edv, esv, ejection_fraction(edv, esv))
     if not have:
         raise EcholiteError(f"{patient}: needs ED and ES frames of one apical view")
     view = "4CH" if "4CH" in have else "2CH"
-    ed, es = axis(view, "ED"), axis(view, "ES")
+    ed, es = axes(view)
     edv, esv = volume_single_plane(ed), volume_single_plane(es)
     area_length = ejection_fraction(volume_area_length(ed), volume_area_length(es))
     return PatientMeasure(patient, f"single-plane disks {view}", edv, esv, ejection_fraction(edv, esv), area_length)

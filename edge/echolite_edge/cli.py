@@ -273,7 +273,7 @@ def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, str
     import numpy as np
 
     from echolite_edge.clinical import (
-        MeasurementError, ejection_fraction, long_axis, lv_areas, mitral_cut, pick_ed_es, volume_single_plane,
+        MeasurementError, ejection_fraction, lv_areas, pair_axes, pick_ed_es, volume_single_plane,
     )
 
     if len(masks) < 2:
@@ -283,11 +283,9 @@ def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, str
         phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
         failing = {phase: frames[i]["qc"]["failed"] for phase, i in phases.items()
                    if "qc" in frames[i] and not frames[i]["qc"]["passed"]}
-        measured = {"ED": masks[phases["ED"]], "ES": masks[phases["ES"]]}
-        if cut:
-            measured["ES"] = mitral_cut(measured["ES"], measured["ED"], spacing)
-        volumes = {phase: None if strict and phase in failing else volume_single_plane(long_axis(mask, spacing))
-                   for phase, mask in measured.items()}
+        axes = dict(zip(("ED", "ES"), pair_axes(masks[phases["ED"]], masks[phases["ES"]], spacing, spacing, cut)))
+        volumes = {phase: None if strict and phase in failing else volume_single_plane(axis)
+                   for phase, axis in axes.items()}
     except MeasurementError as exc:
         return {"error": str(exc)}
     summary = {"method": "single-plane disks", "unit": "mL" if spacing_mm else "pixel units",

@@ -58,20 +58,16 @@ def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
     return LongAxis(base, apex, _diameters(lv, spacing, base, apex), area, annulus)
 
 
-def mitral_cut(es_mask: np.ndarray, ed_mask: np.ndarray, spacing: tuple[float, float],
+def mitral_cut(es_mask: np.ndarray, ed: LongAxis, spacing: tuple[float, float],
                tolerance_mm: float = 0.0) -> np.ndarray:
-    """``es_mask`` with its LV cut at the mitral plane of ``ed_mask``, the same view's end-diastolic label map: LV
-    pixels more than ``tolerance_mm`` on the atrial side of the line through the ED annulus points become LA, then
-    the LV and the LA keep their largest components. Unchanged (the same array) when nothing lies beyond or the ED
-    mask has no measurable LV."""
-    try:
-        _, annulus, apex = _landmarks(ed_mask, spacing)
-    except MeasurementError:
-        return es_mask
-    base = annulus.mean(axis=0)
-    chord = annulus[1] - annulus[0]
+    """``es_mask`` (pixel size ``spacing``) with its LV cut at the mitral plane of ``ed``, the long axis of the same
+    view's end-diastolic mask: LV pixels more than ``tolerance_mm`` on the atrial side of the line through the ED
+    annulus points become LA, then the LV and the LA keep their largest components. The same array when nothing
+    lies beyond."""
+    base = ed.annulus.mean(axis=0)
+    chord = ed.annulus[1] - ed.annulus[0]
     normal = np.array([-chord[1], chord[0]]) / np.linalg.norm(chord)
-    normal = normal if (apex - base) @ normal >= 0 else -normal  # pointing into the ventricle
+    normal = normal if (ed.apex - base) @ normal >= 0 else -normal  # pointing into the ventricle
     rows, cols = np.nonzero(es_mask == LV)
     beyond = (np.stack([rows * spacing[0], cols * spacing[1]], axis=1) - base) @ normal < -tolerance_mm
     if not beyond.any():
@@ -80,6 +76,14 @@ def mitral_cut(es_mask: np.ndarray, ed_mask: np.ndarray, spacing: tuple[float, f
     cut[rows[beyond], cols[beyond]] = LA
     kept = keep_largest_components(cut)
     return np.where(np.isin(cut, (LV, LA)), kept, cut).astype(es_mask.dtype)
+
+
+def pair_axes(ed_mask: np.ndarray, es_mask: np.ndarray, ed_spacing: tuple[float, float],
+              es_spacing: tuple[float, float], cut: bool = True) -> tuple[LongAxis, LongAxis]:
+    """The long axes of one view's ED and ES label maps, the ES one measured cut at the ED mitral plane with
+    ``cut`` (``mitral_cut``)."""
+    ed = long_axis(ed_mask, ed_spacing)
+    return ed, long_axis(mitral_cut(es_mask, ed, es_spacing) if cut else es_mask, es_spacing)
 
 
 def _landmarks(mask: np.ndarray, spacing: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
