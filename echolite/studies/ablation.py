@@ -23,8 +23,8 @@ from echolite.evaluation.names import METRICS, PAPER_STRUCTURES, STRUCTURES
 from echolite.models.presets import get_preset
 from echolite.run import RunDir
 
-TRAIN_FIELDS = {"epochs", "batch_size", "learning_rate", "loss", "augment", "scheduler", "ds_weight", "phantom_frames",
-                "patience", "seed", "jit_compile"}
+TRAIN_FIELDS = {"epochs", "batch_size", "learning_rate", "loss", "augment", "scheduler", "ds_weight", "size_weight",
+                "phantom_frames", "patience", "seed", "jit_compile"}
 """What a plan may change in training (the data and the split are the study's, not a variant's)."""
 SPECIAL_FIELDS = {"preset", "size", "postprocess"}
 DEFAULT_PRESET = "unet1"  # Table I's U-Net 1: the paper's starting point
