@@ -39,11 +39,15 @@ DISKS = 20
 
 @dataclass(frozen=True)
 class LongAxis:
-    base: np.ndarray  # mitral plane midpoint (y, x) in mm
+    annulus: np.ndarray  # (2, 2): the two mitral annulus points (y, x) in mm
     apex: np.ndarray  # (y, x) in mm
     diameters: np.ndarray  # (DISKS,) mm, from base to apex
     area_mm2: float
-    annulus: np.ndarray  # (2, 2): the two mitral annulus points (y, x) in mm
+
+    @property
+    def base(self) -> np.ndarray:
+        """The mitral plane's midpoint (y, x) in mm."""
+        return self.annulus.mean(axis=0)
 
     @property
     def length(self) -> float:
@@ -53,9 +57,8 @@ class LongAxis:
 def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
     """Annulus, apex and disk diameters of the LV (label 1) of one (H, W) label map."""
     lv, annulus, apex = _landmarks(mask, spacing)
-    base = annulus.mean(axis=0)
     area = float(lv.sum() * spacing[0] * spacing[1])
-    return LongAxis(base, apex, _diameters(lv, spacing, base, apex), area, annulus)
+    return LongAxis(annulus, apex, _diameters(lv, spacing, annulus.mean(axis=0), apex), area)
 
 
 def mitral_cut(es_mask: np.ndarray, ed: LongAxis, spacing: tuple[float, float],
@@ -64,12 +67,11 @@ def mitral_cut(es_mask: np.ndarray, ed: LongAxis, spacing: tuple[float, float],
     view's end-diastolic mask: LV pixels more than ``tolerance_mm`` on the atrial side of the line through the ED
     annulus points become LA, then the LV and the LA keep their largest components. The same array when nothing
     lies beyond."""
-    base = ed.annulus.mean(axis=0)
     chord = ed.annulus[1] - ed.annulus[0]
     normal = np.array([-chord[1], chord[0]]) / np.linalg.norm(chord)
-    normal = normal if (ed.apex - base) @ normal >= 0 else -normal  # pointing into the ventricle
+    normal = normal if (ed.apex - ed.base) @ normal >= 0 else -normal  # pointing into the ventricle
     rows, cols = np.nonzero(es_mask == LV)
-    beyond = (np.stack([rows * spacing[0], cols * spacing[1]], axis=1) - base) @ normal < -tolerance_mm
+    beyond = (np.stack([rows * spacing[0], cols * spacing[1]], axis=1) - ed.base) @ normal < -tolerance_mm
     if not beyond.any():
         return es_mask
     cut = es_mask.copy()
