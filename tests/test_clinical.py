@@ -235,6 +235,8 @@ def test_compare_two_measure_reports_tests_the_patients_errors(tmp_path):
     _measurements_csv(tmp_path / "c", (50.0, 58.0, 30.0), expert_ef=(60.0, 50.0, 40.0))
     other = CliRunner().invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "c")])
     assert other.exit_code == 1 and "measured different patients" in other.output
+    chosen = CliRunner().invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--metric", "dice"])
+    assert chosen.exit_code == 1 and "two measure folders" in chosen.output
 
 
 def _systole_reaching_into_the_atrium(spacing=SPACING, size=320):

@@ -141,6 +141,9 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
     from echolite.evaluation.stats import paired_tests, shared_missed_distance
 
     if is_measure_report(a) and is_measure_report(b):
+        if metrics or structures:
+            raise EcholiteError("--metric and --structure choose tests of evaluation reports; two measure folders "
+                                "are compared on their EDV, ESV and EF errors")
         rows, patients = compare_measurements(a, b)
         return Comparison(rows, patients, None, "nan", unit="patients")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
