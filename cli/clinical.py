@@ -57,6 +57,8 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
         click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
     _print_patients(report)
+    click.echo("ES masks measured " + ("cut at the ED mitral plane (--no-mitral-cut: as they are)" if report.mitral_cut
+                                       else "as they are (not cut at the ED mitral plane)"))
     for comparison, quantities in report.agreement.items():
         click.echo("")
         _print_agreement(report, comparison, quantities)

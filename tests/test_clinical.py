@@ -83,7 +83,8 @@ def test_measure_command_on_ground_truth_and_a_reference_ef(tmp_path):
     uncut = CliRunner().invoke(main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--json",
                                       "--no-mitral-cut"])
     assert uncut.exit_code == 0, uncut.output
-    assert len(json.loads(uncut.output[uncut.output.index("{"):])["patients"]) == 3
+    uncut_report = json.loads(uncut.output[uncut.output.index("{"):])
+    assert len(uncut_report["patients"]) == 3 and uncut_report["mitral_cut"] is False and report["mitral_cut"]
     both = CliRunner().invoke(main, ["measure", "--data", str(tmp_path / "data")])
     assert both.exit_code == 1 and "give either MODEL or --ground-truth" in both.output
 

@@ -40,6 +40,7 @@ class MeasureReport:
     patients: list[PatientMeasure]
     qc: str = QC_OFF  # the anatomical criteria set of the quality control, or "off"
     qc_frames: int = 0  # frames checked
+    mitral_cut: bool = True  # ES masks measured cut at the ED mitral plane
     failing_frames: list[FailingFrame] = field(default_factory=list)
     expert: list[PatientMeasure] = field(default_factory=list)  # the same patients from the expert masks
     agreement: dict[str, dict[str, dict[str, dict]]] = field(default_factory=dict)
@@ -68,7 +69,8 @@ class MeasureReport:
             qc.update(frames_checked=self.qc_frames, frames_failing=len(self.failing_frames),
                       patients=len(self.patients), patients_rejected=self.rejected,
                       failing_frames=[dataclasses.asdict(f) for f in self.failing_frames])
-        return {"source": self.source, "qc": qc, "agreement": self.agreement, "patients": self.patient_rows()}
+        return {"source": self.source, "mitral_cut": self.mitral_cut, "qc": qc, "agreement": self.agreement,
+                "patients": self.patient_rows()}
 
 
 def measure(model: Path | None, data: str, split: str = "all", ground_truth: bool = False,
@@ -109,7 +111,7 @@ def measure_masks(masks: np.ndarray, frames, source: str, expert_masks: np.ndarr
     ``mitral_cut``, every ES mask, the experts' too, is measured cut at its view's ED mitral plane
     (``echolite_edge.clinical.mitral_cut``)."""
     check_qc(qc)
-    report = MeasureReport(source, measure_patients(masks, frames, reference, mitral_cut), qc)
+    report = MeasureReport(source, measure_patients(masks, frames, reference, mitral_cut), qc, mitral_cut=mitral_cut)
     if qc != QC_OFF:
         report.qc_frames = sum(phase in QC_PHASES for phase in frames.phases)
         report.failing_frames = failing_frames(masks, frames, qc)
