@@ -94,8 +94,7 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
 @click.option("--strategy", type=click.Choice(STRATEGIES), help="mirrored: all visible GPUs of this machine "
               f"(tf.distribute); multi-worker: several machines via TF_CONFIG [default: {DEFAULTS.strategy}].")
 def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, scheduler, loss, ds_weight, size_weight,
-          augment, no_augment,
-          phantom_frames, seed, image_size, out, resume, average_last, strategy):
+          augment, no_augment, phantom_frames, seed, image_size, out, resume, average_last, strategy):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
     from echolite.config import resolve_configs
 
@@ -103,9 +102,9 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
     model_config, config = resolve_configs(
         preset, quickstart=data == "phantom", data=data, epochs=epochs, batch_size=batch_size, learning_rate=lr,
-        patience=patience, scheduler=scheduler, loss=loss, ds_weight=ds_weight, size_weight=size_weight, augment="none" if no_augment else augment,
-        phantom_frames=phantom_frames, seed=seed, input_size=image_size, skip_bad=skip_bad or None,
-        split_file=str(split_file) if split_file else None, strategy=strategy, average_last=average_last)
+        patience=patience, scheduler=scheduler, loss=loss, ds_weight=ds_weight, size_weight=size_weight,
+        augment="none" if no_augment else augment, phantom_frames=phantom_frames, seed=seed, input_size=image_size,
+        skip_bad=skip_bad or None, split_file=str(split_file) if split_file else None, strategy=strategy, average_last=average_last)
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
     if resume:
         config = _resumed_banner_config(out, epochs)
