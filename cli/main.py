@@ -104,7 +104,8 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         preset, quickstart=data == "phantom", data=data, epochs=epochs, batch_size=batch_size, learning_rate=lr,
         patience=patience, scheduler=scheduler, loss=loss, ds_weight=ds_weight, size_weight=size_weight,
         augment="none" if no_augment else augment, phantom_frames=phantom_frames, seed=seed, input_size=image_size,
-        skip_bad=skip_bad or None, split_file=str(split_file) if split_file else None, strategy=strategy, average_last=average_last)
+        skip_bad=skip_bad or None, split_file=str(split_file) if split_file else None, strategy=strategy,
+        average_last=average_last)
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
     if resume:
         config = _resumed_banner_config(out, epochs)
