@@ -6,6 +6,7 @@ device runner; see its docstring for the method.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,22 +20,27 @@ from echolite_edge.clinical import pair_axes as _pair_axes
 from echolite.errors import EcholiteError
 
 
-def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
-    """Annulus, apex and disk diameters of the LV of one label map; unmeasurable masks are user errors."""
+@contextmanager
+def _user_errors():
+    """An unmeasurable mask is the user's data, not a bug: its MeasurementError becomes an EcholiteError."""
     try:
-        return _long_axis(mask, spacing)
+        yield
     except MeasurementError as exc:
         raise EcholiteError(str(exc)) from None
+
+
+def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
+    """Annulus, apex and disk diameters of the LV of one label map; unmeasurable masks are user errors."""
+    with _user_errors():
+        return _long_axis(mask, spacing)
 
 
 def pair_axes(ed_mask: np.ndarray, es_mask: np.ndarray, ed_spacing, es_spacing,
               cut: bool = True) -> tuple[LongAxis, LongAxis]:
     """ED and ES long axes of one view, the ES mask cut at the ED mitral plane with ``cut``
     (``echolite_edge.clinical.pair_axes``); unmeasurable masks are user errors."""
-    try:
+    with _user_errors():
         return _pair_axes(ed_mask, es_mask, tuple(ed_spacing), tuple(es_spacing), cut)
-    except MeasurementError as exc:
-        raise EcholiteError(str(exc)) from None
 
 
 @dataclass
