@@ -65,9 +65,9 @@ def main() -> None:
     s = error_sources(expert, ef)
     mae = s["mae_per_model"]
     print(f"{s['models']} models, {s['patients']} patients")
-    print(f"EF MAE per model:           {mae.min():.2f} to {mae.max():.2f} (mean {mae.mean():.2f})")
-    print(f"EF MAE of the models' mean: {s['mae_of_mean']:.2f} (bias {s['bias_of_mean']:+.2f})")
-    print(f"shared part, mean |error|:  {s['mae_of_mean']:.2f}; model-specific part: {s['model_specific']:.2f}")
+    print(f"EF MAE per model: {mae.min():.2f} to {mae.max():.2f} (mean {mae.mean():.2f})")
+    print(f"shared part (the models' mean EF), MAE: {s['mae_of_mean']:.2f} (bias {s['bias_of_mean']:+.2f})")
+    print(f"model-specific part, mean |departure from the models' mean|: {s['model_specific']:.2f}")
     print(f"slope of the mean EF on the expert EF: {s['slope']:.2f}")
     order = np.argsort(-np.abs(s["shared"]))[:args.top]
     print(f"{'patient':<14}{'expert EF':>10}{'shared error':>14}{'model spread (SD)':>19}")
