@@ -38,7 +38,7 @@ def main() -> None:
     from echolite.data.phantom import make_phantom
     from echolite.data.pipeline import make_dataset
     from echolite.training.distribute import place
-    from echolite.training.trainer import _compiled_model
+    from echolite.training.trainer import compiled_model
 
     model_config, config = resolve_configs(args.preset, input_size=args.size, batch_size=args.batch_size,
                                            jit_compile=False, augment="none")
@@ -49,7 +49,7 @@ def main() -> None:
     for name in ("default", "mirrored"):
         placement = place(name, args.batch_size)
         with placement.strategy.scope():
-            model = _compiled_model(model_config, replace(config, strategy=name))
+            model = compiled_model(model_config, replace(config, strategy=name))
         dataset = make_dataset(frames, args.batch_size, list(model.output_names))
         rates[name] = _steps_per_second(model, dataset, args.steps)
         print(f"{name:<9} replicas {placement.replicas}  {rates[name]:.2f} steps/s  "

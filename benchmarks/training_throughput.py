@@ -52,10 +52,10 @@ def _train_fps(frames, args, jit: bool) -> tuple[float, float]:
     from echolite.config import TrainConfig
     from echolite.models import get_preset
     from echolite.data.pipeline import make_dataset
-    from echolite.training.trainer import _compiled_model
+    from echolite.training.trainer import compiled_model
 
     config = TrainConfig(preset=args.preset, batch_size=args.batch_size, augment=args.augment, jit_compile=jit)
-    model = _compiled_model(get_preset(args.preset).model, config)
+    model = compiled_model(get_preset(args.preset).model, config)
     import keras
     import numpy as np
 

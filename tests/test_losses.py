@@ -47,9 +47,9 @@ def test_deep_supervision_total_loss_is_final_plus_weighted_aux(tiny_config):
     import keras
 
     from echolite.config import TrainConfig
-    from echolite.training.trainer import _compiled_model
+    from echolite.training.trainer import compiled_model
 
-    model = _compiled_model(tiny_config, TrainConfig(loss="dice_ce", ds_weight=0.3))
+    model = compiled_model(tiny_config, TrainConfig(loss="dice_ce", ds_weight=0.3))
     rng = np.random.default_rng(1)
     x = rng.random((4, 64, 64, 1), dtype=np.float32)
     y = rng.integers(0, 4, (4, 64, 64, 1)).astype(np.uint8)

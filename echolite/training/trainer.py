@@ -94,7 +94,7 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     keras.utils.set_random_seed(config.seed)
     state = load_state(home) if resume else None
     with placement.strategy.scope():
-        model = keras.models.load_model(home.last_model) if state else _compiled_model(model_config, config)
+        model = keras.models.load_model(home.last_model) if state else compiled_model(model_config, config)
     if placement.replicas > 1:  # XLA cannot place the variables of other replicas (tf.distribute known issue)
         model.jit_compile = False
         patch_symbolic_build(model, placement)
@@ -154,7 +154,9 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
     )
 
 
-def _compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Model:
+def compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Model:
+    """A new model of ``model_config``, compiled as ``train`` compiles it: Adam, the loss on every output (deep
+    supervision weighted by ``config.ds_weight``), Dice metrics on ``seg``; benchmarks and probes train with it."""
     model = build_unet(model_config, name=config.preset.replace("-", "_"))
     loss = SegmentationLoss(config.loss, model_config.num_classes, size_weight=config.size_weight)
     names = list(model.output_names)
