@@ -1,0 +1,124 @@
+"""Does seeing the other phase help a model's EF? A probe, not a training path of the library.
+
+The experts drew CAMUS with the cine loop in front of them; a single-frame model sees one still. This trains
+``edge-rt`` (30 epochs, batch 16, Adam 1e-3, the affine augmentation, the library's loss and model builder) with
+either one input channel (the frame) or two (the frame, then the same view's frame of the other phase, both moved by
+the same affine), keeps the epoch of best validation Dice, and reports on the validation patients Dice, outliers
+(camus criteria, default post-processing) and EF against the expert masks (method of disks, mitral cut).
+
+    python benchmarks/pair_input_probe.py --data ../shared/data/camus4ch \\
+        --split-file benchmarks/camus4ch_inner_split.yaml --channels 2 --seed 0 --out runs/pair-2ch
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def partner_index(frames) -> np.ndarray:
+    """For each frame, the index of the same patient's and view's frame of the other phase (itself if none)."""
+    where = {(p, v, ph): i for i, (p, v, ph) in enumerate(zip(frames.patients, frames.views, frames.phases))}
+    other = {"ED": "ES", "ES": "ED"}
+    return np.array([where.get((p, v, other.get(ph)), i)
+                     for i, (p, v, ph) in enumerate(zip(frames.patients, frames.views, frames.phases))])
+
+
+def inputs(frames, channels: int) -> np.ndarray:
+    images = frames.images.astype(np.float32)
+    if channels == 1:
+        return images[..., None]
+    partner = partner_index(frames)
+    if (partner == np.arange(len(partner))).any():
+        raise SystemExit(f"{int((partner == np.arange(len(partner))).sum())} frames have no frame of the other phase")
+    return np.stack([images, images[partner]], axis=-1)
+
+
+def dataset(x, masks, batch_size, names, shuffle, seed):
+    import tensorflow as tf
+
+    from echolite.data.augment import Augmenter
+
+    augmenter = Augmenter("affine")
+
+    def apply(image, mask, s):
+        out_image, out_mask = augmenter(image, mask, int(s))  # one affine for both channels
+        return out_image.reshape(image.shape), out_mask
+
+    def augment(pair, s):
+        image, mask = tf.numpy_function(apply, [pair[0], pair[1], s], [tf.float32, tf.uint8], stateful=False)
+        image.set_shape(x.shape[1:])
+        mask.set_shape(masks.shape[1:])
+        return image, mask
+
+    ds = tf.data.Dataset.from_tensor_slices((x, masks))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed))).map(
+            augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(lambda i, m: (i, m[..., None])).batch(batch_size)
+    return ds.map(lambda i, m: (i, {n: m for n in names})).prefetch(2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--split-file", required=True)
+    parser.add_argument("--channels", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+
+    import keras
+
+    from echolite.clinical.measure import measure_masks
+    from echolite.config import TrainConfig
+    from echolite.evaluation.anatomy import check_anatomy, is_outlier
+    from echolite.evaluation.metrics import dice_per_class
+    from echolite.evaluation.postprocess import postprocess
+    from echolite.models import get_preset, inference_model
+    from echolite.run import frames_for_split
+    from echolite.training.trainer import compiled_model
+
+    preset = get_preset("edge-rt")
+    model_config = dataclasses.replace(preset.model, in_channels=args.channels)
+    config = TrainConfig(preset="edge-rt", batch_size=16, epochs=args.epochs, seed=args.seed, jit_compile=False)
+    train = frames_for_split(args.data, "train", None, model_config.input_size, args.split_file).frames
+    val = frames_for_split(args.data, "val", None, model_config.input_size, args.split_file).frames
+    keras.utils.set_random_seed(args.seed)
+    model = compiled_model(model_config, config)
+    names = list(model.output_names)
+    args.out.mkdir(parents=True, exist_ok=True)
+    best = args.out / "best.weights.h5"
+    started = time.time()
+    model.fit(dataset(inputs(train, args.channels), train.masks, 16, names, True, args.seed),
+              validation_data=dataset(inputs(val, args.channels), val.masks, 16, names, False, 0),
+              epochs=args.epochs, verbose=2, shuffle=False,
+              callbacks=[keras.callbacks.ModelCheckpoint(best, "val_seg_dice_mean", mode="max",
+                                                         save_best_only=True, save_weights_only=True)])
+    minutes = (time.time() - started) / 60
+    model.load_weights(best)
+    seg = inference_model(model)
+    labels = np.argmax(seg.predict(inputs(val, args.channels), batch_size=8, verbose=0), axis=-1).astype(np.uint8)
+    masks = postprocess(labels)
+    dice = np.nanmean(dice_per_class(masks, val.masks, 4), axis=0)
+    outliers = sum(is_outlier(check_anatomy(m, "camus")) for m in masks)
+    report = measure_masks(masks, val, f"pair probe, {args.channels} channel(s)", val.masks)
+    ef = report.agreement["vs_expert_masks"]["ef"]["all"]
+    result = {"channels": args.channels, "seed": args.seed, "epochs": args.epochs, "minutes": round(minutes, 1),
+              "dice": [round(float(d), 3) for d in dice], "outliers_camus": int(outliers), "ef": ef,
+              "patients": [{"patient": p.patient, "ef": p.ef, "edv_ml": p.edv_ml, "esv_ml": p.esv_ml}
+                           for p in report.patients],
+              "expert": [{"patient": p.patient, "ef": p.ef} for p in report.expert]}
+    (args.out / "result.json").write_text(json.dumps(result, indent=1, default=float))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("patients", "expert")}, default=float))
+
+
+if __name__ == "__main__":
+    main()
