@@ -17,7 +17,8 @@ from echolite.errors import EcholiteError
 @click.option("--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'. MODEL: run, .keras or .tflite.")
 @click.option("--sequence", type=click.Path(path_type=Path),
               help="A cine loop instead (NIfTI/MHD sequence, .npy stack, or folder of frames): ED/ES found from the LV area.")
-@click.option("--spacing", type=float, help="Pixel size in mm for a --sequence whose format carries none.")
+@click.option("--spacing", type=float,
+              help="Pixel size in mm of the original frames, for data or a --sequence whose format carries none.")
 @click.option("--ground-truth", is_flag=True, help="Measure the ground-truth masks instead of a model's.")
 @click.option("--split", type=click.Choice(SPLITS), default="all", show_default=True)
 @click.option("--split-file", type=click.Path(path_type=Path),
@@ -52,7 +53,7 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
     from echolite.clinical.measure import measure as run_measure
 
     report = run_measure(model, data_path, split, ground_truth, out, qc, str(split_file) if split_file else None,
-                         post, tta, ensemble, mitral_cut)
+                         post, tta, ensemble, mitral_cut, spacing)
     if as_json:
         click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
@@ -125,7 +126,9 @@ def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | 
             "frames_per_second": report.frames_per_second}), indent=2))
         return
     click.echo(f"{sequence.name}: {report.frames} frames segmented at {report.frames_per_second:.1f} frames/s")
-    click.echo(f"ED frame {r.ed_index}, ES frame {r.es_index}: EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL, "
+    volumes = (f"EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL" if r.edv_ml == r.edv_ml  # NaN: no spacing
+               else "EDV and ESV need the pixel spacing (--spacing MM)")
+    click.echo(f"ED frame {r.ed_index}, ES frame {r.es_index}: {volumes}, "
                + (f"EF {r.ef:.1f} % (single-plane disks)" if ef is not None else "no EF: " + "; ".join(
                    f"the {phase} frame fails QC ({report.qc}): {', '.join(names)}"
                    for phase, names in report.qc_failed.items())))

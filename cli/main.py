@@ -1,7 +1,7 @@
 """``echolite``: thin click commands that parse options, call one library function and print what it returns.
 
 Heavy imports (TensorFlow, Keras) happen inside the commands so ``echolite --help`` stays instant.
-User errors (``EcholiteError``) print as one line and exit with status 1.
+User errors (``EcholiteError``) and file-system errors print as one line and exit with status 1.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ DEFAULTS = TrainConfig()
 
 
 class EcholiteGroup(click.Group):
-    """User errors, and option errors of the subcommands, as one line on stderr and exit status 1."""
+    """User errors, option errors and file-system errors (disk full, permissions) as one line on stderr, status 1."""
 
     def invoke(self, ctx):
         try:
@@ -41,6 +41,10 @@ class EcholiteGroup(click.Group):
             sys.exit(1)
         except click.UsageError as exc:
             click.echo(f"error: {exc.format_message()} (see --help)", err=True)
+            sys.exit(1)
+        except OSError as exc:  # the user's file system (disk full, permissions), not a bug: name the file
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             sys.exit(1)
 
 

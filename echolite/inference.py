@@ -78,12 +78,13 @@ class TFLiteSegmenter:
     """A batch-1 ``image -> mask`` TFLite model; ``predict_scores`` gives the dequantized class scores."""
 
     def __init__(self, model: Path | bytes, threads: int = 2, tta: str = "none"):
-        from echolite_edge.runner import load_interpreter
+        from echolite_edge.runner import check_segmentation_io, load_interpreter
 
         self.tta = tta
         self.source = Path(model) if not isinstance(model, (bytes, bytearray)) else Path("<converted model>")
         try:
             self.interpreter = load_interpreter(model, threads)
+            check_segmentation_io(self.interpreter, self.source)
         except ValueError as exc:
             raise EcholiteError(str(exc)) from None
         self.input = self.interpreter.get_input_details()[0]
@@ -145,7 +146,11 @@ def load_keras_model(path: Path):
         raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
     if not zipfile.is_zipfile(file):
         raise EcholiteError(f"{file}: not a Keras model file (a .keras file is a zip archive; this one is not)")
-    return inference_model(load_saved_model(file))
+    model = load_saved_model(file)
+    try:
+        return inference_model(model)
+    except ValueError:
+        raise EcholiteError(f"{file}: not an echolite model (no 'image' input and 'seg' output layers)") from None
 
 
 def predict_labels(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
@@ -182,5 +187,10 @@ def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
     out = np.empty_like(frames.masks)
     for i, frame_id in enumerate(frames.frame_ids):
         mask, _ = read_frame(by_name[frame_id])
+        shapes = {tuple(int(v) for v in frames.original_shapes[i]), (size, size)}
+        if mask.shape[:2] not in shapes:
+            raise EcholiteError(f"{by_name[frame_id]}: mask of {mask.shape[1]}x{mask.shape[0]} pixels; its frame is "
+                                f"{frames.original_shapes[i][1]}x{frames.original_shapes[i][0]} (or give masks on the "
+                                f"{size}x{size} model grid)")
         out[i] = resize_nearest(to_labels(mask, by_name[frame_id]), (size, size))
     return out

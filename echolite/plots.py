@@ -3,13 +3,44 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from echolite_edge.files import unwritable_reason  # noqa: E402
 from echolite_edge.labels import COLORS, LA, LV, MYO  # noqa: E402
+
+from echolite.errors import EcholiteError  # noqa: E402
+
+
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def save_figure(fig, out: Path, dpi: int) -> None:
+    """Write ``fig`` to ``out`` (its suffix gives the format; none: PNG) whole or not at all: drawn to a hidden
+    name beside it, then renamed; the parent folders are created. The figure is closed either way."""
+    out = Path(out)
+    kind = out.suffix[1:].lower() or "png"
+    try:
+        if out.is_dir():
+            raise EcholiteError(f"{out}: is a folder; name a figure file ({', '.join(FIGURE_FORMATS)})")
+        reason = unwritable_reason(out.parent)
+        if reason:
+            raise EcholiteError(f"{out}: cannot write the figure ({reason})")
+        if kind not in FIGURE_FORMATS:
+            raise EcholiteError(f"{out}: cannot write a .{kind} figure; name a {', '.join(FIGURE_FORMATS)} file")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.name}.partial")
+        try:
+            fig.savefig(partial, dpi=dpi, format=kind)
+            os.replace(partial, out)
+        finally:
+            partial.unlink(missing_ok=True)
+    finally:
+        plt.close(fig)
 
 
 def plot_training_curves(history_csv: Path, out_png: Path) -> None:
@@ -31,8 +62,7 @@ def plot_training_curves(history_csv: Path, out_png: Path) -> None:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_png, 100)
 
 
 def _dice_label(key: str) -> str:
@@ -78,8 +108,7 @@ def save_preview_grid(frames, out_png: Path, columns: int = 8) -> None:
         axes[r, c].set_title(frames.frame_ids[i], fontsize=7)
         axes[r + 1, c].imshow(overlay(frames.images[i], frames.masks[i]))
     fig.tight_layout()
-    fig.savefig(out_png, dpi=80)
-    plt.close(fig)
+    save_figure(fig, out_png, 80)
 
 
 def save_augmentation_grid(frames, augmented, name: str, out_png: Path, columns: int = 4) -> None:
@@ -101,8 +130,7 @@ def save_augmentation_grid(frames, augmented, name: str, out_png: Path, columns:
     fig.suptitle(f"augmentation: {name}", fontsize=10)
     _legend(fig)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(out_png, dpi=80)
-    plt.close(fig)
+    save_figure(fig, out_png, 80)
 
 
 def save_overlay(image, pred, truth, out_png: Path, title: str = "", dice=None) -> None:
@@ -119,8 +147,7 @@ def save_overlay(image, pred, truth, out_png: Path, title: str = "", dice=None) 
     fig.suptitle(f"{title}{scores}", fontsize=10)
     _legend(fig)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(out_png, dpi=90)
-    plt.close(fig)
+    save_figure(fig, out_png, 90)
 
 
 def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png: Path) -> None:
@@ -144,8 +171,7 @@ def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png
         ax.grid(alpha=0.3, axis="y")
     axes[0].legend([boxes["boxes"][0], boxes["boxes"][1]], names, loc="lower left")
     fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_png, 100)
 
 
 def save_bland_altman(measured, reference, out_png: Path, label: str = "EF (%)",
@@ -176,8 +202,7 @@ def save_bland_altman(measured, reference, out_png: Path, label: str = "EF (%)",
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_png, 100)
 
 
 def save_area_curve(areas, ed: int, es: int, out_png: Path, unit: str = "mm²") -> None:
@@ -190,5 +215,4 @@ def save_area_curve(areas, ed: int, es: int, out_png: Path, unit: str = "mm²") 
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_png, 100)

@@ -181,5 +181,8 @@ def frames_for_split(data_path: str, split: str, run: Path | RunDir | None, size
 def write_text_atomically(path: Path, text: str) -> None:
     """Write to a temporary name and rename, so a kill never leaves a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

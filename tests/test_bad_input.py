@@ -41,11 +41,15 @@ def world(tmp_path_factory):
     variant("size", lambda d: Image.fromarray(np.zeros((SIZE, SIZE + 5), np.uint8)).save(d / "ref" / f"{first}_gt.png"))
     variant("bit32", lambda d: _as_folder_layout(d, first))
     variant("nomasks", lambda d: shutil.rmtree(d / "ref"))
+    variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
     (root / "text.keras").write_text("a model, honestly")
     (root / "garbage.tflite").write_bytes(b"not a flatbuffer")
     (root / "afile").write_text("a file where a folder should be")
+    _write_foreign_models(root)
+    shutil.copytree(root / "good" / "ref", root / "wrongpred")  # predictions: the expert masks, one of a wrong size
+    Image.fromarray(np.zeros((32, 48), np.uint8)).save(root / "wrongpred" / f"{first}_gt.png")
     (root / "bad.yaml").write_text("train: [unclosed\n")
     (root / "frames").mkdir()
     shutil.copy(root / "good" / "img" / f"{first}.png", root / "frames" / "a.png")
@@ -65,6 +69,17 @@ def world(tmp_path_factory):
     shutil.copytree(root / "run", root / "badmeta")
     (root / "badmeta" / "model_fp32.json").write_text("{ not json")
     return root
+
+
+def _write_foreign_models(root: Path) -> None:
+    """Models that load but are no echolite segmenters: RGB in, two classes out; a Keras model without ``image``."""
+    import keras
+    import tensorflow as tf
+
+    inputs = keras.Input((SIZE, SIZE, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
+    (root / "foreign.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    model.save(root / "foreign.keras")
 
 
 def _as_folder_layout(folder: Path, first: str) -> None:
@@ -100,8 +115,13 @@ CASES = [
     ("evaluate {w}/run --data {w}/corrupt --split all", "not a readable image", "{w}/run/evaluation-all"),
     ("evaluate {w}/run --data {w}/good --out {w}/afile/report", "is a file", "{w}/afile/report"),
     ("evaluate --predictions {w}/frames --data {w}/good --split all", "no prediction for", "{w}/frames-evaluation-all"),
+    ("evaluate --predictions {w}/wrongpred --data {w}/good --split all", "mask of 48x32 pixels; its frame is 64x64",
+     "{w}/wrongpred-evaluation-all"),
     ("evaluate {w}/run --data {w}/good --split sideways", "'sideways' is not one of", None),
     ("compare {w}/run {w}/text.keras --data {w}/good --out {w}/cmp.png", "not a Keras model file", "{w}/cmp.png"),
+    ("evaluate {w}/foreign.tflite --data {w}/good", "not an echolite segmentation model", "{w}/foreign-evaluation-test"),
+    ("evaluate {w}/foreign.keras --data {w}/good", "not an echolite model", "{w}/foreign-evaluation-test"),
+    ("compare {w}/run {w}/run --data {w}/good --out {w}/cmp.jpgx", "cannot write a .jpgx figure", "{w}/cmp.jpgx"),
     # export
     ("export {w}/good", "not a run folder", None),
     ("export {w}/run --out {w}/model.onnx", "give a name ending in .tflite", "{w}/model.onnx"),
@@ -118,13 +138,25 @@ CASES = [
     ("measure {w}/run --sequence {w}/afile", "afile", None),
     ("measure {w}/run --data {w}/good --qc lax --out {w}/meas", "--qc 'lax': unknown", "{w}/meas"),
     ("measure --ground-truth --data {w}/good --split-file {w}/bad.yaml", "bad.yaml: not valid YAML", None),
+    ("measure --ground-truth --data {w}/nospacing --out {w}/meas", "carry no pixel spacing", "{w}/meas"),
+    ("measure --ground-truth --data {w}/good --spacing -1", "pixel spacing must be a positive number", None),
+    ("measure --ground-truth --data {w}/good --out {w}/afile/meas", "is a file", "{w}/afile/meas"),
+    ("measure {w}/foreign.tflite --data {w}/good", "not an echolite segmentation model", None),
+    ("compare {w}/run {w}/nothing --data {w}/good", "nothing: not found", None),
     ("bench {w}/afile", "not a run folder, .keras or .tflite", None),
+    ("bench {w}/garbage.tflite", "garbage.tflite: not a TFLite model", None),
+    ("bench {w}/foreign.tflite", "foreign.tflite: not an echolite segmentation model", None),
     ("bench {w}/run --image {w}/frames/b.png", "b.png: not a readable image", None),
     # data
     ("data inspect {w}/corrupt", "1 problem(s), listed above", None),
-    ("data inspect {w}/afile", "data folder not found", None),
+    ("data inspect {w}/afile", "afile: a file, not a data folder", None),
+    ("data inspect {w}/nothing", "data folder not found", None),
     ("data preview {w}/good --augment heavy --out {w}/p.png", "'heavy' is not one of", "{w}/p.png"),
     ("data preview {w}/corrupt --out {w}/p.png", "not a readable image", "{w}/p.png"),
+    ("data preview {w}/good --out {w}/p.jpgx", "cannot write a .jpgx figure", "{w}/p.jpgx"),
+    ("data preview {w}/good --out {w}/earlier", "is a folder", None),
+    ("data preview {w}/good --out {w}/afile/p.png", "is a file, not a folder", "{w}/afile/p.png"),
+    ("data preview {w}/good -n 0 --out {w}/p.png", "0 is not in the range", "{w}/p.png"),
     # ablate, cross-evaluate
     ("ablate {w}/bad.yaml --out {w}/abl", "not valid YAML", "{w}/abl"),
     ("ablate nosuchplan --out {w}/abl", "no such plan file or built-in plan", "{w}/abl"),
@@ -141,6 +173,9 @@ CASES = [
     ("edge run {w}/run/model_fp32.tflite {w}/nothing --out {w}/masks", "nothing: not found", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --threads 0", "--threads: must be at least 1", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --qc lax", "argument --qc: invalid choice", "{w}/masks"),
+    ("edge run {w}/foreign.tflite {w}/frames --out {w}/masks", "foreign.tflite: not an echolite segmentation", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --cine --spacing inf", "must be a positive number",
+     "{w}/masks"),
     ("edge bench {w}/missing.tflite", "missing.tflite: not found", None),
     ("edge bench {w}/run/model_fp32.tflite --runs 0", "--runs: must be at least 1", None),
     ("edge bench {w}/run/model_fp32.tflite --image {w}/frames/b.png", "b.png: not a readable image", None),

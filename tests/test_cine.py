@@ -25,6 +25,8 @@ def test_cine_finds_ed_and_es_and_the_right_ef(cine):
                               volume_single_plane(long_axis(masks[8], spacing)))
     assert analyse_cine(masks, spacing, cut=False).ef == pytest.approx(uncut)
     assert np.all(np.diff(result.lv_area_mm2[:9]) < 0)  # the LV shrinks through systole
+    unknown = analyse_cine(masks, (np.nan, np.nan))  # no spacing: EF still (a ratio), no volumes
+    assert unknown.ef == pytest.approx(result.ef) and np.isnan(unknown.edv_ml) and np.isnan(unknown.esv_ml)
 
 
 @pytest.mark.parametrize("fmt", ["npy", "nii.gz", "folder"])

@@ -297,3 +297,23 @@ def test_measure_cuts_the_systolic_masks_unless_told_not_to():
     uncut = measure_patients(np.stack([ed, reaching]), frames, cut=False)[0]
     assert cut.esv_ml == pytest.approx(clean.esv_ml) and cut.ef == pytest.approx(clean.ef)
     assert uncut.esv_ml > 1.1 * clean.esv_ml and uncut.ef < clean.ef - 3
+
+
+def test_measure_takes_the_spacing_a_plain_folder_lacks(tmp_path):
+    from echolite.clinical.measure import measure
+    from echolite.data.phantom import make_phantom
+    from echolite.data.writers import write_png_export
+    from echolite.errors import EcholiteError
+
+    frames = make_phantom(4, seed=1, size=128)
+    write_png_export(frames, tmp_path / "export")
+    (tmp_path / "export" / "img").rename(tmp_path / "export" / "images")  # a plain images/ + masks/ folder
+    (tmp_path / "export" / "ref").rename(tmp_path / "export" / "masks")
+    with pytest.raises(EcholiteError, match="carry no pixel spacing"):
+        measure(None, str(tmp_path / "export"), ground_truth=True)
+    given = measure(None, str(tmp_path / "export"), ground_truth=True, spacing_mm=1.2)
+    edv = [p.edv_ml for p in given.patients]
+    assert all(np.isfinite(edv)) and all(p.edv_ml > p.esv_ml > 0 for p in given.patients)
+    doubled = measure(None, str(tmp_path / "export"), ground_truth=True, spacing_mm=2.4)
+    assert [p.edv_ml for p in doubled.patients] == pytest.approx([8 * v for v in edv])  # volume scales as length³
+    assert [p.ef for p in doubled.patients] == pytest.approx([p.ef for p in given.patients])

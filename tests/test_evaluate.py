@@ -131,6 +131,10 @@ def test_evaluate_predictions_folder_cli(tmp_path, frames):
     assert summary["n_frames"] == 12 and summary["dice"]["LV"] > 0.99 and summary["outliers_echolite"] == 0
     assert (tmp_path / "eval" / "frames.csv").read_text().count("\n") == 13
     assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == 8
+    again = CliRunner().invoke(main, args[:-1] + ["test", "--out", str(tmp_path / "eval")])  # fewer frames, same folder
+    assert again.exit_code == 0, again.output
+    frames_now = (tmp_path / "eval" / "frames.csv").read_text().count("\n") - 1
+    assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == min(8, frames_now) < 8  # no stale overlays
     raw = CliRunner().invoke(main, args + ["--json", "--no-postprocess"])
     raw_summary = json.loads(raw.output[raw.output.index("{"):])
     assert raw_summary["outliers"] == 12 and raw_summary["hd_px"]["LV"] > summary["hd_px"]["LV"]

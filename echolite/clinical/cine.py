@@ -53,14 +53,17 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
     return Sequence(images, grid, path.name)
 
 
-def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float], cut: bool = True) -> CineResult:
+def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float], cut: bool = True, name: str = "") -> CineResult:
     """LV area per frame (mm², or pixels when the spacing is unknown), ED/ES frames and single-plane EF; with
-    ``cut``, the ES mask is measured cut at the ED mitral plane (``mitral_cut``)."""
-    spacing = spacing_mm if np.all(np.isfinite(spacing_mm)) else (1.0, 1.0)
+    ``cut``, the ES mask is measured cut at the ED mitral plane (``mitral_cut``). EF needs no spacing (a ratio of
+    volumes of square pixels); EDV and ESV do: NaN when it is unknown. ``name`` (the loop's file) heads an error."""
+    known = bool(np.all(np.isfinite(spacing_mm)))
+    spacing = spacing_mm if known else (1.0, 1.0)
     areas = lv_areas(masks, spacing)
     try:
         ed, es = pick_ed_es(areas)
     except MeasurementError as exc:
-        raise EcholiteError(str(exc)) from None
+        raise EcholiteError(f"{name + ': ' if name else ''}{exc}") from None
     edv, esv = (volume_single_plane(axis) for axis in pair_axes(masks[ed], masks[es], spacing, spacing, cut))
-    return CineResult(areas, ed, es, edv, esv, ejection_fraction(edv, esv))
+    ef = ejection_fraction(edv, esv)
+    return CineResult(areas, ed, es, edv if known else float("nan"), esv if known else float("nan"), ef)

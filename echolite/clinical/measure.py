@@ -76,13 +76,17 @@ class MeasureReport:
 def measure(model: Path | None, data: str, split: str = "all", ground_truth: bool = False,
             out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None,
             post: PostprocessConfig = PostprocessConfig(), tta: str = "none",
-            ensemble: tuple[Path, ...] = (), mitral_cut: bool = True) -> MeasureReport:
+            ensemble: tuple[Path, ...] = (), mitral_cut: bool = True,
+            spacing_mm: float | None = None) -> MeasureReport:
     """Volumes and EF per patient from ``model``'s masks (averaged with the models of ``ensemble``, after the
     test-time augmentation ``tta``, post-processed by ``post``), or from the ground truth, on a split of ``data``
     (``split_file``: a YAML/JSON patient split instead of the run's or the data's), with their agreement (see
-    ``measure_masks``, which also says what ``mitral_cut`` does). With ``out``: ``measurements.csv`` and the
-    Bland–Altman plots."""
+    ``measure_masks``, which also says what ``mitral_cut`` does). ``spacing_mm``: the square pixel size of the
+    original frames where the data carries none. With ``out``: ``measurements.csv`` and the Bland–Altman plots."""
     check_qc(qc)
+    check_spacing(spacing_mm)
+    if out is not None:
+        _check_out_folder(Path(out))
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
     if model is not None:
@@ -94,12 +98,39 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
     else:
         loaded = frames_for_split(data, split, None, GRID, split_file)
         masks = loaded.frames.masks
+    _fill_spacing(loaded.frames, spacing_mm, data)
     expert = None if ground_truth else loaded.frames.masks
     report = measure_masks(masks, loaded.frames, GROUND_TRUTH if ground_truth else str(model), expert,
                            reference_ef(loaded.info), qc, mitral_cut)
     if out is not None:
         report.written = write_measurements(report, Path(out))
     return report
+
+
+def check_spacing(spacing_mm: float | None) -> None:
+    if spacing_mm is not None and not 0 < spacing_mm < float("inf"):
+        raise EcholiteError(f"pixel spacing must be a positive number of mm, got {spacing_mm}")
+
+
+def _fill_spacing(frames, spacing_mm: float | None, data: str) -> None:
+    """Give the frames without a pixel spacing ``spacing_mm`` (square, on the original grid), rescaled to the model
+    grid; volumes need one, so any frame still without is an error."""
+    unknown = ~np.isfinite(frames.spacing_mm).all(axis=1)
+    if spacing_mm is not None and unknown.any():
+        grid = frames.masks.shape[1:3]
+        frames.spacing_mm[unknown] = spacing_mm * frames.original_shapes[unknown] / np.asarray(grid, float)
+    elif unknown.any():
+        raise EcholiteError(f"{data}: {int(unknown.sum())} of {len(unknown)} frames carry no pixel spacing (e.g. "
+                            f"{frames.frame_ids[int(np.argmax(unknown))]}); volumes need it: give --spacing MM")
+
+
+def _check_out_folder(out: Path) -> None:
+    """Before any work: ``out`` must be a folder that can be created and written."""
+    from echolite_edge.files import unwritable_reason
+
+    reason = unwritable_reason(out)
+    if reason:
+        raise EcholiteError(f"{out}: cannot write the measurements there ({reason})")
 
 
 def measure_masks(masks: np.ndarray, frames, source: str, expert_masks: np.ndarray | None = None,
@@ -238,6 +269,9 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     the ED mitral plane with ``mitral_cut``); with ``qc`` a criteria set, the ED and ES masks are checked and a
     failing one withholds the EF. With ``out``, the LV area curve as ``lv_area.png``."""
     check_qc(qc)
+    check_spacing(spacing_mm)
+    if out is not None:
+        _check_out_folder(Path(out))
     from echolite.inference import load_segmenter
 
     segmenter = load_segmenter(model, tta, ensemble)
@@ -246,12 +280,13 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     start = time.perf_counter()
     masks = postprocess(segmenter.predict_labels(loop.images), post)
     fps = len(loop.images) / (time.perf_counter() - start)
-    result = analyse_cine(masks, loop.spacing_mm, mitral_cut)
+    result = analyse_cine(masks, loop.spacing_mm, mitral_cut, str(sequence))
     if out is not None:
         from echolite.plots import save_area_curve
 
         Path(out).mkdir(parents=True, exist_ok=True)
-        save_area_curve(result.lv_area_mm2, result.ed_index, result.es_index, Path(out) / LV_AREA)
+        save_area_curve(result.lv_area_mm2, result.ed_index, result.es_index, Path(out) / LV_AREA,
+                        "mm²" if np.isfinite(loop.spacing_mm).all() else "pixels")
     failed = {} if qc == QC_OFF else {
         phase: [name for name, bad in check_anatomy(masks[index], qc).items() if bad]
         for phase, index in (("ED", result.ed_index), ("ES", result.es_index))}

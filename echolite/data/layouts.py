@@ -56,6 +56,8 @@ class Layout:
 
 def detect_layout(root: Path) -> Layout:
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise EcholiteError(f"{root}: a file, not a data folder (give the folder that holds the frames)")
     if not root.is_dir():
         raise EcholiteError(f"{root}: data folder not found (use --data phantom for the built-in phantom)")
     for finder in (_camus_nifti, _camus_mhd, _png_export, _folder):

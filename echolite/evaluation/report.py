@@ -113,6 +113,8 @@ def write_report(out: Path, result: Evaluation) -> None:
     write_frame_csv(result.scores, out / FRAMES_CSV)
     write_text_atomically(out / SUMMARY_JSON, json.dumps(result.summary, indent=2) + "\n")
     frames = result.frames
+    for stale in (out / WORST).glob("*.png"):  # a report written here before: its overlays are not this one's
+        stale.unlink()
     for i in worst_frames(result.scores):
         save_overlay(frames.images[i], result.labels[i], frames.masks[i], out / WORST / f"{frames.frame_ids[i]}.png",
                      frames.frame_ids[i], dice=result.scores[i].dice)
@@ -140,6 +142,10 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
     from echolite.clinical.measure import compare_measurements, is_measure_report
     from echolite.evaluation.stats import paired_tests, shared_missed_distance
 
+    for side in (a, b):
+        if not Path(side).exists():
+            raise EcholiteError(f"{side}: not found (give an evaluate or measure report folder, a model, or a folder "
+                                "of predicted masks)")
     if is_measure_report(a) and is_measure_report(b):
         if metrics or structures:
             raise EcholiteError("--metric and --structure choose tests of evaluation reports; two measure folders "

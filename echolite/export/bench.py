@@ -211,7 +211,10 @@ def _timers(path: Path, form: str, threads: int | None, frame: np.ndarray | None
         return _keras_timers(path, frame)
     from echolite_edge.runner import EdgeSegmenter
 
-    segmenter = EdgeSegmenter(path, threads)
+    try:
+        segmenter = EdgeSegmenter(path, threads)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
     frame = _frame_for(segmenter.size) if frame is None else frame
     x = segmenter.preprocess(frame)
     interpreter, index = segmenter.interpreter, segmenter.input["index"]

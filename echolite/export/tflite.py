@@ -246,15 +246,18 @@ def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_sampl
 
 
 def _write_atomically(out: Path, content: bytes, metadata: dict) -> None:
+    tmp_model, tmp_meta = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.json.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp_model, tmp_meta = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.json.tmp")
         tmp_model.write_bytes(content)
         tmp_meta.write_text(json.dumps(metadata, indent=2) + "\n")
         os.replace(tmp_model, out)
         os.replace(tmp_meta, metadata_path(out))
     except OSError as exc:
         raise EcholiteError(f"{out}: cannot write the exported model ({exc.strerror or exc})") from None
+    finally:
+        tmp_model.unlink(missing_ok=True)
+        tmp_meta.unlink(missing_ok=True)
 
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
-from echolite_edge.labels import COLORS
+from echolite_edge.labels import COLORS, LABELS
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
@@ -34,6 +34,18 @@ def load_interpreter(model: Path | bytes, threads: int):
         name = source.get("model_path", "model")
         raise ValueError(f"{name}: not a TFLite model ({str(exc).splitlines()[0][:100]})") from None
     return interpreter
+
+
+def check_segmentation_io(interpreter, name) -> None:
+    """An echolite segmentation model: one (1, S, S, 1) image in, one (1, S, S, 4) score map (``LABELS``) out."""
+    given, wanted = interpreter.get_input_details(), interpreter.get_output_details()
+    shape_in = [int(v) for v in given[0]["shape"]] if len(given) == 1 else None
+    shape_out = [int(v) for v in wanted[0]["shape"]] if len(wanted) == 1 else None
+    if (shape_in is None or len(shape_in) != 4 or shape_in[0] != 1 or shape_in[3] != 1 or shape_in[1] != shape_in[2]
+            or shape_out != [1, shape_in[1], shape_in[2], len(LABELS)]):
+        shapes = lambda details: ", ".join("x".join(str(int(v)) for v in d["shape"]) for d in details)  # noqa: E731
+        raise ValueError(f"{name}: not an echolite segmentation model (takes {shapes(given)}, gives "
+                         f"{shapes(wanted)}; expected a 1xSxSx1 frame in, 1xSxSx{len(LABELS)} class scores out)")
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -97,6 +109,7 @@ class EdgeSegmenter:
         self.tta = tta
         self.metadata = read_metadata(model_path)
         self.interpreter = load_interpreter(model_path, threads)
+        check_segmentation_io(self.interpreter, model_path)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.size = int(self.input["shape"][1])
@@ -141,6 +154,7 @@ def _member(path: Path, threads: int, output_shape):
     if not path.is_file():
         raise ValueError(f"{path}: ensemble model not found")
     interpreter = load_interpreter(path, threads)
+    check_segmentation_io(interpreter, path)
     shape = interpreter.get_output_details()[0]["shape"]
     if list(shape) != list(output_shape):
         raise ValueError(f"{path}: gives scores of shape {list(shape)}, the first model {list(output_shape)}; an "
