@@ -43,6 +43,8 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
     post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium)
     if sequence is not None:
+        if data_path is not None or ground_truth or split_file is not None:
+            raise EcholiteError("--sequence measures one cine loop: leave out --data, --ground-truth and --split-file")
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
         return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble, mitral_cut)

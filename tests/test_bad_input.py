@@ -136,6 +136,7 @@ CASES = [
     ("measure {w}/text.keras --data {w}/good", "not a Keras model file", None),
     ("measure --ground-truth --data {w}/empty", "empty image folder", None),
     ("measure {w}/run --sequence {w}/afile", "afile", None),
+    ("measure {w}/run --sequence {w}/afile --data {w}/good", "leave out --data", None),
     ("measure {w}/run --data {w}/good --qc lax --out {w}/meas", "--qc 'lax': unknown", "{w}/meas"),
     ("measure --ground-truth --data {w}/good --split-file {w}/bad.yaml", "bad.yaml: not valid YAML", None),
     ("measure --ground-truth --data {w}/nospacing --out {w}/meas", "carry no pixel spacing", "{w}/meas"),

@@ -86,7 +86,8 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # the file system refused (a full disk, a permission): one line too
-        print(f"error: {exc.filename or args.model}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""  # a failed write often names no file: name none
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
 
 
