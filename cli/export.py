@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 
 from echolite.cli.common import silenced_native_stderr
+from echolite.errors import EcholiteError
 from echolite.export.exporter import ExportSettings
 from echolite.export.formats import DEFAULT_MODE, FORMATS
 from echolite.export.tflite import FLOAT_OPS
@@ -15,10 +17,20 @@ DEFAULTS = ExportSettings()
 
 
 def _mode_flags(command):
-    """One flag per export format (--int8, --fp16, ...), from the formats table."""
+    """One flag per export format (--int8, --fp16, ...), from the formats table, handed to ``command`` as ``mode``
+    (None when none is given); two of them are an error, not a silent choice."""
+
+    @functools.wraps(command)
+    def with_mode(*args, **kwargs):
+        given = [mode for mode in FORMATS if kwargs.pop(f"mode_{mode}")]
+        if len(given) > 1:
+            raise EcholiteError(f"give one export format, not {' and '.join('--' + m for m in given)}")
+        return command(*args, mode=given[0] if given else None, **kwargs)
+
     for fmt in reversed(list(FORMATS.values())):
-        command = click.option(f"--{fmt.mode}", "mode", flag_value=fmt.mode, help=fmt.description[0].upper() + fmt.description[1:] + ".")(command)
-    return command
+        with_mode = click.option(f"--{fmt.mode}", f"mode_{fmt.mode}", is_flag=True,
+                                 help=fmt.description[0].upper() + fmt.description[1:] + ".")(with_mode)
+    return with_mode
 
 
 @click.command()

@@ -129,6 +129,7 @@ CASES = [
     ("export {w}/run --out {w}/afile/m.tflite", "is a file", "{w}/afile/m.tflite"),
     ("export {w}/run --fp32 --qat 1", "--qat trains for int8", "{w}/run/model_fp32_qat.tflite"),
     ("export {w}/run --calib-samples 0 --out {w}/x.tflite", "calibration samples >= 1", "{w}/x.tflite"),
+    ("export {w}/run --int8 --fp16 --out {w}/x.tflite", "give one export format, not --int8 and --fp16", "{w}/x.tflite"),
     # average
     ("average {w}/run --last 1", "0 epoch weights kept", "{w}/run/model_averaged.keras"),
     ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
