@@ -284,7 +284,6 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     if out is not None:
         from echolite.plots import save_area_curve
 
-        Path(out).mkdir(parents=True, exist_ok=True)
         save_area_curve(result.lv_area_mm2, result.ed_index, result.es_index, Path(out) / LV_AREA,
                         "mm²" if np.isfinite(loop.spacing_mm).all() else "pixels")
     failed = {} if qc == QC_OFF else {
