@@ -1,7 +1,7 @@
 """Does seeing the other phase help a model's EF? A probe, not a training path of the library.
 
 The experts drew CAMUS with the cine loop in front of them; a single-frame model sees one still. This trains
-``edge-rt`` (30 epochs, batch 16, Adam 1e-3, the affine augmentation, the library's loss and model builder) with
+``edge-rt`` (30 epochs, batch 16, Adam 1e-3; the library's model builder, loss and input pipeline, affine) with
 either one input channel (the frame) or two (the frame, then the same view's frame of the other phase, both moved by
 the same affine), keeps the epoch of best validation Dice, and reports on the validation patients Dice, outliers
 (camus criteria, default post-processing) and EF against the expert masks (method of disks, mitral cut).
@@ -39,32 +39,6 @@ def inputs(frames, channels: int) -> np.ndarray:
     return np.stack([images, images[partner]], axis=-1)
 
 
-def dataset(x, masks, batch_size, names, shuffle, seed):
-    import tensorflow as tf
-
-    from echolite.data.augment import Augmenter
-
-    augmenter = Augmenter("affine")
-
-    def apply(image, mask, s):
-        out_image, out_mask = augmenter(image, mask, int(s))  # one affine for both channels
-        return out_image.reshape(image.shape), out_mask
-
-    def augment(pair, s):
-        image, mask = tf.numpy_function(apply, [pair[0], pair[1], s], [tf.float32, tf.uint8], stateful=False)
-        image.set_shape(x.shape[1:])
-        mask.set_shape(masks.shape[1:])
-        return image, mask
-
-    ds = tf.data.Dataset.from_tensor_slices((x, masks))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed))).map(
-            augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.map(lambda i, m: (i, m[..., None])).batch(batch_size)
-    return ds.map(lambda i, m: (i, {n: m for n in names})).prefetch(2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -79,6 +53,7 @@ def main() -> None:
 
     from echolite.clinical.measure import measure_masks
     from echolite.config import TrainConfig
+    from echolite.data.pipeline import make_dataset
     from echolite.evaluation.anatomy import check_anatomy, is_outlier
     from echolite.evaluation.metrics import dice_per_class
     from echolite.evaluation.postprocess import postprocess
@@ -97,8 +72,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     best = args.out / "best.weights.h5"
     started = time.time()
-    model.fit(dataset(inputs(train, args.channels), train.masks, 16, names, True, args.seed),
-              validation_data=dataset(inputs(val, args.channels), val.masks, 16, names, False, 0),
+    model.fit(make_dataset(train, 16, names, "affine", True, args.seed, inputs(train, args.channels)),
+              validation_data=make_dataset(val, 16, names, images=inputs(val, args.channels)),
               epochs=args.epochs, verbose=2, shuffle=False,
               callbacks=[keras.callbacks.ModelCheckpoint(best, "val_seg_dice_mean", mode="max",
                                                          save_best_only=True, save_weights_only=True)])

@@ -6,3 +6,12 @@ class EcholiteError(Exception):
 
     The message names the file or option and says what is wrong, in one line.
     """
+
+
+def check_writable(path, what: str) -> None:
+    """Before any work: refuse ``path`` (a file or folder to be created) when it cannot be written there."""
+    from echolite_edge.files import unwritable_reason
+
+    reason = unwritable_reason(path)
+    if reason:
+        raise EcholiteError(f"{path}: cannot write {what} there ({reason})")

@@ -10,10 +10,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from echolite_edge.files import unwritable_reason  # noqa: E402
 from echolite_edge.labels import COLORS, LA, LV, MYO  # noqa: E402
 
-from echolite.errors import EcholiteError  # noqa: E402
+from echolite.errors import EcholiteError, check_writable  # noqa: E402
 
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -27,9 +26,7 @@ def save_figure(fig, out: Path, dpi: int) -> None:
     try:
         if out.is_dir():
             raise EcholiteError(f"{out}: is a folder; name a figure file ({', '.join(FIGURE_FORMATS)})")
-        reason = unwritable_reason(out.parent)
-        if reason:
-            raise EcholiteError(f"{out}: cannot write the figure ({reason})")
+        check_writable(out.parent, "the figure")
         if kind not in FIGURE_FORMATS:
             raise EcholiteError(f"{out}: cannot write a .{kind} figure; name a {', '.join(FIGURE_FORMATS)} file")
         out.parent.mkdir(parents=True, exist_ok=True)

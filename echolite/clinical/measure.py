@@ -21,7 +21,7 @@ from echolite.clinical.quality import (
 from echolite.clinical.reference import reference_ef
 from echolite.evaluation.anatomy import check_anatomy
 from echolite.clinical.volumes import PatientMeasure, agreement, measure_patients
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.run import RunDir, frames_for_split
 
@@ -86,7 +86,7 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
     check_qc(qc)
     check_spacing(spacing_mm)
     if out is not None:
-        _check_out_folder(Path(out))
+        check_writable(out, "the measurements")
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
     if model is not None:
@@ -122,15 +122,6 @@ def _fill_spacing(frames, spacing_mm: float | None, data: str) -> None:
     elif unknown.any():
         raise EcholiteError(f"{data}: {int(unknown.sum())} of {len(unknown)} frames carry no pixel spacing (e.g. "
                             f"{frames.frame_ids[int(np.argmax(unknown))]}); volumes need it: give --spacing MM")
-
-
-def _check_out_folder(out: Path) -> None:
-    """Before any work: ``out`` must be a folder that can be created and written."""
-    from echolite_edge.files import unwritable_reason
-
-    reason = unwritable_reason(out)
-    if reason:
-        raise EcholiteError(f"{out}: cannot write the measurements there ({reason})")
 
 
 def measure_masks(masks: np.ndarray, frames, source: str, expert_masks: np.ndarray | None = None,
@@ -271,7 +262,7 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     check_qc(qc)
     check_spacing(spacing_mm)
     if out is not None:
-        _check_out_folder(Path(out))
+        check_writable(out, "the measurements")
     from echolite.inference import load_segmenter
 
     segmenter = load_segmenter(model, tta, ensemble)

@@ -16,12 +16,15 @@ def make_dataset(
     augment: str = "none",
     shuffle: bool = False,
     seed: int = 0,
+    images: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Batches of ``(image (B, H, W, 1) float32, {output_name: mask (B, H, W, 1) uint8})``.
+    """Batches of ``(image (B, H, W, C) float32, {output_name: mask (B, H, W, 1) uint8})``; ``images``: model inputs
+    (N, H, W, C) aligned with ``frames`` in place of the frames themselves (C = 1), every channel moved by the same
+    augmentation.
 
     Every deep-supervision output is trained against the same full-resolution mask (its head upsamples).
     """
-    images = frames.images[..., None].astype(np.float32, copy=False)
+    images = (frames.images[..., None] if images is None else images).astype(np.float32, copy=False)
     masks = frames.masks[..., None].astype(np.uint8, copy=False)
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
     if shuffle:
@@ -29,21 +32,21 @@ def make_dataset(
     if augment != "none":
         seeds = tf.data.Dataset.random(seed=seed)
         ds = tf.data.Dataset.zip((ds, seeds)).map(
-            _augment_fn(Augmenter(augment), images.shape[1:]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            _augment_fn(Augmenter(augment), images.shape[1:], masks.shape[1:]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )
     ds = ds.batch(batch_size).map(lambda x, y: (x, {name: y for name in output_names}))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _augment_fn(augmenter: Augmenter, image_shape):
+def _augment_fn(augmenter: Augmenter, image_shape, mask_shape):
     def apply(image, mask, seed):
-        out_image, out_mask = augmenter(image[..., 0], mask[..., 0], int(seed))
-        return out_image[..., None], out_mask[..., None]
+        out_image, out_mask = augmenter(image[..., 0] if image.shape[-1] == 1 else image, mask[..., 0], int(seed))
+        return out_image.reshape(image.shape), out_mask[..., None]
 
     def map_fn(pair, seed):
         image, mask = tf.numpy_function(apply, [pair[0], pair[1], seed], [tf.float32, tf.uint8], stateful=False)
         image.set_shape(image_shape)
-        mask.set_shape(image_shape)
+        mask.set_shape(mask_shape)
         return image, mask
 
     return map_fn

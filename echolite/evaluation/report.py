@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from echolite_edge.files import unwritable_reason
 from echolite_edge.postprocess import CLOSE_DEFAULT
 
 from echolite.data.frames import FrameSet
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import (FrameScore, pick_metrics, pick_structures, read_frame_csv, score_frames,
                                         summarize, worst_frames, write_frame_csv)
@@ -58,7 +57,7 @@ def evaluate(model: Path | None, data: str, split: str = "test", predictions: Pa
     if out is None:
         out = default_report_folder(model or predictions, split, post, tta, len(ensemble))
     out = Path(out)
-    _check_writable(out)
+    check_writable(out, "the report")
     frames, labels = _predicted(model, predictions, data, split, tta, ensemble)
     tick = (lambda step: progress(step, len(frames))) if progress else None
     scores = score_frames(labels, frames, post, progress=tick,
@@ -87,12 +86,6 @@ def default_report_folder(source: Path, split: str, post: PostprocessConfig | No
         return source / name
     stem = source.name[: -len(source.suffix)] if source.suffix in (".keras", ".tflite") else source.name
     return source.parent / f"{stem}-{name}"
-
-
-def _check_writable(out: Path) -> None:
-    reason = unwritable_reason(out)
-    if reason:
-        raise EcholiteError(f"{out}: cannot write the report there ({reason}); choose another --out")
 
 
 def _predicted(model: Path | None, predictions: Path | None, data: str, split: str,

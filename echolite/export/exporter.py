@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from echolite_edge.files import unwritable_reason
 
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 from echolite.export.formats import DEFAULT_MODE, get_format
 from echolite.export.tflite import ExportResult, export_tflite
 from echolite.run import RunDir, load_with_split, select_split
@@ -72,9 +71,7 @@ def check_output(out: Path) -> None:
         raise EcholiteError(f"{out}: is a folder; give a file name ending in .tflite")
     if out.suffix != ".tflite":
         raise EcholiteError(f"{out}: an export is a .tflite file; give a name ending in .tflite")
-    reason = unwritable_reason(out.parent)  # an existing export may be replaced
-    if reason:
-        raise EcholiteError(f"{out}: cannot write there ({reason})")
+    check_writable(out.parent, "the export")  # an existing export may be replaced
 
 
 def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:

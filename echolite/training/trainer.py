@@ -12,7 +12,6 @@ from typing import Callable
 
 import keras
 import numpy as np
-from echolite_edge.files import unwritable_reason
 
 from echolite import LABELS
 from echolite.config import ModelConfig, TrainConfig
@@ -20,7 +19,7 @@ from echolite.data import FrameSet, LoadedData, load_data
 from echolite.data.augment import check_augmentation
 from echolite.data.pipeline import make_dataset
 from echolite.data.splits import choose_split
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.metrics import dice_per_class
 from echolite.inference import predict_labels
 from echolite.models import build_unet, get_preset, inference_model
@@ -177,9 +176,7 @@ def _check_run_dir(run: RunDir, resume: bool) -> None:
     """Refuse a finished run (without resume) and a folder that cannot be created, before any work."""
     if not resume and run.model.exists():
         raise EcholiteError(f"{run.path}: already holds a trained run; pass --resume or choose another --out")
-    reason = unwritable_reason(run.path)
-    if reason:
-        raise EcholiteError(f"{run.path}: cannot write the run folder ({reason})")
+    check_writable(run.path, "the run folder")
 
 
 def _create_run_dir(run: RunDir) -> None:
