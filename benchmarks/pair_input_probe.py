@@ -8,6 +8,9 @@ the same affine), keeps the epoch of best validation Dice, and reports on the va
 
     python benchmarks/pair_input_probe.py --data ../shared/data/camus4ch \\
         --split-file benchmarks/camus4ch_inner_split.yaml --channels 2 --seed 0 --out runs/pair-2ch
+
+On TensorFlow it trains from the library's tf.data pipeline; on another Keras backend (``KERAS_BACKEND=jax`` on a GPU
+machine without TensorFlow) from a ``keras.utils.PyDataset`` with the same augmenter, XLA-compiled.
 """
 
 from __future__ import annotations
@@ -39,6 +42,48 @@ def inputs(frames, channels: int) -> np.ndarray:
     return np.stack([images, images[partner]], axis=-1)
 
 
+def keras_batches(images: np.ndarray, masks: np.ndarray, names: list[str], batch_size: int, augment: str = "none",
+                  seed: int = 0):
+    """The tf.data pipeline's batches as a ``keras.utils.PyDataset`` (any backend): shuffled each epoch when
+    augmenting, each frame augmented with its own seed (the same for the same seed, epoch and position)."""
+    import keras
+
+    from echolite.data.augment import Augmenter
+
+    augmenter = Augmenter(augment) if augment != "none" else None
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=4, use_multiprocessing=False)
+            self.epoch = 0
+            self.order = self._order()
+
+        def _order(self):
+            if augmenter is None:
+                return np.arange(len(images))
+            return np.random.default_rng([seed, self.epoch]).permutation(len(images))
+
+        def __len__(self):
+            return -(-len(images) // batch_size)
+
+        def __getitem__(self, index):
+            rows = self.order[index * batch_size:(index + 1) * batch_size]
+            x, y = images[rows], masks[rows]
+            if augmenter is not None:
+                pairs = [augmenter(x[i, ..., 0] if x.shape[-1] == 1 else x[i], y[i],
+                                   (seed * 1_000_003 + self.epoch) * 100_003 + index * batch_size + i)
+                         for i in range(len(rows))]
+                x = np.stack([a.reshape(x.shape[1:]) for a, _ in pairs])
+                y = np.stack([b for _, b in pairs])
+            return x, {name: y[..., None] for name in names}
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = self._order()
+
+    return Batches()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -53,7 +98,6 @@ def main() -> None:
 
     from echolite.clinical.measure import measure_masks
     from echolite.config import TrainConfig
-    from echolite.data.pipeline import make_dataset
     from echolite.evaluation.anatomy import check_anatomy, is_outlier
     from echolite.evaluation.metrics import dice_per_class
     from echolite.evaluation.postprocess import postprocess
@@ -63,7 +107,9 @@ def main() -> None:
 
     preset = get_preset("edge-rt")
     model_config = dataclasses.replace(preset.model, in_channels=args.channels)
-    config = TrainConfig(preset="edge-rt", batch_size=16, epochs=args.epochs, seed=args.seed, jit_compile=False)
+    tensorflow = keras.backend.backend() == "tensorflow"
+    config = TrainConfig(preset="edge-rt", batch_size=16, epochs=args.epochs, seed=args.seed,
+                         jit_compile=not tensorflow)  # XLA off on TensorFlow, as the preset; on JAX jit is the engine
     train = frames_for_split(args.data, "train", None, model_config.input_size, args.split_file).frames
     val = frames_for_split(args.data, "val", None, model_config.input_size, args.split_file).frames
     keras.utils.set_random_seed(args.seed)
@@ -72,8 +118,15 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     best = args.out / "best.weights.h5"
     started = time.time()
-    model.fit(make_dataset(train, 16, names, "affine", True, args.seed, inputs(train, args.channels)),
-              validation_data=make_dataset(val, 16, names, images=inputs(val, args.channels)),
+    if tensorflow:
+        from echolite.data.pipeline import make_dataset
+
+        feed = make_dataset(train, 16, names, "affine", True, args.seed, inputs(train, args.channels))
+        val_feed = make_dataset(val, 16, names, images=inputs(val, args.channels))
+    else:
+        feed = keras_batches(inputs(train, args.channels), train.masks, names, 16, "affine", args.seed)
+        val_feed = keras_batches(inputs(val, args.channels), val.masks, names, 16)
+    model.fit(feed, validation_data=val_feed,
               epochs=args.epochs, verbose=2, shuffle=False,
               callbacks=[keras.callbacks.ModelCheckpoint(best, "val_seg_dice_mean", mode="max",
                                                          save_best_only=True, save_weights_only=True)])

@@ -73,6 +73,9 @@ def test_dice_metric_is_hard_dice_over_all_pixels():
     metric = DiceScore((1,))
     metric.update_state(labels, pred)
     assert float(metric.result()) == pytest.approx(2 * 4 / (8 + 4))
+    metric.reset_state()  # each epoch starts from nothing
+    metric.update_state(labels, np.eye(4, dtype=np.float32)[labels[..., 0]])
+    assert float(metric.result()) == pytest.approx(1.0)
 
 
 def test_size_term_is_the_mean_relative_area_error_per_frame_and_class():

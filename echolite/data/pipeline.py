@@ -1,12 +1,20 @@
-"""tf.data input pipeline: seeded shuffle, seeded parallel augmentation, batching, prefetch."""
+"""tf.data input pipeline: seeded shuffle, seeded parallel augmentation, batching, prefetch.
+
+TensorFlow is imported where a dataset is made, so the model, loss and trainer modules that import this one load on
+any Keras backend (a benchmark on a machine with JAX and no TensorFlow feeds its own batches).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import tensorflow as tf
 
 from echolite.data.augment import Augmenter
 from echolite.data.frames import FrameSet
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 def make_dataset(
@@ -24,6 +32,8 @@ def make_dataset(
 
     Every deep-supervision output is trained against the same full-resolution mask (its head upsamples).
     """
+    import tensorflow as tf
+
     images = (frames.images[..., None] if images is None else images).astype(np.float32, copy=False)
     masks = frames.masks[..., None].astype(np.uint8, copy=False)
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
@@ -44,6 +54,8 @@ def _augment_fn(augmenter: Augmenter, image_shape, mask_shape):
         return out_image.reshape(image.shape), out_mask[..., None]
 
     def map_fn(pair, seed):
+        import tensorflow as tf
+
         image, mask = tf.numpy_function(apply, [pair[0], pair[1], seed], [tf.float32, tf.uint8], stateful=False)
         image.set_shape(image_shape)
         mask.set_shape(mask_shape)

@@ -21,12 +21,12 @@ def load_saved_model(path, compile: bool = False) -> keras.Model:
 class NearestUpsample(keras.layers.Layer):
     """Nearest-neighbour upsampling by an integer factor, computed two equal ways:
 
-    - inference (``training`` false): ``factor**2`` copies concatenated along channels, then depth-to-space,
-      which lowers to the builtins CONCATENATION + DEPTH_TO_SPACE that XNNPACK runs in fp32 and int8, so the
-      whole network is one delegate partition (RESIZE_NEAREST_NEIGHBOR is not delegated and split it into six;
-      ``keras.layers.UpSampling2D`` lowers to TILE/RESHAPE);
-    - training: reshape + broadcast, whose gradient is a plain sum and compiles with XLA, where TensorFlow's
-      ResizeNearestNeighborGrad is slow on CPU and has no XLA kernel.
+    - inference (``training`` false) on TensorFlow: ``factor**2`` copies concatenated along channels, then
+      depth-to-space, which lowers to the builtins CONCATENATION + DEPTH_TO_SPACE that XNNPACK runs in fp32 and
+      int8, so the whole network is one delegate partition (RESIZE_NEAREST_NEIGHBOR is not delegated and split it
+      into six; ``keras.layers.UpSampling2D`` lowers to TILE/RESHAPE);
+    - training, and inference on other Keras backends: reshape + broadcast, whose gradient is a plain sum and
+      compiles with XLA, where TensorFlow's ResizeNearestNeighborGrad is slow on CPU and has no XLA kernel.
     """
 
     def __init__(self, factor: int, **kwargs):
@@ -36,8 +36,8 @@ class NearestUpsample(keras.layers.Layer):
     def call(self, x, training=None):
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
         f = self.factor
-        if not training:
-            import tensorflow as tf  # depth-to-space has no keras.ops counterpart; echolite runs on TensorFlow
+        if not training and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf  # depth-to-space has no keras.ops counterpart
 
             return tf.nn.depth_to_space(keras.ops.concatenate([x] * (f * f), axis=-1), f)
         x = keras.ops.reshape(x, (-1, height, 1, width, 1, channels))

@@ -105,8 +105,8 @@ class DiceScore(keras.metrics.Metric):
         return ops.mean(2.0 * self.intersection / ops.maximum(self.total, 1.0))
 
     def reset_state(self):
-        self.intersection.assign(ops.zeros_like(self.intersection))
-        self.total.assign(ops.zeros_like(self.total))
+        for variable in (self.intersection, self.total):
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
     def get_config(self):
         return {**super().get_config(), "class_ids": self.class_ids, "num_classes": self.num_classes}
