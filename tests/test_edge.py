@@ -423,6 +423,21 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert gray.shape == (20, 30) and 100 < gray.mean() < 200
 
 
+def test_npy_files_that_hold_no_usable_frames_are_named(tmp_path):
+    from echolite_edge.image import to_gray8
+    from echolite_edge.runner import read_frames_of
+
+    (tmp_path / "text.npy").write_text("0 1 2\n")
+    np.save(tmp_path / "objects.npy", np.array([{"frame": 1}], dtype=object), allow_pickle=True)
+    for name in ("text.npy", "objects.npy"):
+        with pytest.raises(ValueError, match=f"{name}: not a NumPy array file"):
+            read_frames_of(tmp_path / name)
+    np.save(tmp_path / "holes.npy", np.where(np.eye(8) > 0, np.nan, 0.5))
+    with pytest.raises(ValueError, match="holes.npy: has NaN or infinite intensities"):
+        read_frames_of(tmp_path / "holes.npy")
+    assert to_gray8(np.full((2, 2), 0.5)).tolist() == [[128, 128], [128, 128]]
+
+
 @pytest.mark.slow
 def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config):
     """`pip install ./edge` into an empty venv (numpy, ai-edge-litert, Pillow), then segment a generated frame."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import IMAGE_SUFFIXES, read_pixels
+from echolite_edge.image import IMAGE_SUFFIXES, load_npy, read_pixels
 
 from echolite.errors import EcholiteError
 
@@ -61,9 +61,9 @@ def _read_medical(path: Path):
 
 def _read_npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise EcholiteError(f"{path}: corrupt .npy file ({exc})") from None
+        return load_npy(path)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
 
 
 def _read_image(path: Path) -> np.ndarray:

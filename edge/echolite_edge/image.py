@@ -27,6 +27,21 @@ def read_pixels(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: not a readable image ({exc})") from None
 
 
+def load_npy(path: Path) -> np.ndarray:
+    """The array of a ``.npy`` file; anything else (text, an archive, Python objects) is a ``ValueError`` naming it."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():  # numpy's word for a file without the .npy header, or of Python objects
+            raise ValueError(f"{path}: not a NumPy array file (.npy)") from None
+        raise ValueError(f"{path}: corrupt .npy file ({exc})") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: unreadable .npy file ({exc.strerror or exc})") from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{path}: not a NumPy array file (.npy)")
+    return array
+
+
 def read_image(path: Path) -> np.ndarray:
     """A gray uint8 frame from any image file, by the one intensity rule (``to_gray8``)."""
     return to_gray8(read_pixels(path), path)
@@ -48,13 +63,15 @@ def to_gray8(values: np.ndarray, source: object = "") -> np.ndarray:
         raise ValueError(f"{source}: empty image")
     if values.dtype == bool:
         return values.astype(np.uint8) * 255
+    if np.issubdtype(values.dtype, np.floating) and not np.isfinite(values).all():
+        raise ValueError(f"{source}: has NaN or infinite intensities")
     low, high = float(values.min()), float(values.max())
     if np.issubdtype(values.dtype, np.integer) and low >= 0:
         if high <= 255:
             return values.astype(np.uint8)
         if high <= 65535:
             return np.round(values.astype(np.float64) * (255 / 65535)).astype(np.uint8)
-    if np.issubdtype(values.dtype, np.floating) and np.isfinite(low) and np.isfinite(high) and low >= 0:
+    if np.issubdtype(values.dtype, np.floating) and low >= 0:
         if high <= 1:
             return np.round(values.astype(np.float64) * 255).astype(np.uint8)
         if high <= 255:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import IMAGE_SUFFIXES, model_input, read_image, resize_nearest, to_gray8, to_unit_range
+from echolite_edge.image import (IMAGE_SUFFIXES, load_npy, model_input, read_image, resize_nearest, to_gray8,
+                                 to_unit_range)
 from echolite_edge.labels import COLORS, LABELS
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
@@ -212,10 +213,7 @@ def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
     path = Path(path)
     if path.suffix.lower() != ".npy":
         return [(path.stem, read_image(path))]
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
+    array = load_npy(path)
     if array.ndim not in (2, 3):
         raise ValueError(f"{path}: expected a frame (H, W) or a stack (T, H, W), got shape {array.shape}")
     frames = array if array.ndim == 3 else array[None]
