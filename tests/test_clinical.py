@@ -179,6 +179,26 @@ def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude
     assert unchecked.patients[2].qc_passed is None and set(unchecked.agreement["vs_expert_masks"]["ef"]) == {"all"}
 
 
+def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkeypatch):
+    import echolite.clinical.measure as measure_module
+
+    expert, model = _model_and_expert()
+    report = measure_module.measure_masks(model, expert, "model", expert.masks)
+
+    def disk_full(report, folder):
+        (folder / "measurements.csv").write_text("patient\n")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(measure_module, "_write_measurement_files", disk_full)
+    with pytest.raises(OSError):
+        measure_module.write_measurements(report, tmp_path / "new" / "out")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(OSError):
+        measure_module.write_measurements(report, tmp_path / "kept")
+    assert (tmp_path / "kept").is_dir() and not any((tmp_path / "kept").iterdir())  # a user's folder stays
+
+
 def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
     import echolite.inference
     from echolite.clinical.measure import measure_cine

@@ -164,7 +164,9 @@ def _over_patients(a: list[float], b: list[float], passed: list[bool] | None) ->
 def write_measurements(report: MeasureReport, out: Path) -> list[Path]:
     """``measurements.csv`` (a row per patient), a Bland–Altman plot per quantity against the expert masks and
     one of EF against the reference EF; QC-rejected patients are marked in the plots. Returns the files. They are
-    written to a hidden folder inside ``out`` first and moved in together, so a failure leaves no partial set."""
+    written to a hidden folder inside ``out`` first and moved in together, so a failure leaves no partial set (and
+    no empty ``out`` it made)."""
+    made = next((folder for folder in reversed([out, *out.parents]) if not folder.exists()), None)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".measure-", dir=out))
     try:
@@ -172,6 +174,8 @@ def write_measurements(report: MeasureReport, out: Path) -> list[Path]:
         return [path.replace(out / path.name) for path in written]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if made is not None and not any(path.is_file() for path in made.rglob("*")):
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
