@@ -192,13 +192,20 @@ def phantom(out, count, seed, size):
 def bench(models, threads, runs, baseline, json_file, image):
     """Latency and cost of models in all their forms, in one table (MODELS: run folders, .keras or .tflite files,
     or preset names for untrained models)."""
+    from echolite.errors import check_writable
     from echolite.export.bench import bench as run_bench, format_table
+    from echolite.run import write_text_atomically
 
+    if json_file:  # before the timing, which is the work a bad path would lose
+        if json_file.is_dir():
+            raise EcholiteError(f"{json_file}: is a folder; give a file name for the JSON report")
+        check_writable(json_file, "the JSON report")
     rows = run_bench(list(models), runs, tuple(threads), image=image, baseline=baseline, log=click.echo)
     for line in format_table(rows):
         click.echo(line)
     if json_file:
-        json_file.write_text(json.dumps(rows, indent=2) + "\n")
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(json_file, json.dumps(rows, indent=2) + "\n")
 
 
 @main.command()

@@ -14,6 +14,10 @@ from PIL import Image
 pytestmark = pytest.mark.slow
 
 SIZE = 64
+FRAMES_CSV = """frame_id,patient,view,phase,dice_LV,dice_MYO,dice_LA,hd_px_LV,hd_px_MYO,hd_px_LA,hd_mm_LV,hd_mm_MYO,hd_mm_LA
+p1_4CH_ED,p1,4CH,ED,0.9100,0.8200,0.8800,5.0000,6.0000,7.0000,1.5000,1.8000,2.1000
+p1_4CH_ES,p1,4CH,ES,0.9000,0.8100,0.8700,5.5000,6.5000,7.5000,1.6000,1.9000,2.2000
+"""  # the oldest frames.csv that compare reads (Dice and Hausdorff of LV, MYO, LA)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +60,24 @@ def world(tmp_path_factory):
     (root / "frames" / "b.png").write_bytes(b"broken")
     (root / "earlier").mkdir()
     (root / "earlier" / "keep.png").write_bytes(b"earlier work")
+    frame = np.asarray(Image.open(root / "good" / "img" / f"{first}.png"))
+    (root / "collide").mkdir()  # two files, one frame name
+    Image.fromarray(frame).save(root / "collide" / "f.png")
+    Image.fromarray(frame).save(root / "collide" / "f.jpg")
+    (root / "mixed").mkdir()  # a cine loop whose frames differ in size
+    Image.fromarray(frame).save(root / "mixed" / "a.png")
+    Image.fromarray(np.zeros((80, 72), np.uint8)).save(root / "mixed" / "b.png")
+    np.save(root / "colour.npy", np.stack([frame] * 3, axis=-1))
+    np.save(root / "noframes.npy", np.zeros((0, SIZE, SIZE), np.uint8))
+    np.save(root / "complex.npy", frame.astype(np.complex64))
+    for animated in ("anim.gif", "pages.tif"):
+        Image.fromarray(frame).save(root / animated, save_all=True, append_images=[Image.fromarray(frame[::-1])])
+    Image.fromarray(frame[:1, :1]).save(root / "dot.png")
+    (root / "side.json").mkdir()  # where an export's metadata would go
+    for name, change in {"csvok": lambda t: t, "csvneg": lambda t: t.replace(",0.", ",-5.", 1), "csvcomma": lambda t: t.replace(".", ",", 8),
+                         "csvempty": lambda t: "", "csvdup": lambda t: t + t.splitlines()[1] + "\n"}.items():
+        (root / name).mkdir()
+        (root / name / "frames.csv").write_text(change(FRAMES_CSV))
 
     config = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=SIZE, norm="batch",
                          activation="relu", deep_supervision=True)
@@ -130,6 +152,9 @@ CASES = [
     ("export {w}/run --fp32 --qat 1", "--qat trains for int8", "{w}/run/model_fp32_qat.tflite"),
     ("export {w}/run --calib-samples 0 --out {w}/x.tflite", "calibration samples >= 1", "{w}/x.tflite"),
     ("export {w}/run --int8 --fp16 --out {w}/x.tflite", "give one export format, not --int8 and --fp16", "{w}/x.tflite"),
+    ("export {w}/run --parity-threshold nan --out {w}/x.tflite", "parity threshold >= 0", "{w}/x.tflite"),
+    ("export {w}/run --out {w}/side.tflite", "side.json: is a folder where the export's metadata goes",
+     "{w}/side.tflite"),
     # average
     ("average {w}/run --last 1", "0 epoch weights kept", "{w}/run/model_averaged.keras"),
     ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
@@ -145,6 +170,14 @@ CASES = [
     ("measure --ground-truth --data {w}/good --out {w}/afile/meas", "is a file", "{w}/afile/meas"),
     ("measure {w}/foreign.tflite --data {w}/good", "not an echolite segmentation model", None),
     ("compare {w}/run {w}/nothing --data {w}/good", "nothing: not found", None),
+    ("compare {w}/csvok {w}/csvneg --out {w}/cmp.png", "csvneg/frames.csv: line 2: dice_LV is -5", "{w}/cmp.png"),
+    ("compare {w}/csvok {w}/csvcomma --out {w}/cmp.png", "line 2 has more fields than the header", "{w}/cmp.png"),
+    ("compare {w}/csvok {w}/csvempty --out {w}/cmp.png", "csvempty/frames.csv: an empty file", "{w}/cmp.png"),
+    ("compare {w}/csvok {w}/csvdup --out {w}/cmp.png", "frame p1_4CH_ED appears twice", "{w}/cmp.png"),
+    ("measure {w}/run --sequence {w}/mixed --spacing 0.3", "b.png: a 80×72 frame in a loop of 64×64 frames", None),
+    ("measure {w}/run --sequence {w}/colour.npy --spacing 0.3", "expected a sequence of gray 2D frames", None),
+    ("measure {w}/run --sequence {w}/pages.tif --spacing 0.3", "pages.tif: 2 frames in one image file", None),
+    ("bench {w}/run --runs 1 --json {w}/afile/b.json", "cannot write the JSON report there", None),
     ("bench {w}/afile", "not a run folder, .keras or .tflite", None),
     ("bench {w}/garbage.tflite", "garbage.tflite: not a TFLite model", None),
     ("bench {w}/foreign.tflite", "foreign.tflite: not an echolite segmentation model", None),
@@ -178,6 +211,18 @@ CASES = [
     ("edge run {w}/foreign.tflite {w}/frames --out {w}/masks", "foreign.tflite: not an echolite segmentation", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --cine --spacing inf", "must be a positive number",
      "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/collide --out {w}/masks", "gives a frame named 'f', as f.jpg does",
+     "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/mixed --out {w}/masks --cine", "b.png: a 80×72 frame in a loop", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/colour.npy --out {w}/masks", "looks like one colour frame", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/complex.npy --out {w}/masks", "complex64 values are not intensities",
+     "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/anim.gif --out {w}/masks", "anim.gif: 2 frames in one image file",
+     "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/dot.png --out {w}/masks", "dot.png: a 1×1 frame", "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/frames", "the input folder", None),
+    ("edge bench {w}/run/model_fp32.tflite --cine {w}/noframes.npy", "noframes.npy: a stack of no frames", None),
+    ("edge bench {w}/run/model_fp32.tflite --runs 1 --json {w}/afile/b.json", "cannot write the JSON report", None),
     ("edge bench {w}/missing.tflite", "missing.tflite: not found", None),
     ("edge bench {w}/run/model_fp32.tflite --runs 0", "--runs: must be at least 1", None),
     ("edge bench {w}/run/model_fp32.tflite --image {w}/frames/b.png", "b.png: not a readable image", None),

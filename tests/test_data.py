@@ -153,3 +153,34 @@ def test_one_intensity_rule_for_every_bit_depth_in_library_and_device(tmp_path, 
         from echolite_edge.image import to_gray8
 
         to_gray8(np.array([[-1.0, 0.5]]), "x")
+
+
+def test_png_export_spacing_variable_is_a_positive_number(tmp_path, monkeypatch):
+    from echolite.data import load_data
+    from echolite.data.phantom import make_phantom
+    from echolite.data.writers import write_png_export
+
+    write_png_export(make_phantom(2, seed=0, size=32), tmp_path / "png")
+    for file in (tmp_path / "png").rglob("phantom*.png"):  # CAMUS names: the PNG-export layout
+        file.rename(file.with_name(file.name.replace("phantom", "patient")))
+    for text in ("abc", "-1", "0", "inf"):
+        monkeypatch.setenv("ECHOLITE_PNG_SPACING_MM", text)
+        with pytest.raises(EcholiteError, match=f"ECHOLITE_PNG_SPACING_MM='{text}': not a pixel size"):
+            load_data(str(tmp_path / "png"), 32, use_cache=False)
+    monkeypatch.setenv("ECHOLITE_PNG_SPACING_MM", "0.5")
+    np.testing.assert_allclose(load_data(str(tmp_path / "png"), 32, use_cache=False).frames.spacing_mm, 0.5)
+
+
+def test_a_damaged_cache_entry_is_decoded_again(tmp_path, monkeypatch):
+    from echolite.data import load_data
+    from echolite.data.phantom import make_phantom
+    from echolite.data.writers import write_png_export
+
+    monkeypatch.setenv("ECHOLITE_CACHE", str(tmp_path / "cache"))
+    write_png_export(make_phantom(2, seed=0, size=32), tmp_path / "png")
+    first = load_data(str(tmp_path / "png"), 32).frames
+    [entry] = (tmp_path / "cache").glob("*.npz")
+    for damage in (b"", entry.read_bytes()[:300], b"PK\x03\x04garbage"):
+        entry.write_bytes(damage)
+        again = load_data(str(tmp_path / "png"), 32).frames
+        assert np.array_equal(again.images, first.images) and entry.stat().st_size > 1000  # decoded and rewritten

@@ -432,7 +432,7 @@ def test_npy_files_that_hold_no_usable_frames_are_named(tmp_path):
     for name in ("text.npy", "objects.npy"):
         with pytest.raises(ValueError, match=f"{name}: not a NumPy array file"):
             read_frames_of(tmp_path / name)
-    np.save(tmp_path / "holes.npy", np.where(np.eye(8) > 0, np.nan, 0.5))
+    np.save(tmp_path / "holes.npy", np.where(np.eye(32) > 0, np.nan, 0.5))
     with pytest.raises(ValueError, match="holes.npy: has NaN or infinite intensities"):
         read_frames_of(tmp_path / "holes.npy")
     assert to_gray8(np.full((2, 2), 0.5)).tolist() == [[128, 128], [128, 128]]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
-from echolite_edge.image import IMAGE_SUFFIXES, model_input
+from echolite_edge.image import IMAGE_SUFFIXES, looks_like_colour, model_input
 
 from echolite.clinical.volumes import ejection_fraction, pair_axes, volume_single_plane
 from echolite.data.cases import gray8
@@ -42,11 +42,18 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
         files = sorted(p for p in path.iterdir() if suffix_of(p) in IMAGE_SUFFIXES + (".npy",))
         if not files:
             raise EcholiteError(f"{path}: no frames (PNG/JPEG or .npy) in this folder")
-        stack, spacing = np.stack([read_frame(f)[0] for f in files]), None
+        frames = [read_frame(f)[0] for f in files]
+        for file, frame in zip(files, frames):
+            if frame.shape != frames[0].shape:
+                raise EcholiteError(f"{file}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
+                                    f"{frames[0].shape[0]}×{frames[0].shape[1]} frames")
+        stack, spacing = np.stack(frames), None
     else:
         stack, spacing = read_volume(path)
-    if stack.ndim != 3 or stack.shape[0] < 2:
-        raise EcholiteError(f"{path}: expected a sequence of 2D frames (T, H, W), got shape {stack.shape}")
+    if stack.ndim != 3 or looks_like_colour(stack.shape):
+        raise EcholiteError(f"{path}: expected a sequence of gray 2D frames (T, H, W), got shape {stack.shape}")
+    if stack.shape[0] < 2:
+        raise EcholiteError(f"{path}: a cine loop needs at least 2 frames, this one has {stack.shape[0]}")
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
     images = np.stack([model_input(gray8(frame, path), size) for frame in stack])
@@ -62,8 +69,8 @@ def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float], cut: bool =
     areas = lv_areas(masks, spacing)
     try:
         ed, es = pick_ed_es(areas)
+        edv, esv = (volume_single_plane(axis) for axis in pair_axes(masks[ed], masks[es], spacing, spacing, cut))
     except MeasurementError as exc:
         raise EcholiteError(f"{name + ': ' if name else ''}{exc}") from None
-    edv, esv = (volume_single_plane(axis) for axis in pair_axes(masks[ed], masks[es], spacing, spacing, cut))
     ef = ejection_fraction(edv, esv)
     return CineResult(areas, ed, es, edv if known else float("nan"), esv if known else float("nan"), ef)

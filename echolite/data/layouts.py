@@ -29,12 +29,27 @@ from echolite.data.cases import Case
 from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
 from echolite.errors import EcholiteError
 
-PNG_EXPORT_SPACING_MM = float(os.environ.get("ECHOLITE_PNG_SPACING_MM", "0.308"))
+PNG_EXPORT_SPACING_MM = 0.308
 """Square pixel size assumed for CAMUS PNG exports, which carry none. The export's README infers 0.154 mm, but
 with it the 400 shared expert masks give a median end-diastolic LV area of about 7.6 cm² and volumes near
 13 mL, a fraction of any adult heart (normal 4CH LV area ~30–40 cm², EDV ~70–150 mL) and images only 60 mm deep.
 The LV pixel area is the same whatever the image size, so the spacing is constant, and 0.308 mm (CAMUS' lateral
-spacing; the exports halve the 0.154 mm axial sampling to make pixels square) gives ~30 cm² and ~100 mL."""
+spacing; the exports halve the 0.154 mm axial sampling to make pixels square) gives ~30 cm² and ~100 mL.
+The environment variable ``ECHOLITE_PNG_SPACING_MM`` replaces it."""
+
+
+def png_export_spacing_mm() -> float:
+    """``ECHOLITE_PNG_SPACING_MM`` when set (a positive number of mm), else ``PNG_EXPORT_SPACING_MM``."""
+    text = os.environ.get("ECHOLITE_PNG_SPACING_MM")
+    if text is None:
+        return PNG_EXPORT_SPACING_MM
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise EcholiteError(f"ECHOLITE_PNG_SPACING_MM={text!r}: not a pixel size (a positive number of mm)")
+    return value
 CAMUS_NAME = re.compile(r"^(?P<patient>patient\d+)_(?P<view>[24]CH)_(?P<phase>ED|ES)$", re.IGNORECASE)
 _CAMUS_FILE = re.compile(r"^(patient\d+)_([24]CH)_(ED|ES|half_sequence)(_gt)?$", re.IGNORECASE)
 _MASK_SUFFIX = re.compile(r"_(gt|mask|label|labels|seg)$", re.IGNORECASE)
@@ -153,6 +168,7 @@ def _png_export(root: Path) -> Layout | None:
     if not images or not all(CAMUS_NAME.match(stem_of(p)) for p in images):
         return None
     layout = Layout("png-export", root, [])
+    spacing_mm = png_export_spacing_mm()
     for path in images:
         match = CAMUS_NAME.match(stem_of(path))
         mask = root / "ref" / f"{stem_of(path)}_gt.png"
@@ -160,7 +176,7 @@ def _png_export(root: Path) -> Layout | None:
             layout.problems.append(f"{path}: no ground truth ({mask.name} missing in ref/)")
         layout.cases.append(Case(
             stem_of(path), match["patient"], match["view"].upper(), match["phase"].upper(), path,
-            mask if mask.exists() else None, read_frame, default_spacing_mm=PNG_EXPORT_SPACING_MM,
+            mask if mask.exists() else None, read_frame, default_spacing_mm=spacing_mm,
         ))
     return layout
 

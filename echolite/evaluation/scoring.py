@@ -196,13 +196,33 @@ def read_frame_csv(path: Path) -> list[FrameScore]:
     structure with Dice 0 counts as missed, and their checks are the ``echolite`` criteria set. The missed-structure
     convention is read from the values: a missed structure with a finite distance was given the diagonal."""
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             reader = csv.DictReader(f)
             header, rows = list(reader.fieldnames or []), list(reader)
-        columns = _criteria_columns(header)
-        scores = [_frame_from_row(row, columns) for row in rows]
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise EcholiteError(f"{path}: not an echolite frames.csv ({exc!r})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise EcholiteError(f"{path}: not a readable CSV file ({exc})") from None
+    if not header:
+        raise EcholiteError(f"{path}: an empty file")
+    missing = [c for c in ("frame_id", "patient", "view", "phase", *sorted(_ALWAYS_WRITTEN)) if c not in header]
+    if missing:
+        raise EcholiteError(f"{path}: not an echolite frames.csv (no column {missing[0]})")
+    if not rows:
+        raise EcholiteError(f"{path}: no frames")
+    columns = _criteria_columns(header)
+    scores = []
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values():
+            more = "more fields than the header (a decimal comma?)" if None in row else "fewer fields than the header"
+            raise EcholiteError(f"{path}: line {line} has {more}")
+        try:
+            scores.append(_frame_from_row(row, columns))
+        except ValueError as exc:
+            raise EcholiteError(f"{path}: line {line}: {exc}") from None
+    seen = set()
+    for score in scores:
+        if score.frame_id in seen:
+            raise EcholiteError(f"{path}: frame {score.frame_id} appears twice")
+        seen.add(score.frame_id)
     convention = "diagonal" if any(np.isfinite(s.hd_px[s.missed]).any() for s in scores) else "nan"
     for s in scores:
         s.missed_distance = convention
@@ -214,9 +234,15 @@ _ALWAYS_WRITTEN = {f"{metric}_{name}" for metric in ("dice", "hd_px", "hd_mm") f
 
 def _frame_from_row(row: dict, columns: dict[str, dict[str, str]]) -> FrameScore:
     def value(column: str) -> float:
-        if column in row or column in _ALWAYS_WRITTEN:
-            return float(row[column])
-        return float("nan")  # a column older files lack
+        if column not in row:
+            return float("nan")  # a column older files lack
+        try:
+            number = float(row[column])
+        except ValueError:
+            raise ValueError(f"{column} is {row[column]!r}, not a number") from None
+        if np.isfinite(number) and (number < 0 or column.startswith("dice_") and number > 1):
+            raise ValueError(f"{column} is {number:g}, outside its range")
+        return number
 
     metrics = {metric: np.array([value(f"{metric}_{name}") for name in STRUCTURES]) for metric in METRICS}
     missed = np.array([row[f"missed_{name}"] == "1" if f"missed_{name}" in row else metrics["dice"][k] == 0

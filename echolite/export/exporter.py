@@ -3,13 +3,13 @@ run's validation frames against the float model."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-
 from echolite.errors import EcholiteError, check_writable
-from echolite.export.formats import DEFAULT_MODE, get_format
+from echolite.export.formats import DEFAULT_MODE, get_format, metadata_path
 from echolite.export.tflite import ExportResult, export_tflite
 from echolite.run import RunDir, load_with_split, select_split
 
@@ -31,7 +31,8 @@ class ExportSettings:
         fmt = get_format(self.mode)
         if self.qat_epochs and not fmt.calibrated:
             raise EcholiteError("--qat trains for int8 exports only: use it with --int8")
-        if self.qat_epochs < 0 or self.calib_samples < 1 or not self.qat_lr > 0 or self.parity_threshold < 0:
+        if (self.qat_epochs < 0 or self.calib_samples < 1 or not 0 < self.qat_lr < math.inf
+                or not 0 <= self.parity_threshold < math.inf):
             raise EcholiteError("export settings: need qat epochs >= 0, calibration samples >= 1, qat lr > 0, "
                                 "parity threshold >= 0")
 
@@ -52,8 +53,8 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     network = load_keras_model(weights)
     data = settings.calib_data or saved.train.data
     loaded, chosen = load_with_split(data, run, saved.model.input_size)  # read the data once for both splits
-    calibration = select_split(loaded, chosen, "train", data).frames
-    validation = select_split(loaded, chosen, "val", data).frames
+    calibration, validation = (_role_frames(loaded, chosen, split, data, bool(settings.calib_data), log)
+                               for split in ("train", "val"))
     if get_format(settings.mode).calibrated and len(calibration) < MIN_CALIBRATION_FRAMES:
         log(f"warning: only {len(calibration)} calibration frames ({MIN_CALIBRATION_FRAMES}-500 recommended)")
     content = _quantization_aware(network, saved, calibration, settings, log) if settings.qat_epochs else None
@@ -65,12 +66,24 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     return result
 
 
+def _role_frames(loaded, chosen: dict, split: str, data: str, foreign: bool, log):
+    """The run's ``split`` patients of ``data``; for ``--calib-data`` that holds none of them, all its frames
+    (the parity gate compares the two models, so frames seen in calibration still serve)."""
+    if foreign and not chosen[split]:
+        log(f"note: {data} holds none of the run's {split} patients; using all its {len(loaded.frames)} frames")
+        return loaded.frames
+    return select_split(loaded, chosen, split, data).frames
+
+
 def check_output(out: Path) -> None:
     """Before any work: a ``.tflite`` name (evaluate and the device runner go by the suffix) in a writable folder."""
     if out.is_dir():
         raise EcholiteError(f"{out}: is a folder; give a file name ending in .tflite")
     if out.suffix != ".tflite":
         raise EcholiteError(f"{out}: an export is a .tflite file; give a name ending in .tflite")
+    if metadata_path(out).is_dir():
+        raise EcholiteError(f"{metadata_path(out)}: is a folder where the export's metadata goes; remove it or "
+                            "choose another name")
     check_writable(out.parent, "the export")  # an existing export may be replaced
 
 

@@ -112,6 +112,9 @@ def _run(args) -> int:
         if not path.exists():
             raise ValueError(f"{path}: not found")
     _check_out_dir(args.out)
+    if args.input.is_dir() and args.out.resolve() == args.input.resolve():
+        raise ValueError(f"{args.out}: the input folder; write the masks elsewhere (a later run would read them as "
+                         "frames)")
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
@@ -146,6 +149,7 @@ def _segment_files(files, segmenter, partial: Path, args):
     from echolite_edge.runner import read_frames_of, write_outputs
 
     frames, masks, skipped, seconds = [], [], [], {"total": 0.0, "invoke": 0.0, "qc": []}
+    sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
     for path in files:
         try:
             frames_of_file = read_frames_of(path)
@@ -155,6 +159,13 @@ def _segment_files(files, segmenter, partial: Path, args):
             skipped.append(str(exc))
             continue
         for name, frame in frames_of_file:
+            if name in sources:
+                raise ValueError(f"{path}: gives a frame named {name!r}, as {sources[name]} does; rename one "
+                                 "(the masks are named by frame)")
+            sources[name] = path.name
+            if args.cine and masks and frame.shape != masks[0].shape:
+                raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
+                                 f"{masks[0].shape[0]}×{masks[0].shape[1]} frames")
             seg = segmenter.segment(frame, name)
             write_outputs(seg, frame, partial)
             seconds["total"] += seg.seconds_total
@@ -216,6 +227,26 @@ def _check_out_dir(out: Path) -> None:
         raise ValueError(f"{out}: cannot write there ({reason})")
 
 
+def _check_json_path(path: Path) -> None:
+    from echolite_edge.files import unwritable_reason
+
+    reason = "a folder" if path.is_dir() else unwritable_reason(path)
+    if reason:
+        raise ValueError(f"{path}: cannot write the JSON report there ({reason})")
+
+
+def _write_json(path: Path, report: dict) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _move_into(partial: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for file in partial.iterdir():
@@ -223,12 +254,12 @@ def _move_into(partial: Path, out: Path) -> None:
 
 
 def _bench(args) -> int:
-    import json
-
     from echolite_edge.bench import benchmark
 
     if not args.model.exists():
         raise ValueError(f"{args.model}: not found")
+    if args.json is not None:  # before the timing, which is the work a bad path would lose
+        _check_json_path(args.json)
     if args.cine is not None:
         return _bench_cine(args)
     from echolite_edge.image import read_image
@@ -244,13 +275,11 @@ def _bench(args) -> int:
               f"p50 {s['p50']:.2f} p90 {s['p90']:.2f} p99 {s['p99']:.2f} ms over {s['runs']} runs")
     print(f"{'qc':<11} median {report['qc_ms']['p50']:.2f} ms per frame (anatomical criteria, after end_to_end)")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        _write_json(args.json, report)
     return 0
 
 
 def _bench_cine(args) -> int:
-    import json
-
     from echolite_edge.bench import benchmark_cine
 
     if not args.cine.exists():
@@ -263,7 +292,7 @@ def _bench_cine(args) -> int:
           f"({report['ms_per_frame']:.1f} ms per frame; medians in ms: {stages}; segment includes invoke); "
           f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        _write_json(args.json, report)
     return 0
 
 

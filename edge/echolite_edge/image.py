@@ -20,6 +20,10 @@ def read_pixels(path: Path) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:
+                raise ValueError(f"{path}: {frames} frames in one image file; give one frame per file, or a cine "
+                                 "loop as a folder of frames or a .npy stack (T, H, W)")
             if image.mode.startswith("I") or image.mode == "F":
                 return np.asarray(image)
             return np.asarray(image.convert("L"))
@@ -42,6 +46,11 @@ def load_npy(path: Path) -> np.ndarray:
     return array
 
 
+def looks_like_colour(shape: tuple) -> bool:
+    """A (H, W, 3 or 4) array: one colour frame, not a stack of frames 3 or 4 pixels wide."""
+    return len(shape) == 3 and shape[-1] in (3, 4) and shape[-1] < min(shape[:2])
+
+
 def read_image(path: Path) -> np.ndarray:
     """A gray uint8 frame from any image file, by the one intensity rule (``to_gray8``)."""
     return to_gray8(read_pixels(path), path)
@@ -59,6 +68,8 @@ def to_gray8(values: np.ndarray, source: object = "") -> np.ndarray:
     values = np.asarray(values)
     if values.dtype == np.uint8:
         return values
+    if values.dtype != bool and values.dtype.kind not in "iuf":
+        raise ValueError(f"{source}: {values.dtype} values are not intensities (give integers or floats)")
     if values.size == 0:
         raise ValueError(f"{source}: empty image")
     if values.dtype == bool:
