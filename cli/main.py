@@ -111,15 +111,16 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
         skip_bad=skip_bad or None, split_file=str(split_file) if split_file else None, strategy=strategy,
         average_last=average_last)
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
+    data_given = click.get_current_context().get_parameter_source("data") == click.core.ParameterSource.COMMANDLINE
     if resume:
-        config = _resumed_banner_config(out, epochs)
+        config = _resumed_banner_config(out, epochs, data if data_given else None)
     click.echo(f"echolite train: {config.preset} on {config.data}, {config.epochs} epochs, batch {config.batch_size}, "
                f"augment {config.augment} -> {out}{' (resuming)' if resume else ''}")
 
     from echolite.training.trainer import train as run_training
 
     result = run_training(config, out, model_config=model_config, resume=resume, epochs_given=epochs is not None,
-                          log=click.echo)
+                          log=click.echo, data_given=data_given)
     for line in result.skipped:
         click.echo(f"skipped: {line}")
     if not result.chief:
@@ -128,25 +129,28 @@ def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, 
     dice = "  ".join(f"{k} {v:.3f}" for k, v in result.val_dice.items())
     click.echo(f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
                f"time {result.seconds / 60:.1f} min")
-    click.echo(f"validation Dice  {dice}")
+    click.echo(f"validation Dice  {dice}" if dice else "no validation patients: the best epoch is the one of "
+               "best training Dice")
     if result.averaged_val_dice:
         averaged = "  ".join(f"{k} {v:.3f}" for k, v in result.averaged_val_dice.items())
         click.echo(f"validation Dice of model_averaged.keras  {averaged}")
     click.echo(f"run folder: {result.run_dir}  (model.keras, history.csv, curves.png, summary.json)")
-    click.echo(f"next: echolite evaluate {result.run_dir} --data {config.data} --split val")
+    if dice:
+        click.echo(f"next: echolite evaluate {result.run_dir} --data {config.data} --split val")
 
 
-def _resumed_banner_config(out: Path, epochs: int | None) -> TrainConfig:
-    """A resumed run keeps its own settings: say which options given now are ignored."""
+def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> TrainConfig:
+    """A resumed run keeps its own settings but --epochs and --data (a moved data folder): say which options
+    given now are ignored."""
     from echolite.run import RunDir
     from echolite.training.trainer import resumed_configs
 
     ctx = click.get_current_context()
-    given = [p for p in ctx.command.params if p.name not in ("out", "resume", "epochs")
+    given = [p for p in ctx.command.params if p.name not in ("out", "resume", "epochs", "data")
              and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
     if given:
         click.echo("resume: the run keeps its saved settings; ignored " + ", ".join(p.opts[0] for p in given), err=True)
-    return resumed_configs(RunDir(out), epochs)[1]
+    return resumed_configs(RunDir(out), epochs, data)[1]
 
 
 @main.command()

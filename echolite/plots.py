@@ -51,10 +51,11 @@ def plot_training_curves(history_csv: Path, out_png: Path) -> None:
     for key, label in (("loss", "training"), ("val_loss", "validation")):
         if key in rows[0]:
             ax_loss.plot(epochs, [float(r[key]) for r in rows], label=label)
-    for key in [k for k in rows[0] if k.startswith("val_") and "dice" in k]:
+    validated = any(k.startswith("val_") for k in rows[0])  # a split without validation patients: training Dice
+    for key in [k for k in rows[0] if k.startswith("val_" if validated else ("dice", "seg_dice")) and "dice" in k]:
         ax_dice.plot(epochs, [float(r[key]) for r in rows], label=_dice_label(key))
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_dice.set(xlabel="epoch", ylabel="Dice", title="validation Dice", ylim=(0, 1))
+    ax_dice.set(xlabel="epoch", ylabel="Dice", title=f"{'validation' if validated else 'training'} Dice", ylim=(0, 1))
     for ax in (ax_loss, ax_dice):
         ax.legend()
         ax.grid(alpha=0.3)

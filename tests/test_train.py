@@ -122,3 +122,55 @@ def test_poly_schedule_decays_by_epoch_index_across_a_resume(tmp_path, tiny_conf
     expected = [poly_learning_rate(0, 2, 1e-3), poly_learning_rate(1, 2, 1e-3), poly_learning_rate(2, 3, 1e-3)]
     np.testing.assert_allclose(rates, expected, rtol=1e-6)
     assert expected[1] == pytest.approx(1e-3 * 0.5 ** 0.9) and expected[2] == pytest.approx(1e-3 * (1 / 3) ** 0.9)
+
+
+def test_resume_keeps_the_saved_split_and_refuses_what_it_cannot_continue(tmp_path, tiny_config, frames):
+    import shutil
+
+    from echolite.errors import EcholiteError
+
+    run = tmp_path / "run"
+    train(TrainConfig(epochs=1, batch_size=8), run, model_config=tiny_config, frames=frames.for_patients(
+        sorted(set(frames.patients))[:10]))
+    split = json.loads((run / "config.json").read_text())["split"]
+    train(TrainConfig(epochs=2, batch_size=8), run, model_config=tiny_config, frames=frames, resume=True)  # grown
+    assert json.loads((run / "config.json").read_text())["split"] == split  # new patients stay out of every role
+
+    lost = sorted(set(frames.patients))[:5]
+    with pytest.raises(EcholiteError, match=r"lacks \d+ of the run's patients"):
+        train(TrainConfig(epochs=3), run, model_config=tiny_config, frames=frames.for_patients(lost), resume=True)
+    for name, damage in {"nolast": lambda c: (c / "last.keras").unlink(),
+                         "badstate": lambda c: (c / "state.json").write_text('{"epochs_do'),
+                         "badlast": lambda c: (c / "last.keras").write_bytes(b"half a model")}.items():
+        shutil.copytree(run, tmp_path / name)
+        damage(tmp_path / name / "checkpoint")
+        best = (tmp_path / name / "model.keras").read_bytes()
+        message = {"nolast": "nothing to resume from", "badstate": "state.json: not a training state",
+                   "badlast": "last.keras: cannot load the checkpoint"}[name]
+        with pytest.raises(EcholiteError, match=message):
+            train(TrainConfig(epochs=3), tmp_path / name, model_config=tiny_config, frames=frames, resume=True)
+        assert (tmp_path / name / "model.keras").read_bytes() == best  # nothing overwritten
+
+
+def test_a_run_keeps_its_data_folder_absolute_and_resumes_where_it_moved(tmp_path, tiny_config, monkeypatch):
+    from echolite.data.writers import write_png_export
+
+    write_png_export(make_phantom(8, seed=0, size=64), tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    train(TrainConfig(epochs=1, batch_size=8, data="data"), tmp_path / "run", model_config=tiny_config)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["data"] == str(tmp_path / "data")
+    (tmp_path / "data").rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path / "moved")
+    train(TrainConfig(epochs=2, data="."), tmp_path / "run", model_config=tiny_config, resume=True, data_given=True)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["train"]["data"] == str(tmp_path / "moved") and saved["train"]["epochs"] == 2
+
+
+def test_without_validation_patients_the_log_and_curves_say_training_dice(tmp_path, tiny_config, frames):
+    patients = sorted(set(frames.patients))
+    (tmp_path / "split.yaml").write_text(f"train: [{', '.join(patients[:6])}]\n")
+    lines = []
+    result = train(TrainConfig(epochs=1, batch_size=8, split_file=str(tmp_path / "split.yaml")), tmp_path / "run",
+                   model_config=tiny_config, frames=frames, log=lines.append)
+    assert result.val_dice == {} and any(" train Dice LV " in line for line in lines)
+    assert (tmp_path / "run" / "curves.png").exists()

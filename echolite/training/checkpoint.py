@@ -18,6 +18,7 @@ from pathlib import Path
 
 import keras
 
+from echolite.errors import EcholiteError
 from echolite.run import RunDir, write_text_atomically
 
 
@@ -33,7 +34,10 @@ class TrainState:
 def load_state(run: RunDir) -> TrainState | None:
     if not run.has_checkpoint():
         return None
-    return TrainState(**json.loads(run.state.read_text()))
+    try:
+        return TrainState(**json.loads(run.state.read_text()))
+    except (ValueError, TypeError) as exc:  # cut short, edited, or from another version
+        raise EcholiteError(f"{run.state}: not a training state ({str(exc).splitlines()[0][:120]})") from None
 
 
 def atomic_save_model(model: keras.Model, path: Path) -> None:
@@ -102,8 +106,9 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         dice = "  ".join(f"{name} {_metric(logs, name.lower()):.3f}" for name in ("LV", "MYO", "LA"))
+        which = "val" if any(key.startswith("val_") for key in logs) else "train"  # no validation patients: train
         self.log(f"epoch {epoch + 1}/{self.epochs}  {time.perf_counter() - self.started:.0f} s  "
-                 f"loss {logs.get('loss', math.nan):.3f}  val Dice {dice}  "
+                 f"loss {logs.get('loss', math.nan):.3f}  {which} Dice {dice}  "
                  f"best {self.state.best_score:.3f} (epoch {self.state.best_epoch})")
 
 

@@ -55,15 +55,22 @@ def train(
     epochs_given: bool = True,
     frames: FrameSet | None = None,
     log: Callable[[str], None] | None = None,
+    data_given: bool = False,
 ) -> TrainResult:
     """Train (or resume) a run in ``run_dir``. ``model_config`` overrides the preset's architecture (tests use
     tiny ones); ``frames`` overrides ``config.data``. A resumed run keeps its saved configuration except the
-    epoch budget, which ``config.epochs`` replaces when ``epochs_given``. ``log`` receives one line per epoch."""
+    epoch budget, which ``config.epochs`` replaces when ``epochs_given``, and the data folder, which
+    ``config.data`` replaces when ``data_given`` (data moved); it trains on its saved patient split. A data folder
+    is saved as an absolute path, so evaluation and resuming work from any directory. ``log`` receives one line
+    per epoch."""
     started = time.time()
     check_augmentation(config.augment)
     home = RunDir(run_dir)
     if resume:
-        model_config, config = resumed_configs(home, config.epochs if epochs_given else None)
+        model_config, config = resumed_configs(home, config.epochs if epochs_given else None,
+                                               config.data if data_given else None)
+        _check_resumable(home)
+    config = replace(config, data=_absolute(config.data))
     placement = place(config.strategy, config.batch_size)
     if placement.is_chief:
         _check_run_dir(home, resume)
@@ -85,7 +92,7 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     model_config = model_config or get_preset(config.preset).model
     data = LoadedData(frames, "given") if frames is not None else load_data(
         config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
-    frames, split = data.frames, choose_split(data, config)
+    frames, split = data.frames, (_saved_split(home, data.frames, config.data) if resume else choose_split(data, config))
     _create_run_dir(run)  # only now that the data and the split are known to be good
     if placement.is_chief:
         run.save_config(model_config, config, split)
@@ -93,7 +100,7 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     keras.utils.set_random_seed(config.seed)
     state = load_state(home) if resume else None
     with placement.strategy.scope():
-        model = keras.models.load_model(home.last_model) if state else compiled_model(model_config, config)
+        model = _load_checkpoint(home.last_model) if state else compiled_model(model_config, config)
     if placement.replicas > 1:  # XLA cannot place the variables of other replicas (tf.distribute known issue)
         model.jit_compile = False
         patch_symbolic_build(model, placement)
@@ -186,12 +193,44 @@ def _create_run_dir(run: RunDir) -> None:
         raise EcholiteError(f"{run.path}: cannot write the run folder ({exc.strerror or exc})") from None
 
 
-def resumed_configs(run: RunDir, epochs: int | None) -> tuple[ModelConfig, TrainConfig]:
-    """The configs a resumed run trains with: its saved ones, with ``epochs`` as the new budget when given."""
+def resumed_configs(run: RunDir, epochs: int | None, data: str | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """The configs a resumed run trains with: its saved ones, with ``epochs`` as the new budget and ``data`` as
+    the data folder when given."""
     if not run.is_run():
         raise EcholiteError(f"{run.path}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
     saved = run.load_config()
-    return saved.model, replace(saved.train, epochs=epochs or saved.train.epochs)
+    return saved.model, replace(saved.train, epochs=epochs or saved.train.epochs, data=data or saved.train.data)
+
+
+def _check_resumable(run: RunDir) -> None:
+    """A run that finished an epoch keeps its checkpoint: without it, resuming would start over and overwrite the
+    best model (a run stopped before its first epoch starts again)."""
+    if run.model.exists() and not run.has_checkpoint():
+        raise EcholiteError(f"{run.path}: nothing to resume from ({run.last_model.relative_to(run.path)} or its "
+                            "state is missing); train into a new --out")
+
+
+def _absolute(data: str) -> str:
+    return data if data == "phantom" or not Path(data).exists() else str(Path(data).resolve())
+
+
+def _saved_split(run: RunDir, frames: FrameSet, data: str) -> dict[str, list[str]]:
+    """The split a run was trained with, all of whose patients ``data`` must still hold."""
+    split = run.load_config().split
+    present = set(frames.patients)
+    missing = [p for patients in split.values() for p in patients if p not in present]
+    if missing:
+        raise EcholiteError(f"{data}: lacks {len(missing)} of the run's patients (e.g. {missing[0]}); resume on the "
+                            "data the run was trained on (--data where it has moved)")
+    return split
+
+
+def _load_checkpoint(path: Path) -> keras.Model:
+    try:
+        return keras.models.load_model(path)
+    except (ValueError, OSError, TypeError, KeyError) as exc:
+        raise EcholiteError(f"{path}: cannot load the checkpoint ({str(exc).splitlines()[0][:160]}); train into a "
+                            "new --out") from None
 
 
 def _truncate_history(path: Path, epochs_done: int) -> None:
@@ -200,6 +239,8 @@ def _truncate_history(path: Path, epochs_done: int) -> None:
         return
     with path.open() as f:
         rows = list(csv.reader(f))
+    if any(r and not r[0].isdigit() for r in rows[1:]):
+        raise EcholiteError(f"{path}: a row without an epoch number; repair or delete the file (it is rebuilt)")
     kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= epochs_done]  # epochs count from 1
     with path.open("w", newline="") as f:
         csv.writer(f).writerows(kept if epochs_done else [])
