@@ -45,6 +45,7 @@ def world(tmp_path_factory):
     variant("size", lambda d: Image.fromarray(np.zeros((SIZE, SIZE + 5), np.uint8)).save(d / "ref" / f"{first}_gt.png"))
     variant("bit32", lambda d: _as_folder_layout(d, first))
     variant("nomasks", lambda d: shutil.rmtree(d / "ref"))
+    variant("dot", lambda d: Image.fromarray(np.zeros((1, 1), np.uint8)).save(d / "img" / f"{first}.png"))
     variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
@@ -122,6 +123,7 @@ CASES = [
     ("train --data {w}/size --out {w}/new", "differs from its image", "{w}/new"),
     ("train --data {w}/bit32 --out {w}/new", "neither 8-bit, 16-bit nor", "{w}/new"),
     ("train --data {w}/nomasks --out {w}/new", "masks missing", "{w}/new"),
+    ("train --data {w}/dot --out {w}/new", "a 1×1 frame; an echo frame is at least 16 pixels", "{w}/new"),
     ("train --data {w}/good --split-file {w}/bad.yaml --out {w}/new", "bad.yaml: not valid YAML", "{w}/new"),
     ("train --data {w}/good --out {w}/afile/run", "is a file", "{w}/afile/run"),
     ("train --epochs 0 --out {w}/new", "epochs must be >= 1, got 0", "{w}/new"),
@@ -199,6 +201,8 @@ CASES = [
     ("ablate tiny --workers 0 --out {w}/abl", "workers must be at least 1", "{w}/abl"),
     ("cross-evaluate {w}/run --test CAMUS --out {w}/cross", "expected NAME=PATH", "{w}/cross"),
     ("cross-evaluate {w}/good --test PH=phantom --out {w}/cross", "not a run folder", "{w}/cross"),
+    ("cross-evaluate {w}/run --test A={w}/good --test A=phantom --out {w}/cross", "test set A: named twice", "{w}/cross"),
+    ("cross-evaluate {w}/run --test A={w}/good --out {w}/afile", "afile: is a file", None),
     # the device runner
     ("edge run {w}/garbage.tflite {w}/frames --out {w}/masks", "not a TFLite model", "{w}/masks"),
     ("edge run {w}/badmeta/model_fp32.tflite {w}/frames --out {w}/masks", "model_fp32.json: unreadable model metadata", "{w}/masks"),

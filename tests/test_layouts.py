@@ -77,7 +77,7 @@ def _nifti_with_one_bad(tmp_path, frames, damage):
 
 @pytest.mark.parametrize("damage, message", [
     (lambda p: p.write_bytes(p.read_bytes()[:40]), "corrupt or truncated"),
-    (lambda p: _write_medical(np.zeros((10, 12), np.uint8), p), "differs from its image"),
+    (lambda p: _write_medical(np.zeros((20, 24), np.uint8), p), "differs from its image"),
     (lambda p: _write_medical(np.full((SIZE, SIZE), 5, np.uint8), p), "labels [5] outside"),
     (lambda p: p.unlink(), "no ground-truth mask"),
 ])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import IMAGE_SUFFIXES, load_npy, read_pixels
+from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, load_npy, read_pixels
 
 from echolite.errors import EcholiteError
 
@@ -26,10 +26,14 @@ def stem_of(path: Path) -> str:
 def read_frame(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
     """A 2D array (rows, columns) and its (row, column) pixel size in mm, or None when the format has none."""
     array, spacing = read_volume(path)
-    array = np.squeeze(array)
+    while array.ndim > 2 and 1 in (array.shape[0], array.shape[-1]):  # (1, H, W) or (H, W, 1): one frame
+        array = array[0] if array.shape[0] == 1 else array[..., 0]
     if array.ndim != 2:
         raise EcholiteError(f"{path}: expected a 2D frame, got an array of shape {array.shape}")
-    return array, spacing
+    try:
+        return check_frame_size(array, path), spacing
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
 
 
 def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:

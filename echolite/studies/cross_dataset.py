@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.names import PAPER_STRUCTURES
 from echolite.evaluation.scoring import score_frames, summarize
@@ -40,6 +40,14 @@ def parse_test_set(text: str) -> tuple[str, str]:
 
 def cross_evaluate(runs: list[Path], test_sets: list[tuple[str, str]], split: str = "test", postprocess: bool = True,
                    out: Path | None = None, log: Callable[[str], None] = lambda line: None) -> CrossDatasetResult:
+    names = [name for name, _ in test_sets]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice:
+        raise EcholiteError(f"test set {twice}: named twice; give each --test its own NAME")
+    if out is not None:
+        if Path(out).exists() and not Path(out).is_dir():
+            raise EcholiteError(f"{out}: is a file; give a folder for the tables")
+        check_writable(Path(out), "the tables")
     loaded_sets: dict = {}  # a foreign set is loaded once for all runs (per input size)
     post = PostprocessConfig() if postprocess else None
     rows = []

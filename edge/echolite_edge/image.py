@@ -46,6 +46,18 @@ def load_npy(path: Path) -> np.ndarray:
     return array
 
 
+MIN_FRAME_SIDE = 16
+"""Frames narrower or lower than this many pixels are refused: no echo view fits, and upsampling one to the
+model's input would invent the whole image."""
+
+
+def check_frame_size(frame: np.ndarray, source: object) -> np.ndarray:
+    if min(frame.shape[:2]) < MIN_FRAME_SIDE:
+        raise ValueError(f"{source}: a {frame.shape[0]}×{frame.shape[1]} frame; an echo frame is at least "
+                         f"{MIN_FRAME_SIDE} pixels a side")
+    return frame
+
+
 def looks_like_colour(shape: tuple) -> bool:
     """A (H, W, 3 or 4) array: one colour frame, not a stack of frames 3 or 4 pixels wide."""
     return len(shape) == 3 and shape[-1] in (3, 4) and shape[-1] < min(shape[:2])

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import (IMAGE_SUFFIXES, load_npy, looks_like_colour, model_input, read_image,
-                                 resize_nearest, to_gray8, to_unit_range)
+from echolite_edge.image import (IMAGE_SUFFIXES, check_frame_size, load_npy, looks_like_colour, model_input,
+                                 read_image, resize_nearest, to_gray8, to_unit_range)
 from echolite_edge.labels import COLORS, LABELS
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
@@ -212,7 +212,7 @@ def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
     """(name, 2D gray uint8 frame) for an image, or for each frame of a .npy frame or stack (T, H, W)."""
     path = Path(path)
     if path.suffix.lower() != ".npy":
-        return [(path.stem, checked_size(read_image(path), path))]
+        return [(path.stem, check_frame_size(read_image(path), path))]
     array = load_npy(path)
     if array.ndim not in (2, 3):
         raise ValueError(f"{path}: expected a frame (H, W) or a stack (T, H, W), got shape {array.shape}")
@@ -222,21 +222,9 @@ def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
     frames = array if array.ndim == 3 else array[None]
     if len(frames) == 0:
         raise ValueError(f"{path}: a stack of no frames, shape {array.shape}")
-    checked_size(frames[0], path)
+    check_frame_size(frames[0], path)
     return [(f"{path.stem}_{t:04d}" if len(frames) > 1 else path.stem, to_gray8(frame, path))
             for t, frame in enumerate(frames)]
-
-
-MIN_FRAME_SIDE = 16
-"""Frames narrower or lower than this many pixels are refused: no echo view fits, and upsampling one to the
-model's input would invent the whole image."""
-
-
-def checked_size(frame: np.ndarray, path: Path) -> np.ndarray:
-    if min(frame.shape[:2]) < MIN_FRAME_SIDE:
-        raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame; an echo frame is at least "
-                         f"{MIN_FRAME_SIDE} pixels a side")
-    return frame
 
 
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path) -> None:
