@@ -56,6 +56,9 @@ def world(tmp_path_factory):
     shutil.copytree(root / "good" / "ref", root / "wrongpred")  # predictions: the expert masks, one of a wrong size
     Image.fromarray(np.zeros((32, 48), np.uint8)).save(root / "wrongpred" / f"{first}_gt.png")
     (root / "bad.yaml").write_text("train: [unclosed\n")
+    for name, plan in {"epochs": "baseline: {epochs: 2.5}", "name": "name: ../out\nbaseline: {}",
+                       "norm": "baseline: {}\nsteps: [{name: s, variants: {a: {norm: nope}}}]"}.items():
+        (root / f"plan_{name}.yaml").write_text(plan + ("" if "steps" in plan else "\nsteps: []") + "\n")
     (root / "frames").mkdir()
     shutil.copy(root / "good" / "img" / f"{first}.png", root / "frames" / "a.png")
     (root / "frames" / "b.png").write_bytes(b"broken")
@@ -197,6 +200,9 @@ CASES = [
     # ablate, cross-evaluate
     ("ablate {w}/bad.yaml --out {w}/abl", "not valid YAML", "{w}/abl"),
     ("ablate nosuchplan --out {w}/abl", "no such plan file or built-in plan", "{w}/abl"),
+    ("ablate {w}/plan_epochs.yaml --out {w}/abl", "plan_epochs.yaml: baseline: epochs 2.5 is not an integer", "{w}/abl"),
+    ("ablate {w}/plan_name.yaml", "name '../out': give a plain name", None),
+    ("ablate {w}/plan_norm.yaml --out {w}/abl", "step 's', variant 'a': unknown norm 'nope'", "{w}/abl"),
     ("ablate tiny --epochs 0 --out {w}/abl", "epochs must be a positive integer", "{w}/abl"),
     ("ablate tiny --workers 0 --out {w}/abl", "workers must be at least 1", "{w}/abl"),
     ("cross-evaluate {w}/run --test CAMUS --out {w}/cross", "expected NAME=PATH", "{w}/cross"),

@@ -117,7 +117,13 @@ def load_plan(source: str) -> Plan:
 
     path = Path(source)
     if path.exists():
-        text, where = path.read_text(), str(path)
+        where = str(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise EcholiteError(f"{where}: not UTF-8 text; save the plan as UTF-8") from None
+        except OSError as exc:
+            raise EcholiteError(f"{where}: cannot read the plan ({exc.strerror or exc})") from None
     elif source in builtin_plans():
         text, where = (_plans_folder() / f"{source}.yaml").read_text(), f"plan {source!r}"
     else:
@@ -128,15 +134,45 @@ def load_plan(source: str) -> Plan:
         raise EcholiteError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or not isinstance(raw.get("baseline"), dict):
         raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
-    plan = Plan(raw.get("name", path.stem), raw.get("description", ""), raw.get("rule", "mean_dice"),
+    plan = Plan(path.stem if raw.get("name") is None else raw["name"], raw.get("description", ""), raw.get("rule", "mean_dice"),
                 raw.get("score_split", "val"), raw["baseline"], raw["steps"])
-    parse_rule(plan.rule, where)
-    for field in [plan.baseline] + [v for step in plan.steps for v in _variants_of(step, where).values()]:
-        unknown = set(field) - TRAIN_FIELDS - MODEL_FIELDS - SPECIAL_FIELDS
-        if unknown:
-            raise EcholiteError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-    resolve(plan.baseline, {}, "baseline", TrainConfig())  # fail early on bad values
+    if not isinstance(plan.name, str) or not plan.name or Path(plan.name).name != plan.name or plan.name in (".", ".."):
+        raise EcholiteError(f"{where}: name {plan.name!r}: give a plain name (it names the study's folder)")
+    if plan.score_split not in SCORE_SPLITS:
+        raise EcholiteError(f"{where}: score_split {plan.score_split!r}: choose one of {', '.join(SCORE_SPLITS)}")
+    parse_rule(str(plan.rule), where)
+    # every setting of every variant, checked now: a bad one would otherwise surface after hours of training
+    _checked(plan.baseline, {}, f"{where}: baseline")
+    for step in plan.steps:
+        for label, change in _variants_of(step, where).items():
+            _checked(plan.baseline, change, f"{where}: step {step['name']!r}, variant {label!r}")
     return plan
+
+
+SCORE_SPLITS = ("val", "test", "train", "all")
+
+
+def _checked(base: dict, change: dict, where: str) -> None:
+    """The settings of ``base`` changed by ``change``, known, of the right types and valid (resolved)."""
+    settings = {**base, **change}
+    unknown = set(settings) - TRAIN_FIELDS - MODEL_FIELDS - SPECIAL_FIELDS
+    if unknown:
+        raise EcholiteError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    types = {f.name: f.type for f in dataclasses.fields(TrainConfig) + dataclasses.fields(ModelConfig)}
+    for name, value in settings.items():
+        expected = types.get(name, "")
+        wrong = (expected == "int" and (not isinstance(value, int) or isinstance(value, bool))
+                 or expected == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool))
+                 or expected == "bool" and not isinstance(value, bool)
+                 or expected.startswith("tuple") and not isinstance(value, (list, tuple))
+                 or name in ("preset", "size") and not isinstance(value, str))
+        if wrong:
+            kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(expected, "a list")
+            raise EcholiteError(f"{where}: {name} {value!r} is not {kind if name not in ('preset', 'size') else 'a name'}")
+    try:
+        resolve(base, change, "check", TrainConfig())
+    except EcholiteError as exc:
+        raise EcholiteError(f"{where}: {exc}") from None
 
 
 def resolve(base: dict, change: dict, label: str, defaults: TrainConfig) -> Variant:
@@ -187,6 +223,8 @@ def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callabl
 def _variants_of(step: dict, where: str) -> dict:
     if not isinstance(step, dict) or "name" not in step or not isinstance(step.get("variants"), dict) or not step["variants"]:
         raise EcholiteError(f"{where}: every step needs a 'name' and a non-empty 'variants' mapping")
+    if any(v is not None and not isinstance(v, dict) for v in step["variants"].values()):
+        raise EcholiteError(f"{where}: step {step['name']!r}: each variant is a mapping of settings, e.g. a: {{epochs: 5}}")
     return {str(k): dict(v or {}) for k, v in step["variants"].items()}
 
 
