@@ -159,3 +159,36 @@ def test_data_preview_command(tmp_path):
     result = CliRunner().invoke(main, ["data", "preview", "phantom", "--augment", "III", "--out", str(out), "-n", "4"])
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 5000
+
+
+def test_ambiguous_pairs_in_a_plain_folder_are_refused_by_name_or_skipped(tmp_path):
+    from echolite.data.writers import write_png_export
+
+    write_png_export(make_phantom(4, seed=0, size=32), tmp_path / "export")
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (tmp_path / "export" / "img").rename(folder / "images")
+    (tmp_path / "export" / "ref").rename(folder / "masks")
+    first = sorted((folder / "images").iterdir())[0]
+    (folder / "images" / f"{first.stem}.bmp").write_bytes(first.read_bytes())  # a second image of the same name
+    second = sorted((folder / "images").iterdir())[2]
+    gt = folder / "masks" / f"{second.stem}_gt.png"
+    (folder / "masks" / f"{second.stem}_mask.png").write_bytes(gt.read_bytes())  # two masks for one image
+    with pytest.raises(EcholiteError, match=rf"a second image named {first.stem} \(also "):
+        load_data(str(folder), 32, use_cache=False)
+    data = load_data(str(folder), 32, skip_bad=True, use_cache=False)
+    assert len(data.frames) == 4 - 1 and len(data.skipped) == 2
+    assert any("2 masks fit it" in line for line in data.skipped)
+
+
+def test_a_stray_name_keeps_the_png_export_layout_and_its_spacing(tmp_path):
+    from echolite.data.writers import write_png_export
+
+    write_png_export(make_phantom(4, seed=0, size=32), tmp_path)
+    for file in sorted(tmp_path.rglob("phantom000[1-9]*.png")):  # all but one frame get CAMUS names
+        file.rename(file.with_name(file.name.replace("phantom", "patient")))
+    layout = detect_layout(tmp_path)
+    assert layout.name == "png-export" and len(layout.cases) == 4
+    assert any("not a CAMUS name" in problem for problem in layout.problems)
+    frames = load_data(str(tmp_path), 32, use_cache=False).frames
+    assert np.isfinite(frames.spacing_mm).all() and sorted(set(frames.views)) == ["4CH", "unknown"]

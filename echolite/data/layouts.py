@@ -165,7 +165,7 @@ def _png_export(root: Path) -> Layout | None:
     if not ((root / "img").is_dir() and (root / "ref").is_dir()):
         return None
     images = sorted(p for p in (root / "img").iterdir() if suffix_of(p) == ".png")
-    if not images or not all(CAMUS_NAME.match(stem_of(p)) for p in images):
+    if not any(CAMUS_NAME.match(stem_of(p)) for p in images):
         return None
     layout = Layout("png-export", root, [])
     spacing_mm = png_export_spacing_mm()
@@ -174,10 +174,12 @@ def _png_export(root: Path) -> Layout | None:
         mask = root / "ref" / f"{stem_of(path)}_gt.png"
         if not mask.exists():
             layout.problems.append(f"{path}: no ground truth ({mask.name} missing in ref/)")
-        layout.cases.append(Case(
-            stem_of(path), match["patient"], match["view"].upper(), match["phase"].upper(), path,
-            mask if mask.exists() else None, read_frame, default_spacing_mm=spacing_mm,
-        ))
+        if match is None:  # one stray name does not turn the export into a plain folder (and lose its spacing)
+            layout.problems.append(f"{path}: not a CAMUS name (patientNNNN_4CH_ED); read with view and phase unknown")
+        patient, view, phase = (match["patient"], match["view"].upper(), match["phase"].upper()) if match else (
+            stem_of(path).split("_")[0], "unknown", "unknown")
+        layout.cases.append(Case(stem_of(path), patient, view, phase, path, mask if mask.exists() else None,
+                                 read_frame, default_spacing_mm=spacing_mm))
     return layout
 
 
@@ -186,19 +188,38 @@ def _folder(root: Path) -> Layout | None:
     mask_dir = _first_dir(root, ("masks", "labels", "ref", "gt", "mask", "label"))
     if image_dir is None or mask_dir is None:
         return None
-    masks = {_MASK_SUFFIX.sub("", stem_of(p)): p for p in mask_dir.iterdir() if suffix_of(p)}
-    layout = Layout("folder", root, [])
+    masks: dict[str, list[Path]] = {}
+    for p in sorted(mask_dir.iterdir()):
+        if suffix_of(p):
+            masks.setdefault(_MASK_SUFFIX.sub("", stem_of(p)), []).append(p)
+    layout, first_of = Layout("folder", root, []), {}
     for path in sorted(p for p in image_dir.iterdir() if suffix_of(p)):
         stem = stem_of(path)
-        mask = masks.get(stem)
-        if mask is None:
+        found = masks.get(stem, [])
+        read, refusal = read_frame, None
+        if stem in first_of:
+            refusal = f"{path}: a second image named {stem} (also {first_of[stem].name}); rename or remove one"
+        elif len(found) > 1:
+            refusal = f"{path}: {len(found)} masks fit it ({', '.join(m.name for m in found)}); keep one"
+        elif not found:
             layout.problems.append(f"{path}: no mask named {stem}[_gt|_mask].* in {mask_dir.name}/")
+        if refusal:  # loading this case fails by name (or, with skip_bad, skips it)
+            layout.problems.append(refusal)
+            read = _refusing(refusal)
+        first_of.setdefault(stem, path)
         view = next((v for v in ("2CH", "4CH") if f"_{v}" in stem.upper()), "unknown")
         phase = next((p for p in ("ED", "ES") if re.search(rf"_{p}(_|$)", stem.upper())), "unknown")
-        layout.cases.append(Case(stem, stem.split("_")[0], view, phase, path, mask, read_frame))
+        layout.cases.append(Case(stem, stem.split("_")[0], view, phase, path, found[0] if found else None, read))
     if not layout.cases:
         raise EcholiteError(f"{image_dir}: empty image folder (supported: {', '.join(ALL_SUFFIXES)})")
     return layout
+
+
+def _refusing(message: str):
+    """A reader that refuses its case with ``message``."""
+    def read(path: Path):
+        raise EcholiteError(message)
+    return read
 
 
 def _first_dir(root: Path, names: tuple[str, ...]) -> Path | None:
