@@ -55,6 +55,9 @@ def world(tmp_path_factory):
     shutil.copytree(root / "good" / "ref", root / "wrongpred")  # predictions: the expert masks, one of a wrong size
     Image.fromarray(np.zeros((32, 48), np.uint8)).save(root / "wrongpred" / f"{first}_gt.png")
     (root / "bad.yaml").write_text("train: [unclosed\n")
+    (root / "count.yaml").write_text("train: 5\n")
+    (root / "single.yaml").write_text(f"train: {frames.patients[0]}\n")
+    (root / "latin1.yaml").write_bytes("train: [Pati\xebnt]\n".encode("latin-1"))
     (root / "frames").mkdir()
     shutil.copy(root / "good" / "img" / f"{first}.png", root / "frames" / "a.png")
     (root / "frames" / "b.png").write_bytes(b"broken")
@@ -123,6 +126,12 @@ CASES = [
     ("train --data {w}/bit32 --out {w}/new", "neither 8-bit, 16-bit nor", "{w}/new"),
     ("train --data {w}/nomasks --out {w}/new", "masks missing", "{w}/new"),
     ("train --data {w}/good --split-file {w}/bad.yaml --out {w}/new", "bad.yaml: not valid YAML", "{w}/new"),
+    ("train --data {w}/good --split-file {w}/count.yaml --out {w}/new", "train must be a list of patient ids, got 5",
+     "{w}/new"),
+    ("train --data {w}/good --split-file {w}/single.yaml --out {w}/new", "train must be a list of patient ids, got 'ph",
+     "{w}/new"),
+    ("train --data {w}/good --split-file {w}/latin1.yaml --out {w}/new", "latin1.yaml: not UTF-8 or UTF-16 text",
+     "{w}/new"),
     ("train --data {w}/good --out {w}/afile/run", "is a file", "{w}/afile/run"),
     ("train --epochs 0 --out {w}/new", "epochs must be >= 1, got 0", "{w}/new"),
     ("train --ds-weight -1 --out {w}/new", "ds_weight must be >= 0", "{w}/new"),

@@ -184,3 +184,14 @@ def test_a_damaged_cache_entry_is_decoded_again(tmp_path, monkeypatch):
         entry.write_bytes(damage)
         again = load_data(str(tmp_path / "png"), 32).frames
         assert np.array_equal(again.images, first.images) and entry.stat().st_size > 1000  # decoded and rewritten
+
+
+def test_split_file_in_utf16_and_with_numeric_ids(tmp_path):
+    from echolite.data.splits import read_split_file
+
+    path = tmp_path / "split.yaml"
+    path.write_bytes("train: [p0000, p0001]\nval: [p0002]\n".encode("utf-16"))  # Windows Notepad
+    assert read_split_file(path, ["p0000", "p0001", "p0002"])["train"] == ["p0000", "p0001"]
+    path.write_text("train: ['0001']\nval: [0002]\n")
+    with pytest.raises(EcholiteError, match=r"split.yaml: 1 patients not in the data, e\.g\. 2; .* quote them"):
+        read_split_file(path, ["0001", "0002"])
