@@ -45,6 +45,7 @@ def world(tmp_path_factory):
     variant("size", lambda d: Image.fromarray(np.zeros((SIZE, SIZE + 5), np.uint8)).save(d / "ref" / f"{first}_gt.png"))
     variant("bit32", lambda d: _as_folder_layout(d, first))
     variant("nomasks", lambda d: shutil.rmtree(d / "ref"))
+    variant("link", lambda d: (d / "img" / f"{first}.png").unlink() or (d / "img" / f"{first}.png").symlink_to("gone.png"))
     variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
@@ -125,6 +126,7 @@ CASES = [
     ("train --data {w}/size --out {w}/new", "differs from its image", "{w}/new"),
     ("train --data {w}/bit32 --out {w}/new", "neither 8-bit, 16-bit nor", "{w}/new"),
     ("train --data {w}/nomasks --out {w}/new", "masks missing", "{w}/new"),
+    ("train --data {w}/link --out {w}/new", "ED.png: a broken symbolic link", "{w}/new"),
     ("train --data {w}/good --split-file {w}/bad.yaml --out {w}/new", "bad.yaml: not valid YAML", "{w}/new"),
     ("train --data {w}/good --split-file {w}/count.yaml --out {w}/new", "train must be a list of patient ids, got 5",
      "{w}/new"),

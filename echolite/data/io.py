@@ -36,7 +36,8 @@ def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
     """Any supported file as an array (frames first for sequences) and its in-plane spacing."""
     suffix = suffix_of(path)
     if not path.exists():
-        raise EcholiteError(f"{path}: file not found")
+        problem = "a broken symbolic link (no target, or a loop)" if path.is_symlink() else "file not found"
+        raise EcholiteError(f"{path}: {problem}")
     if suffix in MEDICAL_SUFFIXES:
         return _read_medical(path)
     if suffix == ".npy":
