@@ -144,6 +144,7 @@ CASES = [
     ("train --seed -1 --out {w}/new", "seed must be >= 0 and <= 4294967295, got -1", "{w}/new"),
     ("train --seed 4294967296 --out {w}/new", "seed must be >= 0 and <= 4294967295", "{w}/new"),
     ("phantom --seed -1 --out {w}/ph", "'--seed': -1 is not in the range", "{w}/ph"),
+    ("phantom -n 4 --size 32 --out {w}/good", "good/img: already holds files; choose an empty folder", None),
     ("train --image-size -32 --out {w}/new", "image size -32: must be a positive multiple", "{w}/new"),
     ("train --epochs many --out {w}/new", "'--epochs': 'many' is not a valid integer", "{w}/new"),
     ("train --out {w}/new --resume", "nothing to resume", "{w}/new"),
