@@ -23,6 +23,8 @@ p1_4CH_ES,p1,4CH,ES,0.9000,0.8100,0.8700,5.5000,6.5000,7.5000,1.6000,1.9000,2.20
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Good and bad inputs side by side: data folders, a trained run, its export, and files that only pretend."""
+    import keras
+
     from echolite.config import ModelConfig, TrainConfig
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
@@ -92,6 +94,15 @@ def world(tmp_path_factory):
     (root / "badlast" / "checkpoint" / "epochs").mkdir()
     load_saved_model(root / "run" / "model.keras").save_weights(root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5")
     (root / "badlast" / "checkpoint" / "last.keras").write_text("half a checkpoint")
+    weights = (root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5").read_bytes()
+    for name, kept in {"truncepoch": {"epoch_001": weights[:2000]}, "foreignepoch": {},  # damaged, another model's,
+                       "strayepoch": {"epoch_001": weights, "epoch_001 (1)": weights}}.items():  # a stray copy
+        shutil.copytree(root / "run", root / name)
+        (root / name / "checkpoint" / "epochs").mkdir()
+        for stem, data in kept.items():
+            (root / name / "checkpoint" / "epochs" / f"{stem}.weights.h5").write_bytes(data)
+    foreign = keras.models.load_model(root / "foreign.keras")
+    foreign.save_weights(root / "foreignepoch" / "checkpoint" / "epochs" / "epoch_001.weights.h5")
     shutil.copytree(root / "run", root / "badmeta")
     (root / "badmeta" / "model_fp32.json").write_text("{ not json")
     return root
@@ -176,6 +187,11 @@ CASES = [
     # average
     ("average {w}/run --last 1", "0 epoch weights kept", "{w}/run/model_averaged.keras"),
     ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
+    ("average {w}/truncepoch --last 1", "epoch_001.weights.h5: unreadable weights file (Unable to",
+     "{w}/truncepoch/model_averaged.keras"),
+    ("average {w}/foreignepoch --last 1", "epoch_001.weights.h5: not weights of this run's model",
+     "{w}/foreignepoch/model_averaged.keras"),
+    ("average {w}/strayepoch --last 2", "1 epoch weights kept", "{w}/strayepoch/model_averaged.keras"),
     # measure, bench
     ("measure {w}/text.keras --data {w}/good", "not a Keras model file", None),
     ("measure --ground-truth --data {w}/empty", "empty image folder", None),
