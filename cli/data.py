@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from echolite.cli.common import progress_bar
-from echolite.config import AUGMENTATIONS
+from echolite.config import AUGMENTATIONS, SEED_MAX
 from echolite.errors import EcholiteError
 
 
@@ -52,7 +52,7 @@ def data_inspect(path):
 @click.option("--augment", type=click.Choice(AUGMENTATIONS), default="affine", show_default=True, help="Augmentation preset to show.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("preview.png"), show_default=True)
 @click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True, help="Frames to show.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
 def data_preview(path, augment, out, count, seed):
     """Write a PNG grid of augmented frames with mask outlines (PATH may be 'phantom')."""
     from echolite.data.inspect import preview_augmentation

@@ -21,7 +21,7 @@ from echolite.cli.common import QUIET_TENSORFLOW
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
-from echolite.config import AUGMENTATIONS, LOSSES, QUICKSTART, SCHEDULERS, STRATEGIES, TrainConfig
+from echolite.config import AUGMENTATIONS, LOSSES, QUICKSTART, SCHEDULERS, SEED_MAX, STRATEGIES, TrainConfig
 from echolite.errors import EcholiteError
 from echolite.models.presets import PRESETS
 
@@ -173,7 +173,7 @@ def average(run, last):
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for images, masks and preview.")
 @click.option("-n", "count", type=int, default=16, show_default=True, help="Number of frames (ED/ES pairs).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
 @click.option("--size", type=int, default=256, show_default=True, help="Frame size in pixels.")
 def phantom(out, count, seed, size):
     """Write synthetic echo frames (img/, ref/ in CAMUS PNG-export layout) and a preview grid."""

@@ -8,6 +8,7 @@ line and the ablation study alike. A run folder keeps them in its ``config.json`
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ AUGMENTATIONS = ("none", "affine", "I", "II", "III", "IV", "V", "nnunet", "affin
 speckle, blur and resolution changes (echolite.data.augment)."""
 SPLITS = ("test", "val", "train", "all")
 """Which frames a command scores: a patient split, or every frame."""
+SEED_MAX = 2**32 - 1
+"""Seeds run from 0 to this, the range numpy.random.seed takes."""
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -144,6 +147,7 @@ class TrainConfig:
         _check_range("val_fraction", self.val_fraction, 0, 0.9)
         _check_range("test_fraction", self.test_fraction, 0, 0.9)
         _check_range("average_last", self.average_last, 0)
+        _check_range("seed", self.seed, 0, SEED_MAX)
         if self.average_last > self.epochs:
             raise EcholiteError(f"average_last ({self.average_last}) cannot exceed epochs ({self.epochs})")
 
@@ -170,6 +174,8 @@ def resolve_configs(preset: str, quickstart: bool = False, **overrides: Any) -> 
 
 
 def _check_range(name: str, value, low, high=None, inclusive: bool = True) -> None:
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison
+        raise EcholiteError(f"{name} must be a finite number, got {value}")
     too_low = value < low if inclusive else value <= low
     if too_low or (high is not None and value > high):
         bound = (f">= {low}" if inclusive else f"> {low}") + (f" and <= {high}" if high is not None else "")

@@ -23,6 +23,8 @@ p1_4CH_ES,p1,4CH,ES,0.9000,0.8100,0.8700,5.5000,6.5000,7.5000,1.6000,1.9000,2.20
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Good and bad inputs side by side: data folders, a trained run, its export, and files that only pretend."""
+    import keras
+
     from echolite.config import ModelConfig, TrainConfig
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
@@ -46,6 +48,7 @@ def world(tmp_path_factory):
     variant("bit32", lambda d: _as_folder_layout(d, first))
     variant("nomasks", lambda d: shutil.rmtree(d / "ref"))
     variant("dot", lambda d: Image.fromarray(np.zeros((1, 1), np.uint8)).save(d / "img" / f"{first}.png"))
+    variant("link", lambda d: (d / "img" / f"{first}.png").unlink() or (d / "img" / f"{first}.png").symlink_to("gone.png"))
     variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
@@ -59,6 +62,9 @@ def world(tmp_path_factory):
     for name, plan in {"epochs": "baseline: {epochs: 2.5}", "name": "name: ../out\nbaseline: {}",
                        "norm": "baseline: {}\nsteps: [{name: s, variants: {a: {norm: nope}}}]"}.items():
         (root / f"plan_{name}.yaml").write_text(plan + ("" if "steps" in plan else "\nsteps: []") + "\n")
+    (root / "count.yaml").write_text("train: 5\n")
+    (root / "single.yaml").write_text(f"train: {frames.patients[0]}\n")
+    (root / "latin1.yaml").write_bytes("train: [Pati\xebnt]\n".encode("latin-1"))
     (root / "frames").mkdir()
     shutil.copy(root / "good" / "img" / f"{first}.png", root / "frames" / "a.png")
     (root / "frames" / "b.png").write_bytes(b"broken")
@@ -92,6 +98,15 @@ def world(tmp_path_factory):
     (root / "badlast" / "checkpoint" / "epochs").mkdir()
     load_saved_model(root / "run" / "model.keras").save_weights(root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5")
     (root / "badlast" / "checkpoint" / "last.keras").write_text("half a checkpoint")
+    weights = (root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5").read_bytes()
+    for name, kept in {"truncepoch": {"epoch_001": weights[:2000]}, "foreignepoch": {},  # damaged, another model's,
+                       "strayepoch": {"epoch_001": weights, "epoch_001 (1)": weights}}.items():  # a stray copy
+        shutil.copytree(root / "run", root / name)
+        (root / name / "checkpoint" / "epochs").mkdir()
+        for stem, data in kept.items():
+            (root / name / "checkpoint" / "epochs" / f"{stem}.weights.h5").write_bytes(data)
+    foreign = keras.models.load_model(root / "foreign.keras")
+    foreign.save_weights(root / "foreignepoch" / "checkpoint" / "epochs" / "epoch_001.weights.h5")
     shutil.copytree(root / "run", root / "badmeta")
     (root / "badmeta" / "model_fp32.json").write_text("{ not json")
     return root
@@ -127,11 +142,25 @@ CASES = [
     ("train --data {w}/bit32 --out {w}/new", "neither 8-bit, 16-bit nor", "{w}/new"),
     ("train --data {w}/nomasks --out {w}/new", "masks missing", "{w}/new"),
     ("train --data {w}/dot --out {w}/new", "a 1×1 frame; an echo frame is at least 16 pixels", "{w}/new"),
+    ("train --data {w}/link --out {w}/new", "ED.png: a broken symbolic link", "{w}/new"),
     ("train --data {w}/good --split-file {w}/bad.yaml --out {w}/new", "bad.yaml: not valid YAML", "{w}/new"),
+    ("train --data {w}/good --split-file {w}/count.yaml --out {w}/new", "train must be a list of patient ids, got 5",
+     "{w}/new"),
+    ("train --data {w}/good --split-file {w}/single.yaml --out {w}/new", "train must be a list of patient ids, got 'ph",
+     "{w}/new"),
+    ("train --data {w}/good --split-file {w}/latin1.yaml --out {w}/new", "latin1.yaml: not UTF-8 or UTF-16 text",
+     "{w}/new"),
     ("train --data {w}/good --out {w}/afile/run", "is a file", "{w}/afile/run"),
     ("train --epochs 0 --out {w}/new", "epochs must be >= 1, got 0", "{w}/new"),
     ("train --ds-weight -1 --out {w}/new", "ds_weight must be >= 0", "{w}/new"),
     ("train --lr 0 --out {w}/new", "learning_rate must be > 0", "{w}/new"),
+    ("train --lr nan --out {w}/new", "learning_rate must be a finite number, got nan", "{w}/new"),
+    ("train --lr inf --out {w}/new", "learning_rate must be a finite number, got inf", "{w}/new"),
+    ("train --ds-weight nan --out {w}/new", "ds_weight must be a finite number", "{w}/new"),
+    ("train --seed -1 --out {w}/new", "seed must be >= 0 and <= 4294967295, got -1", "{w}/new"),
+    ("train --seed 4294967296 --out {w}/new", "seed must be >= 0 and <= 4294967295", "{w}/new"),
+    ("phantom --seed -1 --out {w}/ph", "'--seed': -1 is not in the range", "{w}/ph"),
+    ("phantom -n 4 --size 32 --out {w}/good", "good/img: already holds files; choose an empty folder", None),
     ("train --image-size -32 --out {w}/new", "image size -32: must be a positive multiple", "{w}/new"),
     ("train --epochs many --out {w}/new", "'--epochs': 'many' is not a valid integer", "{w}/new"),
     ("train --out {w}/new --resume", "nothing to resume", "{w}/new"),
@@ -163,6 +192,11 @@ CASES = [
     # average
     ("average {w}/run --last 1", "0 epoch weights kept", "{w}/run/model_averaged.keras"),
     ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
+    ("average {w}/truncepoch --last 1", "epoch_001.weights.h5: unreadable weights file (Unable to",
+     "{w}/truncepoch/model_averaged.keras"),
+    ("average {w}/foreignepoch --last 1", "epoch_001.weights.h5: not weights of this run's model",
+     "{w}/foreignepoch/model_averaged.keras"),
+    ("average {w}/strayepoch --last 2", "1 epoch weights kept", "{w}/strayepoch/model_averaged.keras"),
     # measure, bench
     ("measure {w}/text.keras --data {w}/good", "not a Keras model file", None),
     ("measure --ground-truth --data {w}/empty", "empty image folder", None),

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -184,3 +186,31 @@ def test_a_damaged_cache_entry_is_decoded_again(tmp_path, monkeypatch):
         entry.write_bytes(damage)
         again = load_data(str(tmp_path / "png"), 32).frames
         assert np.array_equal(again.images, first.images) and entry.stat().st_size > 1000  # decoded and rewritten
+
+
+def test_split_file_in_utf16_and_with_numeric_ids(tmp_path):
+    from echolite.data.splits import read_split_file
+
+    path = tmp_path / "split.yaml"
+    path.write_bytes("train: [p0000, p0001]\nval: [p0002]\n".encode("utf-16"))  # Windows Notepad
+    assert read_split_file(path, ["p0000", "p0001", "p0002"])["train"] == ["p0000", "p0001"]
+    path.write_text("train: ['0001']\nval: [0002]\n")
+    with pytest.raises(EcholiteError, match=r"split.yaml: 1 patients not in the data, e\.g\. 2; .* quote them"):
+        read_split_file(path, ["0001", "0002"])
+
+
+def test_broken_links_are_skipped_and_file_names_need_not_be_utf8(tmp_path):
+    write_png_export(make_phantom(4, seed=0, size=32), tmp_path / "png")
+    images, masks = tmp_path / "png" / "img", tmp_path / "png" / "ref"
+    first = sorted(images.iterdir())[0].stem
+    (images / "loop.png").symlink_to("loop.png")
+    (images / "gone.png").symlink_to("nowhere.png")
+    (masks / "gone_gt.png").symlink_to(masks / f"{first}_gt.png")
+    with pytest.raises(EcholiteError, match="gone.png: a broken symbolic link"):
+        load_data(str(tmp_path / "png"), 32)
+    loaded = load_data(str(tmp_path / "png"), 32, skip_bad=True)
+    assert len(loaded.frames.frame_ids) == 4 and len(loaded.skipped) == 2
+    os.rename(images / f"{first}.png", os.fsencode(images / "p") + b"\xff_2CH_ED.png")  # not UTF-8
+    os.rename(masks / f"{first}_gt.png", os.fsencode(masks / "p") + b"\xff_2CH_ED_gt.png")
+    loaded = load_data(str(tmp_path / "png"), 32, skip_bad=True)
+    assert "p\ufffd_2CH_ED" in loaded.frames.frame_ids and "p\ufffd" in loaded.frames.patients

@@ -48,6 +48,18 @@ def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
     assert summary["best_epoch"] in (1, 2) and summary["parameters"] == result.parameters
 
 
+def test_kept_epochs_are_the_files_named_like_epoch_weights(tmp_path):
+    from echolite.run import RunDir
+    from echolite.training.averaging import kept_epochs
+
+    run = RunDir(tmp_path)
+    run.epoch_weights_dir.mkdir(parents=True)
+    for name in ("epoch_002.weights.h5", "epoch_010.weights.h5", "epoch_002 (1).weights.h5", "epoch_3.weights.h5",
+                 "epoch_x.weights.h5", ".epoch_011.weights.h5.tmp.weights.h5"):
+        (run.epoch_weights_dir / name).write_bytes(b"")
+    assert kept_epochs(run) == [2, 10]
+
+
 def test_batch_norm_statistics_are_recomputed_as_the_mean_over_batches():
     from echolite.training.averaging import recompute_batch_norm
 

@@ -31,8 +31,11 @@ def cache_key(layout: str, cases: list[Case], size: int, skip_bad: bool) -> str:
         digest.update(f"|{case.default_spacing_mm}".encode())
         for path in (case.image_path, case.mask_path):
             if path is not None:
-                stat = path.stat()
-                digest.update(f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+                try:  # an unreadable file (a broken link) is keyed as such; loading names or skips it
+                    stat = path.stat()
+                    digest.update(b"|" + os.fsencode(path.resolve()) + f"|{stat.st_size}|{stat.st_mtime_ns}".encode())
+                except OSError as exc:
+                    digest.update(b"|" + os.fsencode(path) + f"|{exc.errno}".encode())
     return digest.hexdigest()[:24]
 
 

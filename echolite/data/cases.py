@@ -99,10 +99,15 @@ def _frameset(rows) -> FrameSet:
     return FrameSet(
         images=np.stack([r[1] for r in rows]).astype(np.float32),
         masks=np.stack([r[2] for r in rows]),
-        frame_ids=[c.frame_id for c in cases],
-        patients=[c.patient for c in cases],
+        frame_ids=[_printable(c.frame_id) for c in cases],
+        patients=[_printable(c.patient) for c in cases],
         views=[c.view for c in cases],
         phases=[c.phase for c in cases],
         spacing_mm=np.asarray([r[3] for r in rows], np.float32),
         original_shapes=np.asarray([r[4] for r in rows], np.int32),
     )
+
+
+def _printable(name: str) -> str:
+    """A name taken from a file name that is not UTF-8, its undecodable bytes as U+FFFD, so reports can be written."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

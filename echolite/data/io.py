@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,15 @@ from echolite.errors import EcholiteError
 
 MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mhd")
 ALL_SUFFIXES = MEDICAL_SUFFIXES + IMAGE_SUFFIXES + (".npy",)
+
+
+def read_text(path: Path, what: str) -> str:
+    """A settings file's text: UTF-8 (with or without a BOM) or UTF-16 with a BOM (Windows Notepad)."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig")
+    except UnicodeDecodeError:
+        raise EcholiteError(f"{path}: not UTF-8 or UTF-16 text; save {what} as UTF-8") from None
 
 
 def suffix_of(path: Path) -> str:
@@ -40,7 +50,8 @@ def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
     """Any supported file as an array (frames first for sequences) and its in-plane spacing."""
     suffix = suffix_of(path)
     if not path.exists():
-        raise EcholiteError(f"{path}: file not found")
+        problem = "a broken symbolic link (no target, or a loop)" if path.is_symlink() else "file not found"
+        raise EcholiteError(f"{path}: {problem}")
     if suffix in MEDICAL_SUFFIXES:
         return _read_medical(path)
     if suffix == ".npy":

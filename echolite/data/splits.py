@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
+from echolite.data.io import read_text
 from echolite.errors import EcholiteError
 
 if TYPE_CHECKING:
@@ -36,30 +37,39 @@ def split_patients(patients, val_fraction: float = 0.1, test_fraction: float = 0
 def read_split_file(path: Path, patients) -> dict:
     """A user's split: YAML or JSON with ``train``, ``val`` and ``test`` lists of patient ids (any may be empty)."""
     try:
-        payload = yaml.safe_load(Path(path).read_text())
+        payload = yaml.safe_load(read_text(Path(path), "the split file"))
     except OSError as exc:
         raise EcholiteError(f"{path}: cannot read split file ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise EcholiteError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(payload, dict) or not set(payload) <= {"train", "val", "test"}:
         raise EcholiteError(f"{path}: expected a mapping with keys train, val, test")
-    split = {key: [str(p) for p in (payload.get(key) or [])] for key in ("train", "val", "test")}
-    check_split(split, patients, str(path))
+    listed = {key: payload.get(key) if payload.get(key) is not None else [] for key in ("train", "val", "test")}
+    for key, ids in listed.items():
+        if not isinstance(ids, list):
+            raise EcholiteError(f"{path}: {key} must be a list of patient ids, got {ids!r}")
+    numbers = {str(p) for ids in listed.values() for p in ids if isinstance(p, int) and not isinstance(p, bool)}
+    split = {key: [str(p) for p in ids] for key, ids in listed.items()}
+    check_split(split, patients, str(path), numbers)
     return split
 
 
-def check_split(split: dict, patients, source: str) -> None:
-    """Every listed patient exists in the data, appears once, and training is not empty."""
+def check_split(split: dict, patients, source: str, numbers: set[str] = frozenset()) -> None:
+    """Every listed patient exists in the data, appears once, and training is not empty. ``numbers``: the ids
+    YAML read as integers (unquoted, so leading zeros are lost)."""
     known = set(patients)
     seen: dict[str, str] = {}
     for key, listed in split.items():
         for patient in listed:
             if patient in seen:
-                raise EcholiteError(f"{source}: patient {patient} is in both {seen[patient]} and {key}")
+                where = f"listed twice in {key}" if seen[patient] == key else f"in both {seen[patient]} and {key}"
+                raise EcholiteError(f"{source}: patient {patient} is {where}")
             seen[patient] = key
     unknown = sorted(set(seen) - known)
     if unknown:
-        raise EcholiteError(f"{source}: {len(unknown)} patients not in the data, e.g. {', '.join(unknown[:3])}")
+        padded = any(k.isdigit() and len(k) > len(p) for p in set(unknown) & numbers for k in known)
+        hint = "; unquoted ids such as 0001 are numbers in YAML (1): quote them ('0001')" if padded else ""
+        raise EcholiteError(f"{source}: {len(unknown)} patients not in the data, e.g. {', '.join(unknown[:3])}{hint}")
     if not split["train"]:
         raise EcholiteError(f"{source}: the train list is empty")
 

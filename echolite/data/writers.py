@@ -31,6 +31,9 @@ def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) ->
 
     if count < 1 or size < 32:
         raise EcholiteError(f"phantom: need at least 1 frame of at least 32 pixels, got {count} frames of {size}")
+    held = [d for d in (Path(out) / "img", Path(out) / "ref") if d.is_dir() and any(d.iterdir())]
+    if held:  # new frames mixed with old ones would pass for one data set
+        raise EcholiteError(f"{held[0]}: already holds files; choose an empty folder for the phantom")
     frames = make_phantom(count, seed=seed, size=size)
     write_png_export(frames, Path(out))
     save_preview_grid(frames, Path(out) / "preview.png")

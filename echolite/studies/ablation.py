@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from echolite.config import MODEL_FIELDS, ModelConfig, TrainConfig, resolve_configs
+from echolite.data.io import read_text
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import METRICS, PAPER_STRUCTURES, STRUCTURES
 from echolite.models.presets import get_preset
@@ -119,9 +120,7 @@ def load_plan(source: str) -> Plan:
     if path.exists():
         where = str(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise EcholiteError(f"{where}: not UTF-8 text; save the plan as UTF-8") from None
+            text = read_text(path, "the plan")
         except OSError as exc:
             raise EcholiteError(f"{where}: cannot read the plan ({exc.strerror or exc})") from None
     elif source in builtin_plans():

@@ -11,6 +11,8 @@ frames (no augmentation) in training mode sets them to the exact mean of the bat
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
 
 import keras
@@ -38,7 +40,10 @@ class EpochWeights(keras.callbacks.Callback):
 
 
 def kept_epochs(run: RunDir) -> list[int]:
-    return sorted(int(p.name.split(".")[0].split("_")[1]) for p in run.epoch_weights_dir.glob("epoch_*.weights.h5"))
+    """Epochs whose weights are kept; other files there (a copy named ``epoch_002 (1).weights.h5``) are ignored."""
+    names = {p.name for p in run.epoch_weights_dir.glob("epoch_*.weights.h5")}
+    found = (re.fullmatch(r"epoch_(\d+)\.weights\.h5", name) for name in names)
+    return sorted(int(m[1]) for m in found if m and run.epoch_weights(int(m[1])).name in names)
 
 
 def average_run(run: RunDir, last: int, train_images: np.ndarray, batch_size: int) -> Path:
@@ -52,7 +57,7 @@ def average_run(run: RunDir, last: int, train_images: np.ndarray, batch_size: in
     model = load_saved_model(run.last_model if run.last_model.exists() else run.model)
     total = [np.zeros_like(w) for w in model.get_weights()]
     for epoch in chosen:
-        model.load_weights(run.epoch_weights(epoch))
+        _load_epoch_weights(model, run.epoch_weights(epoch))
         total = [t + w for t, w in zip(total, model.get_weights())]
     model.set_weights([t / len(chosen) for t in total])
     recompute_batch_norm(model, train_images, batch_size)
@@ -60,6 +65,20 @@ def average_run(run: RunDir, last: int, train_images: np.ndarray, batch_size: in
     model.save(tmp)
     os.replace(tmp, run.averaged_model)
     return run.averaged_model
+
+
+def _load_epoch_weights(model: keras.Model, path: Path) -> None:
+    """One epoch's weights into ``model``; a damaged file or another model's weights is named in one line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.filterwarnings("error", "Skipping", UserWarning)  # layers missing from the file: another model
+            model.load_weights(path)
+    except OSError as exc:  # h5py's errors name no file
+        reason = str(exc).splitlines()[0] if str(exc) else "damaged"
+        raise EcholiteError(f"{path}: unreadable weights file ({reason})") from None
+    except (ValueError, UserWarning):
+        raise EcholiteError(f"{path}: not weights of this run's model (another architecture?)") from None
 
 
 def recompute_batch_norm(model: keras.Model, images: np.ndarray, batch_size: int) -> None:
