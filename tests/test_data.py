@@ -214,3 +214,16 @@ def test_broken_links_are_skipped_and_file_names_need_not_be_utf8(tmp_path):
     os.rename(masks / f"{first}_gt.png", os.fsencode(masks / "p") + b"\xff_2CH_ED_gt.png")
     loaded = load_data(str(tmp_path / "png"), 32, skip_bad=True)
     assert "p\ufffd_2CH_ED" in loaded.frames.frame_ids and "p\ufffd" in loaded.frames.patients
+
+
+def test_palette_masks_are_read_as_their_indices(tmp_path):
+    from PIL import Image
+
+    frames = make_phantom(2, seed=0, size=32)
+    write_png_export(frames, tmp_path)
+    for mask_file, mask in zip(sorted((tmp_path / "ref").glob("*.png")), frames.masks):
+        indexed = Image.fromarray(mask.astype(np.uint8), mode="P")
+        indexed.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * 756)  # labels drawn in colour
+        indexed.save(mask_file)
+    loaded = load_data(str(tmp_path), 32, use_cache=False).frames
+    assert np.array_equal(loaded.masks, frames.masks)

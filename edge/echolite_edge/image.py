@@ -15,7 +15,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 def read_pixels(path: Path) -> np.ndarray:
     """The stored values of any Pillow image: colour and palette images as luminance (8-bit), 16-bit, 32-bit and
-    float images unchanged (apply ``to_gray8`` for intensities, nothing for label masks)."""
+    float images unchanged (apply ``to_gray8`` for intensities, nothing for label masks). A palette image that
+    uses only indices 0–3 is a label mask as labelling tools save them: its indices are returned."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -26,6 +27,10 @@ def read_pixels(path: Path) -> np.ndarray:
                                  "loop as a folder of frames or a .npy stack (T, H, W)")
             if image.mode.startswith("I") or image.mode == "F":
                 return np.asarray(image)
+            if image.mode == "P":
+                indices = np.asarray(image)
+                if indices.max(initial=0) <= 3:
+                    return indices
             return np.asarray(image.convert("L"))
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"{path}: not a readable image ({exc})") from None
