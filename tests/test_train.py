@@ -142,10 +142,11 @@ def test_resume_keeps_the_saved_split_and_refuses_what_it_cannot_continue(tmp_pa
     from echolite.errors import EcholiteError
 
     run = tmp_path / "run"
-    train(TrainConfig(epochs=1, batch_size=8), run, model_config=tiny_config, frames=frames.for_patients(
-        sorted(set(frames.patients))[:10]))
+    quick = dict(batch_size=8, jit_compile=False)
+    train(TrainConfig(epochs=1, **quick), run, model_config=tiny_config,
+          frames=frames.for_patients(sorted(set(frames.patients))[:10]))
     split = json.loads((run / "config.json").read_text())["split"]
-    train(TrainConfig(epochs=2, batch_size=8), run, model_config=tiny_config, frames=frames, resume=True)  # grown
+    train(TrainConfig(epochs=2, **quick), run, model_config=tiny_config, frames=frames, resume=True)  # data grown
     assert json.loads((run / "config.json").read_text())["split"] == split  # new patients stay out of every role
 
     lost = sorted(set(frames.patients))[:5]
@@ -169,7 +170,8 @@ def test_a_run_keeps_its_data_folder_absolute_and_resumes_where_it_moved(tmp_pat
 
     write_png_export(make_phantom(8, seed=0, size=64), tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    train(TrainConfig(epochs=1, batch_size=8, data="data"), tmp_path / "run", model_config=tiny_config)
+    train(TrainConfig(epochs=1, batch_size=8, data="data", jit_compile=False), tmp_path / "run",
+          model_config=tiny_config)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["data"] == str(tmp_path / "data")
     (tmp_path / "data").rename(tmp_path / "moved")
     monkeypatch.chdir(tmp_path / "moved")
@@ -182,7 +184,7 @@ def test_without_validation_patients_the_log_and_curves_say_training_dice(tmp_pa
     patients = sorted(set(frames.patients))
     (tmp_path / "split.yaml").write_text(f"train: [{', '.join(patients[:6])}]\n")
     lines = []
-    result = train(TrainConfig(epochs=1, batch_size=8, split_file=str(tmp_path / "split.yaml")), tmp_path / "run",
-                   model_config=tiny_config, frames=frames, log=lines.append)
+    config = TrainConfig(epochs=1, batch_size=8, split_file=str(tmp_path / "split.yaml"), jit_compile=False)
+    result = train(config, tmp_path / "run", model_config=tiny_config, frames=frames, log=lines.append)
     assert result.val_dice == {} and any(" train Dice LV " in line for line in lines)
     assert (tmp_path / "run" / "curves.png").exists()

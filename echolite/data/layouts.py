@@ -50,6 +50,8 @@ def png_export_spacing_mm() -> float:
     if not (0 < value < float("inf")):
         raise EcholiteError(f"ECHOLITE_PNG_SPACING_MM={text!r}: not a pixel size (a positive number of mm)")
     return value
+
+
 CAMUS_NAME = re.compile(r"^(?P<patient>patient\d+)_(?P<view>[24]CH)_(?P<phase>ED|ES)$", re.IGNORECASE)
 _CAMUS_FILE = re.compile(r"^(patient\d+)_([24]CH)_(ED|ES|half_sequence)(_gt)?$", re.IGNORECASE)
 _MASK_SUFFIX = re.compile(r"_(gt|mask|label|labels|seg)$", re.IGNORECASE)

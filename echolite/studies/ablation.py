@@ -133,8 +133,9 @@ def load_plan(source: str) -> Plan:
         raise EcholiteError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or not isinstance(raw.get("baseline"), dict):
         raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
-    plan = Plan(path.stem if raw.get("name") is None else raw["name"], raw.get("description", ""), raw.get("rule", "mean_dice"),
-                raw.get("score_split", "val"), raw["baseline"], raw["steps"])
+    name = path.stem if raw.get("name") is None else raw["name"]
+    plan = Plan(name, raw.get("description", ""), raw.get("rule", "mean_dice"), raw.get("score_split", "val"),
+                raw["baseline"], raw["steps"])
     if not isinstance(plan.name, str) or not plan.name or Path(plan.name).name != plan.name or plan.name in (".", ".."):
         raise EcholiteError(f"{where}: name {plan.name!r}: give a plain name (it names the study's folder)")
     if plan.score_split not in SCORE_SPLITS:
