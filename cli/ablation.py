@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from echolite.errors import EcholiteError
+
 
 @click.command()
 @click.argument("plan")
@@ -30,7 +32,10 @@ def ablate(plan, data, split_file, out, epochs, workers, rule, show):
     if show:
         click.echo(json.dumps(describe(chosen, data, split), indent=2))
         return
-    out = out or Path("ablations") / chosen.name
+    if out is None:  # the plan's name names the study's folder
+        if Path(chosen.name).name != chosen.name or chosen.name in (".", ".."):
+            raise EcholiteError(f"plan name {chosen.name!r} cannot name a folder under ablations/; give --out")
+        out = Path("ablations") / chosen.name
     click.echo(f"echolite ablate: plan {chosen.name} ({len(chosen.steps)} steps) on {data} -> {out}")
     result = run_ablation(chosen, out, data, split, workers, log=lambda line: click.echo(f"ablate: {line}", err=True))
     click.echo(result.md_path.read_text())

@@ -203,7 +203,7 @@ def bench(models, threads, runs, baseline, json_file, image):
     if json_file:  # before the timing, which is the work a bad path would lose
         if json_file.is_dir():
             raise EcholiteError(f"{json_file}: is a folder; give a file name for the JSON report")
-        check_writable(json_file, "the JSON report")
+        check_writable(json_file.parent, "the JSON report")  # an existing report is replaced
     rows = run_bench(list(models), runs, tuple(threads), image=image, baseline=baseline, log=click.echo)
     for line in format_table(rows):
         click.echo(line)

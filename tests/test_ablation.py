@@ -161,3 +161,18 @@ def test_device_slots_share_gpus_or_cores(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     assert device_slots(2) == ["cpu:0,2", "cpu:1,3"]
     assert device_slots(5)[4] == "cpu:0"
+
+
+def test_a_plan_is_checked_whole_but_a_step_may_build_on_an_earlier_one(tmp_path):
+    from echolite.studies.ablation import load_plan
+
+    (tmp_path / "chain.yaml").write_text(
+        "baseline: {preset: unet0, input_size: 64, epochs:}\n"  # an empty setting is not set
+        "steps:\n"
+        "  - {name: Stem, variants: {patch: {stem_stride: 2}}}\n"
+        "  - {name: Head, variants: {bilinear: {head: bilinear}, supervised: {deep_supervision: 1}}}\n")
+    assert [s["name"] for s in load_plan(str(tmp_path / "chain.yaml")).steps] == ["Stem", "Head"]
+    (tmp_path / "alone.yaml").write_text(
+        "baseline: {preset: unet0, input_size: 64}\nsteps: [{name: Head, variants: {bilinear: {head: bilinear}}}]\n")
+    with pytest.raises(EcholiteError, match="step 'Head', variant 'bilinear': .*stem_stride 2"):
+        load_plan(str(tmp_path / "alone.yaml"))

@@ -235,7 +235,7 @@ CASES = [
     ("ablate {w}/bad.yaml --out {w}/abl", "not valid YAML", "{w}/abl"),
     ("ablate nosuchplan --out {w}/abl", "no such plan file or built-in plan", "{w}/abl"),
     ("ablate {w}/plan_epochs.yaml --out {w}/abl", "plan_epochs.yaml: baseline: epochs 2.5 is not an integer", "{w}/abl"),
-    ("ablate {w}/plan_name.yaml", "name '../out': give a plain name", None),
+    ("ablate {w}/plan_name.yaml", "plan name '../out' cannot name a folder under ablations/", None),
     ("ablate {w}/plan_norm.yaml --out {w}/abl", "step 's', variant 'a': unknown norm 'nope'", "{w}/abl"),
     ("ablate tiny --epochs 0 --out {w}/abl", "epochs must be a positive integer", "{w}/abl"),
     ("ablate tiny --workers 0 --out {w}/abl", "workers must be at least 1", "{w}/abl"),

@@ -182,7 +182,7 @@ def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
     from echolite.plots import save_bland_altman
 
     rows = report.patient_rows()
-    with open(out / MEASUREMENTS_CSV, "w", newline="") as f:
+    with open(out / MEASUREMENTS_CSV, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -226,7 +226,7 @@ def _absolute_errors(folder: Path) -> dict[str, dict[str, float]]:
     """Patient → quantity → |model − expert masks| from a measure folder's ``measurements.csv``."""
     path = folder / MEASUREMENTS_CSV
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             rows = list(csv.DictReader(f))
         return {row["patient"]: {q: abs(_number(row[q]) - _number(row[f"expert_{q}"])) for q in QUANTITIES}
                 for row in rows}

@@ -173,7 +173,7 @@ def write_frame_csv(scores: list[FrameScore], path: Path) -> None:
     header += [f"{metric}_{name}" for metric in METRICS for name in STRUCTURES]
     header += [f"missed_{name}" for name in STRUCTURES] + ["outlier"] + [f"outlier_{name}" for name in sets]
     header += [f"{name}_{check}" for name, checks in sets.items() for check in checks]
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for s in scores:
@@ -198,7 +198,7 @@ def read_frame_csv(path: Path) -> list[FrameScore]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             reader = csv.DictReader(f)
-            header, rows = list(reader.fieldnames or []), list(reader)
+            header, rows = list(reader.fieldnames or []), [(reader.line_num, row) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise EcholiteError(f"{path}: not a readable CSV file ({exc})") from None
     if not header:
@@ -210,7 +210,7 @@ def read_frame_csv(path: Path) -> list[FrameScore]:
         raise EcholiteError(f"{path}: no frames")
     columns = _criteria_columns(header)
     scores = []
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if None in row or None in row.values():
             more = "more fields than the header (a decimal comma?)" if None in row else "fewer fields than the header"
             raise EcholiteError(f"{path}: line {line} has {more}")

@@ -133,42 +133,73 @@ def load_plan(source: str) -> Plan:
         raise EcholiteError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or not isinstance(raw.get("baseline"), dict):
         raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
-    name = path.stem if raw.get("name") is None else raw["name"]
-    plan = Plan(name, raw.get("description", ""), raw.get("rule", "mean_dice"), raw.get("score_split", "val"),
-                raw["baseline"], raw["steps"])
-    if not isinstance(plan.name, str) or not plan.name or Path(plan.name).name != plan.name or plan.name in (".", ".."):
-        raise EcholiteError(f"{where}: name {plan.name!r}: give a plain name (it names the study's folder)")
+    name = path.stem if raw.get("name") is None else str(raw["name"])
+    plan = Plan(name or path.stem, raw.get("description", ""), raw.get("rule", "mean_dice"),
+                raw.get("score_split", "val"), raw["baseline"], raw["steps"])
     if plan.score_split not in SCORE_SPLITS:
         raise EcholiteError(f"{where}: score_split {plan.score_split!r}: choose one of {', '.join(SCORE_SPLITS)}")
     parse_rule(str(plan.rule), where)
-    # every setting of every variant, checked now: a bad one would otherwise surface after hours of training
-    _checked(plan.baseline, {}, f"{where}: baseline")
-    for step in plan.steps:
-        for label, change in _variants_of(step, where).items():
-            _checked(plan.baseline, change, f"{where}: step {step['name']!r}, variant {label!r}")
+    _check_variants(plan, where)  # now: a bad setting would otherwise surface after hours of training
     return plan
 
 
 SCORE_SPLITS = ("val", "test", "train", "all")
+REACHABLE_CAP = 64
+"""How many of the settings a study can reach (each step keeping one variant or none) ``load_plan`` tries a
+variant on; beyond it a variant that fits none of them is left for the run to judge."""
 
 
-def _checked(base: dict, change: dict, where: str) -> None:
-    """The settings of ``base`` changed by ``change``, known, of the right types and valid (resolved)."""
-    settings = {**base, **change}
+def _check_variants(plan: Plan, where: str) -> None:
+    """Every setting known and typed; the baseline valid; each variant valid on at least one of the settings the
+    study can have reached by its step (a step may build on a change an earlier step kept)."""
+    _check_types(plan.baseline, f"{where}: baseline")
+    _resolved(plan.baseline, {}, f"{where}: baseline")
+    reached, complete = {_key(plan.baseline): dict(plan.baseline)}, True
+    for step in plan.steps:
+        grown = {}
+        for label, change in _variants_of(step, where).items():
+            here = f"{where}: step {step['name']!r}, variant {label!r}"
+            _check_types(change, here)
+            fits, first_error = [], None
+            for state in reached.values():
+                try:
+                    _resolved(state, change, here)
+                    fits.append({**state, **change})
+                except EcholiteError as exc:
+                    first_error = first_error or exc
+            if not fits and complete:
+                raise first_error
+            grown.update({_key(state): state for state in fits})
+        reached.update(grown)
+        if len(reached) > REACHABLE_CAP:
+            reached, complete = dict(list(reached.items())[:REACHABLE_CAP]), False
+
+
+def _key(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def _check_types(settings: dict, where: str) -> None:
+    """Known settings of the right types (None: not set, as ``resolve_configs`` takes it)."""
     unknown = set(settings) - TRAIN_FIELDS - MODEL_FIELDS - SPECIAL_FIELDS
     if unknown:
         raise EcholiteError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     types = {f.name: f.type for f in dataclasses.fields(TrainConfig) + dataclasses.fields(ModelConfig)}
     for name, value in settings.items():
         expected = types.get(name, "")
-        wrong = (expected == "int" and (not isinstance(value, int) or isinstance(value, bool))
-                 or expected == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool))
-                 or expected == "bool" and not isinstance(value, bool)
-                 or expected.startswith("tuple") and not isinstance(value, (list, tuple))
-                 or name in ("preset", "size") and not isinstance(value, str))
+        wrong = value is not None and (
+            expected == "int" and (not isinstance(value, int) or isinstance(value, bool))
+            or expected == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool))
+            or expected == "bool" and value not in (True, False)  # 0 and 1 too
+            or expected.startswith("tuple") and not isinstance(value, (list, tuple))
+            or name in ("preset", "size") and not isinstance(value, str))
         if wrong:
             kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(expected, "a list")
-            raise EcholiteError(f"{where}: {name} {value!r} is not {kind if name not in ('preset', 'size') else 'a name'}")
+            kind = "a name" if name in ("preset", "size") else kind
+            raise EcholiteError(f"{where}: {name} {value!r} is not {kind}")
+
+
+def _resolved(base: dict, change: dict, where: str) -> None:
     try:
         resolve(base, change, "check", TrainConfig())
     except EcholiteError as exc:
@@ -224,7 +255,8 @@ def _variants_of(step: dict, where: str) -> dict:
     if not isinstance(step, dict) or "name" not in step or not isinstance(step.get("variants"), dict) or not step["variants"]:
         raise EcholiteError(f"{where}: every step needs a 'name' and a non-empty 'variants' mapping")
     if any(v is not None and not isinstance(v, dict) for v in step["variants"].values()):
-        raise EcholiteError(f"{where}: step {step['name']!r}: each variant is a mapping of settings, e.g. a: {{epochs: 5}}")
+        raise EcholiteError(f"{where}: step {step['name']!r}: each variant is a mapping of settings, "
+                            "e.g. a: {epochs: 5}")
     return {str(k): dict(v or {}) for k, v in step["variants"].items()}
 
 
@@ -383,7 +415,7 @@ def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = out / TABLE_CSV, out / TABLE_MD
-    with open(csv_path, "w", newline="") as f:
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)

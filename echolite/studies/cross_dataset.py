@@ -92,7 +92,7 @@ def _table(rows: list[dict], names: list[str]) -> list[str]:
 
 def _write(out: Path, rows: list[dict], table: list[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / TABLE_CSV, "w", newline="") as f:
+    with open(out / TABLE_CSV, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

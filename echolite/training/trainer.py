@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -92,7 +93,8 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     model_config = model_config or get_preset(config.preset).model
     data = LoadedData(frames, "given") if frames is not None else load_data(
         config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
-    frames, split = data.frames, (_saved_split(home, data.frames, config.data) if resume else choose_split(data, config))
+    frames = data.frames
+    split = _saved_split(home, frames, config.data) if resume else choose_split(data, config)
     _create_run_dir(run)  # only now that the data and the split are known to be good
     if placement.is_chief:
         run.save_config(model_config, config, split)
@@ -203,15 +205,23 @@ def resumed_configs(run: RunDir, epochs: int | None, data: str | None = None) ->
 
 
 def _check_resumable(run: RunDir) -> None:
-    """A run that finished an epoch keeps its checkpoint: without it, resuming would start over and overwrite the
-    best model (a run stopped before its first epoch starts again)."""
-    if run.model.exists() and not run.has_checkpoint():
+    """A run past its first epoch keeps its checkpoint: without it, resuming would start over and overwrite the
+    best model and history (a run stopped in its first epoch, before its checkpoint, starts again)."""
+    if not run.has_checkpoint() and (run.summary.exists() or _epochs_logged(run) > 0):
         raise EcholiteError(f"{run.path}: nothing to resume from ({run.last_model.relative_to(run.path)} or its "
                             "state is missing); train into a new --out")
 
 
+def _epochs_logged(run: RunDir) -> int:
+    try:
+        return max(len(run.history.read_text().splitlines()) - 1, 0)
+    except OSError:
+        return 0
+
+
 def _absolute(data: str) -> str:
-    return data if data == "phantom" or not Path(data).exists() else str(Path(data).resolve())
+    """The data folder from the root, through its symbolic links as given (a link may be repointed on purpose)."""
+    return data if data == "phantom" or not Path(data).exists() else os.path.abspath(data)
 
 
 def _saved_split(run: RunDir, frames: FrameSet, data: str) -> dict[str, list[str]]:

@@ -118,6 +118,12 @@ def _run(args) -> int:
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
+    by_stem = {}  # outputs are named by frame: a clash known from the names alone is refused before any work
+    for path in files:
+        if path.stem in by_stem:
+            raise ValueError(f"{path}: gives a frame named {path.stem!r}, as {by_stem[path.stem].name} does; "
+                             "rename one (the masks are named by frame)")
+        by_stem[path.stem] = path
     segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium, args.tta,
                               args.detach_atrium, tuple(args.ensemble))
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
@@ -230,7 +236,7 @@ def _check_out_dir(out: Path) -> None:
 def _check_json_path(path: Path) -> None:
     from echolite_edge.files import unwritable_reason
 
-    reason = "a folder" if path.is_dir() else unwritable_reason(path)
+    reason = "a folder" if path.is_dir() else unwritable_reason(path.parent)  # an existing report is replaced
     if reason:
         raise ValueError(f"{path}: cannot write the JSON report there ({reason})")
 
