@@ -60,4 +60,4 @@ def export(ctx, run, mode, calib_data, calib_samples, float_ops, parity_threshol
     with silenced_native_stderr(not (ctx.obj or {}).get("verbose")):  # the converter's own chatter
         result = export_run(run, settings, out, log=lambda line: click.echo(f"export: {line}"))
     click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB) and {result.metadata_path}")
-    click.echo(f"next: echolite evaluate {result.path} --data {result.data} --split val")
+    click.echo(f"next: echolite evaluate {result.path} --data {result.data} --split {result.split}")

@@ -156,7 +156,8 @@ def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> T
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--last", type=click.IntRange(1), required=True, help="Number of final epochs to average.")
-def average(run, last):
+@click.option("--data", default=None, help="The run's training data where it has moved (default: the saved folder).")
+def average(run, last, data):
     """Write RUN/model_averaged.keras: the mean of the weights kept for the last epochs (train with
     --average-last N), batch-norm statistics recomputed on the run's training frames."""
     from echolite.run import RunDir, frames_for_split
@@ -164,10 +165,11 @@ def average(run, last):
 
     home = RunDir.require(run)
     saved = home.load_config()
-    frames = frames_for_split(saved.train.data, "train", home, saved.model.input_size, saved.train.split_file)
+    data = home.training_data(data)
+    frames = frames_for_split(data, "train", home, saved.model.input_size, saved.train.split_file)
     path = average_run(home, last, frames.frames.images, saved.train.batch_size)
     click.echo(f"wrote {path} (mean of the last {last} epochs' weights)")
-    click.echo(f"next: echolite evaluate {path} --data {saved.train.data} --split val")
+    click.echo(f"next: echolite evaluate {path} --data {data} --split val")
 
 
 @main.command()

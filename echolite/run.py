@@ -121,6 +121,17 @@ class RunDir:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise EcholiteError(f"{self.config}: not a readable echolite run config ({exc})") from None
 
+    def training_data(self, given: str | None = None, option: str = "--data") -> str:
+        """``given``, else the data folder the run was trained on; an error naming ``option`` (how the command
+        takes another folder) when the saved one is gone."""
+        if given:
+            return given
+        data = self.load_config().train.data
+        if data != "phantom" and not Path(data).exists():
+            raise EcholiteError(f"{self.path}: its training data {data} is not there (moved?); give the folder with "
+                                f"{option}")
+        return data
+
     def write_summary(self, payload: dict) -> None:
         write_text_atomically(self.summary, json.dumps(payload, indent=2) + "\n")
 

@@ -2,6 +2,7 @@
 stderr naming the file or option and the problem, no traceback, nothing left at the destination or in the temp
 folder, and no earlier work lost. A new case is one line in CASES."""
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -107,6 +108,10 @@ def world(tmp_path_factory):
             (root / name / "checkpoint" / "epochs" / f"{stem}.weights.h5").write_bytes(data)
     foreign = keras.models.load_model(root / "foreign.keras")
     foreign.save_weights(root / "foreignepoch" / "checkpoint" / "epochs" / "epoch_001.weights.h5")
+    shutil.copytree(root / "run", root / "moved")  # its training data moved away since
+    saved = json.loads((root / "run" / "config.json").read_text())
+    saved["train"]["data"] = str(root / "gone")
+    (root / "moved" / "config.json").write_text(json.dumps(saved))
     shutil.copytree(root / "run", root / "badmeta")
     (root / "badmeta" / "model_fp32.json").write_text("{ not json")
     return root
@@ -191,6 +196,9 @@ CASES = [
      "{w}/side.tflite"),
     # average
     ("average {w}/run --last 1", "0 epoch weights kept", "{w}/run/model_averaged.keras"),
+    ("average {w}/moved --last 1", "gone is not there (moved?); give the folder with --data",
+     "{w}/moved/model_averaged.keras"),
+    ("export {w}/moved --int8", "give the folder with --calib-data", "{w}/moved/model_int8.tflite"),
     ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
     ("average {w}/truncepoch --last 1", "epoch_001.weights.h5: unreadable weights file (Unable to",
      "{w}/truncepoch/model_averaged.keras"),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from echolite.data.phantom import make_phantom
+from echolite.data.writers import write_png_export
 from echolite.errors import EcholiteError
 from echolite.export.tflite import export_tflite, softmax
 from echolite.models import build_unet, inference_model
@@ -91,6 +92,15 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.output[evaluated.output.index("{"):])["n_frames"] > 0
     assert CliRunner().invoke(main, ["export", str(run), "--fp32"]).exit_code == 0
+    clinic = make_phantom(4, seed=3, size=64)  # calibration data of other patients: all its frames serve
+    write_png_export(dataclasses.replace(clinic, frame_ids=[i.replace("phantom", "clinic") for i in clinic.frame_ids],
+                                         patients=[p.replace("phantom", "clinic") for p in clinic.patients]),
+                     tmp_path / "clinic")
+    foreign = CliRunner().invoke(main, ["export", str(run), "--fp32", "--calib-data", str(tmp_path / "clinic"),
+                                        "--out", str(tmp_path / "clinic.tflite")])
+    assert foreign.exit_code == 0, foreign.output
+    assert "holds none of the run's val patients; using all its 4 frames" in foreign.output
+    assert f"--data {tmp_path / 'clinic'} --split all" in foreign.output
     timed = CliRunner().invoke(main, ["bench", str(run), "--runs", "2", "--baseline", "run/fp32", "--threads", "1",
                                       "--threads", "2", "--json", str(tmp_path / "b.json")])
     assert timed.exit_code == 0, timed.output

@@ -163,6 +163,12 @@ def test_resume_keeps_the_saved_split_and_refuses_what_it_cannot_continue(tmp_pa
         with pytest.raises(EcholiteError, match=message):
             train(TrainConfig(epochs=3), tmp_path / name, model_config=tiny_config, frames=frames, resume=True)
         assert (tmp_path / name / "model.keras").read_bytes() == best  # nothing overwritten
+    shutil.copytree(run, tmp_path / "foreign")  # a config.json of another model beside the checkpoint
+    saved = json.loads((run / "config.json").read_text())
+    saved["model"]["encoder_channels"] = [8, 16, 16]
+    (tmp_path / "foreign" / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(EcholiteError, match="last.keras: not the model config.json describes"):
+        train(TrainConfig(epochs=3), tmp_path / "foreign", model_config=tiny_config, frames=frames, resume=True)
 
 
 def test_a_run_keeps_its_data_folder_absolute_and_resumes_where_it_moved(tmp_path, tiny_config, monkeypatch):

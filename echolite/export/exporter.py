@@ -51,7 +51,7 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     check_output(out)
     saved = run.load_config()
     network = load_keras_model(weights)
-    data = settings.calib_data or saved.train.data
+    data = run.training_data(settings.calib_data, "--calib-data")
     loaded, chosen = load_with_split(data, run, saved.model.input_size)  # read the data once for both splits
     calibration, validation = (_role_frames(loaded, chosen, split, data, bool(settings.calib_data), log)
                                for split in ("train", "val"))
@@ -62,7 +62,7 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     result = export_tflite(network, out, settings.mode, calibration, validation, settings.calib_samples,
                            settings.float_ops, settings.parity_threshold, source=str(weights), log=log,
                            content=content, method=method)
-    result.data = data
+    result.data, result.split = data, "val" if chosen["val"] else "all"
     return result
 
 

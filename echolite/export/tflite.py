@@ -47,6 +47,7 @@ class ExportResult:
     parity: dict
     ops: dict
     data: str = ""  # the data the parity gate used
+    split: str = "val"  # its frames the gate used: the run's validation patients, or all of a foreign folder
 
 
 def export_tflite(

@@ -103,6 +103,8 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
     state = load_state(home) if resume else None
     with placement.strategy.scope():
         model = _load_checkpoint(home.last_model) if state else compiled_model(model_config, config)
+    if state:
+        _check_checkpoint_matches(model, model_config, home)
     if placement.replicas > 1:  # XLA cannot place the variables of other replicas (tf.distribute known issue)
         model.jit_compile = False
         patch_symbolic_build(model, placement)
@@ -241,6 +243,18 @@ def _load_checkpoint(path: Path) -> keras.Model:
     except (ValueError, OSError, TypeError, KeyError) as exc:
         raise EcholiteError(f"{path}: cannot load the checkpoint ({str(exc).splitlines()[0][:160]}); train into a "
                             "new --out") from None
+
+
+def _check_checkpoint_matches(model: keras.Model, model_config: ModelConfig, run: RunDir) -> None:
+    """The checkpoint must be the model the run's config describes: the data is read on the config's grid and the
+    config is what evaluation and export rebuild from."""
+    size, channels = model_config.input_size, model_config.in_channels
+    described = build_unet(model_config).count_params()
+    got = tuple(model.input_shape[1:])
+    if got != (size, size, channels) or model.count_params() != described:
+        raise EcholiteError(f"{run.last_model}: not the model {run.config.name} describes (input {got} against "
+                            f"{(size, size, channels)}, {model.count_params():,} against {described:,} parameters); "
+                            "train into a new --out")
 
 
 def _truncate_history(path: Path, epochs_done: int) -> None:
