@@ -246,8 +246,8 @@ def _load_checkpoint(path: Path) -> keras.Model:
 
 
 def _check_checkpoint_matches(model: keras.Model, model_config: ModelConfig, run: RunDir) -> None:
-    """The checkpoint must be the model the run's config describes: the data is read on the config's grid and the
-    config is what evaluation and export rebuild from."""
+    """The checkpoint must be the model the run's config describes: the data is read on the config's grid, and
+    export and averaging read the run's frames by that config."""
     size, channels = model_config.input_size, model_config.in_channels
     described = build_unet(model_config).count_params()
     got = tuple(model.input_shape[1:])
