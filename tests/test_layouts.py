@@ -77,6 +77,7 @@ def _nifti_with_one_bad(tmp_path, frames, damage):
 
 @pytest.mark.parametrize("damage, message", [
     (lambda p: p.write_bytes(p.read_bytes()[:40]), "corrupt or truncated"),
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) * 6 // 10]), "the compressed stream is cut short"),
     (lambda p: _write_medical(np.zeros((20, 24), np.uint8), p), "differs from its image"),
     (lambda p: _write_medical(np.full((SIZE, SIZE), 5, np.uint8), p), "labels [5] outside"),
     (lambda p: p.unlink(), "no ground-truth mask"),
@@ -89,6 +90,40 @@ def test_bad_file_names_the_file_or_is_skipped(tmp_path, frames, damage, message
     data = load_data(str(tmp_path), size=SIZE, skip_bad=True)
     assert len(data.frames) == 7 and len(data.skipped) == 1 and "patient0002_4CH_ES" in data.skipped[0]
     assert bad.name.startswith("patient0002")
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".mhd"])
+def test_a_file_short_of_its_declared_pixels_is_refused(tmp_path, suffix):
+    """ITK reads the missing pixels of a cut file as zeros without a word; a cut mask would teach an empty heart."""
+    from echolite.data.io import read_frame
+
+    pixels = (np.arange(SIZE * SIZE).reshape(SIZE, SIZE) % 200).astype(np.uint8)
+    path = tmp_path / f"frame{suffix}"
+    _write_medical(pixels, path)
+    np.testing.assert_array_equal(read_frame(path)[0], pixels)
+    stored = path if suffix == ".nii" else path.with_suffix(".raw")
+    stored.write_bytes(stored.read_bytes()[:-100])
+    with pytest.raises(EcholiteError, match=rf"frame{suffix}: corrupt or truncated file \(.*declares"):
+        read_frame(path)
+
+
+def test_the_cache_sees_a_changed_metaimage_data_file(tmp_path, frames, monkeypatch):
+    _camus_release(tmp_path / "data", frames, ".mhd", "training")
+    monkeypatch.setenv("ECHOLITE_CACHE", str(tmp_path / "cache"))
+    first = load_data(str(tmp_path / "data"), size=SIZE)
+    raw = tmp_path / "data" / "training" / "patient0001" / "patient0001_4CH_ED.raw"
+    raw.write_bytes(bytes(255 - b for b in raw.read_bytes()))  # same size, other pixels; the header untouched
+    again = load_data(str(tmp_path / "data"), size=SIZE)
+    assert not np.array_equal(first.frames.images, again.frames.images)
+
+
+def test_a_camus_split_file_not_in_utf8_is_named(tmp_path, frames):
+    _camus_release(tmp_path, frames, ".nii.gz", "database_nifti")
+    (tmp_path / "database_split").mkdir()
+    for name in ("subgroup_training.txt", "subgroup_validation.txt", "subgroup_testing.txt"):
+        (tmp_path / "database_split" / name).write_bytes("patient0001\n# r\xe9vis\xe9\n".encode("latin-1"))
+    with pytest.raises(EcholiteError, match="subgroup_training.txt: not UTF-8 or UTF-16 text"):
+        load_data(str(tmp_path), size=SIZE)
 
 
 def test_empty_and_unknown_folders(tmp_path):
@@ -174,7 +209,7 @@ def test_ambiguous_pairs_in_a_plain_folder_are_refused_by_name_or_skipped(tmp_pa
     second = sorted((folder / "images").iterdir())[2]
     gt = folder / "masks" / f"{second.stem}_gt.png"
     (folder / "masks" / f"{second.stem}_mask.png").write_bytes(gt.read_bytes())  # two masks for one image
-    with pytest.raises(EcholiteError, match=rf"a second image named {first.stem} \(also "):
+    with pytest.raises(EcholiteError, match=rf"a second image of frame {first.stem} \(also "):
         load_data(str(folder), 32, use_cache=False)
     data = load_data(str(folder), 32, skip_bad=True, use_cache=False)
     assert len(data.frames) == 4 - 1 and len(data.skipped) == 2
@@ -192,3 +227,24 @@ def test_a_stray_name_keeps_the_png_export_layout_and_its_spacing(tmp_path):
     assert any("not a CAMUS name" in problem for problem in layout.problems)
     frames = load_data(str(tmp_path), 32, use_cache=False).frames
     assert np.isfinite(frames.spacing_mm).all() and sorted(set(frames.views)) == ["4CH", "unknown"]
+
+
+def test_files_a_layout_leaves_unread_are_listed(tmp_path):
+    """A frame in a format the PNG export does not read, a mask no image uses: listed, not silently dropped."""
+    from echolite.data.writers import write_png_export
+
+    write_png_export(make_phantom(4, seed=0, size=32), tmp_path / "export")
+    for file in sorted((tmp_path / "export").rglob("phantom*.png")):
+        file.rename(file.with_name(file.name.replace("phantom", "patient")))
+    first = sorted((tmp_path / "export" / "img").iterdir())[0]
+    first.rename(first.with_suffix(".jpg"))
+    layout = detect_layout(tmp_path / "export")
+    assert layout.name == "png-export" and len(layout.cases) == 3
+    assert layout.problems == [f"{first.with_suffix('.jpg')}: not read (the frames of a PNG export are .png files)"]
+    (tmp_path / "export" / "img").rename(tmp_path / "export" / "images")
+    (tmp_path / "export" / "ref").rename(tmp_path / "export" / "masks")
+    layout = detect_layout(tmp_path / "export")
+    assert layout.name == "folder" and len(layout.cases) == 4  # the .jpg is a frame here, the orphan mask none
+    (tmp_path / "export" / "images" / first.with_suffix(".jpg").name).unlink()
+    layout = detect_layout(tmp_path / "export")
+    assert [p.split(": ")[1] for p in layout.problems] == [f"no image named {first.stem}.* in images/; not read"]

@@ -1,7 +1,7 @@
 """On-disk cache of decoded, resized frames, so a second run does not re-decode medical files.
 
 The key hashes the layout, the grid size, the assumed spacing and every case file's path, size and modification
-time, so any change to the data or the assumptions makes a new entry. Entries are written to a temporary file and renamed: never half-written.
+time (a MetaImage header's data file too), so any change to the data or the assumptions makes a new entry. Entries are written to a temporary file and renamed: never half-written.
 Location: ``$ECHOLITE_CACHE`` or ``~/.cache/echolite``.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from echolite.data.cases import Case
 from echolite.data.frames import FrameSet
+from echolite.data.io import stored_files
 
 _TEXT_FIELDS = ("frame_ids", "patients", "views", "phases")
 _ARRAY_FIELDS = ("images", "masks", "spacing_mm", "original_shapes")
@@ -29,13 +30,13 @@ def cache_key(layout: str, cases: list[Case], size: int, skip_bad: bool) -> str:
     digest = hashlib.sha256(f"v3|{layout}|{size}|{skip_bad}".encode())  # v3: frames read by the v3 rules
     for case in cases:
         digest.update(f"|{case.default_spacing_mm}".encode())
-        for path in (case.image_path, case.mask_path):
-            if path is not None:
-                try:  # an unreadable file (a broken link) is keyed as such; loading names or skips it
-                    stat = path.stat()
-                    digest.update(b"|" + os.fsencode(path.resolve()) + f"|{stat.st_size}|{stat.st_mtime_ns}".encode())
-                except OSError as exc:
-                    digest.update(b"|" + os.fsencode(path) + f"|{exc.errno}".encode())
+        given = [p for p in (case.image_path, case.mask_path) if p is not None]
+        for path in (stored for p in given for stored in stored_files(p)):
+            try:  # an unreadable file (a broken link) is keyed as such; loading names or skips it
+                stat = path.stat()
+                digest.update(b"|" + os.fsencode(path.resolve()) + f"|{stat.st_size}|{stat.st_mtime_ns}".encode())
+            except OSError as exc:
+                digest.update(b"|" + os.fsencode(path) + f"|{exc.errno}".encode())
     return digest.hexdigest()[:24]
 
 

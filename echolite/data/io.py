@@ -24,6 +24,26 @@ def read_text(path: Path, what: str) -> str:
         raise EcholiteError(f"{path}: not UTF-8 or UTF-16 text; save {what} as UTF-8") from None
 
 
+def load_yaml(text: str):
+    """YAML (or JSON) settings, a key given twice in one mapping being an error (plain YAML keeps the last)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice", key_node.start_mark)
+            seen.add(key if isinstance(key, (str, int, float, bool)) else id(key_node))
+        return loader.construct_mapping(node, deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return yaml.load(text, Loader=UniqueKeyLoader)
+
+
 def suffix_of(path: Path) -> str:
     name = path.name.lower()
     return next((s for s in ALL_SUFFIXES if name.endswith(s)), "")
@@ -31,6 +51,21 @@ def suffix_of(path: Path) -> str:
 
 def stem_of(path: Path) -> str:
     return path.name[: len(path.name) - len(suffix_of(path))] if suffix_of(path) else path.stem
+
+
+def stored_files(path: Path) -> list[Path]:
+    """The files a frame's pixels live in: a MetaImage header (.mhd) and the data file it names, else the file."""
+    if suffix_of(path) != ".mhd":
+        return [path]
+    try:
+        header = path.read_text(errors="replace")
+    except OSError:
+        return [path]
+    for line in header.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == "ElementDataFile" and value.strip() not in ("LOCAL", "LIST", ""):
+            return [path, path.parent / value.strip()]
+    return [path]
 
 
 def read_frame(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
@@ -64,6 +99,10 @@ def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
 def _read_medical(path: Path):
     import SimpleITK as sitk
 
+    shortfall = _short_of_pixels(path)  # ITK would fill the missing pixels with zeros and say nothing
+    if shortfall:
+        raise EcholiteError(f"{path}: corrupt or truncated file ({shortfall})")
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
     try:
         image = sitk.ReadImage(str(path))
         array = sitk.GetArrayFromImage(image)  # (z,) rows, columns: upright as stored by CAMUS
@@ -72,6 +111,67 @@ def _read_medical(path: Path):
         raise EcholiteError(f"{path}: corrupt or truncated file ({reason})") from None
     sx, sy = image.GetSpacing()[:2]
     return array, (float(sy), float(sx))
+
+
+_MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4, "MET_UINT": 4,
+              "MET_FLOAT": 4, "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8, "MET_ULONG_LONG": 8, "MET_DOUBLE": 8}
+
+
+def _short_of_pixels(path: Path) -> str | None:
+    """Why a NIfTI or MetaImage file holds fewer pixel bytes than its header declares, or None (also when the
+    header is not one this check reads: ITK judges those)."""
+    if suffix_of(path) == ".mhd":
+        return _mhd_shortfall(path)
+    import gzip
+    import zlib
+
+    try:
+        with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        return f"the compressed stream is cut short or damaged: {exc}"
+    except OSError:
+        return None
+    return _nifti_shortfall(data)
+
+
+def _nifti_shortfall(data: bytes) -> str | None:
+    import struct
+
+    for order in "<>":
+        if len(data) >= 4 and struct.unpack(order + "i", data[:4])[0] == 348 and len(data) >= 112:  # NIfTI-1
+            dims = struct.unpack(order + "8h", data[40:56])
+            bitpix = struct.unpack(order + "h", data[72:74])[0]
+            offset = int(struct.unpack(order + "f", data[108:112])[0])
+            break
+        if len(data) >= 4 and struct.unpack(order + "i", data[:4])[0] == 540 and len(data) >= 176:  # NIfTI-2
+            bitpix = struct.unpack(order + "h", data[14:16])[0]
+            dims = struct.unpack(order + "8q", data[16:80])
+            offset = struct.unpack(order + "q", data[168:176])[0]
+            break
+    else:
+        return None
+    if not 1 <= dims[0] <= 7 or bitpix <= 0 or any(d < 1 for d in dims[1:dims[0] + 1]):
+        return None
+    needed = max(offset, 0) + int(np.prod(dims[1:dims[0] + 1], dtype=np.int64)) * bitpix // 8
+    return f"{len(data)} bytes, the header declares {needed}" if len(data) < needed else None
+
+
+def _mhd_shortfall(path: Path) -> str | None:
+    try:
+        fields = dict(line.split("=", 1) for line in path.read_text(errors="replace").splitlines() if "=" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        compressed = fields.get("CompressedData", "False").lower() == "true"
+        if compressed or fields.get("ElementDataFile") in (None, "LOCAL", "LIST"):
+            return None
+        size = int(np.prod([int(v) for v in fields["DimSize"].split()], dtype=np.int64))
+        needed = size * int(fields.get("ElementNumberOfChannels", "1")) * _MET_BYTES[fields["ElementType"]]
+        needed += max(int(fields.get("HeaderSize", "0")), 0)
+        data_file = path.parent / fields["ElementDataFile"]
+        stored = data_file.stat().st_size
+    except (KeyError, ValueError, OSError):
+        return None  # ITK names what is wrong with the header or a missing data file
+    return f"{data_file.name} holds {stored} bytes, the header declares {needed}" if stored < needed else None
 
 
 def _read_npy(path: Path) -> np.ndarray:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from echolite.data.cases import Case
-from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
+from echolite.data.io import ALL_SUFFIXES, read_frame, read_text, stem_of, suffix_of
 from echolite.errors import EcholiteError
 
 PNG_EXPORT_SPACING_MM = 0.308
@@ -80,6 +80,7 @@ def detect_layout(root: Path) -> Layout:
     for finder in (_camus_nifti, _camus_mhd, _png_export, _folder):
         layout = finder(root)
         if layout is not None:
+            _refuse_repeated_frames(layout)
             return layout
     image_dir = _first_dir(root, ("images", "imgs", "img", "image"))
     if image_dir is not None:
@@ -159,7 +160,7 @@ def _camus_split(folder: Path, layout: Layout) -> dict[str, list[str]] | None:
         if not path.exists():
             layout.problems.append(f"{path}: split file missing; using a seeded patient split instead")
             return None
-        split[key] = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        split[key] = [line.strip() for line in read_text(path, "the split file").splitlines() if line.strip()]
     return split
 
 
@@ -170,6 +171,8 @@ def _png_export(root: Path) -> Layout | None:
     if not any(CAMUS_NAME.match(stem_of(p)) for p in images):
         return None
     layout = Layout("png-export", root, [])
+    layout.problems += [f"{p}: not read (the frames of a PNG export are .png files)"
+                        for p in sorted((root / "img").iterdir()) if suffix_of(p) not in ("", ".png")]
     spacing_mm = png_export_spacing_mm()
     for path in images:
         match = CAMUS_NAME.match(stem_of(path))
@@ -194,27 +197,41 @@ def _folder(root: Path) -> Layout | None:
     for p in sorted(mask_dir.iterdir()):
         if suffix_of(p):
             masks.setdefault(_MASK_SUFFIX.sub("", stem_of(p)), []).append(p)
-    layout, first_of = Layout("folder", root, []), {}
+    layout = Layout("folder", root, [])
     for path in sorted(p for p in image_dir.iterdir() if suffix_of(p)):
         stem = stem_of(path)
         found = masks.get(stem, [])
-        read, refusal = read_frame, None
-        if stem in first_of:
-            refusal = f"{path}: a second image named {stem} (also {first_of[stem].name}); rename or remove one"
-        elif len(found) > 1:
+        read = read_frame
+        if len(found) > 1:
             refusal = f"{path}: {len(found)} masks fit it ({', '.join(m.name for m in found)}); keep one"
-        elif not found:
-            layout.problems.append(f"{path}: no mask named {stem}[_gt|_mask].* in {mask_dir.name}/")
-        if refusal:  # loading this case fails by name (or, with skip_bad, skips it)
             layout.problems.append(refusal)
             read = _refusing(refusal)
-        first_of.setdefault(stem, path)
+        elif not found:
+            layout.problems.append(f"{path}: no mask named {stem}[_gt|_mask].* in {mask_dir.name}/")
         view = next((v for v in ("2CH", "4CH") if f"_{v}" in stem.upper()), "unknown")
         phase = next((p for p in ("ED", "ES") if re.search(rf"_{p}(_|$)", stem.upper())), "unknown")
         layout.cases.append(Case(stem, stem.split("_")[0], view, phase, path, found[0] if found else None, read))
     if not layout.cases:
         raise EcholiteError(f"{image_dir}: empty image folder (supported: {', '.join(ALL_SUFFIXES)})")
+    used = {case.frame_id for case in layout.cases}
+    layout.problems += [f"{path}: no image named {stem}.* in {image_dir.name}/; not read"
+                        for stem, paths in masks.items() if stem not in used for path in paths]
     return layout
+
+
+def _refuse_repeated_frames(layout: Layout) -> None:
+    """A frame read twice (x.png beside x.bmp, a copy in another patient's folder, a linked folder) is refused by
+    name: counted twice, it would weigh double in training and in every mean."""
+    first: dict[str, Path] = {}
+    for i, case in enumerate(layout.cases):
+        key = case.frame_id.lower()
+        if key not in first:
+            first[key] = case.image_path
+            continue
+        refusal = (f"{case.image_path}: a second image of frame {case.frame_id} (also {first[key]}); rename or "
+                   "remove one")
+        layout.problems.append(refusal)  # loading this case fails by name (or, with skip_bad, skips it)
+        layout.cases[i] = replace(case, read=_refusing(refusal))
 
 
 def _refusing(message: str):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
-from echolite.data.io import read_text
+from echolite.data.io import load_yaml, read_text
 from echolite.errors import EcholiteError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def split_patients(patients, val_fraction: float = 0.1, test_fraction: float = 0
 def read_split_file(path: Path, patients) -> dict:
     """A user's split: YAML or JSON with ``train``, ``val`` and ``test`` lists of patient ids (any may be empty)."""
     try:
-        payload = yaml.safe_load(read_text(Path(path), "the split file"))
+        payload = load_yaml(read_text(Path(path), "the split file"))
     except OSError as exc:
         raise EcholiteError(f"{path}: cannot read split file ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:

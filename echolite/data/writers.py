@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from echolite.data.frames import FrameSet
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 
 
 def write_png_export(frames: FrameSet, root: Path) -> None:
@@ -31,10 +32,19 @@ def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) ->
 
     if count < 1 or size < 32:
         raise EcholiteError(f"phantom: need at least 1 frame of at least 32 pixels, got {count} frames of {size}")
-    held = [d for d in (Path(out) / "img", Path(out) / "ref") if d.is_dir() and any(d.iterdir())]
+    folders, preview = (Path(out) / "img", Path(out) / "ref"), Path(out) / "preview.png"
+    held = [d for d in folders if d.is_dir() and any(d.iterdir())]
     if held:  # new frames mixed with old ones would pass for one data set
         raise EcholiteError(f"{held[0]}: already holds files; choose an empty folder for the phantom")
+    if preview.is_dir():
+        raise EcholiteError(f"{preview}: is a folder; choose another --out for the phantom")
+    check_writable(Path(out), "the phantom")
     frames = make_phantom(count, seed=seed, size=size)
-    write_png_export(frames, Path(out))
-    save_preview_grid(frames, Path(out) / "preview.png")
-    return Path(out) / "preview.png"
+    try:
+        write_png_export(frames, Path(out))
+        save_preview_grid(frames, preview)
+    except BaseException:  # img/ and ref/ held nothing before: leave no half-written set behind
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return preview

@@ -32,6 +32,8 @@ def read_pixels(path: Path) -> np.ndarray:
                 if indices.max(initial=0) <= 3:
                     return indices
             return np.asarray(image.convert("L"))
+    except Image.DecompressionBombError as exc:  # a header claiming more pixels than any echo frame
+        raise ValueError(f"{path}: image too large to read ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"{path}: not a readable image ({exc})") from None
 
