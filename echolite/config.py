@@ -85,6 +85,10 @@ class ModelConfig:
             raise EcholiteError(f"head {self.head!r} upsamples after a strided stem: it needs stem_stride 2")
         if self.stem_kernel not in (2, 3) or (self.stem_kernel == 2 and self.stem_stride != 2):
             raise EcholiteError(f"stem_kernel must be 3, or 2 with stem_stride 2; got {self.stem_kernel}")
+        if any(not isinstance(c, int) or isinstance(c, bool) or c < 1
+               for c in (*self.encoder_channels, *self.decoder_channels)):
+            raise EcholiteError(f"model config: channel counts must be positive integers, got encoder "
+                                f"{self.encoder_channels}, decoder {self.decoder_channels}")
         if len(self.decoder_channels) != len(self.encoder_channels) - 1:
             raise EcholiteError(
                 f"model config: {len(self.encoder_channels)} encoder stages need "

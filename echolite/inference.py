@@ -139,6 +139,8 @@ def load_keras_model(path: Path):
     from echolite.models.layers import load_saved_model
 
     path = Path(path)
+    if path.is_dir():  # its split and data are the run's: without its config they would be guessed
+        RunDir.require(path)
     file = RunDir(path).model if path.is_dir() else path
     if not file.exists():
         raise EcholiteError(f"{path}: no model found (expected a run folder with {RunDir.MODEL}, a .keras or a .tflite file)")
@@ -173,16 +175,21 @@ def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
     folder = Path(folder)
     if not folder.is_dir():
         raise EcholiteError(f"{folder}: predictions folder not found")
-    by_name = {}
-    for path in folder.iterdir():
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
         if suffix_of(path) in ALL_SUFFIXES:
             stem = stem_of(path)
             for tail in ("_pred", "_seg", "_mask", "_gt"):
                 stem = stem.removesuffix(tail)
-            by_name[stem] = path
-    missing = [f for f in frames.frame_ids if f not in by_name]
+            found.setdefault(stem, []).append(path)
+    missing = [f for f in frames.frame_ids if f not in found]
     if missing:
         raise EcholiteError(f"{folder}: no prediction for {len(missing)} of {len(frames)} frames, e.g. {missing[0]}")
+    twice = next((f for f in frames.frame_ids if len(found[f]) > 1), None)
+    if twice:
+        raise EcholiteError(f"{found[twice][1]}: a second prediction for frame {twice} (also {found[twice][0].name}); "
+                            "keep one")
+    by_name = {frame_id: paths[0] for frame_id, paths in found.items()}
     size = frames.masks.shape[1]
     out = np.empty_like(frames.masks)
     for i, frame_id in enumerate(frames.frame_ids):

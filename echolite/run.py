@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from echolite.config import ModelConfig, TrainConfig, model_config_from_dict
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 
 
 @dataclass(frozen=True)
@@ -114,12 +114,16 @@ class RunDir:
     def load_config(self) -> RunConfig:
         try:
             payload: dict[str, Any] = json.loads(self.config.read_text())
+            if not isinstance(payload, dict) or not all(isinstance(payload.get(k), dict) for k in ("model", "train")):
+                raise ValueError("expected 'model' and 'train' mappings")
             return RunConfig(model_config_from_dict(payload["model"]), TrainConfig(**payload["train"]),
-                             payload.get("split", {}))
+                             _split_from_config(payload.get("split")))
         except FileNotFoundError:
             raise EcholiteError(f"{self.path}: not a run folder (no {self.CONFIG})") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise EcholiteError(f"{self.config}: not a readable echolite run config ({exc})") from None
+        except EcholiteError as exc:  # a setting out of range or unknown
+            raise EcholiteError(f"{self.config}: {exc}") from None
 
     def training_data(self, given: str | None = None, option: str = "--data") -> str:
         """``given``, else the data folder the run was trained on; an error naming ``option`` (how the command
@@ -151,6 +155,24 @@ class RunDir:
         return run
 
 
+def _split_from_config(split) -> dict[str, list[str]]:
+    """A run's saved split: train, val and test lists of patient ids, training not empty."""
+    if not isinstance(split, dict) or not set(split) <= {"train", "val", "test"} or any(
+            not isinstance(ids, list) or not all(isinstance(p, str) for p in ids) for ids in split.values()):
+        raise ValueError("'split' must map train, val and test to lists of patient ids")
+    if not split.get("train"):
+        raise ValueError("its split lists no training patients")
+    return {key: list(split.get(key, [])) for key in ("train", "val", "test")}
+
+
+def check_report_folder(out: Path, what: str) -> None:
+    """Before any work: ``out`` can hold ``what`` and is not a run folder, whose summary and files a report would
+    replace or mix with."""
+    if RunDir(out).is_run():
+        raise EcholiteError(f"{out}: a run folder; write {what} to a folder of their own (--out)")
+    check_writable(out, what)
+
+
 # --- the data a run was trained and is scored on --------------------------------------------------------------
 
 def load_with_split(data_path: str, run: Path | RunDir | None, size: int, split_file: str | None = None):
@@ -179,7 +201,8 @@ def select_split(loaded, chosen: dict, split: str, data_path: str):
     if split == "all":
         return loaded
     if not chosen[split]:
-        raise EcholiteError(f"{data_path}: the {split} split has no patients here; choose another split (val, train or all)")
+        others = ", ".join(s for s in ("val", "test", "train", "all") if s != split and (s == "all" or chosen.get(s)))
+        raise EcholiteError(f"{data_path}: the {split} split has no patients here; choose another split ({others})")
     return replace(loaded, frames=loaded.frames.for_patients(chosen[split]))
 
 

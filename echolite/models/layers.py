@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import keras
 
 from echolite.errors import EcholiteError
@@ -13,7 +15,7 @@ def load_saved_model(path, compile: bool = False) -> keras.Model:
     A file Keras cannot read is a user error naming it."""
     try:
         return keras.models.load_model(path, compile=compile)
-    except (ValueError, OSError, TypeError) as exc:
+    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as exc:
         raise EcholiteError(f"{path}: cannot load the model ({str(exc).splitlines()[0][:160]})") from None
 
 

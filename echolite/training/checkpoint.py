@@ -35,9 +35,30 @@ def load_state(run: RunDir) -> TrainState | None:
     if not run.has_checkpoint():
         return None
     try:
-        return TrainState(**json.loads(run.state.read_text()))
+        state = TrainState(**json.loads(run.state.read_text()))
     except (ValueError, TypeError) as exc:  # cut short, edited, or from another version
         raise EcholiteError(f"{run.state}: not a training state ({str(exc).splitlines()[0][:120]})") from None
+    problem = _state_problem(state)
+    if problem:
+        raise EcholiteError(f"{run.state}: not a training state ({problem})")
+    return state
+
+
+def _state_problem(state: TrainState) -> str | None:
+    def count(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+    for name in ("epochs_done", "best_epoch", "wait"):
+        if not count(getattr(state, name)):
+            return f"{name} {getattr(state, name)!r} is not a count"
+    if not number(state.best_score):
+        return f"best_score {state.best_score!r} is not a number"
+    if state.learning_rate is not None and not (number(state.learning_rate) and state.learning_rate > 0):
+        return f"learning_rate {state.learning_rate!r} is not a positive number"
+    return None
 
 
 def atomic_save_model(model: keras.Model, path: Path) -> None:

@@ -7,6 +7,7 @@ import csv
 import os
 import shutil
 import time
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -95,9 +96,6 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
         config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
     frames = data.frames
     split = _saved_split(home, frames, config.data) if resume else choose_split(data, config)
-    _create_run_dir(run)  # only now that the data and the split are known to be good
-    if placement.is_chief:
-        run.save_config(model_config, config, split)
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
     keras.utils.set_random_seed(config.seed)
     state = load_state(home) if resume else None
@@ -105,6 +103,11 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
         model = _load_checkpoint(home.last_model) if state else compiled_model(model_config, config)
     if state:
         _check_checkpoint_matches(model, model_config, home)
+        _check_best_model(home, state)
+    _history_rows(run.history)  # a damaged history stops the run before anything is written
+    _create_run_dir(run)  # only now that the data, the split and any checkpoint are known to be good
+    if placement.is_chief:
+        run.save_config(model_config, config, split)
     if placement.replicas > 1:  # XLA cannot place the variables of other replicas (tf.distribute known issue)
         model.jit_compile = False
         patch_symbolic_build(model, placement)
@@ -215,10 +218,7 @@ def _check_resumable(run: RunDir) -> None:
 
 
 def _epochs_logged(run: RunDir) -> int:
-    try:
-        return max(len(run.history.read_text().splitlines()) - 1, 0)
-    except OSError:
-        return 0
+    return max(len(_history_rows(run.history)) - 1, 0)
 
 
 def _absolute(data: str) -> str:
@@ -240,7 +240,7 @@ def _saved_split(run: RunDir, frames: FrameSet, data: str) -> dict[str, list[str
 def _load_checkpoint(path: Path) -> keras.Model:
     try:
         return keras.models.load_model(path)
-    except (ValueError, OSError, TypeError, KeyError) as exc:
+    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as exc:
         raise EcholiteError(f"{path}: cannot load the checkpoint ({str(exc).splitlines()[0][:160]}); train into a "
                             "new --out") from None
 
@@ -257,14 +257,32 @@ def _check_checkpoint_matches(model: keras.Model, model_config: ModelConfig, run
                             "train into a new --out")
 
 
+def _check_best_model(run: RunDir, state: TrainState) -> None:
+    if state.best_epoch and not run.model.exists():
+        raise EcholiteError(f"{run.model}: missing (the best model, of epoch {state.best_epoch}); resuming would "
+                            "lose it: train into a new --out")
+
+
+def _history_rows(path: Path) -> list[list[str]]:
+    """The rows of ``history.csv`` (none when it is absent), each after the header numbered by its epoch."""
+    if not path.exists():
+        return []
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise EcholiteError(f"{path}: not a readable history ({str(exc)[:120]}); repair or delete the file (it is "
+                            "rebuilt)") from None
+    if any(r and not r[0].isdigit() for r in rows[1:]):
+        raise EcholiteError(f"{path}: a row without an epoch number; repair or delete the file (it is rebuilt)")
+    return rows
+
+
 def _truncate_history(path: Path, epochs_done: int) -> None:
     """Drop rows of epochs that were logged but not checkpointed (a kill between the two writes)."""
     if not path.exists():
         return
-    with path.open() as f:
-        rows = list(csv.reader(f))
-    if any(r and not r[0].isdigit() for r in rows[1:]):
-        raise EcholiteError(f"{path}: a row without an epoch number; repair or delete the file (it is rebuilt)")
+    rows = _history_rows(path)
     kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= epochs_done]  # epochs count from 1
     with path.open("w", newline="") as f:
         csv.writer(f).writerows(kept if epochs_done else [])
