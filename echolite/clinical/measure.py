@@ -21,9 +21,9 @@ from echolite.clinical.quality import (
 from echolite.clinical.reference import reference_ef
 from echolite.evaluation.anatomy import check_anatomy
 from echolite.clinical.volumes import PatientMeasure, agreement, measure_patients
-from echolite.errors import EcholiteError, check_writable
+from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
-from echolite.run import RunDir, frames_for_split
+from echolite.run import RunDir, check_report_folder, frames_for_split
 
 MEASUREMENTS_CSV, LV_AREA = "measurements.csv", "lv_area.png"
 BLAND_ALTMAN = "bland_altman.png"  # EF against the data's reference EF
@@ -86,7 +86,7 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
     check_qc(qc)
     check_spacing(spacing_mm)
     if out is not None:
-        check_writable(out, "the measurements")
+        check_report_folder(out, "the measurements")
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
     if model is not None:
@@ -209,11 +209,12 @@ def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
     patients one side could not measure. Returns the rows and the number of patients."""
     from echolite.evaluation.stats import paired_summary
 
-    errors_a, errors_b = _absolute_errors(Path(a)), _absolute_errors(Path(b))
+    (errors_a, expert_a), (errors_b, expert_b) = _absolute_errors(Path(a)), _absolute_errors(Path(b))
     only_a, only_b = sorted(set(errors_a) - set(errors_b)), sorted(set(errors_b) - set(errors_a))
     if only_a or only_b:
         raise EcholiteError(f"{a} and {b} measured different patients: {len(only_a)} only in A, {len(only_b)} "
                             f"only in B (e.g. {(only_a or only_b)[0]})")
+    _check_same_experts(a, b, expert_a, expert_b)
     patients, rows = list(errors_a), []
     for column, name in QUANTITIES.items():
         x, y = (np.array([errors[p][column] for p in patients]) for errors in (errors_a, errors_b))
@@ -222,14 +223,31 @@ def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
     return rows, len(patients)
 
 
-def _absolute_errors(folder: Path) -> dict[str, dict[str, float]]:
-    """Patient → quantity → |model − expert masks| from a measure folder's ``measurements.csv``."""
+EXPERT_TOLERANCE = {"edv_ml": 0.05, "esv_ml": 0.05, "ef": 2.0}
+"""How far two reports' expert values of a patient may differ and still be the same expert masks: a fraction of
+the volume (a model grid of another size resamples the masks), points of EF."""
+
+
+def _check_same_experts(a: Path, b: Path, expert_a: dict, expert_b: dict) -> None:
+    """Two reports pair patient by patient only when measured against the same expert masks and pixel size."""
+    for patient, values in expert_a.items():
+        for q, x in values.items():
+            y, limit = expert_b[patient][q], EXPERT_TOLERANCE[q]
+            if np.isfinite(x) and np.isfinite(y) and abs(x - y) > (limit if q == "ef" else limit * max(abs(x), abs(y))):
+                raise EcholiteError(f"{a} and {b} measured {patient} against different expert values ({q} {x:g} and "
+                                    f"{y:g}): another data set or pixel size; compare reports of the same data")
+
+
+def _absolute_errors(folder: Path) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Patient → quantity → |model − expert masks|, and patient → quantity → the expert masks' value, from a
+    measure folder's ``measurements.csv``."""
     path = folder / MEASUREMENTS_CSV
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             rows = list(csv.DictReader(f))
-        return {row["patient"]: {q: abs(_number(row[q]) - _number(row[f"expert_{q}"])) for q in QUANTITIES}
-                for row in rows}
+        experts = {row["patient"]: {q: _number(row[f"expert_{q}"]) for q in QUANTITIES} for row in rows}
+        return {row["patient"]: {q: abs(_number(row[q]) - experts[row["patient"]][q]) for q in QUANTITIES}
+                for row in rows}, experts
     except KeyError as exc:
         raise EcholiteError(f"{path}: no column {exc}; compare needs measurements of a model against the expert "
                             "masks (echolite measure MODEL --data PATH --out DIR)") from None
@@ -266,7 +284,7 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     check_qc(qc)
     check_spacing(spacing_mm)
     if out is not None:
-        check_writable(out, "the measurements")
+        check_report_folder(out, "the measurements")
     from echolite.inference import load_segmenter
 
     segmenter = load_segmenter(model, tta, ensemble)

@@ -17,12 +17,12 @@ import numpy as np
 from echolite_edge.postprocess import CLOSE_DEFAULT
 
 from echolite.data.frames import FrameSet
-from echolite.errors import EcholiteError, check_writable
+from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import (FrameScore, pick_metrics, pick_structures, read_frame_csv, score_frames,
                                         summarize, worst_frames, write_frame_csv)
 from echolite.inference import is_model, load_segmenter, read_predictions
-from echolite.run import RunDir, frames_for_split, write_text_atomically
+from echolite.run import RunDir, check_report_folder, frames_for_split, write_text_atomically
 
 FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
 GRID = 256
@@ -57,14 +57,25 @@ def evaluate(model: Path | None, data: str, split: str = "test", predictions: Pa
     if out is None:
         out = default_report_folder(model or predictions, split, post, tta, len(ensemble))
     out = Path(out)
-    check_writable(out, "the report")
+    check_report_folder(out, "the report")
     frames, labels = _predicted(model, predictions, data, split, tta, ensemble)
     tick = (lambda step: progress(step, len(frames))) if progress else None
     scores = score_frames(labels, frames, post, progress=tick,
                           missed_distance=missed_distance)
-    result = Evaluation(scores, summarize(scores), frames, labels, post is not None, out)
+    result = Evaluation(scores, {**summarize(scores), **scored_against(frames)}, frames, labels, post is not None, out)
     write_report(out, result)
     return result
+
+
+def scored_against(frames: FrameSet) -> dict:
+    """What a report's numbers hold only for: the grid (distances are in its pixels) and the reference masks
+    (a digest over the frames in name order), so ``compare`` can refuse two reports of different frames."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for i in np.argsort(frames.frame_ids, kind="stable"):
+        digest.update(frames.frame_ids[i].encode() + b"|" + np.ascontiguousarray(frames.masks[i], np.uint8).tobytes())
+    return {"grid": int(frames.masks.shape[1]), "reference_digest": digest.hexdigest()[:24]}
 
 
 def default_report_folder(source: Path, split: str, post: PostprocessConfig | None = PostprocessConfig(),
@@ -147,6 +158,7 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
         return Comparison(rows, patients, None, "nan", unit="patients")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
     if is_report(a) and is_report(b):
+        _check_same_references(Path(a), Path(b))
         scores = [read_frame_csv(Path(m) / FRAMES_CSV) for m in (a, b)]
     elif data is None:
         raise EcholiteError("data is needed unless A and B are both evaluation reports (folders with frames.csv)")
@@ -158,6 +170,25 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
 
         save_comparison_boxplots(*scores, (Path(a).name, Path(b).name), boxplots)
     return Comparison(rows, len(scores[0]), boxplots, shared_missed_distance(*scores))
+
+
+def _check_same_references(a: Path, b: Path) -> None:
+    """Two reports pair frame by frame only when scored on one grid against the same reference masks (reports
+    written before these were recorded are taken as they are)."""
+    summaries = []
+    for folder in (a, b):
+        try:
+            summaries.append(json.loads((folder / SUMMARY_JSON).read_text()))
+        except (OSError, ValueError):
+            summaries.append({})
+    grids = [s.get("grid") if isinstance(s, dict) else None for s in summaries]
+    digests = [s.get("reference_digest") if isinstance(s, dict) else None for s in summaries]
+    if None not in grids and grids[0] != grids[1]:
+        raise EcholiteError(f"{a} and {b} were scored on {grids[0]} and {grids[1]} pixel grids (distances in pixels "
+                            "differ); compare reports of one grid, or the two models on --data")
+    if None not in digests and digests[0] != digests[1]:
+        raise EcholiteError(f"{a} and {b} were scored against different reference masks under the same frame "
+                            "names (another data set or reading of it); compare reports of the same frames")
 
 
 def _score_pair(a: Path, b: Path, data: str, split: str, postprocess: bool) -> list[list[FrameScore]]:

@@ -3,6 +3,7 @@ run's validation frames against the float model."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +52,17 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     check_output(out)
     saved = run.load_config()
     network = load_keras_model(weights)
+    size = saved.model.input_size
+    if tuple(network.input_shape[1:3]) != (size, size):
+        raise EcholiteError(f"{weights}: takes {network.input_shape[1]}x{network.input_shape[2]} frames, while "
+                            f"{run.config} says {size}x{size}; export the run the model was trained in")
     data = run.training_data(settings.calib_data, "--calib-data")
-    loaded, chosen = load_with_split(data, run, saved.model.input_size)  # read the data once for both splits
+    loaded, chosen = load_with_split(data, run, size)  # read the data once for both splits
     calibration, validation = (_role_frames(loaded, chosen, split, data, bool(settings.calib_data), log)
                                for split in ("train", "val"))
-    if get_format(settings.mode).calibrated and len(calibration) < MIN_CALIBRATION_FRAMES:
-        log(f"warning: only {len(calibration)} calibration frames ({MIN_CALIBRATION_FRAMES}-500 recommended)")
+    used = min(len(calibration), settings.calib_samples)
+    if get_format(settings.mode).calibrated and used < MIN_CALIBRATION_FRAMES:
+        log(f"warning: only {used} calibration frames ({MIN_CALIBRATION_FRAMES}-500 recommended)")
     content = _quantization_aware(network, saved, calibration, settings, log) if settings.qat_epochs else None
     method = f"quantization-aware, {settings.qat_epochs} epoch(s)" if settings.qat_epochs else "post-training"
     result = export_tflite(network, out, settings.mode, calibration, validation, settings.calib_samples,
@@ -84,7 +90,18 @@ def check_output(out: Path) -> None:
     if metadata_path(out).is_dir():
         raise EcholiteError(f"{metadata_path(out)}: is a folder where the export's metadata goes; remove it or "
                             "choose another name")
+    if metadata_path(out).exists() and not out.exists() and not _is_export_metadata(metadata_path(out)):
+        raise EcholiteError(f"{metadata_path(out)}: exists and is not an export's metadata (the export would "
+                            "replace it); choose another name")
     check_writable(out.parent, "the export")  # an existing export may be replaced
+
+
+def _is_export_metadata(path: Path) -> bool:
+    """Written by an export (a damaged one beside its model is replaced by the next export, not refused)."""
+    try:
+        return str(json.loads(path.read_text()).get("format", "")).startswith("echolite-tflite")
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:

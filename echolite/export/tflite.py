@@ -167,7 +167,11 @@ def convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_floa
     ``keep_float`` op types stay in float. Shared with the QAT worker."""
     import tensorflow as tf
 
-    images = calibration.images[np.random.default_rng(0).permutation(len(calibration))[:calib_samples]]
+    images = calibration.images[np.random.default_rng(0).permutation(len(calibration))[:calib_samples]].copy()
+    # The input's int8 range is the calibration pixels' range: one frame's darkest and brightest pixels set to 0
+    # and 1 make it [0, 1] (scale 1/255, zero point -128) whatever the frames, so no brighter frame clips.
+    first = images[0].reshape(-1)
+    first[np.argmin(first)], first[np.argmax(first)] = 0.0, 1.0
 
     def representative():
         for image in images:

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from echolite.config import MODEL_FIELDS, ModelConfig, TrainConfig, resolve_configs
-from echolite.data.io import read_text
+from echolite.data.io import load_yaml, read_text
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import METRICS, PAPER_STRUCTURES, STRUCTURES
 from echolite.models.presets import get_preset
@@ -128,11 +128,15 @@ def load_plan(source: str) -> Plan:
     else:
         raise EcholiteError(f"{source}: no such plan file or built-in plan (built-in: {', '.join(builtin_plans())})")
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         raise EcholiteError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or not isinstance(raw.get("baseline"), dict):
         raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
+    unknown = set(raw) - PLAN_KEYS
+    if unknown:
+        raise EcholiteError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; a plan has "
+                            f"{', '.join(sorted(PLAN_KEYS))}")
     name = path.stem if raw.get("name") is None else str(raw["name"])
     plan = Plan(name or path.stem, raw.get("description", ""), raw.get("rule", "mean_dice"),
                 raw.get("score_split", "val"), raw["baseline"], raw["steps"])
@@ -144,6 +148,7 @@ def load_plan(source: str) -> Plan:
 
 
 SCORE_SPLITS = ("val", "test", "train", "all")
+PLAN_KEYS = {"name", "description", "rule", "score_split", "baseline", "steps"}
 REACHABLE_CAP = 64
 """How many of the settings a study can reach (each step keeping one variant or none) ``load_plan`` tries a
 variant on; beyond it a variant that fits none of them is left for the run to judge."""
@@ -254,6 +259,9 @@ def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callabl
 def _variants_of(step: dict, where: str) -> dict:
     if not isinstance(step, dict) or "name" not in step or not isinstance(step.get("variants"), dict) or not step["variants"]:
         raise EcholiteError(f"{where}: every step needs a 'name' and a non-empty 'variants' mapping")
+    if set(step) - {"name", "variants"}:
+        raise EcholiteError(f"{where}: step {step['name']!r}: unknown key(s) "
+                            f"{', '.join(sorted(map(str, set(step) - {'name', 'variants'})))}; a step has name and variants")
     if any(v is not None and not isinstance(v, dict) for v in step["variants"].values()):
         raise EcholiteError(f"{where}: step {step['name']!r}: each variant is a mapping of settings, "
                             "e.g. a: {epochs: 5}")
