@@ -5,6 +5,7 @@ folder, and no earlier work lost. A new case is one line in CASES."""
 import json
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ def world(tmp_path_factory):
     from echolite.config import ModelConfig, TrainConfig
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
+    from echolite.evaluation.report import evaluate
     from echolite.export.exporter import ExportSettings, export_run
     from echolite.models.layers import load_saved_model
     from echolite.training.trainer import train
@@ -51,6 +53,8 @@ def world(tmp_path_factory):
     variant("dot", lambda d: Image.fromarray(np.zeros((1, 1), np.uint8)).save(d / "img" / f"{first}.png"))
     variant("link", lambda d: (d / "img" / f"{first}.png").unlink() or (d / "img" / f"{first}.png").symlink_to("gone.png"))
     variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
+    variant("bomb", lambda d: (d / "img" / f"{first}.png").unlink() or _write_bomb(d / "img" / f"{first}.png"))
+    variant("dupframe", lambda d: shutil.copy(d / "img" / f"{first}.png", d / "img" / f"{first}.PNG"))
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
     (root / "text.keras").write_text("a model, honestly")
@@ -64,6 +68,11 @@ def world(tmp_path_factory):
                        "norm": "baseline: {}\nsteps: [{name: s, variants: {a: {norm: nope}}}]"}.items():
         (root / f"plan_{name}.yaml").write_text(plan + ("" if "steps" in plan else "\nsteps: []") + "\n")
     (root / "count.yaml").write_text("train: 5\n")
+    (root / "dupkey.yaml").write_text(f"train: [{frames.patients[0]}]\nval: []\ntrain: [{frames.patients[1]}]\n")
+    (root / "plan_key.yaml").write_text("rulle: mean_hd_mm\nbaseline: {}\nsteps: []\n")
+    _write_bomb(root / "bomb.png")
+    with zipfile.ZipFile(root / "noconfig.keras", "w") as archive:  # a zip, but no Keras model in it
+        archive.writestr("notes.txt", "weights elsewhere")
     (root / "single.yaml").write_text(f"train: {frames.patients[0]}\n")
     (root / "latin1.yaml").write_bytes("train: [Pati\xebnt]\n".encode("latin-1"))
     (root / "frames").mkdir()
@@ -80,6 +89,7 @@ def world(tmp_path_factory):
     Image.fromarray(np.zeros((80, 72), np.uint8)).save(root / "mixed" / "b.png")
     np.save(root / "colour.npy", np.stack([frame] * 3, axis=-1))
     np.save(root / "noframes.npy", np.zeros((0, SIZE, SIZE), np.uint8))
+    np.save(root / "stack.npy", np.stack([frame, frame]))
     np.save(root / "complex.npy", frame.astype(np.complex64))
     for animated in ("anim.gif", "pages.tif"):
         Image.fromarray(frame).save(root / animated, save_all=True, append_images=[Image.fromarray(frame[::-1])])
@@ -114,7 +124,52 @@ def world(tmp_path_factory):
     (root / "moved" / "config.json").write_text(json.dumps(saved))
     shutil.copytree(root / "run", root / "badmeta")
     (root / "badmeta" / "model_fp32.json").write_text("{ not json")
+    _damaged_runs(root, saved)
+    shutil.copytree(root / "good" / "ref", root / "dupred")  # predictions: the expert masks, one frame given twice
+    np.save(root / "dupred" / f"{first}.npy", np.zeros((SIZE, SIZE), np.uint8))
+    (root / "mine").mkdir()  # somebody's folder with a log of their own
+    (root / "mine" / "history.csv").write_text("epoch,note\nfirst,my own log\n")
+    (root / "pvdir" / "preview.png").mkdir(parents=True)
+    evaluate(root / "run", str(root / "good"), "all", out=root / "report")
+    shutil.copytree(root / "report", root / "otherref")  # the same frame names, other reference masks
+    summary = json.loads((root / "otherref" / "summary.json").read_text())
+    (root / "otherref" / "summary.json").write_text(json.dumps({**summary, "reference_digest": "0" * 24}))
+    shutil.copytree(root / "report", root / "othergrid")
+    (root / "othergrid" / "summary.json").write_text(json.dumps({**summary, "grid": 128}))
+    for name, factor in {"measured": 1, "measured8": 8}.items():  # the same patients, expert volumes of another pixel size
+        (root / name).mkdir()
+        (root / name / "measurements.csv").write_text(
+            "patient,edv_ml,esv_ml,ef,expert_edv_ml,expert_esv_ml,expert_ef\n"
+            + "".join(f"p{i},{100 + i},{50 + i},{50 - i},{(98 + i) * factor},{(49 + i) * factor},{50 - i}\n"
+                      for i in range(6)))
     return root
+
+
+def _damaged_runs(root: Path, saved: dict) -> None:
+    """Copies of the trained run, each damaged in one file a resume or a report reads."""
+    def damaged(name, change):
+        shutil.copytree(root / "run", root / name)
+        change(root / name)
+
+    def config(name, **changes):
+        damaged(name, lambda d: (d / "config.json").write_text(json.dumps({**saved, **changes})))
+
+    config("nosplit", split={})
+    config("nullmodel", model=None)
+    config("sizecfg", model={**saved["model"], "input_size": 2 * SIZE})
+    state = json.loads((root / "run" / "checkpoint" / "state.json").read_text())
+    damaged("badstate", lambda d: (d / "checkpoint" / "state.json").write_text(json.dumps({**state, "epochs_done": -3})))
+    damaged("badhistory", lambda d: (d / "history.csv").write_bytes(b"\xff\xfe garbage\n"))
+    damaged("nobest", lambda d: (d / "model.keras").unlink())
+    damaged("noconfig", lambda d: (d / "config.json").unlink())
+
+
+def _write_bomb(path: Path) -> None:
+    """An image whose header claims 200 million pixels (a decompression bomb to Pillow)."""
+    import struct
+
+    header = struct.pack("<IiiHHIIiiII", 40, 20000, 10000, 1, 24, 0, 0, 0, 0, 0, 0)
+    path.write_bytes(b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + header)
 
 
 def _write_foreign_models(root: Path) -> None:
@@ -170,6 +225,17 @@ CASES = [
     ("train --epochs many --out {w}/new", "'--epochs': 'many' is not a valid integer", "{w}/new"),
     ("train --out {w}/new --resume", "nothing to resume", "{w}/new"),
     ("train --data {w}/good --out {w}/run", "already holds a trained run", None),
+    ("train --data {w}/bomb --out {w}/new", "ED.png: image too large to read", "{w}/new"),
+    ("train --data {w}/dupframe --out {w}/new", "a second image of frame", "{w}/new"),
+    ("train --data {w}/good --split-file {w}/dupkey.yaml --out {w}/new", "key 'train' given twice", "{w}/new"),
+    ("train --data {w}/good --out {w}/mine", "history.csv: a row without an epoch number", "{w}/mine/config.json"),
+    ("train --out {w}/nosplit --resume --epochs 2", "config.json: not a readable echolite run config (its split", None),
+    ("train --out {w}/nullmodel --resume --epochs 2", "expected 'model' and 'train' mappings", None),
+    ("train --out {w}/badstate --resume --epochs 2", "state.json: not a training state (epochs_done -3 is not a",
+     None),
+    ("train --out {w}/badhistory --resume --epochs 2", "history.csv: not a readable history", None),
+    ("train --out {w}/nobest --resume --epochs 2", "model.keras: missing (the best model, of epoch 1)", None),
+    ("phantom -n 2 --size 32 --out {w}/pvdir", "preview.png: is a folder", "{w}/pvdir/img"),
     # evaluate and compare
     ("evaluate {w}/text.keras --data {w}/good", "text.keras: not a Keras model file", "{w}/text-evaluation-test"),
     ("evaluate {w}/garbage.tflite --data {w}/good", "garbage.tflite: not a TFLite model", "{w}/garbage-evaluation-test"),
@@ -183,6 +249,17 @@ CASES = [
     ("evaluate {w}/foreign.tflite --data {w}/good", "not an echolite segmentation model", "{w}/foreign-evaluation-test"),
     ("evaluate {w}/foreign.keras --data {w}/good", "not an echolite model", "{w}/foreign-evaluation-test"),
     ("compare {w}/run {w}/run --data {w}/good --out {w}/cmp.jpgx", "cannot write a .jpgx figure", "{w}/cmp.jpgx"),
+    ("evaluate {w}/noconfig.keras --data {w}/good", "noconfig.keras: cannot load the model", None),
+    ("evaluate {w}/nullmodel --data {w}/good", "nullmodel/config.json: not a readable echolite run config",
+     "{w}/nullmodel/evaluation-test"),
+    ("evaluate {w}/noconfig --data {w}/good", "noconfig: not a run folder (no config.json)",
+     "{w}/noconfig/evaluation-test"),
+    ("evaluate {w}/run --data {w}/good --out {w}/run", "run: a run folder; write the report to a folder", None),
+    ("evaluate --predictions {w}/dupred --data {w}/good --split all", "a second prediction for frame",
+     "{w}/dupred-evaluation-all"),
+    ("compare {w}/report {w}/otherref --out {w}/cmp.png", "scored against different reference masks", "{w}/cmp.png"),
+    ("compare {w}/report {w}/othergrid --out {w}/cmp.png", "were scored on 64 and 128 pixel grids", "{w}/cmp.png"),
+    ("compare {w}/measured {w}/measured8", "measured p0 against different expert values (edv_ml 98 and 784)", None),
     # export
     ("export {w}/good", "not a run folder", None),
     ("export {w}/run --out {w}/model.onnx", "give a name ending in .tflite", "{w}/model.onnx"),
@@ -199,6 +276,9 @@ CASES = [
     ("average {w}/moved --last 1", "gone is not there (moved?); give the folder with --data",
      "{w}/moved/model_averaged.keras"),
     ("export {w}/moved --int8", "give the folder with --calib-data", "{w}/moved/model_int8.tflite"),
+    ("export {w}/run --fp32 --out {w}/run/config.tflite", "config.json: exists and is not an export's metadata",
+     "{w}/run/config.tflite"),
+    ("export {w}/sizecfg --fp32 --out {w}/x.tflite", "model.keras: takes 64x64 frames, while", "{w}/x.tflite"),
     ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
     ("average {w}/truncepoch --last 1", "epoch_001.weights.h5: unreadable weights file (Unable to",
      "{w}/truncepoch/model_averaged.keras"),
@@ -242,6 +322,7 @@ CASES = [
     # ablate, cross-evaluate
     ("ablate {w}/bad.yaml --out {w}/abl", "not valid YAML", "{w}/abl"),
     ("ablate nosuchplan --out {w}/abl", "no such plan file or built-in plan", "{w}/abl"),
+    ("ablate {w}/plan_key.yaml --out {w}/abl", "plan_key.yaml: unknown key(s) rulle", "{w}/abl"),
     ("ablate {w}/plan_epochs.yaml --out {w}/abl", "plan_epochs.yaml: baseline: epochs 2.5 is not an integer", "{w}/abl"),
     ("ablate {w}/plan_name.yaml", "plan name '../out' cannot name a folder under ablations/", None),
     ("ablate {w}/plan_norm.yaml --out {w}/abl", "step 's', variant 'a': unknown norm 'nope'", "{w}/abl"),
@@ -278,6 +359,12 @@ CASES = [
     ("edge bench {w}/missing.tflite", "missing.tflite: not found", None),
     ("edge bench {w}/run/model_fp32.tflite --runs 0", "--runs: must be at least 1", None),
     ("edge bench {w}/run/model_fp32.tflite --image {w}/frames/b.png", "b.png: not a readable image", None),
+    ("edge bench {w}/run/model_fp32.tflite --image {w}/bomb.png", "bomb.png: image too large to read", None),
+    ("edge bench {w}/run/model_fp32.tflite --image {w}/stack.npy", "stack.npy: a stack of 2 frames", None),
+    ("edge run {w}/run/model_fp32.tflite {w}/bomb.png --out {w}/masks", "bomb.png: image too large to read",
+     "{w}/masks"),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/masks --cine", "a.png: --cine needs a loop of at "
+     "least 2 frames, got 1", "{w}/masks"),
 ]
 
 
@@ -314,3 +401,16 @@ def test_bad_input(world, tmp_path, monkeypatch, capsys, command, message, dest)
 
 def _is_cache(path: Path) -> bool:
     return "__pycache__" in path.parts
+
+
+def test_a_copy_of_the_training_data_is_scored_on_the_run_split(world, tmp_path):
+    """A copy (or a moved version) of the data a run was trained on counts as its own data set: scored on all
+    its frames, cross-evaluate would score the training patients."""
+    from echolite.studies.cross_dataset import cross_evaluate
+
+    shutil.copytree(world / "good", tmp_path / "copy")
+    split = json.loads((world / "run" / "config.json").read_text())["split"]
+    held_out = next(name for name in ("val", "test") if split[name])
+    lines = []
+    cross_evaluate([world / "run"], [("COPY", str(tmp_path / "copy"))], split=held_out, log=lines.append)
+    assert f"on COPY ({held_out}, " in lines[0], lines

@@ -38,6 +38,14 @@ def test_fp32_tflite_matches_keras_within_1e4(tmp_path, tiny_config, frames):
     assert meta["ops"] == result.ops
 
 
+def test_int8_input_takes_the_full_pixel_range_whatever_the_calibration_frames(tmp_path, tiny_config, frames):
+    """Dim calibration frames must not narrow the input range: a brighter frame on the device would clip."""
+    dim = dataclasses.replace(frames, images=(0.1 + 0.6 * frames.images).astype(np.float32))
+    relu = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
+    meta = json.loads(export_tflite(relu, tmp_path / "dim.tflite", "int8", calibration=dim).metadata_path.read_text())
+    assert meta["input"]["scale"] == pytest.approx(1 / 255, rel=1e-3) and meta["input"]["zero_point"] == -128
+
+
 @pytest.mark.parametrize("preset", ["edge-m", "edge-rt"])
 def test_int8_runs_wholly_in_xnnpack_and_keeps_mish_in_float(tmp_path, tiny_config, frames, preset):
     from echolite.models.presets import get_preset

@@ -68,13 +68,17 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
     if not files:
         raise ValueError(f"{source}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
     with tempfile.TemporaryDirectory(prefix="echolite-edge-bench-") as out:
-        segmenter.segment(read_frames_of(files[0])[0][1])
+        first = read_frames_of(files[0])[0][1]
+        segmenter.segment(first)
         start, stages = time.perf_counter(), {stage: [] for stage in CINE_STAGES}
         for path in files:
             begin = time.perf_counter()
             frames = read_frames_of(path)
             stages["read"] += [(time.perf_counter() - begin) / len(frames)] * len(frames)
             for name, frame in frames:
+                if frame.shape != first.shape:
+                    raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
+                                     f"{first.shape[0]}×{first.shape[1]} frames")
                 seg = _timed(stages["segment"], segmenter.segment, frame, name)
                 stages["invoke"].append(seg.seconds_invoke)
                 _timed(stages["qc"], failed_criteria, seg.labels)

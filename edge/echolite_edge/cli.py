@@ -134,8 +134,9 @@ def _run(args) -> int:
                                                                 "detach_atrium": args.detach_atrium},
                    "tta": args.tta, "ensemble": [str(p) for p in args.ensemble],
                    "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
-        if args.cine:
-            results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict", args.mitral_cut)
+        if args.cine:  # an unmeasurable loop is an error like any other: nothing reaches --out
+            results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict", args.mitral_cut,
+                                            args.input)
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
         _move_into(partial, args.out)
     finally:
@@ -147,7 +148,9 @@ def _run(args) -> int:
           f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({args.threads} threads)")
     if args.qc != "off":
         print(_qc_line(results["qc"], frames))
-    return _print_cine(results["cine"]) if args.cine else 0
+    if args.cine:
+        _print_cine(results["cine"])
+    return 0
 
 
 def _segment_files(files, segmenter, partial: Path, args):
@@ -268,9 +271,7 @@ def _bench(args) -> int:
         _check_json_path(args.json)
     if args.cine is not None:
         return _bench_cine(args)
-    from echolite_edge.image import read_image
-
-    frame = read_image(args.image) if args.image else None
+    frame = _one_frame(args.image) if args.image else None
     report = benchmark(args.model, args.runs, args.warmup, args.threads, frame)
     print(f"{report['machine']}; {report['threads']} threads; model {report['model_bytes'] / 1e6:.2f} MB")
     print(f"init {report['init_ms']:.1f} ms, first inference {report['first_inference_ms']:.1f} ms, "
@@ -283,6 +284,16 @@ def _bench(args) -> int:
     if args.json:
         _write_json(args.json, report)
     return 0
+
+
+def _one_frame(path: Path):
+    """The frame of an image or a one-frame .npy, read and checked as ``run`` reads it."""
+    from echolite_edge.runner import read_frames_of
+
+    frames = read_frames_of(path)
+    if len(frames) != 1:
+        raise ValueError(f"{path}: a stack of {len(frames)} frames; --image times one frame (--cine times a loop)")
+    return frames[0][1]
 
 
 def _bench_cine(args) -> int:
@@ -302,10 +313,11 @@ def _bench_cine(args) -> int:
     return 0
 
 
-def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, strict: bool, cut: bool) -> dict:
+def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, strict: bool, cut: bool,
+                  source: Path) -> dict:
     """ED (largest LV), ES (smallest), their single-plane volumes and EF (the ES mask measured cut at the ED
     mitral plane with ``cut``). With QC, EF only when both phases pass; strict: no volume from a failing phase
-    either."""
+    either. A loop that cannot be measured is a ``ValueError`` naming ``source``."""
     import numpy as np
 
     from echolite_edge.clinical import (
@@ -313,7 +325,7 @@ def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, str
     )
 
     if len(masks) < 2:
-        return {"error": "--cine needs at least 2 frames"}
+        raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(masks)}")
     spacing = (spacing_mm or 1.0,) * 2
     try:
         phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
@@ -323,7 +335,7 @@ def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, str
         volumes = {phase: None if strict and phase in failing else volume_single_plane(axis)
                    for phase, axis in axes.items()}
     except MeasurementError as exc:
-        return {"error": str(exc)}
+        raise ValueError(f"{source}: {exc}") from None
     summary = {"method": "single-plane disks", "unit": "mL" if spacing_mm else "pixel units",
                "ed_frame": phases["ED"], "es_frame": phases["ES"], "ed_name": frames[phases["ED"]]["name"],
                "es_name": frames[phases["ES"]]["name"], "edv": volumes["ED"], "esv": volumes["ES"],
@@ -334,17 +346,13 @@ def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, str
     return summary
 
 
-def _print_cine(summary: dict) -> int:
-    if "error" in summary:
-        print(f"error: {summary['error']}", file=sys.stderr)
-        return 1
+def _print_cine(summary: dict) -> None:
     unit = "mL" if summary["unit"] == "mL" else "(pixel units; pass --spacing for mL)"
     volumes = " ".join(f"{name} {value:.1f}" if value is not None else f"{name} not given (fails QC)"
                        for name, value in (("EDV", summary["edv"]), ("ESV", summary["esv"])))
     ef = (f"EF {summary['ef_percent']:.1f} % (single-plane disks)" if summary["ef_percent"] is not None
           else f"no EF: {summary['ef_withheld']}")
     print(f"cine: ED frame {summary['ed_frame']}, ES frame {summary['es_frame']}, {volumes} {unit}, {ef}")
-    return 0
 
 
 if __name__ == "__main__":

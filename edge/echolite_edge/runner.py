@@ -156,10 +156,11 @@ def _member(path: Path, threads: int, output_shape):
         raise ValueError(f"{path}: ensemble model not found")
     interpreter = load_interpreter(path, threads)
     check_segmentation_io(interpreter, path)
-    shape = interpreter.get_output_details()[0]["shape"]
-    if list(shape) != list(output_shape):
-        raise ValueError(f"{path}: gives scores of shape {list(shape)}, the first model {list(output_shape)}; an "
-                         "ensemble needs models of one input size and one set of classes")
+    read_metadata(path)  # a damaged metadata file is refused here as for the first model
+    shape = [int(v) for v in interpreter.get_output_details()[0]["shape"]]
+    if shape != [int(v) for v in output_shape]:
+        raise ValueError(f"{path}: gives scores of shape {shape}, the first model {[int(v) for v in output_shape]}; "
+                         "an ensemble needs models of one input size and one set of classes")
     return interpreter
 
 
