@@ -1,7 +1,8 @@
 """On-disk cache of decoded, resized frames, so a second run does not re-decode medical files.
 
 The key hashes the layout, the grid size, the assumed spacing and every case file's path, size and modification
-time (a MetaImage header's data file too), so any change to the data or the assumptions makes a new entry. Entries are written to a temporary file and renamed: never half-written.
+time (a MetaImage header's data file too), so any change to the data or the assumptions makes a new entry. Entries
+are written to a temporary file and renamed: never half-written.
 Location: ``$ECHOLITE_CACHE`` or ``~/.cache/echolite``.
 """
 

@@ -259,9 +259,10 @@ def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callabl
 def _variants_of(step: dict, where: str) -> dict:
     if not isinstance(step, dict) or "name" not in step or not isinstance(step.get("variants"), dict) or not step["variants"]:
         raise EcholiteError(f"{where}: every step needs a 'name' and a non-empty 'variants' mapping")
-    if set(step) - {"name", "variants"}:
-        raise EcholiteError(f"{where}: step {step['name']!r}: unknown key(s) "
-                            f"{', '.join(sorted(map(str, set(step) - {'name', 'variants'})))}; a step has name and variants")
+    extra = set(step) - {"name", "variants"}
+    if extra:
+        raise EcholiteError(f"{where}: step {step['name']!r}: unknown key(s) {', '.join(sorted(map(str, extra)))}; "
+                            "a step has name and variants")
     if any(v is not None and not isinstance(v, dict) for v in step["variants"].values()):
         raise EcholiteError(f"{where}: step {step['name']!r}: each variant is a mapping of settings, "
                             "e.g. a: {epochs: 5}")
