@@ -168,7 +168,8 @@ def _split_from_config(split) -> dict[str, list[str]]:
 def check_report_folder(out: Path, what: str) -> None:
     """Before any work: ``out`` can hold ``what`` and is not a run folder, whose summary and files a report would
     replace or mix with."""
-    if RunDir(out).is_run():
+    run = RunDir(out)
+    if run.is_run() and (run.model.exists() or run.last_model.parent.is_dir()):
         raise EcholiteError(f"{out}: a run folder; write {what} to a folder of their own (--out)")
     check_writable(out, what)
 

@@ -214,6 +214,11 @@ def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames
                                        "--out", str(tmp_path / "b.png")])
     assert result.exit_code == 0, result.output
     assert "B lower, significant at α = 0.05" in result.output and "median" in result.output
+    result = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "good"), "--data",
+                                       str(tmp_path / "data"), "--split", "val", "--out", str(tmp_path / "ev_val")])
+    assert result.exit_code == 0, result.output
+    refused = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_val")])
+    assert refused.exit_code == 1 and "not scored on the same frames: " in refused.output, refused.output
     csv_b = tmp_path / "ev_shifted" / "frames.csv"
     csv_b.write_text("\n".join(csv_b.read_text().splitlines()[:-2]) + "\n")  # drop a frame from B
     refused = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted")])

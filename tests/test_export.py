@@ -144,11 +144,13 @@ def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, fram
     # with the real-time blocks (strided stem, depthwise-separable level, either head)
     config = dataclasses.replace(tiny_config, activation="relu", stem_stride=2, separable_levels=1, head=head)
     model = inference_model(build_unet(config))
-    content = quantization_aware_int8(model, config, frames, QATSettings(epochs=1, batch_size=4), log=lambda _: None)
-    result = export_tflite(model, tmp_path / "qat.tflite", "int8", validation=frames, parity_threshold=1.0,
+    dim = dataclasses.replace(frames, images=(0.1 + 0.6 * frames.images).astype(np.float32))  # never 0 or 1
+    content = quantization_aware_int8(model, config, dim, QATSettings(epochs=1, batch_size=4), log=lambda _: None)
+    result = export_tflite(model, tmp_path / "qat.tflite", "int8", validation=dim, parity_threshold=1.0,
                            content=content, method="quantization-aware, 1 epoch(s)")
     meta = json.loads(result.metadata_path.read_text())
     assert meta["quantization_method"].startswith("quantization-aware") and meta["input"]["dtype"] == "int8"
+    assert meta["input"]["scale"] == pytest.approx(1 / 255, rel=1e-3) and meta["input"]["zero_point"] == -128
     assert result.ops["float_islands"] == {} and result.ops["xnnpack_partitions"] == 1
     assert result.ops["not_delegated"] == {}
     assert TFLiteSegmenter(result.path).predict_labels(frames.images[:2]).shape == (2, 64, 64)

@@ -28,7 +28,7 @@ def cache_dir() -> Path:
 
 
 def cache_key(layout: str, cases: list[Case], size: int, skip_bad: bool) -> str:
-    digest = hashlib.sha256(f"v3|{layout}|{size}|{skip_bad}".encode())  # v3: frames read by the v3 rules
+    digest = hashlib.sha256(f"v4|{layout}|{size}|{skip_bad}".encode())  # v4: frames read by the v4 rules
     for case in cases:
         digest.update(f"|{case.default_spacing_mm}".encode())
         given = [p for p in (case.image_path, case.mask_path) if p is not None]

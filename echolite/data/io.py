@@ -34,6 +34,8 @@ def load_yaml(text: str):
     def mapping(loader, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *anchor": merged keys may be overridden
+                continue
             key = loader.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice", key_node.start_mark)
@@ -55,17 +57,17 @@ def stem_of(path: Path) -> str:
 
 def stored_files(path: Path) -> list[Path]:
     """The files a frame's pixels live in: a MetaImage header (.mhd) and the data file it names, else the file."""
-    if suffix_of(path) != ".mhd":
-        return [path]
+    data_file = _mhd_header(path).get("ElementDataFile", "") if suffix_of(path) == ".mhd" else ""
+    return [path, path.parent / data_file] if data_file not in ("", "LOCAL", "LIST") else [path]
+
+
+def _mhd_header(path: Path) -> dict[str, str]:
+    """A MetaImage header's ``key = value`` fields ({} when it cannot be read)."""
     try:
-        header = path.read_text(errors="replace")
+        lines = path.read_text(errors="replace").splitlines()
     except OSError:
-        return [path]
-    for line in header.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.strip() == "ElementDataFile" and value.strip() not in ("LOCAL", "LIST", ""):
-            return [path, path.parent / value.strip()]
-    return [path]
+        return {}
+    return {key.strip(): value.strip() for key, sep, value in (line.partition("=") for line in lines) if sep}
 
 
 def read_frame(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
@@ -102,7 +104,6 @@ def _read_medical(path: Path):
     shortfall = _short_of_pixels(path)  # ITK would fill the missing pixels with zeros and say nothing
     if shortfall:
         raise EcholiteError(f"{path}: corrupt or truncated file ({shortfall})")
-    sitk.ProcessObject.SetGlobalWarningDisplay(False)
     try:
         image = sitk.ReadImage(str(path))
         array = sitk.GetArrayFromImage(image)  # (z,) rows, columns: upright as stored by CAMUS
@@ -115,6 +116,9 @@ def _read_medical(path: Path):
 
 _MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4, "MET_UINT": 4,
               "MET_FLOAT": 4, "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8, "MET_ULONG_LONG": 8, "MET_DOUBLE": 8}
+_NIFTI_BYTES = {2: 1, 4: 2, 8: 4, 16: 4, 32: 8, 64: 8, 128: 3, 256: 1, 512: 2, 768: 4, 1024: 8, 1280: 8, 1536: 16,
+                1792: 16, 2048: 32, 2304: 4}
+"""Bytes per voxel of each NIfTI datatype code."""
 
 
 def _short_of_pixels(path: Path) -> str | None:
@@ -122,52 +126,68 @@ def _short_of_pixels(path: Path) -> str | None:
     header is not one this check reads: ITK judges those)."""
     if suffix_of(path) == ".mhd":
         return _mhd_shortfall(path)
-    import gzip
-    import zlib
-
     try:
-        with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as f:
-            data = f.read()
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        return f"the compressed stream is cut short or damaged: {exc}"
+        data = path.read_bytes()
     except OSError:
         return None
+    if data[:2] == b"\x1f\x8b":  # gzip, whatever the name says
+        data, problem = _gunzip(data)
+        if problem:
+            return problem
     return _nifti_shortfall(data)
+
+
+def _gunzip(data: bytes) -> tuple[bytes, str | None]:
+    """Every gzip member of ``data`` (bytes after the last are ignored, as zlib does), or why it is cut short."""
+    import zlib
+
+    parts = []
+    while data[:2] == b"\x1f\x8b":
+        stream = zlib.decompressobj(31)
+        try:
+            parts.append(stream.decompress(data))
+        except zlib.error as exc:
+            return b"", f"damaged compressed data: {exc}"
+        if not stream.eof:
+            return b"", "the compressed stream is cut short"
+        data = stream.unused_data
+    return b"".join(parts), None
 
 
 def _nifti_shortfall(data: bytes) -> str | None:
     import struct
 
     for order in "<>":
-        if len(data) >= 4 and struct.unpack(order + "i", data[:4])[0] == 348 and len(data) >= 112:  # NIfTI-1
+        if len(data) >= 112 and struct.unpack(order + "i", data[:4])[0] == 348:  # NIfTI-1
+            datatype, bitpix = struct.unpack(order + "hh", data[70:74])
             dims = struct.unpack(order + "8h", data[40:56])
-            bitpix = struct.unpack(order + "h", data[72:74])[0]
             offset = int(struct.unpack(order + "f", data[108:112])[0])
             break
-        if len(data) >= 4 and struct.unpack(order + "i", data[:4])[0] == 540 and len(data) >= 176:  # NIfTI-2
-            bitpix = struct.unpack(order + "h", data[14:16])[0]
+        if len(data) >= 176 and struct.unpack(order + "i", data[:4])[0] == 540:  # NIfTI-2
+            datatype, bitpix = struct.unpack(order + "hh", data[12:16])
             dims = struct.unpack(order + "8q", data[16:80])
             offset = struct.unpack(order + "q", data[168:176])[0]
             break
     else:
         return None
-    if not 1 <= dims[0] <= 7 or bitpix <= 0 or any(d < 1 for d in dims[1:dims[0] + 1]):
+    if not 1 <= dims[0] <= 7 or any(d < 1 for d in dims[1:dims[0] + 1]):
         return None
-    needed = max(offset, 0) + int(np.prod(dims[1:dims[0] + 1], dtype=np.int64)) * bitpix // 8
+    sizes = [b for b in (_NIFTI_BYTES.get(datatype), bitpix // 8 if bitpix > 0 else None) if b]
+    if not sizes:
+        return None
+    needed = max(offset, 0) + int(np.prod(dims[1:dims[0] + 1], dtype=np.int64)) * min(sizes)  # the lenient reading
     return f"{len(data)} bytes, the header declares {needed}" if len(data) < needed else None
 
 
 def _mhd_shortfall(path: Path) -> str | None:
+    fields = _mhd_header(path)
+    if fields.get("CompressedData", "False").lower() == "true" or stored_files(path) == [path]:
+        return None
     try:
-        fields = dict(line.split("=", 1) for line in path.read_text(errors="replace").splitlines() if "=" in line)
-        fields = {k.strip(): v.strip() for k, v in fields.items()}
-        compressed = fields.get("CompressedData", "False").lower() == "true"
-        if compressed or fields.get("ElementDataFile") in (None, "LOCAL", "LIST"):
-            return None
         size = int(np.prod([int(v) for v in fields["DimSize"].split()], dtype=np.int64))
         needed = size * int(fields.get("ElementNumberOfChannels", "1")) * _MET_BYTES[fields["ElementType"]]
         needed += max(int(fields.get("HeaderSize", "0")), 0)
-        data_file = path.parent / fields["ElementDataFile"]
+        data_file = stored_files(path)[1]
         stored = data_file.stat().st_size
     except (KeyError, ValueError, OSError):
         return None  # ITK names what is wrong with the header or a missing data file

@@ -158,8 +158,8 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
         return Comparison(rows, patients, None, "nan", unit="patients")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
     if is_report(a) and is_report(b):
-        _check_same_references(Path(a), Path(b))
         scores = [read_frame_csv(Path(m) / FRAMES_CSV) for m in (a, b)]
+        _check_same_references(Path(a), Path(b), scores)
     elif data is None:
         raise EcholiteError("data is needed unless A and B are both evaluation reports (folders with frames.csv)")
     else:
@@ -172,9 +172,9 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
     return Comparison(rows, len(scores[0]), boxplots, shared_missed_distance(*scores))
 
 
-def _check_same_references(a: Path, b: Path) -> None:
-    """Two reports pair frame by frame only when scored on one grid against the same reference masks (reports
-    written before these were recorded are taken as they are)."""
+def _check_same_references(a: Path, b: Path, scores: list[list[FrameScore]]) -> None:
+    """Two reports pair frame by frame only when scored on one grid and, holding the same frames, against the same
+    reference masks (reports written before these were recorded are taken as they are)."""
     summaries = []
     for folder in (a, b):
         try:
@@ -185,8 +185,9 @@ def _check_same_references(a: Path, b: Path) -> None:
     digests = [s.get("reference_digest") if isinstance(s, dict) else None for s in summaries]
     if None not in grids and grids[0] != grids[1]:
         raise EcholiteError(f"{a} and {b} were scored on {grids[0]} and {grids[1]} pixel grids (distances in pixels "
-                            "differ); compare reports of one grid, or the two models on --data")
-    if None not in digests and digests[0] != digests[1]:
+                            "differ); compare reports of one grid")
+    same_frames = {s.frame_id for s in scores[0]} == {s.frame_id for s in scores[1]}  # else paired_tests says so
+    if same_frames and None not in digests and digests[0] != digests[1]:
         raise EcholiteError(f"{a} and {b} were scored against different reference masks under the same frame "
                             "names (another data set or reading of it); compare reports of the same frames")
 

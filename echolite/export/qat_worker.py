@@ -97,7 +97,20 @@ def main(folder: Path) -> None:
     frames = FrameSet(**{f.name: data[f.name] for f in dataclasses.fields(FrameSet)})
     dataset = make_dataset(frames, settings.batch_size, ["seg"], settings.augment, shuffle=True, seed=settings.seed)
     qat_model.fit(dataset.map(lambda x, y: (x, y["seg"])), epochs=settings.epochs, verbose=2)
+    pin_input_range(qat_model)
     (folder / "model.tflite").write_bytes(convert(qat_model, frames, settings.calib_samples, config.input_size))
+
+
+def pin_input_range(model: tf_keras.Model) -> None:
+    """The input's int8 range is the range training saw: widened to [0, 1] (scale 1/255, zero point -128), as the
+    post-training export pins it, so a frame brighter than the training frames does not clip on the device."""
+    for layer in model.layers:
+        if type(layer).__name__ == "QuantizeLayer":
+            for weight in layer.weights:
+                if weight.name.endswith("_min:0"):
+                    weight.assign(min(float(weight.numpy()), 0.0))
+                elif weight.name.endswith("_max:0"):
+                    weight.assign(max(float(weight.numpy()), 1.0))
 
 
 def rebuild(config, weights: dict) -> tf_keras.Model:

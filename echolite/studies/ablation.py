@@ -133,10 +133,10 @@ def load_plan(source: str) -> Plan:
         raise EcholiteError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or not isinstance(raw.get("baseline"), dict):
         raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
-    unknown = set(raw) - PLAN_KEYS
+    unknown = {key for key in raw if key not in PLAN_KEYS and not str(key).startswith("x-")}  # x-: YAML anchors
     if unknown:
         raise EcholiteError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; a plan has "
-                            f"{', '.join(sorted(PLAN_KEYS))}")
+                            f"{', '.join(sorted(PLAN_KEYS))} (and x-NAME keys for shared YAML anchors)")
     name = path.stem if raw.get("name") is None else str(raw["name"])
     plan = Plan(name or path.stem, raw.get("description", ""), raw.get("rule", "mean_dice"),
                 raw.get("score_split", "val"), raw["baseline"], raw["steps"])

@@ -80,18 +80,19 @@ def _same_data(a: str, b: str) -> bool:
 
 
 def _copy_of_training_data(data: str, run: RunDir, size: int) -> bool:
-    """The run's data copied or moved: it holds frames of the run's training patients with their pixels (or with
-    their names, where the run's data is gone). Scored whole, it would score the training frames."""
+    """The run's data copied or moved: it holds frames of the run's training patients with their pixels (or, where
+    the run's data is gone, every patient of the run's split by name). Scored whole, it would score the training
+    frames."""
     if data == "phantom":
         return False
     from echolite.data.layouts import detect_layout
 
     saved = run.load_config()
-    trained = set(saved.split["train"])
-    if not any(case.patient in trained for case in detect_layout(Path(data)).cases):
+    trained, patients = set(saved.split["train"]), {case.patient for case in detect_layout(Path(data)).cases}
+    if not trained & patients:
         return False
     if saved.train.data != "phantom" and not Path(saved.train.data).exists():
-        return True
+        return {p for ids in saved.split.values() for p in ids} <= patients
     theirs, ours = load_with_split(data, None, size)[0].frames, load_with_split(saved.train.data, run, size)[0].frames
     index = {frame: i for i, frame in enumerate(ours.frame_ids) if ours.patients[i] in trained}
     return any(np.array_equal(theirs.images[i], ours.images[index[frame]])
