@@ -160,15 +160,14 @@ def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> T
 def average(run, last, data):
     """Write RUN/model_averaged.keras: the mean of the weights kept for the last epochs (train with
     --average-last N), batch-norm statistics recomputed on the run's training frames."""
-    from echolite.run import RunDir, frames_for_split
-    from echolite.training.averaging import average_run
+    from echolite.run import RunDir
+    from echolite.training.averaging import average_saved_run
 
     home = RunDir.require(run)
-    saved = home.load_config()
-    data = home.training_data(data)
-    frames = frames_for_split(data, "train", home, saved.model.input_size, saved.train.split_file)
-    path = average_run(home, last, frames.frames.images, saved.train.batch_size)
+    path, data = average_saved_run(home, last, data)
     click.echo(f"wrote {path} (mean of the last {last} epochs' weights)")
+    for export in sorted(home.path.glob("model_averaged_*.tflite")):
+        click.echo(f"note: {export.name} holds the earlier average; export again with --averaged", err=True)
     click.echo(f"next: echolite evaluate {path} --data {data} --split val")
 
 
@@ -198,6 +197,8 @@ def phantom(out, count, seed, size):
 def bench(models, threads, runs, baseline, json_file, image):
     """Latency and cost of models in all their forms, in one table (MODELS: run folders, .keras or .tflite files,
     or preset names for untrained models)."""
+    from echolite_edge.files import owner_of
+
     from echolite.errors import check_writable
     from echolite.export.bench import bench as run_bench, format_table
     from echolite.run import write_text_atomically
@@ -205,7 +206,10 @@ def bench(models, threads, runs, baseline, json_file, image):
     if json_file:  # before the timing, which is the work a bad path would lose
         if json_file.is_dir():
             raise EcholiteError(f"{json_file}: is a folder; give a file name for the JSON report")
-        check_writable(json_file.parent, "the JSON report")  # an existing report is replaced
+        check_writable(json_file.parent, "the JSON report")  # an earlier bench report is replaced
+        owner = owner_of(json_file)
+        if owner:
+            raise EcholiteError(f"{json_file}: a file of {owner}; write the JSON report elsewhere")
     rows = run_bench(list(models), runs, tuple(threads), image=image, baseline=baseline, log=click.echo)
     for line in format_table(rows):
         click.echo(line)

@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from echolite_edge.files import owner_of  # noqa: E402
 from echolite_edge.labels import COLORS, LA, LV, MYO  # noqa: E402
 
 from echolite.errors import EcholiteError, check_writable  # noqa: E402
@@ -18,17 +19,28 @@ from echolite.errors import EcholiteError, check_writable  # noqa: E402
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
+def check_figure_path(out: Path, chosen: bool = True) -> str:
+    """Before any work: ``out`` names a figure file that can be written; its format. A path the user ``chosen``
+    must not hold a file of a run or a report (another command's output)."""
+    out = Path(out)
+    kind = out.suffix[1:].lower() or "png"
+    if out.is_dir():
+        raise EcholiteError(f"{out}: is a folder; name a figure file ({', '.join(FIGURE_FORMATS)})")
+    check_writable(out.parent, "the figure")
+    if kind not in FIGURE_FORMATS:
+        raise EcholiteError(f"{out}: cannot write a .{kind} figure; name a {', '.join(FIGURE_FORMATS)} file")
+    owner = owner_of(out) if chosen else None
+    if owner:
+        raise EcholiteError(f"{out}: a file of {owner}; write the figure elsewhere")
+    return kind
+
+
 def save_figure(fig, out: Path, dpi: int) -> None:
     """Write ``fig`` to ``out`` (its suffix gives the format; none: PNG) whole or not at all: drawn to a hidden
     name beside it, then renamed; the parent folders are created. The figure is closed either way."""
     out = Path(out)
-    kind = out.suffix[1:].lower() or "png"
     try:
-        if out.is_dir():
-            raise EcholiteError(f"{out}: is a folder; name a figure file ({', '.join(FIGURE_FORMATS)})")
-        check_writable(out.parent, "the figure")
-        if kind not in FIGURE_FORMATS:
-            raise EcholiteError(f"{out}: cannot write a .{kind} figure; name a {', '.join(FIGURE_FORMATS)} file")
+        kind = check_figure_path(out, chosen=False)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
         try:

@@ -165,12 +165,17 @@ def _split_from_config(split) -> dict[str, list[str]]:
     return {key: list(split.get(key, [])) for key in ("train", "val", "test")}
 
 
-def check_report_folder(out: Path, what: str) -> None:
-    """Before any work: ``out`` can hold ``what`` and is not a run folder, whose summary and files a report would
-    replace or mix with."""
+def check_report_folder(out: Path, what: str, marker: str) -> None:
+    """Before any work: ``out`` can hold ``what`` (a report marked by its file ``marker``) and is neither a run
+    folder nor another kind of report, whose files this one would replace or mix with."""
+    from echolite_edge.files import REPORT_MARKERS
+
     run = RunDir(out)
     if run.is_run() and (run.model.exists() or run.last_model.parent.is_dir()):
         raise EcholiteError(f"{out}: a run folder; write {what} to a folder of their own (--out)")
+    other = next((m for m in REPORT_MARKERS if m != marker and (Path(out) / m).is_file()), None)
+    if other:
+        raise EcholiteError(f"{out}: holds another report ({other}); write {what} to a folder of their own (--out)")
     check_writable(out, what)
 
 

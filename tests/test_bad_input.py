@@ -55,6 +55,7 @@ def world(tmp_path_factory):
     variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
     variant("bomb", lambda d: (d / "img" / f"{first}.png").unlink() or _write_bomb(d / "img" / f"{first}.png"))
     variant("dupframe", lambda d: shutil.copy(d / "img" / f"{first}.png", d / "img" / f"{first}.PNG"))
+    variant("partial", lambda d: [f.unlink() for f in sorted((d / "img").iterdir())[2:] + sorted((d / "ref").iterdir())[2:]])
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
     (root / "text.keras").write_text("a model, honestly")
@@ -90,6 +91,7 @@ def world(tmp_path_factory):
     np.save(root / "colour.npy", np.stack([frame] * 3, axis=-1))
     np.save(root / "noframes.npy", np.zeros((0, SIZE, SIZE), np.uint8))
     np.save(root / "stack.npy", np.stack([frame, frame]))
+    np.save(root / "tiny.npy", np.zeros((4, 8, 8), np.uint8))
     np.save(root / "complex.npy", frame.astype(np.complex64))
     for animated in ("anim.gif", "pages.tif"):
         Image.fromarray(frame).save(root / animated, save_all=True, append_images=[Image.fromarray(frame[::-1])])
@@ -255,6 +257,9 @@ CASES = [
     ("evaluate {w}/noconfig --data {w}/good", "noconfig: not a run folder (no config.json)",
      "{w}/noconfig/evaluation-test"),
     ("evaluate {w}/run --data {w}/good --out {w}/run", "run: a run folder; write the report to a folder", None),
+    ("evaluate {w}/run --data {w}/good --out {w}/measured", "holds another report (measurements.csv)", None),
+    ("measure --ground-truth --data {w}/good --spacing 0.3 --out {w}/report", "holds another report (frames.csv)",
+     None),
     ("evaluate --predictions {w}/dupred --data {w}/good --split all", "a second prediction for frame",
      "{w}/dupred-evaluation-all"),
     ("compare {w}/report {w}/otherref --out {w}/cmp.png", "scored against different reference masks", "{w}/cmp.png"),
@@ -266,9 +271,10 @@ CASES = [
     ("export {w}/run --out {w}/earlier", "is a folder", None),
     ("export {w}/run --out {w}/afile/m.tflite", "is a file", "{w}/afile/m.tflite"),
     ("export {w}/run --fp32 --qat 1", "--qat trains for int8", "{w}/run/model_fp32_qat.tflite"),
-    ("export {w}/run --calib-samples 0 --out {w}/x.tflite", "calibration samples >= 1", "{w}/x.tflite"),
+    ("export {w}/run --calib-samples 0 --out {w}/x.tflite", "--calib-samples (>= 1) out of range", "{w}/x.tflite"),
     ("export {w}/run --int8 --fp16 --out {w}/x.tflite", "give one export format, not --int8 and --fp16", "{w}/x.tflite"),
-    ("export {w}/run --parity-threshold nan --out {w}/x.tflite", "parity threshold >= 0", "{w}/x.tflite"),
+    ("export {w}/run --parity-threshold nan --out {w}/x.tflite", "--parity-threshold (>= 0) out of range",
+     "{w}/x.tflite"),
     ("export {w}/run --out {w}/side.tflite", "side.json: is a folder where the export's metadata goes",
      "{w}/side.tflite"),
     # average
@@ -303,6 +309,9 @@ CASES = [
     ("compare {w}/csvok {w}/csvdup --out {w}/cmp.png", "frame p1_4CH_ED appears twice", "{w}/cmp.png"),
     ("measure {w}/run --sequence {w}/mixed --spacing 0.3", "b.png: a 80×72 frame in a loop of 64×64 frames", None),
     ("measure {w}/run --sequence {w}/colour.npy --spacing 0.3", "expected a sequence of gray 2D frames", None),
+    ("measure {w}/run --sequence {w}/tiny.npy --spacing 0.3", "tiny.npy: a 8×8 frame", None),
+    ("bench {w}/run --runs 1 --image {w}/stack.npy", "stack.npy: a stack of 2 frames", None),
+    ("average {w}/run --last 1 --data {w}/partial", "training patients (e.g. ", "{w}/run/model_averaged.keras"),
     ("measure {w}/run --sequence {w}/pages.tif --spacing 0.3", "pages.tif: 2 frames in one image file", None),
     ("bench {w}/run --runs 1 --json {w}/afile/b.json", "cannot write the JSON report there", None),
     ("bench {w}/afile", "not a run folder, .keras or .tflite", None),
@@ -336,7 +345,13 @@ CASES = [
     ("edge run {w}/garbage.tflite {w}/frames --out {w}/masks", "not a TFLite model", "{w}/masks"),
     ("edge run {w}/badmeta/model_fp32.tflite {w}/frames --out {w}/masks", "model_fp32.json: unreadable model metadata", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks", "b.png: not a readable image", "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/earlier", "b.png: not a readable image", None),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/earlier", "earlier: holds other files", None),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/run", "run: holds other files", None),
+    ("edge bench {w}/run/model_fp32.tflite --runs 1 --json {w}/run/config.json", "config.json: a file of the run",
+     None),
+    ("bench {w}/run --runs 1 --json {w}/run/model.keras", "model.keras: a file of the run", None),
+    ("data preview {w}/good --out {w}/run/curves.png", "curves.png: a file of the run", None),
+    ("compare {w}/report {w}/report --out {w}/run/curves.png", "curves.png: a file of the run", None),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/afile/masks", "is a file, not a folder", "{w}/afile/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/nothing --out {w}/masks", "nothing: not found", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --threads 0", "--threads: must be at least 1", "{w}/masks"),

@@ -309,6 +309,27 @@ def _cine_with_a_failing_es():
     return list(masks)
 
 
+def test_a_loop_folder_is_read_in_natural_order_and_a_still_loop_has_no_ed_or_es(tmp_path):
+    from echolite_edge.clinical import MeasurementError, pick_ed_es
+    from echolite_edge.runner import frame_files
+
+    for t in range(12):
+        (tmp_path / f"frame{t}.png").write_bytes(b"")
+    assert [p.name for p in frame_files(tmp_path)] == [f"frame{t}.png" for t in range(12)]
+    with pytest.raises(MeasurementError, match="same area in every frame"):
+        pick_ed_es(np.array([0.0, 50.0, 50.0, 50.0]))
+
+
+def test_an_earlier_output_is_replaced_whole(tmp_path, monkeypatch):
+    """A second run into the same --out leaves its own masks only, never a mix of two runs under one results.json."""
+    masks = _cine_with_a_failing_es()
+    _run_on_masks(tmp_path, monkeypatch, masks)
+    assert len(list((tmp_path / "out").glob("*_mask.png"))) == 8
+    code, results = _run_on_masks(tmp_path, monkeypatch, masks[:3])
+    assert code == 0 and sorted(p.name for p in (tmp_path / "out").glob("*_mask.png")) == [
+        f["mask"] for f in results["frames"]] and len(results["frames"]) == 3
+
+
 def test_device_qc_verdicts_are_the_librarys(tmp_path, monkeypatch):
     from PIL import Image
 

@@ -248,3 +248,15 @@ def test_files_a_layout_leaves_unread_are_listed(tmp_path):
     (tmp_path / "export" / "images" / first.with_suffix(".jpg").name).unlink()
     layout = detect_layout(tmp_path / "export")
     assert [p.split(": ")[1] for p in layout.problems] == [f"no image named {first.stem}.* in images/; not read"]
+
+
+def test_an_info_file_ef_that_is_no_percentage_or_disagrees_is_listed_and_left_out(tmp_path, frames):
+    from echolite.clinical.reference import reference_ef
+
+    _camus_release(tmp_path, frames, ".nii.gz", "database_nifti")  # Info_4CH.cfg with EF 57.5 for each patient
+    (tmp_path / "database_nifti" / "patient0001" / "Info_4CH.cfg").write_text("EF: abc\n")
+    (tmp_path / "database_nifti" / "patient0002" / "Info_2CH.cfg").write_text("EF: 31\n")
+    layout = detect_layout(tmp_path)
+    assert any("patient0001/Info_4CH.cfg: EF 'abc' is not a percentage" in p for p in layout.problems)
+    assert any("patient0002: the Info files give different EF (2CH 31, 4CH 57.5)" in p for p in layout.problems)
+    assert set(reference_ef(layout.info)) == {"patient0003", "patient0004"}

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
-from echolite_edge.image import IMAGE_SUFFIXES, looks_like_colour, model_input
+from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, looks_like_colour, model_input
+from echolite_edge.runner import natural_key
 
 from echolite.clinical.volumes import ejection_fraction, pair_axes, volume_single_plane
 from echolite.data.cases import gray8
@@ -36,10 +37,11 @@ class CineResult:
 
 def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) -> Sequence:
     """A cine loop from a NIfTI/MHD sequence (CAMUS ``_half_sequence``), a ``.npy`` stack (T, H, W) or a folder of
-    frame images sorted by name. ``spacing_mm`` is the square pixel size for formats that carry none."""
+    frame images in natural order (frame2 before frame10). ``spacing_mm`` is the square pixel size for formats
+    that carry none."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if suffix_of(p) in IMAGE_SUFFIXES + (".npy",))
+        files = sorted((p for p in path.iterdir() if suffix_of(p) in IMAGE_SUFFIXES + (".npy",)), key=natural_key)
         if not files:
             raise EcholiteError(f"{path}: no frames (PNG/JPEG or .npy) in this folder")
         frames = [read_frame(f)[0] for f in files]
@@ -54,6 +56,10 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
         raise EcholiteError(f"{path}: expected a sequence of gray 2D frames (T, H, W), got shape {stack.shape}")
     if stack.shape[0] < 2:
         raise EcholiteError(f"{path}: a cine loop needs at least 2 frames, this one has {stack.shape[0]}")
+    try:
+        check_frame_size(stack[0], path)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
     images = np.stack([model_input(gray8(frame, path), size) for frame in stack])

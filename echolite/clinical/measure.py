@@ -86,7 +86,7 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
     check_qc(qc)
     check_spacing(spacing_mm)
     if out is not None:
-        check_report_folder(out, "the measurements")
+        check_report_folder(out, "the measurements", MEASUREMENTS_CSV)
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
     if model is not None:
@@ -109,7 +109,7 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
 
 def check_spacing(spacing_mm: float | None) -> None:
     if spacing_mm is not None and not 0 < spacing_mm < float("inf"):
-        raise EcholiteError(f"pixel spacing must be a positive number of mm, got {spacing_mm}")
+        raise EcholiteError(f"--spacing: the pixel spacing must be a positive number of mm, got {spacing_mm}")
 
 
 def _fill_spacing(frames, spacing_mm: float | None, data: str) -> None:
@@ -171,6 +171,9 @@ def write_measurements(report: MeasureReport, out: Path) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=".measure-", dir=out))
     try:
         written = _write_measurement_files(report, staging)
+        for stale in (BLAND_ALTMAN, *BLAND_ALTMAN_VS_EXPERT.values()):  # an earlier report's plots this one lacks
+            if not (staging / stale).exists():
+                (out / stale).unlink(missing_ok=True)
         return [path.replace(out / path.name) for path in written]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -285,7 +288,7 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     check_qc(qc)
     check_spacing(spacing_mm)
     if out is not None:
-        check_report_folder(out, "the measurements")
+        check_report_folder(out, "the cine measurements", LV_AREA)
     from echolite.inference import load_segmenter
 
     segmenter = load_segmenter(model, tta, ensemble)

@@ -24,7 +24,7 @@ _ARRAY_FIELDS = ("images", "masks", "spacing_mm", "original_shapes")
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("ECHOLITE_CACHE", Path.home() / ".cache" / "echolite"))
+    return Path(os.environ.get("ECHOLITE_CACHE") or Path.home() / ".cache" / "echolite")  # empty: unset
 
 
 def cache_key(layout: str, cases: list[Case], size: int, skip_bad: bool) -> str:

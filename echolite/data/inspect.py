@@ -65,8 +65,9 @@ def preview_augmentation(source: str, augment: str, out: Path, count: int = 8, s
     """A PNG grid of ``count`` frames of ``source`` (a folder or ``phantom``) next to their augmented versions."""
     from echolite.data import load_data
     from echolite.data.augment import Augmenter
-    from echolite.plots import save_augmentation_grid
+    from echolite.plots import check_figure_path, save_augmentation_grid
 
+    check_figure_path(out)
     augmenter = Augmenter(augment)
     frames = load_data(source, phantom_frames=max(count, 2)).frames
     frames = frames.subset(range(min(count, len(frames))))

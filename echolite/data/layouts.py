@@ -138,16 +138,37 @@ def _camus_layout(name: str, root: Path, patient_dirs: list[Path], suffix: str) 
                 layout.problems.append(f"{path}: no ground truth ({stem}_gt{suffix} missing)")
             layout.cases.append(Case(f"{patient}_{view}_{phase}", patient, view, phase, path, mask, read_frame))
         for cfg in sorted(folder.glob("Info_*.cfg")):
-            layout.info.setdefault(folder.name, {})[cfg.stem.split("_")[-1].upper()] = _read_cfg(cfg)
+            layout.info.setdefault(folder.name, {})[cfg.stem.split("_")[-1].upper()] = _read_cfg(cfg, layout)
+        _check_reference_ef(folder, layout)
     return layout
 
 
-def _read_cfg(path: Path) -> dict[str, str]:
+def _check_reference_ef(folder: Path, layout: Layout) -> None:
+    """The views' Info files give one patient's EF: when they disagree, neither is the reference."""
+    views = layout.info.get(folder.name, {})
+    given = {view: values["EF"] for view, values in views.items() if "EF" in values}
+    if len({float(ef) for ef in given.values()}) > 1:
+        listed = ", ".join(f"{view} {ef}" for view, ef in given.items())
+        layout.problems.append(f"{folder}: the Info files give different EF ({listed}); no reference EF for this "
+                               "patient")
+        for view in given:
+            del views[view]["EF"]
+
+
+def _read_cfg(path: Path, layout: Layout) -> dict[str, str]:
+    """A CAMUS Info file's ``key: value`` lines; an EF that is not a percentage is listed and left out."""
     values = {}
     for line in path.read_text(errors="replace").splitlines():
         key, sep, value = line.partition(":")
         if sep:
             values[key.strip()] = value.strip()
+    if "EF" in values:
+        try:
+            valid = 0 < float(values["EF"]) <= 100
+        except ValueError:
+            valid = False
+        if not valid:
+            layout.problems.append(f"{path}: EF {values.pop('EF')!r} is not a percentage (0–100]; no reference EF")
     return values
 
 

@@ -57,7 +57,7 @@ def evaluate(model: Path | None, data: str, split: str = "test", predictions: Pa
     if out is None:
         out = default_report_folder(model or predictions, split, post, tta, len(ensemble))
     out = Path(out)
-    check_report_folder(out, "the report")
+    check_report_folder(out, "the report", FRAMES_CSV)
     frames, labels = _predicted(model, predictions, data, split, tta, ensemble)
     tick = (lambda step: progress(step, len(frames))) if progress else None
     scores = score_frames(labels, frames, post, progress=tick,
@@ -157,6 +157,10 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
         rows, patients = compare_measurements(a, b)
         return Comparison(rows, patients, None, "nan", unit="patients")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
+    if boxplots is not None:
+        from echolite.plots import check_figure_path
+
+        check_figure_path(boxplots)
     if is_report(a) and is_report(b):
         scores = [read_frame_csv(Path(m) / FRAMES_CSV) for m in (a, b)]
         _check_same_references(Path(a), Path(b), scores)

@@ -32,10 +32,12 @@ class ExportSettings:
         fmt = get_format(self.mode)
         if self.qat_epochs and not fmt.calibrated:
             raise EcholiteError("--qat trains for int8 exports only: use it with --int8")
-        if (self.qat_epochs < 0 or self.calib_samples < 1 or not 0 < self.qat_lr < math.inf
-                or not 0 <= self.parity_threshold < math.inf):
-            raise EcholiteError("export settings: need qat epochs >= 0, calibration samples >= 1, qat lr > 0, "
-                                "parity threshold >= 0")
+        checks = {"--qat (epochs >= 0)": self.qat_epochs >= 0, "--calib-samples (>= 1)": self.calib_samples >= 1,
+                  "--qat-lr (> 0)": 0 < self.qat_lr < math.inf,
+                  "--parity-threshold (>= 0)": 0 <= self.parity_threshold < math.inf}
+        wrong = [option for option, ok in checks.items() if not ok]
+        if wrong:
+            raise EcholiteError(f"export settings: {', '.join(wrong)} out of range")
 
 
 def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out: Path | None = None,

@@ -50,7 +50,7 @@ def cross_evaluate(runs: list[Path], test_sets: list[tuple[str, str]], split: st
     if out is not None:
         if Path(out).exists() and not Path(out).is_dir():
             raise EcholiteError(f"{out}: is a file; give a folder for the tables")
-        check_report_folder(Path(out), "the tables")
+        check_report_folder(Path(out), "the tables", TABLE_CSV)
     loaded_sets: dict = {}  # a foreign set is loaded once for all runs (per input size)
     post = PostprocessConfig() if postprocess else None
     rows = []

@@ -103,3 +103,20 @@ def _all_layers(model: keras.Model):
         yield layer
         if isinstance(layer, keras.Model):
             yield from _all_layers(layer)
+
+
+def average_saved_run(run: RunDir, last: int, data: str | None = None) -> tuple[Path, str]:
+    """``average_run`` on the run's training frames, read from ``data`` (default: the saved folder), which must
+    hold every training patient: the batch-norm statistics are re-estimated on them. Returns the averaged model's
+    path and the data folder used."""
+    from echolite.run import load_with_split, select_split
+
+    saved = run.load_config()
+    data = run.training_data(data)
+    loaded, chosen = load_with_split(data, run, saved.model.input_size)
+    missing = sorted(set(saved.split["train"]) - set(chosen["train"]))
+    if missing:
+        raise EcholiteError(f"{data}: lacks {len(missing)} of the run's {len(saved.split['train'])} training patients "
+                            f"(e.g. {missing[0]}); give the data the run was trained on (--data)")
+    frames = select_split(loaded, chosen, "train", data).frames
+    return average_run(run, last, frames.images, saved.train.batch_size), data

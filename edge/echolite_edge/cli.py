@@ -115,6 +115,9 @@ def _run(args) -> int:
     if args.input.is_dir() and args.out.resolve() == args.input.resolve():
         raise ValueError(f"{args.out}: the input folder; write the masks elsewhere (a later run would read them as "
                          "frames)")
+    if args.out.is_dir() and any(args.out.iterdir()) and not (args.out / RESULTS).is_file():
+        raise ValueError(f"{args.out}: holds other files; write the masks to a new or empty folder (an earlier "
+                         "output of echolite-edge run is replaced whole)")
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
@@ -237,11 +240,14 @@ def _check_out_dir(out: Path) -> None:
 
 
 def _check_json_path(path: Path) -> None:
-    from echolite_edge.files import unwritable_reason
+    from echolite_edge.files import owner_of, unwritable_reason
 
-    reason = "a folder" if path.is_dir() else unwritable_reason(path.parent)  # an existing report is replaced
+    reason = "a folder" if path.is_dir() else unwritable_reason(path.parent)  # an earlier bench report is replaced
     if reason:
         raise ValueError(f"{path}: cannot write the JSON report there ({reason})")
+    owner = owner_of(path)
+    if owner:
+        raise ValueError(f"{path}: a file of {owner}; write the JSON report elsewhere")
 
 
 def _write_json(path: Path, report: dict) -> None:
@@ -257,9 +263,17 @@ def _write_json(path: Path, report: dict) -> None:
 
 
 def _move_into(partial: Path, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for file in partial.iterdir():
-        os.replace(file, out / file.name)
+    """``partial`` becomes ``out``; an earlier output there is replaced whole, not mixed with this one."""
+    earlier = out.parent / f".{out.name}.earlier-{os.getpid()}"
+    if out.exists():
+        os.replace(out, earlier)
+    try:
+        os.replace(partial, out)
+    except OSError:
+        if earlier.exists():
+            os.replace(earlier, out)
+        raise
+    shutil.rmtree(earlier, ignore_errors=True)
 
 
 def _bench(args) -> int:

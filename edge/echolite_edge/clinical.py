@@ -165,7 +165,11 @@ def pick_ed_es(areas: np.ndarray) -> tuple[int, int]:
     areas = np.asarray(areas, float)
     if not (areas > 0).any():
         raise MeasurementError("no left ventricle found in any frame of the sequence")
-    return int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, np.inf)))
+    ed, es = int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, np.inf)))
+    if areas[ed] == areas[es]:
+        raise MeasurementError("the left ventricle has the same area in every frame that shows it (no contraction "
+                               "to pick ED and ES from)")
+    return ed, es
 
 
 def _dilate(region: np.ndarray) -> np.ndarray:

@@ -15,3 +15,29 @@ def unwritable_reason(path: Path) -> str | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
     return None
+
+
+RUN_FILES = ("config.json", "summary.json", "history.csv", "curves.png", "model*.keras", "model*.tflite", "model*.json")
+"""Files a run folder (one holding config.json) keeps: training writes them, export adds its models."""
+REPORT_MARKERS = ("frames.csv", "measurements.csv", "results.json", "cross_dataset.csv")
+REPORT_FILES = ("frames.csv", "summary.json", "measurements.csv", "bland_altman*.png", "lv_area.png", "results.json",
+                "cross_dataset.*", "*_mask.png", "*_overlay.png")
+"""Files of the reports evaluate, measure, cross-evaluate and the device runner write (each marked by one file)."""
+
+
+def owner_of(path: Path) -> str | None:
+    """The run or report an existing file at ``path`` belongs to ("the run X"), or None: a command writing
+    something else there would destroy another command's output."""
+    from fnmatch import fnmatch
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    folder = path.parent
+    if (folder / "config.json").is_file() and any(fnmatch(path.name, p) for p in RUN_FILES):
+        return f"the run {folder}"
+    if folder.name == "worst" and (folder.parent / "frames.csv").is_file():
+        return f"the report {folder.parent}"
+    if any((folder / m).is_file() for m in REPORT_MARKERS) and any(fnmatch(path.name, p) for p in REPORT_FILES):
+        return f"the report {folder}"
+    return None

@@ -202,11 +202,19 @@ def argmax_labels(scores: np.ndarray) -> np.ndarray:
 
 
 def frame_files(source: Path) -> list[Path]:
-    """The files to segment: ``source`` itself, or the images and .npy files of a folder, sorted by name."""
+    """The files to segment: ``source`` itself, or the images and .npy files of a folder in natural order
+    (frame2 before frame10: a cine loop's order)."""
     source = Path(source)
     if source.is_dir():
-        return sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",))
+        return sorted((p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",)), key=natural_key)
     return [source]
+
+
+def natural_key(path: Path) -> list:
+    """Sort key of a file name with its runs of digits compared as numbers."""
+    import re
+
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", path.name)]
 
 
 def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
