@@ -18,7 +18,8 @@ from echolite.errors import EcholiteError
 @click.option("--sequence", type=click.Path(path_type=Path),
               help="A cine loop instead (NIfTI/MHD sequence, .npy stack, or folder of frames): ED/ES found from the LV area.")
 @click.option("--spacing", type=float,
-              help="Pixel size in mm of the original frames, for data or a --sequence whose format carries none.")
+              help="Pixel size in mm of the original frames, for data or a --sequence whose format carries none "
+                   "(refused where it carries one).")
 @click.option("--ground-truth", is_flag=True, help="Measure the ground-truth masks instead of a model's.")
 @click.option("--split", type=click.Choice(SPLITS), default="all", show_default=True)
 @click.option("--split-file", type=click.Path(path_type=Path),
@@ -43,8 +44,9 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
     post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium)
     if sequence is not None:
-        if data_path is not None or ground_truth or split_file is not None:
-            raise EcholiteError("--sequence measures one cine loop: leave out --data, --ground-truth and --split-file")
+        if data_path is not None or ground_truth or split_file is not None or given_on_command_line("split"):
+            raise EcholiteError("--sequence measures one cine loop: leave out --data, --ground-truth, --split and "
+                                "--split-file")
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
         return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble, mitral_cut)

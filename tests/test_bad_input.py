@@ -55,6 +55,8 @@ def world(tmp_path_factory):
     variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
     variant("bomb", lambda d: (d / "img" / f"{first}.png").unlink() or _write_bomb(d / "img" / f"{first}.png"))
     variant("dupframe", lambda d: shutil.copy(d / "img" / f"{first}.png", d / "img" / f"{first}.PNG"))
+    variant("named", lambda d: [f.rename(f.with_name(f.name.replace("phantom", "patient")))  # a PNG export,
+                                for f in sorted(d.rglob("phantom*.png"))])  # whose pixel spacing is known
     variant("partial", lambda d: [f.unlink() for f in sorted((d / "img").iterdir())[2:] + sorted((d / "ref").iterdir())[2:]])
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
@@ -310,6 +312,9 @@ CASES = [
     ("measure {w}/run --sequence {w}/mixed --spacing 0.3", "b.png: a 80×72 frame in a loop of 64×64 frames", None),
     ("measure {w}/run --sequence {w}/colour.npy --spacing 0.3", "expected a sequence of gray 2D frames", None),
     ("measure {w}/run --sequence {w}/tiny.npy --spacing 0.3", "tiny.npy: a 8×8 frame", None),
+    ("measure {w}/run --sequence {w}/stack.npy --split test", "leave out --data, --ground-truth, --split and", None),
+    ("measure --ground-truth --data {w}/named --spacing 0.3", "--spacing: every frame carries its own pixel spacing",
+     None),
     ("bench {w}/run --runs 1 --image {w}/stack.npy", "stack.npy: a stack of 2 frames", None),
     ("average {w}/run --last 1 --data {w}/partial", "training patients (e.g. ", "{w}/run/model_averaged.keras"),
     ("measure {w}/run --sequence {w}/pages.tif --spacing 0.3", "pages.tif: 2 frames in one image file", None),
@@ -346,6 +351,8 @@ CASES = [
     ("edge run {w}/badmeta/model_fp32.tflite {w}/frames --out {w}/masks", "model_fp32.json: unreadable model metadata", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks", "b.png: not a readable image", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/earlier", "earlier: holds other files", None),
+    ("edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/masks --spacing 0.3", "--spacing: the pixel size "
+     "is for the volumes of a --cine loop", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/run", "run: holds other files", None),
     ("edge bench {w}/run/model_fp32.tflite --runs 1 --json {w}/run/config.json", "config.json: a file of the run",
      None),

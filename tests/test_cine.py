@@ -45,10 +45,15 @@ def test_read_sequence_formats(tmp_path, cine, fmt):
         path.mkdir()
         for t, frame in enumerate(images):
             Image.fromarray(frame).save(path / f"frame{t:03d}.png")
-    loop = read_sequence(path, size=64, spacing_mm=0.5)
+    loop = read_sequence(path, size=64, spacing_mm=None if fmt == "nii.gz" else 0.5)
     assert loop.images.shape == (16, 64, 64) and loop.images.max() <= 1.0
     expected = (0.3 * 128 / 64, 0.4 * 128 / 64) if fmt == "nii.gz" else (1.0, 1.0)
     assert loop.spacing_mm == pytest.approx(expected)
+    if fmt == "nii.gz":  # a second pixel size for a loop that carries one is refused, not silently dropped
+        from echolite.errors import EcholiteError
+
+        with pytest.raises(EcholiteError, match="carries its own pixel spacing"):
+            read_sequence(path, size=64, spacing_mm=0.5)
 
 
 def test_single_frame_is_not_a_sequence(tmp_path):

@@ -60,6 +60,8 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
         check_frame_size(stack[0], path)
     except ValueError as exc:
         raise EcholiteError(str(exc)) from None
+    if spacing and spacing_mm:
+        raise EcholiteError(f"{path}: --spacing: the loop carries its own pixel spacing; leave the option out")
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
     images = np.stack([model_input(gray8(frame, path), size) for frame in stack])

@@ -116,6 +116,8 @@ def _fill_spacing(frames, spacing_mm: float | None, data: str) -> None:
     """Give the frames without a pixel spacing ``spacing_mm`` (square, on the original grid), rescaled to the model
     grid; volumes need one, so any frame still without is an error."""
     unknown = ~np.isfinite(frames.spacing_mm).all(axis=1)
+    if spacing_mm is not None and not unknown.any():
+        raise EcholiteError(f"{data}: --spacing: every frame carries its own pixel spacing; leave the option out")
     if spacing_mm is not None and unknown.any():
         grid = frames.masks.shape[1:3]
         frames.spacing_mm[unknown] = spacing_mm * frames.original_shapes[unknown] / np.asarray(grid, float)

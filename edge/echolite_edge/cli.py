@@ -108,6 +108,8 @@ def _positive_float(text: str) -> float:
 def _run(args) -> int:
     from echolite_edge.runner import EdgeSegmenter, frame_files
 
+    if args.spacing is not None and not args.cine:
+        raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
     for path in (args.model, args.input):
         if not path.exists():
             raise ValueError(f"{path}: not found")
