@@ -181,13 +181,14 @@ def _nifti_shortfall(data: bytes) -> str | None:
 
 def _mhd_shortfall(path: Path) -> str | None:
     fields = _mhd_header(path)
-    if fields.get("CompressedData", "False").lower() == "true" or stored_files(path) == [path]:
+    name = fields.get("ElementDataFile", "")
+    if fields.get("CompressedData", "False").lower() == "true" or name in ("", "LOCAL", "LIST"):
         return None
     try:
         size = int(np.prod([int(v) for v in fields["DimSize"].split()], dtype=np.int64))
         needed = size * int(fields.get("ElementNumberOfChannels", "1")) * _MET_BYTES[fields["ElementType"]]
         needed += max(int(fields.get("HeaderSize", "0")), 0)
-        data_file = stored_files(path)[1]
+        data_file = path.parent / name
         stored = data_file.stat().st_size
     except (KeyError, ValueError, OSError):
         return None  # ITK names what is wrong with the header or a missing data file

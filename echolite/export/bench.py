@@ -198,15 +198,12 @@ def _untrained(preset: str, scratch: Path, log) -> BenchModel:
 
 def _read_frame(image: Path) -> np.ndarray:
     """The frame of an image or a one-frame .npy, read as the device runner reads it."""
-    from echolite_edge.runner import read_frames_of
+    from echolite_edge.runner import read_one_frame
 
     try:
-        frames = read_frames_of(image)
+        return read_one_frame(image)
     except ValueError as exc:
         raise EcholiteError(str(exc)) from None
-    if len(frames) != 1:
-        raise EcholiteError(f"{image}: a stack of {len(frames)} frames; --image times one frame")
-    return frames[0][1]
 
 
 def _timers(path: Path, form: str, threads: int | None, frame: np.ndarray | None):

@@ -3,7 +3,6 @@ run's validation frames against the float model."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,17 +91,20 @@ def check_output(out: Path) -> None:
     if metadata_path(out).is_dir():
         raise EcholiteError(f"{metadata_path(out)}: is a folder where the export's metadata goes; remove it or "
                             "choose another name")
-    if metadata_path(out).exists() and not out.exists() and not _is_export_metadata(metadata_path(out)):
+    if metadata_path(out).exists() and not out.exists() and not _has_export_metadata(out):
         raise EcholiteError(f"{metadata_path(out)}: exists and is not an export's metadata (the export would "
                             "replace it); choose another name")
     check_writable(out.parent, "the export")  # an existing export may be replaced
 
 
-def _is_export_metadata(path: Path) -> bool:
-    """Written by an export (a damaged one beside its model is replaced by the next export, not refused)."""
+def _has_export_metadata(out: Path) -> bool:
+    """The JSON beside ``out`` was written by an export (a damaged one beside its model is replaced by the next
+    export, not refused)."""
+    from echolite_edge.runner import read_metadata
+
     try:
-        return str(json.loads(path.read_text()).get("format", "")).startswith("echolite-tflite")
-    except (OSError, ValueError, AttributeError):
+        return str(read_metadata(out).get("format", "")).startswith("echolite-tflite")
+    except ValueError:
         return False
 
 

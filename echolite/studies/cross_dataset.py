@@ -53,18 +53,22 @@ def cross_evaluate(runs: list[Path], test_sets: list[tuple[str, str]], split: st
         check_report_folder(Path(out), "the tables", TABLE_CSV)
     loaded_sets: dict = {}  # a foreign set is loaded once for all runs (per input size)
     post = PostprocessConfig() if postprocess else None
+
+    def load(path: str, owner: RunDir | None, size: int):
+        if (path, owner, size) not in loaded_sets:
+            loaded_sets[path, owner, size] = load_with_split(path, owner, size)
+        return loaded_sets[path, owner, size]
+
     rows = []
     for run_path in runs:
         run = RunDir.require(run_path)
         trained_on = run.load_config().train.data
         segmenter = KerasSegmenter(run.path)
+        at_size = lambda path, owner: load(path, owner, segmenter.input_size)  # noqa: E731
         row = {"run": str(run.path), "trained_on": _display_name(trained_on, test_sets)}
         for name, path in test_sets:
-            own = _same_data(path, trained_on) or _copy_of_training_data(path, run, segmenter.input_size)
-            key = (path, run if own else None, segmenter.input_size)
-            if key not in loaded_sets:
-                loaded_sets[key] = load_with_split(*key)
-            frames = select_split(*loaded_sets[key], split if own else "all", path).frames
+            own = _same_data(path, trained_on) or _copy_of_training_data(path, run, at_size)
+            frames = select_split(*at_size(path, run if own else None), split if own else "all", path).frames
             log(f"{run.path} on {name} ({split if own else 'all'}, {len(frames)} frames)")
             scores = score_frames(segmenter.predict_labels(frames.images), frames, post)
             for structure, value in summarize(scores)["dice"].items():
@@ -79,10 +83,10 @@ def _same_data(a: str, b: str) -> bool:
     return a == b if "phantom" in (a, b) else Path(a).resolve() == Path(b).resolve()
 
 
-def _copy_of_training_data(data: str, run: RunDir, size: int) -> bool:
+def _copy_of_training_data(data: str, run: RunDir, load) -> bool:
     """The run's data copied or moved: it holds frames of the run's training patients with their pixels (or, where
     the run's data is gone, every patient of the run's split by name). Scored whole, it would score the training
-    frames."""
+    frames. ``load(path, run or None)``: the data and split, read once for the whole evaluation."""
     if data == "phantom":
         return False
     from echolite.data.layouts import detect_layout
@@ -93,7 +97,7 @@ def _copy_of_training_data(data: str, run: RunDir, size: int) -> bool:
         return False
     if saved.train.data != "phantom" and not Path(saved.train.data).exists():
         return {p for ids in saved.split.values() for p in ids} <= patients
-    theirs, ours = load_with_split(data, None, size)[0].frames, load_with_split(saved.train.data, run, size)[0].frames
+    theirs, ours = load(data, None)[0].frames, load(saved.train.data, run)[0].frames
     index = {frame: i for i, frame in enumerate(ours.frame_ids) if ours.patients[i] in trained}
     return any(np.array_equal(theirs.images[i], ours.images[index[frame]])
                for i, frame in enumerate(theirs.frame_ids) if frame in index)

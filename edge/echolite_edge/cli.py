@@ -280,6 +280,7 @@ def _move_into(partial: Path, out: Path) -> None:
 
 def _bench(args) -> int:
     from echolite_edge.bench import benchmark
+    from echolite_edge.runner import read_one_frame
 
     if not args.model.exists():
         raise ValueError(f"{args.model}: not found")
@@ -287,7 +288,7 @@ def _bench(args) -> int:
         _check_json_path(args.json)
     if args.cine is not None:
         return _bench_cine(args)
-    frame = _one_frame(args.image) if args.image else None
+    frame = read_one_frame(args.image) if args.image else None
     report = benchmark(args.model, args.runs, args.warmup, args.threads, frame)
     print(f"{report['machine']}; {report['threads']} threads; model {report['model_bytes'] / 1e6:.2f} MB")
     print(f"init {report['init_ms']:.1f} ms, first inference {report['first_inference_ms']:.1f} ms, "
@@ -300,16 +301,6 @@ def _bench(args) -> int:
     if args.json:
         _write_json(args.json, report)
     return 0
-
-
-def _one_frame(path: Path):
-    """The frame of an image or a one-frame .npy, read and checked as ``run`` reads it."""
-    from echolite_edge.runner import read_frames_of
-
-    frames = read_frames_of(path)
-    if len(frames) != 1:
-        raise ValueError(f"{path}: a stack of {len(frames)} frames; --image times one frame (--cine times a loop)")
-    return frames[0][1]
 
 
 def _bench_cine(args) -> int:

@@ -236,6 +236,14 @@ def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
             for t, frame in enumerate(frames)]
 
 
+def read_one_frame(path: Path) -> np.ndarray:
+    """The frame of an image or a one-frame .npy (a stack is a ``ValueError``): what a timing runs on."""
+    frames = read_frames_of(path)
+    if len(frames) != 1:
+        raise ValueError(f"{path}: a stack of {len(frames)} frames; --image times one frame (--cine times a loop)")
+    return frames[0][1]
+
+
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path) -> None:
     """``<name>_mask.png`` (labels × 85, CAMUS style) and ``<name>_overlay.png``, zlib level 1: at the default
     level PNG encoding took most of a frame's time in a cine loop."""
