@@ -8,21 +8,23 @@ from setuptools import setup
 
 EDGE = (Path(__file__).resolve().parent / "edge").as_uri()
 
-setup(install_requires=[
-    "keras>=3.10",
-    "tensorflow>=2.18",
-    "tensorflow-model-optimization>=0.8",
-    "tf-keras>=2.18",
-    "albumentations>=2.0",
-    "opencv-python-headless>=4.9",
-    "numpy>=1.26",
-    "scipy>=1.11",
-    "scikit-image>=0.22",
-    "click>=8.1",
-    "pillow>=10",
-    "matplotlib>=3.8",
-    "pyyaml>=6",
-    "SimpleITK>=2.3",
-    "ai-edge-litert>=2.0",
-    f"echolite-edge @ {EDGE}",
-])
+setup(
+    install_requires=[
+        "keras>=3.10",
+        "tensorflow>=2.18",
+        "tensorflow-model-optimization>=0.8",
+        "tf-keras>=2.18",
+        "albumentations>=2.0",
+        "opencv-python-headless>=4.9",
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "scikit-image>=0.22",
+        "click>=8.1",
+        "pillow>=10",
+        "matplotlib>=3.8",
+        "pyyaml>=6",
+        "SimpleITK>=2.3",
+        "ai-edge-litert>=2.0",
+        f"echolite-edge @ {EDGE}",
+    ]
+)

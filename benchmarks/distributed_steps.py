@@ -40,11 +40,14 @@ def main() -> None:
     from echolite.training.distribute import place
     from echolite.training.trainer import compiled_model
 
-    model_config, config = resolve_configs(args.preset, input_size=args.size, batch_size=args.batch_size,
-                                           jit_compile=False, augment="none")
+    model_config, config = resolve_configs(
+        args.preset, input_size=args.size, batch_size=args.batch_size, jit_compile=False, augment="none"
+    )
     frames = make_phantom(args.batch_size * (args.steps + 2), seed=0, size=args.size)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; {args.preset} at {args.size} px, "
-          f"global batch {args.batch_size}, {args.steps} timed steps")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; {args.preset} at {args.size} px, "
+        f"global batch {args.batch_size}, {args.steps} timed steps"
+    )
     rates = {}
     for name in ("default", "mirrored"):
         placement = place(name, args.batch_size)
@@ -52,8 +55,10 @@ def main() -> None:
             model = compiled_model(model_config, replace(config, strategy=name))
         dataset = make_dataset(frames, args.batch_size, list(model.output_names))
         rates[name] = _steps_per_second(model, dataset, args.steps)
-        print(f"{name:<9} replicas {placement.replicas}  {rates[name]:.2f} steps/s  "
-              f"{rates[name] * args.batch_size:.1f} frames/s")
+        print(
+            f"{name:<9} replicas {placement.replicas}  {rates[name]:.2f} steps/s  "
+            f"{rates[name] * args.batch_size:.1f} frames/s"
+        )
     print(f"mirrored / default: {rates['mirrored'] / rates['default']:.2f}x (same cores: overhead, not speed-up)")
 
 

@@ -46,24 +46,43 @@ def main() -> None:
     for name in args.candidates:
         run = args.out / name
         if not RunDir(run).is_finished():
-            _, config = resolve_configs(name, data=args.data, split_file=args.split_file, epochs=args.epochs,
-                                        batch_size=args.batch_size, seed=0)
+            _, config = resolve_configs(
+                name, data=args.data, split_file=args.split_file, epochs=args.epochs, batch_size=args.batch_size, seed=0
+            )
             train(config, run, resume=RunDir(run).has_checkpoint(), log=print)
         model = build_model(name)
-        rows.append({"name": name, "gmac": count_macs(model) / 1e9, "parameters": model.count_params(),
-                     **best_dice(RunDir(run).history, args.epochs)})
+        rows.append(
+            {
+                "name": name,
+                "gmac": count_macs(model) / 1e9,
+                "parameters": model.count_params(),
+                **best_dice(RunDir(run).history, args.epochs),
+            }
+        )
     reference = best_dice(RunDir(args.reference).history, args.epochs)  # read last: it may still be training
     lw_unet = build_model("lw-unet")
-    rows.insert(0, {"name": f"lw-unet (reference, {args.reference})", "gmac": count_macs(lw_unet) / 1e9,
-                    "parameters": lw_unet.count_params(), **reference})
+    rows.insert(
+        0,
+        {
+            "name": f"lw-unet (reference, {args.reference})",
+            "gmac": count_macs(lw_unet) / 1e9,
+            "parameters": lw_unet.count_params(),
+            **reference,
+        },
+    )
     chosen = pick(rows[1:], reference, args.tolerance)
-    lines = [f"budget: {args.epochs} epochs, batch {args.batch_size}, seed 0; tolerance {args.tolerance}",
-             "| model | GMAC | parameters | Dice LV | Dice MYO | Dice LA | mean | within tolerance |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"budget: {args.epochs} epochs, batch {args.batch_size}, seed 0; tolerance {args.tolerance}",
+        "| model | GMAC | parameters | Dice LV | Dice MYO | Dice LA | mean | within tolerance |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         within = "" if row is rows[0] else ("yes" if _within(row, reference, args.tolerance) else "no")
-        lines.append(f"| {row['name']} | {row['gmac']:.2f} | {row['parameters'] / 1e6:.2f}M | "
-                     + " | ".join(f"{row[s]:.3f}" for s in STRUCTURES) + f" | {row['mean']:.3f} | {within} |")
+        lines.append(
+            f"| {row['name']} | {row['gmac']:.2f} | {row['parameters'] / 1e6:.2f}M | "
+            + " | ".join(f"{row[s]:.3f}" for s in STRUCTURES)
+            + f" | {row['mean']:.3f} | {within} |"
+        )
     lines.append(f"chosen: {chosen['name']}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "search.md").write_text("\n".join(lines) + "\n")
@@ -77,8 +96,11 @@ def best_dice(history: Path, epochs: int) -> dict[str, float]:
     if len(rows) < epochs:
         raise SystemExit(f"{history}: {len(rows)} epochs trained, the budget is {epochs}")
     best = max(rows, key=lambda r: float(r["val_seg_dice_mean"]))
-    return {"epoch": int(best["epoch"]), "mean": float(best["val_seg_dice_mean"]),
-            **{s: float(best[f"val_seg_dice_{s}"]) for s in STRUCTURES}}
+    return {
+        "epoch": int(best["epoch"]),
+        "mean": float(best["val_seg_dice_mean"]),
+        **{s: float(best[f"val_seg_dice_{s}"]) for s in STRUCTURES},
+    }
 
 
 def pick(candidates: list[dict], reference: dict, tolerance: float) -> dict:

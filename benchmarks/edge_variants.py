@@ -26,12 +26,12 @@ def main() -> None:
     args = parser.parse_args()
 
     import numpy as np
-    from echolite_edge.runner import load_interpreter
 
     from echolite.data.phantom import make_phantom
     from echolite.export.tflite import export_tflite
     from echolite.models import build_unet, get_preset, inference_model
     from echolite.models.compute import count_macs
+    from echolite_edge.runner import load_interpreter
 
     edge, relu = get_preset("edge-m").model, get_preset("lw-unet-relu").model
     variants = {
@@ -59,8 +59,11 @@ def main() -> None:
                 interpreter.invoke()
                 if run >= 5:
                     seconds.append(time.perf_counter() - start)
-            print(f"{name:<24} GMAC {count_macs(model) / 1e9:5.2f}   int8 invoke p50 "
-                  f"{1000 * np.median(seconds):6.2f} ms ({args.threads} threads)", flush=True)
+            print(
+                f"{name:<24} GMAC {count_macs(model) / 1e9:5.2f}   int8 invoke p50 "
+                f"{1000 * np.median(seconds):6.2f} ms ({args.threads} threads)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

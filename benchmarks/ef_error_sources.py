@@ -45,12 +45,15 @@ def error_sources(expert: np.ndarray, ef: np.ndarray) -> dict:
     error = ef - expert[:, None]
     shared = error.mean(axis=1)
     return {
-        "models": ef.shape[1], "patients": ef.shape[0],
+        "models": ef.shape[1],
+        "patients": ef.shape[0],
         "mae_per_model": np.abs(error).mean(axis=0),
-        "mae_of_mean": float(np.abs(shared).mean()), "bias_of_mean": float(shared.mean()),
+        "mae_of_mean": float(np.abs(shared).mean()),
+        "bias_of_mean": float(shared.mean()),
         "model_specific": float(np.abs(error - shared[:, None]).mean()),
         "slope": float(np.polyfit(expert, ef.mean(axis=1), 1)[0]),
-        "shared": shared, "spread": error.std(axis=1),
+        "shared": shared,
+        "spread": error.std(axis=1),
     }
 
 
@@ -69,7 +72,7 @@ def main() -> None:
     print(f"shared part (the models' mean EF), MAE: {s['mae_of_mean']:.2f} (bias {s['bias_of_mean']:+.2f})")
     print(f"model-specific part, mean |departure from the models' mean|: {s['model_specific']:.2f}")
     print(f"slope of the mean EF on the expert EF: {s['slope']:.2f}")
-    order = np.argsort(-np.abs(s["shared"]))[:args.top]
+    order = np.argsort(-np.abs(s["shared"]))[: args.top]
     print(f"{'patient':<14}{'expert EF':>10}{'shared error':>14}{'model spread (SD)':>19}")
     for i in order:
         print(f"{patients[i]:<14}{expert[i]:>10.1f}{s['shared'][i]:>+14.1f}{s['spread'][i]:>19.1f}")

@@ -30,11 +30,13 @@ def main() -> None:
     print(f"{len(patients)} patients, {len(frames)} frames; areas on the {frames.masks.shape[1]}² grid")
     print(f"{'patients':<26}{'MYO/LV ED':>10}{'MYO/LV ES':>10}{'LA/LV ED':>10}{'LA/LV ES':>10}{'ES/ED LV':>10}")
     for start in range(0, len(patients), args.group):
-        group = patients[start:start + args.group]
+        group = patients[start : start + args.group]
         ratios = {phase: _ratios(frames, areas, group, phase) for phase in ("ED", "ES")}
         es_over_ed = _es_over_ed(frames, areas, group)
-        print(f"{group[0] + '–' + group[-1][-4:]:<26}{ratios['ED'][0]:>10.3f}{ratios['ES'][0]:>10.3f}"
-              f"{ratios['ED'][1]:>10.3f}{ratios['ES'][1]:>10.3f}{es_over_ed:>10.3f}")
+        print(
+            f"{group[0] + '–' + group[-1][-4:]:<26}{ratios['ED'][0]:>10.3f}{ratios['ES'][0]:>10.3f}"
+            f"{ratios['ED'][1]:>10.3f}{ratios['ES'][1]:>10.3f}{es_over_ed:>10.3f}"
+        )
 
 
 def _ratios(frames, areas: np.ndarray, group: list[str], phase: str) -> tuple[float, float]:

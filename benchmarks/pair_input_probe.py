@@ -28,8 +28,12 @@ def partner_index(frames) -> np.ndarray:
     """For each frame, the index of the same patient's and view's frame of the other phase (itself if none)."""
     where = {(p, v, ph): i for i, (p, v, ph) in enumerate(zip(frames.patients, frames.views, frames.phases))}
     other = {"ED": "ES", "ES": "ED"}
-    return np.array([where.get((p, v, other.get(ph)), i)
-                     for i, (p, v, ph) in enumerate(zip(frames.patients, frames.views, frames.phases))])
+    return np.array(
+        [
+            where.get((p, v, other.get(ph)), i)
+            for i, (p, v, ph) in enumerate(zip(frames.patients, frames.views, frames.phases))
+        ]
+    )
 
 
 def inputs(frames, channels: int) -> np.ndarray:
@@ -42,8 +46,9 @@ def inputs(frames, channels: int) -> np.ndarray:
     return np.stack([images, images[partner]], axis=-1)
 
 
-def keras_batches(images: np.ndarray, masks: np.ndarray, names: list[str], batch_size: int, augment: str = "none",
-                  seed: int = 0):
+def keras_batches(
+    images: np.ndarray, masks: np.ndarray, names: list[str], batch_size: int, augment: str = "none", seed: int = 0
+):
     """The tf.data pipeline's batches as a ``keras.utils.PyDataset`` (any backend): shuffled each epoch when
     augmenting, each frame augmented with its own seed (the same for the same seed, epoch and position)."""
     import keras
@@ -64,15 +69,20 @@ def keras_batches(images: np.ndarray, masks: np.ndarray, names: list[str], batch
             return np.random.default_rng([seed, self.epoch]).permutation(len(images))
 
         def __len__(self):
-            return -(-len(images) // batch_size)
+            return (len(images) + batch_size - 1) // batch_size
 
         def __getitem__(self, index):
-            rows = self.order[index * batch_size:(index + 1) * batch_size]
+            rows = self.order[index * batch_size : (index + 1) * batch_size]
             x, y = images[rows], masks[rows]
             if augmenter is not None:
-                pairs = [augmenter(x[i, ..., 0] if x.shape[-1] == 1 else x[i], y[i],
-                                   (seed * 1_000_003 + self.epoch) * 100_003 + index * batch_size + i)
-                         for i in range(len(rows))]
+                pairs = [
+                    augmenter(
+                        x[i, ..., 0] if x.shape[-1] == 1 else x[i],
+                        y[i],
+                        (seed * 1_000_003 + self.epoch) * 100_003 + index * batch_size + i,
+                    )
+                    for i in range(len(rows))
+                ]
                 x = np.stack([a.reshape(x.shape[1:]) for a, _ in pairs])
                 y = np.stack([b for _, b in pairs])
             return x, {name: y[..., None] for name in names}
@@ -108,8 +118,9 @@ def main() -> None:
     preset = get_preset("edge-rt")
     model_config = dataclasses.replace(preset.model, in_channels=args.channels)
     tensorflow = keras.backend.backend() == "tensorflow"
-    config = TrainConfig(preset="edge-rt", batch_size=16, epochs=args.epochs, seed=args.seed,
-                         jit_compile=not tensorflow)  # XLA off on TensorFlow, as the preset; on JAX jit is the engine
+    config = TrainConfig(
+        preset="edge-rt", batch_size=16, epochs=args.epochs, seed=args.seed, jit_compile=not tensorflow
+    )  # XLA off on TensorFlow, as the preset; on JAX jit is the engine
     train = frames_for_split(args.data, "train", None, model_config.input_size, args.split_file).frames
     val = frames_for_split(args.data, "val", None, model_config.input_size, args.split_file).frames
     keras.utils.set_random_seed(args.seed)
@@ -126,10 +137,18 @@ def main() -> None:
     else:
         feed = keras_batches(inputs(train, args.channels), train.masks, names, 16, "affine", args.seed)
         val_feed = keras_batches(inputs(val, args.channels), val.masks, names, 16)
-    model.fit(feed, validation_data=val_feed,
-              epochs=args.epochs, verbose=2, shuffle=False,
-              callbacks=[keras.callbacks.ModelCheckpoint(best, "val_seg_dice_mean", mode="max",
-                                                         save_best_only=True, save_weights_only=True)])
+    model.fit(
+        feed,
+        validation_data=val_feed,
+        epochs=args.epochs,
+        verbose=2,
+        shuffle=False,
+        callbacks=[
+            keras.callbacks.ModelCheckpoint(
+                best, "val_seg_dice_mean", mode="max", save_best_only=True, save_weights_only=True
+            )
+        ],
+    )
     minutes = (time.time() - started) / 60
     model.load_weights(best)
     seg = inference_model(model)
@@ -139,11 +158,19 @@ def main() -> None:
     outliers = sum(is_outlier(check_anatomy(m, "camus")) for m in masks)
     report = measure_masks(masks, val, f"pair probe, {args.channels} channel(s)", val.masks)
     ef = report.agreement["vs_expert_masks"]["ef"]["all"]
-    result = {"channels": args.channels, "seed": args.seed, "epochs": args.epochs, "minutes": round(minutes, 1),
-              "dice": [round(float(d), 3) for d in dice], "outliers_camus": int(outliers), "ef": ef,
-              "patients": [{"patient": p.patient, "ef": p.ef, "edv_ml": p.edv_ml, "esv_ml": p.esv_ml}
-                           for p in report.patients],
-              "expert": [{"patient": p.patient, "ef": p.ef} for p in report.expert]}
+    result = {
+        "channels": args.channels,
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "minutes": round(minutes, 1),
+        "dice": [round(float(d), 3) for d in dice],
+        "outliers_camus": int(outliers),
+        "ef": ef,
+        "patients": [
+            {"patient": p.patient, "ef": p.ef, "edv_ml": p.edv_ml, "esv_ml": p.esv_ml} for p in report.patients
+        ],
+        "expert": [{"patient": p.patient, "ef": p.ef} for p in report.expert],
+    }
     (args.out / "result.json").write_text(json.dumps(result, indent=1, default=float))
     print(json.dumps({k: v for k, v in result.items() if k not in ("patients", "expert")}, default=float))
 

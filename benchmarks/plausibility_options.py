@@ -42,8 +42,13 @@ def main() -> None:
     parser.add_argument("--split-file")
     parser.add_argument("--split", default="train")
     parser.add_argument("--tta", nargs="+", default=["none", "zoom", "zoom-gamma"])
-    parser.add_argument("--post", nargs="+", default=list(POSTPROCESSING), choices=list(POSTPROCESSING),
-                        help="post-processing rows to score")
+    parser.add_argument(
+        "--post",
+        nargs="+",
+        default=list(POSTPROCESSING),
+        choices=list(POSTPROCESSING),
+        help="post-processing rows to score",
+    )
     parser.add_argument("--ensemble", action="store_true", help="also score the ensemble of all the models given")
     args = parser.parse_args()
 
@@ -54,13 +59,18 @@ def main() -> None:
     from echolite.run import RunDir, frames_for_split
 
     first = load_segmenter(args.models[0])
-    frames = frames_for_split(args.data, args.split, RunDir.of(args.models[0]), first.input_size,
-                              args.split_file).frames
-    print(f"{args.split}: {len(frames)} frames; Dice and HD (px, 256 grid) LV / MYO / LA; EF of the masks against "
-          "EF of the expert masks, 4CH single plane, per patient, the ES masks cut at the ED mitral plane (uncut MAE: "
-          "without the cut); ms/frame: model calls + post-processing, this CPU")
-    print(f"{'model':<34}{'tta':<11}{'post-processing':<42}{'Dice':>23}{'HD px':>23}{'camus':>6}{'echolite':>9}"
-          f"{'EF MAE':>8}{'bias':>7}{'LoA':>16}{'uncut MAE':>10}{'ms/frame':>10}")
+    frames = frames_for_split(
+        args.data, args.split, RunDir.of(args.models[0]), first.input_size, args.split_file
+    ).frames
+    print(
+        f"{args.split}: {len(frames)} frames; Dice and HD (px, 256 grid) LV / MYO / LA; EF of the masks against "
+        "EF of the expert masks, 4CH single plane, per patient, the ES masks cut at the ED mitral plane (uncut MAE: "
+        "without the cut); ms/frame: model calls + post-processing, this CPU"
+    )
+    print(
+        f"{'model':<34}{'tta':<11}{'post-processing':<42}{'Dice':>23}{'HD px':>23}{'camus':>6}{'echolite':>9}"
+        f"{'EF MAE':>8}{'bias':>7}{'LoA':>16}{'uncut MAE':>10}{'ms/frame':>10}"
+    )
     candidates = [(m, ()) for m in args.models] + ([(args.models[0], tuple(args.models[1:]))] if args.ensemble else [])
     for model, others in candidates:
         label = f"ensemble of {len(others) + 1}" if others else str(model)[-33:]
@@ -75,15 +85,21 @@ def main() -> None:
                 masks = raw if fields is None else postprocess(raw, PostprocessConfig(**fields))
                 ms = model_ms + 1000 * (time.perf_counter() - start) / len(frames)
                 summary = summarize(score_frames(masks, frames, post=None))
-                ef, uncut = (measure_masks(masks, frames, name, expert_masks=frames.masks, qc="off", mitral_cut=cut)
-                             .agreement["vs_expert_masks"]["ef"]["all"] for cut in (True, False))
+                ef, uncut = (
+                    measure_masks(masks, frames, name, expert_masks=frames.masks, qc="off", mitral_cut=cut).agreement[
+                        "vs_expert_masks"
+                    ]["ef"]["all"]
+                    for cut in (True, False)
+                )
                 dice = " / ".join(f"{summary['dice'][s]:.3f}" for s in ("LV", "MYO", "LA"))
                 hd = " / ".join(f"{summary['hd_px'][s]:.2f}" for s in ("LV", "MYO", "LA"))
                 loa = f"{ef['loa'][0]:.1f} to {ef['loa'][1]:.1f}" if ef["loa"] else "-"
-                print(f"{label:<34}{tta:<11}{name:<42}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
-                      f"{summary['outliers_echolite']:>9}{ef['mae']:>8.2f}{ef['bias']:>7.2f}{loa:>16}"
-                      f"{uncut['mae']:>10.2f}{ms:>10.1f}",
-                      flush=True)
+                print(
+                    f"{label:<34}{tta:<11}{name:<42}{dice:>23}{hd:>23}{summary['outliers_camus']:>6}"
+                    f"{summary['outliers_echolite']:>9}{ef['mae']:>8.2f}{ef['bias']:>7.2f}{loa:>16}"
+                    f"{uncut['mae']:>10.2f}{ms:>10.1f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -39,19 +39,25 @@ def main() -> None:
 
     graph_fps, _ = _train_fps(frames, args, jit=False)
     xla_fps, eval_fps = _train_fps(frames, args, jit=True)
-    print(f"preset {args.preset}, batch {args.batch_size}, augment {args.augment}, {os.cpu_count()} CPUs, data {args.data}")
+    print(
+        f"preset {args.preset}, batch {args.batch_size}, augment {args.augment}, {os.cpu_count()} CPUs, "
+        f"data {args.data}"
+    )
     print(f"pipeline (augmentation, no model)   {pipeline_fps:8.1f} frames/s")
     print(f"training steps, no XLA              {graph_fps:8.2f} frames/s  ({1 / graph_fps:.3f} s/frame)")
     print(f"training steps, XLA (default)       {xla_fps:8.2f} frames/s  ({1 / xla_fps:.3f} s/frame)")
     print(f"XLA / no XLA                        {xla_fps / graph_fps:8.2f}x")
     print(f"pipeline / XLA training             {pipeline_fps / xla_fps:8.1f}x")
-    print(f"epoch of 320 train + 80 val frames  {320 / xla_fps + 80 / eval_fps:8.0f} s  (authors' PyTorch code here: ~133 s)")
+    print(
+        f"epoch of 320 train + 80 val frames  {320 / xla_fps + 80 / eval_fps:8.0f} s  "
+        "(authors' PyTorch code here: ~133 s)"
+    )
 
 
 def _train_fps(frames, args, jit: bool) -> tuple[float, float]:
     from echolite.config import TrainConfig
-    from echolite.models import get_preset
     from echolite.data.pipeline import make_dataset
+    from echolite.models import get_preset
     from echolite.training.trainer import compiled_model
 
     config = TrainConfig(preset=args.preset, batch_size=args.batch_size, augment=args.augment, jit_compile=jit)

@@ -14,39 +14,77 @@ from echolite.errors import EcholiteError
 
 @click.command()
 @click.argument("model", required=False, type=click.Path(path_type=Path))
-@click.option("--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'. MODEL: run, .keras or .tflite.")
-@click.option("--sequence", type=click.Path(path_type=Path),
-              help="A cine loop instead (NIfTI/MHD sequence, .npy stack, or folder of frames): ED/ES found from the LV area.")
-@click.option("--spacing", type=float,
-              help="Pixel size in mm of the original frames, for data or a --sequence whose format carries none "
-                   "(refused where it carries one).")
+@click.option(
+    "--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'. MODEL: run, .keras or .tflite."
+)
+@click.option(
+    "--sequence",
+    type=click.Path(path_type=Path),
+    help="A cine loop instead (NIfTI/MHD sequence, .npy stack, or folder of frames): ED/ES found from the LV area.",
+)
+@click.option(
+    "--spacing",
+    type=float,
+    help="Pixel size in mm of the original frames, for data or a --sequence whose format carries none "
+    "(refused where it carries one).",
+)
 @click.option("--ground-truth", is_flag=True, help="Measure the ground-truth masks instead of a model's.")
 @click.option("--split", type=click.Choice(SPLITS), default="all", show_default=True)
-@click.option("--split-file", type=click.Path(path_type=Path),
-              help="YAML/JSON with train, val, test patient lists (instead of the run's or the data's split).")
-@click.option("--qc", default="camus", show_default=True, metavar="off|camus|echolite",
-              help="Anatomical criteria every ED/ES mask is checked against; a patient with a failing mask is "
-                   "left out of the 'QC passed' figures (the figures over all patients are always shown).")
+@click.option(
+    "--split-file",
+    type=click.Path(path_type=Path),
+    help="YAML/JSON with train, val, test patient lists (instead of the run's or the data's split).",
+)
+@click.option(
+    "--qc",
+    default="camus",
+    show_default=True,
+    metavar="off|camus|echolite",
+    help="Anatomical criteria every ED/ES mask is checked against; a patient with a failing mask is "
+    "left out of the 'QC passed' figures (the figures over all patients are always shown).",
+)
 @mask_options
-@click.option("--mitral-cut/--no-mitral-cut", default=True, show_default=True,
-              help="Measure each end-systolic LV cut at the end-diastolic mitral plane (in systole the annulus moves "
-                   "toward the apex: LV beyond that plane is atrium).")
-@click.option("--out", type=click.Path(path_type=Path),
-              help="Folder for measurements.csv and the Bland–Altman plots.")
+@click.option(
+    "--mitral-cut/--no-mitral-cut",
+    default=True,
+    show_default=True,
+    help="Measure each end-systolic LV cut at the end-diastolic mitral plane (in systole the annulus moves "
+    "toward the apex: LV beyond that plane is atrium).",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for measurements.csv and the Bland–Altman plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print per-patient values, QC and agreement as JSON.")
-def measure(model, data_path, sequence, spacing, ground_truth, split, split_file, qc, ensemble, tta, fill_enclosed,
-            close_myocardium, detach_atrium, mitral_cut, out, as_json):
+def measure(
+    model,
+    data_path,
+    sequence,
+    spacing,
+    ground_truth,
+    split,
+    split_file,
+    qc,
+    ensemble,
+    tta,
+    fill_enclosed,
+    close_myocardium,
+    detach_atrium,
+    mitral_cut,
+    out,
+    as_json,
+):
     """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
     from echolite.evaluation.postprocess import PostprocessConfig
 
     if ground_truth and (tta != "none" or given_on_command_line("close_myocardium") or ensemble):
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
-    post = PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium)
+    post = PostprocessConfig(
+        fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium
+    )
     if sequence is not None:
         if data_path is not None or ground_truth or split_file is not None or given_on_command_line("split"):
-            raise EcholiteError("--sequence measures one cine loop: leave out --data, --ground-truth, --split and "
-                                "--split-file")
+            raise EcholiteError(
+                "--sequence measures one cine loop: leave out --data, --ground-truth, --split and --split-file"
+            )
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
         return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble, mitral_cut)
@@ -56,14 +94,32 @@ def measure(model, data_path, sequence, spacing, ground_truth, split, split_file
         raise EcholiteError("give either MODEL or --ground-truth")
     from echolite.clinical.measure import measure as run_measure
 
-    report = run_measure(model, data_path, split, ground_truth, out, qc, str(split_file) if split_file else None,
-                         post, tta, ensemble, mitral_cut, spacing)
+    report = run_measure(
+        model,
+        data_path,
+        split,
+        ground_truth,
+        out,
+        qc,
+        str(split_file) if split_file else None,
+        post,
+        tta,
+        ensemble,
+        mitral_cut,
+        spacing,
+    )
     if as_json:
         click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
     _print_patients(report)
-    click.echo("ES masks measured " + ("cut at the ED mitral plane (--no-mitral-cut: as they are)" if report.mitral_cut
-                                       else "as they are (not cut at the ED mitral plane)"))
+    click.echo(
+        "ES masks measured "
+        + (
+            "cut at the ED mitral plane (--no-mitral-cut: as they are)"
+            if report.mitral_cut
+            else "as they are (not cut at the ED mitral plane)"
+        )
+    )
     for comparison, quantities in report.agreement.items():
         click.echo("")
         _print_agreement(report, comparison, quantities)
@@ -80,24 +136,30 @@ def _print_patients(report) -> None:
     click.echo(f"{'patient':<14}{'method':<26}{'EDV mL':>8}{'ESV mL':>8}{'EF %':>7}{'ref EF':>8}  {'QC':<5} problem")
     for r in report.patients:
         verdict = {None: "-", True: "pass", False: "FAIL"}[r.qc_passed]
-        click.echo(f"{r.patient:<14}{r.method:<26}{r.edv_ml:>8.1f}{r.esv_ml:>8.1f}{r.ef:>7.1f}{r.reference_ef:>8.1f}"
-                   f"  {verdict:<5} {r.problem}")
+        click.echo(
+            f"{r.patient:<14}{r.method:<26}{r.edv_ml:>8.1f}{r.esv_ml:>8.1f}{r.ef:>7.1f}{r.reference_ef:>8.1f}"
+            f"  {verdict:<5} {r.problem}"
+        )
 
 
 def _print_agreement(report, comparison: str, quantities: dict) -> None:
     from echolite.clinical.measure import QUANTITIES
 
     against = {"vs_expert_masks": "expert masks", "vs_reference": "reference EF"}[comparison]
-    click.echo(f"agreement, {report.measured} − {against} (bias = mean difference, LoA = bias ± 1.96 SD, "
-               f"MAE = mean |difference|, r = Pearson)")
+    click.echo(
+        f"agreement, {report.measured} − {against} (bias = mean difference, LoA = bias ± 1.96 SD, "
+        f"MAE = mean |difference|, r = Pearson)"
+    )
     click.echo(f"{'':<10}{'patients':<20}{'n':>4}{'bias':>9}{'LoA':>20}{'MAE':>8}{'r':>7}")
     populations = {"all": "all", "qc_passed": f"QC passed ({report.qc})"}
     for quantity, figures in quantities.items():
         for i, (population, a) in enumerate(figures.items()):
             loa = "-" if a["loa"] is None else f"{a['loa'][0]:.1f} to {a['loa'][1]:.1f}"
             name = QUANTITIES[quantity] if i == 0 else ""
-            click.echo(f"{name:<10}{populations[population]:<20}{a['n']:>4}{_signed(a['bias']):>9}{loa:>20}"
-                       f"{num(a['mae']):>8}{num(a['r']):>7}")
+            click.echo(
+                f"{name:<10}{populations[population]:<20}{a['n']:>4}{_signed(a['bias']):>9}{loa:>20}"
+                f"{num(a['mae']):>8}{num(a['r']):>7}"
+            )
 
 
 def _signed(value) -> str:
@@ -105,8 +167,10 @@ def _signed(value) -> str:
 
 
 def _print_qc(report) -> None:
-    click.echo(f"QC ({report.qc} criteria): {len(report.failing_frames)} of {report.qc_frames} ED/ES frames of the "
-               f"{report.measured} fail; {len(report.rejected)} of {len(report.patients)} patients rejected")
+    click.echo(
+        f"QC ({report.qc} criteria): {len(report.failing_frames)} of {report.qc_frames} ED/ES frames of the "
+        f"{report.measured} fail; {len(report.rejected)} of {len(report.patients)} patients rejected"
+    )
     for f in report.failing_frames:
         click.echo(f"  {f.frame}: {', '.join(f.failed)}")
     from echolite.clinical.quality import volume_problem
@@ -116,23 +180,59 @@ def _print_qc(report) -> None:
             click.echo(f"  {p.patient}: {problem}")
 
 
-def _print_cine(model: Path, sequence: Path, spacing: float | None, out: Path | None, as_json: bool,
-                qc: str, post, tta: str, ensemble: tuple[Path, ...], mitral_cut: bool) -> None:
+def _print_cine(
+    model: Path,
+    sequence: Path,
+    spacing: float | None,
+    out: Path | None,
+    as_json: bool,
+    qc: str,
+    post,
+    tta: str,
+    ensemble: tuple[Path, ...],
+    mitral_cut: bool,
+) -> None:
     from echolite.clinical.measure import measure_cine
 
     report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble, mitral_cut)
     r = report.result
     ef = None if report.ef_withheld else r.ef
     if as_json:
-        click.echo(json.dumps(without_nan({
-            "sequence": str(sequence), "frames": report.frames, "ed_frame": r.ed_index, "es_frame": r.es_index,
-            "edv_ml": r.edv_ml, "esv_ml": r.esv_ml, "ef": ef, "qc": report.qc, "qc_failed": report.qc_failed,
-            "frames_per_second": report.frames_per_second}), indent=2))
+        click.echo(
+            json.dumps(
+                without_nan(
+                    {
+                        "sequence": str(sequence),
+                        "frames": report.frames,
+                        "ed_frame": r.ed_index,
+                        "es_frame": r.es_index,
+                        "edv_ml": r.edv_ml,
+                        "esv_ml": r.esv_ml,
+                        "ef": ef,
+                        "qc": report.qc,
+                        "qc_failed": report.qc_failed,
+                        "frames_per_second": report.frames_per_second,
+                    }
+                ),
+                indent=2,
+            )
+        )
         return
     click.echo(f"{sequence.name}: {report.frames} frames segmented at {report.frames_per_second:.1f} frames/s")
-    volumes = (f"EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL" if r.edv_ml == r.edv_ml  # NaN: no spacing
-               else "EDV and ESV need the pixel spacing (--spacing MM)")
-    click.echo(f"ED frame {r.ed_index}, ES frame {r.es_index}: {volumes}, "
-               + (f"EF {r.ef:.1f} % (single-plane disks)" if ef is not None else "no EF: " + "; ".join(
-                   f"the {phase} frame fails QC ({report.qc}): {', '.join(names)}"
-                   for phase, names in report.qc_failed.items())))
+    volumes = (
+        f"EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL"
+        if r.edv_ml == r.edv_ml  # NaN: no spacing
+        else "EDV and ESV need the pixel spacing (--spacing MM)"
+    )
+    click.echo(
+        f"ED frame {r.ed_index}, ES frame {r.es_index}: {volumes}, "
+        + (
+            f"EF {r.ef:.1f} % (single-plane disks)"
+            if ef is not None
+            else "no EF: "
+            + "; ".join(
+                f"the {phase} frame fails QC ({report.qc}): {', '.join(names)}"
+                for phase, names in report.qc_failed.items()
+            )
+        )
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.util
+import math
 import os
 import sys
 from contextlib import contextmanager
@@ -42,21 +43,43 @@ def mask_options(command):
     from echolite_edge.tta import TTA_MODES
 
     options = [
-        click.option("--ensemble", type=click.Path(path_type=Path), multiple=True, metavar="MODEL",
-                     help="Another model (repeatable) averaged with MODEL: the mean class probabilities decide; one "
-                          "model call per model."),
-        click.option("--tta", type=click.Choice(list(TTA_MODES)), default="none", show_default=True,
-                     help="Test-time augmentation: zoom (3 views: zoomed 0.9, 1, 1.1), zoom-gamma (5: also gamma "
-                          "0.8 and 1.25); one model call per view, the mean probabilities decide."),
-        click.option("--fill-enclosed/--no-fill-enclosed", default=True, show_default=True,
-                     help="Post-processing fills the background the heart encloses (holes, gaps) with the "
-                          "structure around it."),
-        click.option("--close-myocardium", type=click.Choice(CLOSE_MODES), default=CLOSE_DEFAULT, show_default=True,
-                     help="Post-processing turns LV pixels touching the background, away from the LA, into "
-                          "myocardium: off (never), when-open (only in a mask whose LV is open to the background "
-                          "beyond the published criterion) or always."),
-        click.option("--detach-atrium/--no-detach-atrium", default=True, show_default=True,
-                     help="Post-processing turns myocardium that touches the LA but not the LV into background."),
+        click.option(
+            "--ensemble",
+            type=click.Path(path_type=Path),
+            multiple=True,
+            metavar="MODEL",
+            help="Another model (repeatable) averaged with MODEL: the mean class probabilities decide; one "
+            "model call per model.",
+        ),
+        click.option(
+            "--tta",
+            type=click.Choice(list(TTA_MODES)),
+            default="none",
+            show_default=True,
+            help="Test-time augmentation: zoom (3 views: zoomed 0.9, 1, 1.1), zoom-gamma (5: also gamma "
+            "0.8 and 1.25); one model call per view, the mean probabilities decide.",
+        ),
+        click.option(
+            "--fill-enclosed/--no-fill-enclosed",
+            default=True,
+            show_default=True,
+            help="Post-processing fills the background the heart encloses (holes, gaps) with the structure around it.",
+        ),
+        click.option(
+            "--close-myocardium",
+            type=click.Choice(CLOSE_MODES),
+            default=CLOSE_DEFAULT,
+            show_default=True,
+            help="Post-processing turns LV pixels touching the background, away from the LA, into "
+            "myocardium: off (never), when-open (only in a mask whose LV is open to the background "
+            "beyond the published criterion) or always.",
+        ),
+        click.option(
+            "--detach-atrium/--no-detach-atrium",
+            default=True,
+            show_default=True,
+            help="Post-processing turns myocardium that touches the LA but not the LV into background.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -75,7 +98,7 @@ def without_nan(value):
         return {k: without_nan(v) for k, v in value.items()}
     if isinstance(value, list):
         return [without_nan(v) for v in value]
-    return None if isinstance(value, float) and value != value else value
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def num(value) -> str:

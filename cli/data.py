@@ -30,13 +30,22 @@ def data_inspect(path):
     click.echo(f"views     {_counts(report.views)}")
     click.echo(f"phases    {_counts(report.phases)}")
     sizes = report.sizes.most_common()
-    click.echo(f"sizes     {len(sizes)} distinct (rows×cols): " + ", ".join(f"{r}×{c} ({n})" for (r, c), n in sizes[:4])
-               + (" ..." if len(sizes) > 4 else ""))
-    click.echo("spacing   " + ", ".join(f"{s if isinstance(s, str) else f'{s[0]}×{s[1]} mm'} ({n})"
-                                         for s, n in report.spacings.most_common(3)))
+    click.echo(
+        f"sizes     {len(sizes)} distinct (rows×cols): "
+        + ", ".join(f"{r}×{c} ({n})" for (r, c), n in sizes[:4])
+        + (" ..." if len(sizes) > 4 else "")
+    )
+    click.echo(
+        "spacing   "
+        + ", ".join(
+            f"{s if isinstance(s, str) else f'{s[0]}×{s[1]} mm'} ({n})" for s, n in report.spacings.most_common(3)
+        )
+    )
     click.echo(f"labels    {sorted(report.labels)}")
     click.echo(f"pixels    {_counts(report.intensities) or '-'}  (how stored values become 8-bit gray: docs/data.md)")
-    split = ", ".join(f"{k} {v}" for k, v in report.split.items()) if report.split else "none (seeded 80/10/10 by patient)"
+    split = (
+        ", ".join(f"{k} {v}" for k, v in report.split.items()) if report.split else "none (seeded 80/10/10 by patient)"
+    )
     click.echo(f"split     {split}")
     click.echo(f"sequences {report.sequences}")
     click.echo(f"problems  {len(report.problems)}")
@@ -49,7 +58,13 @@ def data_inspect(path):
 
 @data.command("preview")
 @click.argument("path")
-@click.option("--augment", type=click.Choice(AUGMENTATIONS), default="affine", show_default=True, help="Augmentation preset to show.")
+@click.option(
+    "--augment",
+    type=click.Choice(AUGMENTATIONS),
+    default="affine",
+    show_default=True,
+    help="Augmentation preset to show.",
+)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("preview.png"), show_default=True)
 @click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True, help="Frames to show.")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)

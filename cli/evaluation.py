@@ -12,56 +12,99 @@ from echolite.config import SPLITS
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
 
 TITLES = {"LV": "LV endo", "EPI": "LV epi", "MYO": "MYO", "LA": "LA"}
-MISSED_WORDS = {"nan": "NaN, left out of the means (counted as missed)",
-                "diagonal": "the image diagonal, a penalty kept in the means"}
+MISSED_WORDS = {
+    "nan": "NaN, left out of the means (counted as missed)",
+    "diagonal": "the image diagonal, a penalty kept in the means",
+}
 
 
 @click.command()
 @click.argument("model", required=False, type=click.Path(path_type=Path))
 @click.option("--data", "data_path", required=True, help="Data folder (any supported layout) or 'phantom'.")
-@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
-              help="Frames to score: the run's saved split, else the data's own, else seeded 80/10/10.")
-@click.option("--predictions", type=click.Path(path_type=Path), help="Score masks made by another tool instead of MODEL.")
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="test",
+    show_default=True,
+    help="Frames to score: the run's saved split, else the data's own, else seeded 80/10/10.",
+)
+@click.option(
+    "--predictions", type=click.Path(path_type=Path), help="Score masks made by another tool instead of MODEL."
+)
 @click.option("--no-postprocess", is_flag=True, help="Score the raw argmax (no largest-component filtering).")
 @mask_options
-@click.option("--missed-distance", type=click.Choice(MISSED_DISTANCES), default="nan", show_default=True,
-              help="Hausdorff and MAD of a structure missed by the model (or only predicted): nan leaves the frame "
-                   "out of the means, as CAMUS and vital do; diagonal gives the image diagonal as a penalty.")
-@click.option("--out", type=click.Path(path_type=Path),
-              help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
-                   "or beside the model file].")
+@click.option(
+    "--missed-distance",
+    type=click.Choice(MISSED_DISTANCES),
+    default="nan",
+    show_default=True,
+    help="Hausdorff and MAD of a structure missed by the model (or only predicted): nan leaves the frame "
+    "out of the means, as CAMUS and vital do; diagonal gives the image diagonal as a penalty.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
+    "or beside the model file].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def evaluate(model, data_path, split, predictions, no_postprocess, ensemble, tta, fill_enclosed, close_myocardium,
-             detach_atrium, missed_distance, out, as_json):
+def evaluate(
+    model,
+    data_path,
+    split,
+    predictions,
+    no_postprocess,
+    ensemble,
+    tta,
+    fill_enclosed,
+    close_myocardium,
+    detach_atrium,
+    missed_distance,
+    out,
+    as_json,
+):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
-    from echolite_edge.postprocess import CLOSE_DEFAULT
-
+    from echolite.errors import EcholiteError
     from echolite.evaluation.postprocess import PostprocessConfig
     from echolite.evaluation.report import evaluate as run_evaluation
-    from echolite.errors import EcholiteError
+    from echolite_edge.postprocess import CLOSE_DEFAULT
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
     if no_postprocess and given_on_command_line("close_myocardium"):
         raise EcholiteError("--close-myocardium is a post-processing step: leave out --no-postprocess")
-    post = None if no_postprocess else PostprocessConfig(fill_enclosed=fill_enclosed, close_myocardium=close_myocardium,
-                                                         detach_atrium=detach_atrium)
+    post = (
+        None
+        if no_postprocess
+        else PostprocessConfig(
+            fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium
+        )
+    )
     with progress_bar("scoring") as progress:
-        result = run_evaluation(model, data_path, split, predictions, post, out, progress, missed_distance, tta,
-                                ensemble)
+        result = run_evaluation(
+            model, data_path, split, predictions, post, out, progress, missed_distance, tta, ensemble
+        )
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
         return
     grid = "x".join(map(str, result.labels.shape[1:]))
-    steps = [name for name, on in ((f"ensemble of {len(ensemble) + 1} models", bool(ensemble)),
-                                    (f"test-time augmentation {tta}", tta != "none"),
-                                    ("enclosed background not filled", not fill_enclosed),
-                                    (f"myocardium closing {close_myocardium}", close_myocardium != CLOSE_DEFAULT),
-                                    ("myocardium not detached from the atrium", not detach_atrium)) if on]
+    steps = [
+        name
+        for name, on in (
+            (f"ensemble of {len(ensemble) + 1} models", bool(ensemble)),
+            (f"test-time augmentation {tta}", tta != "none"),
+            ("enclosed background not filled", not fill_enclosed),
+            (f"myocardium closing {close_myocardium}", close_myocardium != CLOSE_DEFAULT),
+            ("myocardium not detached from the atrium", not detach_atrium),
+        )
+        if on
+    ]
     how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
     click.echo(_report(result.summary, how, grid))
-    click.echo(f"report: {result.out}: frames.csv, summary.json, overlays of the worst frames in {result.out / 'worst'}")
+    click.echo(
+        f"report: {result.out}: frames.csv, summary.json, overlays of the worst frames in {result.out / 'worst'}"
+    )
     click.echo(f"next: echolite compare {result.out} OTHER_REPORT   (paired tests against another evaluation)")
 
 
@@ -71,13 +114,23 @@ def evaluate(model, data_path, split, predictions, no_postprocess, ensemble, tta
 @click.option("--data", "data_path", help="Data folder or 'phantom' (not needed for two evaluation outputs).")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
 @click.option("--no-postprocess", is_flag=True, help="Compare the raw argmax.")
-@click.option("--metric", "metrics", multiple=True, type=click.Choice(METRICS),
-              help="Metric to test (repeatable) [default: all].")
-@click.option("--structure", "structures", multiple=True,
-              type=click.Choice([s.lower() for s in STRUCTURES], case_sensitive=False),
-              help="Structure to test (repeatable): lv (endocardium), myo, la, epi (LV epicardium) [default: all].")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("compare.png"), show_default=True,
-              help="Boxplot PNG (Fig. 3 of the paper).")
+@click.option(
+    "--metric", "metrics", multiple=True, type=click.Choice(METRICS), help="Metric to test (repeatable) [default: all]."
+)
+@click.option(
+    "--structure",
+    "structures",
+    multiple=True,
+    type=click.Choice([s.lower() for s in STRUCTURES], case_sensitive=False),
+    help="Structure to test (repeatable): lv (endocardium), myo, la, epi (LV epicardium) [default: all].",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("compare.png"),
+    show_default=True,
+    help="Boxplot PNG (Fig. 3 of the paper).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the test table as JSON.")
 def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structures, out, as_json):
     """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice, Hausdorff and MAD per structure,
@@ -94,21 +147,28 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
         click.echo("absolute error against the expert masks' measurement; missed: patients that could not be measured")
     else:
         click.echo(f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[result.missed_distance]}")
-    click.echo(f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'median':>9}{'p':>10}"
-               f"{'missed A/B':>12}  verdict")
+    click.echo(
+        f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'median':>9}{'p':>10}"
+        f"{'missed A/B':>12}  verdict"
+    )
     for r in result.rows:
         p = "-" if r["p"] is None else f"{r['p']:.3g}"
         missed = f"{r['missed_a']}/{r['missed_b']}"
-        click.echo(f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{fmt9(r['mean_a'])}{fmt9(r['mean_b'])}"
-                   f"{fmt9(r['diff'])}{fmt9(r['median_diff'])}{p:>10}{missed:>12}  {r['verdict']}")
+        click.echo(
+            f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{fmt9(r['mean_a'])}{fmt9(r['mean_b'])}"
+            f"{fmt9(r['diff'])}{fmt9(r['median_diff'])}{p:>10}{missed:>12}  {r['verdict']}"
+        )
     if result.boxplots is not None:
         click.echo(f"boxplots: {out}")
 
 
 def _report(summary: dict, mode: str, grid: str) -> str:
     """The CAMUS layout (structure × phase), then the paper's Table IV layout and the view/phase groups."""
-    lines = [f"{summary['n_frames']} frames, {mode}; px: pixels of the {grid} grid, mm: each frame's spacing",
-             f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[summary['missed_distance']]}", ""]
+    lines = [
+        f"{summary['n_frames']} frames, {mode}; px: pixels of the {grid} grid, mm: each frame's spacing",
+        f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[summary['missed_distance']]}",
+        "",
+    ]
     return "\n".join(lines + _camus_table(summary) + [""] + _table_iv(summary) + [""] + _groups_table(summary))
 
 
@@ -117,14 +177,20 @@ def _cell(value, fmt: str, width: int) -> str:
 
 
 def _camus_table(summary: dict) -> list[str]:
-    lines = [f"{'structure':<10}{'phase':<6}{'frames':>7}{'Dice':>8}{'HD mm':>8}{'MAD mm':>8}{'HD px':>8}"
-             f"{'MAD px':>8}{'missed':>8}"]
+    lines = [
+        (
+            f"{'structure':<10}{'phase':<6}{'frames':>7}{'Dice':>8}{'HD mm':>8}{'MAD mm':>8}{'HD px':>8}"
+            f"{'MAD px':>8}{'missed':>8}"
+        )
+    ]
     groups = {**summary["by_phase"], "all": summary}
     for name in (*CAMUS_STRUCTURES, "MYO"):
         for phase, s in groups.items():
-            lines.append(f"{TITLES[name]:<10}{phase:<6}{s['n_frames']:>7}{_cell(s['dice'][name], '.3f', 8)}"
-                         + "".join(_cell(s[m][name], ".2f", 8) for m in ("hd_mm", "mad_mm", "hd_px", "mad_px"))
-                         + f"{s['missed'][name]:>8}")
+            lines.append(
+                f"{TITLES[name]:<10}{phase:<6}{s['n_frames']:>7}{_cell(s['dice'][name], '.3f', 8)}"
+                + "".join(_cell(s[m][name], ".2f", 8) for m in ("hd_mm", "mad_mm", "hd_px", "mad_px"))
+                + f"{s['missed'][name]:>8}"
+            )
     return lines
 
 
@@ -132,17 +198,24 @@ def _table_iv(summary: dict) -> list[str]:
     def row(title, metric, fmt):
         return f"{title:<22}" + "".join(_cell(summary[metric][k], fmt, 8) for k in PAPER_STRUCTURES)
 
-    lines = ["Table IV layout" + " " * 7 + "".join(f"{k:>8}" for k in PAPER_STRUCTURES),
-             row("Dice", "dice", ".3f"), row("Hausdorff px", "hd_px", ".2f"), row("Hausdorff mm", "hd_mm", ".2f"),
-             f"{'missed':<22}" + "".join(f"{summary['missed'][k]:>8}" for k in PAPER_STRUCTURES)]
-    criteria = [key[len("outliers_"):] for key in summary if key.startswith("outliers_")]
+    lines = [
+        "Table IV layout" + " " * 7 + "".join(f"{k:>8}" for k in PAPER_STRUCTURES),
+        row("Dice", "dice", ".3f"),
+        row("Hausdorff px", "hd_px", ".2f"),
+        row("Hausdorff mm", "hd_mm", ".2f"),
+        f"{'missed':<22}" + "".join(f"{summary['missed'][k]:>8}" for k in PAPER_STRUCTURES),
+    ]
+    criteria = [key[len("outliers_") :] for key in summary if key.startswith("outliers_")]
     lines += [f"{'outliers, ' + name:<22}{summary['outliers_' + name]:>8}" for name in criteria]
-    return lines + [f"outliers: frames failing an anatomical criterion of the set "
-                    f"({summary['outlier_criteria']}: the default)"]
+    return lines + [
+        f"outliers: frames failing an anatomical criterion of the set ({summary['outlier_criteria']}: the default)"
+    ]
 
 
 def _groups_table(summary: dict) -> list[str]:
-    lines = [f"{'group':<10}{'frames':>7}{'Dice LV':>9}{'MYO':>7}{'LA':>7}{'HD px LV':>10}{'MYO':>7}{'LA':>7}{'outl.':>7}"]
+    lines = [
+        f"{'group':<10}{'frames':>7}{'Dice LV':>9}{'MYO':>7}{'LA':>7}{'HD px LV':>10}{'MYO':>7}{'LA':>7}{'outl.':>7}"
+    ]
     for group, s in summary["by_view_phase"].items():
         dice = "".join(_cell(s["dice"][k], ".3f", width) for k, width in zip(PAPER_STRUCTURES, (9, 7, 7)))
         hausdorff = "".join(_cell(s["hd_px"][k], ".2f", width) for k, width in zip(PAPER_STRUCTURES, (10, 7, 7)))

@@ -67,70 +67,156 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
 
 @main.command()
 @click.option("--preset", default=DEFAULTS.preset, show_default=True, help=f"Model preset: {', '.join(PRESETS)}.")
-@click.option("--data", default=DEFAULTS.data, show_default=True,
-              help="'phantom' or a data folder: CAMUS NIfTI/MHD release, PNG export, or images/ + masks/.")
-@click.option("--split-file", type=click.Path(path_type=Path),
-              help="YAML/JSON with train, val, test patient lists (default: the data's own split, else seeded 80/10/10).")
+@click.option(
+    "--data",
+    default=DEFAULTS.data,
+    show_default=True,
+    help="'phantom' or a data folder: CAMUS NIfTI/MHD release, PNG export, or images/ + masks/.",
+)
+@click.option(
+    "--split-file",
+    type=click.Path(path_type=Path),
+    help="YAML/JSON with train, val, test patient lists (default: the data's own split, else seeded 80/10/10).",
+)
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable or inconsistent frames (listed) instead of stopping.")
-@click.option("--epochs", type=int, help=f"Epochs [default: {DEFAULTS.epochs}, the paper's; phantom quickstart: {QUICKSTART['epochs']}].")
-@click.option("--batch-size", type=int,
-              help=f"Batch size [default: the preset's; phantom quickstart: {QUICKSTART['batch_size']}].")
+@click.option(
+    "--epochs",
+    type=int,
+    help=f"Epochs [default: {DEFAULTS.epochs}, the paper's; phantom quickstart: {QUICKSTART['epochs']}].",
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    help=f"Batch size [default: the preset's; phantom quickstart: {QUICKSTART['batch_size']}].",
+)
 @click.option("--lr", type=float, help=f"Adam learning rate [default: {DEFAULTS.learning_rate}].")
 @click.option("--patience", type=int, help=f"Early stopping on validation Dice [default: {DEFAULTS.patience}].")
-@click.option("--scheduler", type=click.Choice(SCHEDULERS), help="Learning-rate schedule: none (constant, the paper's), "
-              "plateau (halved after 10 epochs without a better validation Dice), poly (nnU-Net's decay over --epochs) "
-              "[default: the preset's].")
+@click.option(
+    "--scheduler",
+    type=click.Choice(SCHEDULERS),
+    help="Learning-rate schedule: none (constant, the paper's), "
+    "plateau (halved after 10 epochs without a better validation Dice), poly (nnU-Net's decay over --epochs) "
+    "[default: the preset's].",
+)
 @click.option("--loss", type=click.Choice(LOSSES), help="Loss [default: the preset's].")
-@click.option("--ds-weight", type=float, help=f"Weight λ of each deep-supervision loss [default: {DEFAULTS.ds_weight}].")
-@click.option("--size-weight", type=click.FloatRange(0), help="Weight of the per-frame size term added to the loss "
-              f"(relative error of each structure's soft area; not in the paper) [default: {DEFAULTS.size_weight}, off].")
-@click.option("--augment", help=f"Augmentation preset: {', '.join(AUGMENTATIONS)} (affine: Table VII, I-V: Table II) "
-              f"[default: {DEFAULTS.augment}].")
+@click.option(
+    "--ds-weight", type=float, help=f"Weight λ of each deep-supervision loss [default: {DEFAULTS.ds_weight}]."
+)
+@click.option(
+    "--size-weight",
+    type=click.FloatRange(0),
+    help="Weight of the per-frame size term added to the loss "
+    f"(relative error of each structure's soft area; not in the paper) [default: {DEFAULTS.size_weight}, off].",
+)
+@click.option(
+    "--augment",
+    help=f"Augmentation preset: {', '.join(AUGMENTATIONS)} (affine: Table VII, I-V: Table II) "
+    f"[default: {DEFAULTS.augment}].",
+)
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
-@click.option("--phantom-frames", type=int, help=f"Frames generated for --data phantom [default: {QUICKSTART['phantom_frames']}].")
+@click.option(
+    "--phantom-frames", type=int, help=f"Frames generated for --data phantom [default: {QUICKSTART['phantom_frames']}]."
+)
 @click.option("--seed", type=int, help=f"Seed for split, initialisation and augmentation [default: {DEFAULTS.seed}].")
 @click.option("--image-size", type=int, help="Input size in pixels [default: the preset's, 256 as in the paper].")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/PRESET-TIMESTAMP).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last completed epoch.")
-@click.option("--average-last", type=click.IntRange(0),
-              help="Also write model_averaged.keras: the mean of the last N epochs' weights (checkpoint averaging, "
-              "batch-norm statistics recomputed) [default: 0, off].")
-@click.option("--strategy", type=click.Choice(STRATEGIES), help="mirrored: all visible GPUs of this machine "
-              f"(tf.distribute); multi-worker: several machines via TF_CONFIG [default: {DEFAULTS.strategy}].")
-def train(preset, data, split_file, skip_bad, epochs, batch_size, lr, patience, scheduler, loss, ds_weight, size_weight,
-          augment, no_augment, phantom_frames, seed, image_size, out, resume, average_last, strategy):
+@click.option(
+    "--average-last",
+    type=click.IntRange(0),
+    help="Also write model_averaged.keras: the mean of the last N epochs' weights (checkpoint averaging, "
+    "batch-norm statistics recomputed) [default: 0, off].",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    help="mirrored: all visible GPUs of this machine "
+    f"(tf.distribute); multi-worker: several machines via TF_CONFIG [default: {DEFAULTS.strategy}].",
+)
+def train(
+    preset,
+    data,
+    split_file,
+    skip_bad,
+    epochs,
+    batch_size,
+    lr,
+    patience,
+    scheduler,
+    loss,
+    ds_weight,
+    size_weight,
+    augment,
+    no_augment,
+    phantom_frames,
+    seed,
+    image_size,
+    out,
+    resume,
+    average_last,
+    strategy,
+):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
     from echolite.config import resolve_configs
 
     if resume and out is None:
         raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
     model_config, config = resolve_configs(
-        preset, quickstart=data == "phantom", data=data, epochs=epochs, batch_size=batch_size, learning_rate=lr,
-        patience=patience, scheduler=scheduler, loss=loss, ds_weight=ds_weight, size_weight=size_weight,
-        augment="none" if no_augment else augment, phantom_frames=phantom_frames, seed=seed, input_size=image_size,
-        skip_bad=skip_bad or None, split_file=str(split_file) if split_file else None, strategy=strategy,
-        average_last=average_last)
+        preset,
+        quickstart=data == "phantom",
+        data=data,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=lr,
+        patience=patience,
+        scheduler=scheduler,
+        loss=loss,
+        ds_weight=ds_weight,
+        size_weight=size_weight,
+        augment="none" if no_augment else augment,
+        phantom_frames=phantom_frames,
+        seed=seed,
+        input_size=image_size,
+        skip_bad=skip_bad or None,
+        split_file=str(split_file) if split_file else None,
+        strategy=strategy,
+        average_last=average_last,
+    )
     out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
     data_given = click.get_current_context().get_parameter_source("data") == click.core.ParameterSource.COMMANDLINE
     if resume:
         config = _resumed_banner_config(out, epochs, data if data_given else None)
-    click.echo(f"echolite train: {config.preset} on {config.data}, {config.epochs} epochs, batch {config.batch_size}, "
-               f"augment {config.augment} -> {out}{' (resuming)' if resume else ''}")
+    click.echo(
+        f"echolite train: {config.preset} on {config.data}, {config.epochs} epochs, batch {config.batch_size}, "
+        f"augment {config.augment} -> {out}{' (resuming)' if resume else ''}"
+    )
 
     from echolite.training.trainer import train as run_training
 
-    result = run_training(config, out, model_config=model_config, resume=resume, epochs_given=epochs is not None,
-                          log=click.echo, data_given=data_given)
+    result = run_training(
+        config,
+        out,
+        model_config=model_config,
+        resume=resume,
+        epochs_given=epochs is not None,
+        log=click.echo,
+        data_given=data_given,
+    )
     for line in result.skipped:
         click.echo(f"skipped: {line}")
     if not result.chief:
         click.echo(f"\nworker done: {result.epochs_done} epochs; the chief wrote the run folder {result.run_dir}")
         return
     dice = "  ".join(f"{k} {v:.3f}" for k, v in result.val_dice.items())
-    click.echo(f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
-               f"time {result.seconds / 60:.1f} min")
-    click.echo(f"validation Dice  {dice}" if dice else "no validation patients: the best epoch is the one of "
-               "best training Dice")
+    click.echo(
+        f"\nparameters {result.parameters:,}  best epoch {result.best_epoch}/{result.epochs_done}  "
+        f"time {result.seconds / 60:.1f} min"
+    )
+    click.echo(
+        f"validation Dice  {dice}"
+        if dice
+        else "no validation patients: the best epoch is the one of best training Dice"
+    )
     if result.averaged_val_dice:
         averaged = "  ".join(f"{k} {v:.3f}" for k, v in result.averaged_val_dice.items())
         click.echo(f"validation Dice of model_averaged.keras  {averaged}")
@@ -146,8 +232,12 @@ def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> T
     from echolite.training.trainer import resumed_configs
 
     ctx = click.get_current_context()
-    given = [p for p in ctx.command.params if p.name not in ("out", "resume", "epochs", "data")
-             and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+    given = [
+        p
+        for p in ctx.command.params
+        if p.name not in ("out", "resume", "epochs", "data")
+        and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE
+    ]
     if given:
         click.echo("resume: the run keeps its saved settings; ignored " + ", ".join(p.opts[0] for p in given), err=True)
     return resumed_configs(RunDir(out), epochs, data)[1]
@@ -166,8 +256,8 @@ def average(run, last, data):
     home = RunDir.require(run)
     path, data = average_saved_run(home, last, data)
     click.echo(f"wrote {path} (mean of the last {last} epochs' weights)")
-    for export in sorted(home.path.glob("model_averaged_*.tflite")):
-        click.echo(f"note: {export.name} holds the earlier average; export again with --averaged", err=True)
+    for stale in sorted(home.path.glob("model_averaged_*.tflite")):
+        click.echo(f"note: {stale.name} holds the earlier average; export again with --averaged", err=True)
     click.echo(f"next: echolite evaluate {path} --data {data} --split val")
 
 
@@ -187,21 +277,30 @@ def phantom(out, count, seed, size):
 
 @main.command()
 @click.argument("models", nargs=-1, required=True)
-@click.option("--threads", type=click.IntRange(1), multiple=True, default=(2,), show_default=True,
-              help="TFLite interpreter threads; repeat to time each count (--threads 1 --threads 2).")
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    multiple=True,
+    default=(2,),
+    show_default=True,
+    help="TFLite interpreter threads; repeat to time each count (--threads 1 --threads 2).",
+)
 @click.option("--runs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--baseline", help="Row the ratios are against: MODEL or MODEL/FORM (default: the first row).")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Also write the rows as JSON.")
-@click.option("--image", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Frame for the end-to-end timing (default: a phantom frame at the model's size).")
+@click.option(
+    "--image",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Frame for the end-to-end timing (default: a phantom frame at the model's size).",
+)
 def bench(models, threads, runs, baseline, json_file, image):
     """Latency and cost of models in all their forms, in one table (MODELS: run folders, .keras or .tflite files,
     or preset names for untrained models)."""
-    from echolite_edge.files import owner_of
-
     from echolite.errors import check_writable
-    from echolite.export.bench import bench as run_bench, format_table
+    from echolite.export.bench import bench as run_bench
+    from echolite.export.bench import format_table
     from echolite.run import write_text_atomically
+    from echolite_edge.files import owner_of
 
     if json_file:  # before the timing, which is the work a bad path would lose
         if json_file.is_dir():
@@ -226,8 +325,10 @@ def presets():
 
     click.echo(f"{'preset':<13} {'params':>12} {'GMAC':>7} {'int8 MB':>8} {'input':>6}  description")
     for row in describe_presets():
-        click.echo(f"{row['name']:<13} {row['parameters']:>12,} {row['gmac']:>7.2f} {row['int8_mb']:>8.2f} "
-                   f"{row['input_size']:>6}  {row['description']}")
+        click.echo(
+            f"{row['name']:<13} {row['parameters']:>12,} {row['gmac']:>7.2f} {row['int8_mb']:>8.2f} "
+            f"{row['input_size']:>6}  {row['description']}"
+        )
     click.echo("int8 MB: estimated from the weights (one byte each, plus per-channel bias and scale)")
 
 

@@ -6,6 +6,6 @@ submodules (``echolite.models``, ``echolite.training.trainer``, ...) for the rea
 
 __version__ = "0.1.0"
 
-from echolite_edge.labels import LABELS  # noqa: E402  (numpy-free; the convention the device shares)
+from echolite_edge.labels import LABELS
 
 __all__ = ["LABELS", "__version__"]

@@ -48,9 +48,10 @@ class ModelConfig:
 
     For small devices: ``separable_levels`` makes the 3×3 convolutions of that many highest-resolution levels
     (encoder and decoder stages at one resolution form a level) depthwise 3×3 → norm → activation → pointwise 1×1
-    (MobileNet), except the first convolution, on the image; ``stem_stride=2`` strides the first convolution, so the U-Net runs at
-    half resolution, and a head brings the prediction back to the input size: ``head="conv"`` upsamples the features,
-    concatenates a ``head_channels``-wide convolution of the image and runs one convolution there;
+    (MobileNet), except the first convolution, on the image; ``stem_stride=2`` strides the first convolution, so the
+    U-Net runs at half resolution, and a head brings the prediction back to the input size: ``head="conv"``
+    upsamples the features, concatenates a ``head_channels``-wide convolution of the image and runs one convolution
+    there;
     ``head="bilinear"`` takes the class logits at half resolution and upsamples them bilinearly (no full-resolution
     feature map at all: the cheaper head on CPUs where memory traffic, not MACs, bounds int8 time)."""
 
@@ -85,22 +86,35 @@ class ModelConfig:
             raise EcholiteError(f"head {self.head!r} upsamples after a strided stem: it needs stem_stride 2")
         if self.stem_kernel not in (2, 3) or (self.stem_kernel == 2 and self.stem_stride != 2):
             raise EcholiteError(f"stem_kernel must be 3, or 2 with stem_stride 2; got {self.stem_kernel}")
-        if any(not isinstance(c, int) or isinstance(c, bool) or c < 1
-               for c in (*self.encoder_channels, *self.decoder_channels)):
-            raise EcholiteError(f"model config: channel counts must be positive integers, got encoder "
-                                f"{self.encoder_channels}, decoder {self.decoder_channels}")
+        if any(
+            not isinstance(c, int) or isinstance(c, bool) or c < 1
+            for c in (*self.encoder_channels, *self.decoder_channels)
+        ):
+            raise EcholiteError(
+                f"model config: channel counts must be positive integers, got encoder "
+                f"{self.encoder_channels}, decoder {self.decoder_channels}"
+            )
         if len(self.decoder_channels) != len(self.encoder_channels) - 1:
             raise EcholiteError(
                 f"model config: {len(self.encoder_channels)} encoder stages need "
                 f"{len(self.encoder_channels) - 1} decoder stages, got {len(self.decoder_channels)}"
             )
         if self.input_size < self.total_stride or self.input_size % self.total_stride:
-            raise EcholiteError(f"image size {self.input_size}: must be a positive multiple of {self.total_stride} "
-                                f"for this architecture (overall stride {self.total_stride})")
-        if self.num_classes < 2 or self.in_channels < 1 or self.convs_per_stage < 1 or self.head_channels < 1 \
-                or self.separable_levels < 0:
-            raise EcholiteError("model config: need num_classes >= 2, in_channels >= 1, convs_per_stage >= 1, "
-                                "head_channels >= 1, separable_levels >= 0")
+            raise EcholiteError(
+                f"image size {self.input_size}: must be a positive multiple of {self.total_stride} "
+                f"for this architecture (overall stride {self.total_stride})"
+            )
+        if (
+            self.num_classes < 2
+            or self.in_channels < 1
+            or self.convs_per_stage < 1
+            or self.head_channels < 1
+            or self.separable_levels < 0
+        ):
+            raise EcholiteError(
+                "model config: need num_classes >= 2, in_channels >= 1, convs_per_stage >= 1, "
+                "head_channels >= 1, separable_levels >= 0"
+            )
 
     @property
     def total_stride(self) -> int:
@@ -170,8 +184,14 @@ def resolve_configs(preset: str, quickstart: bool = False, **overrides: Any) -> 
     unknown = set(given) - TRAIN_FIELDS - MODEL_FIELDS
     if unknown:
         raise EcholiteError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    defaults = {"preset": preset, "batch_size": chosen.batch_size, "scheduler": chosen.scheduler,
-                "loss": chosen.loss, "jit_compile": chosen.jit_compile, **(QUICKSTART if quickstart else {})}
+    defaults = {
+        "preset": preset,
+        "batch_size": chosen.batch_size,
+        "scheduler": chosen.scheduler,
+        "loss": chosen.loss,
+        "jit_compile": chosen.jit_compile,
+        **(QUICKSTART if quickstart else {}),
+    }
     train = TrainConfig(**{**defaults, **{k: v for k, v in given.items() if k in TRAIN_FIELDS}})
     model = dataclasses.replace(chosen.model, **{k: v for k, v in given.items() if k in MODEL_FIELDS})
     return model, train

@@ -118,8 +118,10 @@ class EnsembleSegmenter:
     def __init__(self, members: list, tta: str = "none"):
         sizes = {m.input_size for m in members}
         if len(sizes) > 1:
-            raise EcholiteError("ensemble: the models take different input sizes "
-                                f"({', '.join(f'{m.source}: {m.input_size}' for m in members)}); use models of one size")
+            raise EcholiteError(
+                "ensemble: the models take different input sizes "
+                f"({', '.join(f'{m.source}: {m.input_size}' for m in members)}); use models of one size"
+            )
         self.members, self.tta = members, tta
         self.source, self.input_size = members[0].source, sizes.pop()
 
@@ -143,7 +145,9 @@ def load_keras_model(path: Path):
         RunDir.require(path)
     file = RunDir(path).model if path.is_dir() else path
     if not file.exists():
-        raise EcholiteError(f"{path}: no model found (expected a run folder with {RunDir.MODEL}, a .keras or a .tflite file)")
+        raise EcholiteError(
+            f"{path}: no model found (expected a run folder with {RunDir.MODEL}, a .keras or a .tflite file)"
+        )
     if file.suffix != ".keras":
         raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
     if not zipfile.is_zipfile(file):
@@ -168,9 +172,8 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 8) -> np.
 def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
     """Masks named after the frames (``<frame_id>[_pred|_seg|_mask|_gt].{png,nii.gz,npy,...}``), labels 0–3 or
     0/85/170/255, at the original size or already on the model grid. Every frame must have one."""
-    from echolite_edge.image import resize_nearest
-
     from echolite.data.cases import to_labels
+    from echolite_edge.image import resize_nearest
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -187,8 +190,9 @@ def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
         raise EcholiteError(f"{folder}: no prediction for {len(missing)} of {len(frames)} frames, e.g. {missing[0]}")
     twice = next((f for f in frames.frame_ids if len(found[f]) > 1), None)
     if twice:
-        raise EcholiteError(f"{found[twice][1]}: a second prediction for frame {twice} (also {found[twice][0].name}); "
-                            "keep one")
+        raise EcholiteError(
+            f"{found[twice][1]}: a second prediction for frame {twice} (also {found[twice][0].name}); keep one"
+        )
     by_name = {frame_id: paths[0] for frame_id, paths in found.items()}
     size = frames.masks.shape[1]
     out = np.empty_like(frames.masks)
@@ -196,8 +200,10 @@ def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
         mask, _ = read_frame(by_name[frame_id])
         shapes = {tuple(int(v) for v in frames.original_shapes[i]), (size, size)}
         if mask.shape[:2] not in shapes:
-            raise EcholiteError(f"{by_name[frame_id]}: mask of {mask.shape[1]}x{mask.shape[0]} pixels; its frame is "
-                                f"{frames.original_shapes[i][1]}x{frames.original_shapes[i][0]} (or give masks on the "
-                                f"{size}x{size} model grid)")
+            raise EcholiteError(
+                f"{by_name[frame_id]}: mask of {mask.shape[1]}x{mask.shape[0]} pixels; its frame is "
+                f"{frames.original_shapes[i][1]}x{frames.original_shapes[i][0]} (or give masks on the "
+                f"{size}x{size} model grid)"
+            )
         out[i] = resize_nearest(to_labels(mask, by_name[frame_id]), (size, size))
     return out

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from echolite_edge.files import owner_of  # noqa: E402
-from echolite_edge.labels import COLORS, LA, LV, MYO  # noqa: E402
+import matplotlib.pyplot as plt
 
-from echolite.errors import EcholiteError, check_writable  # noqa: E402
-
+from echolite.errors import EcholiteError, check_writable
+from echolite_edge.files import owner_of
+from echolite_edge.labels import COLORS, LA, LV, MYO
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
@@ -77,7 +77,12 @@ def plot_training_curves(history_csv: Path, out_png: Path) -> None:
 
 def _dice_label(key: str) -> str:
     """``val_seg_dice_myo`` → "myocardium (MYO)"."""
-    names = {"lv": "left ventricle (LV)", "myo": "myocardium (MYO)", "la": "left atrium (LA)", "mean": "mean of the three"}
+    names = {
+        "lv": "left ventricle (LV)",
+        "myo": "myocardium (MYO)",
+        "la": "left atrium (LA)",
+        "mean": "mean of the three",
+    }
     return names.get(key.rsplit("_", 1)[-1], key)
 
 
@@ -130,8 +135,10 @@ def save_augmentation_grid(frames, augmented, name: str, out_png: Path, columns:
         ax.axis("off")
     for i, (image, mask) in enumerate(augmented):
         r, c = i // columns, 2 * (i % columns)
-        for ax, (img, msk), title in ((axes[r, c], (frames.images[i], frames.masks[i]), frames.frame_ids[i]),
-                                      (axes[r, c + 1], (image, mask), name)):
+        for ax, (img, msk), title in (
+            (axes[r, c], (frames.images[i], frames.masks[i]), frames.frame_ids[i]),
+            (axes[r, c + 1], (image, mask), name),
+        ):
             ax.imshow(img, cmap="gray", vmin=0, vmax=1)
             for label, color in LABEL_COLORS.items():
                 if (msk == label).any():
@@ -152,8 +159,14 @@ def save_overlay(image, pred, truth, out_png: Path, title: str = "", dice=None) 
         ax.imshow(img, cmap="gray", vmin=0, vmax=1) if mask is None else ax.imshow(overlay(img, mask, alpha=0.45))
         ax.set_title(name, fontsize=9)
         ax.axis("off")
-    scores = "" if dice is None else "   Dice " + "  ".join(
-        f"{short} {'–' if value != value else f'{value:.2f}'}" for short, value in zip(("LV", "MYO", "LA"), dice))
+    scores = (
+        ""
+        if dice is None
+        else "   Dice "
+        + "  ".join(
+            f"{short} {'–' if math.isnan(value) else f'{value:.2f}'}" for short, value in zip(("LV", "MYO", "LA"), dice)
+        )
+    )
     fig.suptitle(f"{title}{scores}", fontsize=10)
     _legend(fig)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
@@ -184,8 +197,14 @@ def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png
     save_figure(fig, out_png, 100)
 
 
-def save_bland_altman(measured, reference, out_png: Path, label: str = "EF (%)",
-                      names: tuple[str, str] = ("measured", "reference"), rejected=None) -> None:
+def save_bland_altman(
+    measured,
+    reference,
+    out_png: Path,
+    label: str = "EF (%)",
+    names: tuple[str, str] = ("measured", "reference"),
+    rejected=None,
+) -> None:
     """Bland–Altman plot: difference (measured − reference) against their mean, with the bias and the 95 % limits
     of agreement of all pairs (``clinical.volumes.agreement``). ``label``: the quantity and its unit; ``names``:
     what the two sides are; ``rejected``: a flag per pair, drawn as a red cross (failed quality control)."""

@@ -116,8 +116,11 @@ class RunDir:
             payload: dict[str, Any] = json.loads(self.config.read_text())
             if not isinstance(payload, dict) or not all(isinstance(payload.get(k), dict) for k in ("model", "train")):
                 raise ValueError("expected 'model' and 'train' mappings")
-            return RunConfig(model_config_from_dict(payload["model"]), TrainConfig(**payload["train"]),
-                             _split_from_config(payload.get("split")))
+            return RunConfig(
+                model_config_from_dict(payload["model"]),
+                TrainConfig(**payload["train"]),
+                _split_from_config(payload.get("split")),
+            )
         except FileNotFoundError:
             raise EcholiteError(f"{self.path}: not a run folder (no {self.CONFIG})") from None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -132,15 +135,16 @@ class RunDir:
             return given
         data = self.load_config().train.data
         if data != "phantom" and not Path(data).exists():
-            raise EcholiteError(f"{self.path}: its training data {data} is not there (moved?); give the folder with "
-                                f"{option}")
+            raise EcholiteError(
+                f"{self.path}: its training data {data} is not there (moved?); give the folder with {option}"
+            )
         return data
 
     def write_summary(self, payload: dict) -> None:
         write_text_atomically(self.summary, json.dumps(payload, indent=2) + "\n")
 
     @classmethod
-    def of(cls, model: Path) -> "RunDir | None":
+    def of(cls, model: Path) -> RunDir | None:
         """The run a model belongs to: the folder itself, or the folder holding the file; None when there is none."""
         for candidate in (Path(model), Path(model).parent):
             if (candidate / cls.CONFIG).exists():
@@ -148,7 +152,7 @@ class RunDir:
         return None
 
     @classmethod
-    def require(cls, path: Path) -> "RunDir":
+    def require(cls, path: Path) -> RunDir:
         run = cls(path)
         if not run.is_run():
             raise EcholiteError(f"{path}: not a run folder (no {cls.CONFIG})")
@@ -157,8 +161,11 @@ class RunDir:
 
 def _split_from_config(split) -> dict[str, list[str]]:
     """A run's saved split: train, val and test lists of patient ids, training not empty."""
-    if not isinstance(split, dict) or not set(split) <= {"train", "val", "test"} or any(
-            not isinstance(ids, list) or not all(isinstance(p, str) for p in ids) for ids in split.values()):
+    if (
+        not isinstance(split, dict)
+        or not set(split) <= {"train", "val", "test"}
+        or any(not isinstance(ids, list) or not all(isinstance(p, str) for p in ids) for ids in split.values())
+    ):
         raise ValueError("'split' must map train, val and test to lists of patient ids")
     if not split.get("train"):
         raise ValueError("its split lists no training patients")
@@ -180,6 +187,7 @@ def check_report_folder(out: Path, what: str, marker: str) -> None:
 
 
 # --- the data a run was trained and is scored on --------------------------------------------------------------
+
 
 def load_with_split(data_path: str, run: Path | RunDir | None, size: int, split_file: str | None = None):
     """The data on the model's grid and its patient split: ``split_file`` when given, else the run's saved split

@@ -18,7 +18,9 @@ def camus_release(root, frames, suffix, folder):
         d.mkdir(parents=True, exist_ok=True)
         write_medical((frames.images[i] * 255).astype(np.uint8), d / f"{name}{suffix}")
         write_medical(frames.masks[i], d / f"{name}_gt{suffix}")
-        (d / "Info_4CH.cfg").write_text("ED: 1\nES: 12\nNbFrame: 14\nSex: F\nAge: 61\nImageQuality: Good\nEF: 57.5\nFrameRate: 40\n")
+        (d / "Info_4CH.cfg").write_text(
+            "ED: 1\nES: 12\nNbFrame: 14\nSex: F\nAge: 61\nImageQuality: Good\nEF: 57.5\nFrameRate: 40\n"
+        )
         if frames.phases[i] == "ED":
             loop = np.stack([(frames.images[i] * 255).astype(np.uint8)] * 3)
             write_medical(loop, d / f"{patient}_4CH_half_sequence{suffix}")

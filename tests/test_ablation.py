@@ -3,11 +3,20 @@ import csv
 import pytest
 from click.testing import CliRunner
 
-from echolite.studies.ablation import (Outcome, Plan, load_plan, make_runner, parse_rule, resolve, run_plan,
-                                       with_rule, write_tables)
 from echolite.cli.main import main
 from echolite.config import TrainConfig
 from echolite.errors import EcholiteError
+from echolite.studies.ablation import (
+    Outcome,
+    Plan,
+    load_plan,
+    make_runner,
+    parse_rule,
+    resolve,
+    run_plan,
+    with_rule,
+    write_tables,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,8 +56,13 @@ def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):
     out = tmp_path / "study"
     monkeypatch.setattr(echolite.training.trainer, "train", interrupted_train)
     with pytest.raises(KeyboardInterrupt):
-        run_plan(load_plan(str(plan_file)), out, TrainConfig(), make_runner(out, "val", log=lambda _: None),
-                  log=lambda _: None)
+        run_plan(
+            load_plan(str(plan_file)),
+            out,
+            TrainConfig(),
+            make_runner(out, "val", log=lambda _: None),
+            log=lambda _: None,
+        )
 
     def counting_train(config, run_dir, **kwargs):
         trained.append(run_dir.name)
@@ -68,20 +82,29 @@ def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):
 def test_size_variant_swaps_only_the_widths():
     plan = load_plan("paper")
     base = resolve(plan.baseline, {"norm": "batch", "activation": "mish"}, "now", TrainConfig())
-    bigger = resolve({**plan.baseline, "norm": "batch", "activation": "mish"}, {"size": "unet2"}, "U-Net 2", TrainConfig())
+    bigger = resolve(
+        {**plan.baseline, "norm": "batch", "activation": "mish"}, {"size": "unet2"}, "U-Net 2", TrainConfig()
+    )
     assert bigger.model.encoder_channels == (64, 64, 128, 256, 256, 512)
     assert (bigger.model.norm, bigger.model.activation) == (base.model.norm, base.model.activation)
-    assert [s["name"] for s in plan.steps][:4] == ["Normalization", "Activation functions", "Postprocessing",
-                                                  "Data augmentation"]
+    assert [s["name"] for s in plan.steps][:4] == [
+        "Normalization",
+        "Activation functions",
+        "Postprocessing",
+        "Data augmentation",
+    ]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("baseline: {preset: unet0}\nsteps: [{name: x, variants: {a: {colour: red}}}]", "unknown setting"),
-    ("baseline: {preset: unet9}\nsteps: []", "unknown preset"),
-    ("steps: []", "baseline"),
-    ("baseline: {}\nrule: fastest\nsteps: []", "unknown rule"),
-    ("baseline: {}\nrule: mean_dice_rv\nsteps: []", "unknown rule 'mean_dice_rv'; a rule is mean_<metric>"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("baseline: {preset: unet0}\nsteps: [{name: x, variants: {a: {colour: red}}}]", "unknown setting"),
+        ("baseline: {preset: unet9}\nsteps: []", "unknown preset"),
+        ("steps: []", "baseline"),
+        ("baseline: {}\nrule: fastest\nsteps: []", "unknown rule"),
+        ("baseline: {}\nrule: mean_dice_rv\nsteps: []", "unknown rule 'mean_dice_rv'; a rule is mean_<metric>"),
+    ],
+)
 def test_bad_plans_are_user_errors(tmp_path, text, message):
     path = tmp_path / "plan.yaml"
     path.write_text(text)
@@ -89,13 +112,16 @@ def test_bad_plans_are_user_errors(tmp_path, text, message):
         load_plan(str(path))
 
 
-@pytest.mark.parametrize("rule, metric, structures, higher", [
-    ("mean_dice", "dice", ("LV", "MYO", "LA"), True),
-    ("mean_hd", "hd_px", ("LV", "MYO", "LA"), False),
-    ("mean_dice_epi", "dice", ("EPI",), True),
-    ("mean_mad_mm_LA", "mad_mm", ("LA",), False),
-    ("mean_hd_px", "hd_px", ("LV", "MYO", "LA"), False),
-])
+@pytest.mark.parametrize(
+    "rule, metric, structures, higher",
+    [
+        ("mean_dice", "dice", ("LV", "MYO", "LA"), True),
+        ("mean_hd", "hd_px", ("LV", "MYO", "LA"), False),
+        ("mean_dice_epi", "dice", ("EPI",), True),
+        ("mean_mad_mm_LA", "mad_mm", ("LA",), False),
+        ("mean_hd_px", "hd_px", ("LV", "MYO", "LA"), False),
+    ],
+)
 def test_a_rule_names_any_metric_and_structure(rule, metric, structures, higher):
     parsed = parse_rule(rule)
     assert (parsed.metric, parsed.structures, parsed.higher_is_better) == (metric, structures, higher)
@@ -114,8 +140,14 @@ def test_the_rule_decides_which_variant_is_kept(tmp_path):
         scored = [score_frames(np.roll(frames.masks, shifts[v.label], axis=2), frames) for v in variants]
         return [Outcome(v, s, summarize(s)) for v, s in zip(variants, scored)]
 
-    plan = Plan("p", "", "mean_mad_px_epi", "val", {"preset": "unet0"},
-                [{"name": "Step", "variants": {"further": {"epochs": 2}, "closer": {"epochs": 3}}}])
+    plan = Plan(
+        "p",
+        "",
+        "mean_mad_px_epi",
+        "val",
+        {"preset": "unet0"},
+        [{"name": "Step", "variants": {"further": {"epochs": 2}, "closer": {"epochs": 3}}}],
+    )
     rows = run_plan(plan, tmp_path, TrainConfig(), run_variants, log=lambda _: None)
     assert [r["variant"] for r in rows if r["kept"]] == ["baseline", "closer"]
     assert rows[2]["rule_value"] < rows[0]["rule_value"] < rows[1]["rule_value"] and rows[2]["p_rule"] is not None
@@ -129,16 +161,35 @@ def test_the_rule_decides_which_variant_is_kept(tmp_path):
 
 
 def test_train_with_mirrored_strategy(tmp_path):
-    result = CliRunner().invoke(main, ["train", "--preset", "unet0", "--image-size", "64", "--phantom-frames", "12",
-                                       "--epochs", "1", "--batch-size", "4", "--strategy", "mirrored",
-                                       "--out", str(tmp_path / "run")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--preset",
+            "unet0",
+            "--image-size",
+            "64",
+            "--phantom-frames",
+            "12",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--strategy",
+            "mirrored",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "model.keras").exists()
 
 
 def test_workers_train_variants_in_parallel_processes(tmp_path):
     plan = tmp_path / "two.yaml"
-    plan.write_text(SMALL_PLAN.replace("variants: {BN: {norm: batch}}", "variants: {BN: {norm: batch}, IN: {norm: instance}}"))
+    plan.write_text(
+        SMALL_PLAN.replace("variants: {BN: {norm: batch}}", "variants: {BN: {norm: batch}, IN: {norm: instance}}")
+    )
     result = CliRunner().invoke(main, ["ablate", str(plan), "--out", str(tmp_path / "study"), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "study" / "runs").glob("*/summary.json"))) == 3  # baseline, BN, IN
@@ -170,9 +221,11 @@ def test_a_plan_is_checked_whole_but_a_step_may_build_on_an_earlier_one(tmp_path
         "baseline: {preset: unet0, input_size: 64, epochs:}\n"  # an empty setting is not set
         "steps:\n"
         "  - {name: Stem, variants: {patch: {stem_stride: 2}}}\n"
-        "  - {name: Head, variants: {bilinear: {head: bilinear}, supervised: {deep_supervision: 1}}}\n")
+        "  - {name: Head, variants: {bilinear: {head: bilinear}, supervised: {deep_supervision: 1}}}\n"
+    )
     assert [s["name"] for s in load_plan(str(tmp_path / "chain.yaml")).steps] == ["Stem", "Head"]
     (tmp_path / "alone.yaml").write_text(
-        "baseline: {preset: unet0, input_size: 64}\nsteps: [{name: Head, variants: {bilinear: {head: bilinear}}}]\n")
+        "baseline: {preset: unet0, input_size: 64}\nsteps: [{name: Head, variants: {bilinear: {head: bilinear}}}]\n"
+    )
     with pytest.raises(EcholiteError, match="step 'Head', variant 'bilinear': .*stem_stride 2"):
         load_plan(str(tmp_path / "alone.yaml"))

@@ -66,7 +66,7 @@ def _la_hole(m):
 
 
 def _epi_hole(m):
-    m[100:103, _lv_edge(m, 100)[1] + 4:][:, :3] = 0  # a pocket inside the lateral wall
+    m[100:103, _lv_edge(m, 100)[1] + 4 :][:, :3] = 0  # a pocket inside the lateral wall
 
 
 def _lv_island(m):
@@ -83,7 +83,7 @@ def _la_island(m):
 
 def _lv_myo_crack(m):
     for row in range(100, 105):  # the two LV columns along the lateral wall
-        m[row, _lv_edge(m, row)[1] - 1:_lv_edge(m, row)[1] + 1] = 0
+        m[row, _lv_edge(m, row)[1] - 1 : _lv_edge(m, row)[1] + 1] = 0
 
 
 def _lv_la_crack(m):
@@ -97,14 +97,14 @@ def _open_lateral_wall(m):
 def _myo_beside_la(m):
     for row in range(151, 166):  # the myocardium runs on down the sides of the atrium
         la = np.nonzero(m[row] == 3)[0]
-        m[row, la[0] - 8:la[0]] = m[row, la[-1] + 1:la[-1] + 9] = 2
+        m[row, la[0] - 8 : la[0]] = m[row, la[-1] + 1 : la[-1] + 9] = 2
 
 
 def _thin_walls_mid_cavity(m):
     for row in range(95, 116):
         left, right = _lv_edge(m, row)
-        m[row, :left - 3][m[row, :left - 3] == 2] = 0
-        m[row, right + 4:][m[row, right + 4:] == 2] = 0
+        m[row, : left - 3][m[row, : left - 3] == 2] = 0
+        m[row, right + 4 :][m[row, right + 4 :] == 2] = 0
 
 
 DEFECTS = {  # defect → the criteria it must fire, and only those
@@ -141,7 +141,7 @@ def test_myocardium_thinner_than_a_twelfth_of_its_thickest_fails():
     mask[((y - 38) ** 2 + (x - 128) ** 2 <= 12**2) & (mask == 0)] = 2  # a thick apical wall: 10 px to the background
     assert failed_criteria(mask) == []
     for row in range(125, 128):  # a neck 2 pixels thin on the lateral wall: split by one erosion, 1/10 < 0.12
-        mask[row, _lv_edge(mask, row)[1] + 3:][mask[row, _lv_edge(mask, row)[1] + 3:] == 2] = 0
+        mask[row, _lv_edge(mask, row)[1] + 3 :][mask[row, _lv_edge(mask, row)[1] + 3 :] == 2] = 0
     assert failed_criteria(mask) == ["myo_thinness"]
     assert measure_anatomy(mask)["myo_thinness"] == pytest.approx(1 / 10, abs=0.01)
 
@@ -198,10 +198,20 @@ def _vital_reference(mask):
             erosions += 1
         return erosions / thickest
 
-    return {"lv_hole": holes(lv), "la_hole": holes(la), "epi_hole": holes(lv | myo), "lv_fragmented": fragments(lv),
-            "myo_fragmented": fragments(myo), "la_fragmented": fragments(la), "lv_myo_gap": gap(lv, myo),
-            "lv_la_gap": gap(lv, la), "lv_myo_width_ratio": width(lv, myo), "myo_thinness": erosion(myo),
-            "lv_background_frontier": frontier(lv, mask == 0), "myo_la_frontier": frontier(myo, la)}
+    return {
+        "lv_hole": holes(lv),
+        "la_hole": holes(la),
+        "epi_hole": holes(lv | myo),
+        "lv_fragmented": fragments(lv),
+        "myo_fragmented": fragments(myo),
+        "la_fragmented": fragments(la),
+        "lv_myo_gap": gap(lv, myo),
+        "lv_la_gap": gap(lv, la),
+        "lv_myo_width_ratio": width(lv, myo),
+        "myo_thinness": erosion(myo),
+        "lv_background_frontier": frontier(lv, mask == 0),
+        "myo_la_frontier": frontier(myo, la),
+    }
 
 
 def test_measures_follow_vitals_algorithms():

@@ -45,19 +45,31 @@ def world(tmp_path_factory):
         change(root / name)
 
     variant("corrupt", lambda d: (d / "img" / f"{first}.png").write_bytes(b"not a png at all"))
-    variant("truncated", lambda d: (d / "img" / f"{first}.png").write_bytes((root / "good" / "img" / f"{first}.png").read_bytes()[:120]))
+    variant(
+        "truncated",
+        lambda d: (d / "img" / f"{first}.png").write_bytes((root / "good" / "img" / f"{first}.png").read_bytes()[:120]),
+    )
     variant("labels", lambda d: Image.fromarray(np.full((SIZE, SIZE), 7, np.uint8)).save(d / "ref" / f"{first}_gt.png"))
     variant("size", lambda d: Image.fromarray(np.zeros((SIZE, SIZE + 5), np.uint8)).save(d / "ref" / f"{first}_gt.png"))
     variant("bit32", lambda d: _as_folder_layout(d, first))
     variant("nomasks", lambda d: shutil.rmtree(d / "ref"))
     variant("dot", lambda d: Image.fromarray(np.zeros((1, 1), np.uint8)).save(d / "img" / f"{first}.png"))
-    variant("link", lambda d: (d / "img" / f"{first}.png").unlink() or (d / "img" / f"{first}.png").symlink_to("gone.png"))
+    variant(
+        "link", lambda d: (d / "img" / f"{first}.png").unlink() or (d / "img" / f"{first}.png").symlink_to("gone.png")
+    )
     variant("nospacing", lambda d: (d / "img").rename(d / "images") or (d / "ref").rename(d / "masks"))
     variant("bomb", lambda d: (d / "img" / f"{first}.png").unlink() or _write_bomb(d / "img" / f"{first}.png"))
     variant("dupframe", lambda d: shutil.copy(d / "img" / f"{first}.png", d / "img" / f"{first}.PNG"))
-    variant("named", lambda d: [f.rename(f.with_name(f.name.replace("phantom", "patient")))  # a PNG export,
-                                for f in sorted(d.rglob("phantom*.png"))])  # whose pixel spacing is known
-    variant("partial", lambda d: [f.unlink() for f in sorted((d / "img").iterdir())[2:] + sorted((d / "ref").iterdir())[2:]])
+    variant(
+        "named",
+        lambda d: [
+            f.rename(f.with_name(f.name.replace("phantom", "patient")))  # a PNG export,
+            for f in sorted(d.rglob("phantom*.png"))
+        ],
+    )  # whose pixel spacing is known
+    variant(
+        "partial", lambda d: [f.unlink() for f in sorted((d / "img").iterdir())[2:] + sorted((d / "ref").iterdir())[2:]]
+    )
     (root / "empty" / "img").mkdir(parents=True)
     (root / "empty" / "ref").mkdir()
     (root / "text.keras").write_text("a model, honestly")
@@ -67,8 +79,11 @@ def world(tmp_path_factory):
     shutil.copytree(root / "good" / "ref", root / "wrongpred")  # predictions: the expert masks, one of a wrong size
     Image.fromarray(np.zeros((32, 48), np.uint8)).save(root / "wrongpred" / f"{first}_gt.png")
     (root / "bad.yaml").write_text("train: [unclosed\n")
-    for name, plan in {"epochs": "baseline: {epochs: 2.5}", "name": "name: ../out\nbaseline: {}",
-                       "norm": "baseline: {}\nsteps: [{name: s, variants: {a: {norm: nope}}}]"}.items():
+    for name, plan in {
+        "epochs": "baseline: {epochs: 2.5}",
+        "name": "name: ../out\nbaseline: {}",
+        "norm": "baseline: {}\nsteps: [{name: s, variants: {a: {norm: nope}}}]",
+    }.items():
         (root / f"plan_{name}.yaml").write_text(plan + ("" if "steps" in plan else "\nsteps: []") + "\n")
     (root / "count.yaml").write_text("train: 5\n")
     (root / "dupkey.yaml").write_text(f"train: [{frames.patients[0]}]\nval: []\ntrain: [{frames.patients[1]}]\n")
@@ -99,23 +114,42 @@ def world(tmp_path_factory):
         Image.fromarray(frame).save(root / animated, save_all=True, append_images=[Image.fromarray(frame[::-1])])
     Image.fromarray(frame[:1, :1]).save(root / "dot.png")
     (root / "side.json").mkdir()  # where an export's metadata would go
-    for name, change in {"csvok": lambda t: t, "csvneg": lambda t: t.replace(",0.", ",-5.", 1), "csvcomma": lambda t: t.replace(".", ",", 8),
-                         "csvempty": lambda t: "", "csvdup": lambda t: t + t.splitlines()[1] + "\n"}.items():
+    for name, change in {
+        "csvok": lambda t: t,
+        "csvneg": lambda t: t.replace(",0.", ",-5.", 1),
+        "csvcomma": lambda t: t.replace(".", ",", 8),
+        "csvempty": lambda t: "",
+        "csvdup": lambda t: t + t.splitlines()[1] + "\n",
+    }.items():
         (root / name).mkdir()
         (root / name / "frames.csv").write_text(change(FRAMES_CSV))
 
-    config = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=SIZE, norm="batch",
-                         activation="relu", deep_supervision=True)
-    train(TrainConfig(epochs=1, batch_size=4, data=str(root / "good"), jit_compile=False), root / "run",
-          model_config=config)
+    config = ModelConfig(
+        encoder_channels=(8, 8, 16),
+        decoder_channels=(8, 8),
+        input_size=SIZE,
+        norm="batch",
+        activation="relu",
+        deep_supervision=True,
+    )
+    train(
+        TrainConfig(epochs=1, batch_size=4, data=str(root / "good"), jit_compile=False),
+        root / "run",
+        model_config=config,
+    )
     export_run(root / "run", ExportSettings(mode="fp32"))
     shutil.copytree(root / "run", root / "badlast")  # an epoch's weights kept, the last checkpoint broken
     (root / "badlast" / "checkpoint" / "epochs").mkdir()
-    load_saved_model(root / "run" / "model.keras").save_weights(root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5")
+    load_saved_model(root / "run" / "model.keras").save_weights(
+        root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5"
+    )
     (root / "badlast" / "checkpoint" / "last.keras").write_text("half a checkpoint")
     weights = (root / "badlast" / "checkpoint" / "epochs" / "epoch_001.weights.h5").read_bytes()
-    for name, kept in {"truncepoch": {"epoch_001": weights[:2000]}, "foreignepoch": {},  # damaged, another model's,
-                       "strayepoch": {"epoch_001": weights, "epoch_001 (1)": weights}}.items():  # a stray copy
+    for name, kept in {
+        "truncepoch": {"epoch_001": weights[:2000]},
+        "foreignepoch": {},  # damaged, another model's,
+        "strayepoch": {"epoch_001": weights, "epoch_001 (1)": weights},
+    }.items():  # a stray copy
         shutil.copytree(root / "run", root / name)
         (root / name / "checkpoint" / "epochs").mkdir()
         for stem, data in kept.items():
@@ -140,17 +174,23 @@ def world(tmp_path_factory):
     (root / "otherref" / "summary.json").write_text(json.dumps({**summary, "reference_digest": "0" * 24}))
     shutil.copytree(root / "report", root / "othergrid")
     (root / "othergrid" / "summary.json").write_text(json.dumps({**summary, "grid": 128}))
-    for name, factor in {"measured": 1, "measured8": 8}.items():  # the same patients, expert volumes of another pixel size
+    for name, factor in {
+        "measured": 1,
+        "measured8": 8,
+    }.items():  # the same patients, expert volumes of another pixel size
         (root / name).mkdir()
         (root / name / "measurements.csv").write_text(
             "patient,edv_ml,esv_ml,ef,expert_edv_ml,expert_esv_ml,expert_ef\n"
-            + "".join(f"p{i},{100 + i},{50 + i},{50 - i},{(98 + i) * factor},{(49 + i) * factor},{50 - i}\n"
-                      for i in range(6)))
+            + "".join(
+                f"p{i},{100 + i},{50 + i},{50 - i},{(98 + i) * factor},{(49 + i) * factor},{50 - i}\n" for i in range(6)
+            )
+        )
     return root
 
 
 def _damaged_runs(root: Path, saved: dict) -> None:
     """Copies of the trained run, each damaged in one file a resume or a report reads."""
+
     def damaged(name, change):
         shutil.copytree(root / "run", root / name)
         change(root / name)
@@ -162,7 +202,9 @@ def _damaged_runs(root: Path, saved: dict) -> None:
     config("nullmodel", model=None)
     config("sizecfg", model={**saved["model"], "input_size": 2 * SIZE})
     state = json.loads((root / "run" / "checkpoint" / "state.json").read_text())
-    damaged("badstate", lambda d: (d / "checkpoint" / "state.json").write_text(json.dumps({**state, "epochs_done": -3})))
+    damaged(
+        "badstate", lambda d: (d / "checkpoint" / "state.json").write_text(json.dumps({**state, "epochs_done": -3}))
+    )
     damaged("badhistory", lambda d: (d / "history.csv").write_bytes(b"\xff\xfe garbage\n"))
     damaged("nobest", lambda d: (d / "model.keras").unlink())
     damaged("noconfig", lambda d: (d / "config.json").unlink())
@@ -208,12 +250,21 @@ CASES = [
     ("train --data {w}/dot --out {w}/new", "a 1×1 frame; an echo frame is at least 16 pixels", "{w}/new"),
     ("train --data {w}/link --out {w}/new", "ED.png: a broken symbolic link", "{w}/new"),
     ("train --data {w}/good --split-file {w}/bad.yaml --out {w}/new", "bad.yaml: not valid YAML", "{w}/new"),
-    ("train --data {w}/good --split-file {w}/count.yaml --out {w}/new", "train must be a list of patient ids, got 5",
-     "{w}/new"),
-    ("train --data {w}/good --split-file {w}/single.yaml --out {w}/new", "train must be a list of patient ids, got 'ph",
-     "{w}/new"),
-    ("train --data {w}/good --split-file {w}/latin1.yaml --out {w}/new", "latin1.yaml: not UTF-8 or UTF-16 text",
-     "{w}/new"),
+    (
+        "train --data {w}/good --split-file {w}/count.yaml --out {w}/new",
+        "train must be a list of patient ids, got 5",
+        "{w}/new",
+    ),
+    (
+        "train --data {w}/good --split-file {w}/single.yaml --out {w}/new",
+        "train must be a list of patient ids, got 'ph",
+        "{w}/new",
+    ),
+    (
+        "train --data {w}/good --split-file {w}/latin1.yaml --out {w}/new",
+        "latin1.yaml: not UTF-8 or UTF-16 text",
+        "{w}/new",
+    ),
     ("train --data {w}/good --out {w}/afile/run", "is a file", "{w}/afile/run"),
     ("train --epochs 0 --out {w}/new", "epochs must be >= 1, got 0", "{w}/new"),
     ("train --ds-weight -1 --out {w}/new", "ds_weight must be >= 0", "{w}/new"),
@@ -235,35 +286,57 @@ CASES = [
     ("train --data {w}/good --out {w}/mine", "history.csv: a row without an epoch number", "{w}/mine/config.json"),
     ("train --out {w}/nosplit --resume --epochs 2", "config.json: not a readable echolite run config (its split", None),
     ("train --out {w}/nullmodel --resume --epochs 2", "expected 'model' and 'train' mappings", None),
-    ("train --out {w}/badstate --resume --epochs 2", "state.json: not a training state (epochs_done -3 is not a",
-     None),
+    ("train --out {w}/badstate --resume --epochs 2", "state.json: not a training state (epochs_done -3 is not a", None),
     ("train --out {w}/badhistory --resume --epochs 2", "history.csv: not a readable history", None),
     ("train --out {w}/nobest --resume --epochs 2", "model.keras: missing (the best model, of epoch 1)", None),
     ("phantom -n 2 --size 32 --out {w}/pvdir", "preview.png: is a folder", "{w}/pvdir/img"),
     # evaluate and compare
     ("evaluate {w}/text.keras --data {w}/good", "text.keras: not a Keras model file", "{w}/text-evaluation-test"),
-    ("evaluate {w}/garbage.tflite --data {w}/good", "garbage.tflite: not a TFLite model", "{w}/garbage-evaluation-test"),
+    (
+        "evaluate {w}/garbage.tflite --data {w}/good",
+        "garbage.tflite: not a TFLite model",
+        "{w}/garbage-evaluation-test",
+    ),
     ("evaluate {w}/run --data {w}/corrupt --split all", "not a readable image", "{w}/run/evaluation-all"),
     ("evaluate {w}/run --data {w}/good --out {w}/afile/report", "is a file", "{w}/afile/report"),
     ("evaluate --predictions {w}/frames --data {w}/good --split all", "no prediction for", "{w}/frames-evaluation-all"),
-    ("evaluate --predictions {w}/wrongpred --data {w}/good --split all", "mask of 48x32 pixels; its frame is 64x64",
-     "{w}/wrongpred-evaluation-all"),
+    (
+        "evaluate --predictions {w}/wrongpred --data {w}/good --split all",
+        "mask of 48x32 pixels; its frame is 64x64",
+        "{w}/wrongpred-evaluation-all",
+    ),
     ("evaluate {w}/run --data {w}/good --split sideways", "'sideways' is not one of", None),
     ("compare {w}/run {w}/text.keras --data {w}/good --out {w}/cmp.png", "not a Keras model file", "{w}/cmp.png"),
-    ("evaluate {w}/foreign.tflite --data {w}/good", "not an echolite segmentation model", "{w}/foreign-evaluation-test"),
+    (
+        "evaluate {w}/foreign.tflite --data {w}/good",
+        "not an echolite segmentation model",
+        "{w}/foreign-evaluation-test",
+    ),
     ("evaluate {w}/foreign.keras --data {w}/good", "not an echolite model", "{w}/foreign-evaluation-test"),
     ("compare {w}/run {w}/run --data {w}/good --out {w}/cmp.jpgx", "cannot write a .jpgx figure", "{w}/cmp.jpgx"),
     ("evaluate {w}/noconfig.keras --data {w}/good", "noconfig.keras: cannot load the model", None),
-    ("evaluate {w}/nullmodel --data {w}/good", "nullmodel/config.json: not a readable echolite run config",
-     "{w}/nullmodel/evaluation-test"),
-    ("evaluate {w}/noconfig --data {w}/good", "noconfig: not a run folder (no config.json)",
-     "{w}/noconfig/evaluation-test"),
+    (
+        "evaluate {w}/nullmodel --data {w}/good",
+        "nullmodel/config.json: not a readable echolite run config",
+        "{w}/nullmodel/evaluation-test",
+    ),
+    (
+        "evaluate {w}/noconfig --data {w}/good",
+        "noconfig: not a run folder (no config.json)",
+        "{w}/noconfig/evaluation-test",
+    ),
     ("evaluate {w}/run --data {w}/good --out {w}/run", "run: a run folder; write the report to a folder", None),
     ("evaluate {w}/run --data {w}/good --out {w}/measured", "holds another report (measurements.csv)", None),
-    ("measure --ground-truth --data {w}/good --spacing 0.3 --out {w}/report", "holds another report (frames.csv)",
-     None),
-    ("evaluate --predictions {w}/dupred --data {w}/good --split all", "a second prediction for frame",
-     "{w}/dupred-evaluation-all"),
+    (
+        "measure --ground-truth --data {w}/good --spacing 0.3 --out {w}/report",
+        "holds another report (frames.csv)",
+        None,
+    ),
+    (
+        "evaluate --predictions {w}/dupred --data {w}/good --split all",
+        "a second prediction for frame",
+        "{w}/dupred-evaluation-all",
+    ),
     ("compare {w}/report {w}/otherref --out {w}/cmp.png", "scored against different reference masks", "{w}/cmp.png"),
     ("compare {w}/report {w}/othergrid --out {w}/cmp.png", "were scored on 64 and 128 pixel grids", "{w}/cmp.png"),
     ("compare {w}/measured {w}/measured8", "measured different expert volumes (a factor of 8.00 apart", None),
@@ -274,24 +347,46 @@ CASES = [
     ("export {w}/run --out {w}/afile/m.tflite", "is a file", "{w}/afile/m.tflite"),
     ("export {w}/run --fp32 --qat 1", "--qat trains for int8", "{w}/run/model_fp32_qat.tflite"),
     ("export {w}/run --calib-samples 0 --out {w}/x.tflite", "--calib-samples (>= 1) out of range", "{w}/x.tflite"),
-    ("export {w}/run --int8 --fp16 --out {w}/x.tflite", "give one export format, not --int8 and --fp16", "{w}/x.tflite"),
-    ("export {w}/run --parity-threshold nan --out {w}/x.tflite", "--parity-threshold (>= 0) out of range",
-     "{w}/x.tflite"),
-    ("export {w}/run --out {w}/side.tflite", "side.json: is a folder where the export's metadata goes",
-     "{w}/side.tflite"),
+    (
+        "export {w}/run --int8 --fp16 --out {w}/x.tflite",
+        "give one export format, not --int8 and --fp16",
+        "{w}/x.tflite",
+    ),
+    (
+        "export {w}/run --parity-threshold nan --out {w}/x.tflite",
+        "--parity-threshold (>= 0) out of range",
+        "{w}/x.tflite",
+    ),
+    (
+        "export {w}/run --out {w}/side.tflite",
+        "side.json: is a folder where the export's metadata goes",
+        "{w}/side.tflite",
+    ),
     # average
     ("average {w}/run --last 1", "0 epoch weights kept", "{w}/run/model_averaged.keras"),
-    ("average {w}/moved --last 1", "gone is not there (moved?); give the folder with --data",
-     "{w}/moved/model_averaged.keras"),
+    (
+        "average {w}/moved --last 1",
+        "gone is not there (moved?); give the folder with --data",
+        "{w}/moved/model_averaged.keras",
+    ),
     ("export {w}/moved --int8", "give the folder with --calib-data", "{w}/moved/model_int8.tflite"),
-    ("export {w}/run --fp32 --out {w}/run/config.tflite", "config.json: exists and is not an export's metadata",
-     "{w}/run/config.tflite"),
+    (
+        "export {w}/run --fp32 --out {w}/run/config.tflite",
+        "config.json: exists and is not an export's metadata",
+        "{w}/run/config.tflite",
+    ),
     ("export {w}/sizecfg --fp32 --out {w}/x.tflite", "model.keras: takes 64x64 frames, while", "{w}/x.tflite"),
     ("average {w}/badlast --last 1", "last.keras: cannot load the model", "{w}/badlast/model_averaged.keras"),
-    ("average {w}/truncepoch --last 1", "epoch_001.weights.h5: unreadable weights file (Unable to",
-     "{w}/truncepoch/model_averaged.keras"),
-    ("average {w}/foreignepoch --last 1", "epoch_001.weights.h5: not weights of this run's model",
-     "{w}/foreignepoch/model_averaged.keras"),
+    (
+        "average {w}/truncepoch --last 1",
+        "epoch_001.weights.h5: unreadable weights file (Unable to",
+        "{w}/truncepoch/model_averaged.keras",
+    ),
+    (
+        "average {w}/foreignepoch --last 1",
+        "epoch_001.weights.h5: not weights of this run's model",
+        "{w}/foreignepoch/model_averaged.keras",
+    ),
     ("average {w}/strayepoch --last 2", "1 epoch weights kept", "{w}/strayepoch/model_averaged.keras"),
     # measure, bench
     ("measure {w}/text.keras --data {w}/good", "not a Keras model file", None),
@@ -313,8 +408,11 @@ CASES = [
     ("measure {w}/run --sequence {w}/colour.npy --spacing 0.3", "expected a sequence of gray 2D frames", None),
     ("measure {w}/run --sequence {w}/tiny.npy --spacing 0.3", "tiny.npy: a 8×8 frame", None),
     ("measure {w}/run --sequence {w}/stack.npy --split test", "leave out --data, --ground-truth, --split and", None),
-    ("measure --ground-truth --data {w}/named --spacing 0.3", "--spacing: every frame carries its own pixel spacing",
-     None),
+    (
+        "measure --ground-truth --data {w}/named --spacing 0.3",
+        "--spacing: every frame carries its own pixel spacing",
+        None,
+    ),
     ("bench {w}/run --runs 1 --image {w}/stack.npy", "stack.npy: a stack of 2 frames", None),
     ("average {w}/run --last 1 --data {w}/partial", "training patients (e.g. ", "{w}/run/model_averaged.keras"),
     ("measure {w}/run --sequence {w}/pages.tif --spacing 0.3", "pages.tif: 2 frames in one image file", None),
@@ -337,43 +435,93 @@ CASES = [
     ("ablate {w}/bad.yaml --out {w}/abl", "not valid YAML", "{w}/abl"),
     ("ablate nosuchplan --out {w}/abl", "no such plan file or built-in plan", "{w}/abl"),
     ("ablate {w}/plan_key.yaml --out {w}/abl", "plan_key.yaml: unknown key(s) rulle", "{w}/abl"),
-    ("ablate {w}/plan_epochs.yaml --out {w}/abl", "plan_epochs.yaml: baseline: epochs 2.5 is not an integer", "{w}/abl"),
+    (
+        "ablate {w}/plan_epochs.yaml --out {w}/abl",
+        "plan_epochs.yaml: baseline: epochs 2.5 is not an integer",
+        "{w}/abl",
+    ),
     ("ablate {w}/plan_name.yaml", "plan name '../out' cannot name a folder under ablations/", None),
     ("ablate {w}/plan_norm.yaml --out {w}/abl", "step 's', variant 'a': unknown norm 'nope'", "{w}/abl"),
     ("ablate tiny --epochs 0 --out {w}/abl", "epochs must be a positive integer", "{w}/abl"),
     ("ablate tiny --workers 0 --out {w}/abl", "workers must be at least 1", "{w}/abl"),
     ("cross-evaluate {w}/run --test CAMUS --out {w}/cross", "expected NAME=PATH", "{w}/cross"),
     ("cross-evaluate {w}/good --test PH=phantom --out {w}/cross", "not a run folder", "{w}/cross"),
-    ("cross-evaluate {w}/run --test A={w}/good --test A=phantom --out {w}/cross", "test set A: named twice", "{w}/cross"),
+    (
+        "cross-evaluate {w}/run --test A={w}/good --test A=phantom --out {w}/cross",
+        "test set A: named twice",
+        "{w}/cross",
+    ),
     ("cross-evaluate {w}/run --test A={w}/good --out {w}/afile", "afile: is a file", None),
     # the device runner
     ("edge run {w}/garbage.tflite {w}/frames --out {w}/masks", "not a TFLite model", "{w}/masks"),
-    ("edge run {w}/badmeta/model_fp32.tflite {w}/frames --out {w}/masks", "model_fp32.json: unreadable model metadata", "{w}/masks"),
+    (
+        "edge run {w}/badmeta/model_fp32.tflite {w}/frames --out {w}/masks",
+        "model_fp32.json: unreadable model metadata",
+        "{w}/masks",
+    ),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks", "b.png: not a readable image", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/earlier", "earlier: holds other files", None),
-    ("edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/masks --spacing 0.3", "--spacing: the pixel size "
-     "is for the volumes of a --cine loop", "{w}/masks"),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/masks --spacing 0.3",
+        "--spacing: the pixel size is for the volumes of a --cine loop",
+        "{w}/masks",
+    ),
     ("edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/run", "run: holds other files", None),
-    ("edge bench {w}/run/model_fp32.tflite --runs 1 --json {w}/run/config.json", "config.json: a file of the run",
-     None),
+    (
+        "edge bench {w}/run/model_fp32.tflite --runs 1 --json {w}/run/config.json",
+        "config.json: a file of the run",
+        None,
+    ),
     ("bench {w}/run --runs 1 --json {w}/run/model.keras", "model.keras: a file of the run", None),
     ("data preview {w}/good --out {w}/run/curves.png", "curves.png: a file of the run", None),
     ("compare {w}/report {w}/report --out {w}/run/curves.png", "curves.png: a file of the run", None),
-    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/afile/masks", "is a file, not a folder", "{w}/afile/masks"),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/afile/masks",
+        "is a file, not a folder",
+        "{w}/afile/masks",
+    ),
     ("edge run {w}/run/model_fp32.tflite {w}/nothing --out {w}/masks", "nothing: not found", "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --threads 0", "--threads: must be at least 1", "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --qc lax", "argument --qc: invalid choice", "{w}/masks"),
-    ("edge run {w}/foreign.tflite {w}/frames --out {w}/masks", "foreign.tflite: not an echolite segmentation", "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --cine --spacing inf", "must be a positive number",
-     "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/collide --out {w}/masks", "gives a frame named 'f', as f.jpg does",
-     "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/mixed --out {w}/masks --cine", "b.png: a 80×72 frame in a loop", "{w}/masks"),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --threads 0",
+        "--threads: must be at least 1",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --qc lax",
+        "argument --qc: invalid choice",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/foreign.tflite {w}/frames --out {w}/masks",
+        "foreign.tflite: not an echolite segmentation",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --cine --spacing inf",
+        "must be a positive number",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/collide --out {w}/masks",
+        "gives a frame named 'f', as f.jpg does",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/mixed --out {w}/masks --cine",
+        "b.png: a 80×72 frame in a loop",
+        "{w}/masks",
+    ),
     ("edge run {w}/run/model_fp32.tflite {w}/colour.npy --out {w}/masks", "looks like one colour frame", "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/complex.npy --out {w}/masks", "complex64 values are not intensities",
-     "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/anim.gif --out {w}/masks", "anim.gif: 2 frames in one image file",
-     "{w}/masks"),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/complex.npy --out {w}/masks",
+        "complex64 values are not intensities",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/anim.gif --out {w}/masks",
+        "anim.gif: 2 frames in one image file",
+        "{w}/masks",
+    ),
     ("edge run {w}/run/model_fp32.tflite {w}/dot.png --out {w}/masks", "dot.png: a 1×1 frame", "{w}/masks"),
     ("edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/frames", "the input folder", None),
     ("edge bench {w}/run/model_fp32.tflite --cine {w}/noframes.npy", "noframes.npy: a stack of no frames", None),
@@ -383,10 +531,16 @@ CASES = [
     ("edge bench {w}/run/model_fp32.tflite --image {w}/frames/b.png", "b.png: not a readable image", None),
     ("edge bench {w}/run/model_fp32.tflite --image {w}/bomb.png", "bomb.png: image too large to read", None),
     ("edge bench {w}/run/model_fp32.tflite --image {w}/stack.npy", "stack.npy: a stack of 2 frames", None),
-    ("edge run {w}/run/model_fp32.tflite {w}/bomb.png --out {w}/masks", "bomb.png: image too large to read",
-     "{w}/masks"),
-    ("edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/masks --cine", "a.png: --cine needs a loop of at "
-     "least 2 frames, got 1", "{w}/masks"),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/bomb.png --out {w}/masks",
+        "bomb.png: image too large to read",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/masks --cine",
+        "a.png: --cine needs a loop of at least 2 frames, got 1",
+        "{w}/masks",
+    ),
 ]
 
 

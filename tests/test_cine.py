@@ -13,16 +13,18 @@ def cine():
 
 
 def test_cine_finds_ed_and_es_and_the_right_ef(cine):
-    images, masks, contraction = cine
+    _images, masks, _contraction = cine
     spacing = (0.5, 0.5)
     result = analyse_cine(masks, spacing)
     assert (result.ed_index, result.es_index) == (0, 8)
     measured_es = mitral_cut(masks[8], long_axis(masks[0], spacing), spacing)  # cut at the ED mitral plane
-    expected = ejection_fraction(volume_single_plane(long_axis(masks[0], spacing)),
-                                 volume_single_plane(long_axis(measured_es, spacing)))
+    expected = ejection_fraction(
+        volume_single_plane(long_axis(masks[0], spacing)), volume_single_plane(long_axis(measured_es, spacing))
+    )
     assert result.ef == pytest.approx(expected) and 25 < result.ef < 75
-    uncut = ejection_fraction(volume_single_plane(long_axis(masks[0], spacing)),
-                              volume_single_plane(long_axis(masks[8], spacing)))
+    uncut = ejection_fraction(
+        volume_single_plane(long_axis(masks[0], spacing)), volume_single_plane(long_axis(masks[8], spacing))
+    )
     assert analyse_cine(masks, spacing, cut=False).ef == pytest.approx(uncut)
     assert np.all(np.diff(result.lv_area_mm2[:9]) < 0)  # the LV shrinks through systole
     unknown = analyse_cine(masks, (np.nan, np.nan))  # no spacing: EF still (a ratio), no volumes

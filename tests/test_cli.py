@@ -4,8 +4,21 @@ from click.testing import CliRunner
 from echolite import __version__
 from echolite.cli.main import main
 
-COMMANDS = ["train", "phantom", "presets", "evaluate", "compare", "measure", "export", "bench", "data",
-            "data inspect", "data preview", "ablate", "cross-evaluate"]
+COMMANDS = [
+    "train",
+    "phantom",
+    "presets",
+    "evaluate",
+    "compare",
+    "measure",
+    "export",
+    "bench",
+    "data",
+    "data inspect",
+    "data preview",
+    "ablate",
+    "cross-evaluate",
+]
 
 
 def test_version():
@@ -19,18 +32,21 @@ def test_every_command_has_help(command):
     assert result.exit_code == 0 and "Usage" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--preset", "unet9"], "unknown preset 'unet9'"),
-    (["train", "--epochs", "0"], "epochs must be >= 1, got 0"),
-    (["train", "--batch-size", "-1"], "batch_size must be >= 1, got -1"),
-    (["train", "--ds-weight", "-1"], "ds_weight must be >= 0, got -1"),
-    (["train", "--image-size", "0"], "must be a positive multiple of"),
-    (["train", "--augment", "heavy"], "unknown augmentation"),
-    (["train", "--out", "/proc/echolite-run"], "cannot write the run folder"),
-    (["train", "--resume"], "--resume needs --out"),
-    (["train", "--data", "/nonexistent/data"], "data folder not found"),
-    (["train", "--image-size", "100"], "must be a positive multiple of 32"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--preset", "unet9"], "unknown preset 'unet9'"),
+        (["train", "--epochs", "0"], "epochs must be >= 1, got 0"),
+        (["train", "--batch-size", "-1"], "batch_size must be >= 1, got -1"),
+        (["train", "--ds-weight", "-1"], "ds_weight must be >= 0, got -1"),
+        (["train", "--image-size", "0"], "must be a positive multiple of"),
+        (["train", "--augment", "heavy"], "unknown augmentation"),
+        (["train", "--out", "/proc/echolite-run"], "cannot write the run folder"),
+        (["train", "--resume"], "--resume needs --out"),
+        (["train", "--data", "/nonexistent/data"], "data folder not found"),
+        (["train", "--image-size", "100"], "must be a positive multiple of 32"),
+    ],
+)
 def test_bad_input_gives_one_line_error(args, message):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
@@ -49,9 +65,24 @@ def test_phantom_command_writes_frames_and_preview(tmp_path):
 
 def test_train_command_end_to_end(tmp_path):
     out = tmp_path / "run"
-    result = CliRunner().invoke(main, [
-        "train", "--preset", "unet0", "--image-size", "64", "--phantom-frames", "12", "--epochs", "1",
-        "--batch-size", "4", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--preset",
+            "unet0",
+            "--image-size",
+            "64",
+            "--phantom-frames",
+            "12",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "validation Dice  LV" in result.output and (out / "model.keras").exists()
     lines = result.stdout.splitlines()

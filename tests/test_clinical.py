@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 
 from echolite.clinical.volumes import (
-    ejection_fraction, long_axis, volume_area_length, volume_biplane, volume_single_plane,
+    ejection_fraction,
+    long_axis,
+    volume_area_length,
+    volume_biplane,
+    volume_single_plane,
 )
 
 SPACING = (0.3, 0.25)  # mm per (row, column): anisotropic on purpose
@@ -69,10 +73,11 @@ def test_measure_command_on_ground_truth_and_a_reference_ef(tmp_path):
     from tests.helpers import camus_release
 
     camus_release(tmp_path / "data", frames, ".nii.gz", "database_nifti")  # Info_4CH.cfg says EF 57.5
-    result = CliRunner().invoke(main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--json",
-                                       "--out", str(tmp_path / "m")])
+    result = CliRunner().invoke(
+        main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--json", "--out", str(tmp_path / "m")]
+    )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output[result.output.index("{"):])
+    report = json.loads(result.output[result.output.index("{") :])
     assert len(report["patients"]) == 3 and report["patients"][0]["method"] == "single-plane disks 4CH"
     assert all(p["edv_ml"] > p["esv_ml"] > 0 and 10 < p["ef"] < 90 for p in report["patients"])
     assert report["patients"][0]["reference_ef"] == 57.5
@@ -80,17 +85,31 @@ def test_measure_command_on_ground_truth_and_a_reference_ef(tmp_path):
     assert report["qc"]["criteria"] == "camus" and report["qc"]["frames_checked"] == 6
     assert "qc_passed" in report["agreement"]["vs_reference"]["ef"]
     assert (tmp_path / "m" / "measurements.csv").exists() and (tmp_path / "m" / "bland_altman.png").exists()
-    uncut = CliRunner().invoke(main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--json",
-                                      "--no-mitral-cut"])
+    uncut = CliRunner().invoke(
+        main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--json", "--no-mitral-cut"]
+    )
     assert uncut.exit_code == 0, uncut.output
-    uncut_report = json.loads(uncut.output[uncut.output.index("{"):])
+    uncut_report = json.loads(uncut.output[uncut.output.index("{") :])
     assert len(uncut_report["patients"]) == 3 and uncut_report["mitral_cut"] is False and report["mitral_cut"]
     both = CliRunner().invoke(main, ["measure", "--data", str(tmp_path / "data")])
     assert both.exit_code == 1 and "give either MODEL or --ground-truth" in both.output
 
     (tmp_path / "split.yaml").write_text("train: [patient0001]\nval: [patient0002, patient0003]\n")
-    table = CliRunner().invoke(main, ["measure", "--ground-truth", "--data", str(tmp_path / "data"), "--split", "val",
-                                      "--split-file", str(tmp_path / "split.yaml"), "--qc", "echolite"])
+    table = CliRunner().invoke(
+        main,
+        [
+            "measure",
+            "--ground-truth",
+            "--data",
+            str(tmp_path / "data"),
+            "--split",
+            "val",
+            "--split-file",
+            str(tmp_path / "split.yaml"),
+            "--qc",
+            "echolite",
+        ],
+    )
     assert table.exit_code == 0, table.output
     assert "patient0001" not in table.output and "patient0003" in table.output
     assert "QC passed (echolite)" in table.output and "QC (echolite criteria):" in table.output
@@ -129,8 +148,8 @@ def _model_and_expert(defective_patient=2):
     es = 2 * defective_patient + 1
     rows, cols = np.nonzero(model[es] == 1)
     r, c = int(np.median(rows)), int(np.median(cols))
-    assert (model[es][r - 2:r + 2, c - 2:c + 2] == 1).all()
-    model[es][r - 2:r + 2, c - 2:c + 2] = 0
+    assert (model[es][r - 2 : r + 2, c - 2 : c + 2] == 1).all()
+    model[es][r - 2 : r + 2, c - 2 : c + 2] = 0
     return expert, model
 
 
@@ -211,7 +230,7 @@ def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
         input_size = 128
 
         def predict_labels(self, batch):
-            return masks[:len(batch)] if len(batch) < len(masks) else masks
+            return masks[: len(batch)] if len(batch) < len(masks) else masks
 
     monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
@@ -231,7 +250,7 @@ def _measurements_csv(folder, model_ef, expert_ef=(60.0, 50.0, 40.0, 55.0)):
     folder.mkdir()
     lines = ["patient,method,edv_ml,esv_ml,ef,expert_edv_ml,expert_esv_ml,expert_ef"]
     for i, (ef, expert) in enumerate(zip(model_ef, expert_ef)):
-        edv = 100 if ef == ef else float("nan")  # a patient that could not be measured has NaN throughout
+        edv = 100 if np.isfinite(ef) else float("nan")  # a patient that could not be measured has NaN throughout
         lines.append(f"patient{i:04d},single-plane disks 4CH,{edv},{edv - ef},{ef},100,{100 - expert},{expert}")
     (folder / "measurements.csv").write_text("\n".join(lines) + "\n")
 
@@ -265,7 +284,7 @@ def _systole_reaching_into_the_atrium(spacing=SPACING, size=320):
     ``_half_ellipsoid_view`` is the row 0.8·size), and the same ES mask without that."""
     ed = _half_ellipsoid_view(70.0, 24.0, size, spacing)
     es = _half_ellipsoid_view(60.0, 18.0, size, spacing)
-    y, x = np.mgrid[0:size, 0:size].astype(float)
+    y, _x = np.mgrid[0:size, 0:size].astype(float)
     below = 0.8 * size * spacing[0] - y * spacing[0]
     reaching = es.copy()
     reaching[(below < 0) & (below > -8) & (es == 3)] = 1
@@ -310,8 +329,9 @@ def test_measure_cuts_the_systolic_masks_unless_told_not_to():
     from echolite.clinical.volumes import measure_patients
 
     ed, reaching, es = _systole_reaching_into_the_atrium()
-    frames = SimpleNamespace(patients=["p1", "p1"], views=["4CH", "4CH"], phases=["ED", "ES"],
-                             spacing_mm=np.array([SPACING, SPACING]))
+    frames = SimpleNamespace(
+        patients=["p1", "p1"], views=["4CH", "4CH"], phases=["ED", "ES"], spacing_mm=np.array([SPACING, SPACING])
+    )
     cut = measure_patients(np.stack([ed, reaching]), frames)[0]
     clean = measure_patients(np.stack([ed, es]), frames)[0]
     uncut = measure_patients(np.stack([ed, reaching]), frames, cut=False)[0]

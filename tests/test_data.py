@@ -132,15 +132,18 @@ def test_one_intensity_rule_for_every_bit_depth_in_library_and_device(tmp_path, 
     """8-bit, 16-bit full range and 16-bit holding 8-bit values of the same frame read alike, never stretched by
     the image's own maximum, and the device runner's input equals the library's bit for bit."""
     from PIL import Image
-    from echolite_edge.image import describe_intensity, model_input, read_image, read_pixels
 
     from echolite.clinical.cine import read_sequence
     from echolite.data.cases import gray8
     from echolite.data.io import read_frame
+    from echolite_edge.image import describe_intensity, model_input, read_image, read_pixels
 
     base = np.round(phantom.images[0] * 200).astype(np.uint8)  # never reaches 255: a stretch would show
-    files = {"8-bit": base, "16-bit, scaled by 255/65535": base.astype(np.uint16) * 257,
-             "16-bit holding 8-bit values": base.astype(np.uint16)}
+    files = {
+        "8-bit": base,
+        "16-bit, scaled by 255/65535": base.astype(np.uint16) * 257,
+        "16-bit holding 8-bit values": base.astype(np.uint16),
+    }
     for i, (kind, values) in enumerate(files.items()):
         path = tmp_path / f"frame{i}.png"
         Image.fromarray(values).save(path)
@@ -202,7 +205,7 @@ def test_split_file_in_utf16_and_with_numeric_ids(tmp_path):
 def test_broken_links_are_skipped_and_file_names_need_not_be_utf8(tmp_path):
     write_png_export(make_phantom(4, seed=0, size=32), tmp_path / "png")
     images, masks = tmp_path / "png" / "img", tmp_path / "png" / "ref"
-    first = sorted(images.iterdir())[0].stem
+    first = min(images.iterdir()).stem
     (images / "loop.png").symlink_to("loop.png")
     (images / "gone.png").symlink_to("nowhere.png")
     (masks / "gone_gt.png").symlink_to(masks / f"{first}_gt.png")

@@ -22,7 +22,8 @@ if {logical}:
 from echolite.config import ModelConfig, TrainConfig
 from echolite.errors import EcholiteError
 from echolite.training.trainer import train
-model = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=64)  # no batch norm: replicas agree
+# no batch norm: the replicas agree
+model = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=64)
 out = {{}}
 for strategy, folder in {runs}:
     batch = 3 if folder.endswith("odd") else {batch}
@@ -39,8 +40,14 @@ print("RESULT " + json.dumps(out))
 
 
 def _run(code: str, env=None, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def _result(proc) -> dict:
@@ -50,12 +57,16 @@ def _result(proc) -> dict:
 
 
 def test_mirrored_on_two_devices_matches_the_default_strategy(tmp_path):
-    runs = [("default", str(tmp_path / "one")), ("mirrored", str(tmp_path / "two")), ("mirrored", str(tmp_path / "odd"))]
+    runs = [
+        ("default", str(tmp_path / "one")),
+        ("mirrored", str(tmp_path / "two")),
+        ("mirrored", str(tmp_path / "odd")),
+    ]
     result = _result(_run(TRAIN.format(logical=True, runs=runs, epochs=2, batch=8, resume=False)))
     print(result)
     for name in ("LV", "MYO", "LA"):
         assert abs(result["default"]["dice"][name] - result["mirrored"]["dice"][name]) < 0.02
-    steps = [sum(1 for _ in open(tmp_path / f / "history.csv")) for f in ("one", "two")]
+    steps = [len((tmp_path / f / "history.csv").read_text().splitlines()) for f in ("one", "two")]
     assert steps[0] == steps[1] == 3  # header + 2 epochs
     # the same optimizer steps per epoch: the global batch is split over the replicas, not multiplied
     from echolite.run import RunDir
@@ -79,14 +90,21 @@ def _free_ports(n: int) -> list[int]:
 
 def _workers(tmp_path, epochs: int, resume: bool) -> list[subprocess.CompletedProcess]:
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
-    code = TRAIN.format(logical=False, runs=[("multi-worker", str(tmp_path / "run"))], epochs=epochs, batch=8,
-                        resume=resume)
+    code = TRAIN.format(
+        logical=False, runs=[("multi-worker", str(tmp_path / "run"))], epochs=epochs, batch=8, resume=resume
+    )
     procs = []
     for index in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-               "ECHOLITE_WORKER_TIMEOUT": "60"}
-        procs.append(subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
+        env = {
+            **os.environ,
+            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            "ECHOLITE_WORKER_TIMEOUT": "60",
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
     try:
         outputs = [p.communicate(timeout=300) for p in procs]
     finally:
@@ -104,15 +122,18 @@ def test_multi_worker_trains_with_two_processes_and_resumes(tmp_path):
     assert names == ["checkpoint", "config.json", "curves.png", "history.csv", "model.keras", "summary.json"]
     second = _workers(tmp_path, epochs=2, resume=True)
     assert [_result(p)["multi-worker"]["epochs"] for p in second] == [2, 2]
-    assert sum(1 for _ in open(tmp_path / "run" / "history.csv")) == 3
+    assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 3
 
 
-@pytest.mark.parametrize("config, problem", [
-    (None, "TF_CONFIG: not set"),
-    ("{not json", "TF_CONFIG: not a valid cluster description"),
-    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}', "task index 3"),
-    ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "not a valid cluster description ('task')"),
-])
+@pytest.mark.parametrize(
+    "config, problem",
+    [
+        (None, "TF_CONFIG: not set"),
+        ("{not json", "TF_CONFIG: not a valid cluster description"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}', "task index 3"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "not a valid cluster description ('task')"),
+    ],
+)
 def test_malformed_tf_config_is_one_line(monkeypatch, config, problem):
     from echolite.errors import EcholiteError
     from echolite.training.distribute import place
@@ -132,6 +153,9 @@ def test_unreachable_worker_is_one_line_within_the_timeout(tmp_path):
     proc = _run(code, env={"TF_CONFIG": json.dumps(config), "ECHOLITE_WORKER_TIMEOUT": "5"}, timeout=120)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert proc.returncode != 0 and errors == [
-        "error: TF_CONFIG: worker 0 could not reach the other workers within 5 s "
-        "(are they all started, and are their host:port reachable?)"]
+        (
+            "error: TF_CONFIG: worker 0 could not reach the other workers within 5 s "
+            "(are they all started, and are their host:port reachable?)"
+        )
+    ]
     assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()

@@ -36,13 +36,13 @@ def test_fill_enclosed_background_takes_the_label_around_each_pocket():
     from echolite_edge.postprocess import fill_enclosed_background
 
     mask = np.zeros((16, 16), np.uint8)
-    mask[2:14, 2:14] = 2                 # myocardium block
-    mask[4:10, 4:12] = 1                 # LV cavity inside it
-    mask[10:14, 5:11] = 3                # LA below, touching both
-    mask[6, 6] = 0                       # a hole in the LV
-    mask[3, 8] = 0                       # a hole in the MYO
-    mask[10, 7] = mask[10, 8] = 0        # a crack between LV and LA, rim mostly LA
-    mask[0:2, 0:3] = 0                   # background open to the border stays
+    mask[2:14, 2:14] = 2  # myocardium block
+    mask[4:10, 4:12] = 1  # LV cavity inside it
+    mask[10:14, 5:11] = 3  # LA below, touching both
+    mask[6, 6] = 0  # a hole in the LV
+    mask[3, 8] = 0  # a hole in the MYO
+    mask[10, 7] = mask[10, 8] = 0  # a crack between LV and LA, rim mostly LA
+    mask[0:2, 0:3] = 0  # background open to the border stays
     filled = fill_enclosed_background(mask)
     assert filled[6, 6] == 1 and filled[3, 8] == 2 and filled[10, 7] == filled[10, 8] == 3
     assert (filled == 0).sum() == 256 - 144 and check_anatomy(filled)["lv_hole"] is False
@@ -69,13 +69,13 @@ def test_close_myocardium_closes_the_wall_away_from_the_atrium():
     from echolite_edge.postprocess import close_myocardium
 
     mask = np.zeros((20, 20), np.uint8)
-    mask[2:14, 3:17] = 2                 # myocardium
-    mask[4:14, 5:15] = 1                 # LV cavity, open to the background on the right from row 6 down
+    mask[2:14, 3:17] = 2  # myocardium
+    mask[4:14, 5:15] = 1  # LV cavity, open to the background on the right from row 6 down
     mask[6:14, 15:17] = 0
-    mask[14:19, 5:15] = 3                # LA below the cavity
+    mask[14:19, 5:15] = 3  # LA below the cavity
     closed = close_myocardium(mask)
-    assert (closed[6:12, 14] == 2).all()            # the open wall: LV rim beside the background becomes MYO
-    assert (closed[12:14, 14] == 1).all()           # within 2 pixels of the LA it stays LV (the mitral plane)
+    assert (closed[6:12, 14] == 2).all()  # the open wall: LV rim beside the background becomes MYO
+    assert (closed[12:14, 14] == 1).all()  # within 2 pixels of the LA it stays LV (the mitral plane)
     assert (closed[4:14, 5:14] == mask[4:14, 5:14]).all() and (closed == 3).sum() == (mask == 3).sum()
     np.testing.assert_array_equal(postprocess(mask, PostprocessConfig(close_myocardium="always")), closed)
 
@@ -89,17 +89,22 @@ def test_close_myocardium_when_open_closes_only_a_wall_the_criterion_rejects():
     mask[4:14, 5:15] = 1
     mask[14:19, 5:15] = 3
     nicked, open_wall = mask.copy(), mask.copy()
-    nicked[7, 15:17] = 0                 # a one-row nick in the right wall: within the criterion
-    open_wall[6:14, 15:17] = 0           # the right wall missing from row 6 down: beyond it
+    nicked[7, 15:17] = 0  # a one-row nick in the right wall: within the criterion
+    open_wall[6:14, 15:17] = 0  # the right wall missing from row 6 down: beyond it
     limit = CAMUS.lv_background_frontier_ratio_max
-    assert measure_anatomy(nicked)["lv_background_frontier"] <= limit < measure_anatomy(open_wall)["lv_background_frontier"]
+    assert (
+        measure_anatomy(nicked)["lv_background_frontier"]
+        <= limit
+        < measure_anatomy(open_wall)["lv_background_frontier"]
+    )
     assert not lv_open_to_background(nicked) and lv_open_to_background(open_wall)
     closing_only = {"fill_enclosed": False, "detach": False}  # the nick splits the wall: no largest components
     np.testing.assert_array_equal(repair_anatomy(nicked, close_wall="when-open", **closing_only), nicked)
     np.testing.assert_array_equal(repair_anatomy(nicked, close_wall="always", **closing_only), close_myocardium(nicked))
     assert (close_myocardium(nicked) != nicked).any()
-    np.testing.assert_array_equal(postprocess(open_wall, PostprocessConfig(close_myocardium="when-open")),
-                                  close_myocardium(open_wall))
+    np.testing.assert_array_equal(
+        postprocess(open_wall, PostprocessConfig(close_myocardium="when-open")), close_myocardium(open_wall)
+    )
     with pytest.raises(EcholiteError, match="when-open"):
         PostprocessConfig(close_myocardium="sometimes")
 
@@ -109,9 +114,9 @@ def test_detach_atrium_trims_the_wall_beside_the_atrium_back_to_the_annulus():
     from echolite_edge.postprocess import detach_atrium
 
     mask = np.zeros((24, 56), np.uint8)
-    mask[2:14, 4:52] = 2                 # myocardium
-    mask[4:14, 6:50] = 1                 # LV cavity, open at the bottom (the mitral plane, row 13)
-    mask[14:22, 6:50] = 3                # LA below the plane
+    mask[2:14, 4:52] = 2  # myocardium
+    mask[4:14, 6:50] = 1  # LV cavity, open at the bottom (the mitral plane, row 13)
+    mask[14:22, 6:50] = 3  # LA below the plane
     mask[14:18, 4:6] = mask[14:18, 50:52] = 2  # the wall runs on beside the atrium for 4 rows
     detached = detach_atrium(mask)
     assert (detached[15:18, 5] == 0).all() and (detached[15:18, 50] == 0).all()  # the layer on the LA goes
@@ -171,7 +176,7 @@ def test_test_time_augmentation_keeps_what_an_equivariant_model_sees():
     from echolite_edge.tta import TTA_MODES, tta_probabilities
 
     yy, xx = np.mgrid[:64, :64]
-    disk = ((yy - 30) ** 2 + (xx - 34) ** 2 < 15 ** 2).astype(np.float32)[None]
+    disk = ((yy - 30) ** 2 + (xx - 34) ** 2 < 15**2).astype(np.float32)[None]
     model_calls = []
 
     def threshold(views):
@@ -190,8 +195,11 @@ def test_edge_sources_import_nothing_heavy():
     banned = {"tensorflow", "keras", "scipy", "echolite", "tf_keras"}
     for path in EDGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             for name in names:
                 if name.split(".")[0] in banned and name != "tensorflow.lite":
                     pytest.fail(f"{path.name} imports {name}")
@@ -203,16 +211,18 @@ def test_runner_gives_the_library_masks_without_tensorflow(tmp_path, tiny_config
 
     from echolite.data.phantom import make_phantom
     from echolite.export.tflite import export_tflite
+    from echolite.inference import TFLiteSegmenter, load_segmenter
     from echolite.models import build_unet, inference_model
-    from echolite.inference import TFLiteSegmenter
-
-    from echolite.inference import load_segmenter
 
     model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
     frames = make_phantom(4, seed=1, size=64)
     result = export_tflite(model, tmp_path / "m.tflite", "int8", calibration=frames)
-    other = export_tflite(inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu", norm="none"))),
-                          tmp_path / "other.tflite", "int8", calibration=frames)
+    other = export_tflite(
+        inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu", norm="none"))),
+        tmp_path / "other.tflite",
+        "int8",
+        calibration=frames,
+    )
     expected = postprocess(TFLiteSegmenter(result.path).predict_labels(frames.images))
     from echolite_edge.image import model_input
 
@@ -225,17 +235,18 @@ def test_runner_gives_the_library_masks_without_tensorflow(tmp_path, tiny_config
 import sys, numpy as np
 sys.path.insert(0, {str(EDGE)!r})
 from echolite_edge.cli import main
-assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'out')!r}]) == 0
-assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'tta')!r},
+assert main(["run", {str(result.path)!r}, {str(tmp_path / "loop.npy")!r}, "--out", {str(tmp_path / "out")!r}]) == 0
+assert main(["run", {str(result.path)!r}, {str(tmp_path / "loop.npy")!r}, "--out", {str(tmp_path / "tta")!r},
              "--tta", "zoom-gamma"]) == 0
-assert main(["run", {str(result.path)!r}, {str(tmp_path / 'loop.npy')!r}, "--out", {str(tmp_path / 'both')!r},
+assert main(["run", {str(result.path)!r}, {str(tmp_path / "loop.npy")!r}, "--out", {str(tmp_path / "both")!r},
              "--tta", "zoom", "--ensemble", {str(other.path)!r}]) == 0
-assert main(["bench", {str(result.path)!r}, "--runs", "3", "--warmup", "1", "--json", {str(tmp_path / 'bench.json')!r}]) == 0
-assert main(["bench", {str(result.path)!r}, "--cine", {str(tmp_path / 'loop.npy')!r}, "--scanner-fps", "0.001"]) == 0
+bench = ["bench", {str(result.path)!r}, "--runs", "3", "--warmup", "1"]
+assert main(bench + ["--json", {str(tmp_path / "bench.json")!r}]) == 0
+assert main(["bench", {str(result.path)!r}, "--cine", {str(tmp_path / "loop.npy")!r}, "--scanner-fps", "0.001"]) == 0
 heavy = [m for m in ("tensorflow", "keras", "scipy") if m in sys.modules]
 assert not heavy, heavy
 """
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert "frames/s end to end" in run.stdout and "p99" in run.stdout
     assert "cine: 4 frames" in run.stdout and "keeps up with a scanner at 0.001 frames/s" in run.stdout
@@ -326,8 +337,11 @@ def test_an_earlier_output_is_replaced_whole(tmp_path, monkeypatch):
     _run_on_masks(tmp_path, monkeypatch, masks)
     assert len(list((tmp_path / "out").glob("*_mask.png"))) == 8
     code, results = _run_on_masks(tmp_path, monkeypatch, masks[:3])
-    assert code == 0 and sorted(p.name for p in (tmp_path / "out").glob("*_mask.png")) == [
-        f["mask"] for f in results["frames"]] and len(results["frames"]) == 3
+    assert (
+        code == 0
+        and sorted(p.name for p in (tmp_path / "out").glob("*_mask.png")) == [f["mask"] for f in results["frames"]]
+        and len(results["frames"]) == 3
+    )
 
 
 def test_device_qc_verdicts_are_the_librarys(tmp_path, monkeypatch):
@@ -370,8 +384,9 @@ def test_device_cine_cuts_the_systolic_mask_as_the_library_does(tmp_path, monkey
     masks[4][tuple(es_atrium[es_atrium[:, 0] < top + 4].T)] = 1  # the ES "LV" takes the atrium's first rows
     efs = {}
     for cut in ("--mitral-cut", "--no-mitral-cut"):
-        code, results = _run_on_masks(tmp_path / cut, monkeypatch, list(masks), "--cine", "--qc", "off",
-                                      "--spacing", "0.5", cut)
+        code, results = _run_on_masks(
+            tmp_path / cut, monkeypatch, list(masks), "--cine", "--qc", "off", "--spacing", "0.5", cut
+        )
         assert code == 0 and results["cine"]["es_frame"] == 4
         efs[cut] = results["cine"]["ef_percent"]
     assert efs["--mitral-cut"] == pytest.approx(analyse_cine(masks, (0.5, 0.5)).ef)
@@ -475,7 +490,9 @@ def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config)
     source = shutil.copytree(EDGE, tmp_path / "edge-src", ignore=shutil.ignore_patterns("build", "*.egg-info"))
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv" / "bin" / "python"  # build in a copy: the checkout gets no build/ or egg-info
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(source)], capture_output=True, text=True)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(source)], capture_output=True, text=True, check=False
+    )
     assert install.returncode == 0, install.stderr[-2000:]
     frame = tmp_path / "frame.png"
     from PIL import Image
@@ -484,13 +501,13 @@ def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config)
     code = f"""
 import sys
 from echolite_edge.cli import main
-assert main(["run", {str(exported.path)!r}, {str(frame)!r}, "--out", {str(tmp_path / 'out')!r}]) == 0
+assert main(["run", {str(exported.path)!r}, {str(frame)!r}, "--out", {str(tmp_path / "out")!r}]) == 0
 import importlib.util
 for name in ("tensorflow", "keras", "scipy"):
     assert name not in sys.modules, name
     assert importlib.util.find_spec(name) is None, name + " is installed in the edge venv"
 """
-    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     from PIL import Image as _Image
 

@@ -10,8 +10,8 @@ from echolite.cli.main import main
 from echolite.data.phantom import make_phantom
 from echolite.data.writers import write_png_export
 from echolite.errors import EcholiteError
-from echolite.evaluation.scoring import read_frame_csv, score_frames, summarize, write_frame_csv
 from echolite.evaluation.postprocess import PostprocessConfig
+from echolite.evaluation.scoring import read_frame_csv, score_frames, summarize, write_frame_csv
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,9 @@ def test_frames_csv_round_trip_keeps_metrics_missed_and_criteria_sets(frames, tm
     assert {"mad_mm_EPI", "hd_px_LV", "missed_LA", "outlier", "outlier_camus", "outlier_echolite"} <= set(header)
     assert any(c.startswith("camus_") for c in header) and "echolite_lv_hole" in header
     back = read_frame_csv(tmp_path / "frames.csv")
-    assert _flat(summarize(back)) == pytest.approx(_flat(summarize(scores)), abs=2e-4, nan_ok=True)  # 4 decimals, twice rounded
+    assert _flat(summarize(back)) == pytest.approx(
+        _flat(summarize(scores)), abs=2e-4, nan_ok=True
+    )  # 4 decimals, twice rounded
     assert back[0].checks == scores[0].checks and back[0].missed_distance == "nan"
 
 
@@ -127,7 +129,7 @@ def test_evaluate_predictions_folder_cli(tmp_path, frames):
     args = ["evaluate", "--predictions", str(tmp_path / "pred"), "--data", str(tmp_path / "data"), "--split", "all"]
     result = CliRunner().invoke(main, args + ["--json", "--out", str(tmp_path / "eval")])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output[result.output.index("{"):])
+    summary = json.loads(result.output[result.output.index("{") :])
     assert summary["n_frames"] == 12 and summary["dice"]["LV"] > 0.99 and summary["outliers_echolite"] == 0
     assert (tmp_path / "eval" / "frames.csv").read_text().count("\n") == 13
     assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == 8
@@ -136,7 +138,7 @@ def test_evaluate_predictions_folder_cli(tmp_path, frames):
     frames_now = (tmp_path / "eval" / "frames.csv").read_text().count("\n") - 1
     assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == min(8, frames_now) < 8  # no stale overlays
     raw = CliRunner().invoke(main, args + ["--json", "--no-postprocess"])
-    raw_summary = json.loads(raw.output[raw.output.index("{"):])
+    raw_summary = json.loads(raw.output[raw.output.index("{") :])
     assert raw_summary["outliers"] == 12 and raw_summary["hd_px"]["LV"] > summary["hd_px"]["LV"]
     table = CliRunner().invoke(main, args + ["--missed-distance", "diagonal"])
     assert "Dice" in table.output and "4CH_ED" in table.output and "LV epi" in table.output
@@ -157,25 +159,50 @@ def test_evaluate_keras_model_and_missing_predictions(tmp_path, frames, tiny_con
 
     build_unet(dataclasses.replace(tiny_config, input_size=256)).save(tmp_path / "m.keras")
     write_png_export(frames, tmp_path / "data")
-    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "m.keras"), "--data", str(tmp_path / "data"),
-                                       "--split", "all", "--json"])
+    result = CliRunner().invoke(
+        main, ["evaluate", str(tmp_path / "m.keras"), "--data", str(tmp_path / "data"), "--split", "all", "--json"]
+    )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output[result.output.index("{"):])["n_frames"] == 12
-    tta = CliRunner().invoke(main, ["evaluate", str(tmp_path / "m.keras"), "--data", str(tmp_path / "data"),
-                                    "--split", "all", "--tta", "zoom"])
+    assert json.loads(result.output[result.output.index("{") :])["n_frames"] == 12
+    tta = CliRunner().invoke(
+        main,
+        ["evaluate", str(tmp_path / "m.keras"), "--data", str(tmp_path / "data"), "--split", "all", "--tta", "zoom"],
+    )
     assert tta.exit_code == 0, tta.output
     assert "test-time augmentation zoom" in tta.output and (tmp_path / "m-evaluation-all-tta-zoom").is_dir()
     build_unet(dataclasses.replace(tiny_config, input_size=256)).save(tmp_path / "other.keras")
-    pair = CliRunner().invoke(main, ["evaluate", str(tmp_path / "m.keras"), "--data", str(tmp_path / "data"),
-                                     "--split", "all", "--ensemble", str(tmp_path / "other.keras")])
+    pair = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            str(tmp_path / "m.keras"),
+            "--data",
+            str(tmp_path / "data"),
+            "--split",
+            "all",
+            "--ensemble",
+            str(tmp_path / "other.keras"),
+        ],
+    )
     assert pair.exit_code == 0, pair.output
     assert "ensemble of 2 models" in pair.output and (tmp_path / "m-evaluation-all-ensemble2").is_dir()
-    no_model = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "m-evaluation-all-tta-zoom"),
-                                         "--data", str(tmp_path / "data"), "--tta", "zoom"])
+    no_model = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--predictions",
+            str(tmp_path / "m-evaluation-all-tta-zoom"),
+            "--data",
+            str(tmp_path / "data"),
+            "--tta",
+            "zoom",
+        ],
+    )
     assert no_model.exit_code == 1 and "test-time augmentation and ensembles need a model" in no_model.output
     (tmp_path / "empty").mkdir()
-    missing = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "empty"), "--data",
-                                        str(tmp_path / "data"), "--split", "all"])
+    missing = CliRunner().invoke(
+        main, ["evaluate", "--predictions", str(tmp_path / "empty"), "--data", str(tmp_path / "data"), "--split", "all"]
+    )
     assert missing.exit_code == 1 and "no prediction for 12 of 12 frames" in missing.output
 
 
@@ -184,18 +211,49 @@ def test_compare_cli_wilcoxon_and_boxplots(tmp_path, frames):
     _write_predictions(tmp_path / "good", frames)
     _write_predictions(tmp_path / "shifted", frames, shift=3)
     out = tmp_path / "box.png"
-    result = CliRunner().invoke(main, ["compare", str(tmp_path / "good"), str(tmp_path / "shifted"), "--data",
-                                       str(tmp_path / "data"), "--split", "all", "--out", str(out), "--json"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "compare",
+            str(tmp_path / "good"),
+            str(tmp_path / "shifted"),
+            "--data",
+            str(tmp_path / "data"),
+            "--split",
+            "all",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output[result.output.index("["):])
+    rows = json.loads(result.output[result.output.index("[") :])
     dice_lv = next(r for r in rows if r["metric"] == "dice" and r["structure"] == "LV")
     assert dice_lv["mean_a"] == 1.0 and dice_lv["diff"] < 0 and dice_lv["p"] < 0.01
     assert out.stat().st_size > 5000 and {(r["metric"], r["structure"]) for r in rows} >= {("mad_px", "EPI")}
-    chosen = CliRunner().invoke(main, ["compare", str(tmp_path / "good"), str(tmp_path / "shifted"), "--data",
-                                       str(tmp_path / "data"), "--split", "all", "--out", str(out), "--json",
-                                       "--metric", "mad_px", "--metric", "dice", "--structure", "EPI"])
+    chosen = CliRunner().invoke(
+        main,
+        [
+            "compare",
+            str(tmp_path / "good"),
+            str(tmp_path / "shifted"),
+            "--data",
+            str(tmp_path / "data"),
+            "--split",
+            "all",
+            "--out",
+            str(out),
+            "--json",
+            "--metric",
+            "mad_px",
+            "--metric",
+            "dice",
+            "--structure",
+            "EPI",
+        ],
+    )
     assert chosen.exit_code == 0, chosen.output
-    rows = json.loads(chosen.output[chosen.output.index("["):])
+    rows = json.loads(chosen.output[chosen.output.index("[") :])
     assert [(r["metric"], r["structure"]) for r in rows] == [("mad_px", "EPI"), ("dice", "EPI")]
     assert rows[0]["mean_a"] == 0.0 and rows[0]["diff"] > 0 and rows[0]["missed_b"] == 0
     bad = CliRunner().invoke(main, ["compare", str(tmp_path / "good"), str(tmp_path / "shifted"), "--structure", "rv"])
@@ -207,15 +265,40 @@ def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames
     _write_predictions(tmp_path / "good", frames)
     _write_predictions(tmp_path / "shifted", frames, shift=2)
     for name in ("good", "shifted"):
-        result = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / name), "--data",
-                                           str(tmp_path / "data"), "--split", "all", "--out", str(tmp_path / f"ev_{name}")])
+        result = CliRunner().invoke(
+            main,
+            [
+                "evaluate",
+                "--predictions",
+                str(tmp_path / name),
+                "--data",
+                str(tmp_path / "data"),
+                "--split",
+                "all",
+                "--out",
+                str(tmp_path / f"ev_{name}"),
+            ],
+        )
         assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted"),
-                                       "--out", str(tmp_path / "b.png")])
+    result = CliRunner().invoke(
+        main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted"), "--out", str(tmp_path / "b.png")]
+    )
     assert result.exit_code == 0, result.output
     assert "B lower, significant at α = 0.05" in result.output and "median" in result.output
-    result = CliRunner().invoke(main, ["evaluate", "--predictions", str(tmp_path / "good"), "--data",
-                                       str(tmp_path / "data"), "--split", "val", "--out", str(tmp_path / "ev_val")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--predictions",
+            str(tmp_path / "good"),
+            "--data",
+            str(tmp_path / "data"),
+            "--split",
+            "val",
+            "--out",
+            str(tmp_path / "ev_val"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     refused = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_val")])
     assert refused.exit_code == 1 and "not scored on the same frames: " in refused.output, refused.output
@@ -233,7 +316,8 @@ def test_compare_old_reports_and_check_names(tmp_path):
         (tmp_path / name / "frames.csv").write_text(OLD_FRAMES_CSV)
     result = compare(tmp_path / "a", tmp_path / "b")
     assert {(r["metric"], r["structure"]) for r in result.rows} == {
-        (m, s) for m in ("dice", "hd_px", "hd_mm") for s in ("LV", "MYO", "LA")}  # what old files hold
+        (m, s) for m in ("dice", "hd_px", "hd_mm") for s in ("LV", "MYO", "LA")
+    }  # what old files hold
     assert result.missed_distance == "diagonal"
     lv = compare(tmp_path / "a", tmp_path / "b", metrics=["hd_mm"], structures=["lv"]).rows
     assert [(r["metric"], r["structure"]) for r in lv] == [("hd_mm", "LV")]

@@ -10,8 +10,8 @@ from echolite.data.phantom import make_phantom
 from echolite.data.writers import write_png_export
 from echolite.errors import EcholiteError
 from echolite.export.tflite import export_tflite, softmax
-from echolite.models import build_unet, inference_model
 from echolite.inference import TFLiteSegmenter
+from echolite.models import build_unet, inference_model
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +62,9 @@ def test_int8_runs_wholly_in_xnnpack_and_keeps_mish_in_float(tmp_path, tiny_conf
     assert meta["input"]["scale"] == pytest.approx(1 / 255, rel=1e-3) and meta["float_ops"] == []
     segmenter = EdgeSegmenter(full.path)  # raw 8-bit pixels go in shifted, as quantizing them gives
     pixels = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
-    np.testing.assert_array_equal(segmenter.preprocess(pixels), quantize(model_input(pixels, 64)[None, ..., None],
-                                                                         segmenter.input))
+    np.testing.assert_array_equal(
+        segmenter.preprocess(pixels), quantize(model_input(pixels, 64)[None, ..., None], segmenter.input)
+    )
     mish = inference_model(build_unet(tiny_config))
     mixed = export_tflite(mish, tmp_path / "mish.tflite", "int8", calibration=frames)
     assert json.loads(mixed.metadata_path.read_text())["float_ops"] == ["EXP", "LOG", "TANH", "MUL", "ADD"]
@@ -77,8 +78,9 @@ def test_int8_runs_wholly_in_xnnpack_and_keeps_mish_in_float(tmp_path, tiny_conf
 def test_failed_parity_gate_leaves_nothing_behind(tmp_path, tiny_config, frames):
     model = inference_model(build_unet(dataclasses.replace(tiny_config, activation="relu")))
     with pytest.raises(EcholiteError, match="parity gate"):
-        export_tflite(model, tmp_path / "m.tflite", "int8", calibration=frames, validation=frames,
-                      parity_threshold=-1.0)
+        export_tflite(
+            model, tmp_path / "m.tflite", "int8", calibration=frames, validation=frames, parity_threshold=-1.0
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -90,40 +92,88 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     from echolite.training.trainer import train
 
     run = tmp_path / "run"
-    train(TrainConfig(epochs=1, batch_size=8, phantom_frames=24, jit_compile=False), run,
-          model_config=tiny_config)
+    train(TrainConfig(epochs=1, batch_size=8, phantom_frames=24, jit_compile=False), run, model_config=tiny_config)
     result = CliRunner().invoke(main, ["export", str(run), "--fp16"])
     assert result.exit_code == 0, result.output
     assert (run / "model_fp16.tflite").exists() and "parity on" in result.output
-    evaluated = CliRunner().invoke(main, ["evaluate", str(run / "model_fp16.tflite"), "--data", "phantom",
-                                          "--split", "val", "--json"])
+    evaluated = CliRunner().invoke(
+        main, ["evaluate", str(run / "model_fp16.tflite"), "--data", "phantom", "--split", "val", "--json"]
+    )
     assert evaluated.exit_code == 0, evaluated.output
-    assert json.loads(evaluated.output[evaluated.output.index("{"):])["n_frames"] > 0
+    assert json.loads(evaluated.output[evaluated.output.index("{") :])["n_frames"] > 0
     assert CliRunner().invoke(main, ["export", str(run), "--fp32"]).exit_code == 0
     clinic = make_phantom(4, seed=3, size=64)  # calibration data of other patients: all its frames serve
-    write_png_export(dataclasses.replace(clinic, frame_ids=[i.replace("phantom", "clinic") for i in clinic.frame_ids],
-                                         patients=[p.replace("phantom", "clinic") for p in clinic.patients]),
-                     tmp_path / "clinic")
-    foreign = CliRunner().invoke(main, ["export", str(run), "--fp32", "--calib-data", str(tmp_path / "clinic"),
-                                        "--out", str(tmp_path / "clinic.tflite")])
+    write_png_export(
+        dataclasses.replace(
+            clinic,
+            frame_ids=[i.replace("phantom", "clinic") for i in clinic.frame_ids],
+            patients=[p.replace("phantom", "clinic") for p in clinic.patients],
+        ),
+        tmp_path / "clinic",
+    )
+    foreign = CliRunner().invoke(
+        main,
+        [
+            "export",
+            str(run),
+            "--fp32",
+            "--calib-data",
+            str(tmp_path / "clinic"),
+            "--out",
+            str(tmp_path / "clinic.tflite"),
+        ],
+    )
     assert foreign.exit_code == 0, foreign.output
     assert "holds none of the run's val patients; using all its 4 frames" in foreign.output
     assert f"--data {tmp_path / 'clinic'} --split all" in foreign.output
-    timed = CliRunner().invoke(main, ["bench", str(run), "--runs", "2", "--baseline", "run/fp32", "--threads", "1",
-                                      "--threads", "2", "--json", str(tmp_path / "b.json")])
+    timed = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            str(run),
+            "--runs",
+            "2",
+            "--baseline",
+            "run/fp32",
+            "--threads",
+            "1",
+            "--threads",
+            "2",
+            "--json",
+            str(tmp_path / "b.json"),
+        ],
+    )
     assert timed.exit_code == 0, timed.output
     rows = json.loads((tmp_path / "b.json").read_text())
     assert [(r["model"], r["form"], r["threads"]) for r in rows] == [
-        ("run", "keras", None), ("run", "fp16", 1), ("run", "fp16", 2), ("run", "fp32", 1), ("run", "fp32", 2)]
-    columns = {"parameters", "gmac", "size_mb", "invoke_p50_ms", "invoke_p90_ms", "e2e_p50_ms", "e2e_p90_ms", "fps",
-               "speedup", "parameter_ratio", "gmac_ratio"}
+        ("run", "keras", None),
+        ("run", "fp16", 1),
+        ("run", "fp16", 2),
+        ("run", "fp32", 1),
+        ("run", "fp32", 2),
+    ]
+    columns = {
+        "parameters",
+        "gmac",
+        "size_mb",
+        "invoke_p50_ms",
+        "invoke_p90_ms",
+        "e2e_p50_ms",
+        "e2e_p90_ms",
+        "fps",
+        "speedup",
+        "parameter_ratio",
+        "gmac_ratio",
+    }
     assert columns <= set(rows[0]) and rows[0]["parameters"] == inference_model(build_unet(tiny_config)).count_params()
     assert rows[3]["speedup"] == rows[4]["speedup"] == rows[4]["parameter_ratio"] == 1.0 and rows[0]["gmac"] > 0
     assert "against run/fp32" in timed.output and "frames/s" in timed.output
     unknown = CliRunner().invoke(main, ["bench", str(run), "--runs", "1", "--baseline", "nnunet"])
     assert unknown.exit_code == 1 and "--baseline nnunet: not among the rows" in unknown.output
     not_a_model = CliRunner().invoke(main, ["bench", "no-such-preset"])
-    assert not_a_model.exit_code == 1 and "not a run folder, .keras or .tflite file, or preset name" in not_a_model.output
+    assert (
+        not_a_model.exit_code == 1 and "not a run folder, .keras or .tflite file, or preset name" in not_a_model.output
+    )
     qat_fp16 = CliRunner().invoke(main, ["export", str(run), "--fp16", "--qat", "1"])
     assert qat_fp16.exit_code == 1 and "--qat trains for int8" in qat_fp16.output
     not_a_run = CliRunner().invoke(main, ["export", str(tmp_path)])
@@ -146,8 +196,15 @@ def test_quantization_aware_training_runs_end_to_end(tmp_path, tiny_config, fram
     model = inference_model(build_unet(config))
     dim = dataclasses.replace(frames, images=(0.1 + 0.6 * frames.images).astype(np.float32))  # never 0 or 1
     content = quantization_aware_int8(model, config, dim, QATSettings(epochs=1, batch_size=4), log=lambda _: None)
-    result = export_tflite(model, tmp_path / "qat.tflite", "int8", validation=dim, parity_threshold=1.0,
-                           content=content, method="quantization-aware, 1 epoch(s)")
+    result = export_tflite(
+        model,
+        tmp_path / "qat.tflite",
+        "int8",
+        validation=dim,
+        parity_threshold=1.0,
+        content=content,
+        method="quantization-aware, 1 epoch(s)",
+    )
     meta = json.loads(result.metadata_path.read_text())
     assert meta["quantization_method"].startswith("quantization-aware") and meta["input"]["dtype"] == "int8"
     assert meta["input"]["scale"] == pytest.approx(1 / 255, rel=1e-3) and meta["input"]["zero_point"] == -128
@@ -198,17 +255,35 @@ def test_bench_times_an_untrained_preset_in_its_three_forms(monkeypatch, tiny_co
     monkeypatch.setitem(PRESETS, "tiny", Preset(dataclasses.replace(tiny_config, activation="relu")))
     rows = bench(["tiny"], runs=1, warmup=1, threads=(1,))
     assert [(r["model"], r["form"], r["untrained"]) for r in rows] == [
-        ("tiny", "keras", True), ("tiny", "fp32", True), ("tiny", "int8", True)]
+        ("tiny", "keras", True),
+        ("tiny", "fp32", True),
+        ("tiny", "int8", True),
+    ]
     assert rows[2]["size_mb"] < rows[1]["size_mb"] and rows[0]["speedup"] == 1.0
 
 
 def test_bench_table_warns_when_trained_and_untrained_rows_are_mixed():
     from echolite.export.bench import format_table
 
-    row = {"model": "edge-m", "form": "int8", "threads": 2, "untrained": False, "parameters": 1966148, "gmac": 0.78,
-           "size_mb": 2.04, "runs": 30, "invoke_p50_ms": 6.5, "invoke_p90_ms": 6.9, "e2e_p50_ms": 11.0,
-           "e2e_p90_ms": 11.8, "fps": 91.0, "speedup": 1.0, "parameter_ratio": 1.0, "gmac_ratio": 1.0,
-           "baseline": "edge-m/int8"}
+    row = {
+        "model": "edge-m",
+        "form": "int8",
+        "threads": 2,
+        "untrained": False,
+        "parameters": 1966148,
+        "gmac": 0.78,
+        "size_mb": 2.04,
+        "runs": 30,
+        "invoke_p50_ms": 6.5,
+        "invoke_p90_ms": 6.9,
+        "e2e_p50_ms": 11.0,
+        "e2e_p90_ms": 11.8,
+        "fps": 91.0,
+        "speedup": 1.0,
+        "parameter_ratio": 1.0,
+        "gmac_ratio": 1.0,
+        "baseline": "edge-m/int8",
+    }
     assert not any("warning" in line for line in format_table([row]))
     mixed = format_table([row, {**row, "model": "lw-unet-relu", "untrained": True}])
     assert "lw-unet-relu (untrained)" in mixed[2] and "compare invoke times" in mixed[-1]

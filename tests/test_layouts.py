@@ -75,13 +75,19 @@ def _nifti_with_one_bad(tmp_path, frames, damage):
     return target
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: p.write_bytes(p.read_bytes()[:40]), "corrupt or truncated"),
-    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) * 6 // 10]), "the compressed stream is cut short"),
-    (lambda p: _write_medical(np.zeros((20, 24), np.uint8), p), "differs from its image"),
-    (lambda p: _write_medical(np.full((SIZE, SIZE), 5, np.uint8), p), "labels [5] outside"),
-    (lambda p: p.unlink(), "no ground-truth mask"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:40]), "corrupt or truncated"),
+        (
+            lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) * 6 // 10]),
+            "the compressed stream is cut short",
+        ),
+        (lambda p: _write_medical(np.zeros((20, 24), np.uint8), p), "differs from its image"),
+        (lambda p: _write_medical(np.full((SIZE, SIZE), 5, np.uint8), p), "labels [5] outside"),
+        (lambda p: p.unlink(), "no ground-truth mask"),
+    ],
+)
 def test_bad_file_names_the_file_or_is_skipped(tmp_path, frames, damage, message):
     bad = _nifti_with_one_bad(tmp_path, frames, damage)
     with pytest.raises(EcholiteError) as info:
@@ -204,7 +210,7 @@ def test_ambiguous_pairs_in_a_plain_folder_are_refused_by_name_or_skipped(tmp_pa
     folder.mkdir()
     (tmp_path / "export" / "img").rename(folder / "images")
     (tmp_path / "export" / "ref").rename(folder / "masks")
-    first = sorted((folder / "images").iterdir())[0]
+    first = min((folder / "images").iterdir())
     (folder / "images" / f"{first.stem}.bmp").write_bytes(first.read_bytes())  # a second image of the same name
     second = sorted((folder / "images").iterdir())[2]
     gt = folder / "masks" / f"{second.stem}_gt.png"
@@ -236,7 +242,7 @@ def test_files_a_layout_leaves_unread_are_listed(tmp_path):
     write_png_export(make_phantom(4, seed=0, size=32), tmp_path / "export")
     for file in sorted((tmp_path / "export").rglob("phantom*.png")):
         file.rename(file.with_name(file.name.replace("phantom", "patient")))
-    first = sorted((tmp_path / "export" / "img").iterdir())[0]
+    first = min((tmp_path / "export" / "img").iterdir())
     first.rename(first.with_suffix(".jpg"))
     layout = detect_layout(tmp_path / "export")
     assert layout.name == "png-export" and len(layout.cases) == 3

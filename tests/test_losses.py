@@ -87,7 +87,9 @@ def test_size_term_is_the_mean_relative_area_error_per_frame_and_class():
     # (frame, class) errors: frame 0 LV |20-16|/(36+1); every other pair agrees (0 or |0-0|/1).
     expected = (4 / 37) / 6
     plain = float(SegmentationLoss("ce")(labels, probs))
-    assert float(SegmentationLoss("ce", size_weight=0.5)(labels, probs)) == pytest.approx(plain + 0.5 * expected, rel=1e-5)
+    assert float(SegmentationLoss("ce", size_weight=0.5)(labels, probs)) == pytest.approx(
+        plain + 0.5 * expected, rel=1e-5
+    )
 
 
 def test_size_weight_survives_serialisation_and_is_checked():

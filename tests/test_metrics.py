@@ -9,7 +9,7 @@ from echolite.evaluation.scoring import STRUCTURE_INDEX, structure_metrics
 
 def _square(top, left, side=10, size=64):
     m = np.zeros((size, size), bool)
-    m[top:top + side, left:left + side] = True
+    m[top : top + side, left : left + side] = True
     return m
 
 
@@ -88,4 +88,6 @@ def test_hole_filling_and_switch_off():
     assert (postprocess(ring, PostprocessConfig(fill_holes=True)) == 2).sum() == 225
     island = ring.copy()
     island[28, 28] = 2
-    np.testing.assert_array_equal(postprocess(island, PostprocessConfig(largest_component=False, fill_enclosed=False)), island)
+    np.testing.assert_array_equal(
+        postprocess(island, PostprocessConfig(largest_component=False, fill_enclosed=False)), island
+    )

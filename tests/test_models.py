@@ -4,11 +4,19 @@ import numpy as np
 import pytest
 
 from echolite.config import ModelConfig
-from echolite.models.presets import PRESETS
 from echolite.errors import EcholiteError
 from echolite.models import build_model, build_unet, inference_model
+from echolite.models.presets import PRESETS
 
-PAPER_PARAMS = {"unet0": 119e3, "unet1": 2e6, "unet2": 11e6, "unet3": 31e6, "nnunet": 33e6, "lw-unet": 2e6, "lw-unet-relu": 2e6}
+PAPER_PARAMS = {
+    "unet0": 119e3,
+    "unet1": 2e6,
+    "unet2": 11e6,
+    "unet3": 31e6,
+    "nnunet": 33e6,
+    "lw-unet": 2e6,
+    "lw-unet-relu": 2e6,
+}
 
 
 @pytest.mark.parametrize("name", list(PAPER_PARAMS))
@@ -24,7 +32,12 @@ def test_presets_follow_tables():
     assert PRESETS["nnunet"].model.lowest_resolution == 4
     lw = PRESETS["lw-unet"].model
     assert (lw.norm, lw.activation, lw.deep_supervision, lw.downsampling, lw.upsampling) == (
-        "batch", "mish", True, "maxpool", "nearest")
+        "batch",
+        "mish",
+        True,
+        "maxpool",
+        "nearest",
+    )
     assert (PRESETS["unet2"].batch_size, PRESETS["unet3"].batch_size, PRESETS["unet0"].batch_size) == (16, 8, 64)
 
 
@@ -38,13 +51,16 @@ def test_lw_unet_outputs_named_and_shaped():
     assert tuple(seg.output.shape) == (None, 256, 256, 4)
 
 
-@pytest.mark.parametrize("change", [
-    {"norm": "instance", "activation": "leaky_relu"},
-    {"norm": "none", "activation": "gelu", "residual": True},
-    {"downsampling": "strided", "upsampling": "transposed"},
-    {"deep_supervision": False, "activation": "relu"},
-    {"num_classes": 3, "residual": True, "norm": "batch"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"norm": "instance", "activation": "leaky_relu"},
+        {"norm": "none", "activation": "gelu", "residual": True},
+        {"downsampling": "strided", "upsampling": "transposed"},
+        {"deep_supervision": False, "activation": "relu"},
+        {"num_classes": 3, "residual": True, "norm": "batch"},
+    ],
+)
 def test_every_knob_builds_and_outputs_probabilities(tiny_config, change):
     config = dataclasses.replace(tiny_config, **change)
     model = build_unet(config)
@@ -63,9 +79,15 @@ def test_nearest_upsampling_is_exact_repeat(tiny_config):
         np.testing.assert_array_equal(np.asarray(NearestUpsample(2)(x, training=training))[0, :, :, 0], expected)
 
 
-@pytest.mark.parametrize("bad", [
-    {"norm": "layer"}, {"activation": "swish"}, {"decoder_channels": (8,)}, {"input_size": 66},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"norm": "layer"},
+        {"activation": "swish"},
+        {"decoder_channels": (8,)},
+        {"input_size": 66},
+    ],
+)
 def test_bad_config_is_a_user_error(tiny_config, bad):
     with pytest.raises(EcholiteError):
         dataclasses.replace(tiny_config, **bad)
@@ -92,7 +114,11 @@ def test_resolve_configs_preset_quickstart_and_overrides():
     model, train = resolve_configs("unet2", data="x")
     assert (train.batch_size, train.scheduler, train.epochs, model.input_size) == (16, "plateau", 100, 256)
     model, train = resolve_configs("lw-unet", quickstart=True, epochs=3, input_size=64, learning_rate=None)
-    assert (train.epochs, train.batch_size, train.phantom_frames) == (3, QUICKSTART["batch_size"], QUICKSTART["phantom_frames"])
+    assert (train.epochs, train.batch_size, train.phantom_frames) == (
+        3,
+        QUICKSTART["batch_size"],
+        QUICKSTART["phantom_frames"],
+    )
     assert model.input_size == 64 and model.activation == "mish" and train.jit_compile
     assert not resolve_configs("edge-m")[1].jit_compile  # depthwise convolutions train faster without XLA
     assert resolve_configs("edge-s", jit_compile=True)[1].jit_compile
@@ -119,10 +145,17 @@ def test_a_saved_model_loads_in_a_fresh_process(tmp_path, tiny_config):
 
     path = tmp_path / "model.keras"
     build_unet(dataclasses.replace(tiny_config, head="bilinear", stem_stride=2)).save(path)
-    code = ("import sys; from echolite.models.layers import load_saved_model; m = load_saved_model(sys.argv[1]); "
-            "print(*(type(m.get_layer(n)).__name__ for n in ('dec0_up', 'seg_logits')))")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    code = (
+        "import sys; from echolite.models.layers import load_saved_model; m = load_saved_model(sys.argv[1]); "
+        "print(*(type(m.get_layer(n)).__name__ for n in ('dec0_up', 'seg_logits')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-2:] == ["NearestUpsample", "BilinearUpsample"]
 
@@ -133,10 +166,10 @@ def test_mac_counter_matches_a_hand_count():
     from echolite.models.compute import count_macs
 
     x = keras.Input((8, 8, 1))
-    y = keras.layers.Conv2D(4, 3, padding="same")(x)                        # 8·8 · 3·3·1 · 4 = 2304
-    y = keras.layers.DepthwiseConv2D(3, padding="same")(y)                  # 8·8 · 3·3 · 4   = 2304
-    y = keras.layers.Conv2DTranspose(2, 2, strides=2)(y)                    # 8·8 · 2·2 · 4·2 = 2048
-    y = keras.layers.Dense(3)(keras.layers.Flatten()(y))                    # 16·16·2 · 3     = 1536
+    y = keras.layers.Conv2D(4, 3, padding="same")(x)  # 8·8 · 3·3·1 · 4 = 2304
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(y)  # 8·8 · 3·3 · 4   = 2304
+    y = keras.layers.Conv2DTranspose(2, 2, strides=2)(y)  # 8·8 · 2·2 · 4·2 = 2048
+    y = keras.layers.Dense(3)(keras.layers.Flatten()(y))  # 16·16·2 · 3     = 1536
     assert count_macs(keras.Model(x, y)) == 2304 + 2304 + 2048 + 1536
 
 
@@ -169,8 +202,11 @@ def test_bilinear_head_upsamples_the_logits_of_the_half_resolution_unet(tiny_con
     assert all(out.shape == (1, 64, 64, 4) for out in outputs.values())
     low = keras.Model(model.input, layers["head_logits"].output)(x)[0].numpy()
     up = keras.Model(model.input, layers["seg_logits"].output)(x)[0].numpy()
-    np.testing.assert_allclose(up[1:-1:2, 1:-1:2], 0.75 * (0.75 * low[:-1, :-1] + 0.25 * low[1:, :-1])
-                               + 0.25 * (0.75 * low[:-1, 1:] + 0.25 * low[1:, 1:]), atol=1e-5)  # half-pixel centres
+    np.testing.assert_allclose(
+        up[1:-1:2, 1:-1:2],
+        0.75 * (0.75 * low[:-1, :-1] + 0.25 * low[1:, :-1]) + 0.25 * (0.75 * low[:-1, 1:] + 0.25 * low[1:, 1:]),
+        atol=1e-5,
+    )  # half-pixel centres
     with pytest.raises(EcholiteError, match="needs stem_stride 2"):
         dataclasses.replace(tiny_config, head="bilinear")
 
@@ -208,6 +244,6 @@ def test_int8_size_estimate_counts_one_byte_per_weight():
     from echolite.models.compute import int8_bytes
 
     x = keras.Input((8, 8, 1))
-    y = keras.layers.Conv2D(4, 3, padding="same")(x)                        # 36 weights, 4 channels
-    y = keras.layers.DepthwiseConv2D(3, padding="same")(y)                  # 36 weights, 4 channels
+    y = keras.layers.Conv2D(4, 3, padding="same")(x)  # 36 weights, 4 channels
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(y)  # 36 weights, 4 channels
     assert int8_bytes(keras.Model(x, y)) == 36 + 36 + 16 * (4 + 4)

@@ -23,11 +23,20 @@ def frames():
 
 
 def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
-    result = train(TrainConfig(epochs=2, batch_size=8, average_last=2), tmp_path / "run", model_config=tiny_config,
-                   frames=frames)
+    result = train(
+        TrainConfig(epochs=2, batch_size=8, average_last=2), tmp_path / "run", model_config=tiny_config, frames=frames
+    )
     run = tmp_path / "run"
-    for name in ("model.keras", "config.json", "history.csv", "curves.png", "summary.json", "checkpoint/last.keras",
-                 "model_averaged.keras", "checkpoint/epochs/epoch_001.weights.h5"):
+    for name in (
+        "model.keras",
+        "config.json",
+        "history.csv",
+        "curves.png",
+        "summary.json",
+        "checkpoint/last.keras",
+        "model_averaged.keras",
+        "checkpoint/epochs/epoch_001.weights.h5",
+    ):
         assert (run / name).exists(), name
     averaged = keras.models.load_model(run / "model_averaged.keras")
     kernels = []
@@ -54,8 +63,14 @@ def test_kept_epochs_are_the_files_named_like_epoch_weights(tmp_path):
 
     run = RunDir(tmp_path)
     run.epoch_weights_dir.mkdir(parents=True)
-    for name in ("epoch_002.weights.h5", "epoch_010.weights.h5", "epoch_002 (1).weights.h5", "epoch_3.weights.h5",
-                 "epoch_x.weights.h5", ".epoch_011.weights.h5.tmp.weights.h5"):
+    for name in (
+        "epoch_002.weights.h5",
+        "epoch_010.weights.h5",
+        "epoch_002 (1).weights.h5",
+        "epoch_3.weights.h5",
+        "epoch_x.weights.h5",
+        ".epoch_011.weights.h5.tmp.weights.h5",
+    ):
         (run.epoch_weights_dir / name).write_bytes(b"")
     assert kept_epochs(run) == [2, 10]
 
@@ -78,11 +93,21 @@ def test_training_learns_the_phantom(tmp_path, frames):
     """A small model separates the dark LV from its bright wall within a few epochs."""
     from echolite.config import ModelConfig
 
-    config = ModelConfig(encoder_channels=(16, 16, 32), decoder_channels=(16, 16), input_size=64, norm="batch",
-                         activation="relu", deep_supervision=True)
+    config = ModelConfig(
+        encoder_channels=(16, 16, 32),
+        decoder_channels=(16, 16),
+        input_size=64,
+        norm="batch",
+        activation="relu",
+        deep_supervision=True,
+    )
     big = make_phantom(60, seed=1, size=64)
-    result = train(TrainConfig(epochs=12, batch_size=4, augment="none", learning_rate=3e-3), tmp_path / "run",
-                   model_config=config, frames=big)
+    result = train(
+        TrainConfig(epochs=12, batch_size=4, augment="none", learning_rate=3e-3),
+        tmp_path / "run",
+        model_config=config,
+        frames=big,
+    )
     assert result.val_dice["LV"] > 0.7, result.val_dice
 
 
@@ -100,8 +125,22 @@ def test_existing_run_is_not_overwritten(tmp_path, tiny_config, frames):
 def test_killed_run_resumes_with_nothing_lost(tmp_path):
     """SIGKILL a real training process after its first checkpoint, then --resume to the end."""
     run = tmp_path / "run"
-    args = [sys.executable, "-m", "echolite.cli.main", "train", "--preset", "unet0", "--image-size", "64",
-            "--phantom-frames", "20", "--batch-size", "4", "--out", str(run)]
+    args = [
+        sys.executable,
+        "-m",
+        "echolite.cli.main",
+        "train",
+        "--preset",
+        "unet0",
+        "--image-size",
+        "64",
+        "--phantom-frames",
+        "20",
+        "--batch-size",
+        "4",
+        "--out",
+        str(run),
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen(args + ["--epochs", "200"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = run / "checkpoint" / "state.json"
@@ -113,7 +152,9 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
     done_before = json.loads(state.read_text())["epochs_done"]
     assert 1 <= done_before < 200
     target = done_before + 2
-    out = subprocess.run(args + ["--resume", "--epochs", str(target)], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        args + ["--resume", "--epochs", str(target)], env=env, capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(state.read_text())["epochs_done"] == target
     with open(run / "history.csv") as f:
@@ -127,13 +168,14 @@ def test_poly_schedule_decays_by_epoch_index_across_a_resume(tmp_path, tiny_conf
 
     run = tmp_path / "run"
     train(TrainConfig(epochs=2, batch_size=8, scheduler="poly"), run, model_config=tiny_config, frames=frames)
-    train(TrainConfig(epochs=3, batch_size=8, scheduler="poly"), run, model_config=tiny_config, frames=frames,
-          resume=True)
+    train(
+        TrainConfig(epochs=3, batch_size=8, scheduler="poly"), run, model_config=tiny_config, frames=frames, resume=True
+    )
     with (run / "history.csv").open() as f:
         rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
     expected = [poly_learning_rate(0, 2, 1e-3), poly_learning_rate(1, 2, 1e-3), poly_learning_rate(2, 3, 1e-3)]
     np.testing.assert_allclose(rates, expected, rtol=1e-6)
-    assert expected[1] == pytest.approx(1e-3 * 0.5 ** 0.9) and expected[2] == pytest.approx(1e-3 * (1 / 3) ** 0.9)
+    assert expected[1] == pytest.approx(1e-3 * 0.5**0.9) and expected[2] == pytest.approx(1e-3 * (1 / 3) ** 0.9)
 
 
 def test_resume_keeps_the_saved_split_and_refuses_what_it_cannot_continue(tmp_path, tiny_config, frames):
@@ -142,9 +184,13 @@ def test_resume_keeps_the_saved_split_and_refuses_what_it_cannot_continue(tmp_pa
     from echolite.errors import EcholiteError
 
     run = tmp_path / "run"
-    quick = dict(batch_size=8, jit_compile=False)
-    train(TrainConfig(epochs=1, **quick), run, model_config=tiny_config,
-          frames=frames.for_patients(sorted(set(frames.patients))[:10]))
+    quick = {"batch_size": 8, "jit_compile": False}
+    train(
+        TrainConfig(epochs=1, **quick),
+        run,
+        model_config=tiny_config,
+        frames=frames.for_patients(sorted(set(frames.patients))[:10]),
+    )
     split = json.loads((run / "config.json").read_text())["split"]
     train(TrainConfig(epochs=2, **quick), run, model_config=tiny_config, frames=frames, resume=True)  # data grown
     assert json.loads((run / "config.json").read_text())["split"] == split  # new patients stay out of every role
@@ -152,14 +198,19 @@ def test_resume_keeps_the_saved_split_and_refuses_what_it_cannot_continue(tmp_pa
     lost = sorted(set(frames.patients))[:5]
     with pytest.raises(EcholiteError, match=r"lacks \d+ of the run's patients"):
         train(TrainConfig(epochs=3), run, model_config=tiny_config, frames=frames.for_patients(lost), resume=True)
-    for name, damage in {"nolast": lambda c: (c / "last.keras").unlink(),
-                         "badstate": lambda c: (c / "state.json").write_text('{"epochs_do'),
-                         "badlast": lambda c: (c / "last.keras").write_bytes(b"half a model")}.items():
+    for name, damage in {
+        "nolast": lambda c: (c / "last.keras").unlink(),
+        "badstate": lambda c: (c / "state.json").write_text('{"epochs_do'),
+        "badlast": lambda c: (c / "last.keras").write_bytes(b"half a model"),
+    }.items():
         shutil.copytree(run, tmp_path / name)
         damage(tmp_path / name / "checkpoint")
         best = (tmp_path / name / "model.keras").read_bytes()
-        message = {"nolast": "nothing to resume from", "badstate": "state.json: not a training state",
-                   "badlast": "last.keras: cannot load the checkpoint"}[name]
+        message = {
+            "nolast": "nothing to resume from",
+            "badstate": "state.json: not a training state",
+            "badlast": "last.keras: cannot load the checkpoint",
+        }[name]
         with pytest.raises(EcholiteError, match=message):
             train(TrainConfig(epochs=3), tmp_path / name, model_config=tiny_config, frames=frames, resume=True)
         assert (tmp_path / name / "model.keras").read_bytes() == best  # nothing overwritten
@@ -176,8 +227,9 @@ def test_a_run_keeps_its_data_folder_absolute_and_resumes_where_it_moved(tmp_pat
 
     write_png_export(make_phantom(8, seed=0, size=64), tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    train(TrainConfig(epochs=1, batch_size=8, data="data", jit_compile=False), tmp_path / "run",
-          model_config=tiny_config)
+    train(
+        TrainConfig(epochs=1, batch_size=8, data="data", jit_compile=False), tmp_path / "run", model_config=tiny_config
+    )
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["data"] == str(tmp_path / "data")
     (tmp_path / "data").rename(tmp_path / "moved")
     monkeypatch.chdir(tmp_path / "moved")

@@ -17,8 +17,14 @@ def run(tmp_path_factory):
     from echolite.config import ModelConfig
     from echolite.training.trainer import train
 
-    config = ModelConfig(encoder_channels=(8, 8, 16), decoder_channels=(8, 8), input_size=64, norm="batch",
-                         activation="relu", deep_supervision=True)
+    config = ModelConfig(
+        encoder_channels=(8, 8, 16),
+        decoder_channels=(8, 8),
+        input_size=64,
+        norm="batch",
+        activation="relu",
+        deep_supervision=True,
+    )
     folder = tmp_path_factory.mktemp("workflows") / "run"
     result = train(TrainConfig(epochs=1, batch_size=4, jit_compile=False, **PHANTOM), folder, model_config=config)
     assert result.model_path.exists()
@@ -82,10 +88,14 @@ def test_cross_evaluate(run, tmp_path):
 def test_ablate_trains_once_and_writes_tables(tmp_path):
     from echolite.studies.ablation import Plan, ablate
 
-    plan = Plan("mini", "", "mean_dice", "val",
-                {"preset": "unet0", "input_size": 64, "epochs": 1, "batch_size": 4, "phantom_frames": 12,
-                 "jit_compile": False},
-                [{"name": "Postprocessing", "variants": {"CCA": {"postprocess": True}}}])
+    plan = Plan(
+        "mini",
+        "",
+        "mean_dice",
+        "val",
+        {"preset": "unet0", "input_size": 64, "epochs": 1, "batch_size": 4, "phantom_frames": 12, "jit_compile": False},
+        [{"name": "Postprocessing", "variants": {"CCA": {"postprocess": True}}}],
+    )
     result = ablate(plan, tmp_path, log=lambda line: None)
     assert len(list((tmp_path / "runs").glob("*/summary.json"))) == 1  # the variant reuses the baseline's run
     assert [r["variant"] for r in result.rows] == ["baseline", "CCA"] and result.md_path.name == "ablation.md"

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
-from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, looks_like_colour, model_input
-from echolite_edge.runner import natural_key
-
 from echolite.clinical.volumes import ejection_fraction, pair_axes, volume_single_plane
 from echolite.data.cases import gray8
 from echolite.data.io import read_frame, read_volume, suffix_of
 from echolite.errors import EcholiteError
+from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
+from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, looks_like_colour, model_input
+from echolite_edge.runner import natural_key
 
 
 @dataclass
@@ -47,8 +46,10 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
         frames = [read_frame(f)[0] for f in files]
         for file, frame in zip(files, frames):
             if frame.shape != frames[0].shape:
-                raise EcholiteError(f"{file}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
-                                    f"{frames[0].shape[0]}×{frames[0].shape[1]} frames")
+                raise EcholiteError(
+                    f"{file}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
+                    f"{frames[0].shape[0]}×{frames[0].shape[1]} frames"
+                )
         stack, spacing = np.stack(frames), None
     else:
         stack, spacing = read_volume(path)

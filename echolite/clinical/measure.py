@@ -16,12 +16,18 @@ import numpy as np
 
 from echolite.clinical.cine import CineResult, analyse_cine, read_sequence
 from echolite.clinical.quality import (
-    QC_DEFAULT, QC_OFF, QC_PHASES, FailingFrame, check_qc, failing_frames, mark_patients,
+    QC_DEFAULT,
+    QC_OFF,
+    QC_PHASES,
+    FailingFrame,
+    check_qc,
+    failing_frames,
+    mark_patients,
 )
 from echolite.clinical.reference import reference_ef
-from echolite.evaluation.anatomy import check_anatomy
 from echolite.clinical.volumes import PatientMeasure, agreement, measure_patients
 from echolite.errors import EcholiteError
+from echolite.evaluation.anatomy import check_anatomy
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.run import RunDir, check_report_folder, frames_for_split
 
@@ -66,18 +72,36 @@ class MeasureReport:
     def as_dict(self) -> dict:
         qc = {"criteria": self.qc}
         if self.qc != QC_OFF:
-            qc.update(frames_checked=self.qc_frames, frames_failing=len(self.failing_frames),
-                      patients=len(self.patients), patients_rejected=self.rejected,
-                      failing_frames=[dataclasses.asdict(f) for f in self.failing_frames])
-        return {"source": self.source, "mitral_cut": self.mitral_cut, "qc": qc, "agreement": self.agreement,
-                "patients": self.patient_rows()}
+            qc.update(
+                frames_checked=self.qc_frames,
+                frames_failing=len(self.failing_frames),
+                patients=len(self.patients),
+                patients_rejected=self.rejected,
+                failing_frames=[dataclasses.asdict(f) for f in self.failing_frames],
+            )
+        return {
+            "source": self.source,
+            "mitral_cut": self.mitral_cut,
+            "qc": qc,
+            "agreement": self.agreement,
+            "patients": self.patient_rows(),
+        }
 
 
-def measure(model: Path | None, data: str, split: str = "all", ground_truth: bool = False,
-            out: Path | None = None, qc: str = QC_DEFAULT, split_file: str | None = None,
-            post: PostprocessConfig = PostprocessConfig(), tta: str = "none",
-            ensemble: tuple[Path, ...] = (), mitral_cut: bool = True,
-            spacing_mm: float | None = None) -> MeasureReport:
+def measure(
+    model: Path | None,
+    data: str,
+    split: str = "all",
+    ground_truth: bool = False,
+    out: Path | None = None,
+    qc: str = QC_DEFAULT,
+    split_file: str | None = None,
+    post: PostprocessConfig = PostprocessConfig(),
+    tta: str = "none",
+    ensemble: tuple[Path, ...] = (),
+    mitral_cut: bool = True,
+    spacing_mm: float | None = None,
+) -> MeasureReport:
     """Volumes and EF per patient from ``model``'s masks (averaged with the models of ``ensemble``, after the
     test-time augmentation ``tta``, post-processed by ``post``), or from the ground truth, on a split of ``data``
     (``split_file``: a YAML/JSON patient split instead of the run's or the data's), with their agreement (see
@@ -100,8 +124,15 @@ def measure(model: Path | None, data: str, split: str = "all", ground_truth: boo
         masks = loaded.frames.masks
     _fill_spacing(loaded.frames, spacing_mm, data)
     expert = None if ground_truth else loaded.frames.masks
-    report = measure_masks(masks, loaded.frames, GROUND_TRUTH if ground_truth else str(model), expert,
-                           reference_ef(loaded.info), qc, mitral_cut)
+    report = measure_masks(
+        masks,
+        loaded.frames,
+        GROUND_TRUTH if ground_truth else str(model),
+        expert,
+        reference_ef(loaded.info),
+        qc,
+        mitral_cut,
+    )
     if out is not None:
         report.written = write_measurements(report, Path(out))
     return report
@@ -122,13 +153,21 @@ def _fill_spacing(frames, spacing_mm: float | None, data: str) -> None:
         grid = frames.masks.shape[1:3]
         frames.spacing_mm[unknown] = spacing_mm * frames.original_shapes[unknown] / np.asarray(grid, float)
     elif unknown.any():
-        raise EcholiteError(f"{data}: {int(unknown.sum())} of {len(unknown)} frames carry no pixel spacing (e.g. "
-                            f"{frames.frame_ids[int(np.argmax(unknown))]}); volumes need it: give --spacing MM")
+        raise EcholiteError(
+            f"{data}: {int(unknown.sum())} of {len(unknown)} frames carry no pixel spacing (e.g. "
+            f"{frames.frame_ids[int(np.argmax(unknown))]}); volumes need it: give --spacing MM"
+        )
 
 
-def measure_masks(masks: np.ndarray, frames, source: str, expert_masks: np.ndarray | None = None,
-                  reference: dict[str, float] | None = None, qc: str = QC_DEFAULT,
-                  mitral_cut: bool = True) -> MeasureReport:
+def measure_masks(
+    masks: np.ndarray,
+    frames,
+    source: str,
+    expert_masks: np.ndarray | None = None,
+    reference: dict[str, float] | None = None,
+    qc: str = QC_DEFAULT,
+    mitral_cut: bool = True,
+) -> MeasureReport:
     """Measure label maps aligned with ``frames``; with ``qc`` (a criteria set), reject the patients with a
     failing ED or ES mask (the masks as given). Agreement, over all patients and over those that pass: EDV, ESV and
     EF against the same measures of ``expert_masks``, and EF against ``reference`` (patient → EF). With
@@ -144,10 +183,12 @@ def measure_masks(masks: np.ndarray, frames, source: str, expert_masks: np.ndarr
     if expert_masks is not None:
         report.expert = measure_patients(expert_masks, frames, cut=mitral_cut)
         report.agreement["vs_expert_masks"] = {
-            q: _over_patients(_values(report.patients, q), _values(report.expert, q), passed) for q in QUANTITIES}
+            q: _over_patients(_values(report.patients, q), _values(report.expert, q), passed) for q in QUANTITIES
+        }
     if reference:
         report.agreement["vs_reference"] = {
-            "ef": _over_patients(_values(report.patients, "ef"), _values(report.patients, "reference_ef"), passed)}
+            "ef": _over_patients(_values(report.patients, "ef"), _values(report.patients, "reference_ef"), passed)
+        }
     return report
 
 
@@ -194,12 +235,24 @@ def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
     written, rejected = [out / MEASUREMENTS_CSV], [p.qc_passed is False for p in report.patients]
     for q, label in QUANTITIES.items() if report.expert else ():
         written.append(out / BLAND_ALTMAN_VS_EXPERT[q])
-        save_bland_altman(_values(report.patients, q), _values(report.expert, q), written[-1], label,
-                          (report.measured, "expert masks"), rejected)
+        save_bland_altman(
+            _values(report.patients, q),
+            _values(report.expert, q),
+            written[-1],
+            label,
+            (report.measured, "expert masks"),
+            rejected,
+        )
     if "vs_reference" in report.agreement:
         written.append(out / BLAND_ALTMAN)
-        save_bland_altman(_values(report.patients, "ef"), _values(report.patients, "reference_ef"), written[-1],
-                          QUANTITIES["ef"], (report.measured, "reference EF"), rejected)
+        save_bland_altman(
+            _values(report.patients, "ef"),
+            _values(report.patients, "reference_ef"),
+            written[-1],
+            QUANTITIES["ef"],
+            (report.measured, "reference EF"),
+            rejected,
+        )
     return written
 
 
@@ -217,14 +270,23 @@ def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
     (errors_a, expert_a), (errors_b, expert_b) = _absolute_errors(Path(a)), _absolute_errors(Path(b))
     only_a, only_b = sorted(set(errors_a) - set(errors_b)), sorted(set(errors_b) - set(errors_a))
     if only_a or only_b:
-        raise EcholiteError(f"{a} and {b} measured different patients: {len(only_a)} only in A, {len(only_b)} "
-                            f"only in B (e.g. {(only_a or only_b)[0]})")
+        raise EcholiteError(
+            f"{a} and {b} measured different patients: {len(only_a)} only in A, {len(only_b)} "
+            f"only in B (e.g. {(only_a or only_b)[0]})"
+        )
     _check_same_experts(a, b, expert_a, expert_b)
     patients, rows = list(errors_a), []
     for column, name in QUANTITIES.items():
         x, y = (np.array([errors[p][column] for p in patients]) for errors in (errors_a, errors_b))
-        rows.append({"metric": "abs_err", "structure": name.replace(" (", " ").rstrip(")"), **paired_summary(x, y),
-                     "missed_a": int(np.isnan(x).sum()), "missed_b": int(np.isnan(y).sum())})
+        rows.append(
+            {
+                "metric": "abs_err",
+                "structure": name.replace(" (", " ").rstrip(")"),
+                **paired_summary(x, y),
+                "missed_a": int(np.isnan(x).sum()),
+                "missed_b": int(np.isnan(y).sum()),
+            }
+        )
     return rows, len(patients)
 
 
@@ -236,12 +298,18 @@ volume alike, another data set scatters them."""
 
 def _check_same_experts(a: Path, b: Path, expert_a: dict, expert_b: dict) -> None:
     """Two reports pair patient by patient only when measured against the same expert masks and pixel size."""
-    logs = [abs(np.log(y / x)) for patient, values in expert_a.items() for q, x in values.items()
-            if q != "ef" and (y := expert_b[patient][q]) > 0 and x > 0 and np.isfinite(x * y)]
+    logs = [
+        abs(np.log(y / x))
+        for patient, values in expert_a.items()
+        for q, x in values.items()
+        if q != "ef" and (y := expert_b[patient][q]) > 0 and x > 0 and np.isfinite(x * y)
+    ]
     if logs and np.median(logs) > np.log(EXPERT_VOLUME_FACTOR):
-        raise EcholiteError(f"{a} and {b} measured different expert volumes (a factor of {np.exp(np.median(logs)):.2f} "
-                            "apart in the median patient): another data set, pixel size or way of measuring; "
-                            "compare reports of the same data")
+        raise EcholiteError(
+            f"{a} and {b} measured different expert volumes (a factor of {np.exp(np.median(logs)):.2f} "
+            "apart in the median patient): another data set, pixel size or way of measuring; "
+            "compare reports of the same data"
+        )
 
 
 def _absolute_errors(folder: Path) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
@@ -252,11 +320,14 @@ def _absolute_errors(folder: Path) -> tuple[dict[str, dict[str, float]], dict[st
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             rows = list(csv.DictReader(f))
         experts = {row["patient"]: {q: _number(row[f"expert_{q}"]) for q in QUANTITIES} for row in rows}
-        return {row["patient"]: {q: abs(_number(row[q]) - experts[row["patient"]][q]) for q in QUANTITIES}
-                for row in rows}, experts
+        return {
+            row["patient"]: {q: abs(_number(row[q]) - experts[row["patient"]][q]) for q in QUANTITIES} for row in rows
+        }, experts
     except KeyError as exc:
-        raise EcholiteError(f"{path}: no column {exc}; compare needs measurements of a model against the expert "
-                            "masks (echolite measure MODEL --data PATH --out DIR)") from None
+        raise EcholiteError(
+            f"{path}: no column {exc}; compare needs measurements of a model against the expert "
+            "masks (echolite measure MODEL --data PATH --out DIR)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise EcholiteError(f"{path}: not an echolite measurements.csv ({exc})") from None
 
@@ -280,9 +351,17 @@ class CineReport:
         return bool(self.qc_failed)
 
 
-def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, out: Path | None = None,
-                 qc: str = QC_DEFAULT, post: PostprocessConfig = PostprocessConfig(),
-                 tta: str = "none", ensemble: tuple[Path, ...] = (), mitral_cut: bool = True) -> CineReport:
+def measure_cine(
+    model: Path,
+    sequence: Path,
+    spacing_mm: float | None = None,
+    out: Path | None = None,
+    qc: str = QC_DEFAULT,
+    post: PostprocessConfig = PostprocessConfig(),
+    tta: str = "none",
+    ensemble: tuple[Path, ...] = (),
+    mitral_cut: bool = True,
+) -> CineReport:
     """Segment every frame of a cine loop (the models of ``ensemble`` averaged with ``model``, test-time
     augmentation ``tta``, post-processing ``post``), pick ED/ES from the LV area and compute EF (the ES mask cut at
     the ED mitral plane with ``mitral_cut``); with ``qc`` a criteria set, the ED and ES masks are checked and a
@@ -303,9 +382,19 @@ def measure_cine(model: Path, sequence: Path, spacing_mm: float | None = None, o
     if out is not None:
         from echolite.plots import save_area_curve
 
-        save_area_curve(result.lv_area_mm2, result.ed_index, result.es_index, Path(out) / LV_AREA,
-                        "mm²" if np.isfinite(loop.spacing_mm).all() else "pixels")
-    failed = {} if qc == QC_OFF else {
-        phase: [name for name, bad in check_anatomy(masks[index], qc).items() if bad]
-        for phase, index in (("ED", result.ed_index), ("ES", result.es_index))}
+        save_area_curve(
+            result.lv_area_mm2,
+            result.ed_index,
+            result.es_index,
+            Path(out) / LV_AREA,
+            "mm²" if np.isfinite(loop.spacing_mm).all() else "pixels",
+        )
+    failed = (
+        {}
+        if qc == QC_OFF
+        else {
+            phase: [name for name, bad in check_anatomy(masks[index], qc).items() if bad]
+            for phase, index in (("ED", result.ed_index), ("ES", result.es_index))
+        }
+    )
     return CineReport(Path(sequence), len(loop.images), fps, result, qc, {k: v for k, v in failed.items() if v})

@@ -10,14 +10,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+
+from echolite.errors import EcholiteError
 from echolite_edge.clinical import (  # noqa: F401  (re-exported: the library's measuring API)
-    LongAxis, MeasurementError, ejection_fraction, mitral_cut, volume_area_length, volume_biplane,
+    LongAxis,
+    MeasurementError,
+    ejection_fraction,
+    mitral_cut,
+    volume_area_length,
+    volume_biplane,
     volume_single_plane,
 )
 from echolite_edge.clinical import long_axis as _long_axis
 from echolite_edge.clinical import pair_axes as _pair_axes
-
-from echolite.errors import EcholiteError
 
 
 @contextmanager
@@ -35,8 +40,9 @@ def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
         return _long_axis(mask, spacing)
 
 
-def pair_axes(ed_mask: np.ndarray, es_mask: np.ndarray, ed_spacing, es_spacing,
-              cut: bool = True) -> tuple[LongAxis, LongAxis]:
+def pair_axes(
+    ed_mask: np.ndarray, es_mask: np.ndarray, ed_spacing, es_spacing, cut: bool = True
+) -> tuple[LongAxis, LongAxis]:
     """ED and ES long axes of one view, the ES mask cut at the ED mitral plane with ``cut``
     (``echolite_edge.clinical.pair_axes``); unmeasurable masks are user errors."""
     with _user_errors():
@@ -57,8 +63,9 @@ class PatientMeasure:
     qc_failed: str = ""  # the failing frames with their failed criteria
 
 
-def measure_patients(masks: np.ndarray, frames, reference: dict[str, float] | None = None,
-                     cut: bool = True) -> list[PatientMeasure]:
+def measure_patients(
+    masks: np.ndarray, frames, reference: dict[str, float] | None = None, cut: bool = True
+) -> list[PatientMeasure]:
     """EDV, ESV and EF per patient from label maps aligned with ``frames`` (patients, views, phases, spacing).
 
     Biplane when both apical views exist at ED and ES, else single-plane disks on the view there is (4CH
@@ -111,5 +118,11 @@ def agreement(a, b, where=None) -> dict:
     diff = a - b
     bias, sd = float(diff.mean()), float(diff.std(ddof=1))
     r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else None
-    return {"n": int(a.size), "bias": bias, "sd": sd, "loa": [bias - 1.96 * sd, bias + 1.96 * sd],
-            "mae": float(np.abs(diff).mean()), "r": r}
+    return {
+        "n": int(a.size),
+        "bias": bias,
+        "sd": sd,
+        "loa": [bias - 1.96 * sd, bias + 1.96 * sd],
+        "mae": float(np.abs(diff).mean()),
+        "r": r,
+    }

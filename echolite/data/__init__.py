@@ -20,8 +20,13 @@ class LoadedData:
 
 
 def load_data(
-    source: str, size: int = 256, phantom_frames: int = 200, seed: int = 0, skip_bad: bool = False,
-    use_cache: bool = True, progress=None,
+    source: str,
+    size: int = 256,
+    phantom_frames: int = 200,
+    seed: int = 0,
+    skip_bad: bool = False,
+    use_cache: bool = True,
+    progress=None,
 ) -> LoadedData:
     """``source`` is ``"phantom"`` or a folder in a supported layout (detected from its contents)."""
     if source == "phantom":

@@ -22,7 +22,7 @@ up-sampled by 0.5–1, p 0.2). All are multiplicative or local, so the black out
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import albumentations as A
 import cv2
@@ -35,9 +35,15 @@ from echolite.errors import EcholiteError
 def _affine_transform(shift: float, scale: tuple[float, float], rotate: float, p: float = 0.5) -> A.Affine:
     """Albumentations 1.x ``ShiftScaleRotate(shift_limit, scale_limit, rotate_limit)`` as a 2.x ``Affine``."""
     return A.Affine(
-        translate_percent=(-shift, shift), scale=(1 + scale[0], 1 + scale[1]), rotate=(-rotate, rotate), p=p,
-        interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
-        border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0,
+        translate_percent=(-shift, shift),
+        scale=(1 + scale[0], 1 + scale[1]),
+        rotate=(-rotate, rotate),
+        p=p,
+        interpolation=cv2.INTER_LINEAR,
+        mask_interpolation=cv2.INTER_NEAREST,
+        border_mode=cv2.BORDER_CONSTANT,
+        fill=0,
+        fill_mask=0,
     )
 
 
@@ -60,50 +66,77 @@ def _table_ii(config: str) -> Callable[[], A.Compose]:
     shift, scale, rotate, gamma, noise_var, jitter, hue = TABLE_II[config]
 
     def build() -> A.Compose:
-        return A.Compose([
-            _affine_transform(shift, scale, rotate),
-            A.RandomGamma(gamma_limit=gamma, p=0.5),
-            A.GaussNoise(std_range=(noise_var[0] ** 0.5 / 255, noise_var[1] ** 0.5 / 255), p=0.5),
-            A.CoarseDropout(num_holes_range=(1, 1), hole_height_range=(25, 65), hole_width_range=(25, 65),
-                            fill=0, fill_mask=None, p=0.25),
-            # Saturation and hue leave a grayscale frame unchanged; brightness and contrast act.
-            A.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter, hue=(-hue, hue), p=0.5),
-        ])
+        return A.Compose(
+            [
+                _affine_transform(shift, scale, rotate),
+                A.RandomGamma(gamma_limit=gamma, p=0.5),
+                A.GaussNoise(std_range=(noise_var[0] ** 0.5 / 255, noise_var[1] ** 0.5 / 255), p=0.5),
+                A.CoarseDropout(
+                    num_holes_range=(1, 1),
+                    hole_height_range=(25, 65),
+                    hole_width_range=(25, 65),
+                    fill=0,
+                    fill_mask=None,
+                    p=0.25,
+                ),
+                # Saturation and hue leave a grayscale frame unchanged; brightness and contrast act.
+                A.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter, hue=(-hue, hue), p=0.5),
+            ]
+        )
 
     return build
 
 
 def _nnunet() -> A.Compose:
     """nnU-Net's 2D default augmentation, with its probabilities, on [0, 1] images."""
-    return A.Compose([
-        A.Affine(rotate=(-180, 180), p=0.2, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0,
-                 mask_interpolation=cv2.INTER_NEAREST),
-        A.Affine(scale=(0.7, 1.4), p=0.2, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0,
-                 mask_interpolation=cv2.INTER_NEAREST),
-        A.GaussNoise(std_range=(0.0, 0.06), p=0.1),
-        A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.2),
-        A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.15),
-        A.RandomBrightnessContrast(brightness_limit=0.0, contrast_limit=0.25, p=0.15),
-        A.Downscale(scale_range=(0.5, 1.0), p=0.25),
-        A.RandomGamma(gamma_limit=(70, 150), p=0.3),
-        A.HorizontalFlip(p=0.5),
-        A.VerticalFlip(p=0.5),
-    ])
+    return A.Compose(
+        [
+            A.Affine(
+                rotate=(-180, 180),
+                p=0.2,
+                border_mode=cv2.BORDER_CONSTANT,
+                fill=0,
+                fill_mask=0,
+                mask_interpolation=cv2.INTER_NEAREST,
+            ),
+            A.Affine(
+                scale=(0.7, 1.4),
+                p=0.2,
+                border_mode=cv2.BORDER_CONSTANT,
+                fill=0,
+                fill_mask=0,
+                mask_interpolation=cv2.INTER_NEAREST,
+            ),
+            A.GaussNoise(std_range=(0.0, 0.06), p=0.1),
+            A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.2),
+            A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.15),
+            A.RandomBrightnessContrast(brightness_limit=0.0, contrast_limit=0.25, p=0.15),
+            A.Downscale(scale_range=(0.5, 1.0), p=0.25),
+            A.RandomGamma(gamma_limit=(70, 150), p=0.3),
+            A.HorizontalFlip(p=0.5),
+            A.VerticalFlip(p=0.5),
+        ]
+    )
 
 
 def _affine_echo() -> A.Compose:
-    return A.Compose([
-        _affine_transform(0.1, (-0.2, 0.1), 10),
-        A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.3),
-        A.RandomGamma(gamma_limit=(70, 150), p=0.3),
-        A.MultiplicativeNoise(multiplier=(0.8, 1.2), elementwise=True, p=0.2),
-        A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.2),
-        A.Downscale(scale_range=(0.5, 1.0), p=0.2),
-    ])
+    return A.Compose(
+        [
+            _affine_transform(0.1, (-0.2, 0.1), 10),
+            A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.3),
+            A.RandomGamma(gamma_limit=(70, 150), p=0.3),
+            A.MultiplicativeNoise(multiplier=(0.8, 1.2), elementwise=True, p=0.2),
+            A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.2),
+            A.Downscale(scale_range=(0.5, 1.0), p=0.2),
+        ]
+    )
 
 
 AUGMENTATIONS: dict[str, Callable[[], A.Compose] | None] = {
-    "none": None, "affine": _affine, **{name: _table_ii(name) for name in TABLE_II}, "nnunet": _nnunet,
+    "none": None,
+    "affine": _affine,
+    **{name: _table_ii(name) for name in TABLE_II},
+    "nnunet": _nnunet,
     "affine-echo": _affine_echo,
 }
 

@@ -49,7 +49,7 @@ def load_cached(key: str) -> tuple[FrameSet, list[str]] | None:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {name: data[name] for name in _ARRAY_FIELDS}
-    except Exception:  # an unreadable entry (truncated, emptied, not a zip): decode again and overwrite it
+    except Exception:  # noqa: BLE001 (any unreadable entry entry, truncated, emptied, not a zip): decode again and overwrite it
         return None
     return FrameSet(**arrays, **{name: meta[name] for name in _TEXT_FIELDS}), meta["skipped"]
 

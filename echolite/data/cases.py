@@ -6,15 +6,15 @@ size and the pixel spacing rescaled per axis to the grid, so predictions map bac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-from echolite_edge.image import model_input, resize_nearest, to_gray8
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
+from echolite_edge.image import model_input, resize_nearest, to_gray8
 
 VALID_LABELS = {0, 1, 2, 3}
 

@@ -27,14 +27,20 @@ class FrameSet:
     def __len__(self) -> int:
         return len(self.frame_ids)
 
-    def subset(self, indices) -> "FrameSet":
+    def subset(self, indices) -> FrameSet:
         idx = np.asarray(indices, dtype=int)
-        pick = lambda values: [values[i] for i in idx]  # noqa: E731
+        pick = lambda values: [values[i] for i in idx]
         return FrameSet(
-            self.images[idx], self.masks[idx], pick(self.frame_ids), pick(self.patients), pick(self.views),
-            pick(self.phases), self.spacing_mm[idx], self.original_shapes[idx],
+            self.images[idx],
+            self.masks[idx],
+            pick(self.frame_ids),
+            pick(self.patients),
+            pick(self.views),
+            pick(self.phases),
+            self.spacing_mm[idx],
+            self.original_shapes[idx],
         )
 
-    def for_patients(self, patients) -> "FrameSet":
+    def for_patients(self, patients) -> FrameSet:
         wanted = set(patients)
         return self.subset([i for i, p in enumerate(self.patients) if p in wanted])

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-
-from echolite_edge.image import describe_intensity
 
 from echolite.data.cases import gray8, read_case_arrays
 from echolite.data.layouts import detect_layout
 from echolite.errors import EcholiteError
+from echolite_edge.image import describe_intensity
 
 
 @dataclass
@@ -55,9 +54,19 @@ def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None)
             progress(1, len(layout.cases))
     split = {k: len(v) for k, v in layout.split.items()} if layout.split else None
     return DataReport(
-        layout.name, Path(root), len({c.patient for c in layout.cases}), len(layout.cases),
-        Counter(c.view for c in layout.cases), Counter(c.phase for c in layout.cases), sizes, spacings, labels,
-        split, len(layout.sequences), intensities, problems,
+        layout.name,
+        Path(root),
+        len({c.patient for c in layout.cases}),
+        len(layout.cases),
+        Counter(c.view for c in layout.cases),
+        Counter(c.phase for c in layout.cases),
+        sizes,
+        spacings,
+        labels,
+        split,
+        len(layout.sequences),
+        intensities,
+        problems,
     )
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, load_npy, read_pixels
-
 from echolite.errors import EcholiteError
+from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, load_npy, read_pixels
 
 MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mhd")
 ALL_SUFFIXES = MEDICAL_SUFFIXES + IMAGE_SUFFIXES + (".npy",)
@@ -114,10 +113,38 @@ def _read_medical(path: Path):
     return array, (float(sy), float(sx))
 
 
-_MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4, "MET_UINT": 4,
-              "MET_FLOAT": 4, "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8, "MET_ULONG_LONG": 8, "MET_DOUBLE": 8}
-_NIFTI_BYTES = {2: 1, 4: 2, 8: 4, 16: 4, 32: 8, 64: 8, 128: 3, 256: 1, 512: 2, 768: 4, 1024: 8, 1280: 8, 1536: 16,
-                1792: 16, 2048: 32, 2304: 4}
+_MET_BYTES = {
+    "MET_CHAR": 1,
+    "MET_UCHAR": 1,
+    "MET_SHORT": 2,
+    "MET_USHORT": 2,
+    "MET_INT": 4,
+    "MET_UINT": 4,
+    "MET_FLOAT": 4,
+    "MET_LONG": 4,
+    "MET_ULONG": 4,
+    "MET_LONG_LONG": 8,
+    "MET_ULONG_LONG": 8,
+    "MET_DOUBLE": 8,
+}
+_NIFTI_BYTES = {
+    2: 1,
+    4: 2,
+    8: 4,
+    16: 4,
+    32: 8,
+    64: 8,
+    128: 3,
+    256: 1,
+    512: 2,
+    768: 4,
+    1024: 8,
+    1280: 8,
+    1536: 16,
+    1792: 16,
+    2048: 32,
+    2304: 4,
+}
 """Bytes per voxel of each NIfTI datatype code."""
 
 
@@ -170,12 +197,12 @@ def _nifti_shortfall(data: bytes) -> str | None:
             break
     else:
         return None
-    if not 1 <= dims[0] <= 7 or any(d < 1 for d in dims[1:dims[0] + 1]):
+    if not 1 <= dims[0] <= 7 or any(d < 1 for d in dims[1 : dims[0] + 1]):
         return None
     sizes = [b for b in (_NIFTI_BYTES.get(datatype), bitpix // 8 if bitpix > 0 else None) if b]
     if not sizes:
         return None
-    needed = max(offset, 0) + int(np.prod(dims[1:dims[0] + 1], dtype=np.int64)) * min(sizes)  # the lenient reading
+    needed = max(offset, 0) + int(np.prod(dims[1 : dims[0] + 1], dtype=np.int64)) * min(sizes)  # the lenient reading
     return f"{len(data)} bytes, the header declares {needed}" if len(data) < needed else None
 
 

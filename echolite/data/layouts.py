@@ -65,7 +65,8 @@ class Layout:
     cases: list[Case]
     split: dict[str, list[str]] | None = None
     info: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
-    """CAMUS ``Info_*.cfg`` values: patient → view → key → value (ED, ES, NbFrame, Sex, Age, ImageQuality, EF, FrameRate)."""
+    """CAMUS ``Info_*.cfg`` values: patient → view → key → value (ED, ES, NbFrame, Sex, Age, ImageQuality, EF,
+    FrameRate)."""
     sequences: dict[tuple[str, str], tuple[Path, Path | None]] = field(default_factory=dict)
     """(patient, view) → (cine loop, its ground truth or None)."""
     problems: list[str] = field(default_factory=list)
@@ -84,8 +85,10 @@ def detect_layout(root: Path) -> Layout:
             return layout
     image_dir = _first_dir(root, ("images", "imgs", "img", "image"))
     if image_dir is not None:
-        raise EcholiteError(f"{root}: masks missing: {image_dir.name}/ has no sibling masks/ (or ref/, labels/, gt/) "
-                            "folder with the ground truth")
+        raise EcholiteError(
+            f"{root}: masks missing: {image_dir.name}/ has no sibling masks/ (or ref/, labels/, gt/) "
+            "folder with the ground truth"
+        )
     raise EcholiteError(
         f"{root}: no supported layout found (CAMUS database_nifti/ or training/, img/ + ref/, or images/ + masks/)"
     )
@@ -118,7 +121,9 @@ def _camus_mhd(root: Path) -> Layout | None:
 def _patient_dirs(base: Path, pattern: str) -> list[Path]:
     if not base.is_dir():
         return []
-    return sorted(p for p in base.iterdir() if p.is_dir() and p.name.lower().startswith("patient") and any(p.glob(pattern)))
+    return sorted(
+        p for p in base.iterdir() if p.is_dir() and p.name.lower().startswith("patient") and any(p.glob(pattern))
+    )
 
 
 def _camus_layout(name: str, root: Path, patient_dirs: list[Path], suffix: str) -> Layout:
@@ -149,8 +154,9 @@ def _check_reference_ef(folder: Path, layout: Layout) -> None:
     given = {view: values["EF"] for view, values in views.items() if "EF" in values}
     if len({float(ef) for ef in given.values()}) > 1:
         listed = ", ".join(f"{view} {ef}" for view, ef in given.items())
-        layout.problems.append(f"{folder}: the Info files give different EF ({listed}); no reference EF for this "
-                               "patient")
+        layout.problems.append(
+            f"{folder}: the Info files give different EF ({listed}); no reference EF for this patient"
+        )
         for view in given:
             del views[view]["EF"]
 
@@ -192,8 +198,11 @@ def _png_export(root: Path) -> Layout | None:
     if not any(CAMUS_NAME.match(stem_of(p)) for p in images):
         return None
     layout = Layout("png-export", root, [])
-    layout.problems += [f"{p}: not read (the frames of a PNG export are .png files)"
-                        for p in sorted((root / "img").iterdir()) if suffix_of(p) not in ("", ".png")]
+    layout.problems += [
+        f"{p}: not read (the frames of a PNG export are .png files)"
+        for p in sorted((root / "img").iterdir())
+        if suffix_of(p) not in ("", ".png")
+    ]
     spacing_mm = png_export_spacing_mm()
     for path in images:
         match = CAMUS_NAME.match(stem_of(path))
@@ -202,10 +211,23 @@ def _png_export(root: Path) -> Layout | None:
             layout.problems.append(f"{path}: no ground truth ({mask.name} missing in ref/)")
         if match is None:  # one stray name does not turn the export into a plain folder (and lose its spacing)
             layout.problems.append(f"{path}: not a CAMUS name (patientNNNN_4CH_ED); read with view and phase unknown")
-        patient, view, phase = (match["patient"], match["view"].upper(), match["phase"].upper()) if match else (
-            stem_of(path).split("_")[0], "unknown", "unknown")
-        layout.cases.append(Case(stem_of(path), patient, view, phase, path, mask if mask.exists() else None,
-                                 read_frame, default_spacing_mm=spacing_mm))
+        patient, view, phase = (
+            (match["patient"], match["view"].upper(), match["phase"].upper())
+            if match
+            else (stem_of(path).split("_")[0], "unknown", "unknown")
+        )
+        layout.cases.append(
+            Case(
+                stem_of(path),
+                patient,
+                view,
+                phase,
+                path,
+                mask if mask.exists() else None,
+                read_frame,
+                default_spacing_mm=spacing_mm,
+            )
+        )
     return layout
 
 
@@ -235,8 +257,12 @@ def _folder(root: Path) -> Layout | None:
     if not layout.cases:
         raise EcholiteError(f"{image_dir}: empty image folder (supported: {', '.join(ALL_SUFFIXES)})")
     used = {case.frame_id for case in layout.cases}
-    layout.problems += [f"{path}: no image named {stem}.* in {image_dir.name}/; not read"
-                        for stem, paths in masks.items() if stem not in used for path in paths]
+    layout.problems += [
+        f"{path}: no image named {stem}.* in {image_dir.name}/; not read"
+        for stem, paths in masks.items()
+        if stem not in used
+        for path in paths
+    ]
     return layout
 
 
@@ -249,16 +275,19 @@ def _refuse_repeated_frames(layout: Layout) -> None:
         if key not in first:
             first[key] = case.image_path
             continue
-        refusal = (f"{case.image_path}: a second image of frame {case.frame_id} (also {first[key]}); rename or "
-                   "remove one")
+        refusal = (
+            f"{case.image_path}: a second image of frame {case.frame_id} (also {first[key]}); rename or remove one"
+        )
         layout.problems.append(refusal)  # loading this case fails by name (or, with skip_bad, skips it)
         layout.cases[i] = replace(case, read=_refusing(refusal))
 
 
 def _refusing(message: str):
     """A reader that refuses its case with ``message``."""
+
     def read(path: Path):
         raise EcholiteError(message)
+
     return read
 
 

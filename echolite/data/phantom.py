@@ -35,7 +35,12 @@ def make_phantom(n_frames: int = 200, seed: int = 0, size: int = 256) -> FrameSe
 
 
 def phantom_frame(
-    seed: int, patient: int, phase: str = "ED", size: int = 256, contraction: float | None = None, noise_key: int = 0,
+    seed: int,
+    patient: int,
+    phase: str = "ED",
+    size: int = 256,
+    contraction: float | None = None,
+    noise_key: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: (image float32 in [0, 1], mask uint8) for a patient index and phase. ``contraction`` (0 = ED,
     1 = ES) overrides the phase for frames in between."""
@@ -99,7 +104,9 @@ def _anatomy(heart: dict, contraction: float, size: int) -> tuple[np.ndarray, np
     la_scale = 1 + 0.12 * c
     u, v = _heart_coordinates(heart, size)
     cavity = (u >= 0) & ((np.clip(u, 0, None) / length) ** heart["bullet"] + (v / half_width) ** 2 <= 1)
-    outer = (u >= 0) & ((np.clip(u, 0, None) / (length + wall)) ** heart["bullet"] + (v / (half_width + wall)) ** 2 <= 1)
+    outer = (u >= 0) & (
+        (np.clip(u, 0, None) / (length + wall)) ** heart["bullet"] + (v / (half_width + wall)) ** 2 <= 1
+    )
     la_len, la_w = heart["la_length"] * la_scale, heart["la_half_width"] * la_scale
     atrium = (u < 0) & (((u + 0.8 * la_len) / la_len) ** 2 + (v / la_w) ** 2 <= 1)
     # The LA meets the LV along the whole mitral plane: a funnel from the LV's width to the atrium's.
@@ -143,8 +150,10 @@ def _ultrasound(mask: np.ndarray, right_heart: np.ndarray, heart: dict, size: in
     tissue = np.clip(ndimage.gaussian_filter(tissue, size / 200), 0, None)
     scale = size / 256
     field = rng.normal(size=mask.shape) + 1j * rng.normal(size=mask.shape)
-    speckle = np.abs(ndimage.gaussian_filter(field.real, (0.7 * scale, 1.4 * scale))
-                     + 1j * ndimage.gaussian_filter(field.imag, (0.7 * scale, 1.4 * scale)))
+    speckle = np.abs(
+        ndimage.gaussian_filter(field.real, (0.7 * scale, 1.4 * scale))
+        + 1j * ndimage.gaussian_filter(field.imag, (0.7 * scale, 1.4 * scale))
+    )
     speckle /= speckle.mean()
     depth = _depth(size)
     clutter = 0.25 * np.exp(-depth / 0.12)

@@ -42,7 +42,9 @@ def make_dataset(
     if augment != "none":
         seeds = tf.data.Dataset.random(seed=seed)
         ds = tf.data.Dataset.zip((ds, seeds)).map(
-            _augment_fn(Augmenter(augment), images.shape[1:], masks.shape[1:]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            _augment_fn(Augmenter(augment), images.shape[1:], masks.shape[1:]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
         )
     ds = ds.batch(batch_size).map(lambda x, y: (x, {name: y for name in output_names}))
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -28,9 +28,9 @@ def split_patients(patients, val_fraction: float = 0.1, test_fraction: float = 0
     n_val = max(1, round(val_fraction * len(unique)))
     n_test = min(round(test_fraction * len(unique)), len(unique) - n_val - 1)
     return {
-        "train": sorted(order[n_val + n_test:]),
+        "train": sorted(order[n_val + n_test :]),
         "val": sorted(order[:n_val]),
-        "test": sorted(order[n_val:n_val + n_test]),
+        "test": sorted(order[n_val : n_val + n_test]),
     }
 
 

@@ -107,6 +107,6 @@ def _contact_fraction(region: np.ndarray, other: np.ndarray) -> float:
 def _too_thin(myo: np.ndarray, radius: int) -> bool:
     if not myo.any():
         return True
-    y, x = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     eroded = ndimage.binary_erosion(myo, x * x + y * y <= radius * radius)
     return _components(eroded) != 1

@@ -37,8 +37,9 @@ def dice(pred: np.ndarray, truth: np.ndarray) -> float:
     return float("nan") if total == 0 else 2 * int(np.logical_and(pred, truth).sum()) / total
 
 
-def boundary_distances(pred: np.ndarray, truth: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0),
-                       missed_distance: str = "nan") -> tuple[float, float]:
+def boundary_distances(
+    pred: np.ndarray, truth: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0), missed_distance: str = "nan"
+) -> tuple[float, float]:
     """(Hausdorff, MAD) between the boundaries of two boolean masks, in units of ``spacing`` ((row, column)
     pixel size; 1 gives pixels).
 
@@ -57,14 +58,16 @@ def boundary_distances(pred: np.ndarray, truth: np.ndarray, spacing: tuple[float
     return float(max(to_truth.max(), to_pred.max())), float((to_truth.mean() + to_pred.mean()) / 2)
 
 
-def hausdorff(pred: np.ndarray, truth: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0),
-              missed_distance: str = "nan") -> float:
+def hausdorff(
+    pred: np.ndarray, truth: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0), missed_distance: str = "nan"
+) -> float:
     """Symmetric Hausdorff distance between the boundaries of two boolean masks (see ``boundary_distances``)."""
     return boundary_distances(pred, truth, spacing, missed_distance)[0]
 
 
-def mean_absolute_distance(pred: np.ndarray, truth: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0),
-                           missed_distance: str = "nan") -> float:
+def mean_absolute_distance(
+    pred: np.ndarray, truth: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0), missed_distance: str = "nan"
+) -> float:
     """MAD between the boundaries of two boolean masks (see ``boundary_distances``)."""
     return boundary_distances(pred, truth, spacing, missed_distance)[1]
 

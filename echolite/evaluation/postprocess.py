@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, repair_anatomy
-
 from echolite.errors import EcholiteError
+from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, repair_anatomy
 
 _EIGHT = np.ones((3, 3), bool)
 
@@ -83,5 +82,5 @@ def _morphology(region: np.ndarray, config: PostprocessConfig) -> np.ndarray:
 
 
 def _disk(radius: int) -> np.ndarray:
-    y, x = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     return x * x + y * y <= radius * radius

@@ -9,20 +9,28 @@ Dice).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-from echolite_edge.postprocess import CLOSE_DEFAULT
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
-from echolite.evaluation.scoring import (FrameScore, pick_metrics, pick_structures, read_frame_csv, score_frames,
-                                        summarize, worst_frames, write_frame_csv)
+from echolite.evaluation.scoring import (
+    FrameScore,
+    pick_metrics,
+    pick_structures,
+    read_frame_csv,
+    score_frames,
+    summarize,
+    worst_frames,
+    write_frame_csv,
+)
 from echolite.inference import is_model, load_segmenter, read_predictions
 from echolite.run import RunDir, check_report_folder, frames_for_split, write_text_atomically
+from echolite_edge.postprocess import CLOSE_DEFAULT
 
 FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
 GRID = 256
@@ -39,10 +47,18 @@ class Evaluation:
     out: Path
 
 
-def evaluate(model: Path | None, data: str, split: str = "test", predictions: Path | None = None,
-             postprocess: bool | PostprocessConfig | None = True, out: Path | None = None,
-             progress: Callable[[int, int], None] | None = None, missed_distance: str = "nan",
-             tta: str = "none", ensemble: tuple[Path, ...] = ()) -> Evaluation:
+def evaluate(
+    model: Path | None,
+    data: str,
+    split: str = "test",
+    predictions: Path | None = None,
+    postprocess: bool | PostprocessConfig | None = True,
+    out: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    missed_distance: str = "nan",
+    tta: str = "none",
+    ensemble: tuple[Path, ...] = (),
+) -> Evaluation:
     """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
     ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
     total)`` is called per frame scored. ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan``
@@ -60,8 +76,7 @@ def evaluate(model: Path | None, data: str, split: str = "test", predictions: Pa
     check_report_folder(out, "the report", FRAMES_CSV)
     frames, labels = _predicted(model, predictions, data, split, tta, ensemble)
     tick = (lambda step: progress(step, len(frames))) if progress else None
-    scores = score_frames(labels, frames, post, progress=tick,
-                          missed_distance=missed_distance)
+    scores = score_frames(labels, frames, post, progress=tick, missed_distance=missed_distance)
     result = Evaluation(scores, {**summarize(scores), **scored_against(frames)}, frames, labels, post is not None, out)
     write_report(out, result)
     return result
@@ -78,8 +93,13 @@ def scored_against(frames: FrameSet) -> dict:
     return {"grid": int(frames.masks.shape[1]), "reference_digest": digest.hexdigest()[:24]}
 
 
-def default_report_folder(source: Path, split: str, post: PostprocessConfig | None = PostprocessConfig(),
-                          tta: str = "none", more_models: int = 0) -> Path:
+def default_report_folder(
+    source: Path,
+    split: str,
+    post: PostprocessConfig | None = PostprocessConfig(),
+    tta: str = "none",
+    more_models: int = 0,
+) -> Path:
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
     ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
     without post-processing, ``-unfilled`` without filling the enclosed background, ``-close-MODE`` with a
@@ -99,8 +119,9 @@ def default_report_folder(source: Path, split: str, post: PostprocessConfig | No
     return source.parent / f"{stem}-{name}"
 
 
-def _predicted(model: Path | None, predictions: Path | None, data: str, split: str,
-               tta: str, ensemble: tuple[Path, ...] = ()) -> tuple[FrameSet, np.ndarray]:
+def _predicted(
+    model: Path | None, predictions: Path | None, data: str, split: str, tta: str, ensemble: tuple[Path, ...] = ()
+) -> tuple[FrameSet, np.ndarray]:
     if predictions is not None:
         frames = frames_for_split(data, split, None, GRID).frames
         return frames, read_predictions(predictions, frames)
@@ -120,8 +141,14 @@ def write_report(out: Path, result: Evaluation) -> None:
     for stale in (out / WORST).glob("*.png"):  # a report written here before: its overlays are not this one's
         stale.unlink()
     for i in worst_frames(result.scores):
-        save_overlay(frames.images[i], result.labels[i], frames.masks[i], out / WORST / f"{frames.frame_ids[i]}.png",
-                     frames.frame_ids[i], dice=result.scores[i].dice)
+        save_overlay(
+            frames.images[i],
+            result.labels[i],
+            frames.masks[i],
+            out / WORST / f"{frames.frame_ids[i]}.png",
+            frames.frame_ids[i],
+            dice=result.scores[i].dice,
+        )
 
 
 def is_report(folder: Path) -> bool:
@@ -137,8 +164,17 @@ class Comparison:
     """Hausdorff and MAD of a missed structure in the tested values: ``nan`` (left out) or ``diagonal``."""
     unit: str = "frames"  # "patients" for two measure reports
 
-def compare(a: Path, b: Path, data: str | None = None, split: str = "test", postprocess: bool = True,
-            boxplots: Path | None = None, metrics=None, structures=None) -> Comparison:
+
+def compare(
+    a: Path,
+    b: Path,
+    data: str | None = None,
+    split: str = "test",
+    postprocess: bool = True,
+    boxplots: Path | None = None,
+    metrics=None,
+    structures=None,
+) -> Comparison:
     """Paired Wilcoxon tests per structure and metric between A and B on the same frames. A and B: ``evaluate``
     report folders, or models / folders of predicted masks scored here on ``data``. ``metrics`` and
     ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default: all). Two ``measure``
@@ -148,12 +184,16 @@ def compare(a: Path, b: Path, data: str | None = None, split: str = "test", post
 
     for side in (a, b):
         if not Path(side).exists():
-            raise EcholiteError(f"{side}: not found (give an evaluate or measure report folder, a model, or a folder "
-                                "of predicted masks)")
+            raise EcholiteError(
+                f"{side}: not found (give an evaluate or measure report folder, a model, or a folder "
+                "of predicted masks)"
+            )
     if is_measure_report(a) and is_measure_report(b):
         if metrics or structures:
-            raise EcholiteError("--metric and --structure choose tests of evaluation reports; two measure folders "
-                                "are compared on their EDV, ESV and EF errors")
+            raise EcholiteError(
+                "--metric and --structure choose tests of evaluation reports; two measure folders "
+                "are compared on their EDV, ESV and EF errors"
+            )
         rows, patients = compare_measurements(a, b)
         return Comparison(rows, patients, None, "nan", unit="patients")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
@@ -188,12 +228,16 @@ def _check_same_references(a: Path, b: Path, scores: list[list[FrameScore]]) -> 
     grids = [s.get("grid") if isinstance(s, dict) else None for s in summaries]
     digests = [s.get("reference_digest") if isinstance(s, dict) else None for s in summaries]
     if None not in grids and grids[0] != grids[1]:
-        raise EcholiteError(f"{a} and {b} were scored on {grids[0]} and {grids[1]} pixel grids (distances in pixels "
-                            "differ); compare reports of one grid")
+        raise EcholiteError(
+            f"{a} and {b} were scored on {grids[0]} and {grids[1]} pixel grids (distances in pixels "
+            "differ); compare reports of one grid"
+        )
     same_frames = {s.frame_id for s in scores[0]} == {s.frame_id for s in scores[1]}  # else paired_tests says so
     if same_frames and None not in digests and digests[0] != digests[1]:
-        raise EcholiteError(f"{a} and {b} were scored against different reference masks under the same frame "
-                            "names (another data set or reading of it); compare reports of the same frames")
+        raise EcholiteError(
+            f"{a} and {b} were scored against different reference masks under the same frame "
+            "names (another data set or reading of it); compare reports of the same frames"
+        )
 
 
 def _score_pair(a: Path, b: Path, data: str, split: str, postprocess: bool) -> list[list[FrameScore]]:
@@ -203,5 +247,9 @@ def _score_pair(a: Path, b: Path, data: str, split: str, postprocess: bool) -> l
         raise EcholiteError(f"the two models take different input sizes {sorted(sizes)}; compare models of one size")
     frames = frames_for_split(data, split, RunDir.of(a), sizes.pop()).frames
     post = PostprocessConfig() if postprocess else None
-    return [score_frames(read_predictions(source, frames) if seg is None else seg.predict_labels(frames.images),
-                         frames, post) for source, seg in zip((a, b), segmenters)]
+    return [
+        score_frames(
+            read_predictions(source, frames) if seg is None else seg.predict_labels(frames.images), frames, post
+        )
+        for source, seg in zip((a, b), segmenters)
+    ]

@@ -56,8 +56,12 @@ class FrameScore:
 
 
 def score_frames(
-    pred: np.ndarray, frames: FrameSet, post: PostprocessConfig | None = PostprocessConfig(),
-    criteria: dict = CRITERIA_SETS, progress=None, missed_distance: str = "nan",
+    pred: np.ndarray,
+    frames: FrameSet,
+    post: PostprocessConfig | None = PostprocessConfig(),
+    criteria: dict = CRITERIA_SETS,
+    progress=None,
+    missed_distance: str = "nan",
 ) -> list[FrameScore]:
     """Score predicted label maps (N, H, W) against ``frames.masks``; ``post=None`` skips post-processing.
     ``criteria``: anatomical criteria set name → its table (``anatomy.CRITERIA_SETS``; the first is the default
@@ -70,15 +74,25 @@ def score_frames(
     for i in range(len(frames)):
         mask = postprocess(pred[i], post) if post else pred[i]
         metrics = structure_metrics(mask, frames.masks[i], tuple(frames.spacing_mm[i]), missed_distance)
-        scores.append(FrameScore(frames.frame_ids[i], frames.patients[i], frames.views[i], frames.phases[i],
-                                 **metrics, checks=anatomy_checks(mask, criteria), missed_distance=missed_distance))
+        scores.append(
+            FrameScore(
+                frames.frame_ids[i],
+                frames.patients[i],
+                frames.views[i],
+                frames.phases[i],
+                **metrics,
+                checks=anatomy_checks(mask, criteria),
+                missed_distance=missed_distance,
+            )
+        )
         if progress:
             progress(1)
     return scores
 
 
-def structure_metrics(pred: np.ndarray, truth: np.ndarray, spacing_mm: tuple[float, float],
-                      missed_distance: str = "nan") -> dict[str, np.ndarray]:
+def structure_metrics(
+    pred: np.ndarray, truth: np.ndarray, spacing_mm: tuple[float, float], missed_distance: str = "nan"
+) -> dict[str, np.ndarray]:
     """Every metric of ``METRICS`` and ``missed`` for each structure of one (H, W) label map."""
     rows = []
     for labels in STRUCTURES.values():
@@ -100,10 +114,15 @@ def summarize(scores: list[FrameScore]) -> dict:
     criteria set; then the same by phase (ED/ES) and by view and phase. States the missed-structure convention
     and the criteria set that ``outliers`` counts."""
     pooled = _group_summary(scores)
-    summary = {"n_frames": pooled.pop("n_frames"), "missed_distance": missed_distance_of(scores),
-               "outlier_criteria": next(iter(scores[0].checks), None) if scores else None, **pooled}
-    summary["by_phase"] = {phase: _group_summary([s for s in scores if s.phase == phase])
-                           for phase in sorted({s.phase for s in scores})}
+    summary = {
+        "n_frames": pooled.pop("n_frames"),
+        "missed_distance": missed_distance_of(scores),
+        "outlier_criteria": next(iter(scores[0].checks), None) if scores else None,
+        **pooled,
+    }
+    summary["by_phase"] = {
+        phase: _group_summary([s for s in scores if s.phase == phase]) for phase in sorted({s.phase for s in scores})
+    }
     summary["by_view_phase"] = {
         f"{view}_{phase}": _group_summary([s for s in scores if (s.view, s.phase) == (view, phase)])
         for view, phase in sorted({(s.view, s.phase) for s in scores})
@@ -178,9 +197,19 @@ def write_frame_csv(scores: list[FrameScore], path: Path) -> None:
         writer.writerow(header)
         for s in scores:
             values = np.concatenate([getattr(s, metric) for metric in METRICS])
-            writer.writerow([s.frame_id, s.patient, s.view, s.phase, *[f"{v:.4f}" for v in values],
-                             *s.missed.astype(int), int(s.outlier), *[int(s.outlier_by(name)) for name in sets],
-                             *[int(s.checks[name][check]) for name, checks in sets.items() for check in checks]])
+            writer.writerow(
+                [
+                    s.frame_id,
+                    s.patient,
+                    s.view,
+                    s.phase,
+                    *[f"{v:.4f}" for v in values],
+                    *s.missed.astype(int),
+                    int(s.outlier),
+                    *[int(s.outlier_by(name)) for name in sets],
+                    *[int(s.checks[name][check]) for name, checks in sets.items() for check in checks],
+                ]
+            )
 
 
 def worst_frames(scores: list[FrameScore], count: int = 8) -> list[int]:
@@ -245,22 +274,28 @@ def _frame_from_row(row: dict, columns: dict[str, dict[str, str]]) -> FrameScore
         return number
 
     metrics = {metric: np.array([value(f"{metric}_{name}") for name in STRUCTURES]) for metric in METRICS}
-    missed = np.array([row[f"missed_{name}"] == "1" if f"missed_{name}" in row else metrics["dice"][k] == 0
-                       for k, name in enumerate(STRUCTURES)])
-    checks = {name: {check: row[column] == "1" for check, column in criteria.items()}
-              for name, criteria in columns.items()}
-    return FrameScore(row["frame_id"], row["patient"], row["view"], row["phase"], **metrics, missed=missed,
-                      checks=checks)
+    missed = np.array(
+        [
+            row[f"missed_{name}"] == "1" if f"missed_{name}" in row else metrics["dice"][k] == 0
+            for k, name in enumerate(STRUCTURES)
+        ]
+    )
+    checks = {
+        name: {check: row[column] == "1" for check, column in criteria.items()} for name, criteria in columns.items()
+    }
+    return FrameScore(
+        row["frame_id"], row["patient"], row["view"], row["phase"], **metrics, missed=missed, checks=checks
+    )
 
 
 def _criteria_columns(header: list[str]) -> dict[str, dict[str, str]]:
     """Criteria set → criterion → its column."""
-    sets = [column[len("outlier_"):] for column in header if column.startswith("outlier_")]
+    sets = [column[len("outlier_") :] for column in header if column.startswith("outlier_")]
     if not sets:  # written before criteria sets: echolite's checks, named without a prefix
         return {LEGACY_CRITERIA: {c: c for c in header if c.startswith(("lv_", "myo_", "la_"))}}
     columns: dict[str, dict[str, str]] = {name: {} for name in sets}
     for column in header:
         owner = max((name for name in sets if column.startswith(f"{name}_")), key=len, default=None)
         if owner is not None and not column.startswith("outlier_"):
-            columns[owner][column[len(owner) + 1:]] = column
+            columns[owner][column[len(owner) + 1 :]] = column
     return columns

@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from echolite.evaluation.scoring import (FrameScore, missed_counts, missed_distance_of, pick_metrics,
-                                        pick_structures)
 from echolite.errors import EcholiteError
-
+from echolite.evaluation.scoring import FrameScore, missed_counts, missed_distance_of, pick_metrics, pick_structures
 
 ALPHA = 0.05
 
@@ -29,8 +27,15 @@ def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=None, structu
             x, y = (np.array([s.value(metric, name) for s in scores], float) for scores in (a, b))
             if not (np.isfinite(x).any() or np.isfinite(y).any()):
                 continue
-            rows.append({"metric": metric, "structure": name, **paired_summary(x, y),
-                         "missed_a": missed_a[name], "missed_b": missed_b[name]})
+            rows.append(
+                {
+                    "metric": metric,
+                    "structure": name,
+                    **paired_summary(x, y),
+                    "missed_a": missed_a[name],
+                    "missed_b": missed_b[name],
+                }
+            )
     return rows
 
 
@@ -41,8 +46,15 @@ def paired_summary(x: np.ndarray, y: np.ndarray) -> dict:
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     p, diff = paired_p(x, y), _mean(y - x)
-    return {"n": int(ok.sum()), "mean_a": _mean(x), "mean_b": _mean(y), "diff": diff,
-            "median_diff": float(np.median(y - x)) if x.size else None, "p": p, "verdict": verdict(p, diff)}
+    return {
+        "n": int(ok.sum()),
+        "mean_a": _mean(x),
+        "mean_b": _mean(y),
+        "diff": diff,
+        "median_diff": float(np.median(y - x)) if x.size else None,
+        "p": p,
+        "verdict": verdict(p, diff),
+    }
 
 
 def shared_missed_distance(a: list[FrameScore], b: list[FrameScore]) -> str:
@@ -50,8 +62,10 @@ def shared_missed_distance(a: list[FrameScore], b: list[FrameScore]) -> str:
     agree (distances of a miss as NaN in one set and as the image diagonal in the other do not compare)."""
     conventions = {missed_distance_of(s) for s in (a, b) if any(frame.missed.any() for frame in s)}
     if len(conventions) > 1:
-        raise EcholiteError("A and B score a missed structure's distances differently (NaN in one, the image "
-                            "diagonal in the other); evaluate both with the same --missed-distance")
+        raise EcholiteError(
+            "A and B score a missed structure's distances differently (NaN in one, the image "
+            "diagonal in the other); evaluate both with the same --missed-distance"
+        )
     return conventions.pop() if conventions else missed_distance_of(a)
 
 
@@ -78,8 +92,10 @@ def align_frames(a: list[FrameScore], b: list[FrameScore]) -> list[FrameScore]:
     only_a, only_b = sorted(set(ids_a) - set(by_id)), sorted(set(by_id) - set(ids_a))
     if only_a or only_b:
         example = (only_a or only_b)[0]
-        raise EcholiteError(f"A and B were not scored on the same frames: {len(only_a)} only in A, "
-                            f"{len(only_b)} only in B (e.g. {example})")
+        raise EcholiteError(
+            f"A and B were not scored on the same frames: {len(only_a)} only in A, "
+            f"{len(only_b)} only in B (e.g. {example})"
+        )
     return [by_id[i] for i in ids_a]
 
 

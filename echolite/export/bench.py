@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-
-from echolite_edge.bench import stats_ms
 
 from echolite.errors import EcholiteError
 from echolite.export.formats import ARTIFACT_GLOB
 from echolite.run import RunDir
+from echolite_edge.bench import stats_ms
 
 UNTRAINED_FORMS = ("fp32", "int8")
 
@@ -41,9 +40,15 @@ class BenchModel:
     untrained: bool = False
 
 
-def bench(sources: list[str | Path], runs: int = 30, threads: int | tuple[int, ...] = 2, warmup: int = 3,
-          image: Path | None = None, baseline: str | None = None, log: Callable[[str], None] = lambda line: None
-          ) -> list[dict]:
+def bench(
+    sources: list[str | Path],
+    runs: int = 30,
+    threads: int | tuple[int, ...] = 2,
+    warmup: int = 3,
+    image: Path | None = None,
+    baseline: str | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> list[dict]:
     """One row per model, form and TFLite thread count (Keras rows: TensorFlow's own threading, ``threads``
     None): {model, form, threads, untrained, parameters, gmac, size_mb, invoke_p50_ms, invoke_p90_ms, e2e_p50_ms,
     e2e_p90_ms, fps, runs, speedup, parameter_ratio, gmac_ratio, baseline}. ``baseline``: ``MODEL`` or
@@ -61,11 +66,20 @@ def bench(sources: list[str | Path], runs: int = 30, threads: int | tuple[int, .
                 for count in [None] if form == "keras" else thread_counts:
                     log(f"timing {model.name} {form}" + (f", {count} thread(s)" if count else ""))
                     invoke, end_to_end = _timers(path, form, count, frame)
-                    rows.append({
-                        "model": model.name, "form": form, "threads": count, "untrained": model.untrained,
-                        "parameters": model.parameters, "gmac": model.gmac, "size_mb": path.stat().st_size / 1e6,
-                        "runs": runs, **_timed("invoke", invoke, runs, warmup), **_timed("e2e", end_to_end, runs, warmup),
-                    })
+                    rows.append(
+                        {
+                            "model": model.name,
+                            "form": form,
+                            "threads": count,
+                            "untrained": model.untrained,
+                            "parameters": model.parameters,
+                            "gmac": model.gmac,
+                            "size_mb": path.stat().st_size / 1e6,
+                            "runs": runs,
+                            **_timed("invoke", invoke, runs, warmup),
+                            **_timed("e2e", end_to_end, runs, warmup),
+                        }
+                    )
     for row in rows:
         row["fps"] = 1000 / row["e2e_p50_ms"]
     return _with_ratios(rows, baseline)
@@ -73,25 +87,36 @@ def bench(sources: list[str | Path], runs: int = 30, threads: int | tuple[int, .
 
 def format_table(rows: list[dict]) -> list[str]:
     """The rows as the printed table, with a closing line saying what the ratios are against."""
-    number = lambda value, spec: format(value, spec) if value is not None else "-"  # noqa: E731
-    ratio = lambda value: f"{value:.2f}x" if value is not None else "-"  # noqa: E731
-    lines = [f"{'model':<28}{'form':<10}{'thr':>4}{'params':>8}{'GMAC':>7}{'MB':>7}{'invoke p50/p90 ms':>19}"
-             f"{'e2e p50/p90 ms':>17}{'frames/s':>10}{'faster':>8}{'params':>8}{'GMAC':>7}"]
+    number = lambda value, spec: format(value, spec) if value is not None else "-"
+    ratio = lambda value: f"{value:.2f}x" if value is not None else "-"
+    lines = [
+        (
+            f"{'model':<28}{'form':<10}{'thr':>4}{'params':>8}{'GMAC':>7}{'MB':>7}{'invoke p50/p90 ms':>19}"
+            f"{'e2e p50/p90 ms':>17}{'frames/s':>10}{'faster':>8}{'params':>8}{'GMAC':>7}"
+        )
+    ]
     for r in rows:
         name = (r["model"] + (" (untrained)" if r["untrained"] else ""))[-27:]
         params = f"{r['parameters'] / 1e6:.2f}M" if r["parameters"] else "-"
-        lines.append(f"{name:<28}{r['form']:<10}{r['threads'] or '-':>4}{params:>8}{number(r['gmac'], '.2f'):>7}{r['size_mb']:>7.2f}"
-                     f"{r['invoke_p50_ms']:>10.1f} /{r['invoke_p90_ms']:>6.1f}{r['e2e_p50_ms']:>9.1f} /{r['e2e_p90_ms']:>6.1f}"
-                     f"{r['fps']:>10.1f}{ratio(r['speedup']):>8}{ratio(r['parameter_ratio']):>8}{ratio(r['gmac_ratio']):>7}")
+        lines.append(
+            f"{name:<28}{r['form']:<10}{r['threads'] or '-':>4}{params:>8}{number(r['gmac'], '.2f'):>7}"
+            f"{r['size_mb']:>7.2f}"
+            f"{r['invoke_p50_ms']:>10.1f} /{r['invoke_p90_ms']:>6.1f}{r['e2e_p50_ms']:>9.1f} /{r['e2e_p90_ms']:>6.1f}"
+            f"{r['fps']:>10.1f}{ratio(r['speedup']):>8}{ratio(r['parameter_ratio']):>8}{ratio(r['gmac_ratio']):>7}"
+        )
     first = rows[0]
-    lines.append(f"{first['runs']} runs, batch 1, all measured in this run; thr: TFLite interpreter threads (Keras: "
-                 f"TensorFlow's own); the last three columns are ratios against {first['baseline']} (its row with the "
-                 "same threads where it has one): how many times faster end to end, how many times the parameters "
-                 "and the GMAC. Untrained rows time the same graph with initial weights.")
+    lines.append(
+        f"{first['runs']} runs, batch 1, all measured in this run; thr: TFLite interpreter threads (Keras: "
+        f"TensorFlow's own); the last three columns are ratios against {first['baseline']} (its row with the "
+        "same threads where it has one): how many times faster end to end, how many times the parameters "
+        "and the GMAC. Untrained rows time the same graph with initial weights."
+    )
     if any(r["untrained"] for r in rows) and not all(r["untrained"] for r in rows):
-        lines.append("warning: trained and untrained rows mixed: an untrained model's end-to-end time includes "
-                     "post-processing its noise mask (far slower than a trained model's), so compare invoke times "
-                     "across them")
+        lines.append(
+            "warning: trained and untrained rows mixed: an untrained model's end-to-end time includes "
+            "post-processing its noise mask (far slower than a trained model's), so compare invoke times "
+            "across them"
+        )
     return lines
 
 
@@ -145,14 +170,15 @@ def _model_of(source: str | Path, scratch: Path, log) -> BenchModel:
     if path.suffix in (".keras", ".tflite") and path.is_file():
         run = RunDir(path.parent)
         form = "keras" if path.suffix == ".keras" else _form(path)
-        return _with_cost(BenchModel(path.stem if form == "keras" else f"{path.parent.name}/{path.stem}",
-                                     {form: path}), run.load_config().model if run.is_run() else None)
+        return _with_cost(
+            BenchModel(path.stem if form == "keras" else f"{path.parent.name}/{path.stem}", {form: path}),
+            run.load_config().model if run.is_run() else None,
+        )
     from echolite.models.presets import PRESETS
 
     if str(source) in PRESETS:
         return _untrained(str(source), scratch, log)
-    raise EcholiteError(f"{source}: not a run folder, .keras or .tflite file, or preset name "
-                        f"({', '.join(PRESETS)})")
+    raise EcholiteError(f"{source}: not a run folder, .keras or .tflite file, or preset name ({', '.join(PRESETS)})")
 
 
 def _form(path: Path) -> str:
@@ -230,11 +256,11 @@ def _timers(path: Path, form: str, threads: int | None, frame: np.ndarray | None
 def _keras_timers(path: Path, frame: np.ndarray | None):
     """The compiled Keras call, and the same end-to-end path as the device runner around it."""
     import tensorflow as tf
+
+    from echolite.inference import load_keras_model
     from echolite_edge.image import model_input, resize_nearest
     from echolite_edge.postprocess import keep_largest_components, repair_anatomy
     from echolite_edge.runner import argmax_labels
-
-    from echolite.inference import load_keras_model
 
     model = load_keras_model(path)
     size = model.input_shape[1]

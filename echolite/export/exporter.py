@@ -4,9 +4,9 @@ run's validation frames against the float model."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from echolite.errors import EcholiteError, check_writable
 from echolite.export.formats import DEFAULT_MODE, get_format, metadata_path
@@ -31,16 +31,23 @@ class ExportSettings:
         fmt = get_format(self.mode)
         if self.qat_epochs and not fmt.calibrated:
             raise EcholiteError("--qat trains for int8 exports only: use it with --int8")
-        checks = {"--qat (epochs >= 0)": self.qat_epochs >= 0, "--calib-samples (>= 1)": self.calib_samples >= 1,
-                  "--qat-lr (> 0)": 0 < self.qat_lr < math.inf,
-                  "--parity-threshold (>= 0)": 0 <= self.parity_threshold < math.inf}
+        checks = {
+            "--qat (epochs >= 0)": self.qat_epochs >= 0,
+            "--calib-samples (>= 1)": self.calib_samples >= 1,
+            "--qat-lr (> 0)": 0 < self.qat_lr < math.inf,
+            "--parity-threshold (>= 0)": 0 <= self.parity_threshold < math.inf,
+        }
         wrong = [option for option, ok in checks.items() if not ok]
         if wrong:
             raise EcholiteError(f"export settings: {', '.join(wrong)} out of range")
 
 
-def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out: Path | None = None,
-               log: Callable[[str], None] = lambda line: None) -> ExportResult:
+def export_run(
+    run_path: Path,
+    settings: ExportSettings = ExportSettings(),
+    out: Path | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> ExportResult:
     """Export the run's ``model.keras`` (or, with ``settings.averaged``, its ``model_averaged.keras``); ``out``
     defaults to ``RUN/model_[averaged_]<mode>[_qat].tflite``."""
     from echolite.inference import load_keras_model
@@ -55,20 +62,34 @@ def export_run(run_path: Path, settings: ExportSettings = ExportSettings(), out:
     network = load_keras_model(weights)
     size = saved.model.input_size
     if tuple(network.input_shape[1:3]) != (size, size):
-        raise EcholiteError(f"{weights}: takes {network.input_shape[1]}x{network.input_shape[2]} frames, while "
-                            f"{run.config} says {size}x{size}; export the run the model was trained in")
+        raise EcholiteError(
+            f"{weights}: takes {network.input_shape[1]}x{network.input_shape[2]} frames, while "
+            f"{run.config} says {size}x{size}; export the run the model was trained in"
+        )
     data = run.training_data(settings.calib_data, "--calib-data")
     loaded, chosen = load_with_split(data, run, size)  # read the data once for both splits
-    calibration, validation = (_role_frames(loaded, chosen, split, data, bool(settings.calib_data), log)
-                               for split in ("train", "val"))
+    calibration, validation = (
+        _role_frames(loaded, chosen, split, data, bool(settings.calib_data), log) for split in ("train", "val")
+    )
     used = min(len(calibration), settings.calib_samples)
     if get_format(settings.mode).calibrated and used < MIN_CALIBRATION_FRAMES:
         log(f"warning: only {used} calibration frames ({MIN_CALIBRATION_FRAMES}-500 recommended)")
     content = _quantization_aware(network, saved, calibration, settings, log) if settings.qat_epochs else None
     method = f"quantization-aware, {settings.qat_epochs} epoch(s)" if settings.qat_epochs else "post-training"
-    result = export_tflite(network, out, settings.mode, calibration, validation, settings.calib_samples,
-                           settings.float_ops, settings.parity_threshold, source=str(weights), log=log,
-                           content=content, method=method)
+    result = export_tflite(
+        network,
+        out,
+        settings.mode,
+        calibration,
+        validation,
+        settings.calib_samples,
+        settings.float_ops,
+        settings.parity_threshold,
+        source=str(weights),
+        log=log,
+        content=content,
+        method=method,
+    )
     result.data, result.split = data, "val" if chosen["val"] else "all"
     return result
 
@@ -89,11 +110,14 @@ def check_output(out: Path) -> None:
     if out.suffix != ".tflite":
         raise EcholiteError(f"{out}: an export is a .tflite file; give a name ending in .tflite")
     if metadata_path(out).is_dir():
-        raise EcholiteError(f"{metadata_path(out)}: is a folder where the export's metadata goes; remove it or "
-                            "choose another name")
+        raise EcholiteError(
+            f"{metadata_path(out)}: is a folder where the export's metadata goes; remove it or choose another name"
+        )
     if metadata_path(out).exists() and not out.exists() and not _has_export_metadata(out):
-        raise EcholiteError(f"{metadata_path(out)}: exists and is not an export's metadata (the export would "
-                            "replace it); choose another name")
+        raise EcholiteError(
+            f"{metadata_path(out)}: exists and is not an export's metadata (the export would "
+            "replace it); choose another name"
+        )
     check_writable(out.parent, "the export")  # an existing export may be replaced
 
 
@@ -111,7 +135,14 @@ def _has_export_metadata(out: Path) -> bool:
 def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:
     from echolite.export.qat import QATSettings, quantization_aware_int8
 
-    qat = QATSettings(epochs=settings.qat_epochs, learning_rate=settings.qat_lr,
-                      batch_size=min(saved.train.batch_size, 16), augment=saved.train.augment, loss=saved.train.loss,
-                      size_weight=saved.train.size_weight, seed=saved.train.seed, calib_samples=settings.calib_samples)
+    qat = QATSettings(
+        epochs=settings.qat_epochs,
+        learning_rate=settings.qat_lr,
+        batch_size=min(saved.train.batch_size, 16),
+        augment=saved.train.augment,
+        loss=saved.train.loss,
+        size_weight=saved.train.size_weight,
+        seed=saved.train.seed,
+        calib_samples=settings.calib_samples,
+    )
     return quantization_aware_int8(network, saved.model, calibration, qat, log)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from echolite_edge.runner import metadata_path  # noqa: F401  (the device reads what the exporter writes)
-
 from echolite.errors import EcholiteError
+from echolite_edge.runner import metadata_path  # noqa: F401  (the device reads what the exporter writes)
 
 
 @dataclass(frozen=True)
@@ -22,12 +21,15 @@ class ExportFormat:
     calibrated: bool  # needs representative frames (full-integer quantization)
 
 
-FORMATS: dict[str, ExportFormat] = {f.mode: f for f in (
-    ExportFormat("int8", "full-integer int8, calibrated on training frames (the default)", "int8", "int8", True),
-    ExportFormat("fp16", "float16 weights, float compute", "float32", "float32", False),
-    ExportFormat("dynamic", "dynamic-range int8 weights, float activations", "float32", "float32", False),
-    ExportFormat("fp32", "float32, the Keras model as it is", "float32", "float32", False),
-)}
+FORMATS: dict[str, ExportFormat] = {
+    f.mode: f
+    for f in (
+        ExportFormat("int8", "full-integer int8, calibrated on training frames (the default)", "int8", "int8", True),
+        ExportFormat("fp16", "float16 weights, float compute", "float32", "float32", False),
+        ExportFormat("dynamic", "dynamic-range int8 weights, float activations", "float32", "float32", False),
+        ExportFormat("fp32", "float32, the Keras model as it is", "float32", "float32", False),
+    )
+}
 MODES = tuple(FORMATS)
 DEFAULT_MODE = "int8"
 ARTIFACT_GLOB = "model_*.tflite"

@@ -19,13 +19,18 @@ def op_report(interpreter) -> dict:
     delegates = [n for n in nodes if n["op_name"] == "DELEGATE"]
     delegated = _delegated_nodes(originals, delegates)
     dtypes = {t["index"]: np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
-    integer_model = any(dtypes.get(o) in (np.dtype(np.int8), np.dtype(np.uint8))
-                        for n in originals for o in n["outputs"])
-    float_ops = Counter(
-        n["op_name"] for n in originals
-        if n["op_name"] not in BOUNDARY_OPS
-        and any(dtypes.get(o) == np.dtype(np.float32) for o in n["outputs"])
-    ) if integer_model else Counter()
+    integer_model = any(
+        dtypes.get(o) in (np.dtype(np.int8), np.dtype(np.uint8)) for n in originals for o in n["outputs"]
+    )
+    float_ops = (
+        Counter(
+            n["op_name"]
+            for n in originals
+            if n["op_name"] not in BOUNDARY_OPS and any(dtypes.get(o) == np.dtype(np.float32) for o in n["outputs"])
+        )
+        if integer_model
+        else Counter()
+    )
     return {
         "ops": dict(Counter(n["op_name"] for n in originals).most_common()),
         "xnnpack_partitions": len(delegates),
@@ -52,7 +57,7 @@ def _delegated_nodes(originals: list[dict], delegates: list[dict]) -> set[int]:
     producer = {t: n for n in originals for t in n["outputs"]}
     covered: set[int] = set()
     for delegate in delegates:
-        boundary = set(int(t) for t in delegate["inputs"])
+        boundary = {int(t) for t in delegate["inputs"]}
         stack = [int(t) for t in delegate["outputs"]]
         seen: set[int] = set()
         while stack:

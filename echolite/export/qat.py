@@ -1,8 +1,8 @@
 """Quantization-aware training (QAT) with tensorflow-model-optimization, then full-integer conversion.
 
 tfmot 0.8 only accepts tf_keras (Keras 2) models and switches the whole process to tf_keras when imported, so the
-fine-tuning runs in a child process (``echolite.export.qat_worker``) on a tf_keras rebuild of the same architecture, with
-the trained weights copied in by layer name. The child checks that the rebuild reproduces the Keras model before it
+fine-tuning runs in a child process (``echolite.export.qat_worker``) on a tf_keras rebuild of the same architecture,
+with the trained weights copied in by layer name. The child checks that the rebuild reproduces the Keras model before it
 trains, and hands back the converted ``.tflite`` bytes; the parent then applies the usual parity gate.
 
 Only ReLU models: tfmot has no fake-quantized Mish, and fully int8 Mish is numerically broken (see ``export``).
@@ -15,8 +15,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -40,7 +40,11 @@ class QATSettings:
 
 
 def quantization_aware_int8(
-    model, model_config, train: FrameSet, settings: QATSettings, log: Callable[[str], None] = print,
+    model,
+    model_config,
+    train: FrameSet,
+    settings: QATSettings,
+    log: Callable[[str], None] = print,
 ) -> bytes:
     """Fine-tune ``model`` (the Keras ``image -> seg`` model) with fake quantization; return int8 ``.tflite`` bytes."""
     if model_config.activation not in QAT_ACTIVATIONS:
@@ -52,17 +56,25 @@ def quantization_aware_int8(
         raise EcholiteError(f"--qat must be a positive number of epochs, got {settings.epochs}")
     with scratch_folder("qat") as folder:
         work = Path(folder)
-        weights = {f"{layer.name}/{i}": np.asarray(w) for layer in model.layers for i, w in enumerate(layer.get_weights())}
+        weights = {
+            f"{layer.name}/{i}": np.asarray(w) for layer in model.layers for i, w in enumerate(layer.get_weights())
+        }
         np.savez(work / "weights.npz", **weights)
         probe = train.images[:2, ..., None].astype(np.float32)
         reference = np.asarray(model(probe, training=False))
         np.savez(work / "frames.npz", probe=probe, reference=reference, **dataclasses.asdict(train))
-        (work / "job.json").write_text(json.dumps({
-            "model": dataclasses.asdict(model_config), "settings": dataclasses.asdict(settings)}))
+        (work / "job.json").write_text(
+            json.dumps({"model": dataclasses.asdict(model_config), "settings": dataclasses.asdict(settings)})
+        )
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
         log(f"QAT: fine-tuning {settings.epochs} epoch(s) on {len(train)} frames in a tf_keras process")
-        child = subprocess.run([sys.executable, "-m", "echolite.export.qat_worker", str(work)], env=env,
-                               stderr=subprocess.PIPE, text=True)
+        child = subprocess.run(
+            [sys.executable, "-m", "echolite.export.qat_worker", str(work)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
         if child.returncode != 0:
             errors = [line for line in child.stderr.splitlines() if line.startswith("echolite-qat:")]
             tail = errors[-1] if errors else (child.stderr.strip().splitlines() or ["no output"])[-1]

@@ -10,23 +10,23 @@ import os
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TensorFlow loads: tfmot needs tf.keras to be tf_keras
 
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_model_optimization as tfmot  # noqa: E402
-import tf_keras  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tensorflow_model_optimization as tfmot
+import tf_keras
 
-from echolite.config import model_config_from_dict  # noqa: E402
-from echolite.data.frames import FrameSet  # noqa: E402
-from echolite.data.pipeline import make_dataset  # noqa: E402
-from echolite.export.tflite import convert_int8  # noqa: E402
-from echolite.training.losses import segmentation_loss  # noqa: E402
-from echolite.models.unet import build_unet  # noqa: E402
+from echolite.config import model_config_from_dict
+from echolite.data.frames import FrameSet
+from echolite.data.pipeline import make_dataset
+from echolite.export.tflite import convert_int8
+from echolite.models.unet import build_unet
+from echolite.training.losses import segmentation_loss
 
 quantize = tfmot.quantization.keras
 
@@ -39,7 +39,7 @@ class DepthToSpaceUpsample(tf_keras.layers.Layer):
         self.factor = int(factor)
 
     def call(self, x):
-        return tf.nn.depth_to_space(tf.concat([x] * (self.factor ** 2), axis=-1), self.factor)
+        return tf.nn.depth_to_space(tf.concat([x] * (self.factor**2), axis=-1), self.factor)
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
@@ -91,9 +91,10 @@ def main(folder: Path) -> None:
     if drift > 1e-4:
         fail(f"the tf_keras rebuild differs from the Keras model by {drift:.2e}")
     qat_model = annotate(float_model)
-    qat_model.compile(tf_keras.optimizers.Adam(settings.learning_rate),
-                      loss=lambda y, p: segmentation_loss(settings.loss, y, p, config.num_classes,
-                                                                     size_weight=settings.size_weight))
+    qat_model.compile(
+        tf_keras.optimizers.Adam(settings.learning_rate),
+        loss=lambda y, p: segmentation_loss(settings.loss, y, p, config.num_classes, size_weight=settings.size_weight),
+    )
     frames = FrameSet(**{f.name: data[f.name] for f in dataclasses.fields(FrameSet)})
     dataset = make_dataset(frames, settings.batch_size, ["seg"], settings.augment, shuffle=True, seed=settings.seed)
     qat_model.fit(dataset.map(lambda x, y: (x, y["seg"])), epochs=settings.epochs, verbose=2)
@@ -114,8 +115,13 @@ def pin_input_range(model: tf_keras.Model) -> None:
 
 
 def rebuild(config, weights: dict) -> tf_keras.Model:
-    kit = SimpleNamespace(Input=tf_keras.Input, Model=tf_keras.Model, layers=tf_keras.layers, upsample=DepthToSpaceUpsample,
-                          resize=BilinearResize)
+    kit = SimpleNamespace(
+        Input=tf_keras.Input,
+        Model=tf_keras.Model,
+        layers=tf_keras.layers,
+        upsample=DepthToSpaceUpsample,
+        resize=BilinearResize,
+    )
     built = build_unet(dataclasses.replace(config, deep_supervision=False), kit=kit)
     model = tf_keras.Model(built.input, built.output["seg"], name="unet_seg")
     for layer in model.layers:
@@ -134,8 +140,13 @@ def annotate(model: tf_keras.Model) -> tf_keras.Model:
         return quantize.quantize_annotate_layer(layer)
 
     annotated = tf_keras.models.clone_model(model, clone_function=mark)
-    with quantize.quantize_scope({"DepthToSpaceUpsample": DepthToSpaceUpsample, "BilinearResize": BilinearResize,
-                                  "PassThroughQuantizeConfig": PassThroughQuantizeConfig}):
+    with quantize.quantize_scope(
+        {
+            "DepthToSpaceUpsample": DepthToSpaceUpsample,
+            "BilinearResize": BilinearResize,
+            "PassThroughQuantizeConfig": PassThroughQuantizeConfig,
+        }
+    ):
         return quantize.quantize_apply(annotated)
 
 
@@ -143,8 +154,10 @@ def convert(model: tf_keras.Model, calibration: FrameSet, calib_samples: int, si
     """Up to the logits (as ``export.logits_graph``), batch fixed to 1 (a dynamic batch adds shape ops that block
     XNNPACK), then the export's full-integer settings."""
     logits = tf_keras.Model(model.input, model.get_layer("quant_seg_logits").output)
-    serve = tf.function(lambda image: logits(image, training=False),
-                        input_signature=[tf.TensorSpec([1, size, size, 1], tf.float32, name="image")])
+    serve = tf.function(
+        lambda image: logits(image, training=False),
+        input_signature=[tf.TensorSpec([1, size, size, 1], tf.float32, name="image")],
+    )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
     return convert_int8(converter, calibration, calib_samples, keep_float=[])
 

@@ -1,8 +1,8 @@
 """Export a trained run to TFLite: fp32, fp16, dynamic-range or full-integer int8, with a parity gate.
 
 The exported graph is the inference graph only (deep-supervision heads dropped), batch fixed to 1, input
-``image`` (1, S, S, 1), output ``mask`` (1, S, S, 4) class logits (the softmax is left out), builtin ops only. Metadata (labels,
-input normalization and quantization, source run, echolite version, parity) is written beside the model as
+``image`` (1, S, S, 1), output ``mask`` (1, S, S, 4) class logits (the softmax is left out), builtin ops only. Metadata
+(labels, input normalization and quantization, source run, echolite version, parity) is written beside the model as
 ``<name>.json``; the edge runner reads only these two files. The model is written under a temporary name and
 renamed only after the parity gate passes, so a failed export leaves nothing behind.
 
@@ -21,17 +21,17 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from echolite import LABELS, __version__
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
-from echolite.export.formats import get_format, metadata_path
 from echolite.evaluation.metrics import dice_per_class
+from echolite.export.formats import get_format, metadata_path
 
 MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
 FLOAT_OPS = ("auto", "none")
@@ -51,9 +51,18 @@ class ExportResult:
 
 
 def export_tflite(
-    model, out: Path, mode: str = "int8", calibration: FrameSet | None = None, validation: FrameSet | None = None,
-    calib_samples: int = 200, float_ops: str = "auto", parity_threshold: float = 0.01, source: str = "",
-    log: Callable[[str], None] = lambda line: None, content: bytes | None = None, method: str = "post-training",
+    model,
+    out: Path,
+    mode: str = "int8",
+    calibration: FrameSet | None = None,
+    validation: FrameSet | None = None,
+    calib_samples: int = 200,
+    float_ops: str = "auto",
+    parity_threshold: float = 0.01,
+    source: str = "",
+    log: Callable[[str], None] = lambda line: None,
+    content: bytes | None = None,
+    method: str = "post-training",
 ) -> ExportResult:
     """Convert ``model`` (an ``image -> seg`` Keras model) and gate it on ``validation`` frames. ``content``: an
     already converted model (quantization-aware training) to gate and write instead of converting here."""
@@ -68,8 +77,11 @@ def export_tflite(
     else:
         keep_float = []
     took = f" in {time.time() - started:.1f} s" if converted_here else ""
-    log(f"converted to {mode}{f' ({method})' if mode == 'int8' else ''}{' (Mish ops kept in float)' if keep_float else ''}: "
-        f"{len(content) / 1e6:.2f} MB{took}")
+    log(
+        f"converted to {mode}{f' ({method})' if mode == 'int8' else ''}"
+        f"{' (Mish ops kept in float)' if keep_float else ''}: "
+        f"{len(content) / 1e6:.2f} MB{took}"
+    )
     out = Path(out)
     from echolite.export.ops import format_op_report, op_report
     from echolite.inference import TFLiteSegmenter
@@ -80,8 +92,11 @@ def export_tflite(
         log(line)
     parity = check_parity(model, lite, validation, mode, parity_threshold) if validation is not None else {}
     if parity:
-        log("parity on {n} validation frames: Dice keras {k}, tflite {t}".format(
-            n=parity["frames"], k=_fmt(parity["dice_keras"]), t=_fmt(parity["dice_tflite"])))
+        log(
+            "parity on {n} validation frames: Dice keras {k}, tflite {t}".format(
+                n=parity["frames"], k=_fmt(parity["dice_keras"]), t=_fmt(parity["dice_tflite"])
+            )
+        )
     metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity, ops)
     metadata["quantization_method"] = method if mode == "int8" else None
     _write_atomically(out, content, metadata)
@@ -127,7 +142,9 @@ def check_parity(model, lite, frames: FrameSet, mode: str, threshold: float) -> 
             f"{keras_dice[LABELS.index(worst) - 1]:.4f} (loss {losses[worst]:.4f} > {threshold}); nothing written"
         )
     if mode == "fp32" and parity["max_abs_prob_diff"] > 1e-4:
-        raise EcholiteError(f"fp32 export differs from Keras by {parity['max_abs_prob_diff']:.2e} > 1e-4; nothing written")
+        raise EcholiteError(
+            f"fp32 export differs from Keras by {parity['max_abs_prob_diff']:.2e} > 1e-4; nothing written"
+        )
     return parity
 
 
@@ -185,8 +202,9 @@ def convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_floa
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         return converter.convert()
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=keep_float, fully_quantize=True)
-    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=representative,
-                                                         debug_options=options)
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=representative, debug_options=options
+    )
     return debugger.get_nondebug_quantized_model()
 
 
@@ -223,15 +241,21 @@ def _write_saved_model(model, folder: str) -> None:
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        name="serving_default", fn=lambda image: {"mask": model(image, training=False)},
+        name="serving_default",
+        fn=lambda image: {"mask": model(image, training=False)},
         input_signature=[tf.TensorSpec([1, size, size, 1], tf.float32, name="image")],
     )
     archive.write_out(folder, verbose=False)
 
 
 def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_samples: int, parity, ops) -> dict:
-    tensor = lambda d: {"name": d["name"], "shape": [int(v) for v in d["shape"]], "dtype": np.dtype(d["dtype"]).name,  # noqa: E731
-                        "scale": float(d["quantization"][0]), "zero_point": int(d["quantization"][1])}
+    tensor = lambda d: {
+        "name": d["name"],
+        "shape": [int(v) for v in d["shape"]],
+        "dtype": np.dtype(d["dtype"]).name,
+        "scale": float(d["quantization"][0]),
+        "zero_point": int(d["quantization"][1]),
+    }
     return {
         "format": "echolite-tflite-1",
         "echolite_version": __version__,
@@ -239,11 +263,15 @@ def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_sampl
         "mode": mode,
         "float_ops": keep_float,
         "labels": list(LABELS),
-        "input": {**tensor(lite.input),
-                  "normalization": "gray pixels / 255 -> [0, 1], resized to the input size; quantized inputs: "
-                                   "q = round(x / scale) + zero_point"},
-        "output": {**tensor(lite.output),
-                   "meaning": "class logits (no softmax): argmax = label; softmax of the dequantized values = probabilities"},
+        "input": {
+            **tensor(lite.input),
+            "normalization": "gray pixels / 255 -> [0, 1], resized to the input size; quantized inputs: "
+            "q = round(x / scale) + zero_point",
+        },
+        "output": {
+            **tensor(lite.output),
+            "meaning": "class logits (no softmax): argmax = label; softmax of the dequantized values = probabilities",
+        },
         "calibration_frames": min(calib_samples, len(calibration)) if (mode == "int8" and calibration) else 0,
         "parity": parity,
         "ops": ops,
@@ -263,7 +291,6 @@ def _write_atomically(out: Path, content: bytes, metadata: dict) -> None:
     finally:
         tmp_model.unlink(missing_ok=True)
         tmp_meta.unlink(missing_ok=True)
-
 
 
 def _fmt(dice: dict) -> str:

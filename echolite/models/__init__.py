@@ -9,8 +9,13 @@ import importlib
 
 from echolite.models.presets import PRESETS, Preset, get_preset
 
-_BUILDERS = {"build_model": "unet", "build_unet": "unet", "inference_model": "unet", "describe_presets": "unet",
-             "NearestUpsample": "layers"}
+_BUILDERS = {
+    "build_model": "unet",
+    "build_unet": "unet",
+    "inference_model": "unet",
+    "describe_presets": "unet",
+    "NearestUpsample": "layers",
+}
 
 
 def __getattr__(name: str):
@@ -19,4 +24,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'echolite.models' has no attribute {name!r}")
 
 
-__all__ = ["PRESETS", "Preset", "get_preset", *_BUILDERS]
+__all__ = ["PRESETS", "Preset", "get_preset", *_BUILDERS]  # noqa: PLE0604 (the builders' names, strings)

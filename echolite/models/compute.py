@@ -43,7 +43,9 @@ def int8_bytes(model: keras.Model) -> int:
 
 def _layer_macs(layer) -> int:
     if isinstance(layer, keras.layers.DepthwiseConv2D):
-        return _spatial(layer.output.shape) * math.prod(layer.kernel_size) * layer.input.shape[-1] * layer.depth_multiplier
+        return (
+            _spatial(layer.output.shape) * math.prod(layer.kernel_size) * layer.input.shape[-1] * layer.depth_multiplier
+        )
     if isinstance(layer, keras.layers.Conv2DTranspose):  # each input pixel scatters a kernel
         return _spatial(layer.input.shape) * math.prod(layer.kernel_size) * layer.input.shape[-1] * layer.filters
     if isinstance(layer, keras.layers.Conv2D):

@@ -32,63 +32,100 @@ PRESETS: dict[str, Preset] = {
     # Table III: the size experiment; components as the U-Net 1 baseline of Table I.
     "unet0": Preset(
         ModelConfig(encoder_channels=(16, 32, 64), decoder_channels=(32, 16)),
-        batch_size=64, scheduler="plateau", loss="dice", description="Table III U-Net 0: 16↓64↑16, 64×64 lowest",
+        batch_size=64,
+        scheduler="plateau",
+        loss="dice",
+        description="Table III U-Net 0: 16↓64↑16, 64×64 lowest",
     ),
     "unet1": Preset(_UNET1, loss="dice", description="Table I/III U-Net 1 (CAMUS baseline): 32↓128↑16, 8×8 lowest"),
     "unet2": Preset(
         ModelConfig(encoder_channels=(64, 64, 128, 256, 256, 512), decoder_channels=(256, 256, 128, 64, 32)),
-        batch_size=16, scheduler="plateau", loss="dice", description="Table III U-Net 2: 64↓512↑32, 8×8 lowest",
+        batch_size=16,
+        scheduler="plateau",
+        loss="dice",
+        description="Table III U-Net 2: 64↓512↑32, 8×8 lowest",
     ),
     "unet3": Preset(
         ModelConfig(encoder_channels=(64, 128, 256, 512, 1024), decoder_channels=(512, 256, 128, 64)),
-        batch_size=8, scheduler="plateau", loss="dice", description="Table III U-Net 3: 64↓1024↑64, 16×16 lowest",
+        batch_size=8,
+        scheduler="plateau",
+        loss="dice",
+        description="Table III U-Net 3: 64↓1024↑64, 16×16 lowest",
     ),
     # Table I: nnU-Net-style baseline.
     "nnunet": Preset(
         ModelConfig(
             encoder_channels=(32, 64, 128, 256, 512, 512, 512),
             decoder_channels=(512, 512, 256, 128, 64, 32),
-            norm="instance", activation="leaky_relu", downsampling="strided", upsampling="transposed",
+            norm="instance",
+            activation="leaky_relu",
+            downsampling="strided",
+            upsampling="transposed",
             deep_supervision=True,
         ),
-        loss="dice_ce", description="Table I nnU-Net baseline: 32↓512↑32, 4×4 lowest, IN, leaky ReLU, DS",
+        loss="dice_ce",
+        description="Table I nnU-Net baseline: 32↓512↑32, 4×4 lowest, IN, leaky ReLU, DS",
     ),
     # Table VII: the final lightweight model.
     "lw-unet": Preset(
         dataclasses.replace(_UNET1, norm="batch", activation="mish", deep_supervision=True),
-        loss="dice_ce", description="Table VII final model: U-Net 1 + BN + Mish + deep supervision",
+        loss="dice_ce",
+        description="Table VII final model: U-Net 1 + BN + Mish + deep supervision",
     ),
     # Beyond the paper: the final model with ReLU, which TFLite fuses into int8 convolutions (Mish stays float).
     "lw-unet-relu": Preset(
         dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True),
-        loss="dice_ce", description="edge-first lw-unet: ReLU instead of Mish, fully int8 on export",
+        loss="dice_ce",
+        description="edge-first lw-unet: ReLU instead of Mish, fully int8 on export",
     ),
     # Beyond the paper: real time on small devices. A strided stem (the U-Net runs at 128² for 256² frames) with a
     # full-resolution head, depthwise-separable convolutions where feature maps are large, ReLU (fused into int8
     # convolutions); the deep levels keep lw-unet's widths. Chosen by measurement: docs/models.md.
     "edge-m": Preset(
-        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
-                            separable_levels=1),
-        loss="dice_ce", jit_compile=False,
+        dataclasses.replace(
+            _UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2, separable_levels=1
+        ),
+        loss="dice_ce",
+        jit_compile=False,
         description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
     ),
     # edge-m's U-Net with the bilinear head (the logits at 128² upsampled: no full-resolution feature map, which
     # took over half of edge-m's int8 time on a VNNI CPU, benchmarks/edge_variants.py) and a 2×2 patch stem.
     "edge-rt": Preset(
-        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
-                            stem_kernel=2, separable_levels=1, head="bilinear"),
-        loss="dice_ce", jit_compile=False,
+        dataclasses.replace(
+            _UNET1,
+            norm="batch",
+            activation="relu",
+            deep_supervision=True,
+            stem_stride=2,
+            stem_kernel=2,
+            separable_levels=1,
+            head="bilinear",
+        ),
+        loss="dice_ce",
+        jit_compile=False,
         description="real time: edge-m with a 2×2 patch stem and its logits at 128² upsampled bilinearly",
     ),
     "edge-s": Preset(
-        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
-                            separable_levels=3),
-        loss="dice_ce", jit_compile=False, description="real time: as edge-m, separable down to 32²",
+        dataclasses.replace(
+            _UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2, separable_levels=3
+        ),
+        loss="dice_ce",
+        jit_compile=False,
+        description="real time: as edge-m, separable down to 32²",
     ),
     "edge-xs": Preset(
-        dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2,
-                            separable_levels=len(_UNET1.encoder_channels)),
-        loss="dice_ce", jit_compile=False, description="real time: as edge-m, separable everywhere",
+        dataclasses.replace(
+            _UNET1,
+            norm="batch",
+            activation="relu",
+            deep_supervision=True,
+            stem_stride=2,
+            separable_levels=len(_UNET1.encoder_channels),
+        ),
+        loss="dice_ce",
+        jit_compile=False,
+        description="real time: as edge-m, separable everywhere",
     ),
 }
 

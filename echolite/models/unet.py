@@ -16,8 +16,9 @@ from echolite.models.presets import PRESETS, get_preset
 
 # The Keras API the builder uses. Quantization-aware training swaps in tf_keras (see ``echolite.export.qat_worker``), so
 # both frameworks build the same graph with the same layer names.
-KERAS3 = SimpleNamespace(Input=keras.Input, Model=keras.Model, layers=keras.layers, upsample=NearestUpsample,
-                         resize=BilinearUpsample)
+KERAS3 = SimpleNamespace(
+    Input=keras.Input, Model=keras.Model, layers=keras.layers, upsample=NearestUpsample, resize=BilinearUpsample
+)
 
 
 def build_unet(config: ModelConfig, name: str = "unet", kit: SimpleNamespace = KERAS3):
@@ -56,8 +57,16 @@ def _encoder(x, config: ModelConfig, kit) -> list:
             stride = 2
         if level == 0:
             stride = config.stem_stride
-        x = _conv_stage(x, channels, config, f"enc{level}", kit, first_stride=stride, stem=level == 0,
-                        separable=level < config.separable_levels)
+        x = _conv_stage(
+            x,
+            channels,
+            config,
+            f"enc{level}",
+            kit,
+            first_stride=stride,
+            stem=level == 0,
+            separable=level < config.separable_levels,
+        )
         features.append(x)
     return features
 
@@ -83,16 +92,26 @@ def _full_resolution_head(image, x, config: ModelConfig, kit):
     """Back to the input size after a strided stem: upsample, concatenate a cheap convolution of the image itself
     (the edges the stride skipped), one convolution stage."""
     x = kit.upsample(config.stem_stride, name="head_up")(x)
-    detail = kit.layers.Conv2D(config.head_channels, 3, padding="same", use_bias=config.norm == "none",
-                               name="head_detail_conv")(image)
+    detail = kit.layers.Conv2D(
+        config.head_channels, 3, padding="same", use_bias=config.norm == "none", name="head_detail_conv"
+    )(image)
     detail = _normalization(config.norm, "head_detail_norm", kit)(detail)
     detail = _activation(config.activation, "head_detail_act", kit)(detail)
     x = kit.layers.Concatenate(name="head_concat")([x, detail])
     return _conv_stage(x, config.head_channels, config, "head", kit, convs=1, separable=config.separable_levels > 0)
 
 
-def _conv_stage(x, channels: int, config: ModelConfig, name: str, kit, first_stride: int = 1, stem: bool = False,
-                convs: int | None = None, separable: bool = False):
+def _conv_stage(
+    x,
+    channels: int,
+    config: ModelConfig,
+    name: str,
+    kit,
+    first_stride: int = 1,
+    stem: bool = False,
+    convs: int | None = None,
+    separable: bool = False,
+):
     """``convs_per_stage`` (or ``convs``) × (3×3 conv → norm → activation), optionally with a residual shortcut.
     ``separable``: each 3×3 conv depthwise-separable, except the ``stem``'s first, on the image."""
     shortcut = x
@@ -101,8 +120,9 @@ def _conv_stage(x, channels: int, config: ModelConfig, name: str, kit, first_str
         stride = first_stride if j == 0 else 1
         kernel = config.stem_kernel if stem and j == 0 else 3
         if separable and not (stem and j == 0):
-            x = kit.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=config.norm == "none",
-                                           name=f"{name}_dw{j}")(x)
+            x = kit.layers.DepthwiseConv2D(
+                3, strides=stride, padding="same", use_bias=config.norm == "none", name=f"{name}_dw{j}"
+            )(x)
             x = _normalization(config.norm, f"{name}_dwnorm{j}", kit)(x)
             x = _activation(config.activation, f"{name}_dwact{j}", kit)(x)
             kernel, stride = 1, 1
@@ -115,7 +135,9 @@ def _conv_stage(x, channels: int, config: ModelConfig, name: str, kit, first_str
             x = _activation(config.activation, f"{name}_act{j}", kit)(x)
     if config.residual:
         if shortcut.shape[-1] != channels or first_stride != 1:
-            shortcut = kit.layers.Conv2D(channels, 1, strides=first_stride, use_bias=False, name=f"{name}_proj")(shortcut)
+            shortcut = kit.layers.Conv2D(channels, 1, strides=first_stride, use_bias=False, name=f"{name}_proj")(
+                shortcut
+            )
             shortcut = _normalization(config.norm, f"{name}_proj_norm", kit)(shortcut)
         x = kit.layers.Add(name=f"{name}_add")([x, shortcut])
         x = _activation(config.activation, f"{name}_act_out", kit)(x)
@@ -160,7 +182,14 @@ def describe_presets() -> list[dict]:
     rows = []
     for name, preset in PRESETS.items():
         model = build_model(name)
-        rows.append({"name": name, "parameters": model.count_params(), "gmac": count_macs(model) / 1e9,
-                     "int8_mb": int8_bytes(model) / 1e6, "input_size": preset.model.input_size,
-                     "description": preset.description})
+        rows.append(
+            {
+                "name": name,
+                "parameters": model.count_params(),
+                "gmac": count_macs(model) / 1e9,
+                "int8_mb": int8_bytes(model) / 1e6,
+                "input_size": preset.model.input_size,
+                "description": preset.description,
+            }
+        )
     return rows

@@ -1,5 +1,6 @@
-"""Ablation, the incremental component study (the paper's Tables V and VI): a plan of steps, each a set of variants applied on
-top of the current model; the best variant of a step is kept when it beats the current model by the plan's rule.
+"""Ablation, the incremental component study (the paper's Tables V and VI): a plan of steps, each a set of variants
+applied on top of the current model; the best variant of a step is kept when it beats the current model by the plan's
+rule.
 
 Every training run lives in ``OUT/runs/<name>-<hash>``, keyed by what is trained (not by step), so a variant that
 equals an earlier model, or differs only in post-processing, reuses it; finished runs and scores are skipped when
@@ -11,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -24,8 +25,20 @@ from echolite.evaluation.names import METRICS, PAPER_STRUCTURES, STRUCTURES
 from echolite.models.presets import get_preset
 from echolite.run import RunDir
 
-TRAIN_FIELDS = {"epochs", "batch_size", "learning_rate", "loss", "augment", "scheduler", "ds_weight", "size_weight",
-                "phantom_frames", "patience", "seed", "jit_compile"}
+TRAIN_FIELDS = {
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "loss",
+    "augment",
+    "scheduler",
+    "ds_weight",
+    "size_weight",
+    "phantom_frames",
+    "patience",
+    "seed",
+    "jit_compile",
+}
 """What a plan may change in training (the data and the split are the study's, not a variant's)."""
 SPECIAL_FIELDS = {"preset", "size", "postprocess"}
 DEFAULT_PRESET = "unet1"  # Table I's U-Net 1: the paper's starting point
@@ -84,14 +97,16 @@ RULE_METRICS = {"hd": "hd_px", **{m: m for m in METRICS}}
 
 def parse_rule(text: str, where: str = "rule") -> Rule:
     """``mean_dice``, ``mean_hd``, ``mean_mad_mm_epi``, ...: see ``Rule``."""
-    rest = str(text)[len("mean_"):] if str(text).startswith("mean_") else None
+    rest = str(text)[len("mean_") :] if str(text).startswith("mean_") else None
     for given in sorted(RULE_METRICS, key=len, reverse=True) if rest is not None else ():
-        structure = rest[len(given) + 1:].upper() if rest.startswith(f"{given}_") else None
+        structure = rest[len(given) + 1 :].upper() if rest.startswith(f"{given}_") else None
         if rest == given or structure in STRUCTURES:
             return Rule(text, RULE_METRICS[given], (structure,) if structure else PAPER_STRUCTURES)
-    raise EcholiteError(f"{where}: unknown rule {text!r}; a rule is mean_<metric> or mean_<metric>_<structure> with "
-                        f"metric one of {', '.join(METRICS)} (hd = hd_px) and structure one of "
-                        f"{', '.join(s.lower() for s in STRUCTURES)} (e.g. mean_dice, mean_mad_mm_epi)")
+    raise EcholiteError(
+        f"{where}: unknown rule {text!r}; a rule is mean_<metric> or mean_<metric>_<structure> with "
+        f"metric one of {', '.join(METRICS)} (hd = hd_px) and structure one of "
+        f"{', '.join(s.lower() for s in STRUCTURES)} (e.g. mean_dice, mean_mad_mm_epi)"
+    )
 
 
 @dataclasses.dataclass
@@ -135,11 +150,19 @@ def load_plan(source: str) -> Plan:
         raise EcholiteError(f"{where}: a plan needs a 'baseline' mapping and a 'steps' list")
     unknown = {key for key in raw if key not in PLAN_KEYS and not str(key).startswith("x-")}  # x-: YAML anchors
     if unknown:
-        raise EcholiteError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; a plan has "
-                            f"{', '.join(sorted(PLAN_KEYS))} (and x-NAME keys for shared YAML anchors)")
+        raise EcholiteError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; a plan has "
+            f"{', '.join(sorted(PLAN_KEYS))} (and x-NAME keys for shared YAML anchors)"
+        )
     name = path.stem if raw.get("name") is None else str(raw["name"])
-    plan = Plan(name or path.stem, raw.get("description", ""), raw.get("rule", "mean_dice"),
-                raw.get("score_split", "val"), raw["baseline"], raw["steps"])
+    plan = Plan(
+        name or path.stem,
+        raw.get("description", ""),
+        raw.get("rule", "mean_dice"),
+        raw.get("score_split", "val"),
+        raw["baseline"],
+        raw["steps"],
+    )
     if plan.score_split not in SCORE_SPLITS:
         raise EcholiteError(f"{where}: score_split {plan.score_split!r}: choose one of {', '.join(SCORE_SPLITS)}")
     parse_rule(str(plan.rule), where)
@@ -193,11 +216,17 @@ def _check_types(settings: dict, where: str) -> None:
     for name, value in settings.items():
         expected = types.get(name, "")
         wrong = value is not None and (
-            expected == "int" and (not isinstance(value, int) or isinstance(value, bool))
-            or expected == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool))
-            or expected == "bool" and value not in (True, False)  # 0 and 1 too
-            or expected.startswith("tuple") and not isinstance(value, (list, tuple))
-            or name in ("preset", "size") and not isinstance(value, str))
+            expected == "int"
+            and (not isinstance(value, int) or isinstance(value, bool))
+            or expected == "float"
+            and (not isinstance(value, (int, float)) or isinstance(value, bool))
+            or expected == "bool"
+            and value not in (True, False)  # 0 and 1 too
+            or expected.startswith("tuple")
+            and not isinstance(value, (list, tuple))
+            or name in ("preset", "size")
+            and not isinstance(value, str)
+        )
         if wrong:
             kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(expected, "a list")
             kind = "a name" if name in ("preset", "size") else kind
@@ -218,9 +247,14 @@ def resolve(base: dict, change: dict, label: str, defaults: TrainConfig) -> Vari
     overrides = {k: v for k, v in settings.items() if k in TRAIN_FIELDS | MODEL_FIELDS}
     if "size" in settings:
         sized = get_preset(settings["size"]).model
-        overrides = {"encoder_channels": sized.encoder_channels, "decoder_channels": sized.decoder_channels, **overrides}
-    model, train = resolve_configs(settings.get("preset", DEFAULT_PRESET), data=defaults.data,
-                                   split_file=defaults.split_file, **overrides)
+        overrides = {
+            "encoder_channels": sized.encoder_channels,
+            "decoder_channels": sized.decoder_channels,
+            **overrides,
+        }
+    model, train = resolve_configs(
+        settings.get("preset", DEFAULT_PRESET), data=defaults.data, split_file=defaults.split_file, **overrides
+    )
     return Variant(label, model, train, bool(settings.get("postprocess", False)))
 
 
@@ -231,8 +265,13 @@ class Outcome:
     summary: dict
 
 
-def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callable[[list[Variant]], list[Outcome]],
-              log: Callable[[str], None] = print) -> list[dict]:
+def run_plan(
+    plan: Plan,
+    out: Path,
+    defaults: TrainConfig,
+    run_variants: Callable[[list[Variant]], list[Outcome]],
+    log: Callable[[str], None] = print,
+) -> list[dict]:
     """Walk the steps; return one row per variant with the step's decision. ``run_variants`` trains and scores."""
     current_settings = dict(plan.baseline)
     current = run_variants([resolve(current_settings, {}, "baseline", defaults)])[0]
@@ -248,8 +287,10 @@ def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callabl
             chosen = outcome is best and improved
             conclusion = (f"use {outcome.variant.label}" if chosen else "discard") if outcome is best else "-"
             rows.append(_row(step["name"], outcome, current, conclusion, rule, kept=chosen))
-        log(f"{step['name']}: best {best.variant.label} ({rule.name} {_num(rule.mean(best.scores), 3)}) vs current "
-            f"({_num(rule.mean(current.scores), 3)}): {'kept' if improved else 'discarded'}")
+        log(
+            f"{step['name']}: best {best.variant.label} ({rule.name} {_num(rule.mean(best.scores), 3)}) vs current "
+            f"({_num(rule.mean(current.scores), 3)}): {'kept' if improved else 'discarded'}"
+        )
         if improved:
             current_settings.update(variants[best.variant.label])
             current = best
@@ -257,15 +298,23 @@ def run_plan(plan: Plan, out: Path, defaults: TrainConfig, run_variants: Callabl
 
 
 def _variants_of(step: dict, where: str) -> dict:
-    if not isinstance(step, dict) or "name" not in step or not isinstance(step.get("variants"), dict) or not step["variants"]:
+    if (
+        not isinstance(step, dict)
+        or "name" not in step
+        or not isinstance(step.get("variants"), dict)
+        or not step["variants"]
+    ):
         raise EcholiteError(f"{where}: every step needs a 'name' and a non-empty 'variants' mapping")
     extra = set(step) - {"name", "variants"}
     if extra:
-        raise EcholiteError(f"{where}: step {step['name']!r}: unknown key(s) {', '.join(sorted(map(str, extra)))}; "
-                            "a step has name and variants")
+        raise EcholiteError(
+            f"{where}: step {step['name']!r}: unknown key(s) {', '.join(sorted(map(str, extra)))}; "
+            "a step has name and variants"
+        )
     if any(v is not None and not isinstance(v, dict) for v in step["variants"].values()):
-        raise EcholiteError(f"{where}: step {step['name']!r}: each variant is a mapping of settings, "
-                            "e.g. a: {epochs: 5}")
+        raise EcholiteError(
+            f"{where}: step {step['name']!r}: each variant is a mapping of settings, e.g. a: {{epochs: 5}}"
+        )
     return {str(k): dict(v or {}) for k, v in step["variants"].items()}
 
 
@@ -281,8 +330,12 @@ def _row(step: str, outcome: Outcome, against: Outcome | None, conclusion: str, 
     from echolite.evaluation.stats import paired_p
 
     summary = outcome.summary
-    row = {"step": step, "variant": outcome.variant.label, "run": outcome.variant.run_name,
-           "postprocess": outcome.variant.postprocess}
+    row = {
+        "step": step,
+        "variant": outcome.variant.label,
+        "run": outcome.variant.run_name,
+        "postprocess": outcome.variant.postprocess,
+    }
     for metric, key in (("dice", "dice"), ("hd_px", "hd")):
         for name in PAPER_STRUCTURES:
             row[f"{key}_{name}"] = summary[metric][name]
@@ -302,6 +355,7 @@ _PAPER_DICE, _PAPER_HD = parse_rule("mean_dice"), parse_rule("mean_hd")
 
 
 # --- running variants: train (or reuse) and score --------------------------------------------------------------
+
 
 def train_and_score(variant: Variant, out: Path, score_split: str, log: Callable[[str], None] | None = None) -> Outcome:
     """Train the variant's run unless finished (resuming an interrupted one), then score it (cached per
@@ -414,8 +468,24 @@ def _visible_gpus() -> list[str]:
 # --- tables ------------------------------------------------------------------------------------------------------
 
 TABLE_CSV, TABLE_MD = "ablation.csv", "ablation.md"
-COLUMNS = ["step", "variant", "dice_LV", "dice_MYO", "dice_LA", "hd_LV", "hd_MYO", "hd_LA", "missed", "outliers",
-           "rule_value", "p_dice", "p_hd", "p_rule", "conclusion", "run"]
+COLUMNS = [
+    "step",
+    "variant",
+    "dice_LV",
+    "dice_MYO",
+    "dice_LA",
+    "hd_LV",
+    "hd_MYO",
+    "hd_LA",
+    "missed",
+    "outliers",
+    "rule_value",
+    "p_dice",
+    "p_hd",
+    "p_rule",
+    "conclusion",
+    "run",
+]
 
 
 def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
@@ -429,26 +499,62 @@ def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
         writer.writeheader()
         writer.writerows(rows)
     summary = [r for r in rows if r["conclusion"] != "-" or r["step"] == "Baseline"]
-    text = [f"# Ablation `{plan.name}`: {plan.description}".rstrip(": "), "",
+    text = [
+        f"# Ablation `{plan.name}`: {plan.description}".rstrip(": "),
+        "",
+        (
             f"Scored on the {plan.score_split} split; rule: {plan.rule} (column {plan.rule}). Dice and Hausdorff "
             "(pixels on the model grid) are means over frames; the Hausdorff distance of a missed structure (in "
             "only one of prediction and truth) is undefined and left out of the means, and Missed counts those "
             "structures (LV, MYO, LA). p: two-sided Wilcoxon signed-rank test of per-frame mean Dice / Hausdorff / "
-            "rule value against the model the step tries to improve.", "",
-            "## Summary (Table VI)", "", *_markdown(summary, "Addition", plan.rule), "", "## Every variant (Table V)", "",
-            *_markdown(rows, "Step", plan.rule)]
+            "rule value against the model the step tries to improve."
+        ),
+        "",
+        "## Summary (Table VI)",
+        "",
+        *_markdown(summary, "Addition", plan.rule),
+        "",
+        "## Every variant (Table V)",
+        "",
+        *_markdown(rows, "Step", plan.rule),
+    ]
     md_path.write_text("\n".join(text) + "\n")
     return csv_path, md_path
 
 
 def _markdown(rows: list[dict], first: str, rule: str) -> list[str]:
-    header = [first, "Variant", "Dice LV", "Dice MYO", "Dice LA", "Haus. LV", "Haus. MYO", "Haus. LA", "Missed",
-              "Outliers", rule, "p Dice", "p Haus.", f"p {rule}", "Conclusion"]
+    header = [
+        first,
+        "Variant",
+        "Dice LV",
+        "Dice MYO",
+        "Dice LA",
+        "Haus. LV",
+        "Haus. MYO",
+        "Haus. LA",
+        "Missed",
+        "Outliers",
+        rule,
+        "p Dice",
+        "p Haus.",
+        f"p {rule}",
+        "Conclusion",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        cells = [r["step"], r["variant"], *(_num(r[k], 3) for k in COLUMNS[2:5]), *(_num(r[k], 2) for k in COLUMNS[5:8]),
-                 str(r["missed"]), str(r["outliers"]), _num(r["rule_value"], 3), _p(r["p_dice"]), _p(r["p_hd"]),
-                 _p(r["p_rule"]), r["conclusion"]]
+        cells = [
+            r["step"],
+            r["variant"],
+            *(_num(r[k], 3) for k in COLUMNS[2:5]),
+            *(_num(r[k], 2) for k in COLUMNS[5:8]),
+            str(r["missed"]),
+            str(r["outliers"]),
+            _num(r["rule_value"], 3),
+            _p(r["p_dice"]),
+            _p(r["p_hd"]),
+            _p(r["p_rule"]),
+            r["conclusion"],
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -463,6 +569,7 @@ def _p(value) -> str:
 
 # --- the whole workflow -----------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class AblationResult:
     rows: list[dict]
@@ -470,8 +577,14 @@ class AblationResult:
     md_path: Path
 
 
-def ablate(plan: Plan, out: Path, data: str = "phantom", split_file: str | None = None, workers: int = 1,
-           log: Callable[[str], None] = print) -> AblationResult:
+def ablate(
+    plan: Plan,
+    out: Path,
+    data: str = "phantom",
+    split_file: str | None = None,
+    workers: int = 1,
+    log: Callable[[str], None] = print,
+) -> AblationResult:
     """Run (or resume) ``plan`` in ``out`` and write its tables."""
     if workers < 1:
         raise EcholiteError(f"workers must be at least 1, got {workers}")
@@ -500,7 +613,14 @@ def with_rule(plan: Plan, rule: str | None) -> Plan:
 def describe(plan: Plan, data: str = "phantom", split_file: str | None = None) -> dict:
     """Each step's variants as changes on the resolved baseline (the study decides what is carried forward)."""
     base = resolve(plan.baseline, {}, "baseline", TrainConfig(data=data, split_file=split_file))
-    return {"name": plan.name, "rule": plan.rule, "score_split": plan.score_split,
-            "baseline": {"model": dataclasses.asdict(base.model), "train": dataclasses.asdict(base.train),
-                         "postprocess": base.postprocess},
-            "steps": [{"name": s["name"], "variants": s["variants"]} for s in plan.steps]}
+    return {
+        "name": plan.name,
+        "rule": plan.rule,
+        "score_split": plan.score_split,
+        "baseline": {
+            "model": dataclasses.asdict(base.model),
+            "train": dataclasses.asdict(base.train),
+            "postprocess": base.postprocess,
+        },
+        "steps": [{"name": s["name"], "variants": s["variants"]} for s in plan.steps],
+    }

@@ -8,15 +8,15 @@ table) and ``cross_dataset.csv``.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from echolite.errors import EcholiteError
-from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.names import PAPER_STRUCTURES
+from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import score_frames, summarize
 from echolite.inference import KerasSegmenter
 from echolite.run import RunDir, check_report_folder, load_with_split, select_split
@@ -41,8 +41,14 @@ def parse_test_set(text: str) -> tuple[str, str]:
     return name, path
 
 
-def cross_evaluate(runs: list[Path], test_sets: list[tuple[str, str]], split: str = "test", postprocess: bool = True,
-                   out: Path | None = None, log: Callable[[str], None] = lambda line: None) -> CrossDatasetResult:
+def cross_evaluate(
+    runs: list[Path],
+    test_sets: list[tuple[str, str]],
+    split: str = "test",
+    postprocess: bool = True,
+    out: Path | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> CrossDatasetResult:
     names = [name for name, _ in test_sets]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice:
@@ -64,7 +70,7 @@ def cross_evaluate(runs: list[Path], test_sets: list[tuple[str, str]], split: st
         run = RunDir.require(run_path)
         trained_on = run.load_config().train.data
         segmenter = KerasSegmenter(run.path)
-        at_size = lambda path, owner: load(path, owner, segmenter.input_size)  # noqa: E731
+        at_size = lambda path, owner, size=segmenter.input_size: load(path, owner, size)
         row = {"run": str(run.path), "trained_on": _display_name(trained_on, test_sets)}
         for name, path in test_sets:
             own = _same_data(path, trained_on) or _copy_of_training_data(path, run, at_size)
@@ -99,8 +105,11 @@ def _copy_of_training_data(data: str, run: RunDir, load) -> bool:
         return {p for ids in saved.split.values() for p in ids} <= patients
     theirs, ours = load(data, None)[0].frames, load(saved.train.data, run)[0].frames
     index = {frame: i for i, frame in enumerate(ours.frame_ids) if ours.patients[i] in trained}
-    return any(np.array_equal(theirs.images[i], ours.images[index[frame]])
-               for i, frame in enumerate(theirs.frame_ids) if frame in index)
+    return any(
+        np.array_equal(theirs.images[i], ours.images[index[frame]])
+        for i, frame in enumerate(theirs.frame_ids)
+        if frame in index
+    )
 
 
 def _display_name(data: str, sets: list[tuple[str, str]]) -> str:
@@ -112,7 +121,8 @@ def _table(rows: list[dict], names: list[str]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [r["trained_on"], Path(r["run"]).name] + [
-            "–" if r.get(f"{n}_{s}") is None else f"{r[f'{n}_{s}']:.3f}" for n in names for s in PAPER_STRUCTURES]
+            "–" if r.get(f"{n}_{s}") is None else f"{r[f'{n}_{s}']:.3f}" for n in names for s in PAPER_STRUCTURES
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -51,8 +51,10 @@ def average_run(run: RunDir, last: int, train_images: np.ndarray, batch_size: in
     ``train_images``, and write ``model_averaged.keras``; returns its path."""
     epochs = kept_epochs(run)
     if len(epochs) < last:
-        raise EcholiteError(f"{run.path}: {len(epochs)} epoch weights kept in {run.epoch_weights_dir}, "
-                            f"{last} needed; train with --average-last {last} or more")
+        raise EcholiteError(
+            f"{run.path}: {len(epochs)} epoch weights kept in {run.epoch_weights_dir}, "
+            f"{last} needed; train with --average-last {last} or more"
+        )
     chosen = epochs[-last:]
     model = load_saved_model(run.last_model if run.last_model.exists() else run.model)
     total = [np.zeros_like(w) for w in model.get_weights()]
@@ -92,7 +94,7 @@ def recompute_batch_norm(model: keras.Model, images: np.ndarray, batch_size: int
         for i, start in enumerate(range(0, len(images), batch_size)):
             for layer in layers:
                 layer.momentum = i / (i + 1)
-            model(images[start:start + batch_size], training=True)
+            model(images[start : start + batch_size], training=True)
     finally:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum
@@ -116,7 +118,9 @@ def average_saved_run(run: RunDir, last: int, data: str | None = None) -> tuple[
     loaded, chosen = load_with_split(data, run, saved.model.input_size)
     missing = sorted(set(saved.split["train"]) - set(chosen["train"]))
     if missing:
-        raise EcholiteError(f"{data}: lacks {len(missing)} of the run's {len(saved.split['train'])} training patients "
-                            f"(e.g. {missing[0]}); give the data the run was trained on (--data)")
+        raise EcholiteError(
+            f"{data}: lacks {len(missing)} of the run's {len(saved.split['train'])} training patients "
+            f"(e.g. {missing[0]}); give the data the run was trained on (--data)"
+        )
     frames = select_split(loaded, chosen, "train", data).frames
     return average_run(run, last, frames.images, saved.train.batch_size), data

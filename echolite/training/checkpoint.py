@@ -118,8 +118,10 @@ class EpochLog(keras.callbacks.Callback):
         self.log, self.epochs, self.state, self.compiles, self.started = log, epochs, state, compiles, 0.0
 
     def on_train_begin(self, logs=None):
-        self.log(f"epoch {self.state.epochs_done + 1}/{self.epochs}: compiling the training step{self.compiles}; "
-                 "the first epoch takes longer")
+        self.log(
+            f"epoch {self.state.epochs_done + 1}/{self.epochs}: compiling the training step{self.compiles}; "
+            "the first epoch takes longer"
+        )
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
@@ -128,9 +130,11 @@ class EpochLog(keras.callbacks.Callback):
         logs = logs or {}
         dice = "  ".join(f"{name} {_metric(logs, name.lower()):.3f}" for name in ("LV", "MYO", "LA"))
         which = "val" if any(key.startswith("val_") for key in logs) else "train"  # no validation patients: train
-        self.log(f"epoch {epoch + 1}/{self.epochs}  {time.perf_counter() - self.started:.0f} s  "
-                 f"loss {logs.get('loss', math.nan):.3f}  {which} Dice {dice}  "
-                 f"best {self.state.best_score:.3f} (epoch {self.state.best_epoch})")
+        self.log(
+            f"epoch {epoch + 1}/{self.epochs}  {time.perf_counter() - self.started:.0f} s  "
+            f"loss {logs.get('loss', math.nan):.3f}  {which} Dice {dice}  "
+            f"best {self.state.best_score:.3f} (epoch {self.state.best_epoch})"
+        )
 
 
 def _metric(logs: dict, structure: str) -> float:

@@ -38,13 +38,16 @@ def place(name: str, batch_size: int) -> Placement:
     if name == "multi-worker":
         cluster, task = _read_tf_config()
         timeout = float(os.environ.get("ECHOLITE_WORKER_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_S))
-        message = (f"TF_CONFIG: {task['type']} {task['index']} could not reach the other workers within "
-                   f"{timeout:.0f} s (are they all started, and are their host:port reachable?)")
+        message = (
+            f"TF_CONFIG: {task['type']} {task['index']} could not reach the other workers within "
+            f"{timeout:.0f} s (are they all started, and are their host:port reachable?)"
+        )
         with _deadline(timeout, message):
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
             strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)  # every worker is there
-        chief = task["type"] == "chief" or (task["type"] == "worker" and int(task["index"]) == 0
-                                            and "chief" not in cluster)
+        chief = task["type"] == "chief" or (
+            task["type"] == "worker" and int(task["index"]) == 0 and "chief" not in cluster
+        )
         placement = Placement(strategy, strategy.num_replicas_in_sync, chief)
     elif name == "mirrored":
         strategy = tf.distribute.MirroredStrategy()
@@ -52,8 +55,10 @@ def place(name: str, batch_size: int) -> Placement:
     else:
         placement = Placement(tf.distribute.get_strategy(), 1, True)
     if batch_size % placement.replicas:
-        raise EcholiteError(f"batch size {batch_size} does not split over {placement.replicas} replicas; "
-                            f"use a multiple of {placement.replicas}")
+        raise EcholiteError(
+            f"batch size {batch_size} does not split over {placement.replicas} replicas; "
+            f"use a multiple of {placement.replicas}"
+        )
     return placement
 
 
@@ -96,7 +101,9 @@ def patch_symbolic_build(model, placement: Placement) -> None:
         """Keras averages multi-worker step outputs along axis 0, which scalars (losses, metrics) do not have."""
         if reduction not in ("auto", "mean") or not isinstance(strategy, _multi_worker_type()):
             return original(values, strategy, reduction)
-        return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None if _rank(v, strategy) == 0 else 0), values)
+        return tree.map_structure(
+            lambda v: strategy.reduce("MEAN", v, axis=None if _rank(v, strategy) == 0 else 0), values
+        )
 
     reduce_per_replica.scalar_safe = True
     keras_tf_trainer.reduce_per_replica = reduce_per_replica
@@ -111,7 +118,9 @@ def _multi_worker_type():
 def _rank(value, strategy) -> int:
     import tensorflow as tf
 
-    local = strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
+    local = (
+        strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
+    )
     return len(local.shape)
 
 
@@ -119,8 +128,9 @@ def _read_tf_config() -> tuple[dict, dict]:
     """The cluster and this process's task, checked."""
     text = os.environ.get("TF_CONFIG")
     if not text:
-        raise EcholiteError("TF_CONFIG: not set; multi-worker training needs it on every worker "
-                            "(docs/reproducing.md shows an example)")
+        raise EcholiteError(
+            "TF_CONFIG: not set; multi-worker training needs it on every worker (docs/reproducing.md shows an example)"
+        )
     try:
         config = json.loads(text)
         cluster, task = config["cluster"], config["task"]
@@ -128,8 +138,10 @@ def _read_tf_config() -> tuple[dict, dict]:
         if not isinstance(members, list) or not 0 <= int(task["index"]) < len(members):
             raise ValueError(f"task index {task['index']} is not in cluster[{task['type']!r}]")
     except (ValueError, KeyError, TypeError) as exc:
-        raise EcholiteError(f"TF_CONFIG: not a valid cluster description ({exc}); expected "
-                            '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}}') from None
+        raise EcholiteError(
+            f"TF_CONFIG: not a valid cluster description ({exc}); expected "
+            '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}}'
+        ) from None
     return cluster, task
 
 

@@ -25,8 +25,9 @@ _EPS = 1e-7
 
 @keras.saving.register_keras_serializable(package="echolite")
 class SegmentationLoss(keras.losses.Loss):
-    def __init__(self, kind: str = "dice_ce", num_classes: int = 4, smooth: float = 1e-5, size_weight: float = 0.0,
-                 **kwargs):
+    def __init__(
+        self, kind: str = "dice_ce", num_classes: int = 4, smooth: float = 1e-5, size_weight: float = 0.0, **kwargs
+    ):
         if kind not in LOSSES:
             raise EcholiteError(f"unknown loss {kind!r}; choose one of: {', '.join(LOSSES)}")
         kwargs.setdefault("name", f"{kind}_loss")
@@ -38,12 +39,16 @@ class SegmentationLoss(keras.losses.Loss):
         return segmentation_loss(self.kind, y_true, y_pred, self.num_classes, self.smooth, self.size_weight)
 
     def get_config(self):
-        return {**super().get_config(), "kind": self.kind, "num_classes": self.num_classes, "smooth": self.smooth,
-                "size_weight": self.size_weight}
+        return {
+            **super().get_config(),
+            "kind": self.kind,
+            "num_classes": self.num_classes,
+            "smooth": self.smooth,
+            "size_weight": self.size_weight,
+        }
 
 
-def segmentation_loss(kind: str, y_true, y_pred, num_classes: int = 4, smooth: float = 1e-5,
-                      size_weight: float = 0.0):
+def segmentation_loss(kind: str, y_true, y_pred, num_classes: int = 4, smooth: float = 1e-5, size_weight: float = 0.0):
     """The loss as a plain function of label maps and probabilities (also used under tf_keras for QAT)."""
     onehot = _one_hot(y_true, num_classes)
     if kind == "dice":

@@ -8,9 +8,9 @@ import os
 import shutil
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np
@@ -69,8 +69,9 @@ def train(
     check_augmentation(config.augment)
     home = RunDir(run_dir)
     if resume:
-        model_config, config = resumed_configs(home, config.epochs if epochs_given else None,
-                                               config.data if data_given else None)
+        model_config, config = resumed_configs(
+            home, config.epochs if epochs_given else None, config.data if data_given else None
+        )
         _check_resumable(home)
     config = replace(config, data=_absolute(config.data))
     placement = place(config.strategy, config.batch_size)
@@ -89,11 +90,23 @@ def train(
             shutil.rmtree(run.path, ignore_errors=True)
 
 
-def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: ModelConfig | None, resume: bool,
-              frames: FrameSet | None, placement: Placement, log, started: float) -> TrainResult:
+def _train_in(
+    run: RunDir,
+    home: RunDir,
+    config: TrainConfig,
+    model_config: ModelConfig | None,
+    resume: bool,
+    frames: FrameSet | None,
+    placement: Placement,
+    log,
+    started: float,
+) -> TrainResult:
     model_config = model_config or get_preset(config.preset).model
-    data = LoadedData(frames, "given") if frames is not None else load_data(
-        config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
+    data = (
+        LoadedData(frames, "given")
+        if frames is not None
+        else load_data(config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
+    )
     frames = data.frames
     split = _saved_split(home, frames, config.data) if resume else choose_split(data, config)
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
@@ -116,15 +129,31 @@ def _train_in(run: RunDir, home: RunDir, config: TrainConfig, model_config: Mode
         model.optimizer.learning_rate.assign(state.learning_rate)
     _fit(model, config, run, state, train_frames, val_frames, log)
     if not placement.is_chief:
-        return TrainResult(home.path, model.count_params(), state.epochs_done, state.best_epoch, {},
-                           time.time() - started, data.skipped, chief=False)
+        return TrainResult(
+            home.path,
+            model.count_params(),
+            state.epochs_done,
+            state.best_epoch,
+            {},
+            time.time() - started,
+            data.skipped,
+            chief=False,
+        )
     best = keras.models.load_model(run.model)
     val_dice = evaluate_dice(best, val_frames) if len(val_frames) else {}
-    result = TrainResult(run.path, best.count_params(), state.epochs_done, state.best_epoch, val_dice,
-                         time.time() - started, data.skipped)
+    result = TrainResult(
+        run.path,
+        best.count_params(),
+        state.epochs_done,
+        state.best_epoch,
+        val_dice,
+        time.time() - started,
+        data.skipped,
+    )
     if config.average_last and kept_epochs(run):
-        averaged = keras.models.load_model(average_run(run, min(config.average_last, len(kept_epochs(run))),
-                                                       train_frames.images, config.batch_size))
+        averaged = keras.models.load_model(
+            average_run(run, min(config.average_last, len(kept_epochs(run))), train_frames.images, config.batch_size)
+        )
         result.averaged_val_dice = evaluate_dice(averaged, val_frames) if len(val_frames) else {}
     _write_summary(result)
     _plot_curves(run)
@@ -157,13 +186,24 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
     if log is not None:
         callbacks.append(EpochLog(log, config.epochs, state, " (XLA)" if model.jit_compile else ""))
     if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
-        callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6))
+        callbacks.insert(
+            0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6)
+        )
     elif config.scheduler == "poly":  # from the epoch index, so a resumed run continues the same decay
-        callbacks.insert(0, keras.callbacks.LearningRateScheduler(
-            lambda epoch: poly_learning_rate(epoch, config.epochs, config.learning_rate)))
+        callbacks.insert(
+            0,
+            keras.callbacks.LearningRateScheduler(
+                lambda epoch: poly_learning_rate(epoch, config.epochs, config.learning_rate)
+            ),
+        )
     model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state.epochs_done,
-        callbacks=callbacks, shuffle=False, verbose=0,
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        initial_epoch=state.epochs_done,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
     )
 
 
@@ -213,8 +253,10 @@ def _check_resumable(run: RunDir) -> None:
     """A run past its first epoch keeps its checkpoint: without it, resuming would start over and overwrite the
     best model and history (a run stopped in its first epoch, before its checkpoint, starts again)."""
     if not run.has_checkpoint() and (run.summary.exists() or _epochs_logged(run) > 0):
-        raise EcholiteError(f"{run.path}: nothing to resume from ({run.last_model.relative_to(run.path)} or its "
-                            "state is missing); train into a new --out")
+        raise EcholiteError(
+            f"{run.path}: nothing to resume from ({run.last_model.relative_to(run.path)} or its "
+            "state is missing); train into a new --out"
+        )
 
 
 def _epochs_logged(run: RunDir) -> int:
@@ -232,8 +274,10 @@ def _saved_split(run: RunDir, frames: FrameSet, data: str) -> dict[str, list[str
     present = set(frames.patients)
     missing = [p for patients in split.values() for p in patients if p not in present]
     if missing:
-        raise EcholiteError(f"{data}: lacks {len(missing)} of the run's patients (e.g. {missing[0]}); resume on the "
-                            "data the run was trained on (--data where it has moved)")
+        raise EcholiteError(
+            f"{data}: lacks {len(missing)} of the run's patients (e.g. {missing[0]}); resume on the "
+            "data the run was trained on (--data where it has moved)"
+        )
     return split
 
 
@@ -241,8 +285,9 @@ def _load_checkpoint(path: Path) -> keras.Model:
     try:
         return keras.models.load_model(path)
     except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as exc:
-        raise EcholiteError(f"{path}: cannot load the checkpoint ({str(exc).splitlines()[0][:160]}); train into a "
-                            "new --out") from None
+        raise EcholiteError(
+            f"{path}: cannot load the checkpoint ({str(exc).splitlines()[0][:160]}); train into a new --out"
+        ) from None
 
 
 def _check_checkpoint_matches(model: keras.Model, model_config: ModelConfig, run: RunDir) -> None:
@@ -252,15 +297,19 @@ def _check_checkpoint_matches(model: keras.Model, model_config: ModelConfig, run
     described = build_unet(model_config).count_params()
     got = tuple(model.input_shape[1:])
     if got != (size, size, channels) or model.count_params() != described:
-        raise EcholiteError(f"{run.last_model}: not the model {run.config.name} describes (input {got} against "
-                            f"{(size, size, channels)}, {model.count_params():,} against {described:,} parameters); "
-                            "train into a new --out")
+        raise EcholiteError(
+            f"{run.last_model}: not the model {run.config.name} describes (input {got} against "
+            f"{(size, size, channels)}, {model.count_params():,} against {described:,} parameters); "
+            "train into a new --out"
+        )
 
 
 def _check_best_model(run: RunDir, state: TrainState) -> None:
     if state.best_epoch and not run.model.exists():
-        raise EcholiteError(f"{run.model}: missing (the best model, of epoch {state.best_epoch}); resuming would "
-                            "lose it: train into a new --out")
+        raise EcholiteError(
+            f"{run.model}: missing (the best model, of epoch {state.best_epoch}); resuming would "
+            "lose it: train into a new --out"
+        )
 
 
 def _history_rows(path: Path) -> list[list[str]]:
@@ -271,8 +320,9 @@ def _history_rows(path: Path) -> list[list[str]]:
         with path.open(encoding="utf-8", newline="") as f:
             rows = list(csv.reader(f))
     except (UnicodeDecodeError, csv.Error, OSError) as exc:
-        raise EcholiteError(f"{path}: not a readable history ({str(exc)[:120]}); repair or delete the file (it is "
-                            "rebuilt)") from None
+        raise EcholiteError(
+            f"{path}: not a readable history ({str(exc)[:120]}); repair or delete the file (it is rebuilt)"
+        ) from None
     if any(r and not r[0].isdigit() for r in rows[1:]):
         raise EcholiteError(f"{path}: a row without an epoch number; repair or delete the file (it is rebuilt)")
     return rows
@@ -289,14 +339,16 @@ def _truncate_history(path: Path, epochs_done: int) -> None:
 
 
 def _write_summary(result: TrainResult) -> None:
-    RunDir(result.run_dir).write_summary({
-        "parameters": result.parameters,
-        "epochs_done": result.epochs_done,
-        "best_epoch": result.best_epoch,
-        "val_dice": result.val_dice,
-        **({"averaged_val_dice": result.averaged_val_dice} if result.averaged_val_dice is not None else {}),
-        "seconds": round(result.seconds, 1),
-    })
+    RunDir(result.run_dir).write_summary(
+        {
+            "parameters": result.parameters,
+            "epochs_done": result.epochs_done,
+            "best_epoch": result.best_epoch,
+            "val_dice": result.val_dice,
+            **({"averaged_val_dice": result.averaged_val_dice} if result.averaged_val_dice is not None else {}),
+            "seconds": round(result.seconds, 1),
+        }
+    )
 
 
 def _plot_curves(run: RunDir) -> None:

@@ -26,7 +26,14 @@ import numpy as np
 
 from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 from echolite_edge.morphology import (
-    component_sizes, count_run_components, dilate, erode, holes, max_distance_to_background, paint, runs,
+    component_sizes,
+    count_run_components,
+    dilate,
+    erode,
+    holes,
+    max_distance_to_background,
+    paint,
+    runs,
     runs_without_small,
 )
 from echolite_edge.morphology import hole_pixels as _hole_pixels
@@ -62,8 +69,18 @@ class CamusCriteria:
 CAMUS = CamusCriteria()
 
 CRITERIA = (
-    "lv_hole", "la_hole", "epi_hole", "lv_fragmented", "myo_fragmented", "la_fragmented", "lv_myo_gap", "lv_la_gap",
-    "lv_myo_width_ratio", "myo_thinness", "lv_background_frontier", "myo_la_frontier",
+    "lv_hole",
+    "la_hole",
+    "epi_hole",
+    "lv_fragmented",
+    "myo_fragmented",
+    "la_fragmented",
+    "lv_myo_gap",
+    "lv_la_gap",
+    "lv_myo_width_ratio",
+    "myo_thinness",
+    "lv_background_frontier",
+    "myo_la_frontier",
 )
 """Criterion names, in the order ``check_anatomy`` returns them (``vital``'s names: holes_in_lv, holes_in_atrium,
 holes_in_epi, disconnectivity_in_lv/myo/atrium, holes_between_lv_and_myo/atrium, width_ratio_between_lv_and_myo,
@@ -144,7 +161,7 @@ def around_heart(mask: np.ndarray) -> np.ndarray:
     rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     if not len(rows):
         return mask[:1, :1]
-    return mask[max(rows[0] - 1, 0):rows[-1] + 2, max(cols[0] - 1, 0):cols[-1] + 2]
+    return mask[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
 
 
 def hole_pixels(region: np.ndarray) -> int:

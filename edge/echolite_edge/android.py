@@ -13,13 +13,17 @@ import sys
 from pathlib import Path
 
 _NUMBER = r"([-+\d.e]+)"
-_SUMMARY = re.compile(rf"Inference timings in us: Init: {_NUMBER}, First inference: {_NUMBER}, "
-                      rf"Warmup \(avg\): {_NUMBER}, Inference \(avg\): {_NUMBER}")
+_SUMMARY = re.compile(
+    rf"Inference timings in us: Init: {_NUMBER}, First inference: {_NUMBER}, "
+    rf"Warmup \(avg\): {_NUMBER}, Inference \(avg\): {_NUMBER}"
+)
 _COUNT = re.compile(r"count=(\d+)((?: \w+=[-+\d.e]+)+)")
 _THREADS = re.compile(r"(?:Num threads|#threads used for CPU inference): \[(\d+)\]")
 _SIZE = re.compile(rf"The input model file size \(MB\): {_NUMBER}")
-_MEMORY = re.compile(rf"(?:Memory footprint delta from the start of the tool|Peak memory footprint) \(MB\): "
-                     rf"init={_NUMBER} overall={_NUMBER}")
+_MEMORY = re.compile(
+    rf"(?:Memory footprint delta from the start of the tool|Peak memory footprint) \(MB\): "
+    rf"init={_NUMBER} overall={_NUMBER}"
+)
 _PEAK = re.compile(rf"Overall peak memory footprint \(MB\) via periodic monitoring: {_NUMBER}")
 
 
@@ -35,7 +39,7 @@ def parse_benchmark_model(text: str, machine: str = "android (benchmark_model)")
     if not runs:
         raise ValueError("no 'count=' statistics line in the benchmark_model output")
     timed = runs[-1]
-    ms = lambda key: float(timed[key]) / 1000 if key in timed else None  # noqa: E731
+    ms = lambda key: float(timed[key]) / 1000 if key in timed else None
     threads = _THREADS.search(text)
     size = _SIZE.search(text)
     memory, peak = _MEMORY.search(text), _PEAK.search(text)
@@ -47,9 +51,18 @@ def parse_benchmark_model(text: str, machine: str = "android (benchmark_model)")
         "init_ms": init,
         "first_inference_ms": first,
         "warmup_mean_ms": warmup,
-        "invoke_ms": {"runs": int(timed["count"]), "mean": ms("avg"), "std": ms("std"), "min": ms("min"),
-                      "max": ms("max"), "p50": ms("median"), "p90": None, "p99": None, "p5": ms("p5"),
-                      "p95": ms("p95")},
+        "invoke_ms": {
+            "runs": int(timed["count"]),
+            "mean": ms("avg"),
+            "std": ms("std"),
+            "min": ms("min"),
+            "max": ms("max"),
+            "p50": ms("median"),
+            "p90": None,
+            "p99": None,
+            "p5": ms("p5"),
+            "p95": ms("p95"),
+        },
         "end_to_end_ms": None,
         "peak_memory_mb": float(peak.group(1)) if peak else (float(memory.group(2)) if memory else None),
     }

@@ -14,17 +14,27 @@ import numpy as np
 
 
 def machine() -> str:
-    return f"{platform.machine()} {platform.system()} {platform.release()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    system = f"{platform.machine()} {platform.system()} {platform.release()}"
+    return f"{system}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 def stats_ms(seconds: list[float]) -> dict:
     ms = np.asarray(seconds) * 1000
-    return {"runs": len(ms), "mean": float(ms.mean()), "std": float(ms.std()), "min": float(ms.min()),
-            "max": float(ms.max()), "p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)),
-            "p99": float(np.percentile(ms, 99))}
+    return {
+        "runs": len(ms),
+        "mean": float(ms.mean()),
+        "std": float(ms.std()),
+        "min": float(ms.min()),
+        "max": float(ms.max()),
+        "p50": float(np.percentile(ms, 50)),
+        "p90": float(np.percentile(ms, 90)),
+        "p99": float(np.percentile(ms, 99)),
+    }
 
 
-def benchmark(model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 2, frame: np.ndarray | None = None) -> dict:
+def benchmark(
+    model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 2, frame: np.ndarray | None = None
+) -> dict:
     """Init time, first inference, warm-up average, then statistics over ``runs`` for invoke, end to end, and the
     QC of each run's mask (timed apart: ``run`` does it after the end-to-end path)."""
     from echolite_edge.anatomy import failed_criteria
@@ -77,18 +87,28 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
             stages["read"] += [(time.perf_counter() - begin) / len(frames)] * len(frames)
             for name, frame in frames:
                 if frame.shape != first.shape:
-                    raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
-                                     f"{first.shape[0]}×{first.shape[1]} frames")
+                    raise ValueError(
+                        f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
+                        f"{first.shape[0]}×{first.shape[1]} frames"
+                    )
                 seg = _timed(stages["segment"], segmenter.segment, frame, name)
                 stages["invoke"].append(seg.seconds_invoke)
                 _timed(stages["qc"], failed_criteria, seg.labels)
                 _timed(stages["write"], write_outputs, seg, frame, Path(out))
         seconds, count = time.perf_counter() - start, len(stages["qc"])
     fps = count / seconds
-    return {"model": str(model_path), "loop": str(source), "frames": count, "threads": threads,
-            "machine": machine(), "ms_per_frame": 1000 * seconds / count, "frames_per_second": fps,
-            "stage_ms_median": {stage: float(np.median(times) * 1000) for stage, times in stages.items()},
-            "scanner_fps": scanner_fps, "keeps_up": fps >= scanner_fps}
+    return {
+        "model": str(model_path),
+        "loop": str(source),
+        "frames": count,
+        "threads": threads,
+        "machine": machine(),
+        "ms_per_frame": 1000 * seconds / count,
+        "frames_per_second": fps,
+        "stage_ms_median": {stage: float(np.median(times) * 1000) for stage, times in stages.items()},
+        "scanner_fps": scanner_fps,
+        "keeps_up": fps >= scanner_fps,
+    }
 
 
 CINE_STAGES = ("read", "segment", "invoke", "qc", "write")

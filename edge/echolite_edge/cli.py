@@ -33,49 +33,91 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="segment frames and write mask and overlay PNGs")
     run.add_argument("model", type=Path, help="an exported .tflite (its .json metadata beside it is read too)")
     run.add_argument("input", type=Path, help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), or a folder of those")
-    run.add_argument("--out", type=Path, required=True,
-                     help="folder for <name>_mask.png, <name>_overlay.png and results.json")
+    run.add_argument(
+        "--out", type=Path, required=True, help="folder for <name>_mask.png, <name>_overlay.png and results.json"
+    )
     run.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
     run.add_argument("--skip-bad", action="store_true", help="skip unreadable frames (listed) instead of stopping")
-    run.add_argument("--cine", action="store_true",
-                     help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF")
-    run.add_argument("--spacing", type=_positive_float, default=None,
-                     help="pixel size in mm of the input frames (for --cine)")
-    run.add_argument("--mitral-cut", action=argparse.BooleanOptionalAction, default=True,
-                     help="with --cine: measure the ES LV cut at the ED mitral plane (in systole the annulus moves "
-                          "toward the apex: LV beyond that plane is atrium; default: on)")
-    run.add_argument("--fill-enclosed", action=argparse.BooleanOptionalAction, default=True,
-                     help="fill the background the heart encloses with the structure around it (holes, gaps; "
-                          "default: on)")
-    run.add_argument("--close-myocardium", choices=CLOSE_MODES, default=CLOSE_DEFAULT,
-                     help="LV pixels touching the background, away from the LA, become myocardium: off, when-open "
-                          "(only in a mask whose LV is open to the background beyond the published criterion) or "
-                          f"always (default: {CLOSE_DEFAULT})")
-    run.add_argument("--detach-atrium", action=argparse.BooleanOptionalAction, default=True,
-                     help="myocardium touching the LA but not the LV becomes background (default: on)")
-    run.add_argument("--tta", choices=TTA_MODES, default="none",
-                     help="test-time augmentation: none (default); zoom (3 views: zoomed 0.9, 1, 1.1); zoom-gamma "
-                          "(5 views: also gamma 0.8 and 1.25); one invoke per view, their mean probabilities decide")
-    run.add_argument("--ensemble", type=Path, action="append", default=[], metavar="MODEL",
-                     help="another exported model (repeatable): the mean of all the models' class probabilities "
-                          "decides; one invoke per model")
-    run.add_argument("--qc", choices=QC_MODES, default="report",
-                     help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
-                          "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
-                          "strict (as report, and no volume from a failing frame)")
+    run.add_argument(
+        "--cine",
+        action="store_true",
+        help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF",
+    )
+    run.add_argument(
+        "--spacing", type=_positive_float, default=None, help="pixel size in mm of the input frames (for --cine)"
+    )
+    run.add_argument(
+        "--mitral-cut",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --cine: measure the ES LV cut at the ED mitral plane (in systole the annulus moves "
+        "toward the apex: LV beyond that plane is atrium; default: on)",
+    )
+    run.add_argument(
+        "--fill-enclosed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fill the background the heart encloses with the structure around it (holes, gaps; default: on)",
+    )
+    run.add_argument(
+        "--close-myocardium",
+        choices=CLOSE_MODES,
+        default=CLOSE_DEFAULT,
+        help="LV pixels touching the background, away from the LA, become myocardium: off, when-open "
+        "(only in a mask whose LV is open to the background beyond the published criterion) or "
+        f"always (default: {CLOSE_DEFAULT})",
+    )
+    run.add_argument(
+        "--detach-atrium",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="myocardium touching the LA but not the LV becomes background (default: on)",
+    )
+    run.add_argument(
+        "--tta",
+        choices=TTA_MODES,
+        default="none",
+        help="test-time augmentation: none (default); zoom (3 views: zoomed 0.9, 1, 1.1); zoom-gamma "
+        "(5 views: also gamma 0.8 and 1.25); one invoke per view, their mean probabilities decide",
+    )
+    run.add_argument(
+        "--ensemble",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="another exported model (repeatable): the mean of all the models' class probabilities "
+        "decides; one invoke per model",
+    )
+    run.add_argument(
+        "--qc",
+        choices=QC_MODES,
+        default="report",
+        help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
+        "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
+        "strict (as report, and no volume from a failing frame)",
+    )
     bench = sub.add_parser("bench", help="latency report like benchmark_model: invoke alone, end to end, and QC")
     bench.add_argument("model", type=Path, help="an exported .tflite")
     bench.add_argument("--runs", type=_positive, default=50, help="timed runs (default 50)")
     bench.add_argument("--warmup", type=_positive, default=5, help="untimed runs first (default 5)")
     bench.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
     bench.add_argument("--json", type=Path, help="also write the report as JSON")
-    bench.add_argument("--image", type=Path,
-                       help="frame for the end-to-end and QC timing (default: noise, a worst case for both)")
-    bench.add_argument("--cine", type=Path, metavar="LOOP",
-                       help="time a cine loop (folder of frames or .npy stack) end to end, read to written PNGs "
-                            "with QC, in frames/s")
-    bench.add_argument("--scanner-fps", type=_positive_float, default=30.0,
-                       help="the scanner's frame rate the cine loop is compared with (default 30)")
+    bench.add_argument(
+        "--image", type=Path, help="frame for the end-to-end and QC timing (default: noise, a worst case for both)"
+    )
+    bench.add_argument(
+        "--cine",
+        type=Path,
+        metavar="LOOP",
+        help="time a cine loop (folder of frames or .npy stack) end to end, read to written PNGs with QC, in frames/s",
+    )
+    bench.add_argument(
+        "--scanner-fps",
+        type=_positive_float,
+        default=30.0,
+        help="the scanner's frame rate the cine loop is compared with (default 30)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or an option error (1, already printed)
@@ -115,33 +157,54 @@ def _run(args) -> int:
             raise ValueError(f"{path}: not found")
     _check_out_dir(args.out)
     if args.input.is_dir() and args.out.resolve() == args.input.resolve():
-        raise ValueError(f"{args.out}: the input folder; write the masks elsewhere (a later run would read them as "
-                         "frames)")
+        raise ValueError(
+            f"{args.out}: the input folder; write the masks elsewhere (a later run would read them as frames)"
+        )
     if args.out.is_dir() and any(args.out.iterdir()) and not (args.out / RESULTS).is_file():
-        raise ValueError(f"{args.out}: holds other files; write the masks to a new or empty folder (an earlier "
-                         "output of echolite-edge run is replaced whole)")
+        raise ValueError(
+            f"{args.out}: holds other files; write the masks to a new or empty folder (an earlier "
+            "output of echolite-edge run is replaced whole)"
+        )
     files = frame_files(args.input)
     if not files:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
     by_stem = {}  # outputs are named by frame: a clash known from the names alone is refused before any work
     for path in files:
         if path.stem in by_stem:
-            raise ValueError(f"{path}: gives a frame named {path.stem!r}, as {by_stem[path.stem].name} does; "
-                             "rename one (the masks are named by frame)")
+            raise ValueError(
+                f"{path}: gives a frame named {path.stem!r}, as {by_stem[path.stem].name} does; "
+                "rename one (the masks are named by frame)"
+            )
         by_stem[path.stem] = path
-    segmenter = EdgeSegmenter(args.model, args.threads, args.fill_enclosed, args.close_myocardium, args.tta,
-                              args.detach_atrium, tuple(args.ensemble))
+    segmenter = EdgeSegmenter(
+        args.model,
+        args.threads,
+        args.fill_enclosed,
+        args.close_myocardium,
+        args.tta,
+        args.detach_atrium,
+        tuple(args.ensemble),
+    )
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
         frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
-        results = {"model": str(args.model), "postprocess": {"largest_components": True, "fill_enclosed": args.fill_enclosed,
-                                                                "close_myocardium": args.close_myocardium,
-                                                                "detach_atrium": args.detach_atrium},
-                   "tta": args.tta, "ensemble": [str(p) for p in args.ensemble],
-                   "frames": frames, "qc": _qc_summary(args.qc, frames, seconds["qc"])}
+        results = {
+            "model": str(args.model),
+            "postprocess": {
+                "largest_components": True,
+                "fill_enclosed": args.fill_enclosed,
+                "close_myocardium": args.close_myocardium,
+                "detach_atrium": args.detach_atrium,
+            },
+            "tta": args.tta,
+            "ensemble": [str(p) for p in args.ensemble],
+            "frames": frames,
+            "qc": _qc_summary(args.qc, frames, seconds["qc"]),
+        }
         if args.cine:  # an unmeasurable loop is an error like any other: nothing reaches --out
-            results["cine"] = _cine_summary(masks, frames, args.spacing, args.qc == "strict", args.mitral_cut,
-                                            args.input)
+            results["cine"] = _cine_summary(
+                masks, frames, args.spacing, args.qc == "strict", args.mitral_cut, args.input
+            )
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
         _move_into(partial, args.out)
     finally:
@@ -149,8 +212,10 @@ def _run(args) -> int:
     for line in skipped:
         print(f"skipped: {line}")
     count = len(frames)
-    print(f"{count} frames -> {args.out}: {count / seconds['total']:.1f} frames/s end to end, "
-          f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({args.threads} threads)")
+    print(
+        f"{count} frames -> {args.out}: {count / seconds['total']:.1f} frames/s end to end, "
+        f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({args.threads} threads)"
+    )
     if args.qc != "off":
         print(_qc_line(results["qc"], frames))
     if args.cine:
@@ -174,12 +239,16 @@ def _segment_files(files, segmenter, partial: Path, args):
             continue
         for name, frame in frames_of_file:
             if name in sources:
-                raise ValueError(f"{path}: gives a frame named {name!r}, as {sources[name]} does; rename one "
-                                 "(the masks are named by frame)")
+                raise ValueError(
+                    f"{path}: gives a frame named {name!r}, as {sources[name]} does; rename one "
+                    "(the masks are named by frame)"
+                )
             sources[name] = path.name
             if args.cine and masks and frame.shape != masks[0].shape:
-                raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
-                                 f"{masks[0].shape[0]}×{masks[0].shape[1]} frames")
+                raise ValueError(
+                    f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
+                    f"{masks[0].shape[0]}×{masks[0].shape[1]} frames"
+                )
             seg = segmenter.segment(frame, name)
             write_outputs(seg, frame, partial)
             seconds["total"] += seg.seconds_total
@@ -213,9 +282,14 @@ def _qc_summary(mode: str, frames: list[dict], seconds: list[float]) -> dict:
     from echolite_edge.anatomy import CAMUS
 
     failing = [f["name"] for f in frames if not f["qc"]["passed"]]
-    summary = {"mode": mode, "criteria": "camus (Painchaud et al., IEEE TMI 2020, as vital computes them)",
-               "grid": CAMUS.grid, "passed": len(frames) - len(failing), "failed": len(failing),
-               "ms_per_frame_median": float(np.median(seconds) * 1000)}
+    summary = {
+        "mode": mode,
+        "criteria": "camus (Painchaud et al., IEEE TMI 2020, as vital computes them)",
+        "grid": CAMUS.grid,
+        "passed": len(frames) - len(failing),
+        "failed": len(failing),
+        "ms_per_frame_median": float(np.median(seconds) * 1000),
+    }
     if mode == "strict":
         summary["rejected"] = failing
     return summary
@@ -223,8 +297,10 @@ def _qc_summary(mode: str, frames: list[dict], seconds: list[float]) -> dict:
 
 def _qc_line(summary: dict, frames: list[dict]) -> str:
     failing = [f"{f['name']} ({', '.join(f['qc']['failed'])})" for f in frames if not f["qc"]["passed"]]
-    line = (f"QC: {summary['passed']} of {len(frames)} frames pass the anatomical criteria "
-            f"({summary['ms_per_frame_median']:.1f} ms per frame)")
+    line = (
+        f"QC: {summary['passed']} of {len(frames)} frames pass the anatomical criteria "
+        f"({summary['ms_per_frame_median']:.1f} ms per frame)"
+    )
     if not failing:
         return line
     listed = ", ".join(failing[:5]) + (f" and {len(failing) - 5} more (see {RESULTS})" if len(failing) > 5 else "")
@@ -291,12 +367,16 @@ def _bench(args) -> int:
     frame = read_one_frame(args.image) if args.image else None
     report = benchmark(args.model, args.runs, args.warmup, args.threads, frame)
     print(f"{report['machine']}; {report['threads']} threads; model {report['model_bytes'] / 1e6:.2f} MB")
-    print(f"init {report['init_ms']:.1f} ms, first inference {report['first_inference_ms']:.1f} ms, "
-          f"warm-up mean {report['warmup_mean_ms'] or 0:.1f} ms, peak memory {report['peak_memory_mb']:.0f} MB")
+    print(
+        f"init {report['init_ms']:.1f} ms, first inference {report['first_inference_ms']:.1f} ms, "
+        f"warm-up mean {report['warmup_mean_ms'] or 0:.1f} ms, peak memory {report['peak_memory_mb']:.0f} MB"
+    )
     for key in ("invoke_ms", "end_to_end_ms"):
         s = report[key]
-        print(f"{key[:-3]:<11} mean {s['mean']:.2f} std {s['std']:.2f} min {s['min']:.2f} max {s['max']:.2f} "
-              f"p50 {s['p50']:.2f} p90 {s['p90']:.2f} p99 {s['p99']:.2f} ms over {s['runs']} runs")
+        print(
+            f"{key[:-3]:<11} mean {s['mean']:.2f} std {s['std']:.2f} min {s['min']:.2f} max {s['max']:.2f} "
+            f"p50 {s['p50']:.2f} p90 {s['p90']:.2f} p99 {s['p99']:.2f} ms over {s['runs']} runs"
+        )
     print(f"{'qc':<11} median {report['qc_ms']['p50']:.2f} ms per frame (anatomical criteria, after end_to_end)")
     if args.json:
         _write_json(args.json, report)
@@ -312,23 +392,31 @@ def _bench_cine(args) -> int:
     verdict = "keeps up" if report["keeps_up"] else "does not keep up"
     print(f"{report['machine']}; {report['threads']} threads")
     stages = ", ".join(f"{stage} {ms:.1f}" for stage, ms in report["stage_ms_median"].items())
-    print(f"cine: {report['frames']} frames, {report['frames_per_second']:.1f} frames/s end to end "
-          f"({report['ms_per_frame']:.1f} ms per frame; medians in ms: {stages}; segment includes invoke); "
-          f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s")
+    print(
+        f"cine: {report['frames']} frames, {report['frames_per_second']:.1f} frames/s end to end "
+        f"({report['ms_per_frame']:.1f} ms per frame; medians in ms: {stages}; segment includes invoke); "
+        f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s"
+    )
     if args.json:
         _write_json(args.json, report)
     return 0
 
 
-def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, strict: bool, cut: bool,
-                  source: Path) -> dict:
+def _cine_summary(
+    masks: list, frames: list[dict], spacing_mm: float | None, strict: bool, cut: bool, source: Path
+) -> dict:
     """ED (largest LV), ES (smallest), their single-plane volumes and EF (the ES mask measured cut at the ED
     mitral plane with ``cut``). With QC, EF only when both phases pass; strict: no volume from a failing phase
     either. A loop that cannot be measured is a ``ValueError`` naming ``source``."""
     import numpy as np
 
     from echolite_edge.clinical import (
-        MeasurementError, ejection_fraction, lv_areas, pair_axes, pick_ed_es, volume_single_plane,
+        MeasurementError,
+        ejection_fraction,
+        lv_areas,
+        pair_axes,
+        pick_ed_es,
+        volume_single_plane,
     )
 
     if len(masks) < 2:
@@ -336,29 +424,47 @@ def _cine_summary(masks: list, frames: list[dict], spacing_mm: float | None, str
     spacing = (spacing_mm or 1.0,) * 2
     try:
         phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
-        failing = {phase: frames[i]["qc"]["failed"] for phase, i in phases.items()
-                   if "qc" in frames[i] and not frames[i]["qc"]["passed"]}
+        failing = {
+            phase: frames[i]["qc"]["failed"]
+            for phase, i in phases.items()
+            if "qc" in frames[i] and not frames[i]["qc"]["passed"]
+        }
         axes = dict(zip(("ED", "ES"), pair_axes(masks[phases["ED"]], masks[phases["ES"]], spacing, spacing, cut)))
-        volumes = {phase: None if strict and phase in failing else volume_single_plane(axis)
-                   for phase, axis in axes.items()}
+        volumes = {
+            phase: None if strict and phase in failing else volume_single_plane(axis) for phase, axis in axes.items()
+        }
     except MeasurementError as exc:
         raise ValueError(f"{source}: {exc}") from None
-    summary = {"method": "single-plane disks", "unit": "mL" if spacing_mm else "pixel units",
-               "ed_frame": phases["ED"], "es_frame": phases["ES"], "ed_name": frames[phases["ED"]]["name"],
-               "es_name": frames[phases["ES"]]["name"], "edv": volumes["ED"], "esv": volumes["ES"],
-               "ef_percent": None if failing else ejection_fraction(volumes["ED"], volumes["ES"])}
+    summary = {
+        "method": "single-plane disks",
+        "unit": "mL" if spacing_mm else "pixel units",
+        "ed_frame": phases["ED"],
+        "es_frame": phases["ES"],
+        "ed_name": frames[phases["ED"]]["name"],
+        "es_name": frames[phases["ES"]]["name"],
+        "edv": volumes["ED"],
+        "esv": volumes["ES"],
+        "ef_percent": None if failing else ejection_fraction(volumes["ED"], volumes["ES"]),
+    }
     if failing:
-        summary["ef_withheld"] = "; ".join(f"the {phase} frame ({frames[phases[phase]]['name']}) fails QC: "
-                                           f"{', '.join(failed)}" for phase, failed in failing.items())
+        summary["ef_withheld"] = "; ".join(
+            f"the {phase} frame ({frames[phases[phase]]['name']}) fails QC: {', '.join(failed)}"
+            for phase, failed in failing.items()
+        )
     return summary
 
 
 def _print_cine(summary: dict) -> None:
     unit = "mL" if summary["unit"] == "mL" else "(pixel units; pass --spacing for mL)"
-    volumes = " ".join(f"{name} {value:.1f}" if value is not None else f"{name} not given (fails QC)"
-                       for name, value in (("EDV", summary["edv"]), ("ESV", summary["esv"])))
-    ef = (f"EF {summary['ef_percent']:.1f} % (single-plane disks)" if summary["ef_percent"] is not None
-          else f"no EF: {summary['ef_withheld']}")
+    volumes = " ".join(
+        f"{name} {value:.1f}" if value is not None else f"{name} not given (fails QC)"
+        for name, value in (("EDV", summary["edv"]), ("ESV", summary["esv"]))
+    )
+    ef = (
+        f"EF {summary['ef_percent']:.1f} % (single-plane disks)"
+        if summary["ef_percent"] is not None
+        else f"no EF: {summary['ef_withheld']}"
+    )
     print(f"cine: ED frame {summary['ed_frame']}, ES frame {summary['es_frame']}, {volumes} {unit}, {ef}")
 
 

@@ -61,8 +61,9 @@ def long_axis(mask: np.ndarray, spacing: tuple[float, float]) -> LongAxis:
     return LongAxis(annulus, apex, _diameters(lv, spacing, annulus.mean(axis=0), apex), area)
 
 
-def mitral_cut(es_mask: np.ndarray, ed: LongAxis, spacing: tuple[float, float],
-               tolerance_mm: float = 0.0) -> np.ndarray:
+def mitral_cut(
+    es_mask: np.ndarray, ed: LongAxis, spacing: tuple[float, float], tolerance_mm: float = 0.0
+) -> np.ndarray:
     """``es_mask`` (pixel size ``spacing``) with its LV cut at the mitral plane of ``ed``, the long axis of the same
     view's end-diastolic mask: LV pixels more than ``tolerance_mm`` on the atrial side of the line through the ED
     annulus points become LA, then the LV and the LA keep their largest components. The same array when nothing
@@ -80,8 +81,13 @@ def mitral_cut(es_mask: np.ndarray, ed: LongAxis, spacing: tuple[float, float],
     return np.where(np.isin(cut, (LV, LA)), kept, cut).astype(es_mask.dtype)
 
 
-def pair_axes(ed_mask: np.ndarray, es_mask: np.ndarray, ed_spacing: tuple[float, float],
-              es_spacing: tuple[float, float], cut: bool = True) -> tuple[LongAxis, LongAxis]:
+def pair_axes(
+    ed_mask: np.ndarray,
+    es_mask: np.ndarray,
+    ed_spacing: tuple[float, float],
+    es_spacing: tuple[float, float],
+    cut: bool = True,
+) -> tuple[LongAxis, LongAxis]:
     """The long axes of one view's ED and ES label maps, the ES one measured cut at the ED mitral plane with
     ``cut`` (``mitral_cut``)."""
     ed = long_axis(ed_mask, ed_spacing)
@@ -167,8 +173,9 @@ def pick_ed_es(areas: np.ndarray) -> tuple[int, int]:
         raise MeasurementError("no left ventricle found in any frame of the sequence")
     ed, es = int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, np.inf)))
     if areas[ed] == areas[es]:
-        raise MeasurementError("the left ventricle has the same area in every frame that shows it (no contraction "
-                               "to pick ED and ES from)")
+        raise MeasurementError(
+            "the left ventricle has the same area in every frame that shows it (no contraction to pick ED and ES from)"
+        )
     return ed, es
 
 

@@ -20,8 +20,17 @@ def unwritable_reason(path: Path) -> str | None:
 RUN_FILES = ("config.json", "summary.json", "history.csv", "curves.png", "model*.keras", "model*.tflite", "model*.json")
 """Files a run folder (one holding config.json) keeps: training writes them, export adds its models."""
 REPORT_MARKERS = ("frames.csv", "measurements.csv", "results.json", "cross_dataset.csv")
-REPORT_FILES = ("frames.csv", "summary.json", "measurements.csv", "bland_altman*.png", "lv_area.png", "results.json",
-                "cross_dataset.*", "*_mask.png", "*_overlay.png")
+REPORT_FILES = (
+    "frames.csv",
+    "summary.json",
+    "measurements.csv",
+    "bland_altman*.png",
+    "lv_area.png",
+    "results.json",
+    "cross_dataset.*",
+    "*_mask.png",
+    "*_overlay.png",
+)
 """Files of the reports evaluate, measure, cross-evaluate and the device runner write (each marked by one file)."""
 
 

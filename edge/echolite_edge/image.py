@@ -23,8 +23,10 @@ def read_pixels(path: Path) -> np.ndarray:
         with Image.open(path) as image:
             frames = getattr(image, "n_frames", 1)
             if frames > 1:
-                raise ValueError(f"{path}: {frames} frames in one image file; give one frame per file, or a cine "
-                                 "loop as a folder of frames or a .npy stack (T, H, W)")
+                raise ValueError(
+                    f"{path}: {frames} frames in one image file; give one frame per file, or a cine "
+                    "loop as a folder of frames or a .npy stack (T, H, W)"
+                )
             if image.mode.startswith("I") or image.mode == "F":
                 return np.asarray(image)
             if image.mode == "P":
@@ -48,8 +50,10 @@ def load_npy(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: corrupt .npy file ({exc})") from None
     except OSError as exc:
         raise ValueError(f"{path}: unreadable .npy file ({exc.strerror or exc})") from None
-    if not isinstance(array, np.ndarray):
-        raise ValueError(f"{path}: not a NumPy array file (.npy)")
+    if not isinstance(array, np.ndarray):  # a user's file, not a caller's type: the one error of bad input
+        raise ValueError(  # noqa: TRY004
+            f"{path}: not a NumPy array file (.npy)"
+        )
     return array
 
 
@@ -60,8 +64,10 @@ model's input would invent the whole image."""
 
 def check_frame_size(frame: np.ndarray, source: object) -> np.ndarray:
     if min(frame.shape[:2]) < MIN_FRAME_SIDE:
-        raise ValueError(f"{source}: a {frame.shape[0]}×{frame.shape[1]} frame; an echo frame is at least "
-                         f"{MIN_FRAME_SIDE} pixels a side")
+        raise ValueError(
+            f"{source}: a {frame.shape[0]}×{frame.shape[1]} frame; an echo frame is at least "
+            f"{MIN_FRAME_SIDE} pixels a side"
+        )
     return frame
 
 
@@ -106,8 +112,9 @@ def to_gray8(values: np.ndarray, source: object = "") -> np.ndarray:
             return np.round(values.astype(np.float64) * 255).astype(np.uint8)
         if high <= 255:
             return np.round(values).astype(np.uint8)
-    raise ValueError(f"{source}: intensities {low:g} to {high:g} ({values.dtype}) are neither 8-bit, 16-bit nor "
-                     "[0, 1] values")
+    raise ValueError(
+        f"{source}: intensities {low:g} to {high:g} ({values.dtype}) are neither 8-bit, 16-bit nor [0, 1] values"
+    )
 
 
 def describe_intensity(values: np.ndarray) -> str:

@@ -25,8 +25,9 @@ def label(region: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, int]:
     return np.cumsum(marks, axis=1)[:, :-1], int(roots.sum())
 
 
-def count_run_components(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int,
-                         connectivity: int = 8) -> int:
+def count_run_components(
+    rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, connectivity: int = 8
+) -> int:
     """Components formed by the runs of an image ``width`` pixels wide (``runs``' output)."""
     components = connect_runs(rows, starts, ends, width + 2, connectivity)
     return int((components == np.arange(len(components))).sum())
@@ -45,8 +46,9 @@ def remove_small(region: np.ndarray, min_pixels: float, connectivity: int = 4) -
     return paint(region.shape, *runs_without_small(*runs(region), region.shape[1], min_pixels, connectivity))
 
 
-def runs_without_small(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, min_pixels: float,
-                       connectivity: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def runs_without_small(
+    rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, min_pixels: float, connectivity: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The runs of the components of at least ``min_pixels`` pixels, for an image ``width`` pixels wide."""
     components = connect_runs(rows, starts, ends, width + 2, connectivity)
     sizes = np.bincount(components, weights=ends - starts + 1, minlength=len(components))
@@ -93,7 +95,7 @@ def holes(region: np.ndarray, connectivity: int = 4, keep_with: np.ndarray | Non
 
 def hole_pixels(region: np.ndarray, connectivity: int = 4) -> int:
     """``holes(region, connectivity).sum()``, without painting them."""
-    rows, starts, ends, components = _background_runs(region, connectivity)
+    _rows, starts, ends, components = _background_runs(region, connectivity)
     return int((ends - starts + 1)[components != 0].sum())
 
 
@@ -131,9 +133,9 @@ def max_distance_to_background(region: np.ndarray) -> float:
     across = ((np.arange(w)[:, None] - np.arange(w)[None, :]) ** 2).astype(np.int32)
     best = 0
     for start in range(0, h, 16):  # 16 rows at a time keeps memory small on a device
-        block = column[start:start + 16]
+        block = column[start : start + 16]
         squared = (block[:, None, :] + across).min(axis=2)
-        best = max(best, int(squared.max(initial=0, where=crop[start:start + 16])))
+        best = max(best, int(squared.max(initial=0, where=crop[start : start + 16])))
     return float(np.sqrt(best))
 
 
@@ -169,7 +171,11 @@ def changes(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def connect_runs(
-    rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, connectivity: int = 8,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    width: int,
+    connectivity: int = 8,
 ) -> np.ndarray:
     """Label runs by component (the smallest run index of each). Runs of consecutive rows touch when
     ``start <= other end + reach`` and ``other start <= end + reach`` (reach 1 for 8-connectivity, 0 for 4); within

@@ -56,8 +56,9 @@ more of its width than the published criterion allows (``lv_open_to_background``
 CLOSE_DEFAULT = "when-open"
 
 
-def repair_anatomy(labels: np.ndarray, fill_enclosed: bool = True, close_wall: str = CLOSE_DEFAULT,
-                   detach: bool = True) -> np.ndarray:
+def repair_anatomy(
+    labels: np.ndarray, fill_enclosed: bool = True, close_wall: str = CLOSE_DEFAULT, detach: bool = True
+) -> np.ndarray:
     """The steps after the largest components, in their order (each a post-processing option of the library's
     ``PostprocessConfig`` and of ``echolite-edge run``), by default: filling the enclosed background, closing
     the myocardium only where the LV lies open (``close_wall``, one of ``CLOSE_MODES``) and detaching the

@@ -11,8 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import (IMAGE_SUFFIXES, check_frame_size, load_npy, looks_like_colour, model_input,
-                                 read_image, resize_nearest, to_gray8, to_unit_range)
+from echolite_edge.image import (
+    IMAGE_SUFFIXES,
+    check_frame_size,
+    load_npy,
+    looks_like_colour,
+    model_input,
+    read_image,
+    resize_nearest,
+    to_gray8,
+    to_unit_range,
+)
 from echolite_edge.labels import COLORS, LABELS
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
@@ -42,11 +51,19 @@ def check_segmentation_io(interpreter, name) -> None:
     given, wanted = interpreter.get_input_details(), interpreter.get_output_details()
     shape_in = [int(v) for v in given[0]["shape"]] if len(given) == 1 else None
     shape_out = [int(v) for v in wanted[0]["shape"]] if len(wanted) == 1 else None
-    if (shape_in is None or len(shape_in) != 4 or shape_in[0] != 1 or shape_in[3] != 1 or shape_in[1] != shape_in[2]
-            or shape_out != [1, shape_in[1], shape_in[2], len(LABELS)]):
-        shapes = lambda details: ", ".join("x".join(str(int(v)) for v in d["shape"]) for d in details)  # noqa: E731
-        raise ValueError(f"{name}: not an echolite segmentation model (takes {shapes(given)}, gives "
-                         f"{shapes(wanted)}; expected a 1xSxSx1 frame in, 1xSxSx{len(LABELS)} class scores out)")
+    if (
+        shape_in is None
+        or len(shape_in) != 4
+        or shape_in[0] != 1
+        or shape_in[3] != 1
+        or shape_in[1] != shape_in[2]
+        or shape_out != [1, shape_in[1], shape_in[2], len(LABELS)]
+    ):
+        shapes = lambda details: ", ".join("x".join(str(int(v)) for v in d["shape"]) for d in details)
+        raise ValueError(
+            f"{name}: not an echolite segmentation model (takes {shapes(given)}, gives "
+            f"{shapes(wanted)}; expected a 1xSxSx1 frame in, 1xSxSx{len(LABELS)} class scores out)"
+        )
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -63,8 +80,10 @@ def read_metadata(model_path: Path) -> dict:
         metadata = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: unreadable model metadata ({exc}); re-export the model or remove the file") from None
-    if not isinstance(metadata, dict):
-        raise ValueError(f"{path}: unreadable model metadata (not a JSON object)")
+    if not isinstance(metadata, dict):  # a user's file, not a caller's type: the one error of bad input
+        raise ValueError(  # noqa: TRY004
+            f"{path}: unreadable model metadata (not a JSON object)"
+        )
     return metadata
 
 
@@ -95,9 +114,16 @@ class Segmentation:
 
 
 class EdgeSegmenter:
-    def __init__(self, model_path: Path, threads: int = 2, fill_enclosed: bool = True,
-                 close_myocardium: str = CLOSE_DEFAULT, tta: str = "none", detach_atrium: bool = True,
-                 ensemble: tuple[Path, ...] = ()):
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int = 2,
+        fill_enclosed: bool = True,
+        close_myocardium: str = CLOSE_DEFAULT,
+        tta: str = "none",
+        detach_atrium: bool = True,
+        ensemble: tuple[Path, ...] = (),
+    ):
         """``fill_enclosed``, ``close_myocardium``, ``detach_atrium``: post-processing steps after the largest
         components (``echolite_edge.postprocess.repair_anatomy``, the library's ``PostprocessConfig`` fields of
         those names). ``tta``: a test-time augmentation mode of ``echolite_edge.tta.TTA_MODES`` (one invoke per
@@ -126,8 +152,9 @@ class EdgeSegmenter:
             labels = argmax_labels(self.invoke_raw(self.preprocess(gray), invoke_seconds)[0])
         else:
             views = model_input(gray, self.size)[None]
-            labels = argmax_labels(tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds),
-                                                     self.tta)[0])
+            labels = argmax_labels(
+                tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds), self.tta)[0]
+            )
         labels = repair_anatomy(keep_largest_components(labels), **self.repairs)
         mask = resize_nearest(labels, gray.shape)
         return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels)
@@ -144,8 +171,13 @@ class EdgeSegmenter:
         """The quantized input tensor of one frame. An 8-bit frame of the model's size for an int8 input of scale
         1/255 and zero point −128 (echolite's int8 exports) is just shifted: p − 128, what quantizing p/255 gives."""
         scale, zero_point = self.input["quantization"]
-        if (gray.dtype == np.uint8 and gray.shape == (self.size, self.size) and self.input["dtype"] == np.int8
-                and zero_point == -128 and abs(scale * 255 - 1) < 1e-6):
+        if (
+            gray.dtype == np.uint8
+            and gray.shape == (self.size, self.size)
+            and self.input["dtype"] == np.int8
+            and zero_point == -128
+            and abs(scale * 255 - 1) < 1e-6
+        ):
             return (gray.astype(np.int16) - 128).astype(np.int8)[None, ..., None]
         return quantize(model_input(gray, self.size)[None, ..., None], self.input)
 
@@ -159,8 +191,10 @@ def _member(path: Path, threads: int, output_shape):
     read_metadata(path)  # a damaged metadata file is refused here as for the first model
     shape = [int(v) for v in interpreter.get_output_details()[0]["shape"]]
     if shape != [int(v) for v in output_shape]:
-        raise ValueError(f"{path}: gives scores of shape {shape}, the first model {[int(v) for v in output_shape]}; "
-                         "an ensemble needs models of one input size and one set of classes")
+        raise ValueError(
+            f"{path}: gives scores of shape {shape}, the first model {[int(v) for v in output_shape]}; "
+            "an ensemble needs models of one input size and one set of classes"
+        )
     return interpreter
 
 
@@ -168,8 +202,14 @@ def invoke_scores(interpreter, images: np.ndarray, seconds: list[float] | None =
     """(N, S, S) float images in [0, 1] → (N, S, S, C) dequantized class scores (logits for echolite exports), one
     batch-1 invoke each; the time of each invoke alone is appended to ``seconds``."""
     given, wanted = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    return np.stack([dequantize(invoke_tensor(interpreter, given, wanted, quantize(image[None, ..., None], given),
-                                              seconds), wanted)[0] for image in images])
+    return np.stack(
+        [
+            dequantize(
+                invoke_tensor(interpreter, given, wanted, quantize(image[None, ..., None], given), seconds), wanted
+            )[0]
+            for image in images
+        ]
+    )
 
 
 def invoke_tensor(interpreter, given: dict, wanted: dict, x: np.ndarray, seconds: list[float] | None) -> np.ndarray:
@@ -198,7 +238,11 @@ def argmax_labels(scores: np.ndarray) -> np.ndarray:
             merged.append((None if final else np.maximum(low, high), step + low_label))
         groups = merged + ([groups[-1]] if len(groups) % 2 else [])
     label = groups[0][1]
-    return label.astype(np.uint8, copy=False) if isinstance(label, np.ndarray) else np.full(scores.shape[:-1], label, np.uint8)
+    return (
+        label.astype(np.uint8, copy=False)
+        if isinstance(label, np.ndarray)
+        else np.full(scores.shape[:-1], label, np.uint8)
+    )
 
 
 def frame_files(source: Path) -> list[Path]:
@@ -226,14 +270,18 @@ def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
     if array.ndim not in (2, 3):
         raise ValueError(f"{path}: expected a frame (H, W) or a stack (T, H, W), got shape {array.shape}")
     if looks_like_colour(array.shape):
-        raise ValueError(f"{path}: shape {array.shape} looks like one colour frame (H, W, channels); give a gray "
-                         "frame (H, W) or a stack of gray frames (T, H, W)")
+        raise ValueError(
+            f"{path}: shape {array.shape} looks like one colour frame (H, W, channels); give a gray "
+            "frame (H, W) or a stack of gray frames (T, H, W)"
+        )
     frames = array if array.ndim == 3 else array[None]
     if len(frames) == 0:
         raise ValueError(f"{path}: a stack of no frames, shape {array.shape}")
     check_frame_size(frames[0], path)
-    return [(f"{path.stem}_{t:04d}" if len(frames) > 1 else path.stem, to_gray8(frame, path))
-            for t, frame in enumerate(frames)]
+    return [
+        (f"{path.stem}_{t:04d}" if len(frames) > 1 else path.stem, to_gray8(frame, path))
+        for t, frame in enumerate(frames)
+    ]
 
 
 def read_one_frame(path: Path) -> np.ndarray:

@@ -9,7 +9,7 @@ gain setting). A zoomed-in view sees no border: there the mean is over the views
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,8 +26,9 @@ def check_tta(mode: str) -> None:
         raise ValueError(f"unknown test-time augmentation {mode!r}; choose one of: {', '.join(TTA_MODES)}")
 
 
-def tta_scores(images: np.ndarray, scores: Callable[[np.ndarray], np.ndarray], mode: str,
-               logits: bool = True) -> np.ndarray:
+def tta_scores(
+    images: np.ndarray, scores: Callable[[np.ndarray], np.ndarray], mode: str, logits: bool = True
+) -> np.ndarray:
     """(N, S, S) images → (N, S, S, C) scores whose argmax is the label: the model's own for ``none`` (no extra
     work on the plain path), else the mean probabilities over the views of ``mode``. ``scores`` maps (N, S, S)
     images to (N, S, S, C) logits (``logits``) or probabilities."""
