@@ -36,9 +36,9 @@ def main() -> None:
 
     import numpy as np
 
+    from echolite.data.run_split import frames_for_split
     from echolite.evaluation.postprocess import PostprocessConfig, postprocess
     from echolite.inference import load_segmenter
-    from echolite.run import frames_for_split
     from echolite_edge.image import read_image, resize_nearest
     from echolite_edge.runner import EdgeSegmenter
 

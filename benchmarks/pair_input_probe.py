@@ -108,11 +108,11 @@ def main() -> None:
 
     from echolite.clinical.measure import measure_masks
     from echolite.config import TrainConfig
+    from echolite.data.run_split import frames_for_split
     from echolite.evaluation.anatomy import check_anatomy, is_outlier
     from echolite.evaluation.metrics import dice_per_class
     from echolite.evaluation.postprocess import postprocess
     from echolite.models import get_preset, inference_model
-    from echolite.run import frames_for_split
     from echolite.training.trainer import compiled_model
 
     preset = get_preset("edge-rt")

@@ -53,10 +53,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from echolite.clinical.measure import measure_masks
+    from echolite.data.run_split import frames_for_split
     from echolite.evaluation.postprocess import PostprocessConfig, postprocess
     from echolite.evaluation.scoring import score_frames, summarize
     from echolite.inference import load_segmenter
-    from echolite.run import RunDir, frames_for_split
+    from echolite.run import RunDir
 
     first = load_segmenter(args.models[0])
     frames = frames_for_split(

@@ -136,9 +136,13 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
     """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice, Hausdorff and MAD per structure,
     boxplots. A and B are `evaluate --out` folders, run folders, .keras files or folders of predicted masks; or two
     `measure --out` folders, whose patients' EDV, ESV and EF errors against the expert masks are compared."""
-    from echolite.evaluation.report import compare as run_comparison
+    from echolite.clinical.measure import compare_measurements, is_measure_report  # heavy: on use, for a fast --help
+    from echolite.evaluation.report import compare as run_comparison  # heavy: on use, for a fast --help
 
-    result = run_comparison(model_a, model_b, data_path, split, not no_postprocess, out, metrics, structures)
+    if is_measure_report(model_a) and is_measure_report(model_b):
+        result = compare_measurements(model_a, model_b, metrics, structures)
+    else:
+        result = run_comparison(model_a, model_b, data_path, split, not no_postprocess, out, metrics, structures)
     if as_json:
         click.echo(json.dumps(result.rows, indent=2))
         return

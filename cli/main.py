@@ -21,9 +21,9 @@ from echolite.cli.common import QUIET_TENSORFLOW
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
-from echolite.config import AUGMENTATIONS, LOSSES, QUICKSTART, SCHEDULERS, SEED_MAX, STRATEGIES, TrainConfig
+from echolite.config import AUGMENTATIONS, LOSSES, SCHEDULERS, SEED_MAX, STRATEGIES, TrainConfig
 from echolite.errors import EcholiteError
-from echolite.models.presets import PRESETS
+from echolite.models.presets import PRESETS, QUICKSTART, resolve_configs
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logging below errors (see also --verbose)
 
@@ -157,7 +157,6 @@ def train(
     strategy,
 ):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
-    from echolite.config import resolve_configs
 
     if resume and out is None:
         raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
@@ -299,8 +298,7 @@ def bench(models, threads, runs, baseline, json_file, image):
     from echolite.errors import check_writable
     from echolite.export.bench import bench as run_bench
     from echolite.export.bench import format_table
-    from echolite.run import write_text_atomically
-    from echolite_edge.files import owner_of
+    from echolite_edge.files import owner_of, write_atomically
 
     if json_file:  # before the timing, which is the work a bad path would lose
         if json_file.is_dir():
@@ -314,7 +312,7 @@ def bench(models, threads, runs, baseline, json_file, image):
         click.echo(line)
     if json_file:
         json_file.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(json_file, json.dumps(rows, indent=2) + "\n")
+        write_atomically(json_file, json.dumps(rows, indent=2) + "\n")
 
 
 @main.command()

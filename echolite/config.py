@@ -170,33 +170,6 @@ class TrainConfig:
             raise EcholiteError(f"average_last ({self.average_last}) cannot exceed epochs ({self.epochs})")
 
 
-QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 96}
-"""Training on the phantom without explicit values: a few minutes on a laptop CPU."""
-
-
-def resolve_configs(preset: str, quickstart: bool = False, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
-    """A preset's architecture and training defaults, then the quickstart values (``quickstart``), then
-    ``overrides``: any ``TrainConfig`` or ``ModelConfig`` field (``None`` values are ignored)."""
-    from echolite.models.presets import get_preset
-
-    chosen = get_preset(preset)
-    given = {k: v for k, v in overrides.items() if v is not None}
-    unknown = set(given) - TRAIN_FIELDS - MODEL_FIELDS
-    if unknown:
-        raise EcholiteError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    defaults = {
-        "preset": preset,
-        "batch_size": chosen.batch_size,
-        "scheduler": chosen.scheduler,
-        "loss": chosen.loss,
-        "jit_compile": chosen.jit_compile,
-        **(QUICKSTART if quickstart else {}),
-    }
-    train = TrainConfig(**{**defaults, **{k: v for k, v in given.items() if k in TRAIN_FIELDS}})
-    model = dataclasses.replace(chosen.model, **{k: v for k, v in given.items() if k in MODEL_FIELDS})
-    return model, train
-
-
 def _check_range(name: str, value, low, high=None, inclusive: bool = True) -> None:
     if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison
         raise EcholiteError(f"{name} must be a finite number, got {value}")

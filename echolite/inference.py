@@ -136,7 +136,6 @@ class EnsembleSegmenter:
 
 def load_keras_model(path: Path):
     """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
-    import echolite.training.losses  # noqa: F401  registers the custom objects for loading
     from echolite.models import inference_model
     from echolite.models.layers import load_saved_model
 

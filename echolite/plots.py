@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from echolite.errors import EcholiteError, check_writable
-from echolite_edge.files import owner_of
+from echolite_edge.files import atomic_path, owner_of
 from echolite_edge.labels import COLORS, LA, LV, MYO
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -42,12 +41,8 @@ def save_figure(fig, out: Path, dpi: int) -> None:
     try:
         kind = check_figure_path(out, chosen=False)
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.partial")
-        try:
+        with atomic_path(out) as partial:
             fig.savefig(partial, dpi=dpi, format=kind)
-            os.replace(partial, out)
-        finally:
-            partial.unlink(missing_ok=True)
     finally:
         plt.close(fig)
 
@@ -200,17 +195,17 @@ def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png
 def save_bland_altman(
     measured,
     reference,
+    agreement: dict,
     out_png: Path,
     label: str = "EF (%)",
     names: tuple[str, str] = ("measured", "reference"),
     rejected=None,
 ) -> None:
     """Bland–Altman plot: difference (measured − reference) against their mean, with the bias and the 95 % limits
-    of agreement of all pairs (``clinical.volumes.agreement``). ``label``: the quantity and its unit; ``names``:
-    what the two sides are; ``rejected``: a flag per pair, drawn as a red cross (failed quality control)."""
+    of agreement of all pairs as ``agreement`` gives them (``clinical.volumes.agreement``: bias, loa, n).
+    ``label``: the quantity and its unit; ``names``: what the two sides are; ``rejected``: a flag per pair, drawn as
+    a red cross (failed quality control)."""
     import numpy as np
-
-    from echolite.clinical.volumes import agreement
 
     a, b = np.asarray(measured, float), np.asarray(reference, float)
     ok = np.isfinite(a) & np.isfinite(b)
@@ -220,7 +215,7 @@ def save_bland_altman(
     ax.scatter(mean[ok & ~flagged], diff[ok & ~flagged], s=14, label="patients")
     if (ok & flagged).any():
         ax.scatter(mean[ok & flagged], diff[ok & flagged], s=24, marker="x", color="tab:red", label="QC rejected")
-    figures = agreement(a, b)
+    figures = agreement
     if figures["bias"] is not None:
         low, high = figures["loa"]
         ax.axhline(figures["bias"], color="black", linewidth=1, label=f"bias {figures['bias']:+.1f}")

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from echolite.config import ModelConfig, TrainConfig, model_config_from_dict
 from echolite.errors import EcholiteError, check_writable
+from echolite_edge.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class RunDir:
     SUMMARY = "summary.json"
     CHECKPOINT = "checkpoint"
     AVERAGED = "model_averaged.keras"
+    EXPORTS = "model_*.tflite"  # with metadata beside each: model_<mode>.json
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(getattr(self.path, "path", self.path)))  # a RunDir or a path
@@ -97,19 +98,20 @@ class RunDir:
     def has_checkpoint(self) -> bool:
         return self.state.exists() and self.last_model.exists()
 
-    def export_path(self, mode: str, qat: bool = False, averaged: bool = False) -> Path:
-        from echolite.export.formats import artifact_name
+    @staticmethod
+    def export_name(mode: str, qat: bool = False, averaged: bool = False) -> str:
+        """``model_[averaged_]<mode>[_qat].tflite``: an export of the best (or averaged) model in one format."""
+        return f"model_{'averaged_' if averaged else ''}{mode}{'_qat' if qat else ''}.tflite"
 
-        return self.path / artifact_name(mode, qat, averaged)
+    def export_path(self, mode: str, qat: bool = False, averaged: bool = False) -> Path:
+        return self.path / self.export_name(mode, qat, averaged)
 
     def exports(self) -> list[Path]:
-        from echolite.export.formats import ARTIFACT_GLOB
-
-        return sorted(self.path.glob(ARTIFACT_GLOB))
+        return sorted(self.path.glob(self.EXPORTS))
 
     def save_config(self, model: ModelConfig, train: TrainConfig, split: dict[str, list[str]]) -> None:
         payload = {"model": dataclasses.asdict(model), "train": dataclasses.asdict(train), "split": split}
-        write_text_atomically(self.config, json.dumps(payload, indent=2) + "\n")
+        write_atomically(self.config, json.dumps(payload, indent=2) + "\n")
 
     def load_config(self) -> RunConfig:
         try:
@@ -141,7 +143,7 @@ class RunDir:
         return data
 
     def write_summary(self, payload: dict) -> None:
-        write_text_atomically(self.summary, json.dumps(payload, indent=2) + "\n")
+        write_atomically(self.summary, json.dumps(payload, indent=2) + "\n")
 
     @classmethod
     def of(cls, model: Path) -> RunDir | None:
@@ -184,53 +186,3 @@ def check_report_folder(out: Path, what: str, marker: str) -> None:
     if other:
         raise EcholiteError(f"{out}: holds another report ({other}); write {what} to a folder of their own (--out)")
     check_writable(out, what)
-
-
-# --- the data a run was trained and is scored on --------------------------------------------------------------
-
-
-def load_with_split(data_path: str, run: Path | RunDir | None, size: int, split_file: str | None = None):
-    """The data on the model's grid and its patient split: ``split_file`` when given, else the run's saved split
-    when RUN is a run folder, else the data's own split, else a seeded 80/10/10 patient split (the run's phantom
-    and skip-bad settings hold in every case)."""
-    from echolite.data import load_data
-    from echolite.data.splits import choose_split
-
-    run = RunDir(run) if run is not None else None
-    saved = run.load_config() if run is not None and run.is_run() else None
-    train_config = saved.train if saved else TrainConfig()
-    loaded = load_data(data_path, size, train_config.phantom_frames, train_config.seed, train_config.skip_bad)
-    if split_file:
-        return loaded, choose_split(loaded, dataclasses.replace(train_config, split_file=split_file))
-    if saved:
-        present = set(loaded.frames.patients)
-        return loaded, {k: [p for p in v if p in present] for k, v in saved.split.items()}
-    return loaded, choose_split(loaded, train_config)
-
-
-def select_split(loaded, chosen: dict, split: str, data_path: str):
-    """``loaded`` restricted to one split's patients (``all``: unchanged)."""
-    from dataclasses import replace
-
-    if split == "all":
-        return loaded
-    if not chosen[split]:
-        others = ", ".join(s for s in ("val", "test", "train", "all") if s != split and (s == "all" or chosen.get(s)))
-        raise EcholiteError(f"{data_path}: the {split} split has no patients here; choose another split ({others})")
-    return replace(loaded, frames=loaded.frames.for_patients(chosen[split]))
-
-
-def frames_for_split(data_path: str, split: str, run: Path | RunDir | None, size: int, split_file: str | None = None):
-    """The data restricted to one split, on the model's grid (see ``load_with_split``)."""
-    loaded, chosen = load_with_split(data_path, run, size, split_file)
-    return select_split(loaded, chosen, split, data_path)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write to a temporary name and rename, so a kill never leaves a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

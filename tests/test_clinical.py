@@ -259,11 +259,11 @@ def test_compare_two_measure_reports_tests_the_patients_errors(tmp_path):
     from click.testing import CliRunner
 
     from echolite.cli.main import main
-    from echolite.evaluation.report import compare
+    from echolite.clinical.measure import compare_measurements
 
     _measurements_csv(tmp_path / "a", (50.0, 58.0, 30.0, float("nan")))  # errors 10, 8, 10; the last unmeasured
     _measurements_csv(tmp_path / "b", (58.0, 51.0, 38.0, 50.0))  # errors 2, 1, 2, 5
-    result = compare(tmp_path / "a", tmp_path / "b")
+    result = compare_measurements(tmp_path / "a", tmp_path / "b")
     ef = {r["structure"]: r for r in result.rows}["EF %"]
     assert result.unit == "patients" and ef["n"] == 3 and ef["missed_a"] == 1 and ef["missed_b"] == 0
     assert ef["mean_a"] == pytest.approx(28 / 3) and ef["diff"] == pytest.approx(5 / 3 - 28 / 3)

@@ -109,7 +109,7 @@ def test_config_roundtrip(tmp_path, tiny_config):
 
 
 def test_resolve_configs_preset_quickstart_and_overrides():
-    from echolite.config import QUICKSTART, resolve_configs
+    from echolite.models.presets import QUICKSTART, resolve_configs
 
     model, train = resolve_configs("unet2", data="x")
     assert (train.batch_size, train.scheduler, train.epochs, model.input_size) == (16, "plateau", 100, 256)

@@ -26,10 +26,12 @@ from echolite.clinical.quality import (
 )
 from echolite.clinical.reference import reference_ef
 from echolite.clinical.volumes import PatientMeasure, agreement, measure_patients
+from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.anatomy import check_anatomy
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
-from echolite.run import RunDir, check_report_folder, frames_for_split
+from echolite.evaluation.stats import Comparison, paired_summary
+from echolite.run import RunDir, check_report_folder
 
 MEASUREMENTS_CSV, LV_AREA = "measurements.csv", "lv_area.png"
 BLAND_ALTMAN = "bland_altman.png"  # EF against the data's reference EF
@@ -235,9 +237,11 @@ def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
     written, rejected = [out / MEASUREMENTS_CSV], [p.qc_passed is False for p in report.patients]
     for q, label in QUANTITIES.items() if report.expert else ():
         written.append(out / BLAND_ALTMAN_VS_EXPERT[q])
+        measured, expert = _values(report.patients, q), _values(report.expert, q)
         save_bland_altman(
-            _values(report.patients, q),
-            _values(report.expert, q),
+            measured,
+            expert,
+            agreement(measured, expert),
             written[-1],
             label,
             (report.measured, "expert masks"),
@@ -245,9 +249,11 @@ def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
         )
     if "vs_reference" in report.agreement:
         written.append(out / BLAND_ALTMAN)
+        measured, reference = _values(report.patients, "ef"), _values(report.patients, "reference_ef")
         save_bland_altman(
-            _values(report.patients, "ef"),
-            _values(report.patients, "reference_ef"),
+            measured,
+            reference,
+            agreement(measured, reference),
             written[-1],
             QUANTITIES["ef"],
             (report.measured, "reference EF"),
@@ -260,13 +266,17 @@ def is_measure_report(folder: Path) -> bool:
     return (Path(folder) / MEASUREMENTS_CSV).exists()
 
 
-def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
+def compare_measurements(a: Path, b: Path, metrics=None, structures=None) -> Comparison:
     """Paired Wilcoxon tests between two ``measure`` report folders of the same patients: per quantity (EDV, ESV,
     EF) the absolute error against the expert masks, patient by patient. Rows as ``evaluation.stats.paired_tests``
     gives them, with ``metric`` "abs_err" and ``structure`` the quantity and unit ("EF %"); ``missed_*`` counts the
-    patients one side could not measure. Returns the rows and the number of patients."""
-    from echolite.evaluation.stats import paired_summary
-
+    patients one side could not measure. ``metrics`` and ``structures`` choose tests of evaluation reports only:
+    given here, they are refused."""
+    if metrics or structures:
+        raise EcholiteError(
+            "--metric and --structure choose tests of evaluation reports; two measure folders "
+            "are compared on their EDV, ESV and EF errors"
+        )
     (errors_a, expert_a), (errors_b, expert_b) = _absolute_errors(Path(a)), _absolute_errors(Path(b))
     only_a, only_b = sorted(set(errors_a) - set(errors_b)), sorted(set(errors_b) - set(errors_a))
     if only_a or only_b:
@@ -287,7 +297,7 @@ def compare_measurements(a: Path, b: Path) -> tuple[list[dict], int]:
                 "missed_b": int(np.isnan(y).sum()),
             }
         )
-    return rows, len(patients)
+    return Comparison(rows, len(patients), None, "nan", unit="patients")
 
 
 EXPERT_VOLUME_FACTOR = 1.10

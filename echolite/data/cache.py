@@ -18,6 +18,7 @@ import numpy as np
 from echolite.data.cases import Case
 from echolite.data.frames import FrameSet
 from echolite.data.io import stored_files
+from echolite_edge.files import atomic_path
 
 _TEXT_FIELDS = ("frame_ids", "patients", "views", "phases")
 _ARRAY_FIELDS = ("images", "masks", "spacing_mm", "original_shapes")
@@ -59,8 +60,7 @@ def save_cached(key: str, frames: FrameSet, skipped: list[str]) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {name: getattr(frames, name) for name in _TEXT_FIELDS} | {"skipped": skipped}
-        tmp = folder / f".{key}.{os.getpid()}.tmp.npz"
-        np.savez(tmp, meta=json.dumps(meta), **{name: getattr(frames, name) for name in _ARRAY_FIELDS})
-        os.replace(tmp, folder / f"{key}.npz")
+        with atomic_path(folder / f"{key}.npz") as tmp:
+            np.savez(tmp, meta=json.dumps(meta), **{name: getattr(frames, name) for name in _ARRAY_FIELDS})
     except OSError:
         pass  # a cache that cannot be written only costs time

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from echolite.data.frames import FrameSet
+from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import (
@@ -28,8 +29,10 @@ from echolite.evaluation.scoring import (
     worst_frames,
     write_frame_csv,
 )
+from echolite.evaluation.stats import Comparison, paired_tests, shared_missed_distance
 from echolite.inference import is_model, load_segmenter, read_predictions
-from echolite.run import RunDir, check_report_folder, frames_for_split, write_text_atomically
+from echolite.run import RunDir, check_report_folder
+from echolite_edge.files import write_atomically
 from echolite_edge.postprocess import CLOSE_DEFAULT
 
 FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
@@ -136,7 +139,7 @@ def write_report(out: Path, result: Evaluation) -> None:
     out = Path(out)
     (out / WORST).mkdir(parents=True, exist_ok=True)
     write_frame_csv(result.scores, out / FRAMES_CSV)
-    write_text_atomically(out / SUMMARY_JSON, json.dumps(result.summary, indent=2) + "\n")
+    write_atomically(out / SUMMARY_JSON, json.dumps(result.summary, indent=2) + "\n")
     frames = result.frames
     for stale in (out / WORST).glob("*.png"):  # a report written here before: its overlays are not this one's
         stale.unlink()
@@ -155,16 +158,6 @@ def is_report(folder: Path) -> bool:
     return (Path(folder) / FRAMES_CSV).exists()
 
 
-@dataclass
-class Comparison:
-    rows: list[dict]
-    n_frames: int
-    boxplots: Path | None
-    missed_distance: str
-    """Hausdorff and MAD of a missed structure in the tested values: ``nan`` (left out) or ``diagonal``."""
-    unit: str = "frames"  # "patients" for two measure reports
-
-
 def compare(
     a: Path,
     b: Path,
@@ -178,9 +171,7 @@ def compare(
     """Paired Wilcoxon tests per structure and metric between A and B on the same frames. A and B: ``evaluate``
     report folders, or models / folders of predicted masks scored here on ``data``. ``metrics`` and
     ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default: all). Two ``measure``
-    report folders compare the patients' volume and EF errors instead (``clinical.measure.compare_measurements``)."""
-    from echolite.clinical.measure import compare_measurements, is_measure_report
-    from echolite.evaluation.stats import paired_tests, shared_missed_distance
+    report folders are compared by ``clinical.measure.compare_measurements``."""
 
     for side in (a, b):
         if not Path(side).exists():
@@ -188,14 +179,6 @@ def compare(
                 f"{side}: not found (give an evaluate or measure report folder, a model, or a folder "
                 "of predicted masks)"
             )
-    if is_measure_report(a) and is_measure_report(b):
-        if metrics or structures:
-            raise EcholiteError(
-                "--metric and --structure choose tests of evaluation reports; two measure folders "
-                "are compared on their EDV, ESV and EF errors"
-            )
-        rows, patients = compare_measurements(a, b)
-        return Comparison(rows, patients, None, "nan", unit="patients")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
     if boxplots is not None:
         from echolite.plots import check_figure_path

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 from scipy import stats
 
@@ -9,6 +12,16 @@ from echolite.errors import EcholiteError
 from echolite.evaluation.scoring import FrameScore, missed_counts, missed_distance_of, pick_metrics, pick_structures
 
 ALPHA = 0.05
+
+
+@dataclass
+class Comparison:
+    rows: list[dict]
+    n_frames: int
+    boxplots: Path | None
+    missed_distance: str
+    """Hausdorff and MAD of a missed structure in the tested values: ``nan`` (left out) or ``diagonal``."""
+    unit: str = "frames"  # "patients" for two measure reports
 
 
 def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=None, structures=None) -> list[dict]:

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from echolite.errors import EcholiteError
-from echolite.export.formats import ARTIFACT_GLOB
 from echolite.run import RunDir
 from echolite_edge.bench import stats_ms
 
@@ -165,7 +164,7 @@ def _model_of(source: str | Path, scratch: Path, log) -> BenchModel:
         run = RunDir(path)
         forms = ({"keras": run.model} if run.model.exists() else {}) | {_form(p): p for p in run.exports()}
         if not forms:
-            raise EcholiteError(f"{path}: no {run.MODEL} or {ARTIFACT_GLOB} to benchmark")
+            raise EcholiteError(f"{path}: no {run.MODEL} or {run.EXPORTS} to benchmark")
         return _with_cost(BenchModel(path.name, forms), run.load_config().model if run.is_run() else None)
     if path.suffix in (".keras", ".tflite") and path.is_file():
         run = RunDir(path.parent)
@@ -204,7 +203,6 @@ def _inference_parameters(model) -> int:
 def _untrained(preset: str, scratch: Path, log) -> BenchModel:
     """The preset with its initial weights, saved and exported like a trained run."""
     from echolite.data.phantom import make_phantom
-    from echolite.export.formats import artifact_name
     from echolite.export.tflite import export_tflite
     from echolite.models.presets import get_preset
     from echolite.models.unet import build_model, inference_model
@@ -217,7 +215,7 @@ def _untrained(preset: str, scratch: Path, log) -> BenchModel:
     model.save(forms["keras"])
     calibration = make_phantom(16, seed=0, size=get_preset(preset).model.input_size)
     for mode in UNTRAINED_FORMS:
-        forms[mode] = folder / artifact_name(mode)
+        forms[mode] = folder / RunDir.export_name(mode)
         export_tflite(model, forms[mode], mode, calibration=calibration if mode == "int8" else None)
     return _with_cost(BenchModel(preset, forms, untrained=True), get_preset(preset).model)
 

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from echolite.data.run_split import load_with_split, select_split
 from echolite.errors import EcholiteError, check_writable
 from echolite.export.formats import DEFAULT_MODE, get_format, metadata_path
 from echolite.export.tflite import ExportResult, export_tflite
-from echolite.run import RunDir, load_with_split, select_split
+from echolite.run import RunDir
 
 MIN_CALIBRATION_FRAMES = 100
 

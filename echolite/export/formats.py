@@ -1,7 +1,7 @@
 """The export formats: one table that the exporter, the command line, the run folder and the benchmark all read.
 
-Every export is a batch-1 ``image -> class logits`` TFLite model ``model_<mode>[_qat].tflite`` with its metadata
-``model_<mode>[_qat].json`` beside it.
+Every export is a batch-1 ``image -> class logits`` TFLite model with its metadata beside it, named by the run
+folder (``echolite.run.RunDir.export_name``).
 """
 
 from __future__ import annotations
@@ -32,14 +32,9 @@ FORMATS: dict[str, ExportFormat] = {
 }
 MODES = tuple(FORMATS)
 DEFAULT_MODE = "int8"
-ARTIFACT_GLOB = "model_*.tflite"
 
 
 def get_format(mode: str) -> ExportFormat:
     if mode not in FORMATS:
         raise EcholiteError(f"unknown export mode {mode!r}; choose one of: {', '.join(MODES)}")
     return FORMATS[mode]
-
-
-def artifact_name(mode: str, qat: bool = False, averaged: bool = False) -> str:
-    return f"model_{'averaged_' if averaged else ''}{get_format(mode).mode}{'_qat' if qat else ''}.tflite"

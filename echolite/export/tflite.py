@@ -32,6 +32,7 @@ from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.evaluation.metrics import dice_per_class
 from echolite.export.formats import get_format, metadata_path
+from echolite_edge.files import atomic_path
 
 MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
 FLOAT_OPS = ("auto", "none")
@@ -279,18 +280,14 @@ def _metadata(lite, mode: str, keep_float, source: str, calibration, calib_sampl
 
 
 def _write_atomically(out: Path, content: bytes, metadata: dict) -> None:
-    tmp_model, tmp_meta = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.json.tmp")
+    """The model and its metadata, both written before either replaces an earlier pair."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp_model.write_bytes(content)
-        tmp_meta.write_text(json.dumps(metadata, indent=2) + "\n")
-        os.replace(tmp_model, out)
-        os.replace(tmp_meta, metadata_path(out))
+        with atomic_path(out) as tmp_model, atomic_path(metadata_path(out)) as tmp_meta:
+            tmp_model.write_bytes(content)
+            tmp_meta.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         raise EcholiteError(f"{out}: cannot write the exported model ({exc.strerror or exc})") from None
-    finally:
-        tmp_model.unlink(missing_ok=True)
-        tmp_meta.unlink(missing_ok=True)
 
 
 def _fmt(dice: dict) -> str:

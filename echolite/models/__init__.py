@@ -13,7 +13,7 @@ _BUILDERS = {
     "build_model": "unet",
     "build_unet": "unet",
     "inference_model": "unet",
-    "describe_presets": "unet",
+    "describe_presets": "compute",
     "NearestUpsample": "layers",
 }
 

@@ -11,11 +11,12 @@ import math
 
 import keras
 
+from echolite.models.presets import PRESETS
+from echolite.models.unet import build_model, inference_model
+
 
 def count_macs(model: keras.Model) -> int:
     """MACs of one forward pass at the model's input size, batch 1."""
-    from echolite.models.unet import inference_model
-
     try:
         model = inference_model(model)
     except ValueError:  # not an echolite U-Net: count the model as it is
@@ -27,8 +28,6 @@ def int8_bytes(model: keras.Model) -> int:
     """Estimated size of the model's full-integer TFLite export: one byte per weight, and per output channel an
     int32 bias and a float32 scale with its int64 zero point (batch norm folds into the convolutions). Within a few
     percent of real exports (benchmarks/RESULTS.md compares them)."""
-    from echolite.models.unet import inference_model
-
     try:
         model = inference_model(model)
     except ValueError:
@@ -58,3 +57,22 @@ def _layer_macs(layer) -> int:
 
 def _spatial(shape) -> int:
     return math.prod(shape[1:-1])
+
+
+def describe_presets() -> list[dict]:
+    """Every preset with its parameter count, its MACs per frame at its input size, its estimated int8 file size
+    (all from the built graph) and its description."""
+    rows = []
+    for name, preset in PRESETS.items():
+        model = build_model(name)
+        rows.append(
+            {
+                "name": name,
+                "parameters": model.count_params(),
+                "gmac": count_macs(model) / 1e9,
+                "int8_mb": int8_bytes(model) / 1e6,
+                "input_size": preset.model.input_size,
+                "description": preset.description,
+            }
+        )
+    return rows

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
-from echolite.config import ModelConfig
+from echolite.config import MODEL_FIELDS, TRAIN_FIELDS, ModelConfig, TrainConfig
 from echolite.errors import EcholiteError
 
 
@@ -134,3 +135,28 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise EcholiteError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 96}
+"""Training on the phantom without explicit values: a few minutes on a laptop CPU."""
+
+
+def resolve_configs(preset: str, quickstart: bool = False, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
+    """A preset's architecture and training defaults, then the quickstart values (``quickstart``), then
+    ``overrides``: any ``TrainConfig`` or ``ModelConfig`` field (``None`` values are ignored)."""
+    chosen = get_preset(preset)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - TRAIN_FIELDS - MODEL_FIELDS
+    if unknown:
+        raise EcholiteError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    defaults = {
+        "preset": preset,
+        "batch_size": chosen.batch_size,
+        "scheduler": chosen.scheduler,
+        "loss": chosen.loss,
+        "jit_compile": chosen.jit_compile,
+        **(QUICKSTART if quickstart else {}),
+    }
+    train = TrainConfig(**{**defaults, **{k: v for k, v in given.items() if k in TRAIN_FIELDS}})
+    model = dataclasses.replace(chosen.model, **{k: v for k, v in given.items() if k in MODEL_FIELDS})
+    return model, train

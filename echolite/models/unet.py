@@ -12,7 +12,7 @@ import keras
 
 from echolite.config import ModelConfig
 from echolite.models.layers import BilinearUpsample, NearestUpsample
-from echolite.models.presets import PRESETS, get_preset
+from echolite.models.presets import get_preset
 
 # The Keras API the builder uses. Quantization-aware training swaps in tf_keras (see ``echolite.export.qat_worker``), so
 # both frameworks build the same graph with the same layer names.
@@ -172,24 +172,3 @@ def build_model(spec: str | ModelConfig) -> keras.Model:
     if isinstance(spec, str):
         return build_unet(get_preset(spec).model, name=spec.replace("-", "_"))
     return build_unet(spec)
-
-
-def describe_presets() -> list[dict]:
-    """Every preset with its parameter count, its MACs per frame at its input size, its estimated int8 file size
-    (all from the built graph) and its description."""
-    from echolite.models.compute import count_macs, int8_bytes
-
-    rows = []
-    for name, preset in PRESETS.items():
-        model = build_model(name)
-        rows.append(
-            {
-                "name": name,
-                "parameters": model.count_params(),
-                "gmac": count_macs(model) / 1e9,
-                "int8_mb": int8_bytes(model) / 1e6,
-                "input_size": preset.model.input_size,
-                "description": preset.description,
-            }
-        )
-    return rows

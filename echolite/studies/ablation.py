@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite.config import MODEL_FIELDS, ModelConfig, TrainConfig, resolve_configs
+from echolite.config import MODEL_FIELDS, ModelConfig, TrainConfig
 from echolite.data.io import load_yaml, read_text
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import METRICS, PAPER_STRUCTURES, STRUCTURES
-from echolite.models.presets import get_preset
+from echolite.models.presets import get_preset, resolve_configs
 from echolite.run import RunDir
+from echolite_edge.files import atomic_path
 
 TRAIN_FIELDS = {
     "epochs",
@@ -241,7 +242,7 @@ def _resolved(base: dict, change: dict, where: str) -> None:
 
 
 def resolve(base: dict, change: dict, label: str, defaults: TrainConfig) -> Variant:
-    """Settings → configs (``echolite.config.resolve_configs``) on the study's data and split. ``preset`` sets
+    """Settings → configs (``echolite.models.presets.resolve_configs``) on the study's data and split. ``preset`` sets
     everything its preset defines; ``size`` swaps only the channel widths for those of another preset."""
     settings = {**base, **change}
     overrides = {k: v for k, v in settings.items() if k in TRAIN_FIELDS | MODEL_FIELDS}
@@ -385,10 +386,10 @@ def _train_if_needed(variant: Variant, run_dir: Path, log: Callable[[str], None]
 
 
 def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
+    from echolite.data.run_split import frames_for_split
     from echolite.evaluation.postprocess import PostprocessConfig
     from echolite.evaluation.scoring import score_frames, write_frame_csv
     from echolite.inference import KerasSegmenter
-    from echolite.run import frames_for_split
 
     run = RunDir(run_dir)
     frames = frames_for_split(run.load_config().train.data, split, run, variant.model.input_size).frames
@@ -396,9 +397,8 @@ def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
     # the paper's post-processing: the largest components alone
     cca = PostprocessConfig(fill_enclosed=False, close_myocardium="off", detach_atrium=False)
     scores = score_frames(labels, frames, cca if variant.postprocess else None)
-    tmp = path.with_suffix(".tmp")
-    write_frame_csv(scores, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        write_frame_csv(scores, tmp)
 
 
 def make_runner(out: Path, score_split: str, workers: int = 1, log: Callable[[str], None] = print):

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from echolite.data.run_split import load_with_split, select_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import PAPER_STRUCTURES
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import score_frames, summarize
 from echolite.inference import KerasSegmenter
-from echolite.run import RunDir, check_report_folder, load_with_split, select_split
+from echolite.run import RunDir, check_report_folder
 
 TABLE_CSV, TABLE_MD = "cross_dataset.csv", "cross_dataset.md"
 

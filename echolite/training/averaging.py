@@ -10,7 +10,6 @@ frames (no augmentation) in training mode sets them to the exact mean of the bat
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from echolite.errors import EcholiteError
 from echolite.models.layers import load_saved_model
 from echolite.run import RunDir
+from echolite_edge.files import atomic_path
 
 
 class EpochWeights(keras.callbacks.Callback):
@@ -34,9 +34,8 @@ class EpochWeights(keras.callbacks.Callback):
         if epoch + 1 >= self.first_epoch:
             path = self.run.epoch_weights(epoch + 1)
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp.weights.h5")
-            self.model.save_weights(tmp)
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                self.model.save_weights(tmp)
 
 
 def kept_epochs(run: RunDir) -> list[int]:
@@ -63,9 +62,8 @@ def average_run(run: RunDir, last: int, train_images: np.ndarray, batch_size: in
         total = [t + w for t, w in zip(total, model.get_weights())]
     model.set_weights([t / len(chosen) for t in total])
     recompute_batch_norm(model, train_images, batch_size)
-    tmp = run.averaged_model.with_name(f".{run.averaged_model.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, run.averaged_model)
+    with atomic_path(run.averaged_model) as tmp:
+        model.save(tmp)
     return run.averaged_model
 
 
@@ -111,7 +109,7 @@ def average_saved_run(run: RunDir, last: int, data: str | None = None) -> tuple[
     """``average_run`` on the run's training frames, read from ``data`` (default: the saved folder), which must
     hold every training patient: the batch-norm statistics are re-estimated on them. Returns the averaged model's
     path and the data folder used."""
-    from echolite.run import load_with_split, select_split
+    from echolite.data.run_split import load_with_split, select_split
 
     saved = run.load_config()
     data = run.training_data(data)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from pathlib import Path
 import keras
 
 from echolite.errors import EcholiteError
-from echolite.run import RunDir, write_text_atomically
+from echolite.run import RunDir
+from echolite_edge.files import atomic_path, write_atomically
 
 
 @dataclass
@@ -63,9 +63,8 @@ def _state_problem(state: TrainState) -> str | None:
 
 def atomic_save_model(model: keras.Model, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -87,7 +86,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.state.epochs_done = epoch + 1
         self.state.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         atomic_save_model(self.model, self.run.last_model)
-        write_text_atomically(self.run.state, json.dumps(asdict(self.state), indent=2))
+        write_atomically(self.run.state, json.dumps(asdict(self.state), indent=2))
         if self.state.wait >= self.patience:
             self.model.stop_training = True
 

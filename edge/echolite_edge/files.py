@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -50,3 +52,27 @@ def owner_of(path: Path) -> str | None:
     if any((folder / m).is_file() for m in REPORT_MARKERS) and any(fnmatch(path.name, p) for p in REPORT_FILES):
         return f"the report {folder}"
     return None
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A hidden temporary path beside ``path`` to write to: it becomes ``path`` when the block succeeds and is removed
+    when it fails, so an error or a kill never leaves a half-written file under the real name. The temporary name
+    keeps ``path``'s suffixes (Keras, h5, numpy and matplotlib choose their format by them)."""
+    path = Path(path)
+    stem, dot, suffixes = path.name.partition(".")
+    tmp = path.with_name(f".{stem}.partial-{os.getpid()}{dot}{suffixes}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write text (UTF-8) or bytes to ``path`` whole or not at all (``atomic_path``)."""
+    with atomic_path(path) as tmp:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
