@@ -1,3 +1,5 @@
+from echolite_edge.files import unwritable_reason
+
 """The one exception type for user errors; the CLI prints its message on one line and exits non-zero."""
 
 
@@ -10,7 +12,6 @@ class EcholiteError(Exception):
 
 def check_writable(path, what: str) -> None:
     """Before any work: refuse ``path`` (a file or folder to be created) when it cannot be written there."""
-    from echolite_edge.files import unwritable_reason
 
     reason = unwritable_reason(path)
     if reason:

@@ -14,10 +14,14 @@ from typing import Protocol
 
 import numpy as np
 
+from echolite.data.cases import to_labels
 from echolite.data.frames import FrameSet
 from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
 from echolite.errors import EcholiteError
 from echolite.run import RunDir
+from echolite_edge.image import resize_nearest
+from echolite_edge.runner import check_segmentation_io, invoke_scores, load_interpreter
+from echolite_edge.tta import check_tta, softmax, tta_probabilities, tta_scores
 
 MODEL_SUFFIXES = (".keras", ".tflite")
 
@@ -34,7 +38,6 @@ def load_segmenter(path: Path, tta: str = "none", ensemble: tuple[Path, ...] = (
     """A run folder (its ``model.keras``), a ``.keras`` file or an exported ``.tflite``; ``tta``: a test-time
     augmentation mode of ``echolite_edge.tta.TTA_MODES``; ``ensemble``: more models (any of those kinds) whose
     class probabilities are averaged with ``path``'s (``EnsembleSegmenter``)."""
-    from echolite_edge.tta import check_tta
 
     try:
         check_tta(tta)
@@ -64,7 +67,6 @@ class KerasSegmenter:
         self.input_size, self.tta = int(self.model.input_shape[1]), tta
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        from echolite_edge.tta import tta_scores
 
         probs = tta_scores(images, self.predict_probabilities, self.tta, logits=False)
         return np.argmax(probs, axis=-1).astype(np.uint8)
@@ -78,7 +80,6 @@ class TFLiteSegmenter:
     """A batch-1 ``image -> mask`` TFLite model; ``predict_scores`` gives the dequantized class scores."""
 
     def __init__(self, model: Path | bytes, threads: int = 2, tta: str = "none"):
-        from echolite_edge.runner import check_segmentation_io, load_interpreter
 
         self.tta = tta
         self.source = Path(model) if not isinstance(model, (bytes, bytearray)) else Path("<converted model>")
@@ -94,17 +95,14 @@ class TFLiteSegmenter:
     def predict_scores(self, images: np.ndarray) -> np.ndarray:
         """(N, H, W) float images in [0, 1] → (N, H, W, C) dequantized class scores (logits for echolite exports,
         whose argmax is the label)."""
-        from echolite_edge.runner import invoke_scores
 
         return invoke_scores(self.interpreter, images)
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        from echolite_edge.tta import tta_scores
 
         return np.argmax(tta_scores(images, self.predict_scores, self.tta), axis=-1).astype(np.uint8)
 
     def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
-        from echolite_edge.tta import softmax
 
         return softmax(self.predict_scores(images))
 
@@ -126,7 +124,6 @@ class EnsembleSegmenter:
         self.source, self.input_size = members[0].source, sizes.pop()
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-        from echolite_edge.tta import tta_probabilities
 
         return np.argmax(tta_probabilities(images, self.predict_probabilities, self.tta), axis=-1).astype(np.uint8)
 
@@ -136,8 +133,8 @@ class EnsembleSegmenter:
 
 def load_keras_model(path: Path):
     """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
-    from echolite.models import inference_model
-    from echolite.models.layers import load_saved_model
+    from echolite.models.layers import load_saved_model  # Keras: loaded on use, the .tflite path needs none
+    from echolite.models.unet import inference_model  # Keras: loaded on use, the .tflite path needs none
 
     path = Path(path)
     if path.is_dir():  # its split and data are the run's: without its config they would be guessed
@@ -171,8 +168,6 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 8) -> np.
 def read_predictions(folder: Path, frames: FrameSet) -> np.ndarray:
     """Masks named after the frames (``<frame_id>[_pred|_seg|_mask|_gt].{png,nii.gz,npy,...}``), labels 0–3 or
     0/85/170/255, at the original size or already on the model grid. Every frame must have one."""
-    from echolite.data.cases import to_labels
-    from echolite_edge.image import resize_nearest
 
     folder = Path(folder)
     if not folder.is_dir():

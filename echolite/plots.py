@@ -10,6 +10,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Patch
 
 from echolite.errors import EcholiteError, check_writable
 from echolite_edge.files import atomic_path, owner_of
@@ -87,7 +89,6 @@ STRUCTURE_NAMES = {LV: "LV (left ventricle)", MYO: "MYO (myocardium)", LA: "LA (
 
 
 def _legend(ax_or_fig) -> None:
-    from matplotlib.patches import Patch
 
     handles = [Patch(color=LABEL_COLORS[label], label=name) for label, name in STRUCTURE_NAMES.items()]
     ax_or_fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, frameon=False)
@@ -95,7 +96,6 @@ def _legend(ax_or_fig) -> None:
 
 def overlay(image, mask, alpha: float = 0.35):
     """RGB float image in [0, 1]: grayscale frame with coloured, translucent structures."""
-    import numpy as np
 
     rgb = np.repeat(np.clip(image, 0, 1)[..., None], 3, axis=-1)
     for label, color in LABEL_COLORS.items():
@@ -170,7 +170,6 @@ def save_overlay(image, pred, truth, out_png: Path, title: str = "", dice=None) 
 
 def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png: Path) -> None:
     """Fig. 3 of the paper: Dice (top) and Hausdorff distance in pixels (bottom) per structure, two models."""
-    import numpy as np
 
     structures = ("LV", "MYO", "LA")
     fig, axes = plt.subplots(2, 1, figsize=(7, 6))
@@ -205,7 +204,6 @@ def save_bland_altman(
     of agreement of all pairs as ``agreement`` gives them (``clinical.volumes.agreement``: bias, loa, n).
     ``label``: the quantity and its unit; ``names``: what the two sides are; ``rejected``: a flag per pair, drawn as
     a red cross (failed quality control)."""
-    import numpy as np
 
     a, b = np.asarray(measured, float), np.asarray(reference, float)
     ok = np.isfinite(a) & np.isfinite(b)

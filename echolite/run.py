@@ -24,7 +24,7 @@ from typing import Any
 
 from echolite.config import ModelConfig, TrainConfig, model_config_from_dict
 from echolite.errors import EcholiteError, check_writable
-from echolite_edge.files import write_atomically
+from echolite_edge.files import REPORT_MARKERS, write_atomically
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,6 @@ def _split_from_config(split) -> dict[str, list[str]]:
 def check_report_folder(out: Path, what: str, marker: str) -> None:
     """Before any work: ``out`` can hold ``what`` (a report marked by its file ``marker``) and is neither a run
     folder nor another kind of report, whose files this one would replace or mix with."""
-    from echolite_edge.files import REPORT_MARKERS
 
     run = RunDir(out)
     if run.is_run() and (run.model.exists() or run.last_model.parent.is_dir()):

@@ -31,6 +31,7 @@ from echolite.errors import EcholiteError
 from echolite.evaluation.anatomy import check_anatomy
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.evaluation.stats import Comparison, paired_summary
+from echolite.inference import load_segmenter
 from echolite.run import RunDir, check_report_folder
 
 MEASUREMENTS_CSV, LV_AREA = "measurements.csv", "lv_area.png"
@@ -116,8 +117,6 @@ def measure(
     if (model is None) != ground_truth:
         raise EcholiteError("give either a model or ground_truth=True")
     if model is not None:
-        from echolite.inference import load_segmenter
-
         segmenter = load_segmenter(model, tta, ensemble)
         loaded = frames_for_split(data, split, RunDir.of(model), segmenter.input_size, split_file)
         masks = postprocess(segmenter.predict_labels(loaded.frames.images), post)
@@ -380,7 +379,6 @@ def measure_cine(
     check_spacing(spacing_mm)
     if out is not None:
         check_report_folder(out, "the cine measurements", LV_AREA)
-    from echolite.inference import load_segmenter
 
     segmenter = load_segmenter(model, tta, ensemble)
     loop = read_sequence(sequence, segmenter.input_size, spacing_mm)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from echolite.data.cache import cache_key, load_cached, save_cached
+from echolite.data.cases import load_cases
 from echolite.data.frames import FrameSet
+from echolite.data.layouts import detect_layout
+from echolite.data.phantom import make_phantom
 
 
 @dataclass
@@ -30,12 +34,7 @@ def load_data(
 ) -> LoadedData:
     """``source`` is ``"phantom"`` or a folder in a supported layout (detected from its contents)."""
     if source == "phantom":
-        from echolite.data.phantom import make_phantom
-
         return LoadedData(make_phantom(phantom_frames, seed=seed, size=size), "phantom")
-    from echolite.data.cache import cache_key, load_cached, save_cached
-    from echolite.data.cases import load_cases
-    from echolite.data.layouts import detect_layout
 
     layout = detect_layout(Path(source))
     key = cache_key(layout.name, layout.cases, size, skip_bad) if use_cache else None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from echolite.data import load_data
 from echolite.data.cases import gray8, read_case_arrays
 from echolite.data.layouts import detect_layout
 from echolite.errors import EcholiteError
@@ -72,9 +73,11 @@ def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None)
 
 def preview_augmentation(source: str, augment: str, out: Path, count: int = 8, seed: int = 0) -> Path:
     """A PNG grid of ``count`` frames of ``source`` (a folder or ``phantom``) next to their augmented versions."""
-    from echolite.data import load_data
-    from echolite.data.augment import Augmenter
-    from echolite.plots import check_figure_path, save_augmentation_grid
+    from echolite.data.augment import Augmenter  # albumentations on use: only the preview needs it
+    from echolite.plots import (  # matplotlib on use: only a written figure needs it
+        check_figure_path,
+        save_augmentation_grid,
+    )
 
     check_figure_path(out)
     augmenter = Augmenter(augment)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from echolite.errors import EcholiteError
 from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, load_npy, read_pixels
@@ -25,7 +28,6 @@ def read_text(path: Path, what: str) -> str:
 
 def load_yaml(text: str):
     """YAML (or JSON) settings, a key given twice in one mapping being an error (plain YAML keeps the last)."""
-    import yaml
 
     class UniqueKeyLoader(yaml.SafeLoader):
         pass
@@ -98,7 +100,7 @@ def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
 
 
 def _read_medical(path: Path):
-    import SimpleITK as sitk
+    import SimpleITK as sitk  # on use: only NIfTI and MetaImage files need it
 
     shortfall = _short_of_pixels(path)  # ITK would fill the missing pixels with zeros and say nothing
     if shortfall:
@@ -166,7 +168,6 @@ def _short_of_pixels(path: Path) -> str | None:
 
 def _gunzip(data: bytes) -> tuple[bytes, str | None]:
     """Every gzip member of ``data`` (bytes after the last are ignored, as zlib does), or why it is cut short."""
-    import zlib
 
     parts = []
     while data[:2] == b"\x1f\x8b":
@@ -182,7 +183,6 @@ def _gunzip(data: bytes) -> tuple[bytes, str | None]:
 
 
 def _nifti_shortfall(data: bytes) -> str | None:
-    import struct
 
     for order in "<>":
         if len(data) >= 112 and struct.unpack(order + "i", data[:4])[0] == 348:  # NIfTI-1

@@ -32,7 +32,7 @@ def make_dataset(
 
     Every deep-supervision output is trained against the same full-resolution mask (its head upsamples).
     """
-    import tensorflow as tf
+    import tensorflow as tf  # on use: the module loads on any Keras backend (see above)
 
     images = (frames.images[..., None] if images is None else images).astype(np.float32, copy=False)
     masks = frames.masks[..., None].astype(np.uint8, copy=False)
@@ -56,7 +56,7 @@ def _augment_fn(augmenter: Augmenter, image_shape, mask_shape):
         return out_image.reshape(image.shape), out_mask[..., None]
 
     def map_fn(pair, seed):
-        import tensorflow as tf
+        import tensorflow as tf  # on use: the module loads on any Keras backend (see above)
 
         image, mask = tf.numpy_function(apply, [pair[0], pair[1], seed], [tf.float32, tf.uint8], stateful=False)
         image.set_shape(image_shape)

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from echolite.data.frames import FrameSet
+from echolite.data.phantom import make_phantom
 from echolite.errors import EcholiteError, check_writable
 
 
@@ -27,8 +28,7 @@ def write_png_export(frames: FrameSet, root: Path) -> None:
 def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) -> Path:
     """``count`` phantom frames in the PNG-export layout under ``out`` and a ``preview.png`` grid; returns the
     preview's path."""
-    from echolite.data.phantom import make_phantom
-    from echolite.plots import save_preview_grid
+    from echolite.plots import save_preview_grid  # matplotlib on use: only a written figure needs it
 
     if count < 1 or size < 32:
         raise EcholiteError(f"phantom: need at least 1 frame of at least 32 pixels, got {count} frames of {size}")

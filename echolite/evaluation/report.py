@@ -8,6 +8,7 @@ Dice).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,7 +89,6 @@ def evaluate(
 def scored_against(frames: FrameSet) -> dict:
     """What a report's numbers hold only for: the grid (distances are in its pixels) and the reference masks
     (a digest over the frames in name order), so ``compare`` can refuse two reports of different frames."""
-    import hashlib
 
     digest = hashlib.sha256()
     for i in np.argsort(frames.frame_ids, kind="stable"):
@@ -134,7 +134,7 @@ def _predicted(
 
 
 def write_report(out: Path, result: Evaluation) -> None:
-    from echolite.plots import save_overlay
+    from echolite.plots import save_overlay  # matplotlib on use: only a written figure needs it
 
     out = Path(out)
     (out / WORST).mkdir(parents=True, exist_ok=True)
@@ -181,7 +181,7 @@ def compare(
             )
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
     if boxplots is not None:
-        from echolite.plots import check_figure_path
+        from echolite.plots import check_figure_path  # matplotlib on use: only a written figure needs it
 
         check_figure_path(boxplots)
     if is_report(a) and is_report(b):
@@ -193,7 +193,7 @@ def compare(
         scores = _score_pair(Path(a), Path(b), data, split, postprocess)
     rows = paired_tests(*scores, metrics, structures)
     if boxplots is not None:
-        from echolite.plots import save_comparison_boxplots
+        from echolite.plots import save_comparison_boxplots  # matplotlib on use: only a written figure needs it
 
         save_comparison_boxplots(*scores, (Path(a).name, Path(b).name), boxplots)
     return Comparison(rows, len(scores[0]), boxplots, shared_missed_distance(*scores))

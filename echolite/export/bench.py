@@ -21,9 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from echolite.data.phantom import make_phantom
 from echolite.errors import EcholiteError
+from echolite.export.tflite import export_tflite
+from echolite.inference import load_keras_model
+from echolite.models.presets import PRESETS, get_preset
 from echolite.run import RunDir
 from echolite_edge.bench import stats_ms
+from echolite_edge.image import model_input, resize_nearest
+from echolite_edge.postprocess import keep_largest_components, repair_anatomy
+from echolite_edge.runner import EdgeSegmenter, argmax_labels, read_one_frame
 
 UNTRAINED_FORMS = ("fp32", "int8")
 
@@ -173,7 +180,6 @@ def _model_of(source: str | Path, scratch: Path, log) -> BenchModel:
             BenchModel(path.stem if form == "keras" else f"{path.parent.name}/{path.stem}", {form: path}),
             run.load_config().model if run.is_run() else None,
         )
-    from echolite.models.presets import PRESETS
 
     if str(source) in PRESETS:
         return _untrained(str(source), scratch, log)
@@ -185,8 +191,8 @@ def _form(path: Path) -> str:
 
 
 def _with_cost(model: BenchModel, architecture) -> BenchModel:
-    from echolite.models.compute import count_macs
-    from echolite.models.unet import build_unet
+    from echolite.models.compute import count_macs  # Keras on use: a .tflite needs none
+    from echolite.models.unet import build_unet  # Keras on use: a .tflite needs none
 
     if architecture is not None:
         built = build_unet(architecture)
@@ -195,17 +201,14 @@ def _with_cost(model: BenchModel, architecture) -> BenchModel:
 
 
 def _inference_parameters(model) -> int:
-    from echolite.models.unet import inference_model
+    from echolite.models.unet import inference_model  # Keras on use: a .tflite needs none
 
     return inference_model(model).count_params()
 
 
 def _untrained(preset: str, scratch: Path, log) -> BenchModel:
     """The preset with its initial weights, saved and exported like a trained run."""
-    from echolite.data.phantom import make_phantom
-    from echolite.export.tflite import export_tflite
-    from echolite.models.presets import get_preset
-    from echolite.models.unet import build_model, inference_model
+    from echolite.models.unet import build_model, inference_model  # Keras on use: a .tflite needs none
 
     log(f"building and exporting an untrained {preset}")
     folder = scratch / preset
@@ -222,7 +225,6 @@ def _untrained(preset: str, scratch: Path, log) -> BenchModel:
 
 def _read_frame(image: Path) -> np.ndarray:
     """The frame of an image or a one-frame .npy, read as the device runner reads it."""
-    from echolite_edge.runner import read_one_frame
 
     try:
         return read_one_frame(image)
@@ -234,7 +236,6 @@ def _timers(path: Path, form: str, threads: int | None, frame: np.ndarray | None
     """(invoke, end to end) callables for one form of a model."""
     if form == "keras":
         return _keras_timers(path, frame)
-    from echolite_edge.runner import EdgeSegmenter
 
     try:
         segmenter = EdgeSegmenter(path, threads)
@@ -253,12 +254,7 @@ def _timers(path: Path, form: str, threads: int | None, frame: np.ndarray | None
 
 def _keras_timers(path: Path, frame: np.ndarray | None):
     """The compiled Keras call, and the same end-to-end path as the device runner around it."""
-    import tensorflow as tf
-
-    from echolite.inference import load_keras_model
-    from echolite_edge.image import model_input, resize_nearest
-    from echolite_edge.postprocess import keep_largest_components, repair_anatomy
-    from echolite_edge.runner import argmax_labels
+    import tensorflow as tf  # TensorFlow on use: the module loads without it
 
     model = load_keras_model(path)
     size = model.input_shape[1]
@@ -275,6 +271,5 @@ def _keras_timers(path: Path, frame: np.ndarray | None):
 
 def _frame_for(size: int) -> np.ndarray:
     """A phantom frame at the model's size, so post-processing sees a heart, not noise."""
-    from echolite.data.phantom import make_phantom
 
     return np.round(make_phantom(1, seed=0, size=size).images[0] * 255).astype(np.uint8)

@@ -11,8 +11,11 @@ from pathlib import Path
 from echolite.data.run_split import load_with_split, select_split
 from echolite.errors import EcholiteError, check_writable
 from echolite.export.formats import DEFAULT_MODE, get_format, metadata_path
+from echolite.export.qat import QATSettings, quantization_aware_int8
 from echolite.export.tflite import ExportResult, export_tflite
+from echolite.inference import load_keras_model
 from echolite.run import RunDir
+from echolite_edge.runner import read_metadata
 
 MIN_CALIBRATION_FRAMES = 100
 
@@ -51,7 +54,6 @@ def export_run(
 ) -> ExportResult:
     """Export the run's ``model.keras`` (or, with ``settings.averaged``, its ``model_averaged.keras``); ``out``
     defaults to ``RUN/model_[averaged_]<mode>[_qat].tflite``."""
-    from echolite.inference import load_keras_model
 
     run = RunDir.require(run_path)  # export needs the run's data and split
     weights = run.averaged_model if settings.averaged else run.model
@@ -125,7 +127,6 @@ def check_output(out: Path) -> None:
 def _has_export_metadata(out: Path) -> bool:
     """The JSON beside ``out`` was written by an export (a damaged one beside its model is replaced by the next
     export, not refused)."""
-    from echolite_edge.runner import read_metadata
 
     try:
         return str(read_metadata(out).get("format", "")).startswith("echolite-tflite")
@@ -134,7 +135,6 @@ def _has_export_metadata(out: Path) -> bool:
 
 
 def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:
-    from echolite.export.qat import QATSettings, quantization_aware_int8
 
     qat = QATSettings(
         epochs=settings.qat_epochs,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -32,6 +33,8 @@ from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.evaluation.metrics import dice_per_class
 from echolite.export.formats import get_format, metadata_path
+from echolite.export.ops import format_op_report, op_report
+from echolite.inference import TFLiteSegmenter
 from echolite_edge.files import atomic_path
 
 MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
@@ -84,8 +87,6 @@ def export_tflite(
         f"{len(content) / 1e6:.2f} MB{took}"
     )
     out = Path(out)
-    from echolite.export.ops import format_op_report, op_report
-    from echolite.inference import TFLiteSegmenter
 
     lite = TFLiteSegmenter(content)
     ops = op_report(lite.interpreter)
@@ -107,7 +108,7 @@ def export_tflite(
 def logits_graph(model):
     """``image -> seg_logits``: the exported graph stops before the softmax. Argmax needs no softmax (it is
     monotonic), and TFLite's int8 SOFTMAX runs outside XNNPACK: dropping it saves ≈10 % of the int8 latency."""
-    import keras
+    import keras  # Keras on use: the module loads without it
 
     try:
         logits = model.get_layer("seg_logits").output
@@ -151,7 +152,6 @@ def check_parity(model, lite, frames: FrameSet, mode: str, threshold: float) -> 
 
 def _converted(model, mode: str, calibration, calib_samples: int, keep_float: list[str]) -> bytes:
     """``_convert`` with the converter's multi-page MLIR errors cut to one line naming the offending ops."""
-    import re
 
     try:
         return _convert(model, mode, calibration, calib_samples, keep_float)
@@ -164,7 +164,7 @@ def _converted(model, mode: str, calibration, calib_samples: int, keep_float: li
 
 
 def _convert(model, mode: str, calibration, calib_samples: int, keep_float: list[str]) -> bytes:
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow on use: the module loads without it
 
     with scratch_folder("export") as folder:
         _write_saved_model(model, folder)
@@ -183,7 +183,7 @@ def _convert(model, mode: str, calibration, calib_samples: int, keep_float: list
 def convert_int8(converter, calibration: FrameSet, calib_samples: int, keep_float: list[str]) -> bytes:
     """Full-integer settings on ``converter``: calibration on up to ``calib_samples`` frames, int8 in and out;
     ``keep_float`` op types stay in float. Shared with the QAT worker."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow on use: the module loads without it
 
     images = calibration.images[np.random.default_rng(0).permutation(len(calibration))[:calib_samples]].copy()
     # The input's int8 range is the calibration pixels' range: one frame's darkest and brightest pixels set to 0
@@ -235,8 +235,8 @@ def _alive(pid: int) -> bool:
 
 def _write_saved_model(model, folder: str) -> None:
     """A SavedModel with one batch-1 endpoint; converting from it freezes the weights into constants."""
-    import keras
-    import tensorflow as tf
+    import keras  # Keras on use: the module loads without it
+    import tensorflow as tf  # TensorFlow on use: the module loads without it
 
     size = model.input_shape[1]
     archive = keras.export.ExportArchive()

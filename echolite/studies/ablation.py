@@ -9,19 +9,29 @@ the study is rerun, and an interrupted training resumes from its checkpoint.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from echolite.config import MODEL_FIELDS, ModelConfig, TrainConfig
 from echolite.data.io import load_yaml, read_text
+from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import METRICS, PAPER_STRUCTURES, STRUCTURES
+from echolite.evaluation.postprocess import PostprocessConfig
+from echolite.evaluation.scoring import per_frame, read_frame_csv, score_frames, summarize, write_frame_csv
+from echolite.evaluation.stats import paired_p
+from echolite.inference import KerasSegmenter
 from echolite.models.presets import get_preset, resolve_configs
 from echolite.run import RunDir
 from echolite_edge.files import atomic_path
@@ -77,7 +87,6 @@ class Rule:
 
     def values(self, scores: list) -> np.ndarray:
         """(frames, structures) values of the rule's metric."""
-        from echolite.evaluation.scoring import per_frame
 
         return per_frame(scores, self.metric, self.structures)
 
@@ -130,7 +139,6 @@ def _plans_folder():
 
 def load_plan(source: str) -> Plan:
     """A built-in plan name (``paper``, ``tiny``) or a YAML file."""
-    import yaml
 
     path = Path(source)
     if path.exists():
@@ -328,7 +336,6 @@ def _score(outcome: Outcome, rule: Rule) -> float:
 
 
 def _row(step: str, outcome: Outcome, against: Outcome | None, conclusion: str, rule: Rule, kept: bool) -> dict:
-    from echolite.evaluation.stats import paired_p
 
     summary = outcome.summary
     row = {
@@ -361,7 +368,6 @@ _PAPER_DICE, _PAPER_HD = parse_rule("mean_dice"), parse_rule("mean_hd")
 def train_and_score(variant: Variant, out: Path, score_split: str, log: Callable[[str], None] | None = None) -> Outcome:
     """Train the variant's run unless finished (resuming an interrupted one), then score it (cached per
     post-processing choice in the run folder)."""
-    from echolite.evaluation.scoring import read_frame_csv, summarize
 
     run_dir = _run_dir(out, variant)
     scores_csv = run_dir / f"frames_{score_split}_{'post' if variant.postprocess else 'raw'}.csv"
@@ -377,7 +383,7 @@ def _run_dir(out: Path, variant: Variant) -> Path:
 
 
 def _train_if_needed(variant: Variant, run_dir: Path, log: Callable[[str], None] | None = None) -> None:
-    from echolite.training.trainer import train
+    from echolite.training.trainer import train  # TensorFlow on use: a plan is checked whole before it loads
 
     run = RunDir(run_dir)
     if run.is_finished():
@@ -386,10 +392,6 @@ def _train_if_needed(variant: Variant, run_dir: Path, log: Callable[[str], None]
 
 
 def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
-    from echolite.data.run_split import frames_for_split
-    from echolite.evaluation.postprocess import PostprocessConfig
-    from echolite.evaluation.scoring import score_frames, write_frame_csv
-    from echolite.inference import KerasSegmenter
 
     run = RunDir(run_dir)
     frames = frames_for_split(run.load_config().train.data, split, run, variant.model.input_size).frames
@@ -417,8 +419,6 @@ def make_runner(out: Path, score_split: str, workers: int = 1, log: Callable[[st
 
 
 def _train_in_parallel(variants: list[Variant], out: Path, workers: int) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     slots = context.Queue()
@@ -433,7 +433,6 @@ def _train_in_parallel(variants: list[Variant], out: Path, workers: int) -> None
 def device_slots(workers: int) -> list[str]:
     """One device per worker process: GPU ids round robin (``"0"``, ``"1"``, ...), or without GPUs an equal share
     of this process's CPU cores (``"cpu:0,1"``, ``"cpu:2,3"``)."""
-    import os
 
     gpus = _visible_gpus()
     if gpus:
@@ -444,7 +443,6 @@ def device_slots(workers: int) -> list[str]:
 
 
 def _claim_device(slots) -> None:
-    import os
 
     device = slots.get()
     if device.startswith("cpu:"):
@@ -455,12 +453,11 @@ def _claim_device(slots) -> None:
 
 
 def _visible_gpus() -> list[str]:
-    import os
 
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is not None:
         return [d for d in listed.split(",") if d.strip()]
-    import tensorflow as tf
+    import tensorflow as tf  # on use: CUDA_VISIBLE_DEVICES answers without starting TensorFlow
 
     return [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
 
@@ -490,7 +487,6 @@ COLUMNS = [
 
 def write_tables(rows: list[dict], out: Path, plan: Plan) -> tuple[Path, Path]:
     """``ablation.csv`` (every variant) and ``ablation.md``: the Table VI summary, then every variant (Table V)."""
-    import csv
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = out / TABLE_CSV, out / TABLE_MD

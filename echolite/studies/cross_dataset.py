@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from echolite.data.layouts import detect_layout
 from echolite.data.run_split import load_with_split, select_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import PAPER_STRUCTURES
@@ -96,7 +97,6 @@ def _copy_of_training_data(data: str, run: RunDir, load) -> bool:
     frames. ``load(path, run or None)``: the data and split, read once for the whole evaluation."""
     if data == "phantom":
         return False
-    from echolite.data.layouts import detect_layout
 
     saved = run.load_config()
     trained, patients = set(saved.split["train"]), {case.patient for case in detect_layout(Path(data)).cases}

@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from echolite.data.run_split import load_with_split, select_split
 from echolite.errors import EcholiteError
 from echolite.models.layers import load_saved_model
 from echolite.run import RunDir
@@ -109,7 +110,6 @@ def average_saved_run(run: RunDir, last: int, data: str | None = None) -> tuple[
     """``average_run`` on the run's training frames, read from ``data`` (default: the saved folder), which must
     hold every training patient: the batch-norm statistics are re-estimated on them. Returns the averaged model's
     path and the data folder used."""
-    from echolite.data.run_split import load_with_split, select_split
 
     saved = run.load_config()
     data = run.training_data(data)

@@ -18,6 +18,10 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import tensorflow as tf
+from keras import tree
+from keras.src.backend.tensorflow import trainer as keras_tf_trainer  # patched below: Keras 3 multi-worker bugs
+
 from echolite.errors import EcholiteError
 
 DEFAULT_CONNECT_TIMEOUT_S = 120.0
@@ -33,8 +37,6 @@ class Placement:
 
 def place(name: str, batch_size: int) -> Placement:
     """The strategy for ``name``, checked: a readable TF_CONFIG, reachable workers, a divisible batch."""
-    import tensorflow as tf
-
     if name == "multi-worker":
         cluster, task = _read_tf_config()
         timeout = float(os.environ.get("ECHOLITE_WORKER_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_S))
@@ -74,8 +76,6 @@ def patch_symbolic_build(model, placement: Placement) -> None:
     multi-worker step output along axis 0, which fails on scalars: average scalars as scalars."""
     if placement.replicas == 1 or not hasattr(model, "_maybe_symbolic_build"):
         return
-    from keras import tree
-
     strategy = placement.strategy
 
     def build(iterator=None, data_batch=None):
@@ -91,8 +91,6 @@ def patch_symbolic_build(model, placement: Placement) -> None:
     model._maybe_symbolic_build = build
     if not isinstance(strategy, _multi_worker_type()):
         return
-    from keras.src.backend.tensorflow import trainer as keras_tf_trainer
-
     if getattr(keras_tf_trainer.reduce_per_replica, "scalar_safe", False):
         return
     original = keras_tf_trainer.reduce_per_replica
@@ -110,14 +108,10 @@ def patch_symbolic_build(model, placement: Placement) -> None:
 
 
 def _multi_worker_type():
-    import tensorflow as tf
-
     return tf.distribute.MultiWorkerMirroredStrategy
 
 
 def _rank(value, strategy) -> int:
-    import tensorflow as tf
-
     local = (
         strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
     )

@@ -25,6 +25,7 @@ from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.metrics import dice_per_class
 from echolite.inference import predict_labels
 from echolite.models import build_unet, get_preset, inference_model
+from echolite.plots import plot_training_curves
 from echolite.run import RunDir
 from echolite.training.averaging import EpochWeights, average_run, kept_epochs
 from echolite.training.checkpoint import EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
@@ -352,6 +353,5 @@ def _write_summary(result: TrainResult) -> None:
 
 
 def _plot_curves(run: RunDir) -> None:
-    from echolite.plots import plot_training_curves
 
     plot_training_curves(run.history, run.curves)
