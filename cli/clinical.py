@@ -10,6 +10,7 @@ import click
 from echolite.cli.common import given_on_command_line, mask_options, num, without_nan
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
+from echolite.evaluation.postprocess import PostprocessConfig
 
 
 @click.command()
@@ -73,7 +74,6 @@ def measure(
 ):
     """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
     with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
-    from echolite.evaluation.postprocess import PostprocessConfig
 
     if ground_truth and (tta != "none" or given_on_command_line("close_myocardium") or ensemble):
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
@@ -92,7 +92,7 @@ def measure(
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
         raise EcholiteError("give either MODEL or --ground-truth")
-    from echolite.clinical.measure import measure as run_measure
+    from echolite.clinical.measure import measure as run_measure  # on use: keeps `echolite --help` fast
 
     report = run_measure(
         model,
@@ -143,7 +143,7 @@ def _print_patients(report) -> None:
 
 
 def _print_agreement(report, comparison: str, quantities: dict) -> None:
-    from echolite.clinical.measure import QUANTITIES
+    from echolite.clinical.measure import QUANTITIES  # on use: keeps `echolite --help` fast
 
     against = {"vs_expert_masks": "expert masks", "vs_reference": "reference EF"}[comparison]
     click.echo(
@@ -173,7 +173,7 @@ def _print_qc(report) -> None:
     )
     for f in report.failing_frames:
         click.echo(f"  {f.frame}: {', '.join(f.failed)}")
-    from echolite.clinical.quality import volume_problem
+    from echolite.clinical.quality import volume_problem  # on use: keeps `echolite --help` fast
 
     for p, problem in ((p, volume_problem(p)) for p in report.patients):
         if problem:
@@ -192,7 +192,7 @@ def _print_cine(
     ensemble: tuple[Path, ...],
     mitral_cut: bool,
 ) -> None:
-    from echolite.clinical.measure import measure_cine
+    from echolite.clinical.measure import measure_cine  # on use: keeps `echolite --help` fast
 
     report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble, mitral_cut)
     r = report.result

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import click
 
+from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
+from echolite_edge.tta import TTA_MODES
+
 
 @contextmanager
 def progress_bar(label: str):
@@ -39,8 +42,6 @@ def mask_options(command):
     """The options that decide a model's masks, shared by the commands that predict: an ensemble, test-time
     augmentation and the optional post-processing steps (the library's ``ensemble``, ``tta`` and
     ``PostprocessConfig``)."""
-    from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
-    from echolite_edge.tta import TTA_MODES
 
     options = [
         click.option(

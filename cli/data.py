@@ -20,7 +20,7 @@ def data():
 @click.argument("path", type=click.Path(path_type=Path))
 def data_inspect(path):
     """Report layout, patients, views, phases, sizes, spacings, labels and every problem."""
-    from echolite.data.inspect import inspect_data
+    from echolite.data.inspect import inspect_data  # on use: keeps `echolite --help` fast
 
     with progress_bar("reading") as progress:
         report = inspect_data(path, progress)
@@ -70,7 +70,7 @@ def data_inspect(path):
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
 def data_preview(path, augment, out, count, seed):
     """Write a PNG grid of augmented frames with mask outlines (PATH may be 'phantom')."""
-    from echolite.data.inspect import preview_augmentation
+    from echolite.data.inspect import preview_augmentation  # on use: keeps `echolite --help` fast
 
     preview_augmentation(path, augment, out, count, seed)
     click.echo(f"wrote {out}")

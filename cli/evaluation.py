@@ -9,7 +9,10 @@ import click
 
 from echolite.cli.common import fmt9, given_on_command_line, mask_options, progress_bar
 from echolite.config import SPLITS
+from echolite.errors import EcholiteError
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
+from echolite.evaluation.postprocess import PostprocessConfig
+from echolite_edge.postprocess import CLOSE_DEFAULT
 
 TITLES = {"LV": "LV endo", "EPI": "LV epi", "MYO": "MYO", "LA": "LA"}
 MISSED_WORDS = {
@@ -65,10 +68,7 @@ def evaluate(
 ):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
-    from echolite.errors import EcholiteError
-    from echolite.evaluation.postprocess import PostprocessConfig
-    from echolite.evaluation.report import evaluate as run_evaluation
-    from echolite_edge.postprocess import CLOSE_DEFAULT
+    from echolite.evaluation.report import evaluate as run_evaluation  # on use: keeps `echolite --help` fast
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
@@ -136,8 +136,11 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
     """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice, Hausdorff and MAD per structure,
     boxplots. A and B are `evaluate --out` folders, run folders, .keras files or folders of predicted masks; or two
     `measure --out` folders, whose patients' EDV, ESV and EF errors against the expert masks are compared."""
-    from echolite.clinical.measure import compare_measurements, is_measure_report  # heavy: on use, for a fast --help
-    from echolite.evaluation.report import compare as run_comparison  # heavy: on use, for a fast --help
+    from echolite.clinical.measure import (  # on use: keeps `echolite --help` fast
+        compare_measurements,
+        is_measure_report,
+    )
+    from echolite.evaluation.report import compare as run_comparison  # on use: keeps `echolite --help` fast
 
     if is_measure_report(model_a) and is_measure_report(model_b):
         result = compare_measurements(model_a, model_b, metrics, structures)

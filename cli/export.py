@@ -87,7 +87,7 @@ def _mode_flags(command):
 @click.pass_context
 def export(ctx, run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged, out):
     """Export RUN (a run folder) to TFLite with metadata, gated on validation Dice against the float model."""
-    from echolite.export.exporter import export_run
+    from echolite.export.exporter import export_run  # on use: keeps `echolite --help` fast
 
     settings = ExportSettings(
         mode or DEFAULT_MODE, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged

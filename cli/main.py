@@ -22,8 +22,10 @@ from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
 from echolite.config import AUGMENTATIONS, LOSSES, SCHEDULERS, SEED_MAX, STRATEGIES, TrainConfig
-from echolite.errors import EcholiteError
+from echolite.errors import EcholiteError, check_writable
 from echolite.models.presets import PRESETS, QUICKSTART, resolve_configs
+from echolite.run import RunDir
+from echolite_edge.files import owner_of, write_atomically
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logging below errors (see also --verbose)
 
@@ -190,7 +192,7 @@ def train(
         f"augment {config.augment} -> {out}{' (resuming)' if resume else ''}"
     )
 
-    from echolite.training.trainer import train as run_training
+    from echolite.training.trainer import train as run_training  # on use: keeps `echolite --help` fast
 
     result = run_training(
         config,
@@ -227,8 +229,7 @@ def train(
 def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> TrainConfig:
     """A resumed run keeps its own settings but --epochs and --data (a moved data folder): say which options
     given now are ignored."""
-    from echolite.run import RunDir
-    from echolite.training.trainer import resumed_configs
+    from echolite.training.trainer import resumed_configs  # on use: keeps `echolite --help` fast
 
     ctx = click.get_current_context()
     given = [
@@ -249,8 +250,7 @@ def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> T
 def average(run, last, data):
     """Write RUN/model_averaged.keras: the mean of the weights kept for the last epochs (train with
     --average-last N), batch-norm statistics recomputed on the run's training frames."""
-    from echolite.run import RunDir
-    from echolite.training.averaging import average_saved_run
+    from echolite.training.averaging import average_saved_run  # on use: keeps `echolite --help` fast
 
     home = RunDir.require(run)
     path, data = average_saved_run(home, last, data)
@@ -267,7 +267,7 @@ def average(run, last, data):
 @click.option("--size", type=int, default=256, show_default=True, help="Frame size in pixels.")
 def phantom(out, count, seed, size):
     """Write synthetic echo frames (img/, ref/ in CAMUS PNG-export layout) and a preview grid."""
-    from echolite.data.writers import write_phantom
+    from echolite.data.writers import write_phantom  # on use: keeps `echolite --help` fast
 
     preview = write_phantom(out, count, seed, size)
     click.echo(f"wrote {count} frames to {out}/img, masks to {out}/ref, preview {preview}")
@@ -295,10 +295,8 @@ def phantom(out, count, seed, size):
 def bench(models, threads, runs, baseline, json_file, image):
     """Latency and cost of models in all their forms, in one table (MODELS: run folders, .keras or .tflite files,
     or preset names for untrained models)."""
-    from echolite.errors import check_writable
-    from echolite.export.bench import bench as run_bench
-    from echolite.export.bench import format_table
-    from echolite_edge.files import owner_of, write_atomically
+    from echolite.export.bench import bench as run_bench  # on use: keeps `echolite --help` fast
+    from echolite.export.bench import format_table  # on use: keeps `echolite --help` fast
 
     if json_file:  # before the timing, which is the work a bad path would lose
         if json_file.is_dir():
@@ -319,7 +317,7 @@ def bench(models, threads, runs, baseline, json_file, image):
 def presets():
     """List the model presets with their parameters, compute per frame (GMAC, counted from the graph) and
     estimated int8 file size."""
-    from echolite.models import describe_presets
+    from echolite.models import describe_presets  # on use: keeps `echolite --help` fast
 
     click.echo(f"{'preset':<13} {'params':>12} {'GMAC':>7} {'int8 MB':>8} {'input':>6}  description")
     for row in describe_presets():
