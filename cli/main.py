@@ -23,7 +23,7 @@ from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
 from echolite.config import AUGMENTATIONS, LOSSES, SCHEDULERS, SEED_MAX, STRATEGIES, TrainConfig
 from echolite.errors import EcholiteError, check_writable
-from echolite.models.presets import PRESETS, QUICKSTART, resolve_configs
+from echolite.models.presets import PRESETS, QUICKSTART, preset_table, resolve_configs
 from echolite.run import RunDir
 from echolite_edge.files import owner_of, write_atomically
 
@@ -317,10 +317,8 @@ def bench(models, threads, runs, baseline, json_file, image):
 def presets():
     """List the model presets with their parameters, compute per frame (GMAC, counted from the graph) and
     estimated int8 file size."""
-    from echolite.models import describe_presets  # on use: keeps `echolite --help` fast
-
     click.echo(f"{'preset':<13} {'params':>12} {'GMAC':>7} {'int8 MB':>8} {'input':>6}  description")
-    for row in describe_presets():
+    for row in preset_table():
         click.echo(
             f"{row['name']:<13} {row['parameters']:>12,} {row['gmac']:>7.2f} {row['int8_mb']:>8.2f} "
             f"{row['input_size']:>6}  {row['description']}"

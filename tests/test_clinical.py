@@ -219,7 +219,7 @@ def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkey
 
 
 def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
-    import echolite.inference
+    import echolite.clinical.measure
     from echolite.clinical.measure import measure_cine
     from echolite.data.phantom import make_phantom_cine
 
@@ -232,7 +232,7 @@ def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
         def predict_labels(self, batch):
             return masks[: len(batch)] if len(batch) < len(masks) else masks
 
-    monkeypatch.setattr(echolite.inference, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
+    monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
     from echolite.evaluation.postprocess import PostprocessConfig
 

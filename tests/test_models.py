@@ -181,13 +181,27 @@ def test_mac_counts_of_the_paper_models():
     assert 3.9 < lw < 4.1 and 14.5 < nn < 15.0  # 4.0 and 14.8 GMAC per 256×256 frame: 3.7× the compute
 
 
-def test_edge_presets_cost_at_most_a_quarter_of_lw_unet():
-    from echolite.models.compute import count_macs
+@pytest.mark.slow
+def test_listed_preset_costs_are_the_counted_ones():
+    from echolite.models.compute import describe_presets
+    from echolite.models.presets import preset_table
 
-    lw = count_macs(build_model("lw-unet"))
-    costs = {name: count_macs(build_model(name)) for name in ("edge-m", "edge-rt", "edge-s", "edge-xs")}
-    assert all(macs <= 1.0e9 and macs * 4 <= lw for macs in costs.values()), costs
-    assert costs["edge-xs"] < costs["edge-s"] < costs["edge-rt"] < costs["edge-m"]
+    listed = {row["name"]: row for row in preset_table()}
+    for counted in describe_presets():
+        row = listed[counted["name"]]
+        assert row["parameters"] == counted["parameters"], counted["name"]
+        assert row["gmac"] == pytest.approx(counted["gmac"], abs=5e-4) and row["int8_mb"] == pytest.approx(
+            counted["int8_mb"], abs=5e-4
+        ), counted["name"]
+
+
+def test_edge_presets_cost_at_most_a_quarter_of_lw_unet():
+    from echolite.models.presets import COSTS
+
+    gmac = {name: cost[1] for name, cost in COSTS.items()}
+    edge = {name: gmac[name] for name in ("edge-m", "edge-rt", "edge-s", "edge-xs")}
+    assert all(g <= 1.0 and g * 4 <= gmac["lw-unet"] for g in edge.values()), edge
+    assert edge["edge-xs"] < edge["edge-s"] < edge["edge-rt"] < edge["edge-m"]
 
 
 def test_bilinear_head_upsamples_the_logits_of_the_half_resolution_unet(tiny_config):

@@ -137,6 +137,39 @@ def get_preset(name: str) -> Preset:
     return PRESETS[name]
 
 
+COSTS: dict[str, tuple[int, float, float]] = {
+    "unet0": (118036, 1.826, 0.123),
+    "unet1": (1976644, 4.006, 2.003),
+    "unet2": (10851972, 16.278, 10.913),
+    "unet3": (31377988, 55.621, 31.466),
+    "nnunet": (33467800, 14.766, 30.766),
+    "lw-unet": (1983348, 4.006, 2.003),
+    "lw-unet-relu": (1983348, 4.006, 2.003),
+    "edge-m": (1967640, 0.781, 1.989),
+    "edge-rt": (1966212, 0.713, 1.987),
+    "edge-s": (1745336, 0.405, 1.774),
+    "edge-xs": (257144, 0.210, 0.303),
+}
+"""Per preset: parameters, GMAC per frame at its input size and the estimated int8 file size in MB, as
+``echolite.models.compute.describe_presets`` counts them from the built graphs (a test recounts them), so that
+listing the presets builds no model."""
+
+
+def preset_table() -> list[dict]:
+    """Every preset with its cost (``COSTS``), input size and description."""
+    return [
+        {
+            "name": name,
+            "parameters": COSTS[name][0],
+            "gmac": COSTS[name][1],
+            "int8_mb": COSTS[name][2],
+            "input_size": preset.model.input_size,
+            "description": preset.description,
+        }
+        for name, preset in PRESETS.items()
+    ]
+
+
 QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 96}
 """Training on the phantom without explicit values: a few minutes on a laptop CPU."""
 

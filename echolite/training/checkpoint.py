@@ -61,8 +61,12 @@ def _state_problem(state: TrainState) -> str | None:
     return None
 
 
-def atomic_save_model(model: keras.Model, path: Path) -> None:
+def atomic_save_model(model: keras.Model, path: Path, optimizer: bool = True) -> None:
+    """``model`` saved whole or not at all; without ``optimizer`` as an uncompiled model of the same layers and
+    weights, a third of the size (the optimizer's moments are only needed to resume, from the checkpoint)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not optimizer:
+        model = keras.Model(model.inputs, model.outputs, name=model.name)
     with atomic_path(path) as tmp:
         model.save(tmp)
 
@@ -80,7 +84,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         score = float(logs[self.monitor])
         if score > self.state.best_score:
             self.state.best_score, self.state.best_epoch, self.state.wait = score, epoch + 1, 0
-            atomic_save_model(self.model, self.run.model)
+            atomic_save_model(self.model, self.run.model, optimizer=False)
         else:
             self.state.wait += 1
         self.state.epochs_done = epoch + 1
