@@ -29,8 +29,9 @@ def main() -> None:
 
     from echolite.data.phantom import make_phantom
     from echolite.export.tflite import export_tflite
-    from echolite.models import build_unet, get_preset, inference_model
+    from echolite.models import build_unet, inference_model
     from echolite.models.compute import count_macs
+    from echolite.presets import get_preset
     from echolite_edge.runner import load_interpreter
 
     edge, relu = get_preset("edge-m").model, get_preset("lw-unet-relu").model

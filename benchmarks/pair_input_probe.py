@@ -112,7 +112,8 @@ def main() -> None:
     from echolite.evaluation.anatomy import check_anatomy, is_outlier
     from echolite.evaluation.metrics import dice_per_class
     from echolite.evaluation.postprocess import postprocess
-    from echolite.models import get_preset, inference_model
+    from echolite.models import inference_model
+    from echolite.presets import get_preset
     from echolite.training.trainer import compiled_model
 
     preset = get_preset("edge-rt")

@@ -57,7 +57,7 @@ def main() -> None:
 def _train_fps(frames, args, jit: bool) -> tuple[float, float]:
     from echolite.config import TrainConfig
     from echolite.data.pipeline import make_dataset
-    from echolite.models import get_preset
+    from echolite.presets import get_preset
     from echolite.training.trainer import compiled_model
 
     config = TrainConfig(preset=args.preset, batch_size=args.batch_size, augment=args.augment, jit_compile=jit)

@@ -23,7 +23,7 @@ from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
 from echolite.config import AUGMENTATIONS, LOSSES, SCHEDULERS, SEED_MAX, STRATEGIES, TrainConfig
 from echolite.errors import EcholiteError, check_writable
-from echolite.models.presets import PRESETS, QUICKSTART, preset_table, resolve_configs
+from echolite.presets import PRESETS, QUICKSTART, preset_table, resolve_configs
 from echolite.run import RunDir
 from echolite_edge.files import owner_of, write_atomically
 

@@ -48,7 +48,7 @@ def test_int8_input_takes_the_full_pixel_range_whatever_the_calibration_frames(t
 
 @pytest.mark.parametrize("preset", ["edge-m", "edge-rt"])
 def test_int8_runs_wholly_in_xnnpack_and_keeps_mish_in_float(tmp_path, tiny_config, frames, preset):
-    from echolite.models.presets import get_preset
+    from echolite.presets import get_preset
     from echolite_edge.image import model_input
     from echolite_edge.runner import EdgeSegmenter, quantize
 
@@ -250,7 +250,7 @@ def test_a_killed_conversion_leaves_no_scratch_behind(tmp_path, monkeypatch):
 
 def test_bench_times_an_untrained_preset_in_its_three_forms(monkeypatch, tiny_config):
     from echolite.export.bench import bench
-    from echolite.models.presets import PRESETS, Preset
+    from echolite.presets import PRESETS, Preset
 
     monkeypatch.setitem(PRESETS, "tiny", Preset(dataclasses.replace(tiny_config, activation="relu")))
     rows = bench(["tiny"], runs=1, warmup=1, threads=(1,))

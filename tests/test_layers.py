@@ -29,6 +29,7 @@ LAYERS = [
     ["echolite.evaluation"],
     ["echolite.models"],
     ["echolite.data"],
+    ["echolite.presets"],
     ["echolite.plots"],
     ["echolite.run"],
     ["echolite.config"],

@@ -6,7 +6,7 @@ import pytest
 from echolite.config import ModelConfig
 from echolite.errors import EcholiteError
 from echolite.models import build_model, build_unet, inference_model
-from echolite.models.presets import PRESETS
+from echolite.presets import PRESETS
 
 PAPER_PARAMS = {
     "unet0": 119e3,
@@ -109,7 +109,7 @@ def test_config_roundtrip(tmp_path, tiny_config):
 
 
 def test_resolve_configs_preset_quickstart_and_overrides():
-    from echolite.models.presets import QUICKSTART, resolve_configs
+    from echolite.presets import QUICKSTART, resolve_configs
 
     model, train = resolve_configs("unet2", data="x")
     assert (train.batch_size, train.scheduler, train.epochs, model.input_size) == (16, "plateau", 100, 256)
@@ -184,7 +184,7 @@ def test_mac_counts_of_the_paper_models():
 @pytest.mark.slow
 def test_listed_preset_costs_are_the_counted_ones():
     from echolite.models.compute import describe_presets
-    from echolite.models.presets import preset_table
+    from echolite.presets import preset_table
 
     listed = {row["name"]: row for row in preset_table()}
     for counted in describe_presets():
@@ -196,7 +196,7 @@ def test_listed_preset_costs_are_the_counted_ones():
 
 
 def test_edge_presets_cost_at_most_a_quarter_of_lw_unet():
-    from echolite.models.presets import COSTS
+    from echolite.presets import COSTS
 
     gmac = {name: cost[1] for name, cost in COSTS.items()}
     edge = {name: gmac[name] for name in ("edge-m", "edge-rt", "edge-s", "edge-xs")}
@@ -261,3 +261,16 @@ def test_int8_size_estimate_counts_one_byte_per_weight():
     y = keras.layers.Conv2D(4, 3, padding="same")(x)  # 36 weights, 4 channels
     y = keras.layers.DepthwiseConv2D(3, padding="same")(y)  # 36 weights, 4 channels
     assert int8_bytes(keras.Model(x, y)) == 36 + 36 + 16 * (4 + 4)
+
+
+def test_keras_loads_a_saved_model_after_importing_echolite_models(tmp_path, tiny_config):
+    import subprocess
+    import sys
+
+    build_unet(tiny_config).save(tmp_path / "m.keras")
+    code = (
+        "import sys, echolite; assert 'keras' not in sys.modules; import echolite.models, keras; "
+        f"print(keras.models.load_model({str(tmp_path / 'm.keras')!r}).count_params())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and int(out.stdout.split()[-1]) == build_unet(tiny_config).count_params(), out.stderr

@@ -25,7 +25,7 @@ from echolite.data.phantom import make_phantom
 from echolite.errors import EcholiteError
 from echolite.export.tflite import export_tflite
 from echolite.inference import load_keras_model
-from echolite.models.presets import PRESETS, get_preset
+from echolite.presets import PRESETS, get_preset
 from echolite.run import RunDir
 from echolite_edge.bench import stats_ms
 from echolite_edge.image import model_input, resize_nearest

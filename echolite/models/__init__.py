@@ -1,27 +1,10 @@
-"""Model builders (``unet``), their custom layers (``layers``) and the paper's presets (``presets``, data only).
+"""Model builders (``unet``), their custom layers (``layers``) and what a model costs (``compute``).
 
-The presets import nothing heavy; the builders load Keras on first use, so the command line stays fast.
+Importing this package loads Keras and registers echolite's custom layers, so ``keras.models.load_model`` reads an
+echolite ``.keras`` file after ``import echolite.models``. The presets (data only) live in ``echolite.presets``.
 """
 
-from __future__ import annotations
+from echolite.models.layers import BilinearUpsample, NearestUpsample, load_saved_model
+from echolite.models.unet import build_model, build_unet, inference_model
 
-import importlib
-
-from echolite.models.presets import PRESETS, Preset, get_preset
-
-_BUILDERS = {
-    "build_model": "unet",
-    "build_unet": "unet",
-    "inference_model": "unet",
-    "describe_presets": "compute",
-    "NearestUpsample": "layers",
-}
-
-
-def __getattr__(name: str):
-    if name in _BUILDERS:
-        return getattr(importlib.import_module(f"echolite.models.{_BUILDERS[name]}"), name)
-    raise AttributeError(f"module 'echolite.models' has no attribute {name!r}")
-
-
-__all__ = ["PRESETS", "Preset", "get_preset", *_BUILDERS]  # noqa: PLE0604 (the builders' names, strings)
+__all__ = ["BilinearUpsample", "NearestUpsample", "build_model", "build_unet", "inference_model", "load_saved_model"]

@@ -11,8 +11,8 @@ import math
 
 import keras
 
-from echolite.models.presets import PRESETS
 from echolite.models.unet import build_model, inference_model
+from echolite.presets import PRESETS
 
 
 def count_macs(model: keras.Model) -> int:

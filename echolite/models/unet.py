@@ -12,7 +12,7 @@ import keras
 
 from echolite.config import ModelConfig
 from echolite.models.layers import BilinearUpsample, NearestUpsample
-from echolite.models.presets import get_preset
+from echolite.presets import get_preset
 
 # The Keras API the builder uses. Quantization-aware training swaps in tf_keras (see ``echolite.export.qat_worker``), so
 # both frameworks build the same graph with the same layer names.

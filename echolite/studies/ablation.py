@@ -32,7 +32,7 @@ from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import per_frame, read_frame_csv, score_frames, summarize, write_frame_csv
 from echolite.evaluation.stats import paired_p
 from echolite.inference import KerasSegmenter
-from echolite.models.presets import get_preset, resolve_configs
+from echolite.presets import get_preset, resolve_configs
 from echolite.run import RunDir
 from echolite_edge.files import atomic_path
 
@@ -250,7 +250,7 @@ def _resolved(base: dict, change: dict, where: str) -> None:
 
 
 def resolve(base: dict, change: dict, label: str, defaults: TrainConfig) -> Variant:
-    """Settings → configs (``echolite.models.presets.resolve_configs``) on the study's data and split. ``preset`` sets
+    """Settings → configs (``echolite.presets.resolve_configs``) on the study's data and split. ``preset`` sets
     everything its preset defines; ``size`` swaps only the channel widths for those of another preset."""
     settings = {**base, **change}
     overrides = {k: v for k, v in settings.items() if k in TRAIN_FIELDS | MODEL_FIELDS}

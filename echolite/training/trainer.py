@@ -24,8 +24,9 @@ from echolite.data.splits import choose_split
 from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.metrics import dice_per_class
 from echolite.inference import predict_labels
-from echolite.models import build_unet, get_preset, inference_model
+from echolite.models import build_unet, inference_model
 from echolite.plots import plot_training_curves
+from echolite.presets import get_preset
 from echolite.run import RunDir
 from echolite.training.averaging import EpochWeights, average_run, kept_epochs
 from echolite.training.checkpoint import EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
