@@ -67,7 +67,6 @@ class KerasSegmenter:
         self.input_size, self.tta = int(self.model.input_shape[1]), tta
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-
         probs = tta_scores(images, self.predict_probabilities, self.tta, logits=False)
         return np.argmax(probs, axis=-1).astype(np.uint8)
 
@@ -80,7 +79,6 @@ class TFLiteSegmenter:
     """A batch-1 ``image -> mask`` TFLite model; ``predict_scores`` gives the dequantized class scores."""
 
     def __init__(self, model: Path | bytes, threads: int = 2, tta: str = "none"):
-
         self.tta = tta
         self.source = Path(model) if not isinstance(model, (bytes, bytearray)) else Path("<converted model>")
         try:
@@ -99,11 +97,9 @@ class TFLiteSegmenter:
         return invoke_scores(self.interpreter, images)
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-
         return np.argmax(tta_scores(images, self.predict_scores, self.tta), axis=-1).astype(np.uint8)
 
     def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
-
         return softmax(self.predict_scores(images))
 
 
@@ -124,7 +120,6 @@ class EnsembleSegmenter:
         self.source, self.input_size = members[0].source, sizes.pop()
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
-
         return np.argmax(tta_probabilities(images, self.predict_probabilities, self.tta), axis=-1).astype(np.uint8)
 
     def predict_probabilities(self, images: np.ndarray) -> np.ndarray:

@@ -89,7 +89,6 @@ STRUCTURE_NAMES = {LV: "LV (left ventricle)", MYO: "MYO (myocardium)", LA: "LA (
 
 
 def _legend(ax_or_fig) -> None:
-
     handles = [Patch(color=LABEL_COLORS[label], label=name) for label, name in STRUCTURE_NAMES.items()]
     ax_or_fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, frameon=False)
 

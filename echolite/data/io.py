@@ -183,7 +183,6 @@ def _gunzip(data: bytes) -> tuple[bytes, str | None]:
 
 
 def _nifti_shortfall(data: bytes) -> str | None:
-
     for order in "<>":
         if len(data) >= 112 and struct.unpack(order + "i", data[:4])[0] == 348:  # NIfTI-1
             datatype, bitpix = struct.unpack(order + "hh", data[70:74])

@@ -135,7 +135,6 @@ def _has_export_metadata(out: Path) -> bool:
 
 
 def _quantization_aware(network, saved, calibration, settings: ExportSettings, log) -> bytes:
-
     qat = QATSettings(
         epochs=settings.qat_epochs,
         learning_rate=settings.qat_lr,

@@ -336,7 +336,6 @@ def _score(outcome: Outcome, rule: Rule) -> float:
 
 
 def _row(step: str, outcome: Outcome, against: Outcome | None, conclusion: str, rule: Rule, kept: bool) -> dict:
-
     summary = outcome.summary
     row = {
         "step": step,
@@ -392,7 +391,6 @@ def _train_if_needed(variant: Variant, run_dir: Path, log: Callable[[str], None]
 
 
 def _score_run(run_dir: Path, variant: Variant, split: str, path: Path) -> None:
-
     run = RunDir(run_dir)
     frames = frames_for_split(run.load_config().train.data, split, run, variant.model.input_size).frames
     labels = KerasSegmenter(run_dir).predict_labels(frames.images)
@@ -419,7 +417,6 @@ def make_runner(out: Path, score_split: str, workers: int = 1, log: Callable[[st
 
 
 def _train_in_parallel(variants: list[Variant], out: Path, workers: int) -> None:
-
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     slots = context.Queue()
     for slot in device_slots(workers):
@@ -443,7 +440,6 @@ def device_slots(workers: int) -> list[str]:
 
 
 def _claim_device(slots) -> None:
-
     device = slots.get()
     if device.startswith("cpu:"):
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
@@ -453,7 +449,6 @@ def _claim_device(slots) -> None:
 
 
 def _visible_gpus() -> list[str]:
-
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is not None:
         return [d for d in listed.split(",") if d.strip()]

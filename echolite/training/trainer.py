@@ -354,5 +354,4 @@ def _write_summary(result: TrainResult) -> None:
 
 
 def _plot_curves(run: RunDir) -> None:
-
     plot_training_curves(run.history, run.curves)
