@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from echolite import __version__
 from echolite.cli.ablation import ablate, cross_evaluate
 from echolite.cli.clinical import measure
 from echolite.cli.common import QUIET_TENSORFLOW
@@ -25,6 +24,7 @@ from echolite.config import AUGMENTATIONS, LOSSES, SCHEDULERS, SEED_MAX, STRATEG
 from echolite.errors import EcholiteError, check_writable
 from echolite.presets import PRESETS, QUICKSTART, preset_table, resolve_configs
 from echolite.run import RunDir
+from echolite.version import __version__
 from echolite_edge.files import owner_of, write_atomically
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logging below errors (see also --verbose)

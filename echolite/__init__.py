@@ -1,11 +1,27 @@
 """echolite: lightweight cardiac ultrasound segmentation (Kjelsrud et al.), Keras 3 on TensorFlow.
 
-This module imports nothing heavy so `echolite --help` and the edge runner stay fast; import the
-submodules (``echolite.models``, ``echolite.training.trainer``, ...) for the real work.
+The public Python API. ``import echolite`` loads nothing heavy (the command line and the device runner stay fast);
+``load_model`` loads Keras or a TFLite interpreter when it is called::
+
+    import echolite
+    model = echolite.load_model("runs/quickstart")  # a run folder, a .keras file or an exported .tflite
+    labels = model.segment(frame)  # (H, W) gray frame of any size -> (H, W) labels: 0 bg, 1 LV, 2 MYO, 3 LA
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
+from echolite.version import __version__
 from echolite_edge.labels import LABELS
 
-__all__ = ["LABELS", "__version__"]
+
+def load_model(path, tta: str = "none", ensemble=(), postprocess=None):
+    """A trained model, ready to segment frames of any size (``echolite.inference.FrameSegmenter``): ``path`` is a
+    run folder, a ``.keras`` file or an exported ``.tflite``; ``tta`` a test-time augmentation mode (``none``,
+    ``zoom``, ``zoom-gamma``); ``ensemble`` more models whose class probabilities are averaged with it;
+    ``postprocess`` an ``echolite.evaluation.postprocess.PostprocessConfig`` (default: the commands' default)."""
+    from echolite.inference import FrameSegmenter, load_segmenter  # on use: `import echolite` stays light
+
+    return FrameSegmenter(load_segmenter(path, tta, tuple(ensemble)), postprocess)
+
+
+__all__ = ["LABELS", "__version__", "load_model"]

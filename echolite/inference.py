@@ -18,8 +18,9 @@ from echolite.data.cases import to_labels
 from echolite.data.frames import FrameSet
 from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
 from echolite.errors import EcholiteError
+from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.run import RunDir
-from echolite_edge.image import resize_nearest
+from echolite_edge.image import check_frame_size, model_input, resize_nearest
 from echolite_edge.runner import check_segmentation_io, invoke_scores, load_interpreter
 from echolite_edge.tta import check_tta, softmax, tta_probabilities, tta_scores
 
@@ -53,6 +54,39 @@ def load_segmenter(path: Path, tta: str = "none", ensemble: tuple[Path, ...] = (
     return KerasSegmenter(path, tta=tta)
 
 
+def check_grid(images: np.ndarray, segmenter: Segmenter) -> None:
+    """``images`` is a stack (N, S, S) on the segmenter's grid; anything else is one clear error, not the
+    interpreter's or the model's shape complaint."""
+    size = segmenter.input_size
+    if np.ndim(images) != 3 or tuple(np.shape(images)[1:]) != (size, size):
+        raise EcholiteError(
+            f"{segmenter.source}: predict_labels takes frames (N, {size}, {size}) on the model's grid, got shape "
+            f"{np.shape(images)}; echolite.load_model(...).segment(frame) takes one frame of any size"
+        )
+
+
+class FrameSegmenter:
+    """One frame of any size segmented as the commands segment it: the frame on the model's grid, the model's
+    labels (with its test-time augmentation and ensemble), the post-processing, and the labels back at the frame's
+    size. What ``echolite.load_model`` returns."""
+
+    def __init__(self, segmenter: Segmenter, post: PostprocessConfig | None = None):
+        self.segmenter, self.post = segmenter, post or PostprocessConfig()
+        self.source, self.input_size = segmenter.source, segmenter.input_size
+
+    def segment(self, frame: np.ndarray) -> np.ndarray:
+        """(H, W) labels (0 background, 1 LV, 2 MYO, 3 LA) of a 2D gray frame: uint8 0–255 or float 0–1."""
+        frame = np.asarray(frame)
+        if frame.ndim != 2:
+            raise EcholiteError(f"segment: expected one gray 2D frame (H, W), got shape {frame.shape}")
+        try:
+            check_frame_size(frame, "segment")
+        except ValueError as exc:
+            raise EcholiteError(str(exc)) from None
+        labels = self.segmenter.predict_labels(model_input(frame, self.input_size)[None])[0]
+        return resize_nearest(postprocess(labels, self.post), frame.shape)
+
+
 def is_model(path: Path) -> bool:
     """A run folder or a model file (as opposed to, e.g., a folder of predicted masks)."""
     path = Path(path)
@@ -67,6 +101,7 @@ class KerasSegmenter:
         self.input_size, self.tta = int(self.model.input_shape[1]), tta
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        check_grid(images, self)
         probs = tta_scores(images, self.predict_probabilities, self.tta, logits=False)
         return np.argmax(probs, axis=-1).astype(np.uint8)
 
@@ -97,6 +132,7 @@ class TFLiteSegmenter:
         return invoke_scores(self.interpreter, images)
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        check_grid(images, self)
         return np.argmax(tta_scores(images, self.predict_scores, self.tta), axis=-1).astype(np.uint8)
 
     def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
@@ -120,6 +156,7 @@ class EnsembleSegmenter:
         self.source, self.input_size = members[0].source, sizes.pop()
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        check_grid(images, self)
         return np.argmax(tta_probabilities(images, self.predict_probabilities, self.tta), axis=-1).astype(np.uint8)
 
     def predict_probabilities(self, images: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ PACKAGES = {
 
 LAYERS = [
     ["echolite.cli"],
+    ["echolite"],  # the public Python API
     ["echolite.studies"],
     # folder-in/folder-out jobs the command line calls
     ["echolite.evaluation.report", "echolite.clinical.measure", "echolite.export.exporter", "echolite.export.bench"],
@@ -33,7 +34,7 @@ LAYERS = [
     ["echolite.plots"],
     ["echolite.run"],
     ["echolite.config"],
-    ["echolite.errors", "echolite"],
+    ["echolite.errors", "echolite.version"],
     ["echolite_edge.cli"],
     ["echolite_edge.bench"],
     ["echolite_edge.runner"],

@@ -28,14 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite import LABELS, __version__
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.evaluation.metrics import dice_per_class
 from echolite.export.formats import get_format, metadata_path
 from echolite.export.ops import format_op_report, op_report
 from echolite.inference import TFLiteSegmenter
+from echolite.version import __version__
 from echolite_edge.files import atomic_path
+from echolite_edge.labels import LABELS
 
 MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
 FLOAT_OPS = ("auto", "none")

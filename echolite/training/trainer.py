@@ -15,7 +15,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from echolite import LABELS
 from echolite.config import ModelConfig, TrainConfig
 from echolite.data import FrameSet, LoadedData, load_data
 from echolite.data.augment import check_augmentation
@@ -32,6 +31,7 @@ from echolite.training.averaging import EpochWeights, average_run, kept_epochs
 from echolite.training.checkpoint import EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
 from echolite.training.distribute import Placement, patch_symbolic_build, place, worker_scratch
 from echolite.training.losses import DiceScore, SegmentationLoss
+from echolite_edge.labels import LABELS
 
 
 @dataclass

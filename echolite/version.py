@@ -1,0 +1,3 @@
+"""The package version, in one place (setuptools reads it for the wheel)."""
+
+__version__ = "0.1.0"
