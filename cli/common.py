@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.abc
-import importlib.util
+import logging
 import math
-import os
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from echolite_edge.console import native_stderr_silenced
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
 from echolite_edge.tta import TTA_MODES
 
@@ -110,53 +109,11 @@ def fmt9(value) -> str:
     return f"{'-':>9}" if value is None else f"{value:>9.3f}"
 
 
-@contextmanager
-def silenced_native_stderr(active: bool = True):
-    """File descriptor 2 to /dev/null: TensorFlow's C++ start-up lines and the TFLite converter's chatter bypass
-    Python's ``sys.stderr``. Python-level output is flushed first and goes on as usual afterwards."""
-    if not active:
-        yield
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-class QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """Imports TensorFlow, the first time anything asks for it, with its start-up lines silenced."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
-            return None
-        self.uninstall()
-        with silenced_native_stderr():
-            module = importlib.import_module("tensorflow")
-        return importlib.util.spec_from_loader(name, _Imported(module))
-
-    def install(self) -> None:
-        if self not in sys.meta_path and "tensorflow" not in sys.modules:
-            sys.meta_path.insert(0, self)
-
-    def uninstall(self) -> None:
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-
-
-class _Imported(importlib.abc.Loader):
-    def __init__(self, module):
-        self.module = module
-
-    def create_module(self, spec):
-        return self.module
-
-    def exec_module(self, module):
-        pass
-
-
-QUIET_TENSORFLOW = QuietTensorFlowImport()
+def quiet_console(ctx: click.Context) -> None:
+    """For the rest of the command: TensorFlow's, the converter's and TFLite's own lines off the console (file
+    descriptor 2 silenced, their Python loggers at errors, the interpreter's deprecation warning ignored), so stderr
+    holds echolite's lines only."""
+    ctx.with_resource(native_stderr_silenced())
+    warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated")
+    for name in ("absl", "tensorflow", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)

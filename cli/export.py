@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from echolite.cli.common import silenced_native_stderr
 from echolite.errors import EcholiteError
 from echolite.export.exporter import ExportSettings
 from echolite.export.formats import DEFAULT_MODE, FORMATS
@@ -84,15 +83,13 @@ def _mode_flags(command):
     type=click.Path(path_type=Path),
     help="Output .tflite (default RUN/model_<mode>.tflite, RUN/model_averaged_<mode>.tflite with --averaged).",
 )
-@click.pass_context
-def export(ctx, run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged, out):
+def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged, out):
     """Export RUN (a run folder) to TFLite with metadata, gated on validation Dice against the float model."""
     from echolite.export.exporter import export_run  # on use: keeps `echolite --help` fast
 
     settings = ExportSettings(
         mode or DEFAULT_MODE, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged
     )
-    with silenced_native_stderr(not (ctx.obj or {}).get("verbose")):  # the converter's own chatter
-        result = export_run(run, settings, out, log=lambda line: click.echo(f"export: {line}"))
+    result = export_run(run, settings, out, log=lambda line: click.echo(f"export: {line}"))
     click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB) and {result.metadata_path}")
     click.echo(f"next: echolite evaluate {result.path} --data {result.data} --split {result.split}")

@@ -16,7 +16,7 @@ import click
 
 from echolite.cli.ablation import ablate, cross_evaluate
 from echolite.cli.clinical import measure
-from echolite.cli.common import QUIET_TENSORFLOW
+from echolite.cli.common import quiet_console
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
@@ -57,10 +57,8 @@ class EcholiteGroup(click.Group):
 def main(ctx, verbose) -> None:
     """Lightweight cardiac ultrasound segmentation (LV, myocardium, left atrium) in Keras 3."""
     ctx.obj = {"verbose": verbose}
-    if verbose:
-        QUIET_TENSORFLOW.uninstall()
-    else:
-        QUIET_TENSORFLOW.install()
+    if not verbose:
+        quiet_console(ctx)
 
 
 for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluate):

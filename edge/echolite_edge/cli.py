@@ -5,12 +5,14 @@ benchmark_model."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import sys
 from pathlib import Path
 
+from echolite_edge.console import native_stderr_silenced
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
 from echolite_edge.tta import TTA_MODES
 
@@ -29,6 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv=None) -> int:
     parser = _Parser(prog="echolite-edge", description=__doc__)
+    parser.add_argument("--verbose", action="store_true", help="show the TFLite runtime's own messages")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="segment frames and write mask and overlay PNGs")
     run.add_argument("model", type=Path, help="an exported .tflite (its .json metadata beside it is read too)")
@@ -123,7 +126,8 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help (0) or an option error (1, already printed)
         return int(exc.code or 0)
     try:
-        return _bench(args) if args.command == "bench" else _run(args)
+        with contextlib.nullcontext() if args.verbose else native_stderr_silenced():
+            return _bench(args) if args.command == "bench" else _run(args)
     except ValueError as exc:  # bad model, input or output: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
