@@ -37,6 +37,15 @@ def progress_bar(label: str):
             bars[0].__exit__(None, None, None)
 
 
+def batch_counter(step: int, steps: int) -> None:
+    """``batch 3/16`` on a terminal's stderr, redrawn in place and cleared after the last batch of an epoch."""
+    if not sys.stderr.isatty():
+        return
+    click.echo(f"\r  batch {step}/{steps}", nl=False, err=True)
+    if step == steps:
+        click.echo("\r" + " " * 24 + "\r", nl=False, err=True)
+
+
 def mask_options(command):
     """The options that decide a model's masks, shared by the commands that predict: an ensemble, test-time
     augmentation and the optional post-processing steps (the library's ``ensemble``, ``tta`` and

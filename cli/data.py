@@ -40,6 +40,7 @@ def data_inspect(path):
         + ", ".join(
             f"{s if isinstance(s, str) else f'{s[0]}×{s[1]} mm'} ({n})" for s, n in report.spacings.most_common(3)
         )
+        + (f"; {report.spacing_source}" if report.spacing_source else "")
     )
     click.echo(f"labels    {sorted(report.labels)}")
     click.echo(f"pixels    {_counts(report.intensities) or '-'}  (how stored values become 8-bit gray: docs/data.md)")

@@ -16,7 +16,7 @@ import click
 
 from echolite.cli.ablation import ablate, cross_evaluate
 from echolite.cli.clinical import measure
-from echolite.cli.common import quiet_console
+from echolite.cli.common import batch_counter, quiet_console
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
@@ -200,6 +200,7 @@ def train(
         epochs_given=epochs is not None,
         log=click.echo,
         data_given=data_given,
+        progress=batch_counter,
     )
     for line in result.skipped:
         click.echo(f"skipped: {line}")
@@ -212,7 +213,7 @@ def train(
         f"time {result.seconds / 60:.1f} min"
     )
     click.echo(
-        f"validation Dice  {dice}"
+        f"validation Dice, the mean over frames  {dice}  (epoch lines: pixels pooled over all frames)"
         if dice
         else "no validation patients: the best epoch is the one of best training Dice"
     )
@@ -260,7 +261,14 @@ def average(run, last, data):
 
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for images, masks and preview.")
-@click.option("-n", "count", type=int, default=16, show_default=True, help="Number of frames (ED/ES pairs).")
+@click.option(
+    "-n",
+    "count",
+    type=int,
+    default=16,
+    show_default=True,
+    help="Number of frames (each phantom patient has an ED and an ES frame).",
+)
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
 @click.option("--size", type=int, default=256, show_default=True, help="Frame size in pixels.")
 def phantom(out, count, seed, size):

@@ -61,6 +61,13 @@ def test_phantom_command_writes_frames_and_preview(tmp_path):
     assert len(list((tmp_path / "ph" / "img").glob("*.png"))) == 4
     assert len(list((tmp_path / "ph" / "ref").glob("*_gt.png"))) == 4
     assert (tmp_path / "ph" / "preview.png").stat().st_size > 1000
+    from echolite.data import load_data
+
+    loaded = load_data(str(tmp_path / "ph"), size=64)  # read back as it was made: phantom names, its pixel size
+    assert loaded.layout == "png-export" and loaded.frames.frame_ids[0] == "phantom0000_4CH_ED"
+    assert loaded.frames.spacing_mm[0, 0] == pytest.approx(0.6 * 256 / 64, rel=1e-5)
+    inspected = CliRunner().invoke(main, ["data", "inspect", str(tmp_path / "ph")])
+    assert "2.4×2.4 mm (4); phantom.json" in inspected.output, inspected.output
 
 
 def test_train_command_end_to_end(tmp_path):

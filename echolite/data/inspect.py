@@ -31,6 +31,7 @@ class DataReport:
     sequences: int
     intensities: Counter = field(default_factory=Counter)  # how the stored values were read (to_gray8)
     problems: list[str] = field(default_factory=list)
+    spacing_source: str = ""  # where a pixel size the files do not carry comes from
 
 
 def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None) -> DataReport:
@@ -68,6 +69,7 @@ def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None)
         len(layout.sequences),
         intensities,
         problems,
+        layout.spacing_source,
     )
 
 

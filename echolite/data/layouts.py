@@ -20,6 +20,7 @@ folder must be stored upright too.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -70,6 +71,13 @@ class Layout:
     sequences: dict[tuple[str, str], tuple[Path, Path | None]] = field(default_factory=dict)
     """(patient, view) → (cine loop, its ground truth or None)."""
     problems: list[str] = field(default_factory=list)
+    spacing_source: str = ""
+    """Where a pixel size the files do not carry comes from, for a person reading it ("assumed: ...")."""
+
+
+PHANTOM_MARKER = "phantom.json"
+"""Written by ``echolite phantom`` beside img/ and ref/: the generator's settings and its pixel size."""
+PHANTOM_NAME = re.compile(r"^(?P<patient>phantom\d+)_(?P<view>[24]CH)_(?P<phase>ED|ES)$", re.IGNORECASE)
 
 
 def detect_layout(root: Path) -> Layout:
@@ -194,18 +202,25 @@ def _camus_split(folder: Path, layout: Layout) -> dict[str, list[str]] | None:
 def _png_export(root: Path) -> Layout | None:
     if not ((root / "img").is_dir() and (root / "ref").is_dir()):
         return None
+    phantom = _phantom_spacing_mm(root)
+    names = PHANTOM_NAME if phantom else CAMUS_NAME
     images = sorted(p for p in (root / "img").iterdir() if suffix_of(p) == ".png")
-    if not any(CAMUS_NAME.match(stem_of(p)) for p in images):
+    if not any(names.match(stem_of(p)) for p in images):
         return None
-    layout = Layout("png-export", root, [])
+    spacing_mm = phantom or png_export_spacing_mm()
+    source = (
+        f"{PHANTOM_MARKER} (the phantom's own)"
+        if phantom
+        else "assumed: CAMUS PNG exports carry none (ECHOLITE_PNG_SPACING_MM sets it; docs/data.md)"
+    )
+    layout = Layout("png-export", root, [], spacing_source=source)
     layout.problems += [
         f"{p}: not read (the frames of a PNG export are .png files)"
         for p in sorted((root / "img").iterdir())
         if suffix_of(p) not in ("", ".png")
     ]
-    spacing_mm = png_export_spacing_mm()
     for path in images:
-        match = CAMUS_NAME.match(stem_of(path))
+        match = names.match(stem_of(path))
         mask = root / "ref" / f"{stem_of(path)}_gt.png"
         if not mask.exists():
             layout.problems.append(f"{path}: no ground truth ({mask.name} missing in ref/)")
@@ -293,3 +308,17 @@ def _refusing(message: str):
 
 def _first_dir(root: Path, names: tuple[str, ...]) -> Path | None:
     return next((root / n for n in names if (root / n).is_dir()), None)
+
+
+def _phantom_spacing_mm(root: Path) -> float | None:
+    """The pixel size ``echolite phantom`` wrote into ``phantom.json``, or None for any other folder."""
+    marker = root / PHANTOM_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        spacing = json.loads(read_text(marker, "the phantom's settings"))["spacing_mm"]
+    except (ValueError, KeyError, TypeError):
+        raise EcholiteError(f"{marker}: not the phantom's settings (no spacing_mm); write the phantom again") from None
+    if not (isinstance(spacing, (int, float)) and 0 < spacing < 100):
+        raise EcholiteError(f"{marker}: spacing_mm must be a positive number of mm, got {spacing!r}")
+    return float(spacing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import numpy as np
 from PIL import Image
 
 from echolite.data.frames import FrameSet
+from echolite.data.layouts import PHANTOM_MARKER
 from echolite.data.phantom import make_phantom
 from echolite.errors import EcholiteError, check_writable
+from echolite_edge.files import write_atomically
 
 
 def write_png_export(frames: FrameSet, root: Path) -> None:
@@ -26,8 +29,9 @@ def write_png_export(frames: FrameSet, root: Path) -> None:
 
 
 def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) -> Path:
-    """``count`` phantom frames in the PNG-export layout under ``out`` and a ``preview.png`` grid; returns the
-    preview's path."""
+    """``count`` phantom frames in the PNG-export layout under ``out``, their settings and pixel size in
+    ``phantom.json`` (so the folder reads back at the phantom's own spacing) and a ``preview.png`` grid; returns
+    the preview's path."""
     from echolite.plots import save_preview_grid  # matplotlib on use: only a written figure needs it
 
     if count < 1 or size < 32:
@@ -42,9 +46,14 @@ def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) ->
     frames = make_phantom(count, seed=seed, size=size)
     try:
         write_png_export(frames, Path(out))
+        settings = {"generator": "echolite phantom", "frames": count, "seed": seed, "size": size}
+        write_atomically(
+            Path(out) / PHANTOM_MARKER, json.dumps(settings | {"spacing_mm": round(float(frames.spacing_mm[0, 0]), 6)})
+        )
         save_preview_grid(frames, preview)
     except BaseException:  # img/ and ref/ held nothing before: leave no half-written set behind
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+        (Path(out) / PHANTOM_MARKER).unlink(missing_ok=True)
         raise
     return preview

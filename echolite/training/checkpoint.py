@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -138,6 +139,17 @@ class EpochLog(keras.callbacks.Callback):
             f"loss {logs.get('loss', math.nan):.3f}  {which} Dice {dice}  "
             f"best {self.state.best_score:.3f} (epoch {self.state.best_epoch})"
         )
+
+
+class BatchProgress(keras.callbacks.Callback):
+    """``progress(step, steps)`` after each training batch of an epoch, so a long epoch visibly moves."""
+
+    def __init__(self, progress: Callable[[int, int], None], steps: int):
+        super().__init__()
+        self.progress, self.steps = progress, steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progress(batch + 1, self.steps)
 
 
 def _metric(logs: dict, structure: str) -> float:

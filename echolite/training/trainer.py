@@ -28,7 +28,7 @@ from echolite.plots import plot_training_curves
 from echolite.presets import get_preset
 from echolite.run import RunDir
 from echolite.training.averaging import EpochWeights, average_run, kept_epochs
-from echolite.training.checkpoint import EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
+from echolite.training.checkpoint import BatchProgress, EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
 from echolite.training.distribute import Placement, patch_symbolic_build, place, worker_scratch
 from echolite.training.losses import DiceScore, SegmentationLoss
 from echolite_edge.labels import LABELS
@@ -60,13 +60,14 @@ def train(
     frames: FrameSet | None = None,
     log: Callable[[str], None] | None = None,
     data_given: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) a run in ``run_dir``. ``model_config`` overrides the preset's architecture (tests use
     tiny ones); ``frames`` overrides ``config.data``. A resumed run keeps its saved configuration except the
     epoch budget, which ``config.epochs`` replaces when ``epochs_given``, and the data folder, which
     ``config.data`` replaces when ``data_given`` (data moved); it trains on its saved patient split. A data folder
     is saved as an absolute path, so evaluation and resuming work from any directory. ``log`` receives one line
-    per epoch."""
+    per epoch, ``progress(step, steps)`` each training batch."""
     started = time.time()
     check_augmentation(config.augment)
     home = RunDir(run_dir)
@@ -82,7 +83,7 @@ def train(
     run = home if placement.is_chief else RunDir(worker_scratch())  # only the chief writes the run folder
     existed = run.path.exists()
     try:
-        return _train_in(run, home, config, model_config, resume, frames, placement, log, started)
+        return _train_in(run, home, config, model_config, resume, frames, placement, (log, progress), started)
     except BaseException:
         if not existed and not run.has_checkpoint():  # failed before its first epoch: leave nothing behind
             shutil.rmtree(run.path, ignore_errors=True)
@@ -100,7 +101,7 @@ def _train_in(
     resume: bool,
     frames: FrameSet | None,
     placement: Placement,
-    log,
+    report: tuple,
     started: float,
 ) -> TrainResult:
     model_config = model_config or get_preset(config.preset).model
@@ -129,7 +130,7 @@ def _train_in(
     state = state or TrainState()
     if state.learning_rate is not None:
         model.optimizer.learning_rate.assign(state.learning_rate)
-    _fit(model, config, run, state, train_frames, val_frames, log)
+    _fit(model, config, run, state, train_frames, val_frames, report)
     if not placement.is_chief:
         return TrainResult(
             home.path,
@@ -174,7 +175,9 @@ def poly_learning_rate(epoch: int, epochs: int, initial: float, exponent: float 
     return initial * (1 - epoch / epochs) ** exponent
 
 
-def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frames, val_frames, log) -> None:
+def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frames, val_frames, report) -> None:
+    """``report``: (a line per epoch, a call per batch), either None."""
+    log, progress = report
     if state.epochs_done >= config.epochs or state.wait >= config.patience:
         return
     names = list(model.output_names)
@@ -187,6 +190,8 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
         callbacks.insert(0, EpochWeights(run, config.epochs - config.average_last + 1))
     if log is not None:
         callbacks.append(EpochLog(log, config.epochs, state, " (XLA)" if model.jit_compile else ""))
+    if progress is not None:
+        callbacks.append(BatchProgress(progress, int(train_ds.cardinality())))
     if config.scheduler == "plateau":  # Table III: U-Net 0/2/3
         callbacks.insert(
             0, keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=0.5, patience=10, min_lr=1e-6)
