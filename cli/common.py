@@ -126,3 +126,18 @@ def quiet_console(ctx: click.Context) -> None:
     warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated")
     for name in ("absl", "tensorflow", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class NoteHandler(logging.Handler):
+    """The library's notes (the ``echolite`` logger, e.g. a new cache entry) as ``note: ...`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+def show_library_notes() -> None:
+    logger = logging.getLogger("echolite")
+    if not any(isinstance(h, NoteHandler) for h in logger.handlers):
+        logger.addHandler(NoteHandler())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -16,7 +16,7 @@ import click
 
 from echolite.cli.ablation import ablate, cross_evaluate
 from echolite.cli.clinical import measure
-from echolite.cli.common import batch_counter, quiet_console
+from echolite.cli.common import batch_counter, quiet_console, show_library_notes
 from echolite.cli.data import data
 from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
@@ -57,6 +57,7 @@ class EcholiteGroup(click.Group):
 def main(ctx, verbose) -> None:
     """Lightweight cardiac ultrasound segmentation (LV, myocardium, left atrium) in Keras 3."""
     ctx.obj = {"verbose": verbose}
+    show_library_notes()
     if not verbose:
         quiet_console(ctx)
 

@@ -270,3 +270,15 @@ def test_an_info_file_ef_that_is_no_percentage_or_disagrees_is_listed_and_left_o
     assert any("patient0001/Info_4CH.cfg: EF 'abc' is not a percentage" in p for p in layout.problems)
     assert any("patient0002: the Info files give different EF (2CH 31, 4CH 57.5)" in p for p in layout.problems)
     assert set(reference_ef(layout.info)) == {"patient0003", "patient0004"}
+
+
+def test_a_new_cache_entry_is_announced_and_the_cache_can_be_turned_off(tmp_path, frames, monkeypatch):
+    _camus_release(tmp_path / "data", frames, ".nii.gz", "database_nifti")
+    monkeypatch.setenv("ECHOLITE_CACHE", str(tmp_path / "cache"))
+    first = CliRunner().invoke(main, ["data", "preview", str(tmp_path / "data"), "--out", str(tmp_path / "p.png")])
+    assert first.exit_code == 0, first.output
+    assert f"note: decoded frames cached in {tmp_path / 'cache'}" in first.output
+    monkeypatch.setenv("ECHOLITE_CACHE", "off")
+    monkeypatch.chdir(tmp_path)
+    load_data(str(tmp_path / "data"), size=2 * SIZE)  # a new grid: a new entry, were the cache on
+    assert not (tmp_path / "off").exists() and len(list((tmp_path / "cache").glob("*.npz"))) == 1
