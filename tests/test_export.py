@@ -169,7 +169,15 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert rows[3]["speedup"] == rows[4]["speedup"] == rows[4]["parameter_ratio"] == 1.0 and rows[0]["gmac"] > 0
     assert "against run/fp32" in timed.output and "frames/s" in timed.output
     unknown = CliRunner().invoke(main, ["bench", str(run), "--runs", "1", "--baseline", "nnunet"])
-    assert unknown.exit_code == 1 and "--baseline nnunet: not among the rows" in unknown.output
+    assert unknown.exit_code == 1 and "--baseline nnunet: not among the models" in unknown.output
+    unbuilt = CliRunner().invoke(main, ["bench", "nnunet", "--baseline", "lw-unet"])  # refused before building
+    assert unbuilt.exit_code == 1 and "--baseline lw-unet: not among the models (nnunet)" in unbuilt.output
+    (tmp_path / "alone").mkdir()
+    for name in ("model_fp16.tflite", "model_fp16.json"):
+        shutil.copy(run / name, tmp_path / "alone" / name)
+    alone = CliRunner().invoke(main, ["bench", str(tmp_path / "alone" / "model_fp16.tflite"), "--runs", "1"])
+    assert alone.exit_code == 0, alone.output
+    assert "model_fp16                  fp16" in alone.output and f"{rows[1]['parameters'] / 1e6:.2f}M" in alone.output
     not_a_model = CliRunner().invoke(main, ["bench", "no-such-preset"])
     assert (
         not_a_model.exit_code == 1 and "not a run folder, .keras or .tflite file, or preset name" in not_a_model.output

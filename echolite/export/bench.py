@@ -30,7 +30,7 @@ from echolite.run import RunDir
 from echolite_edge.bench import stats_ms
 from echolite_edge.image import model_input, resize_nearest
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
-from echolite_edge.runner import EdgeSegmenter, argmax_labels, read_one_frame
+from echolite_edge.runner import EdgeSegmenter, argmax_labels, read_metadata, read_one_frame
 
 UNTRAINED_FORMS = ("fp32", "int8")
 
@@ -62,6 +62,10 @@ def bench(
     baseline's row with the same thread count where it has one), larger and costlier each row is, all measured in
     this call."""
     thread_counts = (threads,) if isinstance(threads, int) else tuple(threads)
+    names = [_name_of(source) for source in sources]
+    known = lambda name: name in (baseline, baseline.partition("/")[0]) or baseline.startswith(name + "/")
+    if baseline is not None and not any(known(name) for name in names):  # before minutes of building presets
+        raise EcholiteError(f"--baseline {baseline}: not among the models ({', '.join(names)})")
     frame = _read_frame(image) if image is not None else None
     with tempfile.TemporaryDirectory(prefix="echolite-bench-") as scratch:
         models = [_model_of(source, Path(scratch), log) for source in sources]
@@ -175,15 +179,39 @@ def _model_of(source: str | Path, scratch: Path, log) -> BenchModel:
         return _with_cost(BenchModel(path.name, forms), run.load_config().model if run.is_run() else None)
     if path.suffix in (".keras", ".tflite") and path.is_file():
         run = RunDir(path.parent)
-        form = "keras" if path.suffix == ".keras" else _form(path)
-        return _with_cost(
-            BenchModel(path.stem if form == "keras" else f"{path.parent.name}/{path.stem}", {form: path}),
-            run.load_config().model if run.is_run() else None,
-        )
+        if run.is_run() or path.suffix == ".keras":
+            form = "keras" if path.suffix == ".keras" else _form(path)
+            return _with_cost(
+                BenchModel(_name_of(path), {form: path}), run.load_config().model if run.is_run() else None
+            )
+        return _exported_alone(path)
 
     if str(source) in PRESETS:
         return _untrained(str(source), scratch, log)
     raise EcholiteError(f"{source}: not a run folder, .keras or .tflite file, or preset name ({', '.join(PRESETS)})")
+
+
+def _name_of(source: str | Path) -> str:
+    """A row's model name: a run folder's name, a preset's, a file's stem (an export in a run: RUN/STEM)."""
+    path = Path(source)
+    if path.suffix == ".tflite" and RunDir(path.parent).is_run():
+        return f"{path.parent.name}/{path.stem}"
+    return path.stem if path.suffix in (".keras", ".tflite") else path.name
+
+
+def _exported_alone(path: Path) -> BenchModel:
+    """An export outside its run folder: its form, parameters and GMAC from the metadata beside it (an export
+    of an older echolite names the form only)."""
+    try:
+        metadata = read_metadata(path)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
+    if not metadata.get("mode"):
+        return BenchModel(path.stem, {_form(path): path})
+    form = metadata["mode"] + (
+        "_qat" if str(metadata.get("quantization_method")).startswith("quantization-aware") else ""
+    )
+    return BenchModel(path.stem, {form: path}, metadata.get("parameters"), metadata.get("gmac"))
 
 
 def _form(path: Path) -> str:

@@ -34,6 +34,7 @@ from echolite.evaluation.metrics import dice_per_class
 from echolite.export.formats import get_format, metadata_path
 from echolite.export.ops import format_op_report, op_report
 from echolite.inference import TFLiteSegmenter
+from echolite.models.compute import count_macs
 from echolite.version import __version__
 from echolite_edge.files import atomic_path
 from echolite_edge.labels import LABELS
@@ -102,6 +103,7 @@ def export_tflite(
         )
     metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity, ops)
     metadata["quantization_method"] = method if mode == "int8" else None
+    metadata["parameters"], metadata["gmac"] = model.count_params(), round(count_macs(model) / 1e9, 4)
     _write_atomically(out, content, metadata)
     return ExportResult(out, metadata_path(out), mode, len(content), parity, ops)
 
