@@ -24,7 +24,8 @@ import numpy as np
 from echolite.errors import EcholiteError
 from echolite.export.formats import ARTIFACT_GLOB
 from echolite.run import RunDir
-from echolite_edge.bench import stats_ms
+from echolite_edge.bench import DEFAULT_RUNS, stats_ms
+from echolite_edge.words import counted
 
 UNTRAINED_FORMS = ("fp32", "int8")
 
@@ -42,7 +43,7 @@ class BenchModel:
 
 def bench(
     sources: list[str | Path],
-    runs: int = 30,
+    runs: int = DEFAULT_RUNS,
     threads: int | tuple[int, ...] = 2,
     warmup: int = 3,
     image: Path | None = None,
@@ -64,7 +65,7 @@ def bench(
         for model in models:
             for form, path in model.forms.items():
                 for count in [None] if form == "keras" else thread_counts:
-                    log(f"timing {model.name} {form}" + (f", {count} thread(s)" if count else ""))
+                    log(f"timing {model.name} {form}" + (f", {counted(count, 'thread')}" if count else ""))
                     invoke, end_to_end = _timers(path, form, count, frame)
                     rows.append(
                         {
@@ -106,7 +107,7 @@ def format_table(rows: list[dict]) -> list[str]:
         )
     first = rows[0]
     lines.append(
-        f"{first['runs']} runs, batch 1, all measured in this run; thr: TFLite interpreter threads (Keras: "
+        f"{counted(first['runs'], 'run')}, batch 1, all measured in this run; thr: TFLite interpreter threads (Keras: "
         f"TensorFlow's own); the last three columns are ratios against {first['baseline']} (its row with the "
         "same threads where it has one): how many times faster end to end, how many times the parameters "
         "and the GMAC. Untrained rows time the same graph with initial weights."
