@@ -335,7 +335,14 @@ def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png
     columns = 1 if len(metrics) <= 1 else 2
     cells = len(metrics) + 1  # one more cell: the legend and how to read the p-values
     grid_rows = -(-cells // columns)
-    fig, axes = plt.subplots(grid_rows, columns, figsize=(6.2 * columns, 3.2 * grid_rows + 0.7), squeeze=False)
+    heights = [1.0] * (grid_rows - 1) + [0.5 if columns == 1 else 1.0]  # alone in its row, the legend needs less
+    fig, axes = plt.subplots(
+        grid_rows,
+        columns,
+        figsize=(6.2 * columns, 3.2 * sum(heights) + 0.7),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
     axes = axes.ravel()
     for ax, metric in zip(axes, metrics):
         tested = tested_in(metric)
@@ -352,7 +359,7 @@ def save_comparison_boxplots(scores_a, scores_b, names: tuple[str, str], out_png
     legend_ax.legend(handles=handles, loc="upper left", fontsize=9, frameon=False, title="boxes (colour: structure)")
     tests = sum(1 for r in rows if r.get("p_holm") is not None)
     legend_ax.text(
-        0.0, 0.35,
+        *((0.0, 0.62) if columns > 1 else (0.55, 0.95)),  # below the legend, or beside it in a one-column figure
         "black line: median; whiskers 1.5 IQR; dots: outliers\n"
         f"p: paired Wilcoxon signed-rank, two-sided,\nHolm-corrected over the {counted(tests, 'test')} run;\n"
         f"* significant at α = {ALPHA}",
