@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.names import ALPHA
 from echolite_edge.files import owner_of
-from echolite_edge.labels import COLORS, LA, LABELS, MYO, STRUCTURE_NAMES
+from echolite_edge.labels import COLORS, LA, LABELS, LV, MYO, STRUCTURE_NAMES
 from echolite_edge.labels import STRUCTURE_COLORS as STRUCTURE_RGB
 from echolite_edge.words import counted
 
@@ -449,13 +449,16 @@ def _patients_label(n: int, checked: bool) -> str:
 
 
 def save_area_curve(areas, ed: int, es: int, out_png: Path, unit: str = "mm²") -> None:
-    """LV area over the loop with the chosen end-diastolic and end-systolic frames marked."""
+    """LV area over the loop (in the LV's colour) with the chosen end-diastolic and end-systolic frames marked."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6, 3))
-    ax.plot(range(len(areas)), areas, marker=".")
-    ax.axvline(ed, color="tab:red", linestyle="--", label=f"ED (frame {ed})")
-    ax.axvline(es, color="tab:blue", linestyle="--", label=f"ES (frame {es})")
+    ax.plot(range(len(areas)), areas, marker=".", color=LABEL_COLORS[LV], label="LV area")
+    ax.axvline(ed, color="black", linestyle="--", label=f"ED (frame {ed})")
+    ax.axvline(es, color="0.45", linestyle=":", linewidth=1.5, label=f"ES (frame {es})")
     ax.set(xlabel="frame", ylabel=f"LV area ({unit})")
-    ax.legend()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # frames are counted, not measured
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     save_figure(fig, out_png, 100)
