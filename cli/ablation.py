@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from echolite.errors import EcholiteError
+from echolite_edge.words import counted
 
 
-@click.command()
+@click.command(short_help="Run an ablation study (Tables V, VI) from a plan; resumable.")
 @click.argument("plan")
 @click.option("--data", default="phantom", show_default=True, help="Data folder or 'phantom'.")
 @click.option("--split-file", type=click.Path(path_type=Path), help="YAML/JSON with train, val, test patient lists.")
@@ -49,13 +50,13 @@ def ablate(plan, data, split_file, out, epochs, workers, rule, show):
         if Path(chosen.name).name != chosen.name or chosen.name in (".", ".."):
             raise EcholiteError(f"plan name {chosen.name!r} cannot name a folder under ablations/; give --out")
         out = Path("ablations") / chosen.name
-    click.echo(f"echolite ablate: plan {chosen.name} ({len(chosen.steps)} steps) on {data} -> {out}")
+    click.echo(f"echolite ablate: plan {chosen.name} ({counted(len(chosen.steps), 'step')}) on {data} -> {out}")
     result = run_ablation(chosen, out, data, split, workers, log=lambda line: click.echo(f"ablate: {line}", err=True))
     click.echo(result.md_path.read_text())
     click.echo(f"wrote {result.md_path} and {result.csv_path}")
 
 
-@click.command("cross-evaluate")
+@click.command("cross-evaluate", short_help="Dice of each run on each test set (Table VIII).")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--test",

@@ -11,13 +11,12 @@ from echolite.cli.common import given_on_command_line, mask_options, num, withou
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
+from echolite_edge.words import counted
 
 
-@click.command()
+@click.command(short_help="LV volumes and ejection fraction, with agreement and QC.")
 @click.argument("model", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'. MODEL: run, .keras or .tflite."
-)
+@click.option("--data", "data_path", help="Data folder with ED and ES frames, or 'phantom'.")
 @click.option(
     "--sequence",
     type=click.Path(path_type=Path),
@@ -30,7 +29,13 @@ from echolite.evaluation.postprocess import PostprocessConfig
     "(refused where it carries one).",
 )
 @click.option("--ground-truth", is_flag=True, help="Measure the ground-truth masks instead of a model's.")
-@click.option("--split", type=click.Choice(SPLITS), default="all", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="all",
+    show_default=True,
+    help="Patients to measure: the run's saved split, else the data's own (all: every patient).",
+)
 @click.option(
     "--split-file",
     type=click.Path(path_type=Path),
@@ -40,7 +45,7 @@ from echolite.evaluation.postprocess import PostprocessConfig
     "--qc",
     default="camus",
     show_default=True,
-    metavar="off|camus|echolite",
+    metavar="[off|camus|echolite]",
     help="Anatomical criteria every ED/ES mask is checked against; a patient with a failing mask is "
     "left out of the 'QC passed' figures (the figures over all patients are always shown).",
 )
@@ -72,8 +77,9 @@ def measure(
     out,
     as_json,
 ):
-    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks or the ground truth,
-    with their agreement with the expert masks and the reference EF; or, with --sequence, EF from a cine loop."""
+    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks (MODEL: a run folder,
+    .keras or .tflite) or the ground truth, with their agreement with the expert masks and the reference EF; or,
+    with --sequence, EF from a cine loop."""
 
     if ground_truth and (tta != "none" or given_on_command_line("close_myocardium") or ensemble):
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
@@ -168,8 +174,8 @@ def _signed(value) -> str:
 
 def _print_qc(report) -> None:
     click.echo(
-        f"QC ({report.qc} criteria): {len(report.failing_frames)} of {report.qc_frames} ED/ES frames of the "
-        f"{report.measured} fail; {len(report.rejected)} of {len(report.patients)} patients rejected"
+        f"QC ({report.qc} criteria): {len(report.failing_frames)} of {counted(report.qc_frames, 'ED/ES frame')} of the "
+        f"{report.measured} fail; {len(report.rejected)} of {counted(len(report.patients), 'patient')} rejected"
     )
     for f in report.failing_frames:
         click.echo(f"  {f.frame}: {', '.join(f.failed)}")
@@ -218,7 +224,9 @@ def _print_cine(
             )
         )
         return
-    click.echo(f"{sequence.name}: {report.frames} frames segmented at {report.frames_per_second:.1f} frames/s")
+    click.echo(
+        f"{sequence.name}: {counted(report.frames, 'frame')} segmented at {report.frames_per_second:.1f} frames/s"
+    )
     volumes = (
         f"EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL"
         if r.edv_ml == r.edv_ml  # NaN: no spacing

@@ -9,14 +9,15 @@ import click
 from echolite.cli.common import progress_bar
 from echolite.config import AUGMENTATIONS, SEED_MAX
 from echolite.errors import EcholiteError
+from echolite_edge.words import counted
 
 
-@click.group()
+@click.group(short_help="Look at a data folder before training on it.")
 def data():
     """Look at a data folder before training on it."""
 
 
-@data.command("inspect")
+@data.command("inspect", short_help="Layout, patients, sizes, labels and every problem of a data folder.")
 @click.argument("path", type=click.Path(path_type=Path))
 def data_inspect(path):
     """Report layout, patients, views, phases, sizes, spacings, labels and every problem."""
@@ -53,11 +54,11 @@ def data_inspect(path):
     for problem in report.problems:
         click.echo(f"  {problem}")
     if report.problems:
-        raise EcholiteError(f"{path}: {len(report.problems)} problem(s), listed above")
+        raise EcholiteError(f"{path}: {counted(len(report.problems), 'problem')}, listed above")
     click.echo(f"next: echolite train --data {path}")
 
 
-@data.command("preview")
+@data.command("preview", short_help="PNG grid of frames beside their augmented versions.")
 @click.argument("path")
 @click.option(
     "--augment",
@@ -66,9 +67,21 @@ def data_inspect(path):
     show_default=True,
     help="Augmentation preset to show.",
 )
-@click.option("--out", type=click.Path(path_type=Path), default=Path("preview.png"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("preview.png"),
+    show_default=True,
+    help="Figure to write (.png, .pdf or .svg).",
+)
 @click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True, help="Frames to show.")
-@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, SEED_MAX),
+    default=0,
+    show_default=True,
+    help="Seed of the random augmentations (the same seed, the same grid).",
+)
 def data_preview(path, augment, out, count, seed):
     """Write a PNG grid of augmented frames with mask outlines (PATH may be 'phantom')."""
     from echolite.data.inspect import preview_augmentation  # on use: keeps `echolite --help` fast

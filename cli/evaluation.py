@@ -13,6 +13,7 @@ from echolite.errors import EcholiteError
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite_edge.postprocess import CLOSE_DEFAULT
+from echolite_edge.words import counted
 
 TITLES = {"LV": "LV endo", "EPI": "LV epi", "MYO": "MYO", "LA": "LA"}
 MISSED_WORDS = {
@@ -21,7 +22,7 @@ MISSED_WORDS = {
 }
 
 
-@click.command()
+@click.command(short_help="Dice, Hausdorff, MAD and outliers of a model on a split.")
 @click.argument("model", required=False, type=click.Path(path_type=Path))
 @click.option("--data", "data_path", required=True, help="Data folder (any supported layout) or 'phantom'.")
 @click.option(
@@ -69,6 +70,7 @@ def evaluate(
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
     from echolite.evaluation.report import evaluate as run_evaluation  # on use: keeps `echolite --help` fast
+    from echolite.evaluation.report import worst_count  # on use: keeps `echolite --help` fast
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
@@ -102,17 +104,25 @@ def evaluate(
     ]
     how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
     click.echo(_report(result.summary, how, grid))
+    worst = worst_count(len(result.scores))
     click.echo(
-        f"report: {result.out}: frames.csv, summary.json, overlays of the worst frames in {result.out / 'worst'}"
+        f"report: {result.out}: frames.csv, summary.json, overlays of the {counted(worst, 'worst frame')} of "
+        f"{len(result.scores)} in {result.out / 'worst'}"
     )
     click.echo(f"next: echolite compare {result.out} OTHER_REPORT   (paired tests against another evaluation)")
 
 
-@click.command()
+@click.command(short_help="Paired Wilcoxon tests of two models or reports, boxplots.")
 @click.argument("model_a", type=click.Path(path_type=Path))
 @click.argument("model_b", type=click.Path(path_type=Path))
 @click.option("--data", "data_path", help="Data folder or 'phantom' (not needed for two evaluation outputs).")
-@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="test",
+    show_default=True,
+    help="Frames to score where A or B is a model or masks: the run's saved split, else the data's own.",
+)
 @click.option("--no-postprocess", is_flag=True, help="Compare the raw argmax.")
 @click.option(
     "--metric", "metrics", multiple=True, type=click.Choice(METRICS), help="Metric to test (repeatable) [default: all]."
@@ -127,52 +137,61 @@ def evaluate(
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    default=Path("compare.png"),
-    show_default=True,
-    help="Boxplot PNG (Fig. 3 of the paper).",
+    help="Boxplot figure (Fig. 3 of the paper; .png, .pdf or .svg), the table beside it as .csv with raw and "
+    "Holm-corrected p [default: compare-A-vs-B.png beside the two reports].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the test table as JSON.")
 def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structures, out, as_json):
-    """Paired Wilcoxon signed-rank tests between A and B on the same frames: Dice, Hausdorff and MAD per structure,
-    boxplots. A and B are `evaluate --out` folders, run folders, .keras files or folders of predicted masks; or two
-    `measure --out` folders, whose patients' EDV, ESV and EF errors against the expert masks are compared."""
+    """Paired Wilcoxon signed-rank tests between MODEL_A and MODEL_B on the same frames: Dice, Hausdorff and MAD
+    per structure, p-values Holm-corrected across the tests run, boxplots. MODEL_A and MODEL_B are evaluate --out
+    folders, run folders, .keras files or folders of predicted masks; or two measure --out folders, whose
+    patients' EDV, ESV and EF errors against the expert masks are compared."""
     from echolite.clinical.measure import (  # on use: keeps `echolite --help` fast
         compare_measurements,
         is_measure_report,
     )
     from echolite.evaluation.report import compare as run_comparison  # on use: keeps `echolite --help` fast
+    from echolite.evaluation.report import default_comparison_figure  # on use: keeps `echolite --help` fast
 
     if is_measure_report(model_a) and is_measure_report(model_b):
         result = compare_measurements(model_a, model_b, metrics, structures)
     else:
+        out = out or default_comparison_figure(model_a, model_b)
         result = run_comparison(model_a, model_b, data_path, split, not no_postprocess, out, metrics, structures)
     if as_json:
         click.echo(json.dumps(result.rows, indent=2))
         return
-    click.echo(f"{result.n_frames} {result.unit}; A = {model_a}, B = {model_b}; paired Wilcoxon signed-rank, two-sided")
+    tested = sum(r["p"] is not None for r in result.rows)
+    click.echo(
+        f"{counted(result.n_frames, result.unit[:-1])}; A = {model_a} ({result.names[0]}), B = {model_b} "
+        f"({result.names[1]}); paired Wilcoxon signed-rank, two-sided; p (Holm): Holm-corrected over the "
+        f"{counted(tested, 'test')} run, what the verdicts use"
+    )
     if result.unit == "patients":
         click.echo("absolute error against the expert masks' measurement; missed: patients that could not be measured")
     else:
         click.echo(f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[result.missed_distance]}")
     click.echo(
         f"{'metric':<8}{'struct':<7}{'n':>5}{'mean A':>9}{'mean B':>9}{'B - A':>9}{'median':>9}{'p':>10}"
-        f"{'missed A/B':>12}  verdict"
+        f"{'p (Holm)':>10}{'missed A/B':>12}  verdict"
     )
     for r in result.rows:
-        p = "-" if r["p"] is None else f"{r['p']:.3g}"
+        p, p_holm = ("-" if value is None else f"{value:.3g}" for value in (r["p"], r["p_holm"]))
         missed = f"{r['missed_a']}/{r['missed_b']}"
         click.echo(
             f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{fmt9(r['mean_a'])}{fmt9(r['mean_b'])}"
-            f"{fmt9(r['diff'])}{fmt9(r['median_diff'])}{p:>10}{missed:>12}  {r['verdict']}"
+            f"{fmt9(r['diff'])}{fmt9(r['median_diff'])}{p:>10}{p_holm:>10}{missed:>12}  {r['verdict']}"
         )
     if result.boxplots is not None:
-        click.echo(f"boxplots: {out}")
+        click.echo(f"boxplots: {result.boxplots}")
+    if result.table is not None:
+        click.echo(f"table: {result.table}")
 
 
 def _report(summary: dict, mode: str, grid: str) -> str:
     """The CAMUS layout (structure × phase), then the paper's Table IV layout and the view/phase groups."""
     lines = [
-        f"{summary['n_frames']} frames, {mode}; px: pixels of the {grid} grid, mm: each frame's spacing",
+        f"{counted(summary['n_frames'], 'frame')}, {mode}; px: pixels of the {grid} grid, mm: each frame's spacing",
         f"Hausdorff and MAD of a missed structure: {MISSED_WORDS[summary['missed_distance']]}",
         "",
     ]

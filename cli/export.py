@@ -36,7 +36,7 @@ def _mode_flags(command):
     return with_mode
 
 
-@click.command()
+@click.command(short_help="Export a run to TFLite with metadata, gated on Dice.")
 @click.argument("run", type=click.Path(path_type=Path))
 @_mode_flags
 @click.option("--calib-data", help="Data for calibration and the parity gate (default: the run's own data).")

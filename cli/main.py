@@ -25,7 +25,9 @@ from echolite.errors import EcholiteError, check_writable
 from echolite.presets import PRESETS, QUICKSTART, preset_table, resolve_configs
 from echolite.run import RunDir
 from echolite.version import __version__
+from echolite_edge.bench import DEFAULT_RUNS
 from echolite_edge.files import owner_of, write_atomically
+from echolite_edge.words import counted
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logging below errors (see also --verbose)
 
@@ -66,7 +68,7 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
     main.add_command(_command)
 
 
-@main.command()
+@main.command(short_help="Train a model (default: lw-unet on the built-in phantom).")
 @click.option("--preset", default=DEFAULTS.preset, show_default=True, help=f"Model preset: {', '.join(PRESETS)}.")
 @click.option(
     "--data",
@@ -187,8 +189,8 @@ def train(
     if resume:
         config = _resumed_banner_config(out, epochs, data if data_given else None)
     click.echo(
-        f"echolite train: {config.preset} on {config.data}, {config.epochs} epochs, batch {config.batch_size}, "
-        f"augment {config.augment} -> {out}{' (resuming)' if resume else ''}"
+        f"echolite train: {config.preset} on {config.data}, {counted(config.epochs, 'epoch')}, "
+        f"batch {config.batch_size}, augment {config.augment} -> {out}{' (resuming)' if resume else ''}"
     )
 
     from echolite.training.trainer import train as run_training  # on use: keeps `echolite --help` fast
@@ -206,7 +208,9 @@ def train(
     for line in result.skipped:
         click.echo(f"skipped: {line}")
     if not result.chief:
-        click.echo(f"\nworker done: {result.epochs_done} epochs; the chief wrote the run folder {result.run_dir}")
+        click.echo(
+            f"\nworker done: {counted(result.epochs_done, 'epoch')}; the chief wrote the run folder {result.run_dir}"
+        )
         return
     dice = "  ".join(f"{k} {v:.3f}" for k, v in result.val_dice.items())
     click.echo(
@@ -243,7 +247,7 @@ def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> T
     return resumed_configs(RunDir(out), epochs, data)[1]
 
 
-@main.command()
+@main.command(short_help="Average the weights of a run's last epochs into one model.")
 @click.argument("run", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--last", type=click.IntRange(1), required=True, help="Number of final epochs to average.")
 @click.option("--data", default=None, help="The run's training data where it has moved (default: the saved folder).")
@@ -254,13 +258,13 @@ def average(run, last, data):
 
     home = RunDir.require(run)
     path, data = average_saved_run(home, last, data)
-    click.echo(f"wrote {path} (mean of the last {last} epochs' weights)")
+    click.echo(f"wrote {path} (mean of the weights of the last {counted(last, 'epoch')})")
     for stale in sorted(home.path.glob("model_averaged_*.tflite")):
         click.echo(f"note: {stale.name} holds the earlier average; export again with --averaged", err=True)
     click.echo(f"next: echolite evaluate {path} --data {data} --split val")
 
 
-@main.command()
+@main.command(short_help="Write synthetic echo frames, masks and a preview grid.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for images, masks and preview.")
 @click.option(
     "-n",
@@ -270,18 +274,24 @@ def average(run, last, data):
     show_default=True,
     help="Number of frames (each phantom patient has an ED and an ES frame).",
 )
-@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, SEED_MAX),
+    default=0,
+    show_default=True,
+    help="Seed of the random anatomy and speckle (the same seed, the same frames).",
+)
 @click.option("--size", type=int, default=256, show_default=True, help="Frame size in pixels.")
 def phantom(out, count, seed, size):
     """Write synthetic echo frames (img/, ref/ in CAMUS PNG-export layout) and a preview grid."""
     from echolite.data.writers import write_phantom  # on use: keeps `echolite --help` fast
 
     preview = write_phantom(out, count, seed, size)
-    click.echo(f"wrote {count} frames to {out}/img, masks to {out}/ref, preview {preview}")
+    click.echo(f"wrote {counted(count, 'frame')} to {out}/img, masks to {out}/ref, preview {preview}")
     click.echo(f"next: echolite data inspect {out}   or   echolite train --data {out}")
 
 
-@main.command()
+@main.command(short_help="Latency and cost of models in all their forms, in one table.")
 @click.argument("models", nargs=-1, required=True)
 @click.option(
     "--threads",
@@ -291,7 +301,9 @@ def phantom(out, count, seed, size):
     show_default=True,
     help="TFLite interpreter threads; repeat to time each count (--threads 1 --threads 2).",
 )
-@click.option("--runs", type=click.IntRange(1), default=30, show_default=True)
+@click.option(
+    "--runs", type=click.IntRange(1), default=DEFAULT_RUNS, show_default=True, help="Timed runs per model form."
+)
 @click.option("--baseline", help="Row the ratios are against: MODEL or MODEL/FORM (default: the first row).")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Also write the rows as JSON.")
 @click.option(
@@ -320,7 +332,7 @@ def bench(models, threads, runs, baseline, json_file, image):
         write_atomically(json_file, json.dumps(rows, indent=2) + "\n")
 
 
-@main.command()
+@main.command(short_help="List the model presets: parameters, GMAC, int8 size.")
 def presets():
     """List the model presets with their parameters, compute per frame (GMAC, counted from the graph) and
     estimated int8 file size."""

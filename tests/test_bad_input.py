@@ -422,7 +422,7 @@ CASES = [
     ("bench {w}/foreign.tflite", "foreign.tflite: not an echolite segmentation model", None),
     ("bench {w}/run --image {w}/frames/b.png", "b.png: not a readable image", None),
     # data
-    ("data inspect {w}/corrupt", "1 problem(s), listed above", None),
+    ("data inspect {w}/corrupt", "1 problem, listed above", None),
     ("data inspect {w}/afile", "afile: a file, not a data folder", None),
     ("data inspect {w}/nothing", "data folder not found", None),
     ("data preview {w}/good --augment heavy --out {w}/p.png", "'heavy' is not one of", "{w}/p.png"),

@@ -198,7 +198,7 @@ def test_split_file_in_utf16_and_with_numeric_ids(tmp_path):
     path.write_bytes("train: [p0000, p0001]\nval: [p0002]\n".encode("utf-16"))  # Windows Notepad
     assert read_split_file(path, ["p0000", "p0001", "p0002"])["train"] == ["p0000", "p0001"]
     path.write_text("train: ['0001']\nval: [0002]\n")
-    with pytest.raises(EcholiteError, match=r"split.yaml: 1 patients not in the data, e\.g\. 2; .* quote them"):
+    with pytest.raises(EcholiteError, match=r"split.yaml: 1 patient not in the data, e\.g\. 2; .* quote them"):
         read_split_file(path, ["0001", "0002"])
 
 

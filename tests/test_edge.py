@@ -158,6 +158,30 @@ def test_overlay_blends_each_structure_with_its_colour():
     np.testing.assert_array_equal(overlay(gray.astype(np.float32) / 255, mask), rgb)  # a float frame alike
 
 
+def test_device_overlay_has_smooth_edges_a_legend_and_the_qc_verdict():
+    from echolite_edge.labels import COLORS, LV
+    from echolite_edge.marks import FAIL_COLOR, PASS_COLOR
+    from echolite_edge.runner import Segmentation, overlay_image, resize_nearest
+
+    rows, cols = np.mgrid[:32, :32]
+    labels = np.where((cols > rows) & (rows > 4) & (cols < 28), LV, 0).astype(np.uint8)  # a diagonal edge
+    gray = np.full((128, 128), 60, np.uint8)  # 4 frame pixels per grid pixel
+    seg = Segmentation("f", resize_nearest(labels, gray.shape), 0.0, 0.0, labels)
+    red = lambda rgb: rgb[..., 0].astype(int) - rgb[..., 1]  # how much of the LV's colour a pixel holds
+    passing, failing, unchecked = (overlay_image(gray, seg, qc) for qc in ([], ["lv_hole"], None))
+    straightness = lambda edge: np.abs(edge - np.polyval(np.polyfit(np.arange(60), edge, 1), np.arange(60))).max()
+    edge = np.array([np.argmax(red(passing)[r] > 40) for r in range(40, 100)])
+    nearest = np.array([np.argmax(seg.mask[r] == LV) for r in range(40, 100)])
+    assert np.diff(nearest).max() == 4 and straightness(nearest) > 1.4  # the grid's steps, 4 frame pixels each
+    assert np.diff(edge).max() <= 2 and straightness(edge) <= 1.0  # within a pixel of the diagonal
+    assert red(passing)[70, 100] == red(passing)[60, 100] > 40 and red(passing)[100, 20] == 0  # inside, outside
+    legend = passing[:12, :40].reshape(-1, 3)
+    assert (np.abs(legend.astype(int) - COLORS[LV]).sum(axis=1) == 0).any()  # the LV's colour box, top left
+    assert (failing[-1] == FAIL_COLOR).all() and (failing[:, 0] == FAIL_COLOR).all()  # a red border all around
+    assert (passing[-1] == gray[-1, :, None]).all()  # no border on a passing frame
+    assert (passing[:12, -20:] == PASS_COLOR).any() and not (unchecked[:12, -20:] == PASS_COLOR).all(axis=-1).any()
+
+
 def test_zoom_about_the_centre_scales_a_square():
     from echolite_edge.tta import coverage, zoom
 

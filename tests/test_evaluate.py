@@ -1,3 +1,4 @@
+import csv
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from echolite.data.writers import write_png_export
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import read_frame_csv, score_frames, summarize, write_frame_csv
+from echolite_edge.words import counted
 
 
 @pytest.fixture(scope="module")
@@ -132,11 +134,13 @@ def test_evaluate_predictions_folder_cli(tmp_path, frames):
     summary = json.loads(result.output[result.output.index("{") :])
     assert summary["n_frames"] == 12 and summary["dice"]["LV"] > 0.99 and summary["outliers_echolite"] == 0
     assert (tmp_path / "eval" / "frames.csv").read_text().count("\n") == 13
-    assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == 8
+    worst = sorted(p.name for p in (tmp_path / "eval" / "worst").glob("*.png"))
+    assert len(worst) == 6 and [name[:3] for name in worst] == [f"{rank:02d}_" for rank in range(1, 7)]  # half of 12
     again = CliRunner().invoke(main, args[:-1] + ["test", "--out", str(tmp_path / "eval")])  # fewer frames, same folder
     assert again.exit_code == 0, again.output
     frames_now = (tmp_path / "eval" / "frames.csv").read_text().count("\n") - 1
-    assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == min(8, frames_now) < 8  # no stale overlays
+    assert len(list((tmp_path / "eval" / "worst").glob("*.png"))) == max(1, frames_now // 2) < 6  # no stale overlays
+    assert f"overlays of the {counted(max(1, frames_now // 2), 'worst frame')} of {frames_now}" in again.output
     raw = CliRunner().invoke(main, args + ["--json", "--no-postprocess"])
     raw_summary = json.loads(raw.output[raw.output.index("{") :])
     assert raw_summary["outliers"] == 12 and raw_summary["hd_px"]["LV"] > summary["hd_px"]["LV"]
@@ -280,11 +284,18 @@ def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames
             ],
         )
         assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(
-        main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted"), "--out", str(tmp_path / "b.png")]
-    )
+    result = CliRunner().invoke(main, ["compare", str(tmp_path / "ev_good"), str(tmp_path / "ev_shifted")])
     assert result.exit_code == 0, result.output
-    assert "B lower, significant at α = 0.05" in result.output and "median" in result.output
+    assert "B lower, significant at α = 0.05, Holm-corrected" in result.output and "p (Holm)" in result.output
+    figure = tmp_path / "compare-ev_good-vs-ev_shifted.png"  # beside the two reports, not in the working directory
+    assert f"boxplots: {figure}" in result.output and figure.stat().st_size > 5000
+    with open(figure.with_suffix(".csv")) as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 12 and all(float(r["p_holm"]) >= float(r["p"]) for r in table if r["p"])  # no mm: no spacing
+    assert {r["verdict"] for r in table if r["p_holm"] and float(r["p_holm"]) < 0.05} <= {
+        "B lower, significant at α = 0.05, Holm-corrected",
+        "B higher, significant at α = 0.05, Holm-corrected",
+    }
     result = CliRunner().invoke(
         main,
         [
@@ -332,6 +343,39 @@ def test_compare_old_reports_and_check_names(tmp_path):
     assert read_frame_csv(tmp_path / "b" / "frames.csv")[0].missed_distance == "nan"
     with pytest.raises(EcholiteError, match="score a missed structure's distances differently"):
         compare(tmp_path / "a", tmp_path / "b")
+
+
+def test_holm_correction_of_known_p_values():
+    from echolite.evaluation.stats import holm, with_holm
+
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0]) and holm([]) == []
+    rows = [{"p": p, "diff": 1.0} for p in (0.01, None, 0.04, 0.03, 0.005)]  # an untestable row is no test
+    corrected = with_holm(rows)
+    assert [r["p_holm"] for r in corrected] == pytest.approx([0.03, None, 0.06, 0.06, 0.02])
+    assert [r["p"] for r in corrected] == [0.01, None, 0.04, 0.03, 0.005]  # the raw p kept
+    assert corrected[2]["verdict"].startswith("no significant difference")  # 0.04 alone would be significant
+    assert corrected[0]["verdict"] == "B higher, significant at α = 0.05, Holm-corrected"
+
+
+def test_comparison_sides_are_named_by_what_was_scored(tmp_path):
+    from echolite.evaluation.report import default_comparison_figure, side_name
+
+    run = tmp_path / "runs" / "lw"
+    for report in (
+        run / "evaluation-val",
+        run / "model_int8-evaluation-val-tta-zoom",
+        tmp_path / "masks-evaluation-all",
+    ):
+        report.mkdir(parents=True)
+        (report / "frames.csv").write_text("frame_id\n")
+    (run / "config.json").write_text("{}")
+    assert side_name(run / "evaluation-val") == "lw"
+    assert side_name(run / "model_int8-evaluation-val-tta-zoom") == "lw/model_int8 (tta-zoom)"
+    assert side_name(tmp_path / "masks-evaluation-all") == "masks"
+    assert side_name(run / "model_int8.tflite") == "lw/model_int8"
+    figure = default_comparison_figure(run / "evaluation-val", run / "model_int8-evaluation-val-tta-zoom")
+    assert figure.absolute() == run / "compare-lw-vs-lw_model_int8_tta-zoom.png"
 
 
 def test_verdict_never_claims_equivalence():

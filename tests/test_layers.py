@@ -27,11 +27,11 @@ LAYERS = [
     ["echolite.evaluation.report", "echolite.clinical.measure", "echolite.export.exporter", "echolite.export.bench"],
     ["echolite.training", "echolite.export", "echolite.clinical", "echolite.data.inspect", "echolite.data.writers"],
     ["echolite.inference"],
+    ["echolite.plots"],  # receives numbers, never computes them
     ["echolite.evaluation"],
     ["echolite.models"],
     ["echolite.data"],
     ["echolite.presets"],
-    ["echolite.plots"],
     ["echolite.run"],
     ["echolite.config"],
     ["echolite.errors", "echolite.version"],

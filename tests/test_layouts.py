@@ -192,7 +192,7 @@ def test_data_inspect_command(tmp_path, frames):
     result = CliRunner().invoke(main, ["data", "inspect", str(tmp_path)])
     assert result.exit_code == 1, result.output  # it found a problem: the report, then one error line
     out = result.output
-    assert out.strip().splitlines()[-1] == f"error: {tmp_path}: 1 problem(s), listed above"
+    assert out.strip().splitlines()[-1] == f"error: {tmp_path}: 1 problem, listed above"
     assert out.count("no ground truth") == 1 and "pixels    8-bit 7" in out
     assert "camus-nifti" in out and "patients  4" in out and "frames    8" in out and "4CH 8" in out
     assert "ED 4, ES 4" in out and "labels    [0, 1, 2, 3]" in out and "0.2×0.3 mm" in out

@@ -30,7 +30,7 @@ from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.anatomy import check_anatomy
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
-from echolite.evaluation.stats import Comparison, paired_summary
+from echolite.evaluation.stats import Comparison, paired_summary, with_holm
 from echolite.inference import load_segmenter
 from echolite.run import RunDir, check_report_folder
 
@@ -296,7 +296,7 @@ def compare_measurements(a: Path, b: Path, metrics=None, structures=None) -> Com
                 "missed_b": int(np.isnan(y).sum()),
             }
         )
-    return Comparison(rows, len(patients), None, "nan", unit="patients")
+    return Comparison(with_holm(rows), len(patients), None, "nan", unit="patients")
 
 
 EXPERT_VOLUME_FACTOR = 1.10

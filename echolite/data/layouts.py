@@ -29,6 +29,7 @@ from pathlib import Path
 from echolite.data.cases import Case
 from echolite.data.io import ALL_SUFFIXES, read_frame, read_text, stem_of, suffix_of
 from echolite.errors import EcholiteError
+from echolite_edge.words import counted
 
 PNG_EXPORT_SPACING_MM = 0.308
 """Square pixel size assumed for CAMUS PNG exports, which carry none. The export's README infers 0.154 mm, but
@@ -122,7 +123,7 @@ def _camus_mhd(root: Path) -> Layout | None:
     testing = root / "testing"
     if testing.is_dir() and base != root:
         count = len(_patient_dirs(testing, "*.mhd"))
-        layout.problems.append(f"{testing}: {count} patients without public ground truth, not loaded")
+        layout.problems.append(f"{testing}: {counted(count, 'patient')} without public ground truth, not loaded")
     return layout
 
 

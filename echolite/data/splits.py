@@ -10,6 +10,7 @@ import yaml
 
 from echolite.data.io import load_yaml, read_text
 from echolite.errors import EcholiteError
+from echolite_edge.words import counted
 
 if TYPE_CHECKING:
     from echolite.config import TrainConfig
@@ -69,7 +70,9 @@ def check_split(split: dict, patients, source: str, numbers: set[str] = frozense
     if unknown:
         padded = any(k.isdigit() and len(k) > len(p) for p in set(unknown) & numbers for k in known)
         hint = "; unquoted ids such as 0001 are numbers in YAML (1): quote them ('0001')" if padded else ""
-        raise EcholiteError(f"{source}: {len(unknown)} patients not in the data, e.g. {', '.join(unknown[:3])}{hint}")
+        raise EcholiteError(
+            f"{source}: {counted(len(unknown), 'patient')} not in the data, e.g. {', '.join(unknown[:3])}{hint}"
+        )
     if not split["train"]:
         raise EcholiteError(f"{source}: the train list is empty")
 

@@ -15,3 +15,5 @@ MISSED_DISTANCES = ("nan", "diagonal")
 """Hausdorff and MAD of a structure present in only one of prediction and truth: ``nan`` (undefined, left out of
 means, as vital and the CAMUS evaluation do) or ``diagonal`` (the image diagonal, a worst-case penalty that keeps
 the miss in the mean)."""
+ALPHA = 0.05
+"""Significance level of ``compare``'s verdicts, on Holm-corrected p-values."""

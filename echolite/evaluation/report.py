@@ -8,8 +8,12 @@ Dice).
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +37,7 @@ from echolite.evaluation.scoring import (
 from echolite.evaluation.stats import Comparison, paired_tests, shared_missed_distance
 from echolite.inference import is_model, load_segmenter, read_predictions
 from echolite.run import RunDir, check_report_folder
-from echolite_edge.files import write_atomically
+from echolite_edge.files import owner_of, write_atomically
 from echolite_edge.postprocess import CLOSE_DEFAULT
 
 FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
@@ -89,7 +93,6 @@ def evaluate(
 def scored_against(frames: FrameSet) -> dict:
     """What a report's numbers hold only for: the grid (distances are in its pixels) and the reference masks
     (a digest over the frames in name order), so ``compare`` can refuse two reports of different frames."""
-
     digest = hashlib.sha256()
     for i in np.argsort(frames.frame_ids, kind="stable"):
         digest.update(frames.frame_ids[i].encode() + b"|" + np.ascontiguousarray(frames.masks[i], np.uint8).tobytes())
@@ -134,24 +137,50 @@ def _predicted(
 
 
 def write_report(out: Path, result: Evaluation) -> None:
-    from echolite.plots import save_overlay  # matplotlib on use: only a written figure needs it
-
     out = Path(out)
     (out / WORST).mkdir(parents=True, exist_ok=True)
     write_frame_csv(result.scores, out / FRAMES_CSV)
     write_atomically(out / SUMMARY_JSON, json.dumps(result.summary, indent=2) + "\n")
-    frames = result.frames
     for stale in (out / WORST).glob("*.png"):  # a report written here before: its overlays are not this one's
         stale.unlink()
-    for i in worst_frames(result.scores):
+    write_worst_overlays(out / WORST, result)
+
+
+WORST_SHOWN = 8
+"""Overlays of at most this many frames, and of at most half the frames scored: the worst of a few are not worst."""
+
+
+def worst_count(frames: int) -> int:
+    """How many worst frames a report shows: ``WORST_SHOWN``, at most half of ``frames``, at least one."""
+    return max(1, min(WORST_SHOWN, frames // 2))
+
+
+def write_worst_overlays(folder: Path, result: Evaluation) -> list[Path]:
+    """``NN_FRAME.png`` for the frames of lowest mean Dice, worst first (NN: the rank), each in its acquired
+    proportions, titled with its rank, Dice, Hausdorff distance (mm where the frame's spacing is known, else
+    pixels of the scored grid) and the quality-control verdict of the report's default criteria."""
+    from echolite.plots import _display_aspect, save_overlay  # matplotlib on use: only a written figure needs it
+
+    frames, scores = result.frames, result.scores
+    worst = worst_frames(scores, worst_count(len(scores)))
+    written = []
+    for rank, i in enumerate(worst, 1):
+        score = scores[i]
+        in_mm = np.isfinite(score.hd_mm[:3]).any()
+        checks = next(iter(score.checks.values()), None)
+        written.append(folder / f"{rank:02d}_{frames.frame_ids[i]}.png")
         save_overlay(
             frames.images[i],
             result.labels[i],
             frames.masks[i],
-            out / WORST / f"{frames.frame_ids[i]}.png",
-            frames.frame_ids[i],
-            dice=result.scores[i].dice,
+            written[-1],
+            f"worst {rank} of {len(worst)} (lowest mean Dice of {len(scores)} frames): {frames.frame_ids[i]}",
+            dice=score.dice[:3],
+            hausdorff=(score.hd_mm[:3], "mm") if in_mm else (score.hd_px[:3], "px"),
+            qc_failed=None if checks is None else [name for name, failed in checks.items() if failed],
+            aspect=_display_aspect(frames.original_shapes[i], frames.images[i].shape),
         )
+    return written
 
 
 def is_report(folder: Path) -> bool:
@@ -168,22 +197,26 @@ def compare(
     metrics=None,
     structures=None,
 ) -> Comparison:
-    """Paired Wilcoxon tests per structure and metric between A and B on the same frames. A and B: ``evaluate``
-    report folders, or models / folders of predicted masks scored here on ``data``. ``metrics`` and
-    ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default: all). Two ``measure``
-    report folders are compared by ``clinical.measure.compare_measurements``."""
-
+    """Paired Wilcoxon tests per structure and metric between A and B on the same frames, Holm-corrected across
+    the tests run. A and B: ``evaluate`` report folders, or models / folders of predicted masks scored here on
+    ``data``. ``metrics`` and ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default:
+    all). Two ``measure`` report folders are compared by ``clinical.measure.compare_measurements``. ``boxplots``:
+    the figure to write (None: none; see ``default_comparison_figure``), with the table beside it as CSV (same
+    name, ``.csv``)."""
     for side in (a, b):
         if not Path(side).exists():
             raise EcholiteError(
                 f"{side}: not found (give an evaluate or measure report folder, a model, or a folder "
                 "of predicted masks)"
             )
+    names = side_names(a, b)
+    table = None if boxplots is None else Path(boxplots).with_suffix(".csv")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
     if boxplots is not None:
         from echolite.plots import check_figure_path  # matplotlib on use: only a written figure needs it
 
         check_figure_path(boxplots)
+        _check_table_path(table)
     if is_report(a) and is_report(b):
         scores = [read_frame_csv(Path(m) / FRAMES_CSV) for m in (a, b)]
         _check_same_references(Path(a), Path(b), scores)
@@ -195,8 +228,86 @@ def compare(
     if boxplots is not None:
         from echolite.plots import save_comparison_boxplots  # matplotlib on use: only a written figure needs it
 
-        save_comparison_boxplots(*scores, (Path(a).name, Path(b).name), boxplots)
-    return Comparison(rows, len(scores[0]), boxplots, shared_missed_distance(*scores))
+        save_comparison_boxplots(*scores, names, boxplots, rows)
+        write_comparison_csv(rows, table)
+    return Comparison(rows, len(scores[0]), boxplots, shared_missed_distance(*scores), table=table, names=names)
+
+
+COMPARISON_COLUMNS = (
+    "metric", "structure", "n", "mean_a", "mean_b", "diff", "median_diff", "p", "p_holm", "missed_a", "missed_b",
+    "verdict",
+)  # fmt: skip
+"""The CSV of a comparison: ``p`` is each Wilcoxon test's own, ``p_holm`` Holm-corrected over the tests of the file
+(what the verdict uses)."""
+
+
+def write_comparison_csv(rows: list[dict], path: Path) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COMPARISON_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if r.get(k) is None else r.get(k) for k in COMPARISON_COLUMNS} for r in rows)
+    write_atomically(Path(path), buffer.getvalue())
+
+
+def _check_table_path(table: Path | None) -> None:
+    """Before any work: the CSV beside the figure may replace an earlier comparison's, nothing else."""
+    if table is None:
+        return
+    if table.is_dir():
+        raise EcholiteError(f"{table}: is a folder; name the figure otherwise (the table is written beside it)")
+    owner = owner_of(table)
+    if owner:
+        raise EcholiteError(f"{table}: a file of {owner}; write the comparison elsewhere")
+
+
+_REPORT_NAME = re.compile(r"(?:(?P<stem>.+)-)?evaluation-(?P<split>[a-z]+)(?P<steps>-.+)?")
+
+
+def side_name(path: Path) -> str:
+    """What one side of a comparison is, in words for a figure: the run and model a report scored
+    (``runs/a/evaluation-val`` → "a", ``runs/a/model_int8-evaluation-val`` → "a/model_int8", with its
+    post-processing steps in brackets), a model file as run/model, else the folder's or file's name."""
+    path = Path(path)
+    parent = path.parent.resolve().name
+    in_run = RunDir(path.parent).is_run()
+    match = _REPORT_NAME.fullmatch(path.name) if is_report(path) else None
+    if match:
+        stem, steps = match["stem"], match["steps"]
+        base = parent if stem is None else (f"{parent}/{stem}" if in_run else stem)
+        return base + (f" ({steps[1:]})" if steps else "")
+    if path.suffix in (".keras", ".tflite") and in_run:
+        return f"{parent}/{path.stem}"
+    return path.stem if path.suffix in (".keras", ".tflite") else path.resolve().name
+
+
+def side_names(a: Path, b: Path) -> tuple[str, str]:
+    """``side_name`` of each, made distinct by their folders where they read alike."""
+    names = side_name(a), side_name(b)
+    if names[0] == names[1]:
+        names = tuple(str(Path(p)) for p in (a, b))
+    return names
+
+
+def default_comparison_figure(a: Path, b: Path) -> Path:
+    """Beside the two reports (in the folder holding both, else A's): ``compare-NAME_A-vs-NAME_B.png``."""
+    parents = [Path(p).absolute().parent for p in (a, b)]
+    try:
+        home = Path(os.path.commonpath(parents))
+    except ValueError:  # on different drives
+        home = parents[0]
+    if home == Path(home.anchor):
+        home = parents[0]
+    slug = lambda name: re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
+    names = side_names(a, b)
+    return _relative(home / f"compare-{slug(names[0])}-vs-{slug(names[1])}.png")
+
+
+def _relative(path: Path) -> Path:
+    """``path`` relative to the working directory where it lies below it (shorter to print)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _check_same_references(a: Path, b: Path, scores: list[list[FrameScore]]) -> None:

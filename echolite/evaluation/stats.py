@@ -1,4 +1,5 @@
-"""Paired statistics between two models scored on the same frames (paper: Wilcoxon signed-rank test)."""
+"""Paired statistics between two models scored on the same frames (paper: Wilcoxon signed-rank test), with Holm's
+correction across the tests of one comparison."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import numpy as np
 from scipy import stats
 
 from echolite.errors import EcholiteError
+from echolite.evaluation.names import ALPHA
 from echolite.evaluation.scoring import FrameScore, missed_counts, missed_distance_of, pick_metrics, pick_structures
-
-ALPHA = 0.05
 
 
 @dataclass
@@ -22,14 +22,19 @@ class Comparison:
     missed_distance: str
     """Hausdorff and MAD of a missed structure in the tested values: ``nan`` (left out) or ``diagonal``."""
     unit: str = "frames"  # "patients" for two measure reports
+    table: Path | None = None
+    """The tests as CSV (raw and Holm-corrected p), beside the boxplots."""
+    names: tuple[str, str] = ("A", "B")
+    """What A and B are, in words (``evaluation.report.side_name``)."""
 
 
 def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=None, structures=None) -> list[dict]:
     """Per metric and structure (default: all of ``METRICS`` and ``STRUCTURES``; names checked): means of A and
     B, mean and median difference (B − A), two-sided Wilcoxon signed-rank p-value over the frames where both
-    values are finite, a verdict, and how often each model missed the structure. p is None when fewer than 2
-    pairs differ (the test is undefined). Both sets must hold the same frames; a metric × structure that neither
-    set has (an older frames.csv without MAD) is left out."""
+    values are finite, its Holm-corrected value over all the tests returned (``p_holm``), a verdict on the
+    corrected p, and how often each model missed the structure. p is None when fewer than 2 pairs differ (the
+    test is undefined). Both sets must hold the same frames; a metric × structure that neither set has (an older
+    frames.csv without MAD) is left out."""
     metrics, structures = pick_metrics(metrics), pick_structures(structures)
     b = align_frames(a, b)
     shared_missed_distance(a, b)
@@ -49,7 +54,31 @@ def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=None, structu
                     "missed_b": missed_b[name],
                 }
             )
-    return rows
+    return with_holm(rows)
+
+
+def with_holm(rows: list[dict]) -> list[dict]:
+    """``rows`` (each with its raw ``p``) with ``p_holm``, Holm's correction over the rows that have a p, and the
+    verdict on it: running many tests at α = 0.05 each would call some difference significant by chance alone."""
+    tested = [i for i, r in enumerate(rows) if r["p"] is not None]
+    adjusted = dict(zip(tested, holm([rows[i]["p"] for i in tested])))
+    return [
+        {**r, "p_holm": adjusted.get(i), "verdict": verdict(adjusted.get(i), r["diff"], corrected=len(tested) > 1)}
+        for i, r in enumerate(rows)
+    ]
+
+
+def holm(p_values) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: sorted ascending, the k-th smallest (from 0) of m
+    is multiplied by m − k, made non-decreasing along that order, capped at 1. Rejecting where the adjusted p is
+    below α keeps the chance of any false rejection among the m tests below α (Holm 1979)."""
+    p = np.asarray(p_values, float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate(p[order] * (m - np.arange(m)))
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return [float(v) for v in adjusted]
 
 
 def paired_summary(x: np.ndarray, y: np.ndarray) -> dict:
@@ -66,7 +95,7 @@ def paired_summary(x: np.ndarray, y: np.ndarray) -> dict:
         "diff": diff,
         "median_diff": float(np.median(y - x)) if x.size else None,
         "p": p,
-        "verdict": verdict(p, diff),
+        "verdict": verdict(p, diff, corrected=False),
     }
 
 
@@ -90,13 +119,15 @@ def paired_p(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(stats.wilcoxon(x, y).pvalue) if np.count_nonzero(x - y) >= 2 else None
 
 
-def verdict(p: float | None, diff: float | None) -> str:
-    """Words for one test. No significant difference is not evidence of equivalence, and says so."""
+def verdict(p: float | None, diff: float | None, corrected: bool = True) -> str:
+    """Words for one test (``corrected``: ``p`` is Holm-corrected). No significant difference is not evidence of
+    equivalence, and says so."""
     if p is None:
         return "untestable (fewer than 2 differing pairs)"
+    level = f"α = {ALPHA}{', Holm-corrected' if corrected else ''}"
     if p < ALPHA:
-        return f"B {'higher' if diff > 0 else 'lower'}, significant at α = {ALPHA}"
-    return f"no significant difference at α = {ALPHA} (not a claim of equivalence)"
+        return f"B {'higher' if diff > 0 else 'lower'}, significant at {level}"
+    return f"no significant difference at {level} (not a claim of equivalence)"
 
 
 def align_frames(a: list[FrameScore], b: list[FrameScore]) -> list[FrameScore]:

@@ -27,10 +27,11 @@ from echolite.export.tflite import export_tflite
 from echolite.inference import load_keras_model
 from echolite.presets import PRESETS, get_preset
 from echolite.run import RunDir
-from echolite_edge.bench import stats_ms
+from echolite_edge.bench import DEFAULT_RUNS, stats_ms
 from echolite_edge.image import model_input, resize_nearest
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
 from echolite_edge.runner import EdgeSegmenter, argmax_labels, read_metadata, read_one_frame
+from echolite_edge.words import counted
 
 UNTRAINED_FORMS = ("fp32", "int8")
 
@@ -48,7 +49,7 @@ class BenchModel:
 
 def bench(
     sources: list[str | Path],
-    runs: int = 30,
+    runs: int = DEFAULT_RUNS,
     threads: int | tuple[int, ...] = 2,
     warmup: int = 3,
     image: Path | None = None,
@@ -74,7 +75,7 @@ def bench(
         for model in models:
             for form, path in model.forms.items():
                 for count in [None] if form == "keras" else thread_counts:
-                    log(f"timing {model.name} {form}" + (f", {count} thread(s)" if count else ""))
+                    log(f"timing {model.name} {form}" + (f", {counted(count, 'thread')}" if count else ""))
                     invoke, end_to_end = _timers(path, form, count, frame)
                     rows.append(
                         {
@@ -116,7 +117,7 @@ def format_table(rows: list[dict]) -> list[str]:
         )
     first = rows[0]
     lines.append(
-        f"{first['runs']} runs, batch 1, all measured in this run; thr: TFLite interpreter threads (Keras: "
+        f"{counted(first['runs'], 'run')}, batch 1, all measured in this run; thr: TFLite interpreter threads (Keras: "
         f"TensorFlow's own); the last three columns are ratios against {first['baseline']} (its row with the "
         "same threads where it has one): how many times faster end to end, how many times the parameters "
         "and the GMAC. Untrained rows time the same graph with initial weights."

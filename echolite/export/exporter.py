@@ -16,6 +16,7 @@ from echolite.export.tflite import ExportResult, export_tflite
 from echolite.inference import load_keras_model
 from echolite.run import RunDir
 from echolite_edge.runner import read_metadata
+from echolite_edge.words import counted
 
 MIN_CALIBRATION_FRAMES = 100
 
@@ -78,7 +79,7 @@ def export_run(
     if get_format(settings.mode).calibrated and used < MIN_CALIBRATION_FRAMES:
         log(f"warning: only {used} calibration frames ({MIN_CALIBRATION_FRAMES}-500 recommended)")
     content = _quantization_aware(network, saved, calibration, settings, log) if settings.qat_epochs else None
-    method = f"quantization-aware, {settings.qat_epochs} epoch(s)" if settings.qat_epochs else "post-training"
+    method = f"quantization-aware, {counted(settings.qat_epochs, 'epoch')}" if settings.qat_epochs else "post-training"
     result = export_tflite(
         network,
         out,
@@ -101,7 +102,10 @@ def _role_frames(loaded, chosen: dict, split: str, data: str, foreign: bool, log
     """The run's ``split`` patients of ``data``; for ``--calib-data`` that holds none of them, all its frames
     (the parity gate compares the two models, so frames seen in calibration still serve)."""
     if foreign and not chosen[split]:
-        log(f"note: {data} holds none of the run's {split} patients; using all its {len(loaded.frames)} frames")
+        log(
+            f"note: {data} holds none of the run's {split} patients; using all its "
+            f"{counted(len(loaded.frames), 'frame')}"
+        )
         return loaded.frames
     return select_split(loaded, chosen, split, data).frames
 

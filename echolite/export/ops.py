@@ -8,6 +8,8 @@ from collections import Counter
 
 import numpy as np
 
+from echolite_edge.words import counted
+
 # Ops that only move values across the int8/float boundary.
 BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
 
@@ -44,7 +46,7 @@ def format_op_report(report: dict) -> list[str]:
     total = sum(report["ops"].values())
     lines = [
         "ops: " + _counts(report["ops"]),
-        f"XNNPACK runs {report['xnnpack_ops']} of {total} ops in {report['xnnpack_partitions']} partition(s)"
+        f"XNNPACK runs {report['xnnpack_ops']} of {total} ops in {counted(report['xnnpack_partitions'], 'partition')}"
         + (f"; outside: {_counts(report['not_delegated'])}" if report["not_delegated"] else ""),
     ]
     if report["float_islands"]:

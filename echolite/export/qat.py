@@ -23,6 +23,7 @@ import numpy as np
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.export.tflite import scratch_folder
+from echolite_edge.words import counted
 
 QAT_ACTIVATIONS = ("relu",)
 
@@ -67,7 +68,10 @@ def quantization_aware_int8(
             json.dumps({"model": dataclasses.asdict(model_config), "settings": dataclasses.asdict(settings)})
         )
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
-        log(f"QAT: fine-tuning {settings.epochs} epoch(s) on {len(train)} frames in a tf_keras process")
+        log(
+            f"QAT: fine-tuning {counted(settings.epochs, 'epoch')} on {counted(len(train), 'frame')} in a "
+            "tf_keras process"
+        )
         child = subprocess.run(
             [sys.executable, "-m", "echolite.export.qat_worker", str(work)],
             env=env,

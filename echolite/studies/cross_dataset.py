@@ -22,6 +22,7 @@ from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import score_frames, summarize
 from echolite.inference import KerasSegmenter
 from echolite.run import RunDir, check_report_folder
+from echolite_edge.words import counted
 
 TABLE_CSV, TABLE_MD = "cross_dataset.csv", "cross_dataset.md"
 
@@ -77,7 +78,7 @@ def cross_evaluate(
         for name, path in test_sets:
             own = _same_data(path, trained_on) or _copy_of_training_data(path, run, at_size)
             frames = select_split(*at_size(path, run if own else None), split if own else "all", path).frames
-            log(f"{run.path} on {name} ({split if own else 'all'}, {len(frames)} frames)")
+            log(f"{run.path} on {name} ({split if own else 'all'}, {counted(len(frames), 'frame')})")
             scores = score_frames(segmenter.predict_labels(frames.images), frames, post)
             for structure, value in summarize(scores)["dice"].items():
                 row[f"{name}_{structure}"] = value

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+DEFAULT_RUNS = 50
+"""Timed runs of a latency report, as TFLite's benchmark_model (its --num_runs) and both bench commands take."""
+
 
 def machine() -> str:
     system = f"{platform.machine()} {platform.system()} {platform.release()}"
@@ -33,7 +36,7 @@ def stats_ms(seconds: list[float]) -> dict:
 
 
 def benchmark(
-    model_path: Path, runs: int = 50, warmup: int = 5, threads: int = 2, frame: np.ndarray | None = None
+    model_path: Path, runs: int = DEFAULT_RUNS, warmup: int = 5, threads: int = 2, frame: np.ndarray | None = None
 ) -> dict:
     """Init time, first inference, warm-up average, then statistics over ``runs`` for invoke, end to end, and the
     QC of each run's mask (timed apart: ``run`` does it after the end-to-end path)."""
@@ -93,8 +96,8 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
                     )
                 seg = _timed(stages["segment"], segmenter.segment, frame, name)
                 stages["invoke"].append(seg.seconds_invoke)
-                _timed(stages["qc"], failed_criteria, seg.labels)
-                _timed(stages["write"], write_outputs, seg, frame, Path(out))
+                failed = _timed(stages["qc"], failed_criteria, seg.labels)
+                _timed(stages["write"], write_outputs, seg, frame, Path(out), failed)
         seconds, count = time.perf_counter() - start, len(stages["qc"])
     fps = count / seconds
     return {

@@ -1,5 +1,5 @@
-"""``echolite-edge run MODEL INPUT --out DIR`` segments an image, a .npy stack or a folder, checks every mask against
-the published anatomical criteria and reports frames/s; ``echolite-edge bench MODEL`` times the model like TFLite's
+"""echolite-edge run MODEL INPUT --out DIR segments an image, a .npy stack or a folder, checks every mask against
+the published anatomical criteria and reports frames/s; echolite-edge bench MODEL times the model like TFLite's
 benchmark_model."""
 
 from __future__ import annotations
@@ -12,76 +12,142 @@ import shutil
 import sys
 from pathlib import Path
 
+from echolite_edge import __version__
+from echolite_edge.bench import DEFAULT_RUNS
 from echolite_edge.console import native_stderr_silenced
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
 from echolite_edge.tta import TTA_MODES
+from echolite_edge.words import counted
 
 QC_MODES = ("off", "report", "strict")
 RESULTS = "results.json"
 """Written into --out by ``run``: per frame its files and QC verdict, the QC summary, the cine measurements."""
+DESCRIPTION = (
+    "The TensorFlow-free device runner of echolite: segment frames with an exported model (numpy, Pillow and a "
+    "TFLite interpreter only), check every mask against the anatomical criteria, time the model."
+)
 
 
 class _Parser(argparse.ArgumentParser):
-    """Option errors as one line and exit status 1, like every other error here."""
+    """Option errors as one line and exit status 1, like every other error here; help laid out as ``echolite``'s
+    (click's): "Usage:", "Arguments", "Options", "-h, --help  Show this message and exit."."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title, self._optionals.title = "Arguments", "Options"
+        self.add_argument("-h", "--help", action="help", help="Show this message and exit.")
 
     def error(self, message):
         print(f"error: {message}", file=sys.stderr)
         sys.exit(1)
 
 
-def main(argv=None) -> int:
-    parser = _Parser(prog="echolite-edge", description=__doc__)
-    parser.add_argument("--verbose", action="store_true", help="show the TFLite runtime's own messages")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="segment frames and write mask and overlay PNGs")
-    run.add_argument("model", type=Path, help="an exported .tflite (its .json metadata beside it is read too)")
-    run.add_argument("input", type=Path, help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), or a folder of those")
-    run.add_argument(
-        "--out", type=Path, required=True, help="folder for <name>_mask.png, <name>_overlay.png and results.json"
+class _HelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
+
+    def _format_action(self, action):
+        if isinstance(action, argparse._SubParsersAction):  # the commands, not a line for their group above them
+            return "".join(super(_HelpFormatter, self)._format_action(sub) for sub in action._get_subactions())
+        return super()._format_action(action)
+
+    def _split_lines(self, text, width):
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)  # "[default: fill-enclosed]"
+
+
+def _choices(values) -> str:
+    """Choices as click writes them: [a|b|c]."""
+    return "[" + "|".join(values) + "]"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``run`` and ``bench``, their arguments and help."""
+    parser = _Parser(prog="echolite-edge", description=DESCRIPTION)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"echolite-edge, version {__version__}",
+        help="Show the version and exit.",
     )
-    run.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
-    run.add_argument("--skip-bad", action="store_true", help="skip unreadable frames (listed) instead of stopping")
+    parser.add_argument("--verbose", action="store_true", help="Show the TFLite runtime's own messages.")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, title="Commands", metavar="COMMAND"
+    )
+    run = sub.add_parser(
+        "run",
+        help="Segment frames and write mask and overlay PNGs, with quality control.",
+        description="Segment frames and write mask and overlay PNGs; check every mask against the anatomical "
+        "criteria; with --cine, ED, ES and the ejection fraction of a loop.",
+    )
+    run.add_argument(
+        "model", type=Path, metavar="MODEL", help="An exported .tflite (its .json metadata beside it too)."
+    )
+    run.add_argument(
+        "input",
+        type=Path,
+        metavar="INPUT",
+        help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), or a folder of those.",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="Folder for <name>_mask.png, <name>_overlay.png and results.json.",
+    )
+    run.add_argument("--threads", type=_positive, default=2, metavar="N", help="Interpreter threads. [default: 2]")
+    run.add_argument("--skip-bad", action="store_true", help="Skip unreadable frames (listed) instead of stopping.")
     run.add_argument(
         "--cine",
         action="store_true",
-        help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF",
+        help="The frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF.",
     )
     run.add_argument(
-        "--spacing", type=_positive_float, default=None, help="pixel size in mm of the input frames (for --cine)"
+        "--spacing",
+        type=_positive_float,
+        default=None,
+        metavar="MM",
+        help="Pixel size in mm of the input frames (for --cine).",
     )
     run.add_argument(
         "--mitral-cut",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="with --cine: measure the ES LV cut at the ED mitral plane (in systole the annulus moves "
-        "toward the apex: LV beyond that plane is atrium; default: on)",
+        help="With --cine: measure the ES LV cut at the ED mitral plane (in systole the annulus moves "
+        "toward the apex: LV beyond that plane is atrium). [default: mitral-cut]",
     )
     run.add_argument(
         "--fill-enclosed",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="fill the background the heart encloses with the structure around it (holes, gaps; default: on)",
+        help="Fill the background the heart encloses with the structure around it (holes, gaps). "
+        "[default: fill-enclosed]",
     )
     run.add_argument(
         "--close-myocardium",
         choices=CLOSE_MODES,
         default=CLOSE_DEFAULT,
+        metavar=_choices(CLOSE_MODES),
         help="LV pixels touching the background, away from the LA, become myocardium: off, when-open "
         "(only in a mask whose LV is open to the background beyond the published criterion) or "
-        f"always (default: {CLOSE_DEFAULT})",
+        f"always. [default: {CLOSE_DEFAULT}]",
     )
     run.add_argument(
         "--detach-atrium",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="myocardium touching the LA but not the LV becomes background (default: on)",
+        help="Myocardium touching the LA but not the LV becomes background. [default: detach-atrium]",
     )
     run.add_argument(
         "--tta",
         choices=TTA_MODES,
         default="none",
-        help="test-time augmentation: none (default); zoom (3 views: zoomed 0.9, 1, 1.1); zoom-gamma "
-        "(5 views: also gamma 0.8 and 1.25); one invoke per view, their mean probabilities decide",
+        metavar=_choices(TTA_MODES),
+        help="Test-time augmentation: zoom (3 views: zoomed 0.9, 1, 1.1), zoom-gamma (5 views: also gamma 0.8 "
+        "and 1.25); one invoke per view, their mean probabilities decide. [default: none]",
     )
     run.add_argument(
         "--ensemble",
@@ -89,38 +155,55 @@ def main(argv=None) -> int:
         action="append",
         default=[],
         metavar="MODEL",
-        help="another exported model (repeatable): the mean of all the models' class probabilities "
-        "decides; one invoke per model",
+        help="Another exported model (repeatable): the mean of all the models' class probabilities "
+        "decides; one invoke per model.",
     )
     run.add_argument(
         "--qc",
         choices=QC_MODES,
         default="report",
-        help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
-        "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
-        "strict (as report, and no volume from a failing frame)",
+        metavar=_choices(QC_MODES),
+        help="Anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
+        "(a verdict per frame in results.json and on its overlay, and EF only when ED and ES both pass); "
+        "strict (as report, and no volume from a failing frame). [default: report]",
     )
-    bench = sub.add_parser("bench", help="latency report like benchmark_model: invoke alone, end to end, and QC")
-    bench.add_argument("model", type=Path, help="an exported .tflite")
-    bench.add_argument("--runs", type=_positive, default=50, help="timed runs (default 50)")
-    bench.add_argument("--warmup", type=_positive, default=5, help="untimed runs first (default 5)")
-    bench.add_argument("--threads", type=_positive, default=2, help="interpreter threads (default 2)")
-    bench.add_argument("--json", type=Path, help="also write the report as JSON")
+    bench = sub.add_parser(
+        "bench",
+        help="Latency report like benchmark_model: invoke alone, end to end, and QC.",
+        description="Latency report like TFLite's benchmark_model: invoke alone, end to end (resize, quantize, "
+        "invoke, post-process, map back) and quality control; or a cine loop's frames/s.",
+    )
+    bench.add_argument("model", type=Path, metavar="MODEL", help="An exported .tflite.")
     bench.add_argument(
-        "--image", type=Path, help="frame for the end-to-end and QC timing (default: noise, a worst case for both)"
+        "--runs", type=_positive, default=DEFAULT_RUNS, metavar="N", help=f"Timed runs. [default: {DEFAULT_RUNS}]"
+    )
+    bench.add_argument("--warmup", type=_positive, default=5, metavar="N", help="Untimed runs first. [default: 5]")
+    bench.add_argument("--threads", type=_positive, default=2, metavar="N", help="Interpreter threads. [default: 2]")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="Also write the report as JSON.")
+    bench.add_argument(
+        "--image",
+        type=Path,
+        metavar="FILE",
+        help="Frame for the end-to-end and QC timing (default: noise, a worst case for both).",
     )
     bench.add_argument(
         "--cine",
         type=Path,
         metavar="LOOP",
-        help="time a cine loop (folder of frames or .npy stack) end to end, read to written PNGs with QC, in frames/s",
+        help="Time a cine loop (folder of frames or .npy stack) end to end, read to written PNGs with QC, in frames/s.",
     )
     bench.add_argument(
         "--scanner-fps",
         type=_positive_float,
         default=30.0,
-        help="the scanner's frame rate the cine loop is compared with (default 30)",
+        metavar="FPS",
+        help="The scanner's frame rate the cine loop is compared with. [default: 30]",
     )
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or an option error (1, already printed)
@@ -217,7 +300,7 @@ def _run(args) -> int:
         print(f"skipped: {line}")
     count = len(frames)
     print(
-        f"{count} frames -> {args.out}: {count / seconds['total']:.1f} frames/s end to end, "
+        f"{counted(count, 'frame')} -> {args.out}: {count / seconds['total']:.1f} frames/s end to end, "
         f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({args.threads} threads)"
     )
     if args.qc != "off":
@@ -254,12 +337,12 @@ def _segment_files(files, segmenter, partial: Path, args):
                     f"{masks[0].shape[0]}×{masks[0].shape[1]} frames"
                 )
             seg = segmenter.segment(frame, name)
-            write_outputs(seg, frame, partial)
-            seconds["total"] += seg.seconds_total
-            seconds["invoke"] += seg.seconds_invoke
             frames.append({"name": name, "mask": f"{name}_mask.png", "overlay": f"{name}_overlay.png"})
             if args.qc != "off":
                 frames[-1]["qc"] = _timed_verdict(seg.labels, seconds["qc"])
+            write_outputs(seg, frame, partial, frames[-1]["qc"]["failed"] if args.qc != "off" else None)
+            seconds["total"] += seg.seconds_total
+            seconds["invoke"] += seg.seconds_invoke
             if args.cine:
                 masks.append(seg.mask)
     if not frames:
@@ -302,7 +385,7 @@ def _qc_summary(mode: str, frames: list[dict], seconds: list[float]) -> dict:
 def _qc_line(summary: dict, frames: list[dict]) -> str:
     failing = [f"{f['name']} ({', '.join(f['qc']['failed'])})" for f in frames if not f["qc"]["passed"]]
     line = (
-        f"QC: {summary['passed']} of {len(frames)} frames pass the anatomical criteria "
+        f"QC: {summary['passed']} of {counted(len(frames), 'frame')} pass the anatomical criteria "
         f"({summary['ms_per_frame_median']:.1f} ms per frame)"
     )
     if not failing:
@@ -379,7 +462,7 @@ def _bench(args) -> int:
         s = report[key]
         print(
             f"{key[:-3]:<11} mean {s['mean']:.2f} std {s['std']:.2f} min {s['min']:.2f} max {s['max']:.2f} "
-            f"p50 {s['p50']:.2f} p90 {s['p90']:.2f} p99 {s['p99']:.2f} ms over {s['runs']} runs"
+            f"p50 {s['p50']:.2f} p90 {s['p90']:.2f} p99 {s['p99']:.2f} ms over {counted(s['runs'], 'run')}"
         )
     print(f"{'qc':<11} median {report['qc_ms']['p50']:.2f} ms per frame (anatomical criteria, after end_to_end)")
     if args.json:
@@ -397,7 +480,7 @@ def _bench_cine(args) -> int:
     print(f"{report['machine']}; {report['threads']} threads")
     stages = ", ".join(f"{stage} {ms:.1f}" for stage, ms in report["stage_ms_median"].items())
     print(
-        f"cine: {report['frames']} frames, {report['frames_per_second']:.1f} frames/s end to end "
+        f"cine: {counted(report['frames'], 'frame')}, {report['frames_per_second']:.1f} frames/s end to end "
         f"({report['ms_per_frame']:.1f} ms per frame; medians in ms: {stages}; segment includes invoke); "
         f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s"
     )
