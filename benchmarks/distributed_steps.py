@@ -34,9 +34,9 @@ def main() -> None:
 
     from dataclasses import replace
 
-    from echolite.config import resolve_configs
     from echolite.data.phantom import make_phantom
     from echolite.data.pipeline import make_dataset
+    from echolite.presets import resolve_configs
     from echolite.training.distribute import place
     from echolite.training.trainer import compiled_model
 

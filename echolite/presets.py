@@ -1,8 +1,8 @@
 """The paper's named presets (Tables I, III and VII) and what they cost: data only.
 
 A preset is a model architecture plus the training defaults the paper pairs with it (batch size, scheduler, loss),
-and whether its training steps are XLA-compiled (measured per family: XLA speeds up the plain convolutions and slows
-the depthwise ones on CPU, benchmarks/training_throughput.py).
+and whether its training steps are XLA-compiled (per family: on CPU XLA speeds up the plain convolutions and slows
+the depthwise ones, so the edge-* presets train without it; timings in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ PRESETS: dict[str, Preset] = {
     ),
     # Beyond the paper: real time on small devices. A strided stem (the U-Net runs at 128² for 256² frames) with a
     # full-resolution head, depthwise-separable convolutions where feature maps are large, ReLU (fused into int8
-    # convolutions); the deep levels keep lw-unet's widths. Chosen by measurement: docs/models.md.
+    # convolutions); the deep levels keep lw-unet's widths. Why each part: docs/models.md.
     "edge-m": Preset(
         dataclasses.replace(
             _UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2, separable_levels=1
@@ -90,8 +90,9 @@ PRESETS: dict[str, Preset] = {
         jit_compile=False,
         description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
     ),
-    # edge-m's U-Net with the bilinear head (the logits at 128² upsampled: no full-resolution feature map, which
-    # took over half of edge-m's int8 time on a VNNI CPU, benchmarks/edge_variants.py) and a 2×2 patch stem.
+    # edge-m's U-Net with the bilinear head (the logits at 128² upsampled: no full-resolution feature map, because
+    # int8 time on CPUs with dot-product instructions follows memory traffic, not MACs) and a 2×2 patch stem (the
+    # 3×3 stride-2 convolution on the one-channel image is slow in XNNPACK's int8 kernels for its size).
     "edge-rt": Preset(
         dataclasses.replace(
             _UNET1,

@@ -1,7 +1,7 @@
 """tf.data input pipeline: seeded shuffle, seeded parallel augmentation, batching, prefetch.
 
 TensorFlow is imported where a dataset is made, so the model, loss and trainer modules that import this one load on
-any Keras backend (a benchmark on a machine with JAX and no TensorFlow feeds its own batches).
+any Keras backend (a script on a machine with JAX and no TensorFlow feeds its own batches).
 """
 
 from __future__ import annotations
@@ -24,17 +24,14 @@ def make_dataset(
     augment: str = "none",
     shuffle: bool = False,
     seed: int = 0,
-    images: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Batches of ``(image (B, H, W, C) float32, {output_name: mask (B, H, W, 1) uint8})``; ``images``: model inputs
-    (N, H, W, C) aligned with ``frames`` in place of the frames themselves (C = 1), every channel moved by the same
-    augmentation.
+    """Batches of ``(image (B, H, W, 1) float32, {output_name: mask (B, H, W, 1) uint8})``.
 
     Every deep-supervision output is trained against the same full-resolution mask (its head upsamples).
     """
     import tensorflow as tf  # on use: the module loads on any Keras backend (see above)
 
-    images = (frames.images[..., None] if images is None else images).astype(np.float32, copy=False)
+    images = frames.images[..., None].astype(np.float32, copy=False)
     masks = frames.masks[..., None].astype(np.uint8, copy=False)
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
     if shuffle:
@@ -52,8 +49,8 @@ def make_dataset(
 
 def _augment_fn(augmenter: Augmenter, image_shape, mask_shape):
     def apply(image, mask, seed):
-        out_image, out_mask = augmenter(image[..., 0] if image.shape[-1] == 1 else image, mask[..., 0], int(seed))
-        return out_image.reshape(image.shape), out_mask[..., None]
+        out_image, out_mask = augmenter(image[..., 0], mask[..., 0], int(seed))
+        return out_image[..., None], out_mask[..., None]
 
     def map_fn(pair, seed):
         import tensorflow as tf  # on use: the module loads on any Keras backend (see above)

@@ -28,16 +28,16 @@ class PostprocessConfig:
     closing_radius: int = 0
     fill_enclosed: bool = True
     """After the per-structure steps: background enclosed by LV ∪ MYO ∪ LA takes the label of most of its rim
-    (on by default: it removes the holes and gaps the anatomical criteria reject, at no cost in Dice measured on the
-    training patients; benchmarks/RESULTS.md)."""
+    (on by default: background enclosed by the heart is not anatomy, and the anatomical criteria reject the holes
+    and gaps it leaves; what it changes: benchmarks/RESULTS.md)."""
     close_myocardium: str = CLOSE_DEFAULT
     """Then: LV pixels touching the background, away from the LA, become myocardium: ``off``, ``when-open`` (only
-    in a mask whose LV touches the background beyond the published criterion; the default: it changed no mask of the
-    training patients and removes the open-wall outliers) or ``always`` (``echolite_edge.postprocess.CLOSE_MODES``;
-    closing every mask made Hausdorff worse on the training patients; benchmarks/RESULTS.md)."""
+    in a mask whose LV touches the background beyond the published criterion; the default: only a mask the criteria
+    already reject changes, so an accepted mask keeps the boundaries the model drew) or ``always``
+    (``echolite_edge.postprocess.CLOSE_MODES``; every mask, which also moves boundaries the criteria accept)."""
     detach_atrium: bool = True
-    """Last: myocardium touching the LA but not the LV becomes background (on by default: it removes the MYO–LA
-    frontier the published criteria reject, at no cost in Dice on the training patients; benchmarks/RESULTS.md)."""
+    """Last: myocardium touching the LA but not the LV becomes background (on by default: myocardium that does not
+    border the LV is not its wall, and the published criteria reject the MYO–LA frontier it makes)."""
 
     def __post_init__(self):
         try:

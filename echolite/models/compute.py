@@ -26,8 +26,8 @@ def count_macs(model: keras.Model) -> int:
 
 def int8_bytes(model: keras.Model) -> int:
     """Estimated size of the model's full-integer TFLite export: one byte per weight, and per output channel an
-    int32 bias and a float32 scale with its int64 zero point (batch norm folds into the convolutions). Within a few
-    percent of real exports (benchmarks/RESULTS.md compares them)."""
+    int32 bias and a float32 scale with its int64 zero point (batch norm folds into the convolutions). An estimate, so
+    that presets can be compared without converting anything; ``echolite bench`` gives an export's real size."""
     try:
         model = inference_model(model)
     except ValueError:

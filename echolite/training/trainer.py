@@ -216,7 +216,8 @@ def _fit(model, config: TrainConfig, run: RunDir, state: TrainState, train_frame
 
 def compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Model:
     """A new model of ``model_config``, compiled as ``train`` compiles it: Adam, the loss on every output (deep
-    supervision weighted by ``config.ds_weight``), Dice metrics on ``seg``; benchmarks and probes train with it."""
+    supervision weighted by ``config.ds_weight``), Dice metrics on ``seg``; scripts that feed their own batches train
+    with it, so they train what ``train`` trains."""
     model = build_unet(model_config, name=config.preset.replace("-", "_"))
     loss = SegmentationLoss(config.loss, model_config.num_classes, size_weight=config.size_weight)
     names = list(model.output_names)
@@ -228,7 +229,7 @@ def compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Mode
         loss={n: loss for n in names},
         loss_weights={n: 1.0 if n == "seg" else config.ds_weight for n in names},
         metrics={"seg": dice},
-        jit_compile=config.jit_compile,  # XLA: about 2.4x faster training steps on CPU (benchmarks/)
+        jit_compile=config.jit_compile,  # per preset: on CPU XLA speeds up plain convolutions, slows depthwise ones
     )
     return model
 

@@ -14,7 +14,7 @@ Geometry of one apical view (all in mm, using the frame's (row, column) pixel si
   apex (its midpoint by a median 8.8 mm in the shared CAMUS expert masks), so end-systolic "LV" on the atrial side
   of that line is atrium taken for ventricle. The expert masks of the training patients (0001–0160) cross the
   line only at the corner of a tilted annulus, by at most 2.6 mm; ``tolerance_mm`` moves the cut that far into
-  the atrium (0 by default: the choice on the training patients, benchmarks/RESULTS.md).
+  the atrium (0 by default: a cut past the line gives back to the ES volume the atrium the cut is there to remove).
 
 Single plane: V = π/4 · Σ dᵢ² · h. Biplane (apical 2- and 4-chamber): V = π/4 · Σ aᵢ·bᵢ · h, with h from the
 longer of the two long axes (ASE/EACVI recommendation). Area-length: V = 8·A² / (3π·L). EF = (EDV − ESV) / EDV.

@@ -3,7 +3,7 @@ patients (in patient order) and phase, the myocardium's and the atrium's area re
 LV's end-systolic to end-diastolic area ratio. A trend across groups means the groups were drawn (or the hearts
 were) differently, which no model trained on the first groups can learn from the images alone.
 
-    python benchmarks/mask_statistics.py ../shared/data/camus4ch --group 20
+    python experiments/mask_statistics.py ../shared/data/camus4ch --group 20
 """
 
 from __future__ import annotations

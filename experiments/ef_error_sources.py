@@ -6,7 +6,7 @@ annotation or the task) and each model's departure from that mean (model-specifi
 ensembles can change). Prints the per-model MAE, the MAE of the models' mean EF, the size of both parts, the slope
 of the mean EF on the expert EF, and the patients with the largest shared error.
 
-    python benchmarks/ef_error_sources.py runs/*/val-best-mitral-cut runs/*/val-model_averaged-mitral-cut
+    python experiments/ef_error_sources.py runs/*/val-best-mitral-cut runs/*/val-model_averaged-mitral-cut
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Where a real-time preset's int8 time goes: untrained variants of ``edge-m`` and ``lw-unet-relu`` (one knob
 changed each), exported fully int8 and timed in one run, GMAC next to the invoke time.
 
-    python benchmarks/edge_variants.py --threads 2 --runs 40
+    python experiments/edge_variants.py --threads 2 --runs 40
 
 On a CPU with VNNI the time stops following the MACs; the variants show which part of the graph to cut next (there,
 the full-resolution convolution head: ``edge-rt`` drops it, and the 3×3 stem on the one-channel image).

@@ -3,7 +3,7 @@ test-time augmentation mode, and every post-processing option is scored on those
 per structure, anatomical outliers under both criteria sets, ejection fraction against the expert masks (MAE, bias,
 limits of agreement; with and without the mitral cut), and the cost per frame (model calls and post-processing).
 
-    python benchmarks/plausibility_options.py runs/camus-lw runs/camus-lw/model_averaged.keras \\
+    python experiments/plausibility_options.py runs/camus-lw runs/camus-lw/model_averaged.keras \\
         --data ../shared/data/camus4ch --split-file benchmarks/camus4ch_split.yaml --split train
 
 Options are chosen on the training patients (``--split train``) and then reported on the validation patients, so the

@@ -6,11 +6,13 @@ either one input channel (the frame) or two (the frame, then the same view's fra
 the same affine), keeps the epoch of best validation Dice, and reports on the validation patients Dice, outliers
 (camus criteria, default post-processing) and EF against the expert masks (method of disks, mitral cut).
 
-    python benchmarks/pair_input_probe.py --data ../shared/data/camus4ch \\
+    python experiments/pair_input_probe.py --data ../shared/data/camus4ch \\
         --split-file benchmarks/camus4ch_inner_split.yaml --channels 2 --seed 0 --out runs/pair-2ch
 
-On TensorFlow it trains from the library's tf.data pipeline; on another Keras backend (``KERAS_BACKEND=jax`` on a GPU
-machine without TensorFlow) from a ``keras.utils.PyDataset`` with the same augmenter, XLA-compiled.
+It feeds its own batches (a ``keras.utils.PyDataset`` around the library's augmenter, both channels moved by the same
+affine) on every Keras backend, XLA-compiled on JAX (``KERAS_BACKEND=jax`` on a GPU machine without TensorFlow). The
+TensorFlow results in docs/research.md came from an earlier version that fed the library's tf.data pipeline
+(git history), so a rerun on TensorFlow sees other augmentation draws. Unmaintained: see experiments/README.md.
 """
 
 from __future__ import annotations
@@ -130,14 +132,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     best = args.out / "best.weights.h5"
     started = time.time()
-    if tensorflow:
-        from echolite.data.pipeline import make_dataset
-
-        feed = make_dataset(train, 16, names, "affine", True, args.seed, inputs(train, args.channels))
-        val_feed = make_dataset(val, 16, names, images=inputs(val, args.channels))
-    else:
-        feed = keras_batches(inputs(train, args.channels), train.masks, names, 16, "affine", args.seed)
-        val_feed = keras_batches(inputs(val, args.channels), val.masks, names, 16)
+    feed = keras_batches(inputs(train, args.channels), train.masks, names, 16, "affine", args.seed)
+    val_feed = keras_batches(inputs(val, args.channels), val.masks, names, 16)
     model.fit(
         feed,
         validation_data=val_feed,

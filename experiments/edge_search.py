@@ -1,7 +1,7 @@
 """The search for the real-time preset: each candidate trained with a short budget on one split, its validation
 Dice printed next to its compute, and the pick made by a rule fixed before any candidate was trained.
 
-    python benchmarks/edge_search.py --data ../shared/data/camus4ch --split-file benchmarks/camus4ch_split.yaml \\
+    python experiments/edge_search.py --data ../shared/data/camus4ch --split-file benchmarks/camus4ch_split.yaml \\
         --reference runs/camus-lw --epochs 4 --out runs/edge-search
 
 Rule: the cheapest candidate (GMAC per frame) whose best validation Dice within the budget is, on every structure,
@@ -36,9 +36,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/edge-search"))
     args = parser.parse_args()
 
-    from echolite.config import resolve_configs
     from echolite.models import build_model
     from echolite.models.compute import count_macs
+    from echolite.presets import resolve_configs
     from echolite.run import RunDir
     from echolite.training.trainer import train
 
