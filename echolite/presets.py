@@ -171,7 +171,7 @@ def preset_table() -> list[dict]:
     ]
 
 
-QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 96}
+QUICKSTART = {"epochs": 8, "batch_size": 8, "phantom_frames": 128}
 """Training on the phantom without explicit values: a few minutes on a laptop CPU."""
 
 

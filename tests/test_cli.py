@@ -91,7 +91,7 @@ def test_train_command_end_to_end(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "validation Dice  LV" in result.output and (out / "model.keras").exists()
+    assert "validation Dice, the mean over frames  LV" in result.output and (out / "model.keras").exists()
     lines = result.stdout.splitlines()
     assert any("compiling the training step" in line for line in lines)
     epoch = next(line for line in lines if line.startswith("epoch 1/1 "))

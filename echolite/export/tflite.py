@@ -34,7 +34,6 @@ from echolite.evaluation.metrics import dice_per_class
 from echolite.export.formats import get_format, metadata_path
 from echolite.export.ops import format_op_report, op_report
 from echolite.inference import TFLiteSegmenter
-from echolite.models.compute import count_macs
 from echolite.version import __version__
 from echolite_edge.files import atomic_path
 from echolite_edge.labels import LABELS
@@ -103,6 +102,8 @@ def export_tflite(
         )
     metadata = _metadata(lite, mode, keep_float, source, calibration, calib_samples, parity, ops)
     metadata["quantization_method"] = method if mode == "int8" else None
+    from echolite.models.compute import count_macs  # Keras on use: the command line imports this module
+
     metadata["parameters"], metadata["gmac"] = model.count_params(), round(count_macs(model) / 1e9, 4)
     _write_atomically(out, content, metadata)
     return ExportResult(out, metadata_path(out), mode, len(content), parity, ops)
