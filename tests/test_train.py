@@ -23,9 +23,16 @@ def frames():
 
 
 def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
+    steps = []
     result = train(
-        TrainConfig(epochs=2, batch_size=8, average_last=2), tmp_path / "run", model_config=tiny_config, frames=frames
+        TrainConfig(epochs=2, batch_size=8, average_last=2),
+        tmp_path / "run",
+        model_config=tiny_config,
+        frames=frames,
+        progress=lambda step, total: steps.append((step, total)),
     )
+    per_epoch = steps[-1][1]  # every batch of both epochs reported, counted within its epoch
+    assert per_epoch >= 1 and steps == [(s, per_epoch) for s in range(1, per_epoch + 1)] * 2
     run = tmp_path / "run"
     for name in (
         "model.keras",
