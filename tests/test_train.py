@@ -57,7 +57,7 @@ def test_training_writes_the_run_folder(tmp_path, tiny_config, frames):
     assert config["model"]["input_size"] == 64 and config["train"]["epochs"] == 2
     assert set(config["split"]) == {"train", "val", "test"}
     model = keras.models.load_model(run / "model.keras")
-    assert model.optimizer is None  # the optimizer state stays in the checkpoint, for --resume
+    assert getattr(model, "optimizer", None) is None  # the optimizer state stays in the checkpoint, for --resume
     assert keras.models.load_model(run / "checkpoint" / "last.keras").optimizer is not None
     seg = np.asarray(model(frames.images[:2, ..., None], training=False)["seg"])
     np.testing.assert_allclose(seg.sum(-1), 1.0, atol=1e-5)

@@ -67,7 +67,7 @@ def atomic_save_model(model: keras.Model, path: Path, optimizer: bool = True) ->
     weights, a third of the size (the optimizer's moments are only needed to resume, from the checkpoint)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not optimizer:
-        model = keras.Model(model.inputs, model.outputs, name=model.name)
+        model = keras.Model(model.input, model.output, name=model.name)  # the same outputs, by name
     with atomic_path(path) as tmp:
         model.save(tmp)
 
