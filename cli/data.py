@@ -94,7 +94,7 @@ def _print_loops(report, path) -> None:
         click.echo(f"  {loop['name']}: {loop['frames']} frames of {loop['size'][0]}×{loop['size'][1]}, {rate}, {pixel}")
         for note in loop["notes"]:
             click.echo(f"    {note}")
-    click.echo("views     not classified: every loop is segmented as the view it is (see docs/data.md)")
+    click.echo("views     not classified: each loop is segmented as an apical view; choose the loops (docs/data.md)")
     click.echo(f"skipped   {len(report.skipped)}")
     for name, reason in report.skipped:
         click.echo(f"  {name}: {reason}")
