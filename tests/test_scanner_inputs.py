@@ -368,3 +368,24 @@ def test_the_device_core_runs_without_the_extras_and_names_the_extra_to_install(
         assert err == [f"error: {tmp_path / source}: a {kind} file; {wanted}"]
     code, out = _edge_run(monkeypatch, tmp_path / "npy", images, masks, tmp_path / "loop.npy")
     assert code == 0 and (out / "loop_0001_mask.png").is_file()
+
+
+def test_a_transfer_syntax_without_its_decoder_names_what_to_install(tmp_path):
+    import pydicom
+    from pydicom.encaps import encapsulate
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import JPEGLosslessSV1
+
+    from echolite_edge.dicom import read_dicom
+
+    if get_decoder(JPEGLosslessSV1).is_available:
+        pytest.skip("a JPEG lossless decoder is installed here")
+    path = write_ultrasound_dicom(tmp_path / "lossless.dcm", luma(colour_loop()), "MONOCHROME2")
+    dataset = pydicom.dcmread(path)
+    dataset.file_meta.TransferSyntaxUID = JPEGLosslessSV1
+    dataset.PixelData = encapsulate([b"\xff\xd8\xff\xd9"] * 3)
+    dataset.save_as(path, enforce_file_format=True)
+    with pytest.raises(
+        ValueError, match=r"lossless\.dcm: JPEG Lossless.* needs a decoding plugin: pip install pylibjpeg"
+    ):
+        read_dicom(path)
