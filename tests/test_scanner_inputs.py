@@ -215,6 +215,9 @@ def _study(folder: Path, images) -> Path:
     write_ultrasound_dicom(
         folder / "IM_0002", _padded(images[:1]), "MONOCHROME2", False, (region,), None, None, PLANTED
     )
+    still = _padded(images[:1])  # a scanner's UID-named files: their names differ only after the last dot
+    write_ultrasound_dicom(folder / "1.2.826.0.1.7", still, "MONOCHROME2", False, (region,), None, None, PLANTED)
+    write_ultrasound_dicom(folder / "1.2.826.0.1.8", still, "MONOCHROME2", False, (region,), None, None, PLANTED)
     write_video(folder / "loop.avi", images, 25)
     doppler = Region(0, 0, 109, 89, 0.01, 1.0, units=7, data_type=3, spatial_format=3)
     write_ultrasound_dicom(folder / "IM_0003", _padded(images[:2]), "MONOCHROME2", False, (doppler,), 20, None, PLANTED)
@@ -251,7 +254,7 @@ def test_a_study_folder_gives_each_loop_its_own_result_and_lists_what_it_skips(t
     assert dicom["cine"]["unit"] == "mL" and dicom["cine"]["edv"] == pytest.approx(expected.edv_ml, rel=1e-6)
     assert video["cine"]["unit"] == "pixel units" and video["cine"]["ef_percent"] == pytest.approx(expected.ef, abs=0.5)
     skipped = [line for line in printed.out.splitlines() if line.startswith("skipped: ")]
-    assert len(skipped) == 3
+    assert len(skipped) == 5
     assert any("IM_0002: a still frame" in line for line in skipped)
     assert any("IM_0003: no 2D tissue region" in line for line in skipped)
     assert any("IM_0004: not an ultrasound image (Comprehensive SR Storage" in line for line in skipped)
@@ -276,6 +279,8 @@ def test_no_patient_identifier_reaches_any_output(tmp_path, monkeypatch, capsys)
     printed = capsys.readouterr()
     inspected = [CliRunner().invoke(echolite, ["data", "inspect", str(p)]) for p in (study, broken)]
     assert inspected[0].exit_code == 0 and "IM_0001 (instance 1): 8 frames of 64×64" in inspected[0].output
+    still, _ = _edge_run(monkeypatch, tmp_path / "stills", images, masks, study)  # without --cine: every frame
+    assert still == 0 and (tmp_path / "stills" / "out" / "1.2.826.0.1.8_mask.png").is_file()
     assert inspected[1].exit_code == 1 and "IM_0001.dcm: corrupt or truncated" in inspected[1].output
     texts = [printed.out, printed.err, *(r.output for r in inspected)]
     texts += [p.read_bytes().decode("latin-1") for p in out.rglob("*") if p.is_file()]

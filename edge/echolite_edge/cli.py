@@ -152,7 +152,7 @@ def _positive_float(text: str) -> float:
 
 
 def _run(args) -> int:
-    from echolite_edge.runner import EdgeSegmenter, frame_files
+    from echolite_edge.runner import EdgeSegmenter, frame_files, output_stem
 
     if args.spacing is not None and not args.cine:
         raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
@@ -174,12 +174,13 @@ def _run(args) -> int:
         raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF, .npy, DICOM or video)")
     by_stem = {}  # outputs are named by frame: a clash known from the names alone is refused before any work
     for path in files:
-        if path.stem in by_stem:
+        stem = output_stem(path)
+        if stem in by_stem:
             raise ValueError(
-                f"{path}: gives a frame named {path.stem!r}, as {by_stem[path.stem].name} does; "
+                f"{path}: gives a frame named {stem!r}, as {by_stem[stem].name} does; "
                 "rename one (the masks are named by frame)"
             )
-        by_stem[path.stem] = path
+        by_stem[stem] = path
     segmenter = EdgeSegmenter(
         args.model,
         args.threads,

@@ -291,9 +291,19 @@ def read_source(path: Path):
     return Loop(file=path, frames=np.stack([to_gray8(frame, path) for frame in frames]))
 
 
+def output_stem(path: Path) -> str:
+    """A file's name without its suffix, where the suffix is a format's (``frame.png``, ``IM_0001.dcm``); a scanner's
+    suffix-less file keeps its whole name (``1.2.840.1.7`` and ``1.2.840.1.8`` must not both become ``1.2.840.1``)."""
+    from echolite_edge.sources import DICOM_SUFFIXES, VIDEO_SUFFIXES
+
+    path = Path(path)
+    known = IMAGE_SUFFIXES + (".npy",) + DICOM_SUFFIXES + VIDEO_SUFFIXES
+    return path.stem if path.suffix.lower() in known else path.name
+
+
 def frame_names(loop) -> list[str]:
     """The names a loop's masks get: the file's stem, and the frame number when it has several frames."""
-    stem = loop.file.stem
+    stem = output_stem(loop.file)
     return [f"{stem}_{t:04d}" for t in range(len(loop.frames))] if len(loop.frames) > 1 else [stem]
 
 
