@@ -394,3 +394,17 @@ def test_a_transfer_syntax_without_its_decoder_names_what_to_install(tmp_path):
         ValueError, match=r"lossless\.dcm: JPEG Lossless.* needs a decoding plugin: pip install pylibjpeg"
     ):
         read_dicom(path)
+
+
+def test_spacing_option_only_where_the_file_carries_none(tmp_path, monkeypatch, capsys):
+    images, masks = _phantom_loop(6)
+    region = (Region(20, 10, 83, 73, 0.03, 0.03),)
+    dicom = write_ultrasound_dicom(tmp_path / "cine.dcm", _padded(images), "MONOCHROME2", False, region, 20)
+    code, out = _edge_run(monkeypatch, tmp_path / "refused", images, masks, dicom, "--cine", "--spacing", "0.3")
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists()
+    assert "cine.dcm: --spacing: the file carries its own pixel size (0.3 × 0.3 mm" in err
+    video = write_video(tmp_path / "loop.mp4", images, 30)
+    code, out = _edge_run(monkeypatch, tmp_path / "video", images, masks, video, "--cine", "--spacing", "0.3")
+    cine = json.loads((out / "results.json").read_text())["cine"]
+    assert code == 0 and cine["unit"] == "mL" and cine["fps"] == pytest.approx(30) and "container" in cine["fps_from"]
