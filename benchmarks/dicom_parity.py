@@ -3,7 +3,7 @@ the scanner would write them (one multi-frame JPEG-baseline YBR_FULL_422 DICOM, 
 scanner frame with a text band and an ECG strip, the image in a tissue region at its known pixel size, patient
 attributes planted), then ``echolite-edge run --cine`` segments the PNGs (with ``--spacing``) and the DICOM (whose
 region gives the pixel size and the crop), and the two are compared: Dice per structure per frame, EDV, ESV and EF,
-and that no planted identifier reached the output.
+and that no planted identifier reached the output; then EDV, ESV and EF through the library (``measure_cine``).
 
     python benchmarks/dicom_parity.py /work/runs/edge-rt/model_int8.tflite \\
         ../shared/data/camus4ch/img/patient0170_4CH_ED.png ../shared/data/camus4ch/img/patient0170_4CH_ES.png \\
@@ -55,6 +55,19 @@ def main() -> None:
     png_run, _ = _run(args.model, pngs, args.out / "png-out", "--spacing", str(args.spacing))
     dicom_run, dicom_text = _run(args.model, dicom, args.out / "dicom-out")
     _report(args, png_run, dicom_run, dicom_text)
+    _library(args, pngs, dicom)
+
+
+def _library(args, pngs: Path, dicom: Path) -> None:
+    """The same comparison through the library: ``echolite measure MODEL --sequence`` on the two inputs."""
+    from echolite.clinical.measure import measure_cine
+
+    png = measure_cine(args.model, pngs, args.spacing).result
+    loop = measure_cine(args.model, dicom)
+    for key in ("edv_ml", "esv_ml", "ef"):
+        a, b = getattr(png, key), getattr(loop.result, key)
+        print(f"library {key}: PNG {a:.2f}, DICOM {b:.2f} ({100 * (b - a) / a:+.2f} %)")
+    print(f"library DICOM loop: {loop.loop_fps:.4g} frames/s from {loop.loop_fps_from}; notes: {'; '.join(loop.notes)}")
 
 
 def _scanner_frame(gray: np.ndarray) -> np.ndarray:
