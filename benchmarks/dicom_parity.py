@@ -34,6 +34,12 @@ def main() -> None:
     parser.add_argument("frames", type=Path, nargs="+", help="gray PNG frames of one loop, in order (ED, ES)")
     parser.add_argument("--spacing", type=float, required=True, help="their square pixel size in mm")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--quality",
+        type=int,
+        default=95,
+        help="JPEG quality of the DICOM's frames (default 95; 0: uncompressed, the reader without JPEG's loss)",
+    )
     args = parser.parse_args()
     if args.out.exists() and any(args.out.iterdir()):
         parser.error(f"{args.out}: not empty")
@@ -51,7 +57,8 @@ def main() -> None:
     dicom = args.out / "dicom" / "frame.dcm"
     dicom.parent.mkdir()
     rgb = np.repeat(scanner[..., None], 3, axis=-1)
-    write_ultrasound_dicom(dicom, rgb, "YBR_FULL_422", True, (region,), frame_time_ms=20.0, attributes=PLANTED)
+    jpeg = bool(args.quality)
+    write_ultrasound_dicom(dicom, rgb, "YBR_FULL_422", jpeg, (region,), 20.0, None, PLANTED, args.quality or 95)
     png_run, _ = _run(args.model, pngs, args.out / "png-out", "--spacing", str(args.spacing))
     dicom_run, dicom_text = _run(args.model, dicom, args.out / "dicom-out")
     _report(args, png_run, dicom_run, dicom_text)
@@ -73,7 +80,8 @@ def _library(args, pngs: Path, dicom: Path) -> None:
 def _scanner_frame(gray: np.ndarray) -> np.ndarray:
     """The image inside a scanner's frame: a text band above, an ECG-like trace below, black around."""
     top, left, right, bottom = PAD
-    frame = np.zeros((gray.shape[0] + top + bottom, gray.shape[1] + left + right), np.uint8)
+    columns = gray.shape[1] + left + right
+    frame = np.zeros((gray.shape[0] + top + bottom, columns + columns % 2), np.uint8)  # even: YBR_FULL_422 pairs
     frame[top : top + gray.shape[0], left : left + gray.shape[1]] = gray
     canvas = Image.fromarray(frame)
     draw = ImageDraw.Draw(canvas)
@@ -104,7 +112,8 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _report(args, png_run: dict, dicom_run: dict, dicom_text: str) -> None:
-    print(f"model {args.model}; frames {', '.join(f.name for f in args.frames)}; spacing {args.spacing} mm")
+    frames = ", ".join(f.name for f in args.frames)
+    print(f"model {args.model}; frames {frames}; spacing {args.spacing} mm; JPEG quality {args.quality}")
     print(dicom_text.strip())
     for t, (a, b) in enumerate(zip(png_run["masks"], dicom_run["masks"])):
         if a.shape != b.shape:

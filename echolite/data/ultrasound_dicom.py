@@ -40,10 +40,11 @@ def write_ultrasound_dicom(
     frame_time_ms: float | None = None,
     cine_rate: float | None = None,
     attributes: dict | None = None,
+    jpeg_quality: int = 95,
 ) -> Path:
     """``rgb``: (T, H, W, 3) or, for MONOCHROME2 and PALETTE COLOR, (T, H, W) uint8. PALETTE COLOR stores the gray
     values as indices into a gray 16-bit palette. ``attributes``: more elements by keyword (e.g. a patient's name
-    for a de-identification test)."""
+    for a de-identification test). ``jpeg_quality``: Pillow's JPEG quality (scanners write about 80–95)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.encaps import encapsulate
     from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
@@ -54,6 +55,8 @@ def write_ultrasound_dicom(
     samples = 1 if photometric in ("MONOCHROME2", "PALETTE COLOR") else 3
     if frames.ndim != (3 if samples == 1 else 4) or (samples == 3 and frames.shape[-1] != 3):
         raise ValueError(f"{photometric} frames are (T, H, W{', 3' if samples == 3 else ''}), got {frames.shape}")
+    if photometric == "YBR_FULL_422" and not jpeg and frames.shape[2] % 2:
+        raise ValueError(f"YBR_FULL_422 stores pixels in pairs: {frames.shape[2]} columns is not an even number")
     multi = frames.shape[0] > 1
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = US_MULTI_FRAME if multi else US_IMAGE
@@ -84,7 +87,7 @@ def write_ultrasound_dicom(
     for keyword, value in (attributes or {}).items():
         setattr(ds, keyword, value)
     if jpeg:
-        ds.PixelData = encapsulate([_jpeg_frame(f, photometric) for f in frames])
+        ds.PixelData = encapsulate([_jpeg_frame(f, photometric, jpeg_quality) for f in frames])
         ds["PixelData"].VR = "OB"
         ds.LossyImageCompression = "01"
     else:
@@ -129,7 +132,7 @@ def _native_frame(frame: np.ndarray, photometric: str) -> bytes:
     return np.concatenate([pairs[:, :, :, 0].astype(np.uint8), chroma], axis=-1).tobytes()
 
 
-def _jpeg_frame(frame: np.ndarray, photometric: str) -> bytes:
+def _jpeg_frame(frame: np.ndarray, photometric: str, quality: int) -> bytes:
     """One JPEG baseline frame: gray, or YCbCr (4:2:2 for YBR_FULL_422, 4:4:4 for YBR_FULL) as JFIF stores it."""
     from PIL import Image
 
@@ -137,5 +140,5 @@ def _jpeg_frame(frame: np.ndarray, photometric: str) -> bytes:
         raise ValueError(f"JPEG baseline frames are written as MONOCHROME2 or YBR, not {photometric}")
     buffer = io.BytesIO()
     subsampling = {"YBR_FULL_422": 1, "YBR_FULL": 0}.get(photometric, 0)
-    Image.fromarray(frame).save(buffer, "JPEG", quality=95, subsampling=subsampling)
+    Image.fromarray(frame).save(buffer, "JPEG", quality=quality, subsampling=subsampling)
     return buffer.getvalue()
