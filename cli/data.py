@@ -83,6 +83,8 @@ def data_preview(path, augment, out, count, seed):
 
 def _print_loops(report, path) -> None:
     """One line per loop, named by file and instance only (nothing that identifies the patient)."""
+    counts = (len(report.loops), len(report.skipped), len(report.problems))
+    click.echo(f"files     {sum(counts)}: {counts[0]} loops, {counts[1]} skipped, {counts[2]} unreadable")
     click.echo(f"loops     {len(report.loops)}  ({report.root})")
     for loop in report.loops:
         rate = f"{loop['fps']:.4g} frames/s from {loop['fps_from']}" if loop["fps"] else "frame rate unknown"

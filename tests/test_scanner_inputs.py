@@ -16,7 +16,7 @@ PLANTED = {
     "PatientID": "PID-4815162342",
     "PatientBirthDate": "19610704",
     "AccessionNumber": "ACC-99887766",
-    "InstitutionName": "Plantedville Heart Clinic",
+    "InstitutionName": "Plantedville Infirmary",
 }
 TISSUE = Region(6, 5, 55, 36, delta_x=0.02, delta_y=0.03)  # 0.02 cm columns, 0.03 cm rows: 0.2 × 0.3 mm
 
@@ -279,6 +279,7 @@ def test_no_patient_identifier_reaches_any_output(tmp_path, monkeypatch, capsys)
     printed = capsys.readouterr()
     inspected = [CliRunner().invoke(echolite, ["data", "inspect", str(p)]) for p in (study, broken)]
     assert inspected[0].exit_code == 0 and "IM_0001 (instance 1): 8 frames of 64×64" in inspected[0].output
+    assert "files     8: 5 loops, 3 skipped, 0 unreadable" in inspected[0].output
     still, _ = _edge_run(monkeypatch, tmp_path / "stills", images, masks, study)  # without --cine: every frame
     assert still == 0 and (tmp_path / "stills" / "out" / "1.2.826.0.1.8_mask.png").is_file()
     assert inspected[1].exit_code == 1 and "IM_0001.dcm: corrupt or truncated" in inspected[1].output
