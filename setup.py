@@ -25,6 +25,8 @@ setup(
         "pyyaml>=6",
         "SimpleITK>=2.3",
         "ai-edge-litert>=2.0",
+        "pydicom>=3.0",  # DICOM still and cine loops (the device runner's "dicom" extra)
+        "av>=12",  # video loops (the device runner's "video" extra)
         f"echolite-edge @ {EDGE}",
     ]
 )

@@ -20,7 +20,8 @@ from echolite_edge.words import counted
 @click.option(
     "--sequence",
     type=click.Path(path_type=Path),
-    help="A cine loop instead (NIfTI/MHD sequence, .npy stack, or folder of frames): ED/ES found from the LV area.",
+    help="A cine loop instead (NIfTI/MHD sequence, .npy stack, DICOM, video, or folder of frames): ED/ES found "
+    "from the LV area.",
 )
 @click.option(
     "--spacing",
@@ -218,6 +219,9 @@ def _print_cine(
                         "qc": report.qc,
                         "qc_failed": report.qc_failed,
                         "frames_per_second": report.frames_per_second,
+                        "loop_fps": report.loop_fps,
+                        "loop_fps_from": report.loop_fps_from,
+                        "notes": list(report.notes),
                     }
                 ),
                 indent=2,
@@ -227,6 +231,10 @@ def _print_cine(
     click.echo(
         f"{sequence.name}: {counted(report.frames, 'frame')} segmented at {report.frames_per_second:.1f} frames/s"
     )
+    if report.loop_fps:
+        click.echo(f"loop recorded at {report.loop_fps:.4g} frames/s ({report.loop_fps_from})")
+    for note in report.notes:
+        click.echo(f"note: {note}")
     volumes = (
         f"EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL"
         if r.edv_ml == r.edv_ml  # NaN: no spacing

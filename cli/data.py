@@ -20,9 +20,14 @@ def data():
 @data.command("inspect", short_help="Layout, patients, sizes, labels and every problem of a data folder.")
 @click.argument("path", type=click.Path(path_type=Path))
 def data_inspect(path):
-    """Report layout, patients, views, phases, sizes, spacings, labels and every problem."""
-    from echolite.data.inspect import inspect_data  # on use: keeps `echolite --help` fast
+    """Report layout, patients, views, phases, sizes, spacings, labels and every problem; of a DICOM or video file
+    or a study folder of them, each loop's frames, size, pixel size and frame rate, and what was skipped."""
+    from echolite.data.inspect import holds_loops, inspect_data, inspect_loops  # on use: keeps `echolite --help` fast
 
+    if holds_loops(path):
+        with progress_bar("reading") as progress:
+            _print_loops(inspect_loops(path, progress), path)
+        return
     with progress_bar("reading") as progress:
         report = inspect_data(path, progress)
     click.echo(f"layout    {report.layout}  ({report.root})")
@@ -88,6 +93,32 @@ def data_preview(path, augment, out, count, seed):
 
     preview_augmentation(path, augment, out, count, seed)
     click.echo(f"wrote {out}")
+
+
+def _print_loops(report, path) -> None:
+    """One line per loop, named by file and instance only (nothing that identifies the patient)."""
+    counts = (len(report.loops), len(report.skipped), len(report.problems))
+    click.echo(f"files     {sum(counts)}: {counts[0]} loops, {counts[1]} skipped, {counts[2]} unreadable")
+    click.echo(f"loops     {len(report.loops)}  ({report.root})")
+    for loop in report.loops:
+        rate = f"{loop['fps']:.4g} frames/s from {loop['fps_from']}" if loop["fps"] else "frame rate unknown"
+        pixel = (
+            f"pixel {loop['spacing_mm'][0]:.4g} × {loop['spacing_mm'][1]:.4g} mm from {loop['spacing_from']}"
+            if loop["spacing_mm"]
+            else "pixel size unknown (volumes in pixel units unless --spacing)"
+        )
+        click.echo(f"  {loop['name']}: {loop['frames']} frames of {loop['size'][0]}×{loop['size'][1]}, {rate}, {pixel}")
+        for note in loop["notes"]:
+            click.echo(f"    {note}")
+    click.echo("views     not classified: each loop is segmented as an apical view; choose the loops (docs/data.md)")
+    click.echo(f"skipped   {len(report.skipped)}")
+    for name, reason in report.skipped:
+        click.echo(f"  {name}: {reason}")
+    click.echo(f"problems  {len(report.problems)}")
+    for problem in report.problems:
+        click.echo(f"  {problem}")
+    if report.problems:
+        raise EcholiteError(f"{path}: {len(report.problems)} problem(s), listed above")
 
 
 def _counts(counter) -> str:

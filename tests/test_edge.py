@@ -500,7 +500,8 @@ def test_npy_files_that_hold_no_usable_frames_are_named(tmp_path):
 
 @pytest.mark.slow
 def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config):
-    """`pip install ./edge` into an empty venv (numpy, ai-edge-litert, Pillow), then segment a generated frame."""
+    """`pip install ./edge` into an empty venv (numpy, ai-edge-litert, Pillow), then segment a generated frame; a
+    DICOM or video file names the extra that reads it."""
     import dataclasses
     import venv
 
@@ -526,8 +527,15 @@ def test_runner_in_a_venv_with_only_the_edge_requirements(tmp_path, tiny_config)
 import sys
 from echolite_edge.cli import main
 assert main(["run", {str(exported.path)!r}, {str(frame)!r}, "--out", {str(tmp_path / "out")!r}]) == 0
+import contextlib, io
+for scanner_file, extra in (("scan.dcm", "dicom"), ("scan.mp4", "video")):  # the extras are not installed here
+    open(scanner_file, "wb").write(bytes(128) + b"DICM")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["run", {str(exported.path)!r}, scanner_file, "--out", "scan-out"]) == 1
+    assert f'pip install "echolite-edge[{{extra}}]"' in err.getvalue(), err.getvalue()
 import importlib.util
-for name in ("tensorflow", "keras", "scipy"):
+for name in ("tensorflow", "keras", "scipy", "pydicom", "av"):
     assert name not in sys.modules, name
     assert importlib.util.find_spec(name) is None, name + " is installed in the edge venv"
 """

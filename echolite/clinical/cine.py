@@ -10,11 +10,12 @@ import numpy as np
 
 from echolite.clinical.volumes import ejection_fraction, pair_axes, volume_single_plane
 from echolite.data.cases import gray8
-from echolite.data.io import read_frame, read_volume, suffix_of
+from echolite.data.io import read_frame, read_loop_file, read_volume, suffix_of
 from echolite.errors import EcholiteError
 from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
 from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, looks_like_colour, model_input
 from echolite_edge.runner import natural_key
+from echolite_edge.sources import is_loop_file, study_files
 
 
 @dataclass
@@ -22,6 +23,9 @@ class Sequence:
     images: np.ndarray  # (T, size, size) float32 in [0, 1]
     spacing_mm: tuple[float, float]  # (row, column) on the resized grid; NaN when unknown
     name: str
+    fps: float | None = None  # the frame rate the file carries (DICOM, video), None when it carries none
+    fps_from: str | None = None  # the attribute or container field it came from
+    notes: tuple[str, ...] = ()  # what the reader decided: the region it cropped to, why there is no pixel size
 
 
 @dataclass
@@ -35,10 +39,15 @@ class CineResult:
 
 
 def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) -> Sequence:
-    """A cine loop from a NIfTI/MHD sequence (CAMUS ``_half_sequence``), a ``.npy`` stack (T, H, W) or a folder of
-    frame images in natural order (frame2 before frame10). ``spacing_mm`` is the square pixel size for formats
-    that carry none."""
+    """A cine loop from a NIfTI/MHD sequence (CAMUS ``_half_sequence``), a ``.npy`` stack (T, H, W), a DICOM or
+    video file (with the pixel size and frame rate it carries) or a folder of frame images in natural order (frame2
+    before frame10). ``spacing_mm`` is the square pixel size for formats that carry none."""
     path = Path(path)
+    fps, fps_from, notes = None, None, ()
+    if path.is_dir() and study_files(path):
+        raise EcholiteError(
+            f"{path}: a folder of DICOM or video files; --sequence measures one loop: give one of its files"
+        )
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if suffix_of(p) in IMAGE_SUFFIXES + (".npy",)), key=natural_key)
         if not files:
@@ -51,6 +60,9 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
                     f"{frames[0].shape[0]}×{frames[0].shape[1]} frames"
                 )
         stack, spacing = np.stack(frames), None
+    elif is_loop_file(path):
+        loop = read_loop_file(path)
+        stack, spacing, fps, fps_from, notes = loop.frames, loop.spacing_mm, loop.fps, loop.fps_from, loop.notes
     else:
         stack, spacing = read_volume(path)
     if stack.ndim != 3 or looks_like_colour(stack.shape):
@@ -66,7 +78,7 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
     images = np.stack([model_input(gray8(frame, path), size) for frame in stack])
-    return Sequence(images, grid, path.name)
+    return Sequence(images, grid, path.name, fps, fps_from, notes)
 
 
 def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float], cut: bool = True, name: str = "") -> CineResult:

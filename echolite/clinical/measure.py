@@ -354,6 +354,9 @@ class CineReport:
     qc: str = QC_OFF
     qc_failed: dict[str, list[str]] = field(default_factory=dict)
     """Phase (ED, ES) → criteria its frame fails; EF is withheld when any fails, as on the device."""
+    loop_fps: float | None = None  # the scanner's frame rate the loop's file carries (DICOM, video)
+    loop_fps_from: str | None = None
+    notes: tuple[str, ...] = ()  # what the loop's reader decided (the region cropped to, no pixel size, ...)
 
     @property
     def ef_withheld(self) -> bool:
@@ -405,4 +408,5 @@ def measure_cine(
             for phase, index in (("ED", result.ed_index), ("ES", result.es_index))
         }
     )
-    return CineReport(Path(sequence), len(loop.images), fps, result, qc, {k: v for k, v in failed.items() if v})
+    failed = {k: v for k, v in failed.items() if v}
+    return CineReport(Path(sequence), len(loop.images), fps, result, qc, failed, loop.fps, loop.fps_from, loop.notes)

@@ -14,6 +14,7 @@ from echolite.data.cases import gray8, read_case_arrays
 from echolite.data.layouts import detect_layout
 from echolite.errors import EcholiteError
 from echolite_edge.image import describe_intensity
+from echolite_edge.sources import NotBMode, is_loop_file, read_loop, study_files
 
 
 @dataclass
@@ -71,6 +72,48 @@ def inspect_data(root: Path, progress: Callable[[int, int], None] | None = None)
         problems,
         layout.spacing_source,
     )
+
+
+@dataclass
+class LoopReport:
+    """What a DICOM or video file, or a study folder of them, holds: per loop the numbers read from it (file name,
+    instance, frames, size, frame rate, pixel size, each with where it came from), files skipped with the reason,
+    and files that cannot be read."""
+
+    root: Path
+    loops: list[dict]
+    skipped: list[tuple[str, str]]
+    problems: list[str]
+
+
+def holds_loops(path: Path) -> bool:
+    """A DICOM or video file, or a folder holding any: ``inspect_loops`` describes it, not ``inspect_data``."""
+    path = Path(path)
+    return is_loop_file(path) or (path.is_dir() and bool(study_files(path)))
+
+
+def inspect_loops(path: Path, progress: Callable[[int, int], None] | None = None) -> LoopReport:
+    """Read every DICOM and video file of ``path`` (a file or a study folder) once. A corrupt file is a problem,
+    listed, and the others are still read; a file with no B-mode image is skipped with the reason."""
+    path = Path(path)
+    if path.is_file():
+        files, skipped = [path], []
+    else:
+        files = study_files(path)
+        skipped = [
+            (p.name, "not a DICOM or video file") for p in sorted(path.iterdir()) if p.is_file() and p not in files
+        ]
+    loops, problems = [], []
+    for file in files:
+        try:
+            loops.append(read_loop(file).describe())
+        except NotBMode as exc:
+            skipped.append((file.name, str(exc).removeprefix(f"{file}: ")))
+        except ValueError as exc:  # corrupt, truncated, or its reader's extra missing: one line naming the file
+            problems.append(str(exc))
+        if progress:
+            progress(1, len(files))
+    return LoopReport(path, loops, skipped, problems)
 
 
 def preview_augmentation(source: str, augment: str, out: Path, count: int = 8, seed: int = 0) -> Path:

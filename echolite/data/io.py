@@ -1,4 +1,5 @@
-"""Read one 2D frame (or a sequence) from PNG/JPEG, NIfTI, MetaImage (.mhd) or .npy, with its spacing."""
+"""Read one 2D frame (or a sequence) from PNG/JPEG, NIfTI, MetaImage (.mhd), .npy, DICOM or video, with its
+spacing. DICOM and video are read by the device package's readers (``echolite_edge.dicom``, ``.video``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import yaml
 
 from echolite.errors import EcholiteError
 from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, load_npy, read_pixels
+from echolite_edge.sources import Loop, is_loop_file, read_loop
 
 MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mhd")
 ALL_SUFFIXES = MEDICAL_SUFFIXES + IMAGE_SUFFIXES + (".npy",)
@@ -96,7 +98,19 @@ def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
         return _read_npy(path), None
     if suffix in IMAGE_SUFFIXES:
         return _read_image(path), None
-    raise EcholiteError(f"{path}: unsupported file type (use PNG/JPEG, NIfTI, .mhd or .npy)")
+    if is_loop_file(path):
+        loop = read_loop_file(path)
+        return loop.frames, loop.spacing_mm
+    raise EcholiteError(f"{path}: unsupported file type (use PNG/JPEG, NIfTI, .mhd, .npy, DICOM or video)")
+
+
+def read_loop_file(path: Path) -> Loop:
+    """A DICOM or video file as a loop: gray frames (T, H, W), cropped to the scanner's tissue region, with the
+    pixel size and frame rate the file carries and notes on what was decided."""
+    try:
+        return read_loop(path)
+    except ValueError as exc:
+        raise EcholiteError(str(exc)) from None
 
 
 def _read_medical(path: Path):

@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "input",
         type=Path,
         metavar="INPUT",
-        help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), or a folder of those.",
+        help="PNG/JPEG/BMP/TIFF, .npy frame or stack (T, H, W), DICOM, video (MP4/AVI/GIF), or a folder of those.",
     )
     run.add_argument(
         "--out",
@@ -235,7 +235,7 @@ def _positive_float(text: str) -> float:
 
 
 def _run(args) -> int:
-    from echolite_edge.runner import EdgeSegmenter, frame_files
+    from echolite_edge.runner import EdgeSegmenter, frame_files, output_stem
 
     if args.spacing is not None and not args.cine:
         raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
@@ -254,15 +254,16 @@ def _run(args) -> int:
         )
     files = frame_files(args.input)
     if not files:
-        raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
+        raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF, .npy, DICOM or video)")
     by_stem = {}  # outputs are named by frame: a clash known from the names alone is refused before any work
     for path in files:
-        if path.stem in by_stem:
+        stem = output_stem(path)
+        if stem in by_stem:
             raise ValueError(
-                f"{path}: gives a frame named {path.stem!r}, as {by_stem[path.stem].name} does; "
+                f"{path}: gives a frame named {stem!r}, as {by_stem[stem].name} does; "
                 "rename one (the masks are named by frame)"
             )
-        by_stem[path.stem] = path
+        by_stem[stem] = path
     segmenter = EdgeSegmenter(
         args.model,
         args.threads,
@@ -274,7 +275,7 @@ def _run(args) -> int:
     )
     partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
     try:
-        frames, masks, seconds, skipped = _segment_files(files, segmenter, partial, args)
+        frames, masks, seconds, skipped, loops = _segment_files(files, segmenter, partial, args)
         results = {
             "model": str(args.model),
             "postprocess": {
@@ -288,16 +289,18 @@ def _run(args) -> int:
             "frames": frames,
             "qc": _qc_summary(args.qc, frames, seconds["qc"]),
         }
+        if loops:  # DICOM and video: each loop's frame rate, pixel size and notes, named by file and instance
+            results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
         if args.cine:  # an unmeasurable loop is an error like any other: nothing reaches --out
-            results["cine"] = _cine_summary(
-                masks, frames, args.spacing, args.qc == "strict", args.mitral_cut, args.input
-            )
+            _add_cine(results, masks, frames, loops, args)
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
         _move_into(partial, args.out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     for line in skipped:
         print(f"skipped: {line}")
+    for entry in results.get("loops", []):
+        print(_loop_line(entry))
     count = len(frames)
     print(
         f"{counted(count, 'frame')} -> {args.out}: {count / seconds['total']:.1f} frames/s end to end, "
@@ -306,35 +309,45 @@ def _run(args) -> int:
     if args.qc != "off":
         print(_qc_line(results["qc"], frames))
     if args.cine:
-        _print_cine(results["cine"])
+        for entry in results.get("loops", []) if "cine" not in results else [results]:
+            _print_cine(entry["cine"], entry.get("name"))
     return 0
 
 
 def _segment_files(files, segmenter, partial: Path, args):
-    """Segment, write and QC every frame: (frame entries, masks kept for --cine, seconds, skipped files)."""
-    from echolite_edge.runner import read_frames_of, write_outputs
+    """Segment, write and QC every frame: (frame entries, masks kept for --cine, seconds, skipped files, and for each
+    DICOM or video file its loop, frame names and cine spacing)."""
+    from echolite_edge.runner import frame_names, read_source, write_outputs
+    from echolite_edge.sources import NotBMode, is_loop_file
 
-    frames, masks, skipped, seconds = [], [], [], {"total": 0.0, "invoke": 0.0, "qc": []}
+    frames, masks, skipped, seconds, loops = [], [], [], {"total": 0.0, "invoke": 0.0, "qc": []}, []
     sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
+    shapes = {}  # a cine loop's frame size: a DICOM or video file is a loop of its own, other files one together
     for path in files:
         try:
-            frames_of_file = read_frames_of(path)
-        except ValueError as exc:
-            if not args.skip_bad:
+            loop = read_source(path)
+        except ValueError as exc:  # in a study folder, a file with no B-mode image is listed, not segmented
+            if not (args.skip_bad or (isinstance(exc, NotBMode) and args.input.is_dir())):
                 raise
             skipped.append(str(exc))
             continue
-        for name, frame in frames_of_file:
+        own = is_loop_file(path)
+        if args.cine and own and args.input.is_dir() and len(loop.frames) == 1:
+            skipped.append(f"{path}: a still frame, no loop to measure")
+            continue
+        if own:
+            loops.append((loop, frame_names(loop), _cine_spacing(args, loop) if args.cine else None))
+        for name, frame in zip(frame_names(loop), loop.frames):
             if name in sources:
                 raise ValueError(
                     f"{path}: gives a frame named {name!r}, as {sources[name]} does; rename one "
                     "(the masks are named by frame)"
                 )
             sources[name] = path.name
-            if args.cine and masks and frame.shape != masks[0].shape:
+            shape = shapes.setdefault(path if own else None, frame.shape)
+            if args.cine and frame.shape != shape:
                 raise ValueError(
-                    f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
-                    f"{masks[0].shape[0]}×{masks[0].shape[1]} frames"
+                    f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of {shape[0]}×{shape[1]} frames"
                 )
             seg = segmenter.segment(frame, name)
             frames.append({"name": name, "mask": f"{name}_mask.png", "overlay": f"{name}_overlay.png"})
@@ -347,7 +360,64 @@ def _segment_files(files, segmenter, partial: Path, args):
                 masks.append(seg.mask)
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
-    return frames, masks, seconds, skipped
+    return frames, masks, seconds, skipped, loops
+
+
+def _cine_spacing(args, loop) -> tuple[float, float] | None:
+    """The loop's own pixel size, else --spacing; a --spacing beside a file's own is refused, as for NIfTI."""
+    if loop.spacing_mm and args.spacing is not None:
+        row, col = loop.spacing_mm
+        raise ValueError(
+            f"{loop.file}: --spacing: the file carries its own pixel size ({row:.4g} × {col:.4g} mm, from "
+            f"{loop.spacing_from}); leave the option out"
+        )
+    return loop.spacing_mm or ((args.spacing,) * 2 if args.spacing else None)
+
+
+def _add_cine(results: dict, masks: list, frames: list[dict], loops: list, args) -> None:
+    """One cine summary per loop: a DICOM or video file is a loop of its own (several: each under its entry in
+    ``loops``), the other frames of the input one loop (``cine``, as before)."""
+    strict = args.qc == "strict"
+    index = {frame["name"]: i for i, frame in enumerate(frames)}
+    owned = {name for _, names, _ in loops for name in names}
+    groups = [(names, spacing, loop) for loop, names, spacing in loops]
+    rest = [frame["name"] for frame in frames if frame["name"] not in owned]
+    if rest and loops:
+        raise ValueError(
+            f"{args.input}: holds DICOM or video loops and frame files together; --cine measures loops: give the "
+            "frame files in a folder of their own"
+        )
+    if rest:
+        groups.append((rest, (args.spacing,) * 2 if args.spacing else None, None))
+    summaries = []
+    for names, spacing, loop in groups:
+        picked = [index[name] for name in names]
+        summary = _cine_summary(
+            [masks[i] for i in picked],
+            [frames[i] for i in picked],
+            spacing,
+            strict,
+            args.mitral_cut,
+            loop.file if loop else args.input,
+        )
+        summary["fps"], summary["fps_from"] = (loop.fps, loop.fps_from) if loop else (None, None)
+        summaries.append(summary)
+    if len(summaries) == 1:
+        results["cine"] = summaries[0]
+        return
+    for entry, summary in zip(results["loops"], summaries):
+        entry["cine"] = summary
+
+
+def _loop_line(entry: dict) -> str:
+    rate = f"{entry['fps']:.4g} frames/s ({entry['fps_from']})" if entry["fps"] else "frame rate unknown"
+    pixel = (
+        f"pixel {entry['spacing_mm'][0]:.4g} × {entry['spacing_mm'][1]:.4g} mm ({entry['spacing_from']})"
+        if entry["spacing_mm"]
+        else "pixel size unknown"
+    )
+    notes = "; ".join(entry["notes"])
+    return f"{entry['name']}: {entry['frames']} frames, {rate}, {pixel}" + (f"; {notes}" if notes else "")
 
 
 def _timed_verdict(mask, seconds: list) -> dict:
@@ -489,12 +559,11 @@ def _bench_cine(args) -> int:
     return 0
 
 
-def _cine_summary(
-    masks: list, frames: list[dict], spacing_mm: float | None, strict: bool, cut: bool, source: Path
-) -> dict:
+def _cine_summary(masks: list, frames: list[dict], spacing_mm, strict: bool, cut: bool, source: Path) -> dict:
     """ED (largest LV), ES (smallest), their single-plane volumes and EF (the ES mask measured cut at the ED
     mitral plane with ``cut``). With QC, EF only when both phases pass; strict: no volume from a failing phase
-    either. A loop that cannot be measured is a ``ValueError`` naming ``source``."""
+    either. ``spacing_mm``: square (one number) or (row, column) mm, None for pixel units. A loop that cannot be
+    measured is a ``ValueError`` naming ``source``."""
     import numpy as np
 
     from echolite_edge.clinical import (
@@ -508,7 +577,7 @@ def _cine_summary(
 
     if len(masks) < 2:
         raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(masks)}")
-    spacing = (spacing_mm or 1.0,) * 2
+    spacing = (spacing_mm,) * 2 if isinstance(spacing_mm, (int, float)) else tuple(spacing_mm or (1.0, 1.0))
     try:
         phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
         failing = {
@@ -541,7 +610,7 @@ def _cine_summary(
     return summary
 
 
-def _print_cine(summary: dict) -> None:
+def _print_cine(summary: dict, loop: str | None = None) -> None:
     unit = "mL" if summary["unit"] == "mL" else "(pixel units; pass --spacing for mL)"
     volumes = " ".join(
         f"{name} {value:.1f}" if value is not None else f"{name} not given (fails QC)"
@@ -552,7 +621,8 @@ def _print_cine(summary: dict) -> None:
         if summary["ef_percent"] is not None
         else f"no EF: {summary['ef_withheld']}"
     )
-    print(f"cine: ED frame {summary['ed_frame']}, ES frame {summary['es_frame']}, {volumes} {unit}, {ef}")
+    head = f"cine {loop}" if loop else "cine"
+    print(f"{head}: ED frame {summary['ed_frame']}, ES frame {summary['es_frame']}, {volumes} {unit}, {ef}")
 
 
 if __name__ == "__main__":

@@ -246,11 +246,16 @@ def argmax_labels(scores: np.ndarray) -> np.ndarray:
 
 
 def frame_files(source: Path) -> list[Path]:
-    """The files to segment: ``source`` itself, or the images and .npy files of a folder in natural order
-    (frame2 before frame10: a cine loop's order)."""
+    """The files to segment: ``source`` itself, or the images, .npy, DICOM and video files of a folder in natural
+    order (frame2 before frame10: a cine loop's order)."""
+    from echolite_edge.sources import is_loop_file
+
     source = Path(source)
     if source.is_dir():
-        return sorted((p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",)), key=natural_key)
+        return sorted(
+            (p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",) or is_loop_file(p)),
+            key=natural_key,
+        )
     return [source]
 
 
@@ -261,11 +266,16 @@ def natural_key(path: Path) -> list:
     return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", path.name)]
 
 
-def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
-    """(name, 2D gray uint8 frame) for an image, or for each frame of a .npy frame or stack (T, H, W)."""
+def read_source(path: Path):
+    """Any input file as a ``sources.Loop``: a DICOM or video file by its reader (with the scanner's pixel size and
+    frame rate), an image, a .npy frame or a .npy stack (T, H, W) as gray frames with neither."""
+    from echolite_edge.sources import Loop, is_loop_file, read_loop
+
     path = Path(path)
+    if is_loop_file(path):
+        return read_loop(path)
     if path.suffix.lower() != ".npy":
-        return [(path.stem, check_frame_size(read_image(path), path))]
+        return Loop(file=path, frames=check_frame_size(read_image(path), path)[None])
     array = load_npy(path)
     if array.ndim not in (2, 3):
         raise ValueError(f"{path}: expected a frame (H, W) or a stack (T, H, W), got shape {array.shape}")
@@ -278,10 +288,29 @@ def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
     if len(frames) == 0:
         raise ValueError(f"{path}: a stack of no frames, shape {array.shape}")
     check_frame_size(frames[0], path)
-    return [
-        (f"{path.stem}_{t:04d}" if len(frames) > 1 else path.stem, to_gray8(frame, path))
-        for t, frame in enumerate(frames)
-    ]
+    return Loop(file=path, frames=np.stack([to_gray8(frame, path) for frame in frames]))
+
+
+def output_stem(path: Path) -> str:
+    """A file's name without its suffix, where the suffix is a format's (``frame.png``, ``IM_0001.dcm``); a scanner's
+    suffix-less file keeps its whole name (``1.2.840.1.7`` and ``1.2.840.1.8`` must not both become ``1.2.840.1``)."""
+    from echolite_edge.sources import DICOM_SUFFIXES, VIDEO_SUFFIXES
+
+    path = Path(path)
+    known = IMAGE_SUFFIXES + (".npy",) + DICOM_SUFFIXES + VIDEO_SUFFIXES
+    return path.stem if path.suffix.lower() in known else path.name
+
+
+def frame_names(loop) -> list[str]:
+    """The names a loop's masks get: the file's stem, and the frame number when it has several frames."""
+    stem = output_stem(loop.file)
+    return [f"{stem}_{t:04d}" for t in range(len(loop.frames))] if len(loop.frames) > 1 else [stem]
+
+
+def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
+    """(name, 2D gray uint8 frame) for an image, or for each frame of a .npy stack (T, H, W), a DICOM or a video."""
+    loop = read_source(path)
+    return list(zip(frame_names(loop), loop.frames))
 
 
 def read_one_frame(path: Path) -> np.ndarray:
