@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from echolite.cli.common import given_on_command_line, mask_options, num, without_nan
+from echolite.cli.common import given_on_command_line, mask_options, two_decimals, without_nan
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig
@@ -165,7 +165,7 @@ def _print_agreement(report, comparison: str, quantities: dict) -> None:
             name = QUANTITIES[quantity] if i == 0 else ""
             click.echo(
                 f"{name:<10}{populations[population]:<20}{a['n']:>4}{_signed(a['bias']):>9}{loa:>20}"
-                f"{num(a['mae']):>8}{num(a['r']):>7}"
+                f"{two_decimals(a['mae']):>8}{two_decimals(a['r']):>7}"
             )
 
 

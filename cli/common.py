@@ -110,11 +110,13 @@ def without_nan(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def num(value) -> str:
+def two_decimals(value) -> str:
+    """A number with 2 decimals, or "-" for None."""
     return "-" if value is None else f"{value:.2f}"
 
 
-def fmt9(value) -> str:
+def column9(value) -> str:
+    """A number with 3 decimals right-aligned in 9 characters, or "-" for None."""
     return f"{'-':>9}" if value is None else f"{value:>9.3f}"
 
 

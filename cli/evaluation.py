@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from echolite.cli.common import fmt9, given_on_command_line, mask_options, progress_bar
+from echolite.cli.common import column9, given_on_command_line, mask_options, progress_bar
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
@@ -179,8 +179,8 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
         p, p_holm = ("-" if value is None else f"{value:.3g}" for value in (r["p"], r["p_holm"]))
         missed = f"{r['missed_a']}/{r['missed_b']}"
         click.echo(
-            f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{fmt9(r['mean_a'])}{fmt9(r['mean_b'])}"
-            f"{fmt9(r['diff'])}{fmt9(r['median_diff'])}{p:>10}{p_holm:>10}{missed:>12}  {r['verdict']}"
+            f"{r['metric']:<8}{r['structure']:<7}{r['n']:>5}{column9(r['mean_a'])}{column9(r['mean_b'])}"
+            f"{column9(r['diff'])}{column9(r['median_diff'])}{p:>10}{p_holm:>10}{missed:>12}  {r['verdict']}"
         )
     if result.boxplots is not None:
         click.echo(f"boxplots: {result.boxplots}")

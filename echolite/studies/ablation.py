@@ -36,7 +36,7 @@ from echolite.presets import get_preset, resolve_configs
 from echolite.run import RunDir
 from echolite_edge.files import atomic_path
 
-TRAIN_FIELDS = {
+PLAN_TRAIN_SETTINGS = {
     "epochs",
     "batch_size",
     "learning_rate",
@@ -218,7 +218,7 @@ def _key(settings: dict) -> str:
 
 def _check_types(settings: dict, where: str) -> None:
     """Known settings of the right types (None: not set, as ``resolve_configs`` takes it)."""
-    unknown = set(settings) - TRAIN_FIELDS - MODEL_FIELDS - SPECIAL_FIELDS
+    unknown = set(settings) - PLAN_TRAIN_SETTINGS - MODEL_FIELDS - SPECIAL_FIELDS
     if unknown:
         raise EcholiteError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     types = {f.name: f.type for f in dataclasses.fields(TrainConfig) + dataclasses.fields(ModelConfig)}
@@ -253,7 +253,7 @@ def resolve(base: dict, change: dict, label: str, defaults: TrainConfig) -> Vari
     """Settings → configs (``echolite.presets.resolve_configs``) on the study's data and split. ``preset`` sets
     everything its preset defines; ``size`` swaps only the channel widths for those of another preset."""
     settings = {**base, **change}
-    overrides = {k: v for k, v in settings.items() if k in TRAIN_FIELDS | MODEL_FIELDS}
+    overrides = {k: v for k, v in settings.items() if k in PLAN_TRAIN_SETTINGS | MODEL_FIELDS}
     if "size" in settings:
         sized = get_preset(settings["size"]).model
         overrides = {
@@ -297,8 +297,8 @@ def run_plan(
             conclusion = (f"use {outcome.variant.label}" if chosen else "discard") if outcome is best else "-"
             rows.append(_row(step["name"], outcome, current, conclusion, rule, kept=chosen))
         log(
-            f"{step['name']}: best {best.variant.label} ({rule.name} {_num(rule.mean(best.scores), 3)}) vs current "
-            f"({_num(rule.mean(current.scores), 3)}): {'kept' if improved else 'discarded'}"
+            f"{step['name']}: best {best.variant.label} ({rule.name} {_decimals(rule.mean(best.scores), 3)}) vs "
+            f"current ({_decimals(rule.mean(current.scores), 3)}): {'kept' if improved else 'discarded'}"
         )
         if improved:
             current_settings.update(variants[best.variant.label])
@@ -536,25 +536,25 @@ def _markdown(rows: list[dict], first: str, rule: str) -> list[str]:
         cells = [
             r["step"],
             r["variant"],
-            *(_num(r[k], 3) for k in COLUMNS[2:5]),
-            *(_num(r[k], 2) for k in COLUMNS[5:8]),
+            *(_decimals(r[k], 3) for k in COLUMNS[2:5]),
+            *(_decimals(r[k], 2) for k in COLUMNS[5:8]),
             str(r["missed"]),
             str(r["outliers"]),
-            _num(r["rule_value"], 3),
-            _p(r["p_dice"]),
-            _p(r["p_hd"]),
-            _p(r["p_rule"]),
+            _decimals(r["rule_value"], 3),
+            _p_value(r["p_dice"]),
+            _p_value(r["p_hd"]),
+            _p_value(r["p_rule"]),
             r["conclusion"],
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def _num(value, digits: int) -> str:
+def _decimals(value, digits: int) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _p(value) -> str:
+def _p_value(value) -> str:
     return "–" if value is None else ("<0.001" if value < 0.001 else f"{value:.3f}")
 
 
