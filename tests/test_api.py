@@ -44,3 +44,11 @@ def test_wrong_shapes_are_one_clear_error(models):
         model.segment(np.zeros((40, 40, 3), np.uint8))
     with pytest.raises(EcholiteError, match=r"takes frames \(N, 64, 64\) on the model's grid.*segment\(frame\)"):
         model.segmenter.predict_labels(np.zeros((1, 100, 80), np.float32))
+
+
+def test_one_version_for_the_package_and_its_metadata():
+    from importlib.metadata import version
+
+    from echolite.version import __version__
+
+    assert echolite.__version__ == __version__ == version("echolite")

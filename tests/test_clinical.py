@@ -357,3 +357,15 @@ def test_measure_takes_the_spacing_a_plain_folder_lacks(tmp_path):
     doubled = measure(None, str(tmp_path / "export"), ground_truth=True, spacing_mm=2.4)
     assert [p.edv_ml for p in doubled.patients] == pytest.approx([8 * v for v in edv])  # volume scales as length³
     assert [p.ef for p in doubled.patients] == pytest.approx([p.ef for p in given.patients])
+
+
+def test_volumes_that_cannot_both_be_right_are_named():
+    from echolite.clinical.quality import volume_problem
+    from echolite.clinical.volumes import PatientMeasure
+
+    nan = float("nan")
+    ok = PatientMeasure("p1", "single-plane disks 4CH", 100.0, 40.0, 60.0)
+    swapped = PatientMeasure("p2", "single-plane disks 4CH", 40.0, 100.0, -150.0)
+    unmeasured = PatientMeasure("p3", "single-plane disks 4CH", nan, nan, nan)
+    assert volume_problem(ok) == "" and volume_problem(unmeasured) == ""
+    assert volume_problem(swapped) == "ESV 100.0 mL is not below EDV 40.0 mL"

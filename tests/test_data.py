@@ -223,3 +223,23 @@ def test_palette_masks_are_read_as_their_indices(tmp_path):
         indexed.save(mask_file)
     loaded = load_data(str(tmp_path), 32, use_cache=False).frames
     assert np.array_equal(loaded.masks, frames.masks)
+
+
+def test_a_run_split_selects_its_patients_and_names_an_empty_split(tmp_path, phantom):
+    from echolite.data import LoadedData
+    from echolite.data.frames import FrameSet
+    from echolite.data.inspect import inspect_data
+    from echolite.data.run_split import select_split
+    from echolite.data.writers import write_png_export
+    from echolite.errors import EcholiteError
+
+    loaded = LoadedData(phantom, "phantom")
+    chosen = {"train": ["phantom0000", "phantom0001"], "val": ["phantom0002"], "test": []}
+    val = select_split(loaded, chosen, "val", "phantom").frames
+    assert isinstance(val, FrameSet) and set(val.patients) == {"phantom0002"} and len(val) == 2
+    assert select_split(loaded, chosen, "all", "phantom") is loaded
+    with pytest.raises(EcholiteError, match="the test split has no patients here; choose another split \\(val, train"):
+        select_split(loaded, chosen, "test", "phantom")
+    write_png_export(phantom.subset([0, 1, 2, 3]), tmp_path / "export")
+    report = inspect_data(tmp_path / "export")
+    assert (report.frames, report.patients, sorted(report.labels)) == (4, 2, [0, 1, 2, 3])

@@ -556,3 +556,11 @@ def test_a_json_report_may_replace_an_earlier_one_but_not_a_folder(tmp_path):
     for bad, reason in ((tmp_path, "a folder"), (tmp_path / "afile" / "r.json", "is a file, not a folder")):
         with pytest.raises(ValueError, match=reason):
             _check_json_path(bad)
+
+
+def test_latency_statistics_in_milliseconds():
+    from echolite_edge.bench import stats_ms
+
+    stats = stats_ms([0.001, 0.002, 0.003, 0.004, 0.010])
+    assert stats["runs"] == 5 and stats["min"] == pytest.approx(1) and stats["max"] == pytest.approx(10)
+    assert stats["p50"] == pytest.approx(3) and stats["mean"] == pytest.approx(4)

@@ -405,3 +405,20 @@ def test_an_ensemble_segments_by_the_mean_of_its_models_probabilities():
     assert any((labels != m.probabilities.argmax(-1)).any() for m in members)  # not just one member's answer
     with pytest.raises(EcholiteError, match="ensemble: the models take different input sizes"):
         EnsembleSegmenter([Member("a"), Member("d", size=16)])
+
+
+def test_bland_altman_draws_the_agreement_it_is_given_and_figures_have_known_formats(tmp_path):
+    from echolite.clinical.volumes import agreement
+    from echolite.errors import EcholiteError
+    from echolite.evaluation.names import ALPHA, METRICS, STRUCTURES
+    from echolite.plots import check_figure_path, save_bland_altman
+
+    measured, reference = [50.0, 60.0, 40.0, float("nan")], [52.0, 57.0, 45.0, 50.0]
+    figures = agreement(measured, reference)
+    assert figures["n"] == 3 and figures["bias"] == pytest.approx(-4 / 3)
+    save_bland_altman(measured, reference, figures, tmp_path / "ba.png", rejected=[False, True, False, False])
+    assert (tmp_path / "ba.png").stat().st_size > 5000 and not list(tmp_path.glob(".*"))
+    assert check_figure_path(tmp_path / "f.svg") == "svg"
+    with pytest.raises(EcholiteError, match="cannot write a .txt figure"):
+        check_figure_path(tmp_path / "f.txt")
+    assert ALPHA == 0.05 and "hd_mm" in METRICS and STRUCTURES["EPI"] == (1, 2)

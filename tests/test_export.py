@@ -36,6 +36,22 @@ def test_fp32_tflite_matches_keras_within_1e4(tmp_path, tiny_config, frames):
     # the whole fp32 graph is one XNNPACK partition
     assert result.ops["xnnpack_partitions"] == 1 and result.ops["not_delegated"] == {}
     assert meta["ops"] == result.ops
+    from echolite.export.ops import format_op_report, op_report
+    from echolite.models.compute import count_macs
+
+    assert op_report(lite.interpreter) == result.ops  # the report reads the interpreter the device runs
+    assert any("XNNPACK runs" in line and "1 partition" in line for line in format_op_report(result.ops))
+    assert meta["parameters"] == model.count_params() and meta["gmac"] == pytest.approx(count_macs(model) / 1e9, 1e-3)
+
+
+def test_export_formats_are_one_table():
+    from echolite.errors import EcholiteError
+    from echolite.export.formats import DEFAULT_MODE, FORMATS, MODES, get_format
+
+    assert MODES == ("int8", "fp16", "dynamic", "fp32") and DEFAULT_MODE == "int8"
+    assert get_format("int8").calibrated and not any(FORMATS[m].calibrated for m in MODES[1:])
+    with pytest.raises(EcholiteError, match="unknown export mode 'int4'; choose one of: int8, fp16, dynamic, fp32"):
+        get_format("int4")
 
 
 def test_int8_input_takes_the_full_pixel_range_whatever_the_calibration_frames(tmp_path, tiny_config, frames):

@@ -157,3 +157,24 @@ def test_function_local_imports_say_why(package):
                     ):
                         silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not silent, "function-local imports without a reason on their line:\n" + "\n".join(silent)
+
+
+REACHED_OTHERWISE = {
+    "echolite.export.qat_worker": "runs as a child process (python -m), started by the QAT test",
+}
+"""Modules no test imports by name, and how the tests reach them."""
+
+
+def test_every_module_is_imported_by_a_test():
+    """Each module has a test that imports it (a command module: its command, through echolite.cli.main)."""
+    imported = set()
+    for path in (ROOT / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {_owner(a.name) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {_owner(node.module)} | {_owner(f"{node.module}.{a.name}") for a in node.names}
+    if "echolite.cli.main" in imported:  # the command group imports every command module
+        imported |= {m for m in MODULES if m.startswith("echolite.cli.")}
+    untested = [m for m in MODULES if MODULES[m].name != "__init__.py" and m not in imported | set(REACHED_OTHERWISE)]
+    assert not untested, untested

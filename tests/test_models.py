@@ -5,7 +5,7 @@ import pytest
 
 from echolite.config import ModelConfig
 from echolite.errors import EcholiteError
-from echolite.models import build_model, build_unet, inference_model
+from echolite.models.unet import build_model, build_unet, inference_model
 from echolite.presets import PRESETS
 
 PAPER_PARAMS = {

@@ -255,3 +255,19 @@ def test_without_validation_patients_the_log_and_curves_say_training_dice(tmp_pa
     result = train(config, tmp_path / "run", model_config=tiny_config, frames=frames, log=lines.append)
     assert result.val_dice == {} and any(" train Dice LV " in line for line in lines)
     assert (tmp_path / "run" / "curves.png").exists()
+
+
+def test_a_training_state_is_read_back_and_a_damaged_one_refused_by_name(tmp_path):
+    from echolite.errors import EcholiteError
+    from echolite.run import RunDir
+    from echolite.training.checkpoint import TrainState, load_state
+
+    run = RunDir(tmp_path)
+    assert load_state(run) is None  # no checkpoint: a new run
+    run.last_model.parent.mkdir()
+    run.last_model.write_bytes(b"a checkpoint")
+    run.state.write_text(json.dumps({"epochs_done": 3, "best_score": 0.8, "best_epoch": 2, "wait": 1}))
+    assert load_state(run) == TrainState(3, 0.8, 2, 1)
+    run.state.write_text(json.dumps({"epochs_done": "three", "best_score": 0.8, "best_epoch": 2, "wait": 1}))
+    with pytest.raises(EcholiteError, match=r"state.json: not a training state \(epochs_done 'three' is not a count\)"):
+        load_state(run)
