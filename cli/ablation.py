@@ -33,8 +33,8 @@ from echolite_edge.words import counted
 @click.option("--show", is_flag=True, help="Print the resolved variants of the plan and exit.")
 def ablate(plan, data, split_file, out, epochs, workers, rule, show):
     """Run an ablation: PLAN is a YAML file or a built-in plan (paper, tiny). Rerun to resume."""
-    from echolite.studies.ablation import ablate as run_ablation  # on use: keeps `echolite --help` fast
-    from echolite.studies.ablation import (  # on use: keeps `echolite --help` fast
+    from echolite.workflows.ablation import ablate as run_ablation  # on use: keeps `echolite --help` fast
+    from echolite.workflows.ablation import (  # on use: keeps `echolite --help` fast
         describe,
         load_plan,
         with_epochs,
@@ -77,8 +77,8 @@ def ablate(plan, data, split_file, out, epochs, workers, rule, show):
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for cross_dataset.md and .csv.")
 def cross_evaluate(runs, tests, split, no_postprocess, out):
     """Table VIII: Dice of each RUN (rows: the data it was trained on) on each test set × structure."""
-    from echolite.studies.cross_dataset import cross_evaluate as run_cross  # on use: keeps `echolite --help` fast
-    from echolite.studies.cross_dataset import parse_test_set  # on use: keeps `echolite --help` fast
+    from echolite.workflows.cross_dataset import cross_evaluate as run_cross  # on use: keeps `echolite --help` fast
+    from echolite.workflows.cross_dataset import parse_test_set  # on use: keeps `echolite --help` fast
 
     result = run_cross(
         list(runs),

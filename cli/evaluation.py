@@ -69,8 +69,8 @@ def evaluate(
 ):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
     and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
-    from echolite.evaluation.report import evaluate as run_evaluation  # on use: keeps `echolite --help` fast
-    from echolite.evaluation.report import worst_count  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import evaluate as run_evaluation  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import worst_count  # on use: keeps `echolite --help` fast
 
     if (model is None) == (predictions is None):
         raise EcholiteError("give either MODEL or --predictions DIR")
@@ -150,8 +150,8 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
         compare_measurements,
         is_measure_report,
     )
-    from echolite.evaluation.report import compare as run_comparison  # on use: keeps `echolite --help` fast
-    from echolite.evaluation.report import default_comparison_figure  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import compare as run_comparison  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import default_comparison_figure  # on use: keeps `echolite --help` fast
 
     if is_measure_report(model_a) and is_measure_report(model_b):
         result = compare_measurements(model_a, model_b, metrics, structures)

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from echolite.errors import EcholiteError
-from echolite.export.exporter import ExportSettings
 from echolite.export.formats import DEFAULT_MODE, FORMATS
 from echolite.export.tflite import FLOAT_OPS
+from echolite.workflows.export import ExportSettings
 
 DEFAULTS = ExportSettings()
 
@@ -85,7 +85,7 @@ def _mode_flags(command):
 )
 def export(run, mode, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged, out):
     """Export RUN (a run folder) to TFLite with metadata, gated on validation Dice against the float model."""
-    from echolite.export.exporter import export_run  # on use: keeps `echolite --help` fast
+    from echolite.workflows.export import export_run  # on use: keeps `echolite --help` fast
 
     settings = ExportSettings(
         mode or DEFAULT_MODE, calib_data, calib_samples, float_ops, parity_threshold, qat_epochs, qat_lr, averaged

@@ -314,8 +314,8 @@ def phantom(out, count, seed, size):
 def bench(models, threads, runs, baseline, json_file, image):
     """Latency and cost of models in all their forms, in one table (MODELS: run folders, .keras or .tflite files,
     or preset names for untrained models)."""
-    from echolite.export.bench import bench as run_bench  # on use: keeps `echolite --help` fast
-    from echolite.export.bench import format_table  # on use: keeps `echolite --help` fast
+    from echolite.workflows.bench import bench as run_bench  # on use: keeps `echolite --help` fast
+    from echolite.workflows.bench import format_table  # on use: keeps `echolite --help` fast
 
     if json_file:  # before the timing, which is the work a bad path would lose
         if json_file.is_dir():

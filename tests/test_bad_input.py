@@ -30,10 +30,10 @@ def world(tmp_path_factory):
     from echolite.config import ModelConfig, TrainConfig
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
-    from echolite.evaluation.report import evaluate
-    from echolite.export.exporter import ExportSettings, export_run
     from echolite.models.layers import load_saved_model
     from echolite.training.trainer import train
+    from echolite.workflows.evaluation import evaluate
+    from echolite.workflows.export import ExportSettings, export_run
 
     root = tmp_path_factory.mktemp("world")
     frames = make_phantom(12, seed=0, size=SIZE)
@@ -582,7 +582,7 @@ def _is_cache(path: Path) -> bool:
 def test_a_copy_of_the_training_data_is_scored_on_the_run_split(world, tmp_path):
     """A copy (or a moved version) of the data a run was trained on counts as its own data set: scored on all
     its frames, cross-evaluate would score the training patients."""
-    from echolite.studies.cross_dataset import cross_evaluate
+    from echolite.workflows.cross_dataset import cross_evaluate
 
     shutil.copytree(world / "good", tmp_path / "copy")
     split = json.loads((world / "run" / "config.json").read_text())["split"]

@@ -320,7 +320,7 @@ def test_compare_evaluation_outputs_and_refuse_different_frames(tmp_path, frames
 
 
 def test_compare_old_reports_and_check_names(tmp_path):
-    from echolite.evaluation.report import compare
+    from echolite.workflows.evaluation import compare
 
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
@@ -359,7 +359,7 @@ def test_holm_correction_of_known_p_values():
 
 
 def test_comparison_sides_are_named_by_what_was_scored(tmp_path):
-    from echolite.evaluation.report import default_comparison_figure, side_name
+    from echolite.workflows.evaluation import default_comparison_figure, side_name
 
     run = tmp_path / "runs" / "lw"
     for report in (

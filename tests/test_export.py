@@ -273,8 +273,8 @@ def test_a_killed_conversion_leaves_no_scratch_behind(tmp_path, monkeypatch):
 
 
 def test_bench_times_an_untrained_preset_in_its_three_forms(monkeypatch, tiny_config):
-    from echolite.export.bench import bench
     from echolite.presets import PRESETS, Preset
+    from echolite.workflows.bench import bench
 
     monkeypatch.setitem(PRESETS, "tiny", Preset(dataclasses.replace(tiny_config, activation="relu")))
     rows = bench(["tiny"], runs=1, warmup=1, threads=(1,))
@@ -287,7 +287,7 @@ def test_bench_times_an_untrained_preset_in_its_three_forms(monkeypatch, tiny_co
 
 
 def test_bench_table_warns_when_trained_and_untrained_rows_are_mixed():
-    from echolite.export.bench import format_table
+    from echolite.workflows.bench import format_table
 
     row = {
         "model": "edge-m",

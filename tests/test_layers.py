@@ -22,9 +22,7 @@ PACKAGES = {
 LAYERS = [
     ["echolite.cli"],
     ["echolite"],  # the public Python API
-    ["echolite.studies"],
-    # folder-in/folder-out jobs the command line calls
-    ["echolite.evaluation.report", "echolite.clinical.measure", "echolite.export.exporter", "echolite.export.bench"],
+    ["echolite.workflows", "echolite.clinical.measure"],  # folder-in/folder-out jobs the command line calls
     ["echolite.training", "echolite.export", "echolite.clinical", "echolite.data.inspect", "echolite.data.writers"],
     ["echolite.inference"],
     ["echolite.plots"],  # receives numbers, never computes them

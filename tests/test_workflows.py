@@ -35,7 +35,7 @@ def run(tmp_path_factory):
 
 
 def test_evaluate_writes_its_report(run, tmp_path):
-    from echolite.evaluation.report import evaluate
+    from echolite.workflows.evaluation import evaluate
 
     seen = []
     result = evaluate(run, "phantom", "val", out=tmp_path / "eval", progress=lambda step, total: seen.append(total))
@@ -52,7 +52,7 @@ def test_evaluate_writes_its_report(run, tmp_path):
 
 
 def test_compare_two_reports(run, tmp_path):
-    from echolite.evaluation.report import compare, evaluate
+    from echolite.workflows.evaluation import compare, evaluate
 
     evaluate(run, "phantom", "val", out=tmp_path / "a")
     evaluate(run, "phantom", "val", postprocess=False, out=tmp_path / "b")
@@ -64,8 +64,8 @@ def test_compare_two_reports(run, tmp_path):
 
 
 def test_export_then_bench(run):
-    from echolite.export.bench import bench
-    from echolite.export.exporter import ExportSettings, export_run
+    from echolite.workflows.bench import bench
+    from echolite.workflows.export import ExportSettings, export_run
 
     result = export_run(run, ExportSettings(mode="fp32"))
     assert result.path == run / "model_fp32.tflite" and result.metadata_path.exists() and result.parity["frames"] > 0
@@ -98,13 +98,13 @@ def test_measure_per_patient(run):
 
 
 def test_cross_evaluate(run, tmp_path):
-    from echolite.studies.cross_dataset import cross_evaluate
+    from echolite.workflows.cross_dataset import cross_evaluate
 
     write_phantom(tmp_path / "other", count=6, seed=7, size=64)
     result = cross_evaluate([run], [("PH", "phantom"), ("OTHER", str(tmp_path / "other"))], split="val", out=tmp_path)
     assert result.rows[0]["trained_on"] == "PH" and 0 <= result.rows[0]["PH_LV"] <= 1
     from echolite.evaluation.postprocess import PostprocessConfig
-    from echolite.evaluation.report import evaluate
+    from echolite.workflows.evaluation import evaluate
 
     paper_post = PostprocessConfig(fill_enclosed=False, close_myocardium="off", detach_atrium=False)
     own = evaluate(run, str(tmp_path / "other"), "all", postprocess=paper_post, out=tmp_path / "own")
@@ -114,7 +114,7 @@ def test_cross_evaluate(run, tmp_path):
 
 
 def test_ablate_trains_once_and_writes_tables(tmp_path):
-    from echolite.studies.ablation import Plan, ablate
+    from echolite.workflows.ablation import Plan, ablate
 
     plan = Plan(
         "mini",

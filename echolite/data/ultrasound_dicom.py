@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.pixels import convert_color_space
+from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
 US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 US_MULTI_FRAME = "1.2.840.10008.5.1.4.1.1.3.1"
@@ -45,9 +50,6 @@ def write_ultrasound_dicom(
     """``rgb``: (T, H, W, 3) or, for MONOCHROME2 and PALETTE COLOR, (T, H, W) uint8. PALETTE COLOR stores the gray
     values as indices into a gray 16-bit palette. ``attributes``: more elements by keyword (e.g. a patient's name
     for a de-identification test). ``jpeg_quality``: Pillow's JPEG quality (scanners write about 80–95)."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.encaps import encapsulate
-    from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
     if photometric not in PHOTOMETRICS:
         raise ValueError(f"photometric {photometric!r}: one of {', '.join(PHOTOMETRICS)}")
@@ -98,7 +100,6 @@ def write_ultrasound_dicom(
 
 
 def _region_item(region: Region):
-    from pydicom.dataset import Dataset
 
     item = Dataset()
     item.RegionSpatialFormat = region.spatial_format
@@ -121,7 +122,6 @@ def _gray_palette(ds) -> None:
 def _native_frame(frame: np.ndarray, photometric: str) -> bytes:
     if photometric in ("MONOCHROME2", "PALETTE COLOR", "RGB"):
         return frame.tobytes()
-    from pydicom.pixels import convert_color_space
 
     ybr = convert_color_space(frame, "RGB", "YBR_FULL")
     if photometric == "YBR_FULL":
@@ -134,7 +134,6 @@ def _native_frame(frame: np.ndarray, photometric: str) -> bytes:
 
 def _jpeg_frame(frame: np.ndarray, photometric: str, quality: int) -> bytes:
     """One JPEG baseline frame: gray, or YCbCr (4:2:2 for YBR_FULL_422, 4:4:4 for YBR_FULL) as JFIF stores it."""
-    from PIL import Image
 
     if photometric not in ("MONOCHROME2", "YBR_FULL", "YBR_FULL_422"):
         raise ValueError(f"JPEG baseline frames are written as MONOCHROME2 or YBR, not {photometric}")

@@ -134,7 +134,7 @@ def builtin_plans() -> list[str]:
 
 
 def _plans_folder():
-    return resources.files("echolite.studies") / "plans"  # package data (pyproject), not a package of its own
+    return resources.files("echolite.workflows") / "plans"  # package data (pyproject), not a package of its own
 
 
 def load_plan(source: str) -> Plan:
