@@ -234,14 +234,16 @@ def save_bland_altman(
     save_figure(fig, out_png, 100)
 
 
-def save_area_curve(areas, ed: int, es: int, out_png: Path, unit: str = "mm²") -> None:
-    """LV area over the loop with the chosen end-diastolic and end-systolic frames marked."""
+def save_area_curve(areas, eds: list[int], ess: list[int], out_png: Path, unit: str = "mm²") -> None:
+    """LV area over the loop with each beat's end-diastolic and end-systolic frames marked."""
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.plot(range(len(areas)), areas, marker=".")
-    ax.axvline(ed, color="tab:red", linestyle="--", label=f"ED (frame {ed})")
-    ax.axvline(es, color="tab:blue", linestyle="--", label=f"ES (frame {es})")
+    for k, (ed, es) in enumerate(zip(eds, ess)):
+        ax.axvline(ed, color="tab:red", linestyle="--", label="ED" if k == 0 else None)
+        ax.axvline(es, color="tab:blue", linestyle="--", label="ES" if k == 0 else None)
     ax.set(xlabel="frame", ylabel=f"LV area ({unit})")
-    ax.legend()
+    if eds:
+        ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     save_figure(fig, out_png, 100)

@@ -41,10 +41,18 @@ def main(argv=None) -> int:
     run.add_argument(
         "--cine",
         action="store_true",
-        help="the frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF",
+        help="the frames are one cine loop: find its beats, ED and ES per beat, and give their mean EF when the "
+        "loop passes the loop quality control (else why not)",
     )
     run.add_argument(
         "--spacing", type=_positive_float, default=None, help="pixel size in mm of the input frames (for --cine)"
+    )
+    run.add_argument(
+        "--fps",
+        type=_positive_float,
+        default=None,
+        help="the loop's frame rate in frames/s (for --cine: heart rate and rhythm check; without it the beats are "
+        "counted in frames)",
     )
     run.add_argument(
         "--mitral-cut",
@@ -94,8 +102,8 @@ def main(argv=None) -> int:
         choices=QC_MODES,
         default="report",
         help="anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
-        "(default: a verdict per frame in results.json, and EF only when ED and ES both pass); "
-        "strict (as report, and no volume from a failing frame)",
+        "(default: a verdict per frame in results.json; with --cine a failing frame is never ED or ES and the "
+        "share of passing frames is a loop check); strict (as report, failing frames listed as rejected)",
     )
     bench = sub.add_parser("bench", help="latency report like benchmark_model: invoke alone, end to end, and QC")
     bench.add_argument("model", type=Path, help="an exported .tflite")
@@ -116,7 +124,7 @@ def main(argv=None) -> int:
         "--scanner-fps",
         type=_positive_float,
         default=30.0,
-        help="the scanner's frame rate the cine loop is compared with (default 30)",
+        help="the scanner's frame rate the cine loop is compared with and analysed at (default 30)",
     )
     try:
         args = parser.parse_args(argv)
@@ -152,6 +160,8 @@ def _run(args) -> int:
 
     if args.spacing is not None and not args.cine:
         raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
+    if args.fps is not None and not args.cine:
+        raise ValueError("--fps: the frame rate is for the beats of a --cine loop; add --cine or leave it out")
     for path in (args.model, args.input):
         if not path.exists():
             raise ValueError(f"{path}: not found")
@@ -201,10 +211,9 @@ def _run(args) -> int:
             "frames": frames,
             "qc": _qc_summary(args.qc, frames, seconds["qc"]),
         }
-        if args.cine:  # an unmeasurable loop is an error like any other: nothing reaches --out
-            results["cine"] = _cine_summary(
-                masks, frames, args.spacing, args.qc == "strict", args.mitral_cut, args.input
-            )
+        if args.cine:
+            loop = _cine_report(masks, frames, args)
+            results["cine"] = loop.as_dict()
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
         _move_into(partial, args.out)
     finally:
@@ -219,12 +228,13 @@ def _run(args) -> int:
     if args.qc != "off":
         print(_qc_line(results["qc"], frames))
     if args.cine:
-        _print_cine(results["cine"])
+        print(loop.summary_line())
     return 0
 
 
 def _segment_files(files, segmenter, partial: Path, args):
-    """Segment, write and QC every frame: (frame entries, masks kept for --cine, seconds, skipped files)."""
+    """Segment, write and QC every frame: (frame entries, for --cine each frame's (labels on the model grid, LV
+    confidence, frame shape), seconds, skipped files)."""
     from echolite_edge.runner import read_frames_of, write_outputs
 
     frames, masks, skipped, seconds = [], [], [], {"total": 0.0, "invoke": 0.0, "qc": []}
@@ -244,10 +254,10 @@ def _segment_files(files, segmenter, partial: Path, args):
                     "(the masks are named by frame)"
                 )
             sources[name] = path.name
-            if args.cine and masks and frame.shape != masks[0].shape:
+            if args.cine and masks and frame.shape != masks[0][2]:
                 raise ValueError(
                     f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
-                    f"{masks[0].shape[0]}×{masks[0].shape[1]} frames"
+                    f"{masks[0][2][0]}×{masks[0][2][1]} frames"
                 )
             seg = segmenter.segment(frame, name)
             write_outputs(seg, frame, partial)
@@ -257,7 +267,7 @@ def _segment_files(files, segmenter, partial: Path, args):
             if args.qc != "off":
                 frames[-1]["qc"] = _timed_verdict(seg.labels, seconds["qc"])
             if args.cine:
-                masks.append(seg.mask)
+                masks.append((seg.labels, seg.lv_confidence, frame.shape))
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
     return frames, masks, seconds, skipped
@@ -397,75 +407,40 @@ def _bench_cine(args) -> int:
         f"({report['ms_per_frame']:.1f} ms per frame; medians in ms: {stages}; segment includes invoke); "
         f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s"
     )
+    if report["loop_ms"]:
+        loop = ", ".join(
+            f"{stage} {ms:.1f} ms ({report['loop_ms_per_frame'][stage]:.2f} per frame)"
+            for stage, ms in report["loop_ms"].items()
+        )
+        print(f"once per loop: loop {loop}")
     if args.json:
         _write_json(args.json, report)
     return 0
 
 
-def _cine_summary(
-    masks: list, frames: list[dict], spacing_mm: float | None, strict: bool, cut: bool, source: Path
-) -> dict:
-    """ED (largest LV), ES (smallest), their single-plane volumes and EF (the ES mask measured cut at the ED
-    mitral plane with ``cut``). With QC, EF only when both phases pass; strict: no volume from a failing phase
-    either. A loop that cannot be measured is a ``ValueError`` naming ``source``."""
+def _cine_report(masks: list, frames: list[dict], args):
+    """The loop analysis and loop QC (``echolite_edge.loop``) of the labels on the model grid, the pixel size
+    rescaled to it, with each frame's anatomical verdict and LV confidence."""
     import numpy as np
 
-    from echolite_edge.clinical import (
-        MeasurementError,
-        ejection_fraction,
-        lv_areas,
-        pair_axes,
-        pick_ed_es,
-        volume_single_plane,
-    )
+    from echolite_edge.loop import measure_loop
 
     if len(masks) < 2:
-        raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(masks)}")
-    spacing = (spacing_mm or 1.0,) * 2
-    try:
-        phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
-        failing = {
-            phase: frames[i]["qc"]["failed"]
-            for phase, i in phases.items()
-            if "qc" in frames[i] and not frames[i]["qc"]["passed"]
-        }
-        axes = dict(zip(("ED", "ES"), pair_axes(masks[phases["ED"]], masks[phases["ES"]], spacing, spacing, cut)))
-        volumes = {
-            phase: None if strict and phase in failing else volume_single_plane(axis) for phase, axis in axes.items()
-        }
-    except MeasurementError as exc:
-        raise ValueError(f"{source}: {exc}") from None
-    summary = {
-        "method": "single-plane disks",
-        "unit": "mL" if spacing_mm else "pixel units",
-        "ed_frame": phases["ED"],
-        "es_frame": phases["ES"],
-        "ed_name": frames[phases["ED"]]["name"],
-        "es_name": frames[phases["ES"]]["name"],
-        "edv": volumes["ED"],
-        "esv": volumes["ES"],
-        "ef_percent": None if failing else ejection_fraction(volumes["ED"], volumes["ES"]),
-    }
-    if failing:
-        summary["ef_withheld"] = "; ".join(
-            f"the {phase} frame ({frames[phases[phase]]['name']}) fails QC: {', '.join(failed)}"
-            for phase, failed in failing.items()
-        )
-    return summary
-
-
-def _print_cine(summary: dict) -> None:
-    unit = "mL" if summary["unit"] == "mL" else "(pixel units; pass --spacing for mL)"
-    volumes = " ".join(
-        f"{name} {value:.1f}" if value is not None else f"{name} not given (fails QC)"
-        for name, value in (("EDV", summary["edv"]), ("ESV", summary["esv"]))
+        raise ValueError(f"{args.input}: --cine needs a loop of at least 2 frames, got {len(masks)}")
+    labels = np.stack([m[0] for m in masks])
+    (height, width), grid = masks[0][2], labels.shape[1:]
+    spacing = (args.spacing * height / grid[0], args.spacing * width / grid[1]) if args.spacing else None
+    verdicts = [f["qc"]["passed"] for f in frames] if args.qc != "off" else None
+    confidence = [m[1] for m in masks]
+    return measure_loop(
+        labels,
+        args.fps,
+        spacing,
+        args.mitral_cut,
+        verdicts,
+        None if None in confidence else confidence,
+        [f["name"] for f in frames],
     )
-    ef = (
-        f"EF {summary['ef_percent']:.1f} % (single-plane disks)"
-        if summary["ef_percent"] is not None
-        else f"no EF: {summary['ef_withheld']}"
-    )
-    print(f"cine: ED frame {summary['ed_frame']}, ES frame {summary['es_frame']}, {volumes} {unit}, {ef}")
 
 
 if __name__ == "__main__":

@@ -70,8 +70,9 @@ THRESHOLDS: dict[str, Threshold] = {
             0.9,
             "fraction of the area swing",
             "beats",
-            "The loop's first frame counts as end-diastole only at 90 % or more of the area swing (ECG-triggered loops "
-            "start at end-diastole); a loop cut in mid-systole starts lower and its first, partial beat is not used.",
+            "The loop's first (last) frame counts as end-diastole only at 90 % or more of the area swing (ECG-"
+            "triggered loops start and end at end-diastole); a loop cut in mid-systole starts lower and its first, "
+            "partial beat is not used.",
         ),
         Threshold(
             "heart_rate",
@@ -100,11 +101,12 @@ THRESHOLDS: dict[str, Threshold] = {
         Threshold(
             "area_scatter",
             0.20,
-            "median |area - smoothed area| / area range",
+            "median distance of a frame's area from the mean of its two neighbours / area range (5th-95th pct)",
             "rhythm",
-            "A heartbeat makes the LV area rise and fall smoothly: the frame-to-frame scatter around the median-"
-            "filtered curve is a few per cent of the systolic change when the model follows the heart. At over 20 % "
-            "the area jumps rather than beats (e.g. a crescent redrawn differently in every frame).",
+            "A heartbeat makes the LV area rise and fall smoothly: each frame's area lies close to the mean of its two "
+            "neighbours (under 10 % of the area range for a clean curve even at 8 frames per beat, a few per cent at "
+            "15 or more) when the model follows the heart. At over 20 % the area jumps rather than beats (e.g. a "
+            "crescent redrawn differently in every frame; independent noise gives about 27 %).",
         ),
         Threshold(
             "consecutive_dice",
@@ -261,13 +263,14 @@ def check_rhythm(analysis) -> CheckResult:
     ]
     if outside:
         if analysis.fps:
-            rates = ", ".join(f"{60 * analysis.fps / n:.0f}" for n in outside)
+            rates = ", ".join(dict.fromkeys(f"{60 * analysis.fps / n:.0f}" for n in outside))
             lo, hi = limit("heart_rate")
             return CheckResult(name, False, f"heart rate {rates} /min outside {lo:.0f}-{hi:.0f} /min")
         return CheckResult(
             name,
             False,
-            f"beats of {', '.join(map(str, outside))} frames fit no heart rate of 30-200 /min at 20-100 frames/s",
+            f"beats of {', '.join(dict.fromkeys(map(str, outside)))} frames fit no heart rate of 30-200 /min at "
+            "20-100 frames/s",
         )
     return CheckResult(name, True)
 
