@@ -34,7 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 PHANTOM_HEART_RATES = (45, 60, 75, 100, 130, 170)
 PHANTOM_FRAME_RATES = (25, 30, 50, 80)
 PHANTOM_SPACING = (1.2, 1.2)  # the phantom's 0.6 mm at 256 pixels, on its 128 grid
-CAMUS_SPACING_MM = 0.154  # the shared PNGs' approximate square pixel size (their README)
 LOOP_SIDE = 384  # real frames are resized so their longer side has this many pixels (the model sees 256)
 
 
@@ -109,13 +108,14 @@ def _grown(region: np.ndarray) -> np.ndarray:
 
 
 def real_loops(data: Path, model: Path, patients, out: Path, seed: int) -> list[dict]:
+    from echolite.data.layouts import PNG_EXPORT_SPACING_MM
     from echolite_edge.clinical import ejection_fraction, pair_axes, volume_single_plane
 
     rng, records = np.random.default_rng(seed), []
     for number in patients:
         patient = f"patient{number:04d}"
         ed, es, masks, scale = _patient_frames(data, patient)
-        spacing = CAMUS_SPACING_MM * scale
+        spacing = PNG_EXPORT_SPACING_MM * scale  # the project's pixel size of the CAMUS PNG export
         axes = pair_axes(masks[0], masks[1], (spacing, spacing), (spacing, spacing))
         reference = ejection_fraction(*(volume_single_plane(a) for a in axes))
         heart_rate, fps, beats, start = (
