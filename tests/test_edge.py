@@ -243,6 +243,8 @@ assert main(["run", {str(result.path)!r}, {str(tmp_path / "loop.npy")!r}, "--out
 bench = ["bench", {str(result.path)!r}, "--runs", "3", "--warmup", "1"]
 assert main(bench + ["--json", {str(tmp_path / "bench.json")!r}]) == 0
 assert main(["bench", {str(result.path)!r}, "--cine", {str(tmp_path / "loop.npy")!r}, "--scanner-fps", "0.001"]) == 0
+assert main(["run", {str(result.path)!r}, {str(tmp_path / "loop.npy")!r}, "--out", {str(tmp_path / "cine")!r},
+             "--cine", "--fps", "30"]) == 0
 heavy = [m for m in ("tensorflow", "keras", "scipy") if m in sys.modules]
 assert not heavy, heavy
 """
@@ -260,6 +262,9 @@ assert not heavy, heavy
     from PIL import Image
 
     assert json.loads((tmp_path / "tta" / "results.json").read_text())["tta"] == "zoom-gamma"
+    checks = json.loads((tmp_path / "cine" / "results.json").read_text())["cine"]["loop_qc"]["checks"]
+    assert [c["passed"] is not None for c in checks if c["check"] == "network confidence"] == [True]  # int8 logits
+    assert "once per loop: loop analysis " in run.stdout
     for t in range(4):
         mask = np.asarray(Image.open(tmp_path / "out" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected[t])

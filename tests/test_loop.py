@@ -11,7 +11,7 @@ from echolite.data.phantom import make_phantom_cine, make_phantom_loop, phantom_
 from echolite_edge.clinical import ejection_fraction, pair_axes, volume_single_plane
 from echolite_edge.labels import LA, LV, MYO
 from echolite_edge.loop import measure_loop
-from echolite_edge.loop_qc import THRESHOLDS, solidity
+from echolite_edge.loop_qc import THRESHOLDS, lv_softmax_margin, solidity
 
 SPACING = (1.2, 1.2)  # the phantom's 0.6 mm at 256 pixels, on a 128 grid
 
@@ -171,3 +171,14 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
     )
     assert device["loop_qc"]["checks"] == library["loop_qc"]["checks"] and device["ef_percent"] == library["ef_percent"]
     assert 20 not in [b["es_frame"] for b in device["beats"]] + [b["ed_frame"] for b in device["beats"]]
+
+
+def test_the_lv_softmax_margin_from_logits_or_probabilities():
+    logits = np.array([[[0.0, 2.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]]], np.float32)  # a sure pixel and a tie
+    labels = np.array([[LV, LV]])
+    p = np.exp(logits[0, 0]) / np.exp(logits[0, 0]).sum()
+    expected = (p[1] - p[0]) / 2  # the tied pixel has no margin
+    assert lv_softmax_margin(logits, labels) == pytest.approx(expected)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    assert lv_softmax_margin(probabilities, labels, logits=False) == pytest.approx(expected)
+    assert lv_softmax_margin(logits, np.zeros_like(labels)) == 0.0
