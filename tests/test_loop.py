@@ -102,6 +102,8 @@ def test_one_beat_gives_its_ef_flagged_and_less_gives_none():
     assert [(b.ed, b.es) for b in report.analysis.beats] == [(0, 8)] and report.ef is not None
     assert report.as_dict()["one_beat"] and "one beat only" in report.summary_line()
     assert report.as_dict()["frame_rate"].startswith("unknown") and "frame rate unknown" in report.summary_line()
+    stretched = measure_loop(masks, None, (2.0, 1.0)).ef  # frames resized to a square grid from a 2:1 frame
+    assert measure_loop(masks, None, None, aspect=(2.0, 1.0)).ef == pytest.approx(stretched) != report.ef
     half = measure_loop(masks[:9], None, SPACING)  # ED to ES: the LV never refills
     assert half.ef is None and "less than one heartbeat" in half.withheld
 

@@ -21,6 +21,7 @@ class Sequence:
     spacing_mm: tuple[float, float]  # (row, column) on the resized grid; NaN when unknown
     name: str
     fps: float | None = None  # frame rate the file carries (None: the format carries none)
+    pixel: tuple[float, float] = (1.0, 1.0)  # (row, column) original pixels per grid pixel: their shape
 
 
 def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) -> Sequence:
@@ -55,4 +56,4 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
     images = np.stack([model_input(gray8(frame, path), size) for frame in stack])
-    return Sequence(images, grid, path.name)
+    return Sequence(images, grid, path.name, pixel=(stack.shape[1] / size, stack.shape[2] / size))

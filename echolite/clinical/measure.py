@@ -390,7 +390,7 @@ def measure_cine(
     verdicts = None if qc == QC_OFF else [not any(check_anatomy(mask, qc).values()) for mask in masks]
     spacing = tuple(loop.spacing_mm) if np.isfinite(loop.spacing_mm).all() else None
     try:
-        report = measure_loop(masks, fps or loop.fps, spacing, mitral_cut, verdicts, confidence)
+        report = measure_loop(masks, fps or loop.fps, spacing, mitral_cut, verdicts, confidence, None, loop.pixel)
     except ValueError as exc:
         raise EcholiteError(f"{sequence}: {exc}") from None
     if out is not None:

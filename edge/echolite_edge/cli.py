@@ -420,7 +420,8 @@ def _bench_cine(args) -> int:
 
 def _cine_report(masks: list, frames: list[dict], args):
     """The loop analysis and loop QC (``echolite_edge.loop``) of the labels on the model grid, the pixel size
-    rescaled to it, with each frame's anatomical verdict and LV confidence."""
+    rescaled to it (without one, the pixel's shape: volumes in frame pixels), with each frame's anatomical verdict
+    and LV confidence."""
     import numpy as np
 
     from echolite_edge.loop import measure_loop
@@ -429,7 +430,8 @@ def _cine_report(masks: list, frames: list[dict], args):
         raise ValueError(f"{args.input}: --cine needs a loop of at least 2 frames, got {len(masks)}")
     labels = np.stack([m[0] for m in masks])
     (height, width), grid = masks[0][2], labels.shape[1:]
-    spacing = (args.spacing * height / grid[0], args.spacing * width / grid[1]) if args.spacing else None
+    pixel = (height / grid[0], width / grid[1])  # a frame's pixel on the model grid, in frame pixels
+    spacing = (args.spacing * pixel[0], args.spacing * pixel[1]) if args.spacing else None
     verdicts = [f["qc"]["passed"] for f in frames] if args.qc != "off" else None
     confidence = [m[1] for m in masks]
     return measure_loop(
@@ -440,6 +442,7 @@ def _cine_report(masks: list, frames: list[dict], args):
         verdicts,
         None if None in confidence else confidence,
         [f["name"] for f in frames],
+        pixel,
     )
 
 

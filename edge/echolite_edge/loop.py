@@ -52,6 +52,7 @@ class LoopAnalysis:
     masks: np.ndarray = field(repr=False)  # (T, H, W) label maps
     fps: float | None
     spacing: tuple[float, float] | None  # (row, column) mm, None: unknown
+    aspect: tuple[float, float]  # (row, column) shape of a pixel when the spacing is unknown (any unit)
     areas: np.ndarray  # LV area per frame (mm², or pixels without a spacing)
     smoothed: np.ndarray  # the median-filtered areas
     consecutive_dice: np.ndarray  # (T-1,) Dice of the LV of each frame with the next
@@ -65,7 +66,8 @@ class LoopAnalysis:
 
     @property
     def pixel(self) -> tuple[float, float]:
-        return self.spacing or (1.0, 1.0)
+        """The pixel's (row, column) size: mm, or, without a spacing, its shape (volumes in pixel units)."""
+        return self.spacing or self.aspect
 
     @property
     def swing(self) -> float:
@@ -101,18 +103,21 @@ def analyse_loop(
     cut: bool = True,
     anatomy_passed=None,
     confidence=None,
+    aspect: tuple[float, float] = (1.0, 1.0),
 ) -> LoopAnalysis:
     """Beats, their ED/ES frames, volumes and EF of a (T, H, W) stack of label maps. ``fps``: the loop's frame rate
     (None: unknown); ``spacing``: (row, column) pixel size in mm of the masks (None: volumes in pixel units; EF is a
     ratio and needs none); ``cut``: ES measured cut at the ED mitral plane; ``anatomy_passed``: per-frame verdicts of
-    the anatomical criteria (None: not checked); ``confidence``: per-frame LV softmax margin (None: not given)."""
+    the anatomical criteria (None: not checked); ``confidence``: per-frame LV softmax margin (None: not given);
+    ``aspect``: without a spacing, the (row, column) shape of a pixel, in units of the original frame's pixels
+    (frames resized from H×W to a square grid have pixels of H/S by W/S): EF is measured on the true shape."""
     masks = np.asarray(masks)
     if masks.ndim != 3 or len(masks) < 2:
         raise ValueError(f"a cine loop needs at least 2 frames of (H, W) masks, got shape {masks.shape}")
     if fps is not None and not 0 < fps < float("inf"):
         raise ValueError(f"the frame rate must be a positive number of frames/s, got {fps}")
     lv = masks == LV
-    pixel = spacing or (1.0, 1.0)
+    pixel = spacing or aspect
     areas = lv.sum(axis=(1, 2)) * float(pixel[0] * pixel[1])
     smoothed = median_filter(areas, int(limit("median_window")))
     dice = consecutive_dice(lv)
@@ -123,6 +128,7 @@ def analyse_loop(
         masks,
         fps,
         spacing,
+        aspect,
         areas,
         smoothed,
         dice,
@@ -401,7 +407,8 @@ def measure_loop(
     anatomy_passed=None,
     confidence=None,
     names: list[str] | None = None,
+    aspect: tuple[float, float] = (1.0, 1.0),
 ) -> LoopReport:
     """``analyse_loop`` and ``loop_qc.check_loop`` together: the one entry point of the device and the library."""
-    analysis = analyse_loop(masks, fps, spacing, cut, anatomy_passed, confidence)
+    analysis = analyse_loop(masks, fps, spacing, cut, anatomy_passed, confidence, aspect)
     return LoopReport(analysis, check_loop(analysis), names)
