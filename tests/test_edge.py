@@ -264,7 +264,7 @@ assert not heavy, heavy
     assert json.loads((tmp_path / "tta" / "results.json").read_text())["tta"] == "zoom-gamma"
     checks = json.loads((tmp_path / "cine" / "results.json").read_text())["cine"]["loop_qc"]["checks"]
     assert [c["passed"] is not None for c in checks if c["check"] == "network confidence"] == [True]  # int8 logits
-    assert "once per loop: loop analysis " in run.stdout
+    assert "once per loop, at 0.001 frames/s: loop analysis " in run.stdout and ", loop QC " in run.stdout
     for t in range(4):
         mask = np.asarray(Image.open(tmp_path / "out" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected[t])

@@ -408,11 +408,12 @@ def _bench_cine(args) -> int:
         f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s"
     )
     if report["loop_ms"]:
+        per_frame = report["loop_ms_per_frame"]
         loop = ", ".join(
-            f"{stage} {ms:.1f} ms ({report['loop_ms_per_frame'][stage]:.2f} per frame)"
+            f"loop {'QC' if stage == 'qc' else stage} {ms:.1f} ms ({per_frame[stage]:.2f} ms per frame)"
             for stage, ms in report["loop_ms"].items()
         )
-        print(f"once per loop: loop {loop}")
+        print(f"once per loop, at {report['scanner_fps']:g} frames/s: {loop}")
     if args.json:
         _write_json(args.json, report)
     return 0
