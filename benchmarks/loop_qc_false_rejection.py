@@ -55,8 +55,11 @@ def main(argv=None) -> int:
     for kind in ("exact", "jittered"):
         summary[f"phantom, {kind} masks"] = summarise([r for r in phantom if r["kind"] == kind])
         print_summary(f"phantom loops, {kind} masks", summary[f"phantom, {kind} masks"])
+    first, last = (int(v) for v in args.patients.split("-"))
+    if args.data:
+        summary["expert masks, LV shape"] = expert_shapes(args.data, range(first, last + 1))
+        print_shapes(summary["expert masks, LV shape"])
     if args.data and args.model:
-        first, last = (int(v) for v in args.patients.split("-"))
         records["real"] = real = real_loops(args.data, args.model, range(first, last + 1), out, args.seed)
         for rate in ("given", "unknown"):
             summary[f"real, frame rate {rate}"] = summarise([r for r in real if r["rate"] == rate])
@@ -138,6 +141,54 @@ def real_loops(data: Path, model: Path, patients, out: Path, seed: int) -> list[
             records.append(entry)
             print(f"{patient} {rate:>7}: {summary_line(entry)}", flush=True)
     return records
+
+
+def expert_shapes(data: Path, patients) -> dict:
+    """The LV shape measures of the loop QC on the expert ED and ES masks of ``patients``: how close the experts'
+    own outlines come to the thresholds."""
+    from PIL import Image
+
+    from echolite.data.layouts import PNG_EXPORT_SPACING_MM
+    from echolite_edge.clinical import long_axis
+    from echolite_edge.loop_qc import axis_inside, limit, shape_problem, solidity
+
+    pixel = (PNG_EXPORT_SPACING_MM, PNG_EXPORT_SPACING_MM)
+    measures, failing = {"solidity": [], "axis_inside": [], "sphericity": []}, []
+    for number in patients:
+        for phase in ("ED", "ES"):
+            mask = np.asarray(Image.open(data / "ref" / f"patient{number:04d}_4CH_{phase}_gt.png")) // 85
+            axis = long_axis(mask, pixel)
+            measures["solidity"].append(solidity(mask == 1, pixel))
+            measures["axis_inside"].append(axis_inside(mask == 1, axis, pixel))
+            measures["sphericity"].append(float(axis.diameters.max() / axis.length))
+            if shape_problem(mask, axis, pixel):
+                failing.append(f"patient{number:04d} {phase}: {shape_problem(mask, axis, pixel)}")
+    return {
+        "masks": len(measures["solidity"]),
+        "failing": failing,
+        "thresholds": {name: limit(name) for name in measures},
+        **{
+            name: {
+                "min": float(np.min(v)),
+                "p1": float(np.percentile(v, 1)),
+                "median": float(np.median(v)),
+                "max": float(np.max(v)),
+            }
+            for name, v in measures.items()
+        },
+    }
+
+
+def print_shapes(shapes: dict) -> None:
+    print(f"\nexpert masks: {shapes['masks']} ED/ES masks, {len(shapes['failing'])} fail the LV shape check")
+    for name, threshold in shapes["thresholds"].items():
+        m = shapes[name]
+        print(
+            f"  {name:<12} min {m['min']:.3f}  1st pct {m['p1']:.3f}  median {m['median']:.3f}  max {m['max']:.3f}"
+            f"  (threshold {threshold})"
+        )
+    for line in shapes["failing"]:
+        print(f"  {line}")
 
 
 def _patient_frames(data: Path, patient: str):
