@@ -5,8 +5,10 @@ false-rejection rate per check, on plausible loops built two ways.
   heart rates and frame rates, as drawn and with each frame's LV outline moved by one pixel in or out at random
   (segmentation jitter); analysed with ``measure_loop`` (the per-frame anatomical verdicts included; no network).
 - Real-image loops (with ``--data`` and ``--model``): per CAMUS patient, frames between its real ED and ES images
-  (cosine-weighted blend following the phantom's contraction curve: systole in the first 40 % of each beat), each
-  frame with its own small gain, noise and shift, at a drawn heart rate and frame rate, 2-3 beats, from a drawn
+  following the phantom's contraction curve (systole in the first 40 % of each beat): ``--motion warp`` (default)
+  moves both images part of the way along the optical flow from ED to ES (OpenCV's Farneback) and blends them,
+  ``blend`` only cross-fades them (the model then jumps between the two outlines); each frame with its own small
+  gain, noise and shift, at a drawn heart rate and frame rate, 2-3 beats, from a drawn
   point of the cycle; saved as a .npy stack under ``--out`` and run through the trained model with
   ``echolite-edge run MODEL LOOP.npy --cine --fps F --spacing S`` (and once more without ``--fps``). Use patients the
   model did not train on (edge-rt: trained on 0001-0160, so 0161-0200). The reference EF of a loop is the EF of the
@@ -15,7 +17,7 @@ false-rejection rate per check, on plausible loops built two ways.
 Every loop here is plausible (rhythm 40-130 /min, EF of a real heart or the phantom's), so every rejection is a false
 one. Nothing is written into the repository: ``--out`` must lie outside it.
 
-    python benchmarks/loop_qc_false_rejection.py --out /tmp/loop-qc \\
+    python benchmarks/loop_qc_false_rejection.py --out /tmp/loop-qc-warp \\
         --data ../shared/data/camus4ch --model /work/runs/edge-rt/model_int8.tflite --patients 161-200
 """
 
@@ -45,6 +47,9 @@ def main(argv=None) -> int:
     parser.add_argument("--patients", default="161-200", help="first-last patient numbers (default 161-200)")
     parser.add_argument("--phantom-seeds", type=int, default=10, help="phantom patients (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the drawn rates, phases and noise")
+    parser.add_argument(
+        "--motion", choices=("warp", "blend"), default="warp", help="how frames between ED and ES are made"
+    )
     args = parser.parse_args(argv)
     out = args.out.resolve()
     if out == REPO or REPO in out.parents:
@@ -60,7 +65,7 @@ def main(argv=None) -> int:
         summary["expert masks, LV shape"] = expert_shapes(args.data, range(first, last + 1))
         print_shapes(summary["expert masks, LV shape"])
     if args.data and args.model:
-        records["real"] = real = real_loops(args.data, args.model, range(first, last + 1), out, args.seed)
+        records["real"] = real = real_loops(args.data, args.model, range(first, last + 1), out, args.seed, args.motion)
         for rate in ("given", "unknown"):
             summary[f"real, frame rate {rate}"] = summarise([r for r in real if r["rate"] == rate])
             print_summary(f"real-image loops, frame rate {rate}", summary[f"real, frame rate {rate}"])
@@ -110,7 +115,7 @@ def _grown(region: np.ndarray) -> np.ndarray:
     return grown
 
 
-def real_loops(data: Path, model: Path, patients, out: Path, seed: int) -> list[dict]:
+def real_loops(data: Path, model: Path, patients, out: Path, seed: int, motion: str = "warp") -> list[dict]:
     from echolite.data.layouts import PNG_EXPORT_SPACING_MM
     from echolite_edge.clinical import ejection_fraction, pair_axes, volume_single_plane
 
@@ -126,7 +131,7 @@ def real_loops(data: Path, model: Path, patients, out: Path, seed: int) -> list[
             rng.choice([25, 30, 40, 50, 60, 80]),
             *rng.uniform((2, 0), (3, 1)),
         )
-        loop = blended_loop(ed, es, heart_rate, fps, beats, start, rng)
+        loop = real_loop(ed, es, heart_rate, fps, beats, start, rng, motion)
         path = out / "loops" / f"{patient}.npy"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, loop)
@@ -205,19 +210,35 @@ def _patient_frames(data: Path, patient: str):
     return resized[0], resized[1], labels, scale
 
 
-def blended_loop(ed, es, heart_rate, fps, beats, start, rng) -> np.ndarray:
-    """(T, H, W) uint8: ED and ES blended by the contraction of each frame, each with its own gain (±10 %), noise
-    (σ 4 gray levels) and shift (up to 2 pixels each way)."""
+def real_loop(ed, es, heart_rate, fps, beats, start, rng, motion: str = "warp") -> np.ndarray:
+    """(T, H, W) uint8: ED and ES moved toward each other (``warp``) and blended by the contraction of each frame,
+    each with its own gain (±10 %), noise (σ 4 gray levels) and shift (up to 2 pixels each way)."""
     from echolite.data.phantom import phantom_contraction
 
     contraction = phantom_contraction(int(beats * 60 * fps / heart_rate) + 1, fps, heart_rate, start)
+    between = _warp_between(ed, es) if motion == "warp" else lambda c: (1 - c) * ed + c * es
     frames = []
     for c in contraction:
-        frame = (1 - c) * ed + c * es
-        frame = frame * rng.uniform(0.9, 1.1) + rng.normal(0, 4, frame.shape)
+        frame = between(c) * rng.uniform(0.9, 1.1) + rng.normal(0, 4, ed.shape)
         frame = np.roll(frame, tuple(rng.integers(-2, 3, 2)), axis=(0, 1))
         frames.append(np.clip(np.round(frame), 0, 255).astype(np.uint8))
     return np.stack(frames)
+
+
+def _warp_between(ed: np.ndarray, es: np.ndarray):
+    """The frame at contraction c: ED carried the fraction c, ES the fraction 1 - c back, along the dense optical
+    flow from ED to ES (Farneback on the speckle-smoothed images), blended (1 - c) : c."""
+    import cv2
+
+    smooth = [cv2.GaussianBlur(x.astype(np.float32), (0, 0), 2) for x in (ed, es)]
+    flow = cv2.calcOpticalFlowFarneback(*smooth, None, 0.5, 4, 31, 5, 7, 1.5, 0)  # ED(x) ≈ ES(x + flow)
+    rows, cols = np.mgrid[0 : ed.shape[0], 0 : ed.shape[1]].astype(np.float32)
+
+    def moved(image, fraction):
+        x, y = cols + fraction * flow[..., 0], rows + fraction * flow[..., 1]
+        return cv2.remap(image.astype(np.float32), x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR)
+
+    return lambda c: (1 - c) * moved(ed, -c) + c * moved(es, 1 - c)
 
 
 def record(cine: dict, **info) -> dict:
