@@ -20,8 +20,14 @@ from echolite_edge.words import counted
 @click.option(
     "--sequence",
     type=click.Path(path_type=Path),
-    help="A cine loop instead (NIfTI/MHD sequence, .npy stack, DICOM, video, or folder of frames): ED/ES found "
-    "from the LV area.",
+    help="A cine loop instead (NIfTI/MHD sequence, .npy stack, DICOM, video, or folder of frames): its beats, ED/ES "
+    "per beat and their mean EF, given only when the loop passes the loop quality control.",
+)
+@click.option(
+    "--fps",
+    type=float,
+    help="Frame rate of the --sequence loop in frames/s, where the file carries none (heart rate and rhythm check; "
+    "without any rate the beats are counted in frames).",
 )
 @click.option(
     "--spacing",
@@ -64,6 +70,7 @@ def measure(
     model,
     data_path,
     sequence,
+    fps,
     spacing,
     ground_truth,
     split,
@@ -94,7 +101,9 @@ def measure(
             )
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
-        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble, mitral_cut)
+        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble, mitral_cut, fps)
+    if fps is not None:
+        raise EcholiteError("--fps: the frame rate is for a --sequence loop; add --sequence or leave it out")
     if data_path is None:
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
@@ -198,35 +207,13 @@ def _print_cine(
     tta: str,
     ensemble: tuple[Path, ...],
     mitral_cut: bool,
+    fps: float | None,
 ) -> None:
     from echolite.clinical.measure import measure_cine  # on use: keeps `echolite --help` fast
 
-    report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble, mitral_cut)
-    r = report.result
-    ef = None if report.ef_withheld else r.ef
+    report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble, mitral_cut, fps)
     if as_json:
-        click.echo(
-            json.dumps(
-                without_nan(
-                    {
-                        "sequence": str(sequence),
-                        "frames": report.frames,
-                        "ed_frame": r.ed_index,
-                        "es_frame": r.es_index,
-                        "edv_ml": r.edv_ml,
-                        "esv_ml": r.esv_ml,
-                        "ef": ef,
-                        "qc": report.qc,
-                        "qc_failed": report.qc_failed,
-                        "frames_per_second": report.frames_per_second,
-                        "loop_fps": report.loop_fps,
-                        "loop_fps_from": report.loop_fps_from,
-                        "notes": list(report.notes),
-                    }
-                ),
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return
     click.echo(
         f"{sequence.name}: {counted(report.frames, 'frame')} segmented at {report.frames_per_second:.1f} frames/s"
@@ -235,20 +222,4 @@ def _print_cine(
         click.echo(f"loop recorded at {report.loop_fps:.4g} frames/s ({report.loop_fps_from})")
     for note in report.notes:
         click.echo(f"note: {note}")
-    volumes = (
-        f"EDV {r.edv_ml:.1f} mL, ESV {r.esv_ml:.1f} mL"
-        if r.edv_ml == r.edv_ml  # NaN: no spacing
-        else "EDV and ESV need the pixel spacing (--spacing MM)"
-    )
-    click.echo(
-        f"ED frame {r.ed_index}, ES frame {r.es_index}: {volumes}, "
-        + (
-            f"EF {r.ef:.1f} % (single-plane disks)"
-            if ef is not None
-            else "no EF: "
-            + "; ".join(
-                f"the {phase} frame fails QC ({report.qc}): {', '.join(names)}"
-                for phase, names in report.qc_failed.items()
-            )
-        )
-    )
+    click.echo(report.loop.summary_line())

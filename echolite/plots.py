@@ -431,12 +431,13 @@ def _patients_label(n: int, checked: bool) -> str:
     return f"{counted(n, 'patient')} passing QC" if checked else counted(n, "patient")
 
 
-def save_area_curve(areas, ed: int, es: int, out_png: Path, unit: str = "mm²") -> None:
-    """LV area over the loop (in the LV's colour) with the chosen end-diastolic and end-systolic frames marked."""
+def save_area_curve(areas, eds: list[int], ess: list[int], out_png: Path, unit: str = "mm²") -> None:
+    """LV area over the loop (in the LV's colour) with each beat's end-diastolic and end-systolic frames marked."""
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.plot(range(len(areas)), areas, marker=".", color=LABEL_COLORS[LV], label="LV area")
-    ax.axvline(ed, color="black", linestyle="--", label=f"ED (frame {ed})")
-    ax.axvline(es, color="0.45", linestyle=":", linewidth=1.5, label=f"ES (frame {es})")
+    for k, (ed, es) in enumerate(zip(eds, ess)):
+        ax.axvline(ed, color="black", linestyle="--", label="ED" if k == 0 else None)
+        ax.axvline(es, color="0.45", linestyle=":", linewidth=1.5, label="ES" if k == 0 else None)
     ax.set(xlabel="frame", ylabel=f"LV area ({unit})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # frames are counted, not measured
     ax.legend(fontsize=8)

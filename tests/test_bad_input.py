@@ -393,6 +393,8 @@ CASES = [
     ("measure --ground-truth --data {w}/empty", "empty image folder", None),
     ("measure {w}/run --sequence {w}/afile", "afile", None),
     ("measure {w}/run --sequence {w}/afile --data {w}/good", "leave out --data", None),
+    ("measure {w}/run --data {w}/good --fps 30", "--fps: the frame rate is for a --sequence loop", None),
+    ("measure {w}/run --sequence {w}/stack.npy --fps 0", "--fps: the frame rate must be a positive number", None),
     ("measure {w}/run --data {w}/good --qc lax --out {w}/meas", "--qc 'lax': unknown", "{w}/meas"),
     ("measure --ground-truth --data {w}/good --split-file {w}/bad.yaml", "bad.yaml: not valid YAML", None),
     ("measure --ground-truth --data {w}/nospacing --out {w}/meas", "carry no pixel spacing", "{w}/meas"),
@@ -499,6 +501,16 @@ CASES = [
     (
         "edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --cine --spacing inf",
         "must be a positive number",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames/a.png --out {w}/masks --fps 30",
+        "--fps: the frame rate is for the beats of a --cine loop",
+        "{w}/masks",
+    ),
+    (
+        "edge run {w}/run/model_fp32.tflite {w}/frames --out {w}/masks --cine --fps -5",
+        "must be a positive",
         "{w}/masks",
     ),
     (

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from echolite.clinical.cine import analyse_cine, read_sequence
+from echolite.clinical.cine import read_sequence
 from echolite.clinical.volumes import ejection_fraction, long_axis, mitral_cut, volume_single_plane
 from echolite.data.phantom import make_phantom_cine
+from echolite_edge.loop import measure_loop
 from tests.helpers import write_medical
 
 
@@ -15,20 +16,21 @@ def cine():
 def test_cine_finds_ed_and_es_and_the_right_ef(cine):
     _images, masks, _contraction = cine
     spacing = (0.5, 0.5)
-    result = analyse_cine(masks, spacing)
-    assert (result.ed_index, result.es_index) == (0, 8)
+    report = measure_loop(masks, None, spacing)
+    (beat,) = report.analysis.beats
+    assert (beat.ed, beat.es) == (0, 8)
     measured_es = mitral_cut(masks[8], long_axis(masks[0], spacing), spacing)  # cut at the ED mitral plane
     expected = ejection_fraction(
         volume_single_plane(long_axis(masks[0], spacing)), volume_single_plane(long_axis(measured_es, spacing))
     )
-    assert result.ef == pytest.approx(expected) and 25 < result.ef < 75
+    assert beat.ef == pytest.approx(expected) and 25 < beat.ef < 75
     uncut = ejection_fraction(
         volume_single_plane(long_axis(masks[0], spacing)), volume_single_plane(long_axis(masks[8], spacing))
     )
-    assert analyse_cine(masks, spacing, cut=False).ef == pytest.approx(uncut)
-    assert np.all(np.diff(result.lv_area_mm2[:9]) < 0)  # the LV shrinks through systole
-    unknown = analyse_cine(masks, (np.nan, np.nan))  # no spacing: EF still (a ratio), no volumes
-    assert unknown.ef == pytest.approx(result.ef) and np.isnan(unknown.edv_ml) and np.isnan(unknown.esv_ml)
+    assert measure_loop(masks, None, spacing, cut=False).analysis.beats[0].ef == pytest.approx(uncut)
+    assert np.all(np.diff(report.analysis.areas[:9]) < 0)  # the LV shrinks through systole
+    unknown = measure_loop(masks, None, None)  # no spacing: EF still (a ratio), volumes in pixel units
+    assert unknown.ef == pytest.approx(beat.ef) and unknown.as_dict()["unit"] == "pixel units"
 
 
 @pytest.mark.parametrize("fmt", ["npy", "nii.gz", "folder"])

@@ -218,32 +218,34 @@ def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkey
     assert (tmp_path / "kept").is_dir() and not any((tmp_path / "kept").iterdir())  # a user's folder stays
 
 
-def test_cine_ef_is_withheld_when_the_es_mask_fails_qc(tmp_path, monkeypatch):
+def test_a_cine_frame_failing_qc_is_never_es(tmp_path, monkeypatch):
     import echolite.clinical.measure
     from echolite.clinical.measure import measure_cine
     from echolite.data.phantom import make_phantom_cine
 
     images, masks, _ = make_phantom_cine(frames=8, size=128)
     masks[4, 60:63, 60:63] = 0  # a hole at end-systole (frame 4)
+    one_hot = np.eye(4, dtype=np.float32)[masks]
 
     class Replay:
         input_size = 128
 
-        def predict_labels(self, batch):
-            return masks[: len(batch)] if len(batch) < len(masks) else masks
+        def predict_probabilities(self, batch):
+            return one_hot[: len(batch)] if len(batch) < len(masks) else one_hot
 
     monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
     from echolite.evaluation.postprocess import PostprocessConfig
 
     unfilled = PostprocessConfig(fill_enclosed=False)
-    unchecked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="off", post=unfilled)
-    checked = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus", post=unfilled)
-    assert (checked.result.ed_index, checked.result.es_index) == (0, 4) and unchecked.result.ef == checked.result.ef
-    assert not unchecked.ef_withheld and checked.ef_withheld and list(checked.qc_failed) == ["ES"]
-    assert "lv_hole" in checked.qc_failed["ES"]
-    filled = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=0.3, qc="camus")
-    assert not filled.ef_withheld and not filled.qc_failed  # the default post-processing fills the hole
+    loop = tmp_path / "loop.npy"
+    unchecked = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="off", post=unfilled, fps=30).loop
+    checked = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="camus", post=unfilled, fps=30).loop
+    assert [(b.ed, b.es) for b in unchecked.analysis.beats] == [(0, 4)] and unchecked.ef is not None
+    assert [b.ed for b in checked.analysis.beats] == [0] and checked.analysis.beats[0].es in (3, 5)
+    assert checked.analysis.anatomy_passed.tolist() == [t != 4 for t in range(8)] and checked.ef is not None
+    filled = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="camus", fps=30).loop
+    assert filled.analysis.anatomy_passed.all() and filled.analysis.beats[0].es == 4  # the default fills the hole
 
 
 def _measurements_csv(folder, model_ef, expert_ef=(60.0, 50.0, 40.0, 55.0)):

@@ -267,6 +267,8 @@ assert main(["run", {str(result.path)!r}, {str(tmp_path / "loop.npy")!r}, "--out
 bench = ["bench", {str(result.path)!r}, "--runs", "3", "--warmup", "1"]
 assert main(bench + ["--json", {str(tmp_path / "bench.json")!r}]) == 0
 assert main(["bench", {str(result.path)!r}, "--cine", {str(tmp_path / "loop.npy")!r}, "--scanner-fps", "0.001"]) == 0
+assert main(["run", {str(result.path)!r}, {str(tmp_path / "loop.npy")!r}, "--out", {str(tmp_path / "cine")!r},
+             "--cine", "--fps", "30"]) == 0
 heavy = [m for m in ("tensorflow", "keras", "scipy") if m in sys.modules]
 assert not heavy, heavy
 """
@@ -284,6 +286,9 @@ assert not heavy, heavy
     from PIL import Image
 
     assert json.loads((tmp_path / "tta" / "results.json").read_text())["tta"] == "zoom-gamma"
+    checks = json.loads((tmp_path / "cine" / "results.json").read_text())["cine"]["loop_qc"]["checks"]
+    assert [c["passed"] is not None for c in checks if c["check"] == "network confidence"] == [True]  # int8 logits
+    assert "once per loop, at 0.001 frames/s: loop analysis " in run.stdout and ", loop QC " in run.stdout
     for t in range(4):
         mask = np.asarray(Image.open(tmp_path / "out" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected[t])
@@ -291,19 +296,6 @@ assert not heavy, heavy
         np.testing.assert_array_equal(mask, expected_tta[t])
         mask = np.asarray(Image.open(tmp_path / "both" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected_ensemble[t])
-
-
-def test_edge_cine_report_matches_the_library(capsys):
-    from echolite.clinical.cine import analyse_cine
-    from echolite.data.phantom import make_phantom_cine
-    from echolite_edge.cli import _cine_summary, _print_cine
-
-    _, masks, _ = make_phantom_cine(frames=12, seed=2, size=128)
-    frames = [{"name": f"f{t}"} for t in range(12)]
-    _print_cine(_cine_summary(list(masks), frames, 0.5, strict=False, cut=True, source=Path("loop.npy")))
-    expected = analyse_cine(masks, (0.5, 0.5))
-    line = capsys.readouterr().out
-    assert f"ED frame {expected.ed_index}, ES frame {expected.es_index}" in line and f"EF {expected.ef:.1f} %" in line
 
 
 class _Replay:
@@ -345,14 +337,15 @@ def _cine_with_a_failing_es():
 
 
 def test_a_loop_folder_is_read_in_natural_order_and_a_still_loop_has_no_ed_or_es(tmp_path):
-    from echolite_edge.clinical import MeasurementError, pick_ed_es
+    from echolite.data.phantom import make_phantom_cine
+    from echolite_edge.loop import measure_loop
     from echolite_edge.runner import frame_files
 
     for t in range(12):
         (tmp_path / f"frame{t}.png").write_bytes(b"")
     assert [p.name for p in frame_files(tmp_path)] == [f"frame{t}.png" for t in range(12)]
-    with pytest.raises(MeasurementError, match="same area in every frame"):
-        pick_ed_es(np.array([0.0, 50.0, 50.0, 50.0]))
+    still = measure_loop(np.repeat(make_phantom_cine(frames=2, size=64)[1][:1], 6, axis=0))
+    assert still.ef is None and "does not change" in still.withheld
 
 
 def test_an_earlier_output_is_replaced_whole(tmp_path, monkeypatch):
@@ -385,22 +378,25 @@ def test_device_qc_verdicts_are_the_librarys(tmp_path, monkeypatch):
     assert results["frames"][4]["qc"]["failed"] == ["la_fragmented"] and results["frames"][6]["qc"]["failed"]
 
 
-def test_cine_ef_only_when_ed_and_es_pass(tmp_path, monkeypatch, capsys):
-    code, results = _run_on_masks(tmp_path / "off", monkeypatch, _cine_with_a_failing_es(), "--cine", "--qc", "off")
+def test_a_frame_failing_qc_is_never_ed_or_es(tmp_path, monkeypatch, capsys):
+    options = ("--cine", "--spacing", "1.2")  # the phantom's pixel size at 128 pixels
+    code, results = _run_on_masks(tmp_path / "off", monkeypatch, _cine_with_a_failing_es(), *options, "--qc", "off")
     assert code == 0 and "qc" not in results["frames"][0] and results["cine"]["ef_percent"] > 20
-    assert "EF 50." in capsys.readouterr().out
-    code, results = _run_on_masks(tmp_path / "report", monkeypatch, _cine_with_a_failing_es(), "--cine")
+    assert [b["es_frame"] for b in results["cine"]["beats"]] == [4]
+    assert "EF 5" in capsys.readouterr().out
+    code, results = _run_on_masks(tmp_path / "report", monkeypatch, _cine_with_a_failing_es(), *options)
     cine = results["cine"]
-    assert code == 0 and (cine["ed_frame"], cine["es_frame"]) == (0, 4) and cine["ef_percent"] is None
-    assert cine["edv"] > cine["esv"] > 0  # report: the volumes stay, flagged by the frames' verdicts
-    assert cine["ef_withheld"] == "the ES frame (loop_0004) fails QC: la_fragmented"
+    (beat,) = cine["beats"]
+    assert code == 0 and beat["ed_frame"] == 0 and beat["es_frame"] in (3, 5) and cine["ef_percent"] > 20
+    assert beat["es_name"] == f"loop_{beat['es_frame']:04d}" and results["frames"][4]["qc"]["failed"]
+    assert [c["passed"] for c in cine["loop_qc"]["checks"] if c["check"] == "frames passing"] == [True]
     out = capsys.readouterr().out
-    assert "no EF: the ES frame (loop_0004) fails QC: la_fragmented" in out and " EF " not in out
+    assert "failing: loop_0004 (la_fragmented)" in out and f"ED->ES frames 0->{beat['es_frame']}" in out
 
 
 def test_device_cine_cuts_the_systolic_mask_as_the_library_does(tmp_path, monkeypatch):
-    from echolite.clinical.cine import analyse_cine
     from echolite.data.phantom import make_phantom_cine
+    from echolite_edge.loop import measure_loop
 
     masks = make_phantom_cine(frames=8, seed=1, size=128)[1]
     es_atrium = np.argwhere(masks[4] == 3)
@@ -409,25 +405,27 @@ def test_device_cine_cuts_the_systolic_mask_as_the_library_does(tmp_path, monkey
     efs = {}
     for cut in ("--mitral-cut", "--no-mitral-cut"):
         code, results = _run_on_masks(
-            tmp_path / cut, monkeypatch, list(masks), "--cine", "--qc", "off", "--spacing", "0.5", cut
+            tmp_path / cut, monkeypatch, list(masks), "--cine", "--qc", "off", "--spacing", "1.2", cut
         )
-        assert code == 0 and results["cine"]["es_frame"] == 4
+        assert code == 0 and results["cine"]["beats"][0]["es_frame"] == 4
         efs[cut] = results["cine"]["ef_percent"]
-    assert efs["--mitral-cut"] == pytest.approx(analyse_cine(masks, (0.5, 0.5)).ef)
-    assert efs["--no-mitral-cut"] == pytest.approx(analyse_cine(masks, (0.5, 0.5), cut=False).ef)
+    assert efs["--mitral-cut"] == pytest.approx(measure_loop(masks, spacing=(1.2, 1.2)).ef)
+    assert efs["--no-mitral-cut"] == pytest.approx(measure_loop(masks, spacing=(1.2, 1.2), cut=False).ef)
     assert efs["--mitral-cut"] > efs["--no-mitral-cut"] + 1
 
 
-def test_strict_qc_gives_no_volume_or_ef_from_failing_frames(tmp_path, monkeypatch, capsys):
-    options = ("--cine", "--qc", "strict", "--spacing", "0.3")
-    code, results = _run_on_masks(tmp_path, monkeypatch, _cine_with_a_failing_es(), *options)
+def test_strict_qc_lists_the_failing_frames_and_a_loop_without_rhythm_gives_no_ef(tmp_path, monkeypatch, capsys):
+    options = ("--cine", "--qc", "strict", "--spacing", "1.2", "--fps", "30")
+    code, results = _run_on_masks(tmp_path / "strict", monkeypatch, _cine_with_a_failing_es(), *options)
     assert code == 0 and results["qc"]["rejected"] == ["loop_0004"]
-    cine = results["cine"]
-    assert cine["edv"] > 0 and cine["esv"] is None and cine["ef_percent"] is None and cine["unit"] == "mL"
-    assert len(list((tmp_path / "out").glob("*_mask.png"))) == 8  # every mask is still written
+    assert results["cine"]["beats"][0]["es_frame"] != 4 and results["cine"]["fps"] == 30
+    assert len(list((tmp_path / "strict" / "out").glob("*_mask.png"))) == 8  # every mask is still written
     out = capsys.readouterr().out
     assert "rejected (masks written, no volumes or EF from them): loop_0004 (la_fragmented)" in out
-    assert "ESV not given (fails QC)" in out
+    jumping = [m for pair in zip(_cine_with_a_failing_es()[:4], _cine_with_a_failing_es()[4:]) for m in pair]
+    code, results = _run_on_masks(tmp_path / "jumping", monkeypatch, jumping * 2, "--cine", "--qc", "off")
+    assert code == 0 and results["cine"]["ef_percent"] is None and results["cine"]["ef_withheld"]
+    assert "; no EF: " in capsys.readouterr().out
 
 
 def test_bad_qc_option_is_a_one_line_error(tmp_path, capsys):

@@ -1,5 +1,5 @@
-"""Cine loops: segment every frame, follow the LV area over the cycle, pick ED (largest LV) and ES (smallest LV)
-automatically and compute EF from them (single-plane method of disks)."""
+"""Cine loops: read a loop's frames for segmentation. Its beats, ED and ES per beat, EF and the loop quality control
+are the device runner's (``echolite_edge.loop``), so both give the same numbers on the same masks."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite.clinical.volumes import ejection_fraction, pair_axes, volume_single_plane
 from echolite.data.cases import gray8
 from echolite.data.io import read_frame, read_loop_file, read_volume, suffix_of
 from echolite.errors import EcholiteError
-from echolite_edge.clinical import MeasurementError, lv_areas, pick_ed_es
 from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, looks_like_colour, model_input
 from echolite_edge.runner import natural_key
 from echolite_edge.sources import is_loop_file, study_files
@@ -26,16 +24,7 @@ class Sequence:
     fps: float | None = None  # the frame rate the file carries (DICOM, video), None when it carries none
     fps_from: str | None = None  # the attribute or container field it came from
     notes: tuple[str, ...] = ()  # what the reader decided: the region it cropped to, why there is no pixel size
-
-
-@dataclass
-class CineResult:
-    lv_area_mm2: np.ndarray
-    ed_index: int
-    es_index: int
-    edv_ml: float
-    esv_ml: float
-    ef: float
+    pixel: tuple[float, float] = (1.0, 1.0)  # (row, column) original pixels per grid pixel: their shape
 
 
 def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) -> Sequence:
@@ -78,20 +67,4 @@ def read_sequence(path: Path, size: int = 256, spacing_mm: float | None = None) 
     spacing = spacing or ((spacing_mm, spacing_mm) if spacing_mm else (np.nan, np.nan))
     grid = (spacing[0] * stack.shape[1] / size, spacing[1] * stack.shape[2] / size)
     images = np.stack([model_input(gray8(frame, path), size) for frame in stack])
-    return Sequence(images, grid, path.name, fps, fps_from, notes)
-
-
-def analyse_cine(masks: np.ndarray, spacing_mm: tuple[float, float], cut: bool = True, name: str = "") -> CineResult:
-    """LV area per frame (mm², or pixels when the spacing is unknown), ED/ES frames and single-plane EF; with
-    ``cut``, the ES mask is measured cut at the ED mitral plane (``mitral_cut``). EF needs no spacing (a ratio of
-    volumes of square pixels); EDV and ESV do: NaN when it is unknown. ``name`` (the loop's file) heads an error."""
-    known = bool(np.all(np.isfinite(spacing_mm)))
-    spacing = spacing_mm if known else (1.0, 1.0)
-    areas = lv_areas(masks, spacing)
-    try:
-        ed, es = pick_ed_es(areas)
-        edv, esv = (volume_single_plane(axis) for axis in pair_axes(masks[ed], masks[es], spacing, spacing, cut))
-    except MeasurementError as exc:
-        raise EcholiteError(f"{name + ': ' if name else ''}{exc}") from None
-    ef = ejection_fraction(edv, esv)
-    return CineResult(areas, ed, es, edv if known else float("nan"), esv if known else float("nan"), ef)
+    return Sequence(images, grid, path.name, fps, fps_from, notes, pixel=(stack.shape[1] / size, stack.shape[2] / size))

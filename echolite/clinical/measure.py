@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite.clinical.cine import CineResult, analyse_cine, read_sequence
+from echolite.clinical.cine import read_sequence
 from echolite.clinical.quality import (
     QC_DEFAULT,
     QC_OFF,
@@ -33,6 +33,9 @@ from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.evaluation.stats import Comparison, paired_summary, with_holm
 from echolite.inference import load_segmenter
 from echolite.run import RunDir, check_report_folder
+from echolite_edge.loop import LoopReport, measure_loop
+from echolite_edge.loop_qc import lv_softmax_margin
+from echolite_edge.tta import tta_probabilities
 
 MEASUREMENTS_CSV, LV_AREA = "measurements.csv", "lv_area.png"
 BLAND_ALTMAN = "bland_altman.png"  # EF against the data's reference EF
@@ -350,17 +353,23 @@ class CineReport:
     sequence: Path
     frames: int
     frames_per_second: float
-    result: CineResult
-    qc: str = QC_OFF
-    qc_failed: dict[str, list[str]] = field(default_factory=dict)
-    """Phase (ED, ES) → criteria its frame fails; EF is withheld when any fails, as on the device."""
+    loop: LoopReport  # beats, EF per beat and their mean, the loop checks and the verdict (``echolite_edge.loop``)
+    qc: str = QC_OFF  # the per-frame anatomical criteria set, or "off"
     loop_fps: float | None = None  # the scanner's frame rate the loop's file carries (DICOM, video)
     loop_fps_from: str | None = None
     notes: tuple[str, ...] = ()  # what the loop's reader decided (the region cropped to, no pixel size, ...)
 
-    @property
-    def ef_withheld(self) -> bool:
-        return bool(self.qc_failed)
+    def as_dict(self) -> dict:
+        return {
+            "sequence": str(self.sequence),
+            "frames": self.frames,
+            "frames_per_second": self.frames_per_second,
+            "qc": self.qc,
+            "loop_fps": self.loop_fps,
+            "loop_fps_from": self.loop_fps_from,
+            "notes": list(self.notes),
+            "cine": self.loop.as_dict(),
+        }
 
 
 def measure_cine(
@@ -373,40 +382,59 @@ def measure_cine(
     tta: str = "none",
     ensemble: tuple[Path, ...] = (),
     mitral_cut: bool = True,
+    fps: float | None = None,
 ) -> CineReport:
     """Segment every frame of a cine loop (the models of ``ensemble`` averaged with ``model``, test-time
-    augmentation ``tta``, post-processing ``post``), pick ED/ES from the LV area and compute EF (the ES mask cut at
-    the ED mitral plane with ``mitral_cut``); with ``qc`` a criteria set, the ED and ES masks are checked and a
-    failing one withholds the EF. With ``out``, the LV area curve as ``lv_area.png``."""
+    augmentation ``tta``, post-processing ``post``) and analyse it as the device runner does
+    (``echolite_edge.loop.measure_loop``): beats found from the LV area curve and ``fps`` (the loop's frame rate;
+    None: the file's, else unknown), ED and ES per beat (the ES cut at the ED mitral plane with ``mitral_cut``),
+    EF per beat and their mean, given only when the loop passes the loop QC. With ``qc`` a criteria set, every
+    frame is checked: a failing frame is never ED or ES, and the share that pass is a loop check. With ``out``, the
+    LV area curve with the beats as ``lv_area.png``."""
     check_qc(qc)
     check_spacing(spacing_mm)
+    if fps is not None and not 0 < fps < float("inf"):
+        raise EcholiteError(f"--fps: the frame rate must be a positive number of frames/s, got {fps}")
     if out is not None:
         check_report_folder(out, "the cine measurements", LV_AREA)
 
     segmenter = load_segmenter(model, tta, ensemble)
     loop = read_sequence(sequence, segmenter.input_size, spacing_mm)
-    segmenter.predict_labels(loop.images[:9])  # warm-up (a full batch of 8 and a rest)
-    start = time.perf_counter()
-    masks = postprocess(segmenter.predict_labels(loop.images), post)
-    fps = len(loop.images) / (time.perf_counter() - start)
-    result = analyse_cine(masks, loop.spacing_mm, mitral_cut, str(sequence))
+    if fps is not None and loop.fps is not None:
+        raise EcholiteError(f"{sequence}: --fps: the loop carries its own frame rate; leave the option out")
+    masks, confidence, rate = _segment_loop(segmenter, loop.images, post, tta)
+    verdicts = None if qc == QC_OFF else [not any(check_anatomy(mask, qc).values()) for mask in masks]
+    spacing = tuple(loop.spacing_mm) if np.isfinite(loop.spacing_mm).all() else None
+    try:
+        report = measure_loop(masks, fps or loop.fps, spacing, mitral_cut, verdicts, confidence, None, loop.pixel)
+    except ValueError as exc:
+        raise EcholiteError(f"{sequence}: {exc}") from None
     if out is not None:
         from echolite.plots import save_area_curve
 
+        beats = report.analysis.beats
         save_area_curve(
-            result.lv_area_mm2,
-            result.ed_index,
-            result.es_index,
+            report.analysis.areas,
+            [b.ed for b in beats],
+            [b.es for b in beats],
             Path(out) / LV_AREA,
-            "mm²" if np.isfinite(loop.spacing_mm).all() else "pixels",
+            "mm²" if spacing else "pixels",
         )
-    failed = (
-        {}
-        if qc == QC_OFF
-        else {
-            phase: [name for name, bad in check_anatomy(masks[index], qc).items() if bad]
-            for phase, index in (("ED", result.ed_index), ("ES", result.es_index))
-        }
-    )
-    failed = {k: v for k, v in failed.items() if v}
-    return CineReport(Path(sequence), len(loop.images), fps, result, qc, failed, loop.fps, loop.fps_from, loop.notes)
+    return CineReport(Path(sequence), len(masks), rate, report, qc, loop.fps, loop.fps_from, loop.notes)
+
+
+def _segment_loop(segmenter, images: np.ndarray, post: PostprocessConfig, tta: str, chunk: int = 16):
+    """Post-processed labels, each frame's LV confidence (``loop_qc.lv_softmax_margin``) and the frames per
+    second, from the class probabilities (mean over the views of ``tta``), a chunk of frames at a time."""
+
+    def probabilities(batch):
+        return tta_probabilities(batch, segmenter.predict_probabilities, tta)
+
+    probabilities(images[:9])  # warm-up (a full batch of 8 and a rest)
+    start, masks, confidence = time.perf_counter(), [], []
+    for first in range(0, len(images), chunk):
+        probs = probabilities(images[first : first + chunk])
+        labels = postprocess(np.argmax(probs, axis=-1).astype(np.uint8), post)
+        masks.append(labels)
+        confidence += [lv_softmax_margin(p, m, logits=False) for p, m in zip(probs, labels)]
+    return np.concatenate(masks), confidence, len(images) / (time.perf_counter() - start)

@@ -61,6 +61,32 @@ def make_phantom_cine(frames: int = 24, seed: int = 0, patient: int = 0, size: i
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]), contraction
 
 
+def phantom_contraction(frames: int, fps: float, heart_rate: float, start: float = 0.0) -> np.ndarray:
+    """Contraction (0 = end-diastole, 1 = end-systole) per frame of a loop at ``heart_rate`` beats/min sampled at
+    ``fps``, beginning at ``start`` (a fraction of the cycle; 0 = end-diastole): systole, a cosine fall, takes the
+    first 40 % of each cycle, diastolic filling the rest."""
+    phase = (start + np.arange(frames) * heart_rate / 60 / fps) % 1
+    systole = 0.4
+    rise = (1 - np.cos(np.pi * phase / systole)) / 2
+    fall = (1 + np.cos(np.pi * (phase - systole) / (1 - systole))) / 2
+    return np.where(phase < systole, rise, fall)
+
+
+def make_phantom_loop(
+    contraction: np.ndarray, seed: int = 0, patient: int = 0, size: int = 128, images: bool = False
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """A phantom patient's cine loop following ``contraction`` (see ``phantom_contraction``): (images or None,
+    masks (T, H, W)). Without ``images`` only the masks are drawn, on one geometry, which is much faster."""
+    if images:
+        pairs = [phantom_frame(seed, patient, "ED", size, c, noise_key=t + 1) for t, c in enumerate(contraction)]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    heart = _heart_inside_sector(np.random.default_rng([seed, patient]))
+    coordinates = _heart_coordinates(heart, size)
+    sector = _sector(size, heart)
+    masks = [np.where(sector, _anatomy(heart, c, size, coordinates)[0], 0) for c in contraction]
+    return None, np.stack(masks).astype(np.uint8)
+
+
 def _heart_inside_sector(rng: np.random.Generator) -> dict:
     """Draw geometries until the whole ED heart (the larger phase) lies inside the sector with a margin, so
     masks are never cut by the sector edge."""
@@ -94,15 +120,16 @@ def _heart(rng: np.random.Generator) -> dict:
     }
 
 
-def _anatomy(heart: dict, contraction: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _anatomy(heart: dict, contraction: float, size: int, coordinates=None) -> tuple[np.ndarray, np.ndarray]:
     """Label map (LV, MYO, LA) and a boolean map of the unlabelled right heart cavities, at a point of the cardiac
-    cycle: contraction 0 is end-diastole, 1 end-systole (shorter, narrower LV, thicker wall, larger LA)."""
+    cycle: contraction 0 is end-diastole, 1 end-systole (shorter, narrower LV, thicker wall, larger LA).
+    ``coordinates``: the heart's (u, v) grid when already computed."""
     c = contraction
     length = heart["length"] * (1 - c * (1 - heart["es_length"]))
     half_width = heart["half_width"] * (1 - c * (1 - heart["es_width"]))
     wall = heart["wall"] * (1 + 0.3 * c)
     la_scale = 1 + 0.12 * c
-    u, v = _heart_coordinates(heart, size)
+    u, v = coordinates if coordinates is not None else _heart_coordinates(heart, size)
     cavity = (u >= 0) & ((np.clip(u, 0, None) / length) ** heart["bullet"] + (v / half_width) ** 2 <= 1)
     outer = (u >= 0) & (
         (np.clip(u, 0, None) / (length + wall)) ** heart["bullet"] + (v / (half_width + wall)) ** 2 <= 1

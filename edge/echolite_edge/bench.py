@@ -70,10 +70,13 @@ def benchmark(
 def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps: float = 30.0) -> dict:
     """A cine loop (a folder of frames or a .npy stack) through the whole device path, frame after frame: read
     from disk, resize, quantize, invoke, argmax, post-process, map back, QC, write the mask and overlay PNGs. Frames
-    per second, compared with the scanner's frame rate. One untimed frame first (allocation, caches)."""
+    per second, compared with the scanner's frame rate. One untimed frame first (allocation, caches). Then, once per
+    loop, the loop analysis (beats, ED/ES, volumes) and the loop QC at ``scanner_fps``, timed apart."""
     import tempfile
 
     from echolite_edge.anatomy import failed_criteria
+    from echolite_edge.loop import analyse_loop
+    from echolite_edge.loop_qc import check_loop
     from echolite_edge.runner import EdgeSegmenter, frame_files, read_frames_of, write_outputs
 
     segmenter = EdgeSegmenter(model_path, threads)
@@ -84,6 +87,7 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         first = read_frames_of(files[0])[0][1]
         segmenter.segment(first)
         start, stages = time.perf_counter(), {stage: [] for stage in CINE_STAGES}
+        labels, confidence, verdicts = [], [], []
         for path in files:
             begin = time.perf_counter()
             frames = read_frames_of(path)
@@ -97,9 +101,17 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
                 seg = _timed(stages["segment"], segmenter.segment, frame, name)
                 stages["invoke"].append(seg.seconds_invoke)
                 failed = _timed(stages["qc"], failed_criteria, seg.labels)
+                verdicts.append(not failed)
                 _timed(stages["write"], write_outputs, seg, frame, Path(out), failed)
+                labels.append(seg.labels)
+                confidence.append(seg.lv_confidence)
         seconds, count = time.perf_counter() - start, len(stages["qc"])
     fps = count / seconds
+    loop_seconds = {"analysis": [], "qc": []}
+    if count >= 2:
+        masks = np.stack(labels)
+        analysis = _timed(loop_seconds["analysis"], analyse_loop, masks, scanner_fps, None, True, verdicts, confidence)
+        _timed(loop_seconds["qc"], check_loop, analysis)
     return {
         "model": str(model_path),
         "loop": str(source),
@@ -109,17 +121,23 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         "ms_per_frame": 1000 * seconds / count,
         "frames_per_second": fps,
         "stage_ms_median": {stage: float(np.median(times) * 1000) for stage, times in stages.items()},
+        "loop_ms": {stage: float(sum(times) * 1000) for stage, times in loop_seconds.items() if times},
+        "loop_ms_per_frame": {
+            stage: float(sum(times) * 1000 / count) for stage, times in loop_seconds.items() if times
+        },
         "scanner_fps": scanner_fps,
         "keeps_up": fps >= scanner_fps,
     }
 
 
 CINE_STAGES = ("read", "segment", "invoke", "qc", "write")
-"""Per frame: read the file; segment (resize, quantize, invoke, argmax, post-process, map back), of which the
-invoke alone; quality control; write the mask and overlay PNGs."""
+"""Per frame: read the file; segment (resize, quantize, invoke, argmax, post-process, map back, LV confidence), of
+which the invoke alone; quality control; write the mask and overlay PNGs. Once per loop, apart: ``loop_ms`` of the
+loop analysis and the loop QC."""
 
 
 def _timed(seconds: list, function, *args):
+    """``function(*args)``, its time appended to ``seconds``."""
     start = time.perf_counter()
     result = function(*args)
     seconds.append(time.perf_counter() - start)

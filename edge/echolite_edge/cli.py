@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--cine",
         action="store_true",
-        help="The frames are one cine loop: pick ED (largest LV) and ES (smallest) and give EF.",
+        help="The frames are one cine loop: find its beats, ED and ES per beat, and give their mean EF when the "
+        "loop passes the loop quality control (else say why not).",
     )
     run.add_argument(
         "--spacing",
@@ -111,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="MM",
         help="Pixel size in mm of the input frames (for --cine).",
+    )
+    run.add_argument(
+        "--fps",
+        type=_positive_float,
+        default=None,
+        metavar="FPS",
+        help="The loop's frame rate in frames/s, where the files carry none (for --cine: heart rate and rhythm "
+        "check; without any rate the beats are counted in frames).",
     )
     run.add_argument(
         "--mitral-cut",
@@ -164,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="report",
         metavar=_choices(QC_MODES),
         help="Anatomical quality control of every mask (Painchaud et al. 2020 criteria): off; report "
-        "(a verdict per frame in results.json and on its overlay, and EF only when ED and ES both pass); "
-        "strict (as report, and no volume from a failing frame). [default: report]",
+        "(a verdict per frame in results.json and on its overlay; with --cine a failing frame is never ED or ES "
+        "and the share of passing frames is a loop check); strict (as report, failing frames listed as "
+        "rejected). [default: report]",
     )
     bench = sub.add_parser(
         "bench",
@@ -197,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=30.0,
         metavar="FPS",
-        help="The scanner's frame rate the cine loop is compared with. [default: 30]",
+        help="The scanner's frame rate the cine loop is compared with and analysed at. [default: 30]",
     )
     return parser
 
@@ -239,6 +249,8 @@ def _run(args) -> int:
 
     if args.spacing is not None and not args.cine:
         raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
+    if args.fps is not None and not args.cine:
+        raise ValueError("--fps: the frame rate is for the beats of a --cine loop; add --cine or leave it out")
     for path in (args.model, args.input):
         if not path.exists():
             raise ValueError(f"{path}: not found")
@@ -291,8 +303,7 @@ def _run(args) -> int:
         }
         if loops:  # DICOM and video: each loop's frame rate, pixel size and notes, named by file and instance
             results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
-        if args.cine:  # an unmeasurable loop is an error like any other: nothing reaches --out
-            _add_cine(results, masks, frames, loops, args)
+        cine_lines = _add_cine(results, masks, frames, loops, args) if args.cine else []
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
         _move_into(partial, args.out)
     finally:
@@ -309,14 +320,15 @@ def _run(args) -> int:
     if args.qc != "off":
         print(_qc_line(results["qc"], frames))
     if args.cine:
-        for entry in results.get("loops", []) if "cine" not in results else [results]:
-            _print_cine(entry["cine"], entry.get("name"))
+        for line in cine_lines:
+            print(line)
     return 0
 
 
 def _segment_files(files, segmenter, partial: Path, args):
-    """Segment, write and QC every frame: (frame entries, masks kept for --cine, seconds, skipped files, and for each
-    DICOM or video file its loop, frame names and cine spacing)."""
+    """Segment, write and QC every frame: (frame entries, for --cine each frame's (labels on the model grid, LV
+    confidence, frame shape), seconds, skipped files, and for each DICOM or video file its loop, frame names and
+    cine spacing)."""
     from echolite_edge.runner import frame_names, read_source, write_outputs
     from echolite_edge.sources import NotBMode, is_loop_file
 
@@ -357,7 +369,7 @@ def _segment_files(files, segmenter, partial: Path, args):
             seconds["total"] += seg.seconds_total
             seconds["invoke"] += seg.seconds_invoke
             if args.cine:
-                masks.append(seg.mask)
+                masks.append((seg.labels, seg.lv_confidence, frame.shape))
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
     return frames, masks, seconds, skipped, loops
@@ -374,10 +386,10 @@ def _cine_spacing(args, loop) -> tuple[float, float] | None:
     return loop.spacing_mm or ((args.spacing,) * 2 if args.spacing else None)
 
 
-def _add_cine(results: dict, masks: list, frames: list[dict], loops: list, args) -> None:
-    """One cine summary per loop: a DICOM or video file is a loop of its own (several: each under its entry in
-    ``loops``), the other frames of the input one loop (``cine``, as before)."""
-    strict = args.qc == "strict"
+def _add_cine(results: dict, masks: list, frames: list[dict], loops: list, args) -> list[str]:
+    """One loop analysis per loop: a DICOM or video file is a loop of its own, at its own frame rate and pixel size
+    (several: each under its entry in ``loops``), the other frames of the input one loop (``cine``). Returns the
+    console lines."""
     index = {frame["name"]: i for i, frame in enumerate(frames)}
     owned = {name for _, names, _ in loops for name in names}
     groups = [(names, spacing, loop) for loop, names, spacing in loops]
@@ -389,24 +401,40 @@ def _add_cine(results: dict, masks: list, frames: list[dict], loops: list, args)
         )
     if rest:
         groups.append((rest, (args.spacing,) * 2 if args.spacing else None, None))
-    summaries = []
+    summaries, lines = [], []
     for names, spacing, loop in groups:
         picked = [index[name] for name in names]
-        summary = _cine_summary(
+        fps, fps_from = _cine_rate(args, loop)
+        report = _cine_report(
             [masks[i] for i in picked],
             [frames[i] for i in picked],
             spacing,
-            strict,
-            args.mitral_cut,
+            fps,
+            args,
             loop.file if loop else args.input,
         )
-        summary["fps"], summary["fps_from"] = (loop.fps, loop.fps_from) if loop else (None, None)
-        summaries.append(summary)
+        summaries.append(report.as_dict() | {"fps_from": fps_from})
+        lines.append(
+            report.summary_line() if loop is None or len(groups) == 1 else f"{loop.name}: " + report.summary_line()
+        )
     if len(summaries) == 1:
         results["cine"] = summaries[0]
-        return
-    for entry, summary in zip(results["loops"], summaries):
-        entry["cine"] = summary
+    else:
+        for entry, summary in zip(results["loops"], summaries):
+            entry["cine"] = summary
+    return lines
+
+
+def _cine_rate(args, loop) -> tuple[float | None, str | None]:
+    """The loop's own frame rate, else --fps; an --fps beside a file's own is refused, as --spacing is."""
+    if loop is not None and loop.fps and args.fps is not None:
+        raise ValueError(
+            f"{loop.file}: --fps: the file carries its own frame rate ({loop.fps:.4g} frames/s, from {loop.fps_from}); "
+            "leave the option out"
+        )
+    if loop is not None and loop.fps:
+        return loop.fps, loop.fps_from
+    return (args.fps, "--fps") if args.fps is not None else (None, None)
 
 
 def _loop_line(entry: dict) -> str:
@@ -554,75 +582,44 @@ def _bench_cine(args) -> int:
         f"({report['ms_per_frame']:.1f} ms per frame; medians in ms: {stages}; segment includes invoke); "
         f"{verdict} with a scanner at {report['scanner_fps']:g} frames/s"
     )
+    if report["loop_ms"]:
+        per_frame = report["loop_ms_per_frame"]
+        loop = ", ".join(
+            f"loop {'QC' if stage == 'qc' else stage} {ms:.1f} ms ({per_frame[stage]:.2f} ms per frame)"
+            for stage, ms in report["loop_ms"].items()
+        )
+        print(f"once per loop, at {report['scanner_fps']:g} frames/s: {loop}")
     if args.json:
         _write_json(args.json, report)
     return 0
 
 
-def _cine_summary(masks: list, frames: list[dict], spacing_mm, strict: bool, cut: bool, source: Path) -> dict:
-    """ED (largest LV), ES (smallest), their single-plane volumes and EF (the ES mask measured cut at the ED
-    mitral plane with ``cut``). With QC, EF only when both phases pass; strict: no volume from a failing phase
-    either. ``spacing_mm``: square (one number) or (row, column) mm, None for pixel units. A loop that cannot be
-    measured is a ``ValueError`` naming ``source``."""
+def _cine_report(masks: list, frames: list[dict], spacing, fps: float | None, args, source: Path):
+    """The loop analysis and loop QC (``echolite_edge.loop``) of one loop's labels on the model grid, the pixel size
+    (row, column mm of the frames, or None) rescaled to that grid (without one, the pixel's shape: volumes in frame
+    pixels), with each frame's anatomical verdict and LV confidence."""
     import numpy as np
 
-    from echolite_edge.clinical import (
-        MeasurementError,
-        ejection_fraction,
-        lv_areas,
-        pair_axes,
-        pick_ed_es,
-        volume_single_plane,
-    )
+    from echolite_edge.loop import measure_loop
 
     if len(masks) < 2:
         raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(masks)}")
-    spacing = (spacing_mm,) * 2 if isinstance(spacing_mm, (int, float)) else tuple(spacing_mm or (1.0, 1.0))
-    try:
-        phases = dict(zip(("ED", "ES"), pick_ed_es(lv_areas(np.stack(masks)))))
-        failing = {
-            phase: frames[i]["qc"]["failed"]
-            for phase, i in phases.items()
-            if "qc" in frames[i] and not frames[i]["qc"]["passed"]
-        }
-        axes = dict(zip(("ED", "ES"), pair_axes(masks[phases["ED"]], masks[phases["ES"]], spacing, spacing, cut)))
-        volumes = {
-            phase: None if strict and phase in failing else volume_single_plane(axis) for phase, axis in axes.items()
-        }
-    except MeasurementError as exc:
-        raise ValueError(f"{source}: {exc}") from None
-    summary = {
-        "method": "single-plane disks",
-        "unit": "mL" if spacing_mm else "pixel units",
-        "ed_frame": phases["ED"],
-        "es_frame": phases["ES"],
-        "ed_name": frames[phases["ED"]]["name"],
-        "es_name": frames[phases["ES"]]["name"],
-        "edv": volumes["ED"],
-        "esv": volumes["ES"],
-        "ef_percent": None if failing else ejection_fraction(volumes["ED"], volumes["ES"]),
-    }
-    if failing:
-        summary["ef_withheld"] = "; ".join(
-            f"the {phase} frame ({frames[phases[phase]]['name']}) fails QC: {', '.join(failed)}"
-            for phase, failed in failing.items()
-        )
-    return summary
-
-
-def _print_cine(summary: dict, loop: str | None = None) -> None:
-    unit = "mL" if summary["unit"] == "mL" else "(pixel units; pass --spacing for mL)"
-    volumes = " ".join(
-        f"{name} {value:.1f}" if value is not None else f"{name} not given (fails QC)"
-        for name, value in (("EDV", summary["edv"]), ("ESV", summary["esv"]))
+    labels = np.stack([m[0] for m in masks])
+    (height, width), grid = masks[0][2], labels.shape[1:]
+    pixel = (height / grid[0], width / grid[1])  # a frame's pixel on the model grid, in frame pixels
+    on_grid = (spacing[0] * pixel[0], spacing[1] * pixel[1]) if spacing else None
+    verdicts = [f["qc"]["passed"] for f in frames] if args.qc != "off" else None
+    confidence = [m[1] for m in masks]
+    return measure_loop(
+        labels,
+        fps,
+        on_grid,
+        args.mitral_cut,
+        verdicts,
+        None if None in confidence else confidence,
+        [f["name"] for f in frames],
+        pixel,
     )
-    ef = (
-        f"EF {summary['ef_percent']:.1f} % (single-plane disks)"
-        if summary["ef_percent"] is not None
-        else f"no EF: {summary['ef_withheld']}"
-    )
-    head = f"cine {loop}" if loop else "cine"
-    print(f"{head}: ED frame {summary['ed_frame']}, ES frame {summary['es_frame']}, {volumes} {unit}, {ef}")
 
 
 if __name__ == "__main__":

@@ -161,24 +161,6 @@ def ejection_fraction(edv: float, esv: float) -> float:
     return float(100 * (edv - esv) / edv)
 
 
-def lv_areas(masks: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
-    """LV area per frame of a (T, H, W) stack of label maps, in mm² (or pixels with the default spacing)."""
-    return (np.asarray(masks) == LV).sum(axis=(1, 2)) * spacing[0] * spacing[1]
-
-
-def pick_ed_es(areas: np.ndarray) -> tuple[int, int]:
-    """End-diastole = the frame with the largest LV, end-systole = the smallest non-empty one."""
-    areas = np.asarray(areas, float)
-    if not (areas > 0).any():
-        raise MeasurementError("no left ventricle found in any frame of the sequence")
-    ed, es = int(np.argmax(areas)), int(np.argmin(np.where(areas > 0, areas, np.inf)))
-    if areas[ed] == areas[es]:
-        raise MeasurementError(
-            "the left ventricle has the same area in every frame that shows it (no contraction to pick ED and ES from)"
-        )
-    return ed, es
-
-
 def _dilate(region: np.ndarray) -> np.ndarray:
     """Binary dilation with the 4-neighbour cross."""
     out = region.copy()

@@ -22,7 +22,8 @@ from echolite_edge.image import (
     to_gray8,
     to_unit_range,
 )
-from echolite_edge.labels import COLORS, LABELS
+from echolite_edge.labels import COLORS, LABELS, LV
+from echolite_edge.loop_qc import lv_softmax_margin
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
@@ -111,6 +112,7 @@ class Segmentation:
     seconds_invoke: float
     seconds_total: float
     labels: np.ndarray  # on the model's grid, post-processed: what quality control checks (as the library does)
+    lv_confidence: float | None = None  # mean softmax margin over the LV (``loop_qc.lv_softmax_margin``)
 
 
 class EdgeSegmenter:
@@ -149,15 +151,22 @@ class EdgeSegmenter:
         # One model, one view: the raw output's argmax (dequantizing scales by a positive number, order stays);
         # else the argmax of the mean class probabilities over the views and the models.
         if self.tta == "none" and len(self.members) == 1:
-            labels = argmax_labels(self.invoke_raw(self.preprocess(gray), invoke_seconds)[0])
+            scores = self.invoke_raw(self.preprocess(gray), invoke_seconds)[0]
         else:
             views = model_input(gray, self.size)[None]
-            labels = argmax_labels(
-                tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds), self.tta)[0]
-            )
-        labels = repair_anatomy(keep_largest_components(labels), **self.repairs)
+            scores = tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds), self.tta)[0]
+        labels = repair_anatomy(keep_largest_components(argmax_labels(scores)), **self.repairs)
+        confidence = self.lv_confidence(scores, labels)
         mask = resize_nearest(labels, gray.shape)
-        return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels)
+        return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels, confidence)
+
+    def lv_confidence(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        """The network's confidence in the LV of ``labels``: from the raw output (logits, dequantized only at the
+        LV's pixels) on the plain path, else from the mean probabilities."""
+        if self.tta == "none" and len(self.members) == 1:
+            logits = dequantize(scores[labels == LV], self.output)
+            return lv_softmax_margin(logits, np.full(len(logits), LV))
+        return lv_softmax_margin(scores, labels, logits=False)
 
     def probabilities(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
         """(N, S, S) images in [0, 1] → (N, S, S, C) class probabilities, the mean over the ensemble's models."""
