@@ -235,7 +235,7 @@ def _study(folder: Path, images) -> Path:
 
 
 def test_a_study_folder_gives_each_loop_its_own_result_and_lists_what_it_skips(tmp_path, monkeypatch, capsys):
-    from echolite.clinical.cine import analyse_cine
+    from echolite_edge.loop import measure_loop
 
     images, masks = _phantom_loop()
     study = _study(tmp_path / "study", images)
@@ -249,16 +249,19 @@ def test_a_study_folder_gives_each_loop_its_own_result_and_lists_what_it_skips(t
         dicom["fps"] == pytest.approx(50.0) and dicom["fps_from"] == "FrameTime" and video["fps"] == pytest.approx(25)
     )
     assert dicom["spacing_mm"] == pytest.approx([0.3, 0.3]) and video["spacing_mm"] is None
-    expected = analyse_cine(masks, (0.3, 0.3))  # the crop found the phantom: its masks, at the region's spacing
-    assert (dicom["cine"]["ed_frame"], dicom["cine"]["es_frame"]) == (expected.ed_index, expected.es_index)
-    assert dicom["cine"]["unit"] == "mL" and dicom["cine"]["edv"] == pytest.approx(expected.edv_ml, rel=1e-6)
-    assert video["cine"]["unit"] == "pixel units" and video["cine"]["ef_percent"] == pytest.approx(expected.ef, abs=0.5)
+    for loop, fps, spacing in ((dicom, 50.0, (0.3, 0.3)), (video, 25.0, None)):  # each at its own rate and pixel
+        expected = measure_loop(masks, fps, spacing).as_dict()  # the crop found the phantom: its masks
+        assert loop["cine"]["fps"] == pytest.approx(fps) and loop["cine"]["unit"] == expected["unit"]
+        beats = [(b["ed_frame"], b["es_frame"]) for b in loop["cine"]["beats"]]
+        assert beats == [(b["ed_frame"], b["es_frame"]) for b in expected["beats"]] and beats
+        assert loop["cine"]["ef_percent"] == expected["ef_percent"] and loop["cine"]["edv"] == expected["edv"]
+    assert dicom["cine"]["unit"] == "mL" and video["cine"]["unit"] == "pixel units"
     skipped = [line for line in printed.out.splitlines() if line.startswith("skipped: ")]
     assert len(skipped) == 5
     assert any("IM_0002: a still frame" in line for line in skipped)
     assert any("IM_0003: no 2D tissue region" in line for line in skipped)
     assert any("IM_0004: not an ultrasound image (Comprehensive SR Storage" in line for line in skipped)
-    assert "cine IM_0001 (instance 1): ED frame" in printed.out and "cine loop.avi: ED frame" in printed.out
+    assert "IM_0001 (instance 1): cine: 1 beat(s)" in printed.out and "loop.avi: cine: 1 beat(s)" in printed.out
 
 
 def test_no_patient_identifier_reaches_any_output(tmp_path, monkeypatch, capsys):
