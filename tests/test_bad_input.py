@@ -530,8 +530,8 @@ CASES = [
         "{w}/masks",
     ),
     (
-        "edge run {w}/run/model_fp32.tflite {w}/anim.gif --out {w}/masks",
-        "anim.gif: 2 frames in one image file",
+        "edge run {w}/run/model_fp32.tflite {w}/pages.tif --out {w}/masks",  # an animated GIF is a video loop
+        "pages.tif: 2 frames in one image file",
         "{w}/masks",
     ),
     ("edge run {w}/run/model_fp32.tflite {w}/dot.png --out {w}/masks", "dot.png: a 1×1 frame", "{w}/masks"),
