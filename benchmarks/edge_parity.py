@@ -40,7 +40,7 @@ def main() -> None:
     from echolite.evaluation.postprocess import PostprocessConfig, postprocess
     from echolite.inference import load_segmenter
     from echolite_edge.image import read_image, resize_nearest
-    from echolite_edge.runner import EdgeSegmenter
+    from echolite_edge.segmenter import EdgeSegmenter
 
     library = load_segmenter(args.model, args.tta, tuple(args.ensemble))
     frames = frames_for_split(args.data, args.split, args.run, library.input_size).frames

@@ -1,7 +1,7 @@
 """Segment frames with any trained model: one ``Segmenter`` for a run folder, a ``.keras`` file or an exported
 ``.tflite`` (``load_segmenter``), or read the masks another tool produced (``read_predictions``).
 
-The TFLite path loads and (de)quantizes with the device runner's code (``echolite_edge.runner``), so the library
+The TFLite path loads and (de)quantizes with the device runner's code (``echolite_edge.segmenter``), so the library
 and the device feed the interpreter identically; test-time augmentation (``tta``) is the device's too
 (``echolite_edge.tta``).
 """
@@ -21,7 +21,7 @@ from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.run import RunDir
 from echolite_edge.image import check_frame_size, model_input, resize_nearest
-from echolite_edge.runner import check_segmentation_io, invoke_scores, load_interpreter
+from echolite_edge.segmenter import check_segmentation_io, invoke_scores, load_interpreter
 from echolite_edge.tta import check_tta, softmax, tta_probabilities, tta_scores
 
 MODEL_SUFFIXES = (".keras", ".tflite")

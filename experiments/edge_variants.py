@@ -32,7 +32,7 @@ def main() -> None:
     from echolite.models import build_unet, inference_model
     from echolite.models.compute import count_macs
     from echolite.presets import get_preset
-    from echolite_edge.runner import load_interpreter
+    from echolite_edge.segmenter import load_interpreter
 
     edge, relu = get_preset("edge-m").model, get_preset("lw-unet-relu").model
     variants = {

@@ -26,7 +26,7 @@ def test_load_model_segments_a_frame_of_any_size_as_the_device_does(models):
     from PIL import Image
 
     from echolite.data.phantom import make_phantom
-    from echolite_edge.runner import EdgeSegmenter
+    from echolite_edge.segmenter import EdgeSegmenter
 
     square = np.round(255 * make_phantom(1, seed=3, size=64).images[0]).astype(np.uint8)
     frame = np.asarray(Image.fromarray(square).resize((80, 100)))  # (100, 80): not the model's grid

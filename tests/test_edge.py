@@ -130,7 +130,7 @@ def test_detach_atrium_trims_the_wall_beside_the_atrium_back_to_the_annulus():
 
 
 def test_argmax_labels_is_numpys_argmax_ties_included():
-    from echolite_edge.runner import argmax_labels
+    from echolite_edge.segmenter import argmax_labels
 
     rng = np.random.default_rng(0)
     for classes in range(1, 9):
@@ -143,7 +143,7 @@ def test_argmax_labels_is_numpys_argmax_ties_included():
 
 def test_overlay_blends_each_structure_with_its_colour():
     from echolite_edge.labels import COLORS
-    from echolite_edge.runner import overlay
+    from echolite_edge.outputs import overlay
 
     gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
     mask = np.zeros((16, 16), np.uint8)
@@ -159,9 +159,11 @@ def test_overlay_blends_each_structure_with_its_colour():
 
 
 def test_device_overlay_has_smooth_edges_a_legend_and_the_qc_verdict():
+    from echolite_edge.image import resize_nearest
     from echolite_edge.labels import COLORS, LV
     from echolite_edge.marks import FAIL_COLOR, PASS_COLOR
-    from echolite_edge.runner import Segmentation, overlay_image, resize_nearest
+    from echolite_edge.outputs import overlay_image
+    from echolite_edge.segmenter import Segmentation
 
     rows, cols = np.mgrid[:32, :32]
     labels = np.where((cols > rows) & (rows > 4) & (cols < 28), LV, 0).astype(np.uint8)  # a diagonal edge
@@ -305,7 +307,7 @@ class _Replay:
         self.masks = iter(masks)
 
     def segment(self, gray, name=""):
-        from echolite_edge.runner import Segmentation
+        from echolite_edge.segmenter import Segmentation
 
         mask = next(self.masks)
         return Segmentation(name, mask, 0.001, 0.002, mask)
@@ -315,10 +317,10 @@ def _run_on_masks(tmp_path, monkeypatch, masks, *options):
     """``echolite-edge run`` on a loop whose frames segment to ``masks``: (exit code, results.json)."""
     import json
 
-    from echolite_edge import runner
+    import echolite_edge.cli as runner_cli
     from echolite_edge.cli import main
 
-    monkeypatch.setattr(runner, "EdgeSegmenter", lambda model, threads, *repairs: _Replay(masks))
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda model, threads, *repairs: _Replay(masks))
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     np.save(tmp_path / "loop.npy", np.zeros((len(masks), *masks[0].shape), np.uint8))
@@ -338,8 +340,8 @@ def _cine_with_a_failing_es():
 
 def test_a_loop_folder_is_read_in_natural_order_and_a_still_loop_has_no_ed_or_es(tmp_path):
     from echolite.data.phantom import make_phantom_cine
+    from echolite_edge.frames import frame_files
     from echolite_edge.loop import measure_loop
-    from echolite_edge.runner import frame_files
 
     for t in range(12):
         (tmp_path / f"frame{t}.png").write_bytes(b"")
@@ -466,7 +468,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("error: ") and "not a TFLite model" in err[0] and "not found" in err[1]
     with pytest.raises(ValueError, match="missing.tflite: ensemble model not found"):
-        from echolite_edge.runner import _member
+        from echolite_edge.segmenter import _member
 
         _member(tmp_path / "missing.tflite", 1, [1, 64, 64, 4])
     with pytest.raises(ValueError, match="not a readable image"):
@@ -482,8 +484,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
 
 
 def test_npy_files_that_hold_no_usable_frames_are_named(tmp_path):
+    from echolite_edge.frames import read_frames_of
     from echolite_edge.image import to_gray8
-    from echolite_edge.runner import read_frames_of
 
     (tmp_path / "text.npy").write_text("0 1 2\n")
     np.save(tmp_path / "objects.npy", np.array([{"frame": 1}], dtype=object), allow_pickle=True)

@@ -66,7 +66,7 @@ def test_int8_input_takes_the_full_pixel_range_whatever_the_calibration_frames(t
 def test_int8_runs_wholly_in_xnnpack_and_keeps_mish_in_float(tmp_path, tiny_config, frames, preset):
     from echolite.presets import get_preset
     from echolite_edge.image import model_input
-    from echolite_edge.runner import EdgeSegmenter, quantize
+    from echolite_edge.segmenter import EdgeSegmenter, quantize
 
     # a ReLU model: a real-time preset at 64 pixels, with every block of the family (strided stem,
     # depthwise-separable and full levels, a convolution head at full resolution or bilinear logits)

@@ -33,13 +33,18 @@ LAYERS = [
     ["echolite.run"],
     ["echolite.config"],
     ["echolite.errors", "echolite.version"],
+    # the device package, in the tensorflow/examples shape: a command line that parses and loops, over the segmenter,
+    # frame input and output, the clinical analysis of loops and the anatomy criteria
     ["echolite_edge.cli"],
-    ["echolite_edge.bench"],
-    ["echolite_edge.runner"],
-    ["echolite_edge.tta", "echolite_edge.clinical", "echolite_edge.android"],
-    ["echolite_edge.postprocess"],
+    ["echolite_edge.bench", "echolite_edge.android"],
+    ["echolite_edge.segmenter", "echolite_edge.frames", "echolite_edge.outputs"],
+    ["echolite_edge.dicom", "echolite_edge.video"],
+    ["echolite_edge.loop"],
+    ["echolite_edge.loop_qc", "echolite_edge.clinical"],
+    ["echolite_edge.tta", "echolite_edge.postprocess"],
     ["echolite_edge.anatomy"],
-    ["echolite_edge.image", "echolite_edge.morphology", "echolite_edge.files"],
+    ["echolite_edge.image", "echolite_edge.morphology", "echolite_edge.marks", "echolite_edge.sources"],
+    ["echolite_edge.files", "echolite_edge.console", "echolite_edge.words"],
     ["echolite_edge.labels", "echolite_edge"],
 ]
 """Top to bottom: a module may import the modules of its own layer and of the layers below it, never above. A module

@@ -132,10 +132,10 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
     import json
 
     import echolite.clinical.measure
+    import echolite_edge.cli as runner_cli
     from echolite.clinical.measure import measure_cine
-    from echolite_edge import runner
     from echolite_edge.cli import main
-    from echolite_edge.runner import Segmentation
+    from echolite_edge.segmenter import Segmentation
 
     masks = _loop(heart_rate=90, fps=40, beats=2.3, start=0.8, seed=2)
     masks[20][(masks[20] == LA)] = 0  # a frame failing the anatomical criteria
@@ -157,7 +157,9 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
         return Segmentation(name, masks[t], 0.001, 0.002, masks[t], float(0.9 - 0.025))
 
     monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
-    monkeypatch.setattr(runner, "EdgeSegmenter", lambda *a: type("S", (), {"segment": staticmethod(device_segment)}))
+    monkeypatch.setattr(
+        runner_cli, "EdgeSegmenter", lambda *a: type("S", (), {"segment": staticmethod(device_segment)})
+    )
     np.save(tmp_path / "loop.npy", np.random.default_rng(0).integers(0, 256, masks.shape, dtype=np.uint8))
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     options = ["--cine", "--fps", "40", "--spacing", "1.2"]

@@ -168,7 +168,7 @@ class _ByFrame:
         self.images, self.masks = images.astype(np.float32), masks
 
     def segment(self, gray, name=""):
-        from echolite_edge.runner import Segmentation
+        from echolite_edge.segmenter import Segmentation
 
         same = [i for i, image in enumerate(self.images) if image.shape == gray.shape]
         mask = np.zeros(gray.shape, np.uint8)
@@ -178,10 +178,10 @@ class _ByFrame:
 
 
 def _edge_run(monkeypatch, tmp_path, images, masks, source, *options):
-    from echolite_edge import runner
+    import echolite_edge.cli as runner_cli
     from echolite_edge.cli import main
 
-    monkeypatch.setattr(runner, "EdgeSegmenter", lambda *args: _ByFrame(images, masks))
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *args: _ByFrame(images, masks))
     tmp_path.mkdir(parents=True, exist_ok=True)
     model = tmp_path / "m.tflite"
     model.write_bytes(b"stand-in")

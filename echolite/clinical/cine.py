@@ -11,9 +11,9 @@ import numpy as np
 from echolite.data.cases import gray8
 from echolite.data.io import read_frame, read_loop_file, read_volume, suffix_of
 from echolite.errors import EcholiteError
+from echolite_edge.frames import natural_key, study_files
 from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, looks_like_colour, model_input
-from echolite_edge.runner import natural_key
-from echolite_edge.sources import is_loop_file, study_files
+from echolite_edge.sources import is_loop_file
 
 
 @dataclass

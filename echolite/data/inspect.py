@@ -13,8 +13,9 @@ from echolite.data import load_data
 from echolite.data.cases import gray8, read_case_arrays
 from echolite.data.layouts import detect_layout
 from echolite.errors import EcholiteError
+from echolite_edge.frames import read_loop, study_files
 from echolite_edge.image import describe_intensity
-from echolite_edge.sources import NotBMode, is_loop_file, read_loop, study_files
+from echolite_edge.sources import NotBMode, is_loop_file
 
 
 @dataclass

@@ -12,8 +12,9 @@ import numpy as np
 import yaml
 
 from echolite.errors import EcholiteError
+from echolite_edge.frames import read_loop
 from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, load_npy, read_pixels
-from echolite_edge.sources import Loop, is_loop_file, read_loop
+from echolite_edge.sources import Loop, is_loop_file
 
 MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mhd")
 ALL_SUFFIXES = MEDICAL_SUFFIXES + IMAGE_SUFFIXES + (".npy",)

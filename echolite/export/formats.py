@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from echolite.errors import EcholiteError
-from echolite_edge.runner import metadata_path  # noqa: F401  (the device reads what the exporter writes)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ from echolite.inference import load_keras_model
 from echolite.presets import PRESETS, get_preset
 from echolite.run import RunDir
 from echolite_edge.bench import DEFAULT_RUNS, stats_ms
+from echolite_edge.frames import read_one_frame
 from echolite_edge.image import model_input, resize_nearest
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
-from echolite_edge.runner import EdgeSegmenter, argmax_labels, read_metadata, read_one_frame
+from echolite_edge.segmenter import EdgeSegmenter, argmax_labels, read_metadata
 from echolite_edge.words import counted
 
 UNTRAINED_FORMS = ("fp32", "int8")

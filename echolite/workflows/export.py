@@ -15,7 +15,7 @@ from echolite.export.qat import QATSettings, quantization_aware_int8
 from echolite.export.tflite import ExportResult, export_tflite
 from echolite.inference import load_keras_model
 from echolite.run import RunDir
-from echolite_edge.runner import read_metadata
+from echolite_edge.segmenter import read_metadata
 from echolite_edge.words import counted
 
 MIN_CALIBRATION_FRAMES = 100

@@ -20,10 +20,12 @@ without a MYO. A missing structure has no holes, fragments or gaps and a frontie
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from echolite_edge.image import resize_nearest
 from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 from echolite_edge.morphology import (
     component_sizes,
@@ -148,7 +150,6 @@ def on_grid(mask: np.ndarray, grid: int) -> np.ndarray:
         raise ValueError(f"anatomical criteria need one (H, W) label map, got shape {mask.shape}")
     if mask.shape == (grid, grid):
         return mask
-    from echolite_edge.image import resize_nearest
 
     return resize_nearest(mask, (grid, grid))
 
@@ -224,3 +225,31 @@ def erosion_ratio(region: np.ndarray, small: int) -> float:
             region = paint(region.shape, rows, starts, ends)
         erosions += 1
     return erosions / thickest
+
+
+def frame_verdict(mask: np.ndarray, seconds: list[float]) -> dict:
+    """The per-frame verdict ``results.json`` keeps (passed, the failed criteria); its time appended to
+    ``seconds``."""
+    start = time.perf_counter()
+    failed = failed_criteria(mask)
+    seconds.append(time.perf_counter() - start)
+    return {"passed": not failed, "failed": failed}
+
+
+def qc_summary(mode: str, frames: list[dict], seconds: list[float]) -> dict:
+    """The QC section of ``results.json``: the criteria, how many frames pass, the median time per frame; with
+    ``strict``, the failing frames as rejected."""
+    if mode == "off":
+        return {"mode": "off"}
+    failing = [f["name"] for f in frames if not f["qc"]["passed"]]
+    summary = {
+        "mode": mode,
+        "criteria": "camus (Painchaud et al., IEEE TMI 2020, as vital computes them)",
+        "grid": CAMUS.grid,
+        "passed": len(frames) - len(failing),
+        "failed": len(failing),
+        "ms_per_frame_median": float(np.median(seconds) * 1000),
+    }
+    if mode == "strict":
+        summary["rejected"] = failing
+    return summary

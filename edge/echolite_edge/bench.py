@@ -7,10 +7,18 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from echolite_edge.anatomy import failed_criteria
+from echolite_edge.frames import frame_files, read_frames_of
+from echolite_edge.loop import analyse_loop
+from echolite_edge.loop_qc import check_loop
+from echolite_edge.outputs import write_outputs
+from echolite_edge.segmenter import EdgeSegmenter
 
 DEFAULT_RUNS = 50
 """Timed runs of a latency report, as TFLite's benchmark_model (its --num_runs) and both bench commands take."""
@@ -40,8 +48,6 @@ def benchmark(
 ) -> dict:
     """Init time, first inference, warm-up average, then statistics over ``runs`` for invoke, end to end, and the
     QC of each run's mask (timed apart: ``run`` does it after the end-to-end path)."""
-    from echolite_edge.anatomy import failed_criteria
-    from echolite_edge.runner import EdgeSegmenter
 
     start = time.perf_counter()
     segmenter = EdgeSegmenter(model_path, threads)
@@ -72,12 +78,6 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
     from disk, resize, quantize, invoke, argmax, post-process, map back, QC, write the mask and overlay PNGs. Frames
     per second, compared with the scanner's frame rate. One untimed frame first (allocation, caches). Then, once per
     loop, the loop analysis (beats, ED/ES, volumes) and the loop QC at ``scanner_fps``, timed apart."""
-    import tempfile
-
-    from echolite_edge.anatomy import failed_criteria
-    from echolite_edge.loop import analyse_loop
-    from echolite_edge.loop_qc import check_loop
-    from echolite_edge.runner import EdgeSegmenter, frame_files, read_frames_of, write_outputs
 
     segmenter = EdgeSegmenter(model_path, threads)
     files = frame_files(source)

@@ -10,12 +10,20 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from echolite_edge import __version__
-from echolite_edge.bench import DEFAULT_RUNS
+from echolite_edge.anatomy import frame_verdict, qc_summary
+from echolite_edge.bench import DEFAULT_RUNS, benchmark, benchmark_cine
 from echolite_edge.console import native_stderr_silenced
+from echolite_edge.files import check_output_folder, check_report_file, replace_folder, write_json
+from echolite_edge.frames import frame_files, frame_names, output_stem, read_one_frame, read_source
+from echolite_edge.loop import measure_segmented_loop
+from echolite_edge.outputs import write_outputs
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
+from echolite_edge.segmenter import EdgeSegmenter
+from echolite_edge.sources import NotBMode, is_loop_file
 from echolite_edge.tta import TTA_MODES
 from echolite_edge.words import counted
 
@@ -53,7 +61,6 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super()._format_action(action)
 
     def _split_lines(self, text, width):
-        import textwrap
 
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)  # "[default: fill-enclosed]"
 
@@ -245,7 +252,6 @@ def _positive_float(text: str) -> float:
 
 
 def _run(args) -> int:
-    from echolite_edge.runner import EdgeSegmenter, frame_files, output_stem
 
     if args.spacing is not None and not args.cine:
         raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
@@ -254,7 +260,7 @@ def _run(args) -> int:
     for path in (args.model, args.input):
         if not path.exists():
             raise ValueError(f"{path}: not found")
-    _check_out_dir(args.out)
+    check_output_folder(args.out)
     if args.input.is_dir() and args.out.resolve() == args.input.resolve():
         raise ValueError(
             f"{args.out}: the input folder; write the masks elsewhere (a later run would read them as frames)"
@@ -299,13 +305,13 @@ def _run(args) -> int:
             "tta": args.tta,
             "ensemble": [str(p) for p in args.ensemble],
             "frames": frames,
-            "qc": _qc_summary(args.qc, frames, seconds["qc"]),
+            "qc": qc_summary(args.qc, frames, seconds["qc"]),
         }
         if loops:  # DICOM and video: each loop's frame rate, pixel size and notes, named by file and instance
             results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
         cine_lines = _add_cine(results, masks, frames, loops, args) if args.cine else []
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
-        _move_into(partial, args.out)
+        replace_folder(partial, args.out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     for line in skipped:
@@ -329,8 +335,6 @@ def _segment_files(files, segmenter, partial: Path, args):
     """Segment, write and QC every frame: (frame entries, for --cine each frame's (labels on the model grid, LV
     confidence, frame shape), seconds, skipped files, and for each DICOM or video file its loop, frame names and
     cine spacing)."""
-    from echolite_edge.runner import frame_names, read_source, write_outputs
-    from echolite_edge.sources import NotBMode, is_loop_file
 
     frames, masks, skipped, seconds, loops = [], [], [], {"total": 0.0, "invoke": 0.0, "qc": []}, []
     sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
@@ -364,7 +368,7 @@ def _segment_files(files, segmenter, partial: Path, args):
             seg = segmenter.segment(frame, name)
             frames.append({"name": name, "mask": f"{name}_mask.png", "overlay": f"{name}_overlay.png"})
             if args.qc != "off":
-                frames[-1]["qc"] = _timed_verdict(seg.labels, seconds["qc"])
+                frames[-1]["qc"] = frame_verdict(seg.labels, seconds["qc"])
             write_outputs(seg, frame, partial, frames[-1]["qc"]["failed"] if args.qc != "off" else None)
             seconds["total"] += seg.seconds_total
             seconds["invoke"] += seg.seconds_invoke
@@ -405,13 +409,9 @@ def _add_cine(results: dict, masks: list, frames: list[dict], loops: list, args)
     for names, spacing, loop in groups:
         picked = [index[name] for name in names]
         fps, fps_from = _cine_rate(args, loop)
-        report = _cine_report(
-            [masks[i] for i in picked],
-            [frames[i] for i in picked],
-            spacing,
-            fps,
-            args,
-            loop.file if loop else args.input,
+        source = loop.file if loop else args.input
+        report = measure_segmented_loop(
+            [masks[i] for i in picked], [frames[i] for i in picked], spacing, fps, args.mitral_cut, source
         )
         summaries.append(report.as_dict() | {"fps_from": fps_from})
         lines.append(
@@ -448,38 +448,6 @@ def _loop_line(entry: dict) -> str:
     return f"{entry['name']}: {entry['frames']} frames, {rate}, {pixel}" + (f"; {notes}" if notes else "")
 
 
-def _timed_verdict(mask, seconds: list) -> dict:
-    import time
-
-    from echolite_edge.anatomy import failed_criteria
-
-    start = time.perf_counter()
-    failed = failed_criteria(mask)
-    seconds.append(time.perf_counter() - start)
-    return {"passed": not failed, "failed": failed}
-
-
-def _qc_summary(mode: str, frames: list[dict], seconds: list[float]) -> dict:
-    if mode == "off":
-        return {"mode": "off"}
-    import numpy as np
-
-    from echolite_edge.anatomy import CAMUS
-
-    failing = [f["name"] for f in frames if not f["qc"]["passed"]]
-    summary = {
-        "mode": mode,
-        "criteria": "camus (Painchaud et al., IEEE TMI 2020, as vital computes them)",
-        "grid": CAMUS.grid,
-        "passed": len(frames) - len(failing),
-        "failed": len(failing),
-        "ms_per_frame_median": float(np.median(seconds) * 1000),
-    }
-    if mode == "strict":
-        summary["rejected"] = failing
-    return summary
-
-
 def _qc_line(summary: dict, frames: list[dict]) -> str:
     failing = [f"{f['name']} ({', '.join(f['qc']['failed'])})" for f in frames if not f["qc"]["passed"]]
     line = (
@@ -494,59 +462,12 @@ def _qc_line(summary: dict, frames: list[dict]) -> str:
     return f"{line}; failing: {listed}"
 
 
-def _check_out_dir(out: Path) -> None:
-    from echolite_edge.files import unwritable_reason
-
-    reason = unwritable_reason(out)
-    if reason:
-        raise ValueError(f"{out}: cannot write there ({reason})")
-
-
-def _check_json_path(path: Path) -> None:
-    from echolite_edge.files import owner_of, unwritable_reason
-
-    reason = "a folder" if path.is_dir() else unwritable_reason(path.parent)  # an earlier bench report is replaced
-    if reason:
-        raise ValueError(f"{path}: cannot write the JSON report there ({reason})")
-    owner = owner_of(path)
-    if owner:
-        raise ValueError(f"{path}: a file of {owner}; write the JSON report elsewhere")
-
-
-def _write_json(path: Path, report: dict) -> None:
-    import json
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _move_into(partial: Path, out: Path) -> None:
-    """``partial`` becomes ``out``; an earlier output there is replaced whole, not mixed with this one."""
-    earlier = out.parent / f".{out.name}.earlier-{os.getpid()}"
-    if out.exists():
-        os.replace(out, earlier)
-    try:
-        os.replace(partial, out)
-    except OSError:
-        if earlier.exists():
-            os.replace(earlier, out)
-        raise
-    shutil.rmtree(earlier, ignore_errors=True)
-
-
 def _bench(args) -> int:
-    from echolite_edge.bench import benchmark
-    from echolite_edge.runner import read_one_frame
 
     if not args.model.exists():
         raise ValueError(f"{args.model}: not found")
     if args.json is not None:  # before the timing, which is the work a bad path would lose
-        _check_json_path(args.json)
+        check_report_file(args.json, "the JSON report")
     if args.cine is not None:
         return _bench_cine(args)
     frame = read_one_frame(args.image) if args.image else None
@@ -564,12 +485,11 @@ def _bench(args) -> int:
         )
     print(f"{'qc':<11} median {report['qc_ms']['p50']:.2f} ms per frame (anatomical criteria, after end_to_end)")
     if args.json:
-        _write_json(args.json, report)
+        write_json(args.json, report)
     return 0
 
 
 def _bench_cine(args) -> int:
-    from echolite_edge.bench import benchmark_cine
 
     if not args.cine.exists():
         raise ValueError(f"{args.cine}: not found")
@@ -590,36 +510,8 @@ def _bench_cine(args) -> int:
         )
         print(f"once per loop, at {report['scanner_fps']:g} frames/s: {loop}")
     if args.json:
-        _write_json(args.json, report)
+        write_json(args.json, report)
     return 0
-
-
-def _cine_report(masks: list, frames: list[dict], spacing, fps: float | None, args, source: Path):
-    """The loop analysis and loop QC (``echolite_edge.loop``) of one loop's labels on the model grid, the pixel size
-    (row, column mm of the frames, or None) rescaled to that grid (without one, the pixel's shape: volumes in frame
-    pixels), with each frame's anatomical verdict and LV confidence."""
-    import numpy as np
-
-    from echolite_edge.loop import measure_loop
-
-    if len(masks) < 2:
-        raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(masks)}")
-    labels = np.stack([m[0] for m in masks])
-    (height, width), grid = masks[0][2], labels.shape[1:]
-    pixel = (height / grid[0], width / grid[1])  # a frame's pixel on the model grid, in frame pixels
-    on_grid = (spacing[0] * pixel[0], spacing[1] * pixel[1]) if spacing else None
-    verdicts = [f["qc"]["passed"] for f in frames] if args.qc != "off" else None
-    confidence = [m[1] for m in masks]
-    return measure_loop(
-        labels,
-        fps,
-        on_grid,
-        args.mitral_cut,
-        verdicts,
-        None if None in confidence else confidence,
-        [f["name"] for f in frames],
-        pixel,
-    )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_color_lut, get_decoder
 
 from echolite_edge.image import to_gray8
 from echolite_edge.sources import Loop, NotBMode
@@ -142,7 +143,6 @@ def _check_b_mode_image(dataset, path: Path) -> None:
 
 def _gray_frames(dataset, path: Path) -> np.ndarray:
     """(T, H, W) uint8 luminance of every frame."""
-    from pydicom.pixels import apply_color_lut, get_decoder
 
     syntax = dataset.file_meta.get("TransferSyntaxUID", "")
     try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from fnmatch import fnmatch
 from pathlib import Path
 
 
@@ -39,7 +42,6 @@ REPORT_FILES = (
 def owner_of(path: Path) -> str | None:
     """The run or report an existing file at ``path`` belongs to ("the run X"), or None: a command writing
     something else there would destroy another command's output."""
-    from fnmatch import fnmatch
 
     path = Path(path)
     if not path.is_file():
@@ -76,3 +78,42 @@ def write_atomically(path: Path, content: str | bytes) -> None:
             tmp.write_bytes(content)
         else:
             tmp.write_text(content, encoding="utf-8")
+
+
+def check_output_folder(out: Path) -> None:
+    """Before any work: ``out`` (a folder to create or replace) can be written."""
+    reason = unwritable_reason(out)
+    if reason:
+        raise ValueError(f"{out}: cannot write there ({reason})")
+
+
+def check_report_file(path: Path, what: str) -> None:
+    """Before any work: ``path`` may hold ``what`` (an earlier one is replaced), and is no file of a run or a
+    report, which writing there would destroy."""
+    reason = "a folder" if path.is_dir() else unwritable_reason(path.parent)
+    if reason:
+        raise ValueError(f"{path}: cannot write {what} there ({reason})")
+    owner = owner_of(path)
+    if owner:
+        raise ValueError(f"{path}: a file of {owner}; write {what} elsewhere")
+
+
+def write_json(path: Path, content: dict) -> None:
+    """``content`` as indented JSON, whole or not at all, the parent folders created."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, json.dumps(content, indent=2) + "\n")
+
+
+def replace_folder(partial: Path, out: Path) -> None:
+    """``partial`` (a finished output) becomes ``out``; an earlier output there is replaced whole, not mixed with
+    this one, and comes back if the move fails."""
+    earlier = out.parent / f".{out.name}.earlier-{os.getpid()}"
+    if out.exists():
+        os.replace(out, earlier)
+    try:
+        os.replace(partial, out)
+    except OSError:
+        if earlier.exists():
+            os.replace(earlier, out)
+        raise
+    shutil.rmtree(earlier, ignore_errors=True)

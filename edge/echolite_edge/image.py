@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -17,7 +18,6 @@ def read_pixels(path: Path) -> np.ndarray:
     """The stored values of any Pillow image: colour and palette images as luminance (8-bit), 16-bit, 32-bit and
     float images unchanged (apply ``to_gray8`` for intensities, nothing for label masks). A palette image that
     uses only indices 0–3 is a label mask as labelling tools save them: its indices are returned."""
-    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
@@ -131,7 +131,6 @@ def describe_intensity(values: np.ndarray) -> str:
 
 def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
     """Pillow's bilinear (antialiased when shrinking) to size×size, as float32 in the input's value range."""
-    from PIL import Image
 
     if image.shape == (size, size):
         return image.astype(np.float32)
@@ -140,7 +139,6 @@ def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
 
 def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Labels to ``shape`` (rows, columns) with Pillow's nearest neighbour."""
-    from PIL import Image
 
     if mask.shape == tuple(shape):
         return mask.astype(np.uint8)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from echolite_edge.labels import COLORS, LABELS
 
@@ -44,7 +45,6 @@ def _paste(rgb: np.ndarray, patch: np.ndarray, right: bool, inset: int = 0) -> N
 
 
 def _font(size: int):
-    from PIL import ImageFont
 
     try:
         return ImageFont.load_default(size=size)
@@ -54,7 +54,6 @@ def _font(size: int):
 
 @functools.lru_cache(maxsize=8)
 def _legend(size: int) -> np.ndarray:
-    from PIL import Image, ImageDraw
 
     font, pad = _font(size), max(2, size // 3)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
@@ -73,7 +72,6 @@ def _legend(size: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _label(lines: tuple[str, ...], size: int, background: tuple[int, int, int]) -> np.ndarray:
-    from PIL import Image, ImageDraw
 
     font, pad = _font(size), max(2, size // 3)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))

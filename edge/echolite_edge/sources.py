@@ -1,10 +1,11 @@
-"""Loops from the files a scanner writes: DICOM (``dicom.py``, pydicom) and video (``video.py``, PyAV).
+"""What a scanner's files are, and what reading one gives: the ``Loop`` the DICOM (``dicom.py``, pydicom) and video
+(``video.py``, PyAV) readers return, and how a file is recognised as one of theirs.
 
 Both readers are optional extras of the device package (``pip install "echolite-edge[dicom]"``, ``[video]``): the
-core needs only numpy, Pillow and a TFLite interpreter, and meeting such a file without its extra it says in one
-line which extra to install. A reader gives a ``Loop``: gray frames, the frame rate and the pixel size with where
-each came from, and notes on what was decided (a crop, a region chosen). Nothing that identifies a patient is kept:
-a loop is named by its file name and instance number only.
+core needs only numpy, Pillow and a TFLite interpreter (``frames.read_loop`` says which extra a file needs). A
+``Loop`` holds gray frames, the frame rate and the pixel size with where each came from, and notes on what was
+decided (a crop, a region chosen). Nothing that identifies a patient is kept: a loop is named by its file name and
+instance number only.
 """
 
 from __future__ import annotations
@@ -81,49 +82,3 @@ def is_loop_file(path: Path) -> bool:
     """A file one of the scanner readers takes (DICOM or video), rather than an image or .npy frame file."""
     path = Path(path)
     return path.is_file() and (is_video(path) or is_dicom(path))
-
-
-def missing_extra(path: Path, kind: str, extra: str) -> ValueError:
-    return ValueError(
-        f'{path}: a {kind} file; reading it needs the "{extra}" extra: pip install "echolite-edge[{extra}]"'
-    )
-
-
-def read_loop(path: Path) -> Loop:
-    """The loop of one DICOM or video file. A corrupt or truncated file is a ``ValueError`` naming it, a file that
-    holds no 2D B-mode image a ``NotBMode``; without the reader's extra installed, a ``ValueError`` naming it."""
-    path = Path(path)
-    if is_video(path):
-        try:
-            from echolite_edge.video import read_video
-        except ImportError:  # PyAV is not installed: the video extra
-            raise missing_extra(path, "video", "video") from None
-        return read_video(path)
-    try:
-        from echolite_edge.dicom import read_dicom
-    except ImportError:  # pydicom is not installed: the dicom extra
-        raise missing_extra(path, "DICOM", "dicom") from None
-    return read_dicom(path)
-
-
-def study_files(folder: Path) -> list[Path]:
-    """The DICOM and video files of a folder (a study), in natural order; [] when it holds none."""
-    from echolite_edge.runner import natural_key
-
-    return sorted((p for p in Path(folder).iterdir() if is_loop_file(p)), key=natural_key)
-
-
-def read_study(folder: Path) -> tuple[list[Loop], list[tuple[Path, str]]]:
-    """Every loop of a study folder, and (file, reason) for each file skipped: files that hold no 2D B-mode image
-    and files that are no scanner file at all. A corrupt file stops the reading with its ``ValueError``."""
-    loops, skipped = [], []
-    files = study_files(folder)
-    for path in sorted(Path(folder).iterdir()):
-        if path.is_file() and path not in files:
-            skipped.append((path, "not a DICOM or video file"))
-    for path in files:
-        try:
-            loops.append(read_loop(path))
-        except NotBMode as exc:
-            skipped.append((path, str(exc).removeprefix(f"{path}: ")))
-    return loops, skipped

@@ -1,9 +1,10 @@
-"""Segment frames with an exported echolite model: read, gray, resize, quantize (as the metadata says), invoke,
-argmax, keep the largest component per structure, map back to the original size. numpy + a TFLite interpreter."""
+"""The segmenter: an exported echolite model on one frame of any size, as the tensorflow/examples segmenters run
+theirs: preprocess (gray, resize to the model's grid, quantize as the metadata says) → invoke → argmax →
+post-process (the largest component per structure, the anatomical repairs) → labels resized back to the frame.
+numpy and a TFLite interpreter only."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from dataclasses import dataclass
@@ -11,18 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.image import (
-    IMAGE_SUFFIXES,
-    check_frame_size,
-    load_npy,
-    looks_like_colour,
-    model_input,
-    read_image,
-    resize_nearest,
-    to_gray8,
-    to_unit_range,
-)
-from echolite_edge.labels import COLORS, LABELS, LV
+from echolite_edge.image import model_input, resize_nearest
+from echolite_edge.labels import LABELS, LV
 from echolite_edge.loop_qc import lv_softmax_margin
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
@@ -31,12 +22,12 @@ from echolite_edge.tta import check_tta, softmax, tta_probabilities
 def load_interpreter(model: Path | bytes, threads: int):
     """A file path or the model's bytes; ai-edge-litert, else tflite_runtime, else tf.lite; threads always set."""
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter  # whichever interpreter the device has: LiteRT first
     except ImportError:
         try:
-            from tflite_runtime.interpreter import Interpreter
+            from tflite_runtime.interpreter import Interpreter  # older devices (Python below 3.12)
         except ImportError:
-            from tensorflow.lite import Interpreter
+            from tensorflow.lite import Interpreter  # a machine with TensorFlow (deprecated there)
     source = {"model_content": bytes(model)} if isinstance(model, (bytes, bytearray)) else {"model_path": str(model)}
     try:
         interpreter = Interpreter(**source, num_threads=threads)
@@ -252,160 +243,3 @@ def argmax_labels(scores: np.ndarray) -> np.ndarray:
         if isinstance(label, np.ndarray)
         else np.full(scores.shape[:-1], label, np.uint8)
     )
-
-
-def frame_files(source: Path) -> list[Path]:
-    """The files to segment: ``source`` itself, or the images, .npy, DICOM and video files of a folder in natural
-    order (frame2 before frame10: a cine loop's order)."""
-    from echolite_edge.sources import is_loop_file
-
-    source = Path(source)
-    if source.is_dir():
-        return sorted(
-            (p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".npy",) or is_loop_file(p)),
-            key=natural_key,
-        )
-    return [source]
-
-
-def natural_key(path: Path) -> list:
-    """Sort key of a file name with its runs of digits compared as numbers."""
-    import re
-
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", path.name)]
-
-
-def read_source(path: Path):
-    """Any input file as a ``sources.Loop``: a DICOM or video file by its reader (with the scanner's pixel size and
-    frame rate), an image, a .npy frame or a .npy stack (T, H, W) as gray frames with neither."""
-    from echolite_edge.sources import Loop, is_loop_file, read_loop
-
-    path = Path(path)
-    if is_loop_file(path):
-        return read_loop(path)
-    if path.suffix.lower() != ".npy":
-        return Loop(file=path, frames=check_frame_size(read_image(path), path)[None])
-    array = load_npy(path)
-    if array.ndim not in (2, 3):
-        raise ValueError(f"{path}: expected a frame (H, W) or a stack (T, H, W), got shape {array.shape}")
-    if looks_like_colour(array.shape):
-        raise ValueError(
-            f"{path}: shape {array.shape} looks like one colour frame (H, W, channels); give a gray "
-            "frame (H, W) or a stack of gray frames (T, H, W)"
-        )
-    frames = array if array.ndim == 3 else array[None]
-    if len(frames) == 0:
-        raise ValueError(f"{path}: a stack of no frames, shape {array.shape}")
-    check_frame_size(frames[0], path)
-    return Loop(file=path, frames=np.stack([to_gray8(frame, path) for frame in frames]))
-
-
-def output_stem(path: Path) -> str:
-    """A file's name without its suffix, where the suffix is a format's (``frame.png``, ``IM_0001.dcm``); a scanner's
-    suffix-less file keeps its whole name (``1.2.840.1.7`` and ``1.2.840.1.8`` must not both become ``1.2.840.1``)."""
-    from echolite_edge.sources import DICOM_SUFFIXES, VIDEO_SUFFIXES
-
-    path = Path(path)
-    known = IMAGE_SUFFIXES + (".npy",) + DICOM_SUFFIXES + VIDEO_SUFFIXES
-    return path.stem if path.suffix.lower() in known else path.name
-
-
-def frame_names(loop) -> list[str]:
-    """The names a loop's masks get: the file's stem, and the frame number when it has several frames."""
-    stem = output_stem(loop.file)
-    return [f"{stem}_{t:04d}" for t in range(len(loop.frames))] if len(loop.frames) > 1 else [stem]
-
-
-def read_frames_of(path: Path) -> list[tuple[str, np.ndarray]]:
-    """(name, 2D gray uint8 frame) for an image, or for each frame of a .npy stack (T, H, W), a DICOM or a video."""
-    loop = read_source(path)
-    return list(zip(frame_names(loop), loop.frames))
-
-
-def read_one_frame(path: Path) -> np.ndarray:
-    """The frame of an image or a one-frame .npy (a stack is a ``ValueError``): what a timing runs on."""
-    frames = read_frames_of(path)
-    if len(frames) != 1:
-        raise ValueError(f"{path}: a stack of {len(frames)} frames; --image times one frame (--cine times a loop)")
-    return frames[0][1]
-
-
-def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: list[str] | None = None) -> None:
-    """``<name>_mask.png`` (labels × 85, CAMUS style) and ``<name>_overlay.png`` (``overlay_image``, with the
-    quality-control verdict ``qc_failed`` marked: the failed criteria, [] for a pass, None for none), zlib level 1:
-    at the default level PNG encoding took most of a frame's time in a cine loop."""
-    from PIL import Image
-
-    out.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((seg.mask * 85).astype(np.uint8)).save(out / f"{seg.name}_mask.png", compress_level=1)
-    Image.fromarray(overlay_image(gray, seg, qc_failed)).save(out / f"{seg.name}_overlay.png", compress_level=1)
-
-
-def overlay_image(gray: np.ndarray, seg: Segmentation, qc_failed: list[str] | None = None) -> np.ndarray:
-    """What a person looks at: the frame at its own size with each structure blended in its colour, the edges
-    drawn from the model's grid (``smooth_overlay``, not the blocky nearest-neighbour mask), a colour legend, and,
-    with ``qc_failed`` given, the verdict: a passing frame says so in a corner; a failing one gets a red frame
-    around the image and the failed criteria written on it."""
-    from echolite_edge.marks import mark_quality, paste_legend
-
-    rgb = smooth_overlay(gray, seg.labels) if seg.labels.shape != gray.shape[:2] else overlay(gray, seg.mask)
-    paste_legend(rgb)
-    if qc_failed is not None:
-        mark_quality(rgb, qc_failed)
-    return rgb
-
-
-def overlay(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """RGB uint8: the frame in gray, each structure blended 40 % with its colour (``labels.COLORS``)."""
-    pixels = _gray8(gray)
-    rgb = np.repeat(pixels[..., None], 3, axis=-1)
-    heart = (mask > 0) & (mask < 256)
-    rgb[heart] = _blend_table()[mask[heart], pixels[heart]]
-    return rgb
-
-
-def smooth_overlay(gray: np.ndarray, labels: np.ndarray, opacity: float = 0.4) -> np.ndarray:
-    """``overlay`` of labels on a coarser grid, at the frame's size with smooth edges: each structure's indicator
-    is resized bilinearly (a sloped edge where nearest neighbour gives steps of the grid's pixels), then sharpened
-    to a ramp about one frame pixel wide (anti-aliased, not blurred). Only the heart's bounding box is resized and
-    blended: a few milliseconds a frame."""
-    from PIL import Image
-
-    pixels = _gray8(gray)
-    rgb = np.repeat(pixels[..., None], 3, axis=-1)
-    heart = (labels > 0) & (labels <= max(COLORS))
-    if not heart.any():
-        return rgb
-    (rows, cols), (grid_rows, grid_cols) = pixels.shape, labels.shape
-    r, c = np.flatnonzero(heart.any(axis=1)), np.flatnonzero(heart.any(axis=0))
-    top, bottom = int(max(r[0] - 1, 0) * rows / grid_rows), int(np.ceil(min(r[-1] + 2, grid_rows) * rows / grid_rows))
-    left, right = int(max(c[0] - 1, 0) * cols / grid_cols), int(np.ceil(min(c[-1] + 2, grid_cols) * cols / grid_cols))
-    source = (left * grid_cols / cols, top * grid_rows / rows, right * grid_cols / cols, bottom * grid_rows / rows)
-    scale = max(rows / grid_rows, cols / grid_cols, 1.0)
-    ramp = np.clip((np.arange(256, dtype=np.float32) / 255 - 0.5) * scale + 0.5, 0, 1) * opacity
-    base = pixels[top:bottom, left:right].astype(np.float32)
-    kept, blended = np.ones_like(base), np.full((*base.shape, 3), 0.5, np.float32)  # 0.5: rounds when truncated
-    for label, color in COLORS.items():
-        indicator = Image.fromarray(((labels == label) * 255).astype(np.uint8))
-        weight = ramp[np.asarray(indicator.resize((right - left, bottom - top), Image.BILINEAR, box=source))]
-        kept -= weight
-        blended += weight[..., None] * np.asarray(color, np.float32)
-    kept *= base
-    blended += kept[..., None]
-    rgb[top:bottom, left:right] = np.clip(blended, 0, 255, out=blended).astype(np.uint8)
-    return rgb
-
-
-def _gray8(gray: np.ndarray) -> np.ndarray:
-    pixels = gray if gray.dtype == np.uint8 else np.round(255 * to_unit_range(gray, eight_bit=bool(gray.max() > 1)))
-    return pixels.astype(np.uint8, copy=False)
-
-
-@functools.cache
-def _blend_table() -> np.ndarray:
-    """(label, gray) → RGB, for all 256 × 256 pairs (192 KB, built once)."""
-    gray = np.arange(256, dtype=np.float32)
-    table = np.repeat(np.repeat(gray[None, :, None], 256, axis=0), 3, axis=-1)
-    for label, color in COLORS.items():
-        table[label] = 0.6 * gray[:, None] + 0.4 * np.asarray(color, np.float32)
-    return np.round(table).astype(np.uint8)
