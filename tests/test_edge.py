@@ -547,15 +547,15 @@ for name in ("tensorflow", "keras", "scipy", "pydicom", "av"):
 
 
 def test_a_json_report_may_replace_an_earlier_one_but_not_a_folder(tmp_path):
-    from echolite_edge.cli import _check_json_path
+    from echolite_edge.files import check_report_file
 
     (tmp_path / "earlier.json").write_text("{}")
-    _check_json_path(tmp_path / "earlier.json")  # replaced, as before
-    _check_json_path(tmp_path / "new" / "report.json")  # its folder is made
+    check_report_file(tmp_path / "earlier.json", "the JSON report")  # replaced, as before
+    check_report_file(tmp_path / "new" / "report.json", "the JSON report")  # its folder is made
     (tmp_path / "afile").write_text("")
     for bad, reason in ((tmp_path, "a folder"), (tmp_path / "afile" / "r.json", "is a file, not a folder")):
         with pytest.raises(ValueError, match=reason):
-            _check_json_path(bad)
+            check_report_file(bad, "the JSON report")
 
 
 def test_latency_statistics_in_milliseconds():

@@ -31,12 +31,13 @@ import numpy as np
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.evaluation.metrics import dice_per_class
-from echolite.export.formats import get_format, metadata_path
+from echolite.export.formats import get_format
 from echolite.export.ops import format_op_report, op_report
 from echolite.inference import TFLiteSegmenter
 from echolite.version import __version__
 from echolite_edge.files import atomic_path
 from echolite_edge.labels import LABELS
+from echolite_edge.segmenter import metadata_path
 
 MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
 FLOAT_OPS = ("auto", "none")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from echolite.data.run_split import load_with_split, select_split
 from echolite.errors import EcholiteError, check_writable
-from echolite.export.formats import DEFAULT_MODE, get_format, metadata_path
+from echolite.export.formats import DEFAULT_MODE, get_format
 from echolite.export.qat import QATSettings, quantization_aware_int8
 from echolite.export.tflite import ExportResult, export_tflite
 from echolite.inference import load_keras_model
 from echolite.run import RunDir
-from echolite_edge.segmenter import read_metadata
+from echolite_edge.segmenter import metadata_path, read_metadata
 from echolite_edge.words import counted
 
 MIN_CALIBRATION_FRAMES = 100
