@@ -305,6 +305,10 @@ def _run(args) -> int:
             results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
         cine_lines = _add_cine(results, masks, frames, loops, args) if args.cine else []
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
+        if args.cine:  # report.html (one per loop), from results.json, the mask PNGs and the input's frames
+            from echolite_edge.loop_report import write_loop_reports
+
+            write_loop_reports(partial, results, args.input, args.model, args.spacing)
         _move_into(partial, args.out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
