@@ -9,7 +9,6 @@ import re
 from html.parser import HTMLParser
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from echolite.data.phantom import make_phantom_loop, phantom_contraction
@@ -211,8 +210,16 @@ def test_measure_sequence_writes_the_same_report(tmp_path, monkeypatch):
     assert "loop.npy" in "".join(page.text) and "m.keras" in "".join(page.text)
 
 
-@pytest.mark.parametrize("stem", [None, "IM_0001"])
-def test_one_report_per_loop_by_name(stem):
-    from echolite_edge.loop_report import report_name
+def test_a_study_of_two_loops_gives_a_report_per_loop(tmp_path, monkeypatch):
+    from echolite.data.ultrasound_dicom import write_ultrasound_dicom
 
-    assert report_name(stem) == ("report.html" if stem is None else "report-IM_0001.html")
+    labels = _beating(44)
+    study = tmp_path / "study"
+    study.mkdir()
+    for name in ("IM_0001", "IM_0002"):
+        write_ultrasound_dicom(study / name, _frames(44), "MONOCHROME2", False, (), 25)
+    out, results = _run(monkeypatch, tmp_path, labels, study)
+    assert sorted(p.name for p in out.glob("*.html")) == ["report-IM_0001.html", "report-IM_0002.html"]
+    for entry, other in zip(results["loops"], reversed(results["loops"])):
+        words = "".join(_Page((out / f"report-{entry['file']}.html").read_text()).text)
+        assert f"Loop report: {entry['name']}" in words and other["file"] not in words  # each page its own loop
