@@ -402,8 +402,8 @@ def _curve_section(cine: dict, frame_failures: list[list[str]] | None) -> str:
         f'<section class="keep"><h2>LV area over the loop</h2>{area_curve_svg(cine, frame_failures)}'
         f'<p class="legend">LV area ({escape(unit)}) per frame. '
         '<span class="key"><span class="band"></span>a beat (ED to the next ED)</span> '
-        '<span class="key"><b class="ed">▼ ED</b> end-diastole</span> '
-        '<span class="key"><b class="es">▲ ES</b> end-systole</span> '
+        '<span class="key"><b class="ed">┆ ED</b> end-diastole</span> '
+        '<span class="key"><b class="es">┆ ES</b> end-systole</span> '
         f'<span class="key"><b style="color: {ANATOMY_COLOR}">✕</b> fails the anatomical criteria</span> '
         f'<span class="key"><b style="color: {OUTLIER_COLOR}">○</b> disagrees with its neighbours (loop QC)</span>'
         "</p></section>"
@@ -448,14 +448,13 @@ def area_curve_svg(cine: dict, frame_failures: list[list[str]] | None, width: in
         if failed:
             cx, cy = x(t), height - bottom + 26
             parts.append(f'<path d="M{cx - 4:.1f},{cy - 4} l8,8 m0,-8 l-8,8" class="anatomy"/>')
-    for number, beat in enumerate(cine["beats"], 1):
-        for phase, t, sign in (("ED", beat["ed_frame"], -1), ("ES", beat["es_frame"], 1)):
-            cx, cy = x(t), y(areas[t])
-            tip = cy + sign * 4
+    for number, beat in enumerate(cine["beats"], 1):  # a dashed line per ED and ES, labelled above the plot
+        for phase, t, label_y in (("ED", beat["ed_frame"], top - 20), ("ES", beat["es_frame"], top - 6)):
+            cx, kind = x(t), phase.lower()
             parts.append(
-                f'<path d="M{cx:.1f},{tip:.1f} l-6,{sign * 10} l12,0 z" class="{phase.lower()}"/>'
-                f'<text x="{cx:.1f}" y="{tip + sign * 22:.1f}" class="mark {phase.lower()}" '
-                f'text-anchor="middle">{phase}{number}</text>'
+                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top}" y2="{height - bottom}" class="line {kind}"/>'
+                f'<circle cx="{cx:.1f}" cy="{y(areas[t]):.1f}" r="4" class="{kind}"/>'
+                f'<text x="{cx:.1f}" y="{label_y}" class="mark {kind}" text-anchor="middle">{phase}{number}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -550,7 +549,10 @@ figcaption {{ font-size: 0.9em; color: #333; }}
 .curve .grid {{ stroke: #ddd; }} .curve .tick {{ font-size: 12px; fill: #444; }}
 .curve .axis {{ font-size: 13px; fill: #222; }}
 .curve .area {{ fill: none; stroke: #222; stroke-width: 1.6; }}
-.curve .ed {{ fill: {_hex(COLORS[LV])}; }} .curve .es {{ fill: #1d4ed8; }}
+.curve .ed {{ fill: {_hex(COLORS[LV])}; stroke: {_hex(COLORS[LV])}; }}
+.curve .es {{ fill: #1d4ed8; stroke: #1d4ed8; }}
+.curve .line {{ stroke-width: 1.2; stroke-dasharray: 4 3; }}
+.curve text.mark {{ stroke: none; }}
 .curve .mark {{ font-size: 12px; font-weight: 700; }}
 b.ed {{ color: {_hex(COLORS[LV])}; }} b.es {{ color: #1d4ed8; }}
 .curve .outlier {{ fill: none; stroke: {OUTLIER_COLOR}; stroke-width: 2; }}
