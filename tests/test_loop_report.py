@@ -143,8 +143,9 @@ def test_a_passing_loop_gives_a_page_with_the_numbers_of_results_json(tmp_path, 
 def test_a_refused_loop_says_no_ef_and_names_each_failing_check(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     labels = make_phantom_loop(rng.permutation(np.linspace(0, 1, 60)), seed=3, size=128)[1]  # no rhythm
-    np.save(tmp_path / "loop.npy", _frames(len(labels)))
-    out, results = _run(monkeypatch, tmp_path, labels, tmp_path / "loop.npy", "--fps", "50")
+    loop = tmp_path / "loop <i>&amp;.npy"  # a name that is HTML: inserted as text
+    np.save(loop, _frames(len(labels)))
+    out, results = _run(monkeypatch, tmp_path, labels, loop, "--fps", "50")
     cine = results["cine"]
     failed = [c for c in cine["loop_qc"]["checks"] if c["passed"] is False]
     assert cine["ef_percent"] is None and {c["check"] for c in failed} >= {"rhythm"}
@@ -153,6 +154,7 @@ def test_a_refused_loop_says_no_ef_and_names_each_failing_check(tmp_path, monkey
     _self_contained(text, page)
     words = "".join(page.text)
     assert "No EF" in words and "no heartbeat rhythm" in words
+    assert "Loop report: loop <i>&amp;.npy" in words and "i" not in [tag for tag, _ in page.tags]
     assert [row[0] for row in page.cells("failed")] == [c["check"] for c in failed]
     for check in failed:
         assert f"{check['check']}: {check['reason']}" in words
