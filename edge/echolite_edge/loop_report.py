@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -103,15 +102,11 @@ def _foot(cine: dict) -> str:
 
 
 def write_report(path: Path, text: str) -> Path:
-    """Write the page whole or not at all (a temporary name, then ``os.replace``)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write the page whole or not at all."""
+    from echolite_edge.files import write_atomically
+
+    write_atomically(Path(path), text)
+    return Path(path)
 
 
 def write_loop_reports(
