@@ -35,6 +35,15 @@ from echolite.inference import load_segmenter
 from echolite.run import RunDir, check_report_folder
 from echolite_edge.loop import LoopReport, measure_loop
 from echolite_edge.loop_qc import lv_softmax_margin
+from echolite_edge.loop_report import (
+    REPORT,
+    ShownFrame,
+    render_report,
+    shown_frame_indices,
+    weights_license,
+    write_report,
+)
+from echolite_edge.segmenter import read_metadata
 from echolite_edge.tta import tta_probabilities
 
 MEASUREMENTS_CSV, LV_AREA = "measurements.csv", "lv_area.png"
@@ -403,7 +412,8 @@ def measure_cine(
     if fps is not None and loop.fps is not None:
         raise EcholiteError(f"{sequence}: --fps: the loop carries its own frame rate; leave the option out")
     masks, confidence, rate = _segment_loop(segmenter, loop.images, post, tta)
-    verdicts = None if qc == QC_OFF else [not any(check_anatomy(mask, qc).values()) for mask in masks]
+    failures = None if qc == QC_OFF else [[k for k, bad in check_anatomy(mask, qc).items() if bad] for mask in masks]
+    verdicts = None if failures is None else [not failed for failed in failures]
     spacing = tuple(loop.spacing_mm) if np.isfinite(loop.spacing_mm).all() else None
     try:
         report = measure_loop(masks, fps or loop.fps, spacing, mitral_cut, verdicts, confidence, None, loop.pixel)
@@ -420,7 +430,31 @@ def measure_cine(
             Path(out) / LV_AREA,
             "mm²" if spacing else "pixels",
         )
+        _write_cine_report(Path(out), report, loop, masks, model, failures, spacing_mm)
     return CineReport(Path(sequence), len(masks), rate, report, qc, loop.fps, loop.fps_from, loop.notes)
+
+
+def _write_cine_report(out: Path, report: LoopReport, loop, masks, model: Path, failures, spacing_mm) -> Path:
+    """``report.html`` beside ``lv_area.png``: the device's page (``echolite_edge.loop_report``) of this loop, its
+    frames shown at their own aspect ratio from the model grid."""
+
+    cine = report.as_dict()
+    grid = loop.images.shape[1:]
+    shape = (round(grid[0] * loop.pixel[0]), round(grid[1] * loop.pixel[1]))  # the frame as acquired
+    frames = {i: ShownFrame(loop.images[i], masks[i], shape) for i in shown_frame_indices(cine)}
+    spacing = tuple(s / p for s, p in zip(loop.spacing_mm, loop.pixel)) if np.isfinite(loop.spacing_mm).all() else None
+    source = {
+        "name": loop.name,
+        "frames": len(masks),
+        "size": list(shape),
+        "fps_from": loop.fps_from or ("--fps" if report.analysis.fps else None),
+        "spacing_mm": list(spacing) if spacing else None,
+        "spacing_from": "--spacing" if spacing_mm else "the file",
+        "notes": list(loop.notes),
+    }
+    metadata = read_metadata(model) if Path(model).suffix == ".tflite" else {}
+    about_model = {"name": Path(model).name, "license": weights_license(metadata)}
+    return write_report(out / REPORT, render_report(cine, frames, source, about_model, failures))
 
 
 def _segment_loop(segmenter, images: np.ndarray, post: PostprocessConfig, tta: str, chunk: int = 16):

@@ -20,6 +20,7 @@ from echolite_edge.console import native_stderr_silenced
 from echolite_edge.files import check_output_folder, check_report_file, replace_folder, write_json
 from echolite_edge.frames import frame_files, frame_names, output_stem, read_one_frame, read_source
 from echolite_edge.loop import measure_segmented_loop
+from echolite_edge.loop_report import write_loop_reports
 from echolite_edge.outputs import write_outputs
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
 from echolite_edge.segmenter import EdgeSegmenter
@@ -311,6 +312,8 @@ def _run(args) -> int:
             results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
         cine_lines = _add_cine(results, masks, frames, loops, args) if args.cine else []
         (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
+        if args.cine:  # report.html (one per loop), from results.json, the mask PNGs and the input's frames
+            write_loop_reports(partial, results, args.input, args.model, args.spacing)
         replace_folder(partial, args.out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

@@ -31,6 +31,8 @@ REPORT_FILES = (
     "measurements.csv",
     "bland_altman*.png",
     "lv_area.png",
+    "report.html",
+    "report-*.html",
     "results.json",
     "cross_dataset.*",
     "*_mask.png",

@@ -347,7 +347,7 @@ class LoopReport:
             "ef_withheld": self.withheld or None,
             "loop_qc": {
                 "passed": self.passed,
-                "checks": [c.as_dict() for c in self.checks],
+                "checks": [c.as_dict(given) for c in self.checks],
                 "lv_area": [float(v) for v in a.areas],
                 "outlier_frames": [int(t) for t in np.nonzero(a.outliers)[0]],
                 "median_consecutive_dice": float(np.median(a.consecutive_dice)),

@@ -216,11 +216,26 @@ class CheckResult:
     name: str  # the check, as docs/loops.md names it
     passed: bool | None  # None: not run (``reason`` says why)
     reason: str = ""  # why it failed or was not run, in a clinician's words
+    value: str = ""  # what the loop showed, in words and numbers ('' when not run)
+    threshold: str = ""  # what passes, from ``THRESHOLDS``
 
-    def as_dict(self) -> dict:
-        return {"check": self.name, "passed": self.passed, "reason": self.reason}
+    def as_dict(self, ef_given: bool = True) -> dict:
+        """``ef_given`` False: a passing check's value that states volumes or EFs is withheld with the EF (a
+        failing one states them as the reason it fails)."""
+        value = self.value
+        if not ef_given and self.passed and self.name in STATES_MEASUREMENTS:
+            value = "not shown: the loop gives no EF"
+        return {
+            "check": self.name,
+            "passed": self.passed,
+            "reason": self.reason,
+            "value": value,
+            "threshold": self.threshold,
+        }
 
 
+STATES_MEASUREMENTS = ("EF range", "volume range", "agreement between beats")
+"""The checks whose value states the beats' volumes or EFs."""
 CHECKS = (
     "rhythm",
     "temporal consistency",
@@ -236,23 +251,25 @@ CHECKS = (
 def check_rhythm(analysis) -> CheckResult:
     """A plausible heartbeat in the LV area curve: at least one beat, beats of plausible length, and a curve that
     rises and falls rather than jumps."""
-    name = "rhythm"
+    name, scatter = "rhythm", analysis.area_scatter
+    value, threshold = _rhythm_value(analysis), _rhythm_threshold(analysis)
+
+    def result(passed: bool, reason: str = "") -> CheckResult:
+        return CheckResult(name, passed, reason, value, threshold)
+
     if analysis.swing <= 0:
-        return CheckResult(name, False, "the LV area does not change over the loop (no heartbeat)")
-    scatter = analysis.area_scatter
+        return result(False, "the LV area does not change over the loop (no heartbeat)")
     if scatter > limit("area_scatter"):
-        return CheckResult(
-            name,
+        return result(
             False,
             f"no heartbeat rhythm in the LV area: it jumps from frame to frame (scatter {100 * scatter:.0f} % of "
             f"its range, at most {100 * limit('area_scatter'):.0f} %)",
         )
     if not analysis.beats:
-        return CheckResult(name, False, analysis.no_beat_reason or "less than one heartbeat in the loop")
+        return result(False, analysis.no_beat_reason or "less than one heartbeat in the loop")
     short = [b for b in analysis.beats if b.cycle_frames is not None and b.cycle_frames < limit("frames_per_beat")]
     if short:
-        return CheckResult(
-            name,
+        return result(
             False,
             f"too few frames per beat ({short[0].cycle_frames}, at least {limit('frames_per_beat')}): the frame "
             "rate is too low for this heart rate to catch end-diastole and end-systole",
@@ -265,66 +282,120 @@ def check_rhythm(analysis) -> CheckResult:
         if analysis.fps:
             rates = ", ".join(dict.fromkeys(f"{60 * analysis.fps / n:.0f}" for n in outside))
             lo, hi = limit("heart_rate")
-            return CheckResult(name, False, f"heart rate {rates} /min outside {lo:.0f}-{hi:.0f} /min")
-        return CheckResult(
-            name,
+            return result(False, f"heart rate {rates} /min outside {lo:.0f}-{hi:.0f} /min")
+        return result(
             False,
             f"beats of {', '.join(dict.fromkeys(map(str, outside)))} frames fit no heart rate of 30-200 /min at "
             "20-100 frames/s",
         )
-    return CheckResult(name, True)
+    return result(True)
+
+
+def _rhythm_value(analysis) -> str:
+    scatter = analysis.area_scatter
+    parts = [f"area scatter {100 * scatter:.0f} %" if np.isfinite(scatter) else "the LV area never changes"]
+    lengths = [b.cycle_frames for b in analysis.beats if b.cycle_frames is not None]
+    if lengths and analysis.fps:
+        parts.append("heart rate " + ", ".join(f"{60 * analysis.fps / n:.0f}" for n in lengths) + " /min")
+    elif lengths:
+        parts.append("beats of " + ", ".join(map(str, lengths)) + " frames")
+    parts.append(f"{len(analysis.beats)} beat(s) found")
+    return "; ".join(parts)
+
+
+def _rhythm_threshold(analysis) -> str:
+    slow, fast = limit("heart_rate")
+    rate = f"{slow:.0f}-{fast:.0f} /min"
+    if not analysis.fps:
+        low, high = analysis.beat_length_range()
+        rate += f" (frame rate unknown: beats of {low:.0f}-{high:.0f} frames)"
+    return (
+        f"scatter at most {100 * limit('area_scatter'):.0f} %; at least one beat of at least "
+        f"{limit('frames_per_beat')} frames; {rate}"
+    )
 
 
 def check_temporal_consistency(analysis) -> CheckResult:
     name = "temporal consistency"
     dice = float(np.median(analysis.consecutive_dice)) if len(analysis.consecutive_dice) else 0.0
+    count, frames = int(analysis.outliers.sum()), len(analysis.outliers)
+    value = f"median Dice {dice:.2f}; {count} of {frames} frames disagree with their neighbours"
+    threshold = (
+        f"median Dice at least {limit('consecutive_dice'):.2f}; at most {100 * limit('outlier_frames'):.0f} % "
+        "of the frames disagree"
+    )
     if dice < limit("consecutive_dice"):
         return CheckResult(
             name,
             False,
-            f"the LV outline jumps between neighbouring frames (median overlap Dice {dice:.2f}, at least "
-            f"{limit('consecutive_dice'):.2f})",
+            f"the LV outline jumps between neighbouring frames (they overlap by {100 * dice:.0f} % in the median "
+            f"(Dice), at least {100 * limit('consecutive_dice'):.0f} %)",
+            value,
+            threshold,
         )
-    share = float(analysis.outliers.mean())
-    if share > limit("outlier_frames"):
+    if count / frames > limit("outlier_frames"):
         return CheckResult(
             name,
             False,
-            f"{100 * share:.0f} % of the frames disagree with their neighbours (at most "
-            f"{100 * limit('outlier_frames'):.0f} %)",
+            f"the LV outline disagrees with its neighbouring frames in {count} of {frames} frames (its area or "
+            f"position far from theirs; at most {100 * limit('outlier_frames'):.0f} % of the frames may)",
+            value,
+            threshold,
         )
-    return CheckResult(name, True)
+    return CheckResult(name, True, "", value, threshold)
 
 
 def check_lv_shape(analysis) -> CheckResult:
     """Every ED and ES frame that gives a volume shows a bullet-shaped LV."""
     name = "LV shape"
+    threshold = (
+        f"solidity at least {limit('solidity'):.2f}; at least {100 * limit('axis_inside'):.0f} % of the long axis "
+        f"in the cavity; sphericity at most {limit('sphericity'):.2f}"
+    )
     if not analysis.beats:
-        return CheckResult(name, None, "no end-diastolic or end-systolic frame to check")
+        return CheckResult(name, None, "no end-diastolic or end-systolic frame to check", "", threshold)
+    problems, measures = [], []
     for number, beat in enumerate(analysis.beats, 1):
         for phase, frame, axis in (("ED", beat.ed, beat.ed_axis), ("ES", beat.es, beat.es_axis)):
+            measures.append(shape_measures(analysis.masks[frame], axis, analysis.pixel))
             problem = shape_problem(analysis.masks[frame], axis, analysis.pixel)
             if problem:
-                return CheckResult(
-                    name, False, f"the LV is not bullet-shaped at {phase} of beat {number} (frame {frame}): {problem}"
-                )
-    return CheckResult(name, True)
+                problems.append(f"{phase} of beat {number}, frame {frame}: {problem}")
+    solid, inside, sphericity = np.asarray(measures).T
+    value = (
+        f"worst of {len(measures)} ED/ES frames: solidity {solid.min():.2f}, {100 * inside.min():.0f} % of the "
+        f"axis inside, sphericity {sphericity.max():.2f}"
+    )
+    if problems:
+        return CheckResult(
+            name,
+            False,
+            f"the LV is not bullet-shaped in {len(problems)} of the {len(measures)} end-diastolic and end-systolic "
+            f"frames measured (first: {problems[0]})",
+            value,
+            threshold,
+        )
+    return CheckResult(name, True, "", value, threshold)
+
+
+def shape_measures(mask: np.ndarray, axis, pixel: tuple[float, float]) -> tuple[float, float, float]:
+    """(solidity, share of the long axis inside the cavity, sphericity) of the LV of ``mask``."""
+    lv = mask == LV
+    sphericity = float(axis.diameters.max() / axis.length) if axis.length > 0 else float("inf")
+    return solidity(lv, pixel), axis_inside(lv, axis, pixel), sphericity
 
 
 def shape_problem(mask: np.ndarray, axis, pixel: tuple[float, float]) -> str:
     """Why the LV of ``mask`` (long axis ``axis``, pixel size ``pixel``) is no bullet from apex to mitral plane, or
     ''."""
-    lv = mask == LV
-    solid = solidity(lv, pixel)
+    solid, inside, sphericity = shape_measures(mask, axis, pixel)
     if solid < limit("solidity"):
         return f"solidity {solid:.2f}, at least {limit('solidity'):.2f} (a crescent or a ragged outline, not a cavity)"
-    inside = axis_inside(lv, axis, pixel)
     if inside < limit("axis_inside"):
         return (
             f"only {100 * inside:.0f} % of the long axis lies in the cavity (at least "
             f"{100 * limit('axis_inside'):.0f} %)"
         )
-    sphericity = float(axis.diameters.max() / axis.length) if axis.length > 0 else float("inf")
     if sphericity > limit("sphericity"):
         return f"wider than long (sphericity {sphericity:.2f}, at most {limit('sphericity'):.2f})"
     return ""
@@ -333,79 +404,107 @@ def shape_problem(mask: np.ndarray, axis, pixel: tuple[float, float]) -> str:
 def check_ef_range(analysis) -> CheckResult:
     name = "EF range"
     low, high = limit("ejection_fraction")
-    outside = [b.ef for b in analysis.measured_beats if not low <= b.ef <= high]
+    threshold = f"{low:.0f}-{high:.0f} % per beat"
     if not analysis.measured_beats:
-        return CheckResult(name, None, "no beat measured")
+        return CheckResult(name, None, "no beat measured", "", threshold)
+    efs = [b.ef for b in analysis.measured_beats]
+    value = "EF " + ", ".join(f"{ef:.0f}" for ef in efs) + " %"
+    outside = [ef for ef in efs if not low <= ef <= high]
     if outside:
         return CheckResult(
             name,
             False,
             f"EF {', '.join(f'{ef:.0f}' for ef in outside)} % outside the physiological {low:.0f}-{high:.0f} %",
+            value,
+            threshold,
         )
-    return CheckResult(name, True)
+    return CheckResult(name, True, "", value, threshold)
 
 
 def check_volume_range(analysis) -> CheckResult:
     name = "volume range"
-    if analysis.spacing is None:
-        return CheckResult(name, None, "pixel size unknown: volumes in pixel units")
-    if not analysis.measured_beats:
-        return CheckResult(name, None, "no beat measured")
     low, high = limit("end_diastolic_volume")
-    outside = [b.edv for b in analysis.measured_beats if not low <= b.edv <= high]
+    threshold = f"EDV {low:.0f}-{high:.0f} mL per beat"
+    if analysis.spacing is None:
+        return CheckResult(name, None, "pixel size unknown: volumes in pixel units", "", threshold)
+    if not analysis.measured_beats:
+        return CheckResult(name, None, "no beat measured", "", threshold)
+    edvs = [b.edv for b in analysis.measured_beats]
+    value = "EDV " + ", ".join(f"{v:.0f}" for v in edvs) + " mL"
+    outside = [v for v in edvs if not low <= v <= high]
     if outside:
         return CheckResult(
             name,
             False,
             f"EDV {', '.join(f'{v:.0f}' for v in outside)} mL outside {low:.0f}-{high:.0f} mL (check the pixel size)",
+            value,
+            threshold,
         )
-    return CheckResult(name, True)
+    return CheckResult(name, True, "", value, threshold)
 
 
 def check_beat_agreement(analysis) -> CheckResult:
     name = "agreement between beats"
+    threshold = f"EFs at most {limit('beat_ef_spread'):.0f} points apart"
     efs = [b.ef for b in analysis.measured_beats]
     if len(efs) < 2:
-        return CheckResult(name, None, "one beat only")
+        return CheckResult(name, None, "one beat only", "", threshold)
     spread = max(efs) - min(efs)
+    value = f"EF {min(efs):.0f} to {max(efs):.0f} % ({spread:.0f} points apart)"
     if spread > limit("beat_ef_spread"):
         return CheckResult(
             name,
             False,
             f"the beats disagree: EF {min(efs):.0f} to {max(efs):.0f} % (at most "
             f"{limit('beat_ef_spread'):.0f} points apart)",
+            value,
+            threshold,
         )
-    return CheckResult(name, True)
+    return CheckResult(name, True, "", value, threshold)
 
 
 def check_frames_passing(analysis) -> CheckResult:
     name = "frames passing"
+    threshold = f"at least {100 * limit('frames_passing_anatomy'):.0f} % of the frames pass"
     if analysis.anatomy_passed is None:
-        return CheckResult(name, None, "per-frame anatomical criteria not checked (--qc off)")
-    share = float(np.mean(analysis.anatomy_passed))
-    if share < limit("frames_passing_anatomy"):
+        return CheckResult(name, None, "per-frame anatomical criteria not checked (--qc off)", "", threshold)
+    frames = len(analysis.anatomy_passed)
+    passing = int(np.sum(analysis.anatomy_passed))
+    value = f"{passing} of {frames} frames pass ({100 * passing / frames:.0f} %)"
+    if passing / frames < limit("frames_passing_anatomy"):
         return CheckResult(
             name,
             False,
-            f"only {100 * share:.0f} % of the frames pass the anatomical criteria (at least "
-            f"{100 * limit('frames_passing_anatomy'):.0f} %)",
+            f"the outlines of the heart fail the anatomical criteria (holes, fragments, implausible shapes) in "
+            f"{frames - passing} of {frames} frames (at most {100 * (1 - limit('frames_passing_anatomy')):.0f} % "
+            "of the frames may fail)",
+            value,
+            threshold,
         )
-    return CheckResult(name, True)
+    return CheckResult(name, True, "", value, threshold)
 
 
 def check_confidence(analysis) -> CheckResult:
     name = "network confidence"
+    threshold = (
+        f"at least {100 * limit('confident_frames'):.0f} % of the frames with an LV softmax margin of at least "
+        f"{limit('lv_softmax_margin'):.2f}"
+    )
     if analysis.confidence is None:
-        return CheckResult(name, None, "the network's probabilities were not given")
-    share = float(np.mean(analysis.confidence >= limit("lv_softmax_margin")))
-    if share < limit("confident_frames"):
+        return CheckResult(name, None, "the network's probabilities were not given", "", threshold)
+    frames = len(analysis.confidence)
+    confident = int(np.sum(analysis.confidence >= limit("lv_softmax_margin")))
+    value = f"{confident} of {frames} frames confident (median margin {np.median(analysis.confidence):.2f})"
+    if confident / frames < limit("confident_frames"):
         return CheckResult(
             name,
             False,
-            f"the network is unsure of the LV in {100 * (1 - share):.0f} % of the frames (at most "
-            f"{100 * (1 - limit('confident_frames')):.0f} %)",
+            f"the network is unsure of the LV in {frames - confident} of {frames} frames (at most "
+            f"{100 * (1 - limit('confident_frames')):.0f} % of the frames may be)",
+            value,
+            threshold,
         )
-    return CheckResult(name, True)
+    return CheckResult(name, True, "", value, threshold)
 
 
 def check_loop(analysis) -> list[CheckResult]:
