@@ -67,7 +67,7 @@ def main() -> None:
 
 def _library(args, pngs: Path, dicom: Path) -> None:
     """The same comparison through the library: ``echolite measure MODEL --sequence`` on the two inputs."""
-    from echolite.clinical.measure import measure_cine
+    from echolite.workflows.measure import measure_cine
 
     png = measure_cine(args.model, pngs, args.spacing).result
     loop = measure_cine(args.model, dicom)

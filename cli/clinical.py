@@ -108,7 +108,7 @@ def measure(
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
         raise EcholiteError("give either MODEL or --ground-truth")
-    from echolite.clinical.measure import measure as run_measure  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import measure as run_measure  # on use: keeps `echolite --help` fast
 
     report = run_measure(
         model,
@@ -159,7 +159,7 @@ def _print_patients(report) -> None:
 
 
 def _print_agreement(report, comparison: str, quantities: dict) -> None:
-    from echolite.clinical.measure import QUANTITIES  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import QUANTITIES  # on use: keeps `echolite --help` fast
 
     against = {"vs_expert_masks": "expert masks", "vs_reference": "reference EF"}[comparison]
     click.echo(
@@ -209,7 +209,7 @@ def _print_cine(
     mitral_cut: bool,
     fps: float | None,
 ) -> None:
-    from echolite.clinical.measure import measure_cine  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import measure_cine  # on use: keeps `echolite --help` fast
 
     report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble, mitral_cut, fps)
     if as_json:

@@ -146,12 +146,12 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
     per structure, p-values Holm-corrected across the tests run, boxplots. MODEL_A and MODEL_B are evaluate --out
     folders, run folders, .keras files or folders of predicted masks; or two measure --out folders, whose
     patients' EDV, ESV and EF errors against the expert masks are compared."""
-    from echolite.clinical.measure import (  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import compare as run_comparison  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import default_comparison_figure  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import (  # on use: keeps `echolite --help` fast
         compare_measurements,
         is_measure_report,
     )
-    from echolite.workflows.evaluation import compare as run_comparison  # on use: keeps `echolite --help` fast
-    from echolite.workflows.evaluation import default_comparison_figure  # on use: keeps `echolite --help` fast
 
     if is_measure_report(model_a) and is_measure_report(model_b):
         result = compare_measurements(model_a, model_b, metrics, structures)

@@ -154,7 +154,7 @@ def _model_and_expert(defective_patient=2):
 
 
 def test_qc_rejects_a_patient_whose_systole_is_not_smaller_than_its_diastole():
-    from echolite.clinical.measure import measure_masks
+    from echolite.workflows.measure import measure_masks
 
     expert, model = _model_and_expert()
     ed, es = 2, 3  # patient 1: its plausible ED and ES masks swapped, so ESV > EDV
@@ -168,8 +168,8 @@ def test_qc_rejects_a_patient_whose_systole_is_not_smaller_than_its_diastole():
 
 
 def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude_it(tmp_path):
-    from echolite.clinical.measure import BLAND_ALTMAN, BLAND_ALTMAN_VS_EXPERT, measure_masks, write_measurements
     from echolite.clinical.volumes import agreement
+    from echolite.workflows.measure import BLAND_ALTMAN, BLAND_ALTMAN_VS_EXPERT, measure_masks, write_measurements
 
     expert, model = _model_and_expert()
     reference = {p: 55.0 + i for i, p in enumerate(sorted(set(expert.patients)))}
@@ -199,7 +199,7 @@ def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude
 
 
 def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkeypatch):
-    import echolite.clinical.measure as measure_module
+    import echolite.workflows.measure as measure_module
 
     expert, model = _model_and_expert()
     report = measure_module.measure_masks(model, expert, "model", expert.masks)
@@ -219,9 +219,9 @@ def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkey
 
 
 def test_a_cine_frame_failing_qc_is_never_es(tmp_path, monkeypatch):
-    import echolite.clinical.measure
-    from echolite.clinical.measure import measure_cine
+    import echolite.workflows.measure
     from echolite.data.phantom import make_phantom_cine
+    from echolite.workflows.measure import measure_cine
 
     images, masks, _ = make_phantom_cine(frames=8, size=128)
     masks[4, 60:63, 60:63] = 0  # a hole at end-systole (frame 4)
@@ -233,7 +233,7 @@ def test_a_cine_frame_failing_qc_is_never_es(tmp_path, monkeypatch):
         def predict_probabilities(self, batch):
             return one_hot[: len(batch)] if len(batch) < len(masks) else one_hot
 
-    monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
+    monkeypatch.setattr(echolite.workflows.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
     from echolite.evaluation.postprocess import PostprocessConfig
 
@@ -261,7 +261,7 @@ def test_compare_two_measure_reports_tests_the_patients_errors(tmp_path):
     from click.testing import CliRunner
 
     from echolite.cli.main import main
-    from echolite.clinical.measure import compare_measurements
+    from echolite.workflows.measure import compare_measurements
 
     _measurements_csv(tmp_path / "a", (50.0, 58.0, 30.0, float("nan")))  # errors 10, 8, 10; the last unmeasured
     _measurements_csv(tmp_path / "b", (58.0, 51.0, 38.0, 50.0))  # errors 2, 1, 2, 5
@@ -342,10 +342,10 @@ def test_measure_cuts_the_systolic_masks_unless_told_not_to():
 
 
 def test_measure_takes_the_spacing_a_plain_folder_lacks(tmp_path):
-    from echolite.clinical.measure import measure
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
     from echolite.errors import EcholiteError
+    from echolite.workflows.measure import measure
 
     frames = make_phantom(4, seed=1, size=128)
     write_png_export(frames, tmp_path / "export")

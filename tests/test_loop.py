@@ -131,8 +131,8 @@ def test_every_threshold_is_documented():
 def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monkeypatch):
     import json
 
-    import echolite.clinical.measure
-    from echolite.clinical.measure import measure_cine
+    import echolite.workflows.measure
+    from echolite.workflows.measure import measure_cine
     from echolite_edge import runner
     from echolite_edge.cli import main
     from echolite_edge.runner import Segmentation
@@ -156,7 +156,7 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
         t = next(frames)
         return Segmentation(name, masks[t], 0.001, 0.002, masks[t], float(0.9 - 0.025))
 
-    monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
+    monkeypatch.setattr(echolite.workflows.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
     monkeypatch.setattr(runner, "EdgeSegmenter", lambda *a: type("S", (), {"segment": staticmethod(device_segment)}))
     np.save(tmp_path / "loop.npy", np.random.default_rng(0).integers(0, 256, masks.shape, dtype=np.uint8))
     (tmp_path / "m.tflite").write_bytes(b"replayed")

@@ -77,7 +77,7 @@ def test_export_then_bench(run):
 
 
 def test_measure_per_patient(run):
-    from echolite.clinical.measure import measure
+    from echolite.workflows.measure import measure
 
     report = measure(run, "phantom", "all", qc="echolite")
     figures = report.agreement["vs_expert_masks"]

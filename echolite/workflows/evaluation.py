@@ -200,7 +200,7 @@ def compare(
     """Paired Wilcoxon tests per structure and metric between A and B on the same frames, Holm-corrected across
     the tests run. A and B: ``evaluate`` report folders, or models / folders of predicted masks scored here on
     ``data``. ``metrics`` and ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default:
-    all). Two ``measure`` report folders are compared by ``clinical.measure.compare_measurements``. ``boxplots``:
+    all). Two ``measure`` report folders are compared by ``workflows.measure.compare_measurements``. ``boxplots``:
     the figure to write (None: none; see ``default_comparison_figure``), with the table beside it as CSV (same
     name, ``.csv``)."""
     for side in (a, b):

@@ -229,7 +229,7 @@ def write_measurements(report: MeasureReport, out: Path) -> list[Path]:
 
 
 def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
-    from echolite.plots import save_bland_altman
+    from echolite.plots import save_bland_altman  # matplotlib on use: only a written figure needs it
 
     rows = report.patient_rows()
     with open(out / MEASUREMENTS_CSV, "w", newline="", encoding="utf-8") as f:
@@ -410,7 +410,7 @@ def measure_cine(
     except ValueError as exc:
         raise EcholiteError(f"{sequence}: {exc}") from None
     if out is not None:
-        from echolite.plots import save_area_curve
+        from echolite.plots import save_area_curve  # matplotlib on use: only a written figure needs it
 
         beats = report.analysis.beats
         save_area_curve(
