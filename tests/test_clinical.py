@@ -219,8 +219,8 @@ def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkey
 
 
 def test_a_cine_frame_failing_qc_is_never_es(tmp_path, monkeypatch):
-    import echolite.workflows.measure
     from echolite.data.phantom import make_phantom_cine
+    from echolite.inference import MaskSpec
     from echolite.workflows.measure import measure_cine
 
     images, masks, _ = make_phantom_cine(frames=8, size=128)
@@ -233,18 +233,18 @@ def test_a_cine_frame_failing_qc_is_never_es(tmp_path, monkeypatch):
         def predict_probabilities(self, batch):
             return one_hot[: len(batch)] if len(batch) < len(masks) else one_hot
 
-    monkeypatch.setattr(echolite.workflows.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
+    monkeypatch.setattr(MaskSpec, "segmenter", lambda masks: Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
     from echolite.evaluation.postprocess import PostprocessConfig
 
-    unfilled = PostprocessConfig(fill_enclosed=False)
+    unfilled = MaskSpec(tmp_path / "m.keras", post=PostprocessConfig(fill_enclosed=False))
     loop = tmp_path / "loop.npy"
-    unchecked = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="off", post=unfilled, fps=30).loop
-    checked = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="camus", post=unfilled, fps=30).loop
+    unchecked = measure_cine(unfilled, loop, spacing_mm=1.2, qc="off", fps=30).loop
+    checked = measure_cine(unfilled, loop, spacing_mm=1.2, qc="camus", fps=30).loop
     assert [(b.ed, b.es) for b in unchecked.analysis.beats] == [(0, 4)] and unchecked.ef is not None
     assert [b.ed for b in checked.analysis.beats] == [0] and checked.analysis.beats[0].es in (3, 5)
     assert checked.analysis.anatomy_passed.tolist() == [t != 4 for t in range(8)] and checked.ef is not None
-    filled = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="camus", fps=30).loop
+    filled = measure_cine(MaskSpec(tmp_path / "m.keras"), loop, spacing_mm=1.2, qc="camus", fps=30).loop
     assert filled.analysis.anatomy_passed.all() and filled.analysis.beats[0].es == 4  # the default fills the hole
 
 
@@ -352,11 +352,11 @@ def test_measure_takes_the_spacing_a_plain_folder_lacks(tmp_path):
     (tmp_path / "export" / "img").rename(tmp_path / "export" / "images")  # a plain images/ + masks/ folder
     (tmp_path / "export" / "ref").rename(tmp_path / "export" / "masks")
     with pytest.raises(EcholiteError, match="carry no pixel spacing"):
-        measure(None, str(tmp_path / "export"), ground_truth=True)
-    given = measure(None, str(tmp_path / "export"), ground_truth=True, spacing_mm=1.2)
+        measure(None, str(tmp_path / "export"))
+    given = measure(None, str(tmp_path / "export"), spacing_mm=1.2)
     edv = [p.edv_ml for p in given.patients]
     assert all(np.isfinite(edv)) and all(p.edv_ml > p.esv_ml > 0 for p in given.patients)
-    doubled = measure(None, str(tmp_path / "export"), ground_truth=True, spacing_mm=2.4)
+    doubled = measure(None, str(tmp_path / "export"), spacing_mm=2.4)
     assert [p.edv_ml for p in doubled.patients] == pytest.approx([8 * v for v in edv])  # volume scales as length³
     assert [p.ef for p in doubled.patients] == pytest.approx([p.ef for p in given.patients])
 
