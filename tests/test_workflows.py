@@ -121,7 +121,8 @@ def test_cross_evaluate(run, tmp_path):
 
 
 def test_ablate_trains_once_and_writes_tables(tmp_path):
-    from echolite.workflows.ablation import Plan, ablate
+    from echolite.workflows.ablation.plan import Plan
+    from echolite.workflows.ablation.study import ablate
 
     plan = Plan(
         "mini",
