@@ -67,13 +67,15 @@ def main() -> None:
 
 def _library(args, pngs: Path, dicom: Path) -> None:
     """The same comparison through the library: ``echolite measure MODEL --sequence`` on the two inputs."""
-    from echolite.clinical.measure import measure_cine
+    from echolite.inference import MaskSpec
+    from echolite.workflows.measure import measure_cine
 
-    png = measure_cine(args.model, pngs, args.spacing).result
-    loop = measure_cine(args.model, dicom)
-    for key in ("edv_ml", "esv_ml", "ef"):
-        a, b = getattr(png, key), getattr(loop.result, key)
-        print(f"library {key}: PNG {a:.2f}, DICOM {b:.2f} ({100 * (b - a) / a:+.2f} %)")
+    png = measure_cine(MaskSpec(args.model), pngs, args.spacing)
+    loop = measure_cine(MaskSpec(args.model), dicom)
+    first_beats = [report.loop.analysis.beats[0] for report in (png, loop) if report.loop.analysis.beats]
+    for key in ("edv", "esv", "ef") if len(first_beats) == 2 else ():
+        a, b = (getattr(beat, key) for beat in first_beats)
+        print(f"library first beat {key}: PNG {a:.2f}, DICOM {b:.2f} ({100 * (b - a) / a:+.2f} %)")
     print(f"library DICOM loop: {loop.loop_fps:.4g} frames/s from {loop.loop_fps_from}; notes: {'; '.join(loop.notes)}")
 
 

@@ -33,13 +33,13 @@ from echolite_edge.words import counted
 @click.option("--show", is_flag=True, help="Print the resolved variants of the plan and exit.")
 def ablate(plan, data, split_file, out, epochs, workers, rule, show):
     """Run an ablation: PLAN is a YAML file or a built-in plan (paper, tiny). Rerun to resume."""
-    from echolite.workflows.ablation import ablate as run_ablation  # on use: keeps `echolite --help` fast
-    from echolite.workflows.ablation import (  # on use: keeps `echolite --help` fast
+    from echolite.workflows.ablation.plan import (  # on use: keeps `echolite --help` fast
         describe,
         load_plan,
         with_epochs,
         with_rule,
     )
+    from echolite.workflows.ablation.study import ablate as run_ablation  # on use: keeps `echolite --help` fast
 
     chosen = with_rule(with_epochs(load_plan(plan), epochs), rule)
     split = str(split_file) if split_file else None

@@ -10,7 +10,6 @@ import click
 from echolite.cli.common import given_on_command_line, mask_options, two_decimals, without_nan
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
-from echolite.evaluation.postprocess import PostprocessConfig
 from echolite_edge.words import counted
 
 
@@ -76,11 +75,7 @@ def measure(
     split,
     split_file,
     qc,
-    ensemble,
-    tta,
-    fill_enclosed,
-    close_myocardium,
-    detach_atrium,
+    masks,
     mitral_cut,
     out,
     as_json,
@@ -89,11 +84,8 @@ def measure(
     .keras or .tflite) or the ground truth, with their agreement with the expert masks and the reference EF; or,
     with --sequence, EF from a cine loop."""
 
-    if ground_truth and (tta != "none" or given_on_command_line("close_myocardium") or ensemble):
+    if ground_truth and (masks.needs_model or given_on_command_line("close_myocardium")):
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
-    post = PostprocessConfig(
-        fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium
-    )
     if sequence is not None:
         if data_path is not None or ground_truth or split_file is not None or given_on_command_line("split"):
             raise EcholiteError(
@@ -101,26 +93,22 @@ def measure(
             )
         if model is None:
             raise EcholiteError("--sequence needs MODEL (the loop has no ground truth to measure)")
-        return _print_cine(model, sequence, spacing, out, as_json, qc, post, tta, ensemble, mitral_cut, fps)
+        return _print_cine(masks, sequence, spacing, out, as_json, qc, mitral_cut, fps)
     if fps is not None:
         raise EcholiteError("--fps: the frame rate is for a --sequence loop; add --sequence or leave it out")
     if data_path is None:
         raise EcholiteError("give --data PATH (or --sequence LOOP)")
     if (model is None) != ground_truth:
         raise EcholiteError("give either MODEL or --ground-truth")
-    from echolite.clinical.measure import measure as run_measure  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import measure as run_measure  # on use: keeps `echolite --help` fast
 
     report = run_measure(
-        model,
+        None if ground_truth else masks,
         data_path,
         split,
-        ground_truth,
         out,
         qc,
         str(split_file) if split_file else None,
-        post,
-        tta,
-        ensemble,
         mitral_cut,
         spacing,
     )
@@ -159,7 +147,7 @@ def _print_patients(report) -> None:
 
 
 def _print_agreement(report, comparison: str, quantities: dict) -> None:
-    from echolite.clinical.measure import QUANTITIES  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import QUANTITIES  # on use: keeps `echolite --help` fast
 
     against = {"vs_expert_masks": "expert masks", "vs_reference": "reference EF"}[comparison]
     click.echo(
@@ -197,21 +185,18 @@ def _print_qc(report) -> None:
 
 
 def _print_cine(
-    model: Path,
+    masks,
     sequence: Path,
     spacing: float | None,
     out: Path | None,
     as_json: bool,
     qc: str,
-    post,
-    tta: str,
-    ensemble: tuple[Path, ...],
     mitral_cut: bool,
     fps: float | None,
 ) -> None:
-    from echolite.clinical.measure import measure_cine  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import measure_cine  # on use: keeps `echolite --help` fast
 
-    report = measure_cine(model, sequence, spacing, out, qc, post, tta, ensemble, mitral_cut, fps)
+    report = measure_cine(masks, sequence, spacing, out, qc, mitral_cut, fps)
     if as_json:
         click.echo(json.dumps(without_nan(report.as_dict()), indent=2))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import sys
@@ -48,8 +49,20 @@ def batch_counter(step: int, steps: int) -> None:
 
 def mask_options(command):
     """The options that decide a model's masks, shared by the commands that predict: an ensemble, test-time
-    augmentation and the optional post-processing steps (the library's ``ensemble``, ``tta`` and
-    ``PostprocessConfig``)."""
+    augmentation and the optional post-processing steps. The command receives them, with its MODEL argument, as one
+    ``masks`` value (``echolite.inference.MaskSpec``) built here once; with --no-postprocess (where the command has
+    it) the masks are not post-processed."""
+
+    @functools.wraps(command)
+    def with_masks(*args, ensemble, tta, fill_enclosed, close_myocardium, detach_atrium, **kwargs):
+        from echolite.evaluation.postprocess import PostprocessConfig  # on use: keeps `echolite --help` fast
+        from echolite.inference import MaskSpec  # on use: keeps `echolite --help` fast
+
+        post = PostprocessConfig(
+            fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium
+        )
+        masks = MaskSpec(kwargs.get("model"), ensemble, tta, None if kwargs.get("no_postprocess") else post)
+        return command(*args, masks=masks, **kwargs)
 
     options = [
         click.option(
@@ -91,8 +104,8 @@ def mask_options(command):
         ),
     ]
     for option in reversed(options):
-        command = option(command)
-    return command
+        with_masks = option(with_masks)
+    return with_masks
 
 
 def given_on_command_line(parameter: str) -> bool:

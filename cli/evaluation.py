@@ -11,7 +11,6 @@ from echolite.cli.common import column9, given_on_command_line, mask_options, pr
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
-from echolite.evaluation.postprocess import PostprocessConfig
 from echolite_edge.postprocess import CLOSE_DEFAULT
 from echolite_edge.words import counted
 
@@ -58,11 +57,7 @@ def evaluate(
     split,
     predictions,
     no_postprocess,
-    ensemble,
-    tta,
-    fill_enclosed,
-    close_myocardium,
-    detach_atrium,
+    masks,
     missed_distance,
     out,
     as_json,
@@ -76,34 +71,13 @@ def evaluate(
         raise EcholiteError("give either MODEL or --predictions DIR")
     if no_postprocess and given_on_command_line("close_myocardium"):
         raise EcholiteError("--close-myocardium is a post-processing step: leave out --no-postprocess")
-    post = (
-        None
-        if no_postprocess
-        else PostprocessConfig(
-            fill_enclosed=fill_enclosed, close_myocardium=close_myocardium, detach_atrium=detach_atrium
-        )
-    )
     with progress_bar("scoring") as progress:
-        result = run_evaluation(
-            model, data_path, split, predictions, post, out, progress, missed_distance, tta, ensemble
-        )
+        result = run_evaluation(masks, data_path, split, predictions, out, progress, missed_distance)
     if as_json:
         click.echo(json.dumps(result.summary, indent=2))
         return
     grid = "x".join(map(str, result.labels.shape[1:]))
-    steps = [
-        name
-        for name, on in (
-            (f"ensemble of {len(ensemble) + 1} models", bool(ensemble)),
-            (f"test-time augmentation {tta}", tta != "none"),
-            ("enclosed background not filled", not fill_enclosed),
-            (f"myocardium closing {close_myocardium}", close_myocardium != CLOSE_DEFAULT),
-            ("myocardium not detached from the atrium", not detach_atrium),
-        )
-        if on
-    ]
-    how = ", ".join(["post-processed", *steps]) if result.postprocessed else "raw argmax"
-    click.echo(_report(result.summary, how, grid))
+    click.echo(_report(result.summary, _how_segmented(masks), grid))
     worst = worst_count(len(result.scores))
     click.echo(
         f"report: {result.out}: frames.csv, summary.json, overlays of the {counted(worst, 'worst frame')} of "
@@ -146,12 +120,12 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
     per structure, p-values Holm-corrected across the tests run, boxplots. MODEL_A and MODEL_B are evaluate --out
     folders, run folders, .keras files or folders of predicted masks; or two measure --out folders, whose
     patients' EDV, ESV and EF errors against the expert masks are compared."""
-    from echolite.clinical.measure import (  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import compare as run_comparison  # on use: keeps `echolite --help` fast
+    from echolite.workflows.evaluation import default_comparison_figure  # on use: keeps `echolite --help` fast
+    from echolite.workflows.measure import (  # on use: keeps `echolite --help` fast
         compare_measurements,
         is_measure_report,
     )
-    from echolite.workflows.evaluation import compare as run_comparison  # on use: keeps `echolite --help` fast
-    from echolite.workflows.evaluation import default_comparison_figure  # on use: keeps `echolite --help` fast
 
     if is_measure_report(model_a) and is_measure_report(model_b):
         result = compare_measurements(model_a, model_b, metrics, structures)
@@ -186,6 +160,25 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
         click.echo(f"boxplots: {result.boxplots}")
     if result.table is not None:
         click.echo(f"table: {result.table}")
+
+
+def _how_segmented(masks) -> str:
+    """The ensemble, test-time augmentation and post-processing steps other than the default, in words."""
+    if masks.post is None:
+        return "raw argmax"
+    post = masks.post
+    steps = [
+        name
+        for name, on in (
+            (f"ensemble of {len(masks.ensemble) + 1} models", bool(masks.ensemble)),
+            (f"test-time augmentation {masks.tta}", masks.tta != "none"),
+            ("enclosed background not filled", not post.fill_enclosed),
+            (f"myocardium closing {post.close_myocardium}", post.close_myocardium != CLOSE_DEFAULT),
+            ("myocardium not detached from the atrium", not post.detach_atrium),
+        )
+        if on
+    ]
+    return ", ".join(["post-processed", *steps])
 
 
 def _report(summary: dict, mode: str, grid: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -22,7 +21,7 @@ from echolite.cli.evaluation import compare, evaluate
 from echolite.cli.export import export
 from echolite.config import AUGMENTATIONS, LOSSES, SCHEDULERS, SEED_MAX, STRATEGIES, TrainConfig
 from echolite.errors import EcholiteError, check_writable
-from echolite.presets import PRESETS, QUICKSTART, preset_table, resolve_configs
+from echolite.presets import PRESETS, QUICKSTART, preset_table
 from echolite.run import RunDir
 from echolite.version import __version__
 from echolite_edge.bench import DEFAULT_RUNS
@@ -160,51 +159,36 @@ def train(
     strategy,
 ):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
+    from echolite.workflows.train import plan_training, run_training  # on use: keeps `echolite --help` fast
 
-    if resume and out is None:
-        raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
-    model_config, config = resolve_configs(
-        preset,
-        quickstart=data == "phantom",
-        data=data,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=lr,
-        patience=patience,
-        scheduler=scheduler,
-        loss=loss,
-        ds_weight=ds_weight,
-        size_weight=size_weight,
-        augment="none" if no_augment else augment,
-        phantom_frames=phantom_frames,
-        seed=seed,
-        input_size=image_size,
-        skip_bad=skip_bad or None,
-        split_file=str(split_file) if split_file else None,
-        strategy=strategy,
-        average_last=average_last,
-    )
-    out = out or Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
-    data_given = click.get_current_context().get_parameter_source("data") == click.core.ParameterSource.COMMANDLINE
-    if resume:
-        config = _resumed_banner_config(out, epochs, data if data_given else None)
+    settings = {
+        "data": data,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": lr,
+        "patience": patience,
+        "scheduler": scheduler,
+        "loss": loss,
+        "ds_weight": ds_weight,
+        "size_weight": size_weight,
+        "augment": "none" if no_augment else augment,
+        "phantom_frames": phantom_frames,
+        "seed": seed,
+        "input_size": image_size,
+        "skip_bad": skip_bad or None,
+        "split_file": str(split_file) if split_file else None,
+        "strategy": strategy,
+        "average_last": average_last,
+    }
+    plan = plan_training(preset, settings, _given_settings(), out, resume)
+    if plan.ignored:
+        click.echo("resume: the run keeps its saved settings; ignored " + ", ".join(plan.ignored), err=True)
+    config = plan.train
     click.echo(
         f"echolite train: {config.preset} on {config.data}, {counted(config.epochs, 'epoch')}, "
-        f"batch {config.batch_size}, augment {config.augment} -> {out}{' (resuming)' if resume else ''}"
+        f"batch {config.batch_size}, augment {config.augment} -> {plan.out}{' (resuming)' if resume else ''}"
     )
-
-    from echolite.training.trainer import train as run_training  # on use: keeps `echolite --help` fast
-
-    result = run_training(
-        config,
-        out,
-        model_config=model_config,
-        resume=resume,
-        epochs_given=epochs is not None,
-        log=click.echo,
-        data_given=data_given,
-        progress=batch_counter,
-    )
+    result = run_training(plan, log=click.echo, progress=batch_counter)
     for line in result.skipped:
         click.echo(f"skipped: {line}")
     if not result.chief:
@@ -230,21 +214,19 @@ def train(
         click.echo(f"next: echolite evaluate {result.run_dir} --data {config.data} --split val")
 
 
-def _resumed_banner_config(out: Path, epochs: int | None, data: str | None) -> TrainConfig:
-    """A resumed run keeps its own settings but --epochs and --data (a moved data folder): say which options
-    given now are ignored."""
-    from echolite.training.trainer import resumed_configs  # on use: keeps `echolite --help` fast
+SETTING_OF_OPTION = {"lr": "learning_rate", "image_size": "input_size", "no_augment": "augment"}
+"""The train options named otherwise than the setting they give."""
 
+
+def _given_settings() -> dict[str, str]:
+    """The settings given on the command line, each with its option as the user reads it in --help."""
     ctx = click.get_current_context()
-    given = [
-        p
+    return {
+        SETTING_OF_OPTION.get(p.name, p.name): p.opts[0]
         for p in ctx.command.params
-        if p.name not in ("out", "resume", "epochs", "data")
+        if p.name not in ("out", "resume")
         and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE
-    ]
-    if given:
-        click.echo("resume: the run keeps its saved settings; ignored " + ", ".join(p.opts[0] for p in given), err=True)
-    return resumed_configs(RunDir(out), epochs, data)[1]
+    }
 
 
 @main.command(short_help="Average the weights of a run's last epochs into one model.")

@@ -19,9 +19,10 @@ def load_model(path, tta: str = "none", ensemble=(), postprocess=None):
     run folder, a ``.keras`` file or an exported ``.tflite``; ``tta`` a test-time augmentation mode (``none``,
     ``zoom``, ``zoom-gamma``); ``ensemble`` more models whose class probabilities are averaged with it;
     ``postprocess`` an ``echolite.evaluation.postprocess.PostprocessConfig`` (default: the commands' default)."""
-    from echolite.inference import FrameSegmenter, load_segmenter  # on use: `import echolite` stays light
+    from echolite.evaluation.postprocess import PostprocessConfig  # on use: `import echolite` stays light
+    from echolite.inference import FrameSegmenter, MaskSpec  # on use: `import echolite` stays light
 
-    return FrameSegmenter(load_segmenter(path, tta, tuple(ensemble)), postprocess)
+    return FrameSegmenter(MaskSpec(path, tuple(ensemble), tta, postprocess or PostprocessConfig()))
 
 
 __all__ = ["LABELS", "__version__", "load_model"]

@@ -1,5 +1,6 @@
 """Segment frames with any trained model: one ``Segmenter`` for a run folder, a ``.keras`` file or an exported
-``.tflite`` (``load_segmenter``), or read the masks another tool produced (``read_predictions``).
+``.tflite`` (``load_segmenter``), ``MaskSpec`` for everything that decides a model's masks (model, ensemble,
+test-time augmentation, post-processing), or read the masks another tool produced (``read_predictions``).
 
 The TFLite path loads and (de)quantizes with the device runner's code (``echolite_edge.segmenter``), so the library
 and the device feed the interpreter identically; test-time augmentation (``tta``) is the device's too
@@ -9,6 +10,7 @@ and the device feed the interpreter identically; test-time augmentation (``tta``
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +35,43 @@ class Segmenter(Protocol):
 
     def predict_labels(self, images: np.ndarray) -> np.ndarray:
         """(N, S, S) float images in [0, 1] on the model grid → (N, S, S) uint8 argmax labels."""
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    """How to segment: the model (a run folder, ``.keras`` or ``.tflite``), the ``ensemble`` of more models whose
+    class probabilities are averaged with it, the test-time augmentation ``tta`` (``echolite_edge.tta.TTA_MODES``)
+    and the post-processing ``post`` (None: the raw argmax). One value, so every command and workflow that
+    segments decides the masks alike and a new step is added in one place. ``model`` is None where the masks come
+    from elsewhere (another tool's, the experts'): then only ``post`` applies."""
+
+    model: Path | None = None
+    ensemble: tuple[Path, ...] = ()
+    tta: str = "none"
+    post: PostprocessConfig | None = PostprocessConfig()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model", None if self.model is None else Path(self.model))
+        object.__setattr__(self, "ensemble", tuple(Path(p) for p in self.ensemble))
+        try:
+            check_tta(self.tta)
+        except ValueError as exc:
+            raise EcholiteError(str(exc)) from None
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether anything beyond post-processing is asked for (test-time augmentation or an ensemble)."""
+        return self.tta != "none" or bool(self.ensemble)
+
+    def segmenter(self) -> Segmenter:
+        """The model with its ensemble and test-time augmentation, loaded (``load_segmenter``)."""
+        if self.model is None:
+            raise EcholiteError("no model to segment with: give a run folder, a .keras or a .tflite file")
+        return load_segmenter(self.model, self.tta, self.ensemble)
+
+    def postprocessed(self, labels: np.ndarray) -> np.ndarray:
+        """``labels`` (one map or a stack) after ``post``; as they are without post-processing."""
+        return labels if self.post is None else postprocess(labels, self.post)
 
 
 def load_segmenter(path: Path, tta: str = "none", ensemble: tuple[Path, ...] = ()) -> Segmenter:
@@ -66,13 +105,13 @@ def check_grid(images: np.ndarray, segmenter: Segmenter) -> None:
 
 
 class FrameSegmenter:
-    """One frame of any size segmented as the commands segment it: the frame on the model's grid, the model's
-    labels (with its test-time augmentation and ensemble), the post-processing, and the labels back at the frame's
-    size. What ``echolite.load_model`` returns."""
+    """One frame of any size segmented as the commands segment it, as ``masks`` says: the frame on the model's
+    grid, the model's labels (with its test-time augmentation and ensemble), the post-processing, and the labels
+    back at the frame's size. What ``echolite.load_model`` returns."""
 
-    def __init__(self, segmenter: Segmenter, post: PostprocessConfig | None = None):
-        self.segmenter, self.post = segmenter, post or PostprocessConfig()
-        self.source, self.input_size = segmenter.source, segmenter.input_size
+    def __init__(self, masks: MaskSpec):
+        self.masks, self.segmenter = masks, masks.segmenter()
+        self.source, self.input_size = self.segmenter.source, self.segmenter.input_size
 
     def segment(self, frame: np.ndarray) -> np.ndarray:
         """(H, W) labels (0 background, 1 LV, 2 MYO, 3 LA) of a 2D gray frame: uint8 0–255 or float 0–1."""
@@ -84,7 +123,7 @@ class FrameSegmenter:
         except ValueError as exc:
             raise EcholiteError(str(exc)) from None
         labels = self.segmenter.predict_labels(model_input(frame, self.input_size)[None])[0]
-        return resize_nearest(postprocess(labels, self.post), frame.shape)
+        return resize_nearest(self.masks.postprocessed(labels), frame.shape)
 
 
 def is_model(path: Path) -> bool:

@@ -108,7 +108,6 @@ def main() -> None:
 
     import keras
 
-    from echolite.clinical.measure import measure_masks
     from echolite.config import TrainConfig
     from echolite.data.run_split import frames_for_split
     from echolite.evaluation.anatomy import check_anatomy, is_outlier
@@ -117,6 +116,7 @@ def main() -> None:
     from echolite.models import inference_model
     from echolite.presets import get_preset
     from echolite.training.trainer import compiled_model
+    from echolite.workflows.measure import measure_masks
 
     preset = get_preset("edge-rt")
     model_config = dataclasses.replace(preset.model, in_channels=args.channels)

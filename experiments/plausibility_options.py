@@ -52,12 +52,12 @@ def main() -> None:
     parser.add_argument("--ensemble", action="store_true", help="also score the ensemble of all the models given")
     args = parser.parse_args()
 
-    from echolite.clinical.measure import measure_masks
     from echolite.data.run_split import frames_for_split
     from echolite.evaluation.postprocess import PostprocessConfig, postprocess
     from echolite.evaluation.scoring import score_frames, summarize
     from echolite.inference import load_segmenter
     from echolite.run import RunDir
+    from echolite.workflows.measure import measure_masks
 
     first = load_segmenter(args.models[0])
     frames = frames_for_split(

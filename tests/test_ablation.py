@@ -6,17 +6,11 @@ from click.testing import CliRunner
 from echolite.cli.main import main
 from echolite.config import TrainConfig
 from echolite.errors import EcholiteError
-from echolite.workflows.ablation import (
-    Outcome,
-    Plan,
-    load_plan,
-    make_runner,
-    parse_rule,
-    resolve,
-    run_plan,
-    with_rule,
-    write_tables,
-)
+from echolite.workflows.ablation.plan import Plan, load_plan, resolve, with_rule
+from echolite.workflows.ablation.rules import parse_rule
+from echolite.workflows.ablation.runs import Outcome, make_runner
+from echolite.workflows.ablation.study import run_plan
+from echolite.workflows.ablation.tables import write_tables
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +27,7 @@ steps:
 
 
 def test_builtin_plans_resolve_without_training():
-    from echolite.workflows.ablation import builtin_plans, describe
+    from echolite.workflows.ablation.plan import builtin_plans, describe
 
     assert {"paper", "tiny"} <= set(builtin_plans())
     shown = describe(load_plan("tiny"))
@@ -204,7 +198,7 @@ def test_workers_train_variants_in_parallel_processes(tmp_path):
 def test_device_slots_share_gpus_or_cores(monkeypatch):
     import os
 
-    from echolite.workflows.ablation import device_slots
+    from echolite.workflows.ablation.devices import device_slots
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     assert device_slots(3) == ["0", "1", "0"]
@@ -215,7 +209,7 @@ def test_device_slots_share_gpus_or_cores(monkeypatch):
 
 
 def test_a_plan_is_checked_whole_but_a_step_may_build_on_an_earlier_one(tmp_path):
-    from echolite.workflows.ablation import load_plan
+    from echolite.workflows.ablation.plan import load_plan
 
     (tmp_path / "chain.yaml").write_text(
         "baseline: {preset: unet0, input_size: 64, epochs:}\n"  # an empty setting is not set

@@ -46,6 +46,27 @@ def test_wrong_shapes_are_one_clear_error(models):
         model.segmenter.predict_labels(np.zeros((1, 100, 80), np.float32))
 
 
+def test_load_model_segments_as_its_mask_spec_says(models):
+    """``load_model``'s keywords become one ``MaskSpec``: the ensemble, test-time augmentation and post-processing
+    the commands use, and nothing else."""
+    from echolite.evaluation.postprocess import PostprocessConfig
+    from echolite.inference import MaskSpec
+
+    raw = PostprocessConfig(largest_component=False, fill_enclosed=False, detach_atrium=False, close_myocardium="off")
+    model = echolite.load_model(
+        str(models / "m.tflite"), tta="zoom", ensemble=[str(models / "m.keras")], postprocess=raw
+    )
+    assert model.masks == MaskSpec(models / "m.tflite", (models / "m.keras",), "zoom", raw)
+    assert echolite.load_model(models / "m.tflite").masks.post == PostprocessConfig()  # the commands' default
+    labels = np.pad(np.pad(np.zeros((1, 1), np.uint8), 2, constant_values=1), 2)  # an LV ring around a hole
+    assert MaskSpec(post=None).postprocessed(labels) is labels  # None: the raw argmax
+    assert MaskSpec().postprocessed(labels)[4, 4] == 1  # the default fills the background the heart encloses
+    with pytest.raises(EcholiteError, match="zoomed"):
+        MaskSpec(models / "m.tflite", tta="zoomed")
+    with pytest.raises(EcholiteError, match="no model to segment with"):
+        MaskSpec(post=None).segmenter()
+
+
 def test_one_version_for_the_package_and_its_metadata():
     from importlib.metadata import version
 

@@ -30,6 +30,7 @@ def world(tmp_path_factory):
     from echolite.config import ModelConfig, TrainConfig
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
+    from echolite.inference import MaskSpec
     from echolite.models.layers import load_saved_model
     from echolite.training.trainer import train
     from echolite.workflows.evaluation import evaluate
@@ -168,7 +169,7 @@ def world(tmp_path_factory):
     (root / "mine").mkdir()  # somebody's folder with a log of their own
     (root / "mine" / "history.csv").write_text("epoch,note\nfirst,my own log\n")
     (root / "pvdir" / "preview.png").mkdir(parents=True)
-    evaluate(root / "run", str(root / "good"), "all", out=root / "report")
+    evaluate(MaskSpec(root / "run"), str(root / "good"), "all", out=root / "report")
     shutil.copytree(root / "report", root / "otherref")  # the same frame names, other reference masks
     summary = json.loads((root / "otherref" / "summary.json").read_text())
     (root / "otherref" / "summary.json").write_text(json.dumps({**summary, "reference_digest": "0" * 24}))

@@ -154,7 +154,7 @@ def _model_and_expert(defective_patient=2):
 
 
 def test_qc_rejects_a_patient_whose_systole_is_not_smaller_than_its_diastole():
-    from echolite.clinical.measure import measure_masks
+    from echolite.workflows.measure import measure_masks
 
     expert, model = _model_and_expert()
     ed, es = 2, 3  # patient 1: its plausible ED and ES masks swapped, so ESV > EDV
@@ -168,8 +168,8 @@ def test_qc_rejects_a_patient_whose_systole_is_not_smaller_than_its_diastole():
 
 
 def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude_it(tmp_path):
-    from echolite.clinical.measure import BLAND_ALTMAN, BLAND_ALTMAN_VS_EXPERT, measure_masks, write_measurements
     from echolite.clinical.volumes import agreement
+    from echolite.workflows.measure import BLAND_ALTMAN, BLAND_ALTMAN_VS_EXPERT, measure_masks, write_measurements
 
     expert, model = _model_and_expert()
     reference = {p: 55.0 + i for i, p in enumerate(sorted(set(expert.patients)))}
@@ -199,7 +199,7 @@ def test_qc_rejects_the_patient_with_a_defective_es_mask_and_its_figures_exclude
 
 
 def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkeypatch):
-    import echolite.clinical.measure as measure_module
+    import echolite.workflows.measure as measure_module
 
     expert, model = _model_and_expert()
     report = measure_module.measure_masks(model, expert, "model", expert.masks)
@@ -219,9 +219,9 @@ def test_a_failed_write_of_measurements_leaves_no_folder_behind(tmp_path, monkey
 
 
 def test_a_cine_frame_failing_qc_is_never_es(tmp_path, monkeypatch):
-    import echolite.clinical.measure
-    from echolite.clinical.measure import measure_cine
     from echolite.data.phantom import make_phantom_cine
+    from echolite.inference import MaskSpec
+    from echolite.workflows.measure import measure_cine
 
     images, masks, _ = make_phantom_cine(frames=8, size=128)
     masks[4, 60:63, 60:63] = 0  # a hole at end-systole (frame 4)
@@ -233,18 +233,18 @@ def test_a_cine_frame_failing_qc_is_never_es(tmp_path, monkeypatch):
         def predict_probabilities(self, batch):
             return one_hot[: len(batch)] if len(batch) < len(masks) else one_hot
 
-    monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
+    monkeypatch.setattr(MaskSpec, "segmenter", lambda masks: Replay())
     np.save(tmp_path / "loop.npy", np.round(images * 255).astype(np.uint8))
     from echolite.evaluation.postprocess import PostprocessConfig
 
-    unfilled = PostprocessConfig(fill_enclosed=False)
+    unfilled = MaskSpec(tmp_path / "m.keras", post=PostprocessConfig(fill_enclosed=False))
     loop = tmp_path / "loop.npy"
-    unchecked = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="off", post=unfilled, fps=30).loop
-    checked = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="camus", post=unfilled, fps=30).loop
+    unchecked = measure_cine(unfilled, loop, spacing_mm=1.2, qc="off", fps=30).loop
+    checked = measure_cine(unfilled, loop, spacing_mm=1.2, qc="camus", fps=30).loop
     assert [(b.ed, b.es) for b in unchecked.analysis.beats] == [(0, 4)] and unchecked.ef is not None
     assert [b.ed for b in checked.analysis.beats] == [0] and checked.analysis.beats[0].es in (3, 5)
     assert checked.analysis.anatomy_passed.tolist() == [t != 4 for t in range(8)] and checked.ef is not None
-    filled = measure_cine(tmp_path / "m.keras", loop, spacing_mm=1.2, qc="camus", fps=30).loop
+    filled = measure_cine(MaskSpec(tmp_path / "m.keras"), loop, spacing_mm=1.2, qc="camus", fps=30).loop
     assert filled.analysis.anatomy_passed.all() and filled.analysis.beats[0].es == 4  # the default fills the hole
 
 
@@ -261,7 +261,7 @@ def test_compare_two_measure_reports_tests_the_patients_errors(tmp_path):
     from click.testing import CliRunner
 
     from echolite.cli.main import main
-    from echolite.clinical.measure import compare_measurements
+    from echolite.workflows.measure import compare_measurements
 
     _measurements_csv(tmp_path / "a", (50.0, 58.0, 30.0, float("nan")))  # errors 10, 8, 10; the last unmeasured
     _measurements_csv(tmp_path / "b", (58.0, 51.0, 38.0, 50.0))  # errors 2, 1, 2, 5
@@ -342,21 +342,21 @@ def test_measure_cuts_the_systolic_masks_unless_told_not_to():
 
 
 def test_measure_takes_the_spacing_a_plain_folder_lacks(tmp_path):
-    from echolite.clinical.measure import measure
     from echolite.data.phantom import make_phantom
     from echolite.data.writers import write_png_export
     from echolite.errors import EcholiteError
+    from echolite.workflows.measure import measure
 
     frames = make_phantom(4, seed=1, size=128)
     write_png_export(frames, tmp_path / "export")
     (tmp_path / "export" / "img").rename(tmp_path / "export" / "images")  # a plain images/ + masks/ folder
     (tmp_path / "export" / "ref").rename(tmp_path / "export" / "masks")
     with pytest.raises(EcholiteError, match="carry no pixel spacing"):
-        measure(None, str(tmp_path / "export"), ground_truth=True)
-    given = measure(None, str(tmp_path / "export"), ground_truth=True, spacing_mm=1.2)
+        measure(None, str(tmp_path / "export"))
+    given = measure(None, str(tmp_path / "export"), spacing_mm=1.2)
     edv = [p.edv_ml for p in given.patients]
     assert all(np.isfinite(edv)) and all(p.edv_ml > p.esv_ml > 0 for p in given.patients)
-    doubled = measure(None, str(tmp_path / "export"), ground_truth=True, spacing_mm=2.4)
+    doubled = measure(None, str(tmp_path / "export"), spacing_mm=2.4)
     assert [p.edv_ml for p in doubled.patients] == pytest.approx([8 * v for v in edv])  # volume scales as length³
     assert [p.ef for p in doubled.patients] == pytest.approx([p.ef for p in given.patients])
 

@@ -131,9 +131,9 @@ def test_every_threshold_is_documented():
 def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monkeypatch):
     import json
 
-    import echolite.clinical.measure
     import echolite_edge.cli as runner_cli
-    from echolite.clinical.measure import measure_cine
+    from echolite.inference import MaskSpec
+    from echolite.workflows.measure import measure_cine
     from echolite_edge.cli import main
     from echolite_edge.segmenter import Segmentation
 
@@ -156,10 +156,9 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
         t = next(frames)
         return Segmentation(name, masks[t], 0.001, 0.002, masks[t], float(0.9 - 0.025))
 
-    monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
-    monkeypatch.setattr(
-        runner_cli, "EdgeSegmenter", lambda *a: type("S", (), {"segment": staticmethod(device_segment)})
-    )
+    monkeypatch.setattr(MaskSpec, "segmenter", lambda masks: Replay())
+    replay = type("Replay", (), {"segment": staticmethod(device_segment)})
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *a: replay)
     np.save(tmp_path / "loop.npy", np.random.default_rng(0).integers(0, 256, masks.shape, dtype=np.uint8))
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     options = ["--cine", "--fps", "40", "--spacing", "1.2"]
@@ -168,7 +167,7 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
         == 0
     )
     device = json.loads((tmp_path / "out" / "results.json").read_text())["cine"]
-    library = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", spacing_mm=1.2, fps=40).loop.as_dict()
+    library = measure_cine(MaskSpec(tmp_path / "m.keras"), tmp_path / "loop.npy", spacing_mm=1.2, fps=40).loop.as_dict()
     assert device["beats"] and device["ef_percent"] is not None
     assert [(b["ed_frame"], b["es_frame"], b["ef_percent"]) for b in device["beats"]] == pytest.approx(
         [(b["ed_frame"], b["es_frame"], b["ef_percent"]) for b in library["beats"]]

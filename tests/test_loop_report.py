@@ -184,8 +184,8 @@ def test_a_dicom_loop_is_named_by_file_and_instance_and_no_identifier_reaches_th
 
 
 def test_measure_sequence_writes_the_same_report(tmp_path, monkeypatch):
-    import echolite.clinical.measure
-    from echolite.clinical.measure import measure_cine
+    from echolite.inference import MaskSpec
+    from echolite.workflows.measure import measure_cine
 
     labels = _beating()
     one_hot = np.eye(4, dtype=np.float32)[labels] * 0.9 + 0.025
@@ -199,9 +199,10 @@ def test_measure_sequence_writes_the_same_report(tmp_path, monkeypatch):
             Replay.given = 0 if Replay.given is None else start + len(batch)
             return one_hot[start : start + len(batch)]
 
-    monkeypatch.setattr(echolite.clinical.measure, "load_segmenter", lambda model, tta="none", ensemble=(): Replay())
+    monkeypatch.setattr(MaskSpec, "segmenter", lambda masks: Replay())
     np.save(tmp_path / "loop.npy", _frames(len(labels)))
-    report = measure_cine(tmp_path / "m.keras", tmp_path / "loop.npy", SPACING_MM, tmp_path / "cine", fps=40)
+    spec = MaskSpec(tmp_path / "m.keras")
+    report = measure_cine(spec, tmp_path / "loop.npy", SPACING_MM, tmp_path / "cine", fps=40)
     cine = report.loop.as_dict()
     text = (tmp_path / "cine" / REPORT).read_text()
     page = _Page(text)

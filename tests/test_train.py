@@ -242,9 +242,44 @@ def test_a_run_keeps_its_data_folder_absolute_and_resumes_where_it_moved(tmp_pat
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["data"] == str(tmp_path / "data")
     (tmp_path / "data").rename(tmp_path / "moved")
     monkeypatch.chdir(tmp_path / "moved")
-    train(TrainConfig(epochs=2, data="."), tmp_path / "run", model_config=tiny_config, resume=True, data_given=True)
+    from echolite.run import RunDir
+    from echolite.workflows.train import plan_training, run_training
+
+    reads, load_config = [], RunDir.load_config
+    monkeypatch.setattr(RunDir, "load_config", lambda run: reads.append(run.path) or load_config(run))
+    given = {"epochs": "--epochs", "data": "--data"}
+    run_training(plan_training("lw-unet", {"epochs": 2, "data": "."}, given, tmp_path / "run", resume=True))
+    assert reads == [tmp_path / "run"]  # the run's config.json, read once for the whole resumed training
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["train"]["data"] == str(tmp_path / "moved") and saved["train"]["epochs"] == 2
+
+
+def test_a_resumed_run_keeps_its_settings_but_the_epochs_and_data_given(tmp_path, tiny_config):
+    from echolite.errors import EcholiteError
+    from echolite.presets import QUICKSTART
+    from echolite.run import RunDir
+    from echolite.workflows.train import plan_training
+
+    saved = TrainConfig(epochs=5, batch_size=16, learning_rate=3e-4, data=str(tmp_path / "data"))
+    split = {"train": ["p1", "p2"], "val": ["p3"], "test": []}
+    (tmp_path / "run").mkdir()
+    RunDir(tmp_path / "run").save_config(tiny_config, saved, split)
+    given = {"preset": "--preset", "epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--lr"}
+    settings = {"epochs": 9, "batch_size": 4, "learning_rate": 1e-2, "data": "phantom"}
+    plan = plan_training("unet1", settings, given, tmp_path / "run", resume=True)
+    assert plan.resume and plan.model == tiny_config and plan.saved.split == split
+    assert plan.train == TrainConfig(epochs=9, batch_size=16, learning_rate=3e-4, data=saved.data)
+    assert plan.ignored == ("--preset", "--batch-size", "--lr")
+    moved = plan_training("lw-unet", {"data": "elsewhere"}, {"data": "--data"}, tmp_path / "run", resume=True)
+    assert moved.train == TrainConfig(epochs=5, batch_size=16, learning_rate=3e-4, data="elsewhere")
+    assert moved.ignored == ()
+    new = plan_training("lw-unet", {"epochs": None, "data": "phantom"}, {}, None)
+    assert not new.resume and new.train.epochs == QUICKSTART["epochs"] and new.out.parent.name == "runs"
+    assert new.out.name.startswith("lw-unet-")
+    with pytest.raises(EcholiteError, match="--resume needs --out"):
+        plan_training("lw-unet", {}, {}, None, resume=True)
+    with pytest.raises(EcholiteError, match="nothing to resume"):
+        plan_training("lw-unet", {}, {}, tmp_path / "new", resume=True)
 
 
 def test_without_validation_patients_the_log_and_curves_say_training_dice(tmp_path, tiny_config, frames):

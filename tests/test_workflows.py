@@ -35,27 +35,32 @@ def run(tmp_path_factory):
 
 
 def test_evaluate_writes_its_report(run, tmp_path):
+    from echolite.inference import MaskSpec
     from echolite.workflows.evaluation import evaluate
 
     seen = []
-    result = evaluate(run, "phantom", "val", out=tmp_path / "eval", progress=lambda step, total: seen.append(total))
+    result = evaluate(
+        MaskSpec(run), "phantom", "val", out=tmp_path / "eval", progress=lambda step, total: seen.append(total)
+    )
     assert result.summary["n_frames"] == len(result.frames) == len(seen) == seen[0]
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["n_frames"] == len(result.frames)
     assert (tmp_path / "eval" / "frames.csv").read_text().count("\n") == len(result.frames) + 1
     assert list((tmp_path / "eval" / "worst").glob("*.png"))
     write_phantom(tmp_path / "truth", count=6, seed=0, size=64)
     frames = tmp_path / "truth"
-    perfect = evaluate(None, str(frames), "all", predictions=frames / "ref", postprocess=False, out=tmp_path / "p")
+    raw = MaskSpec(post=None)
+    perfect = evaluate(raw, str(frames), "all", predictions=frames / "ref", out=tmp_path / "p")
     for structure in ("LV", "MYO", "LA", "EPI"):  # the expert masks scored against themselves
         assert perfect.summary["dice"][structure] == 1.0 and perfect.summary["hd_mm"][structure] == 0.0
     assert perfect.summary["outliers"] == 0 and perfect.summary["missed"] == {"LV": 0, "MYO": 0, "LA": 0, "EPI": 0}
 
 
 def test_compare_two_reports(run, tmp_path):
+    from echolite.inference import MaskSpec
     from echolite.workflows.evaluation import compare, evaluate
 
-    evaluate(run, "phantom", "val", out=tmp_path / "a")
-    evaluate(run, "phantom", "val", postprocess=False, out=tmp_path / "b")
+    evaluate(MaskSpec(run), "phantom", "val", out=tmp_path / "a")
+    evaluate(MaskSpec(run, post=None), "phantom", "val", out=tmp_path / "b")
     result = compare(tmp_path / "a", tmp_path / "b", boxplots=tmp_path / "box.png")
     assert result.n_frames > 0 and {r["structure"] for r in result.rows} == {"LV", "MYO", "LA", "EPI"}
     assert (tmp_path / "box.png").exists() and (tmp_path / "box.csv").read_text().startswith("metric,structure,n,")
@@ -77,13 +82,14 @@ def test_export_then_bench(run):
 
 
 def test_measure_per_patient(run):
-    from echolite.clinical.measure import measure
+    from echolite.inference import MaskSpec
+    from echolite.workflows.measure import measure
 
-    report = measure(run, "phantom", "all", qc="echolite")
+    report = measure(MaskSpec(run), "phantom", "all", qc="echolite")
     figures = report.agreement["vs_expert_masks"]
     assert report.patients and set(figures) == {"edv_ml", "esv_ml", "ef"} and set(figures["ef"]) == {"all", "qc_passed"}
     assert figures["ef"]["qc_passed"]["n"] <= figures["ef"]["all"]["n"] <= len(report.patients)
-    truth = measure(None, "phantom", "all", ground_truth=True)
+    truth = measure(None, "phantom", "all")  # no model: the expert masks
     assert len(truth.patients) == 100  # the phantom's default 200 frames = 100 ED/ES pairs on the 256 grid
     from echolite.clinical.volumes import ejection_fraction
     from echolite.data.phantom import make_phantom
@@ -104,17 +110,19 @@ def test_cross_evaluate(run, tmp_path):
     result = cross_evaluate([run], [("PH", "phantom"), ("OTHER", str(tmp_path / "other"))], split="val", out=tmp_path)
     assert result.rows[0]["trained_on"] == "PH" and 0 <= result.rows[0]["PH_LV"] <= 1
     from echolite.evaluation.postprocess import PostprocessConfig
+    from echolite.inference import MaskSpec
     from echolite.workflows.evaluation import evaluate
 
     paper_post = PostprocessConfig(fill_enclosed=False, close_myocardium="off", detach_atrium=False)
-    own = evaluate(run, str(tmp_path / "other"), "all", postprocess=paper_post, out=tmp_path / "own")
+    own = evaluate(MaskSpec(run, post=paper_post), str(tmp_path / "other"), "all", out=tmp_path / "own")
     assert result.rows[0]["OTHER_LV"] == pytest.approx(own.summary["dice"]["LV"], abs=1e-3)
     table = (tmp_path / "cross_dataset.md").read_text()
     assert "| Trained on | Model | PH LV |" in table and "OTHER LA" in table and "| PH | run |" in table
 
 
 def test_ablate_trains_once_and_writes_tables(tmp_path):
-    from echolite.workflows.ablation import Plan, ablate
+    from echolite.workflows.ablation.plan import Plan
+    from echolite.workflows.ablation.study import ablate
 
     plan = Plan(
         "mini",

@@ -1,2 +1,3 @@
 """Clinical measurements: ``volumes`` (method of disks, EF, agreement), ``quality`` (anatomical QC of the masks),
-``cine`` (ED/ES from a loop), ``reference`` (the data's own EF) and ``measure`` (the workflows)."""
+``cine`` (reading a loop's frames), ``reference`` (the data's own EF). The measure workflows that use them are in
+``echolite.workflows.measure``."""

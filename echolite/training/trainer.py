@@ -26,7 +26,7 @@ from echolite.inference import predict_labels
 from echolite.models import build_unet, inference_model
 from echolite.plots import plot_training_curves
 from echolite.presets import get_preset
-from echolite.run import RunDir
+from echolite.run import RunConfig, RunDir
 from echolite.training.averaging import EpochWeights, average_run, kept_epochs
 from echolite.training.checkpoint import BatchProgress, EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
 from echolite.training.distribute import Placement, patch_symbolic_build, place, worker_scratch
@@ -56,25 +56,23 @@ def train(
     run_dir: Path,
     model_config: ModelConfig | None = None,
     resume: bool = False,
-    epochs_given: bool = True,
     frames: FrameSet | None = None,
     log: Callable[[str], None] | None = None,
-    data_given: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    saved: RunConfig | None = None,
 ) -> TrainResult:
-    """Train (or resume) a run in ``run_dir``. ``model_config`` overrides the preset's architecture (tests use
-    tiny ones); ``frames`` overrides ``config.data``. A resumed run keeps its saved configuration except the
-    epoch budget, which ``config.epochs`` replaces when ``epochs_given``, and the data folder, which
-    ``config.data`` replaces when ``data_given`` (data moved); it trains on its saved patient split. A data folder
-    is saved as an absolute path, so evaluation and resuming work from any directory. ``log`` receives one line
-    per epoch, ``progress(step, steps)`` each training batch."""
+    """Train (or resume) a run in ``run_dir`` with ``config``. ``model_config`` overrides the preset's
+    architecture (tests use tiny ones); ``frames`` overrides ``config.data``. A resumed run continues from its
+    checkpoint with the configs given (what a resumed run keeps of its saved settings is decided by its caller:
+    ``echolite.workflows.train``), on the patient split of ``saved``, the run's saved configuration (None: read
+    from ``run_dir``), whose model the checkpoint must be. A data folder is saved as an absolute path, so
+    evaluation and resuming work from any directory. ``log`` receives one line per epoch, ``progress(step,
+    steps)`` each training batch."""
     started = time.time()
     check_augmentation(config.augment)
     home = RunDir(run_dir)
+    saved = (saved or saved_run_config(home)) if resume else None
     if resume:
-        model_config, config = resumed_configs(
-            home, config.epochs if epochs_given else None, config.data if data_given else None
-        )
         _check_resumable(home)
     config = replace(config, data=_absolute(config.data))
     placement = place(config.strategy, config.batch_size)
@@ -83,7 +81,7 @@ def train(
     run = home if placement.is_chief else RunDir(worker_scratch())  # only the chief writes the run folder
     existed = run.path.exists()
     try:
-        return _train_in(run, home, config, model_config, resume, frames, placement, (log, progress), started)
+        return _train_in(run, home, config, model_config, saved, frames, placement, (log, progress), started)
     except BaseException:
         if not existed and not run.has_checkpoint():  # failed before its first epoch: leave nothing behind
             shutil.rmtree(run.path, ignore_errors=True)
@@ -98,7 +96,7 @@ def _train_in(
     home: RunDir,
     config: TrainConfig,
     model_config: ModelConfig | None,
-    resume: bool,
+    saved: RunConfig | None,
     frames: FrameSet | None,
     placement: Placement,
     report: tuple,
@@ -111,14 +109,14 @@ def _train_in(
         else load_data(config.data, model_config.input_size, config.phantom_frames, config.seed, config.skip_bad)
     )
     frames = data.frames
-    split = _saved_split(home, frames, config.data) if resume else choose_split(data, config)
+    split = choose_split(data, config) if saved is None else _saved_split(saved.split, frames, config.data)
     train_frames, val_frames = frames.for_patients(split["train"]), frames.for_patients(split["val"])
     keras.utils.set_random_seed(config.seed)
-    state = load_state(home) if resume else None
+    state = None if saved is None else load_state(home)
     with placement.strategy.scope():
         model = _load_checkpoint(home.last_model) if state else compiled_model(model_config, config)
     if state:
-        _check_checkpoint_matches(model, model_config, home)
+        _check_checkpoint_matches(model, saved.model, home)
         _check_best_model(home, state)
     _history_rows(run.history)  # a damaged history stops the run before anything is written
     _create_run_dir(run)  # only now that the data, the split and any checkpoint are known to be good
@@ -248,13 +246,11 @@ def _create_run_dir(run: RunDir) -> None:
         raise EcholiteError(f"{run.path}: cannot write the run folder ({exc.strerror or exc})") from None
 
 
-def resumed_configs(run: RunDir, epochs: int | None, data: str | None = None) -> tuple[ModelConfig, TrainConfig]:
-    """The configs a resumed run trains with: its saved ones, with ``epochs`` as the new budget and ``data`` as
-    the data folder when given."""
+def saved_run_config(run: RunDir) -> RunConfig:
+    """The configs and split ``run`` saved, which a resumed run continues from."""
     if not run.is_run():
         raise EcholiteError(f"{run.path}: nothing to resume (no {run.CONFIG}); drop --resume to start a new run")
-    saved = run.load_config()
-    return saved.model, replace(saved.train, epochs=epochs or saved.train.epochs, data=data or saved.train.data)
+    return run.load_config()
 
 
 def _check_resumable(run: RunDir) -> None:
@@ -276,9 +272,8 @@ def _absolute(data: str) -> str:
     return data if data == "phantom" or not Path(data).exists() else os.path.abspath(data)
 
 
-def _saved_split(run: RunDir, frames: FrameSet, data: str) -> dict[str, list[str]]:
+def _saved_split(split: dict[str, list[str]], frames: FrameSet, data: str) -> dict[str, list[str]]:
     """The split a run was trained with, all of whose patients ``data`` must still hold."""
-    split = run.load_config().split
     present = set(frames.patients)
     missing = [p for patients in split.values() for p in patients if p not in present]
     if missing:

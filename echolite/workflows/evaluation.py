@@ -35,7 +35,7 @@ from echolite.evaluation.scoring import (
     write_frame_csv,
 )
 from echolite.evaluation.stats import Comparison, paired_tests, shared_missed_distance
-from echolite.inference import is_model, load_segmenter, read_predictions
+from echolite.inference import MaskSpec, is_model, read_predictions
 from echolite.run import RunDir, check_report_folder
 from echolite_edge.files import owner_of, write_atomically
 from echolite_edge.postprocess import CLOSE_DEFAULT
@@ -56,36 +56,32 @@ class Evaluation:
 
 
 def evaluate(
-    model: Path | None,
+    masks: MaskSpec,
     data: str,
     split: str = "test",
     predictions: Path | None = None,
-    postprocess: bool | PostprocessConfig | None = True,
     out: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     missed_distance: str = "nan",
-    tta: str = "none",
-    ensemble: tuple[Path, ...] = (),
 ) -> Evaluation:
-    """Score ``model`` (run folder, ``.keras`` or ``.tflite``) or the masks in ``predictions`` on a split of
-    ``data`` and write the report folder to ``out`` (default: ``default_report_folder``). ``progress(step,
-    total)`` is called per frame scored. ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan``
-    (left out of the means) or ``diagonal`` (the image diagonal). ``postprocess``: True for the default
-    ``PostprocessConfig``, False or None for the raw argmax, or a ``PostprocessConfig``. ``tta``: the model's
-    test-time augmentation (``echolite_edge.tta.TTA_MODES``); ``ensemble``: more models averaged with it."""
-    if (model is None) == (predictions is None):
+    """Score the masks of ``masks.model`` (run folder, ``.keras`` or ``.tflite``, with the ensemble and test-time
+    augmentation ``masks`` gives) or, where ``masks.model`` is None, the masks in ``predictions``, on a split of
+    ``data``, post-processed by ``masks.post`` (None: the raw argmax), and write the report folder to ``out``
+    (default: ``default_report_folder``). ``progress(step, total)`` is called per frame scored.
+    ``missed_distance``: Hausdorff and MAD of a missed structure, ``nan`` (left out of the means) or ``diagonal``
+    (the image diagonal)."""
+    if (masks.model is None) == (predictions is None):
         raise EcholiteError("give either a model or a folder of predicted masks")
-    if predictions is not None and (tta != "none" or ensemble):
+    if predictions is not None and masks.needs_model:
         raise EcholiteError("test-time augmentation and ensembles need a model, not a folder of predicted masks")
-    post = PostprocessConfig() if postprocess is True else (postprocess or None)
-    if out is None:
-        out = default_report_folder(model or predictions, split, post, tta, len(ensemble))
-    out = Path(out)
+    out = Path(out if out is not None else default_report_folder(masks.model or predictions, split, masks))
     check_report_folder(out, "the report", FRAMES_CSV)
-    frames, labels = _predicted(model, predictions, data, split, tta, ensemble)
+    frames, labels = _predicted(masks, predictions, data, split)
     tick = (lambda step: progress(step, len(frames))) if progress else None
-    scores = score_frames(labels, frames, post, progress=tick, missed_distance=missed_distance)
-    result = Evaluation(scores, {**summarize(scores), **scored_against(frames)}, frames, labels, post is not None, out)
+    scores = score_frames(labels, frames, masks.post, progress=tick, missed_distance=missed_distance)
+    result = Evaluation(
+        scores, {**summarize(scores), **scored_against(frames)}, frames, labels, masks.post is not None, out
+    )
     write_report(out, result)
     return result
 
@@ -99,19 +95,13 @@ def scored_against(frames: FrameSet) -> dict:
     return {"grid": int(frames.masks.shape[1]), "reference_digest": digest.hexdigest()[:24]}
 
 
-def default_report_folder(
-    source: Path,
-    split: str,
-    post: PostprocessConfig | None = PostprocessConfig(),
-    tta: str = "none",
-    more_models: int = 0,
-) -> Path:
+def default_report_folder(source: Path, split: str, masks: MaskSpec = MaskSpec()) -> Path:
     """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
     ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
     without post-processing, ``-unfilled`` without filling the enclosed background, ``-close-MODE`` with a
     myocardium closing other than the default, ``-attached`` without detaching the myocardium from the atrium;
-    ``-ensembleN`` for the model and ``more_models`` others averaged)."""
-    source = Path(source)
+    ``-ensembleN`` for ``masks.model`` and its ensemble of N - 1 others averaged)."""
+    source, post, tta, more_models = Path(source), masks.post, masks.tta, len(masks.ensemble)
     steps = ("" if not more_models else f"-ensemble{more_models + 1}") + ("" if tta == "none" else f"-tta-{tta}")
     if post is None:
         steps += "-raw"
@@ -125,14 +115,12 @@ def default_report_folder(
     return source.parent / f"{stem}-{name}"
 
 
-def _predicted(
-    model: Path | None, predictions: Path | None, data: str, split: str, tta: str, ensemble: tuple[Path, ...] = ()
-) -> tuple[FrameSet, np.ndarray]:
+def _predicted(masks: MaskSpec, predictions: Path | None, data: str, split: str) -> tuple[FrameSet, np.ndarray]:
     if predictions is not None:
         frames = frames_for_split(data, split, None, GRID).frames
         return frames, read_predictions(predictions, frames)
-    segmenter = load_segmenter(model, tta, ensemble)
-    frames = frames_for_split(data, split, RunDir.of(model), segmenter.input_size).frames
+    segmenter = masks.segmenter()
+    frames = frames_for_split(data, split, RunDir.of(masks.model), segmenter.input_size).frames
     return frames, segmenter.predict_labels(frames.images)
 
 
@@ -200,7 +188,7 @@ def compare(
     """Paired Wilcoxon tests per structure and metric between A and B on the same frames, Holm-corrected across
     the tests run. A and B: ``evaluate`` report folders, or models / folders of predicted masks scored here on
     ``data``. ``metrics`` and ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default:
-    all). Two ``measure`` report folders are compared by ``clinical.measure.compare_measurements``. ``boxplots``:
+    all). Two ``measure`` report folders are compared by ``workflows.measure.compare_measurements``. ``boxplots``:
     the figure to write (None: none; see ``default_comparison_figure``), with the table beside it as CSV (same
     name, ``.csv``)."""
     for side in (a, b):
@@ -335,15 +323,15 @@ def _check_same_references(a: Path, b: Path, scores: list[list[FrameScore]]) -> 
 
 
 def _score_pair(a: Path, b: Path, data: str, split: str, postprocess: bool) -> list[list[FrameScore]]:
-    segmenters = [load_segmenter(m) if is_model(m) else None for m in (a, b)]
+    sides = [MaskSpec(m if is_model(m) else None, post=PostprocessConfig() if postprocess else None) for m in (a, b)]
+    segmenters = [None if side.model is None else side.segmenter() for side in sides]
     sizes = {s.input_size for s in segmenters if s is not None} or {GRID}
     if len(sizes) > 1:
         raise EcholiteError(f"the two models take different input sizes {sorted(sizes)}; compare models of one size")
     frames = frames_for_split(data, split, RunDir.of(a), sizes.pop()).frames
-    post = PostprocessConfig() if postprocess else None
     return [
         score_frames(
-            read_predictions(source, frames) if seg is None else seg.predict_labels(frames.images), frames, post
+            read_predictions(source, frames) if seg is None else seg.predict_labels(frames.images), frames, side.post
         )
-        for source, seg in zip((a, b), segmenters)
+        for source, side, seg in zip((a, b), sides, segmenters)
     ]

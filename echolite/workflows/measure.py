@@ -29,9 +29,8 @@ from echolite.clinical.volumes import PatientMeasure, agreement, measure_patient
 from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.anatomy import check_anatomy
-from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.evaluation.stats import Comparison, paired_summary, with_holm
-from echolite.inference import load_segmenter
+from echolite.inference import MaskSpec
 from echolite.run import RunDir, check_report_folder
 from echolite_edge.loop import LoopReport, measure_loop
 from echolite_edge.loop_qc import lv_softmax_margin
@@ -104,44 +103,37 @@ class MeasureReport:
 
 
 def measure(
-    model: Path | None,
+    masks: MaskSpec | None,
     data: str,
     split: str = "all",
-    ground_truth: bool = False,
     out: Path | None = None,
     qc: str = QC_DEFAULT,
     split_file: str | None = None,
-    post: PostprocessConfig = PostprocessConfig(),
-    tta: str = "none",
-    ensemble: tuple[Path, ...] = (),
     mitral_cut: bool = True,
     spacing_mm: float | None = None,
 ) -> MeasureReport:
-    """Volumes and EF per patient from ``model``'s masks (averaged with the models of ``ensemble``, after the
-    test-time augmentation ``tta``, post-processed by ``post``), or from the ground truth, on a split of ``data``
-    (``split_file``: a YAML/JSON patient split instead of the run's or the data's), with their agreement (see
-    ``measure_masks``, which also says what ``mitral_cut`` does). ``spacing_mm``: the square pixel size of the
-    original frames where the data carries none. With ``out``: ``measurements.csv`` and the Bland–Altman plots."""
+    """Volumes and EF per patient from the masks ``masks`` says (its model, ensemble, test-time augmentation and
+    post-processing), or from the ground truth where ``masks`` is None, on a split of ``data`` (``split_file``: a
+    YAML/JSON patient split instead of the run's or the data's), with their agreement (see ``measure_masks``,
+    which also says what ``mitral_cut`` does). ``spacing_mm``: the square pixel size of the original frames where
+    the data carries none. With ``out``: ``measurements.csv`` and the Bland–Altman plots."""
     check_qc(qc)
     check_spacing(spacing_mm)
     if out is not None:
         check_report_folder(out, "the measurements", MEASUREMENTS_CSV)
-    if (model is None) != ground_truth:
-        raise EcholiteError("give either a model or ground_truth=True")
-    if model is not None:
-        segmenter = load_segmenter(model, tta, ensemble)
-        loaded = frames_for_split(data, split, RunDir.of(model), segmenter.input_size, split_file)
-        masks = postprocess(segmenter.predict_labels(loaded.frames.images), post)
+    if masks is not None:
+        segmenter = masks.segmenter()
+        loaded = frames_for_split(data, split, RunDir.of(masks.model), segmenter.input_size, split_file)
+        labels = masks.postprocessed(segmenter.predict_labels(loaded.frames.images))
     else:
         loaded = frames_for_split(data, split, None, GRID, split_file)
-        masks = loaded.frames.masks
+        labels = loaded.frames.masks
     _fill_spacing(loaded.frames, spacing_mm, data)
-    expert = None if ground_truth else loaded.frames.masks
     report = measure_masks(
-        masks,
+        labels,
         loaded.frames,
-        GROUND_TRUTH if ground_truth else str(model),
-        expert,
+        GROUND_TRUTH if masks is None else str(masks.model),
+        None if masks is None else loaded.frames.masks,
         reference_ef(loaded.info),
         qc,
         mitral_cut,
@@ -238,7 +230,7 @@ def write_measurements(report: MeasureReport, out: Path) -> list[Path]:
 
 
 def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
-    from echolite.plots import save_bland_altman
+    from echolite.plots import save_bland_altman  # matplotlib on use: only a written figure needs it
 
     rows = report.patient_rows()
     with open(out / MEASUREMENTS_CSV, "w", newline="", encoding="utf-8") as f:
@@ -382,19 +374,16 @@ class CineReport:
 
 
 def measure_cine(
-    model: Path,
+    masks: MaskSpec,
     sequence: Path,
     spacing_mm: float | None = None,
     out: Path | None = None,
     qc: str = QC_DEFAULT,
-    post: PostprocessConfig = PostprocessConfig(),
-    tta: str = "none",
-    ensemble: tuple[Path, ...] = (),
     mitral_cut: bool = True,
     fps: float | None = None,
 ) -> CineReport:
-    """Segment every frame of a cine loop (the models of ``ensemble`` averaged with ``model``, test-time
-    augmentation ``tta``, post-processing ``post``) and analyse it as the device runner does
+    """Segment every frame of a cine loop as ``masks`` says (its model, ensemble, test-time augmentation and
+    post-processing) and analyse it as the device runner does
     (``echolite_edge.loop.measure_loop``): beats found from the LV area curve and ``fps`` (the loop's frame rate;
     None: the file's, else unknown), ED and ES per beat (the ES cut at the ED mitral plane with ``mitral_cut``),
     EF per beat and their mean, given only when the loop passes the loop QC. With ``qc`` a criteria set, every
@@ -407,20 +396,20 @@ def measure_cine(
     if out is not None:
         check_report_folder(out, "the cine measurements", LV_AREA)
 
-    segmenter = load_segmenter(model, tta, ensemble)
+    segmenter = masks.segmenter()
     loop = read_sequence(sequence, segmenter.input_size, spacing_mm)
     if fps is not None and loop.fps is not None:
         raise EcholiteError(f"{sequence}: --fps: the loop carries its own frame rate; leave the option out")
-    masks, confidence, rate = _segment_loop(segmenter, loop.images, post, tta)
-    failures = None if qc == QC_OFF else [[k for k, bad in check_anatomy(mask, qc).items() if bad] for mask in masks]
+    labels, confidence, rate = _segment_loop(segmenter, loop.images, masks)
+    failures = None if qc == QC_OFF else [[k for k, bad in check_anatomy(mask, qc).items() if bad] for mask in labels]
     verdicts = None if failures is None else [not failed for failed in failures]
     spacing = tuple(loop.spacing_mm) if np.isfinite(loop.spacing_mm).all() else None
     try:
-        report = measure_loop(masks, fps or loop.fps, spacing, mitral_cut, verdicts, confidence, None, loop.pixel)
+        report = measure_loop(labels, fps or loop.fps, spacing, mitral_cut, verdicts, confidence, None, loop.pixel)
     except ValueError as exc:
         raise EcholiteError(f"{sequence}: {exc}") from None
     if out is not None:
-        from echolite.plots import save_area_curve
+        from echolite.plots import save_area_curve  # matplotlib on use: only a written figure needs it
 
         beats = report.analysis.beats
         save_area_curve(
@@ -430,22 +419,22 @@ def measure_cine(
             Path(out) / LV_AREA,
             "mm²" if spacing else "pixels",
         )
-        _write_cine_report(Path(out), report, loop, masks, model, failures, spacing_mm)
-    return CineReport(Path(sequence), len(masks), rate, report, qc, loop.fps, loop.fps_from, loop.notes)
+        _write_cine_report(Path(out), report, loop, labels, masks.model, failures, spacing_mm)
+    return CineReport(Path(sequence), len(labels), rate, report, qc, loop.fps, loop.fps_from, loop.notes)
 
 
-def _write_cine_report(out: Path, report: LoopReport, loop, masks, model: Path, failures, spacing_mm) -> Path:
+def _write_cine_report(out: Path, report: LoopReport, loop, labels, model: Path, failures, spacing_mm) -> Path:
     """``report.html`` beside ``lv_area.png``: the device's page (``echolite_edge.loop_report``) of this loop, its
     frames shown at their own aspect ratio from the model grid."""
 
     cine = report.as_dict()
     grid = loop.images.shape[1:]
     shape = (round(grid[0] * loop.pixel[0]), round(grid[1] * loop.pixel[1]))  # the frame as acquired
-    frames = {i: ShownFrame(loop.images[i], masks[i], shape) for i in shown_frame_indices(cine)}
+    frames = {i: ShownFrame(loop.images[i], labels[i], shape) for i in shown_frame_indices(cine)}
     spacing = tuple(s / p for s, p in zip(loop.spacing_mm, loop.pixel)) if np.isfinite(loop.spacing_mm).all() else None
     source = {
         "name": loop.name,
-        "frames": len(masks),
+        "frames": len(labels),
         "size": list(shape),
         "fps_from": loop.fps_from or ("--fps" if report.analysis.fps else None),
         "spacing_mm": list(spacing) if spacing else None,
@@ -457,18 +446,18 @@ def _write_cine_report(out: Path, report: LoopReport, loop, masks, model: Path, 
     return write_report(out / REPORT, render_report(cine, frames, source, about_model, failures))
 
 
-def _segment_loop(segmenter, images: np.ndarray, post: PostprocessConfig, tta: str, chunk: int = 16):
+def _segment_loop(segmenter, images: np.ndarray, masks: MaskSpec, chunk: int = 16):
     """Post-processed labels, each frame's LV confidence (``loop_qc.lv_softmax_margin``) and the frames per
-    second, from the class probabilities (mean over the views of ``tta``), a chunk of frames at a time."""
+    second, from the class probabilities (mean over the views of ``masks.tta``), a chunk of frames at a time."""
 
     def probabilities(batch):
-        return tta_probabilities(batch, segmenter.predict_probabilities, tta)
+        return tta_probabilities(batch, segmenter.predict_probabilities, masks.tta)
 
     probabilities(images[:9])  # warm-up (a full batch of 8 and a rest)
-    start, masks, confidence = time.perf_counter(), [], []
+    start, chunks, confidence = time.perf_counter(), [], []
     for first in range(0, len(images), chunk):
         probs = probabilities(images[first : first + chunk])
-        labels = postprocess(np.argmax(probs, axis=-1).astype(np.uint8), post)
-        masks.append(labels)
+        labels = masks.postprocessed(np.argmax(probs, axis=-1).astype(np.uint8))
+        chunks.append(labels)
         confidence += [lv_softmax_margin(p, m, logits=False) for p, m in zip(probs, labels)]
-    return np.concatenate(masks), confidence, len(images) / (time.perf_counter() - start)
+    return np.concatenate(chunks), confidence, len(images) / (time.perf_counter() - start)

@@ -1,0 +1,78 @@
+"""The train workflow: what a ``train`` call trains, decided once (``plan_training``), then trained
+(``run_training``). A new run takes its preset, the quickstart values on the phantom, and the settings given; a
+resumed run keeps what it saved, taking from the settings given only a new epoch budget and the data folder where
+it has moved, and says which of the others it ignores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from echolite.config import ModelConfig, TrainConfig
+from echolite.errors import EcholiteError
+from echolite.presets import resolve_configs
+from echolite.run import RunConfig, RunDir
+from echolite.training.trainer import TrainResult, saved_run_config, train
+
+RESUME_TAKES = ("epochs", "data")
+"""The settings a resumed run takes when given: a new epoch budget, and its data folder where it has moved (the
+data must still hold the run's patients). Anything else would change the run halfway: the saved value stays."""
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    model: ModelConfig
+    train: TrainConfig
+    out: Path
+    saved: RunConfig | None = None  # the resumed run's saved configs and split; None: a new run
+    ignored: tuple[str, ...] = ()  # the options given that a resumed run ignores, as the user typed them
+
+    @property
+    def resume(self) -> bool:
+        return self.saved is not None
+
+
+def plan_training(
+    preset: str, settings: Mapping[str, Any], given: Mapping[str, str], out: Path | None = None, resume: bool = False
+) -> TrainPlan:
+    """The configs a ``train`` call trains with. ``settings``: ``resolve_configs``'s overrides (None: not given;
+    ``data`` defaults to the phantom, which brings the quickstart values); ``given``: the settings the user gave
+    (``preset`` among them), each with the option that gave it (``{"learning_rate": "--lr"}``), to say which a
+    resumed run ignores. ``out``: the run folder (default ``runs/PRESET-TIMESTAMP``); ``resume``: continue the run
+    in ``out``, whose ``config.json`` is read here, once."""
+    if resume and out is None:
+        raise EcholiteError("--resume needs --out RUN_DIR (the run to continue)")
+    data = settings.get("data") or TrainConfig().data
+    model, config = resolve_configs(preset, quickstart=data == "phantom", **{**settings, "data": data})
+    out = Path(out) if out is not None else Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
+    if not resume:
+        return TrainPlan(model, config, out)
+    saved = saved_run_config(RunDir(out))
+    kept = replace(
+        saved.train,
+        epochs=config.epochs if "epochs" in given else saved.train.epochs,
+        data=config.data if "data" in given else saved.train.data,
+    )
+    ignored = tuple(option for name, option in given.items() if name not in RESUME_TAKES)
+    return TrainPlan(saved.model, kept, out, saved, ignored)
+
+
+def run_training(
+    plan: TrainPlan,
+    log: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Train (or resume) as ``plan`` says; ``log`` receives one line per epoch, ``progress(step, steps)`` each
+    training batch."""
+    return train(
+        plan.train,
+        plan.out,
+        model_config=plan.model,
+        resume=plan.resume,
+        log=log,
+        progress=progress,
+        saved=plan.saved,
+    )
