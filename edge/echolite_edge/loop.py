@@ -33,6 +33,7 @@ from echolite_edge.clinical import (
 )
 from echolite_edge.labels import LV
 from echolite_edge.loop_qc import CheckResult, check_loop, limit
+from echolite_edge.words import counted
 
 
 @dataclass
@@ -376,7 +377,7 @@ class LoopReport:
                 if lengths
                 else "frame rate unknown"
             )
-        head = f"cine: {len(a.measured_beats)} beat(s) (ED->ES frames {beats}), {rate}"
+        head = f"cine: {counted(len(a.measured_beats), 'beat')} (ED->ES frames {beats}), {rate}"
         if self.ef is None:
             return f"{head}; no EF: {self.withheld}"
         unit = "mL" if a.spacing else "pixel units (pass --spacing for mL)"

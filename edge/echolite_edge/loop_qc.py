@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from echolite_edge.labels import LV
+from echolite_edge.words import counted
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ def _rhythm_value(analysis) -> str:
         parts.append("heart rate " + ", ".join(f"{60 * analysis.fps / n:.0f}" for n in lengths) + " /min")
     elif lengths:
         parts.append("beats of " + ", ".join(map(str, lengths)) + " frames")
-    parts.append(f"{len(analysis.beats)} beat(s) found")
+    parts.append(f"{counted(len(analysis.beats), 'beat')} found")
     return "; ".join(parts)
 
 
