@@ -253,36 +253,7 @@ def _positive_float(text: str) -> float:
 
 
 def _run(args) -> int:
-
-    if args.spacing is not None and not args.cine:
-        raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
-    if args.fps is not None and not args.cine:
-        raise ValueError("--fps: the frame rate is for the beats of a --cine loop; add --cine or leave it out")
-    for path in (args.model, args.input):
-        if not path.exists():
-            raise ValueError(f"{path}: not found")
-    check_output_folder(args.out)
-    if args.input.is_dir() and args.out.resolve() == args.input.resolve():
-        raise ValueError(
-            f"{args.out}: the input folder; write the masks elsewhere (a later run would read them as frames)"
-        )
-    if args.out.is_dir() and any(args.out.iterdir()) and not (args.out / RESULTS).is_file():
-        raise ValueError(
-            f"{args.out}: holds other files; write the masks to a new or empty folder (an earlier "
-            "output of echolite-edge run is replaced whole)"
-        )
-    files = frame_files(args.input)
-    if not files:
-        raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF, .npy, DICOM or video)")
-    by_stem = {}  # outputs are named by frame: a clash known from the names alone is refused before any work
-    for path in files:
-        stem = output_stem(path)
-        if stem in by_stem:
-            raise ValueError(
-                f"{path}: gives a frame named {stem!r}, as {by_stem[stem].name} does; "
-                "rename one (the masks are named by frame)"
-            )
-        by_stem[stem] = path
+    files = _input_files(args)
     segmenter = EdgeSegmenter(
         args.model,
         args.threads,
@@ -332,6 +303,42 @@ def _run(args) -> int:
         for line in cine_lines:
             print(line)
     return 0
+
+
+def _input_files(args) -> list[Path]:
+    """The files ``run`` will segment, after every check that needs no model: the options agree, the paths
+    exist, --out can take the outputs and is neither the input nor another command's folder, and no two files
+    would give masks of one name."""
+    if args.spacing is not None and not args.cine:
+        raise ValueError("--spacing: the pixel size is for the volumes of a --cine loop; add --cine or leave it out")
+    if args.fps is not None and not args.cine:
+        raise ValueError("--fps: the frame rate is for the beats of a --cine loop; add --cine or leave it out")
+    for path in (args.model, args.input):
+        if not path.exists():
+            raise ValueError(f"{path}: not found")
+    check_output_folder(args.out)
+    if args.input.is_dir() and args.out.resolve() == args.input.resolve():
+        raise ValueError(
+            f"{args.out}: the input folder; write the masks elsewhere (a later run would read them as frames)"
+        )
+    if args.out.is_dir() and any(args.out.iterdir()) and not (args.out / RESULTS).is_file():
+        raise ValueError(
+            f"{args.out}: holds other files; write the masks to a new or empty folder (an earlier "
+            "output of echolite-edge run is replaced whole)"
+        )
+    files = frame_files(args.input)
+    if not files:
+        raise ValueError(f"{args.input}: no frames found (PNG/JPEG/BMP/TIFF, .npy, DICOM or video)")
+    by_stem = {}  # outputs are named by frame: a clash known from the names alone is refused before any work
+    for path in files:
+        stem = output_stem(path)
+        if stem in by_stem:
+            raise ValueError(
+                f"{path}: gives a frame named {stem!r}, as {by_stem[stem].name} does; "
+                "rename one (the masks are named by frame)"
+            )
+        by_stem[stem] = path
+    return files
 
 
 def _segment_files(files, segmenter, partial: Path, args):
