@@ -53,7 +53,7 @@ class EcholiteGroup(click.Group):
 
 @click.group(cls=EcholiteGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="echolite")
-@click.option("--verbose", is_flag=True, help="Show TensorFlow's start-up and converter messages.")
+@click.option("--verbose", is_flag=True, help="Show the messages of TensorFlow, the TFLite converter and interpreter.")
 @click.pass_context
 def main(ctx, verbose) -> None:
     """Lightweight cardiac ultrasound segmentation (LV, myocardium, left atrium) in Keras 3."""

@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="Segment frames and write mask and overlay PNGs, with quality control.",
         description="Segment frames and write mask and overlay PNGs; check every mask against the anatomical "
-        "criteria; with --cine, ED, ES and the ejection fraction of a loop.",
+        "criteria; with --cine, the loop's beats, ED and ES and ejection fraction, and a report page.",
     )
     run.add_argument(
         "model", type=Path, metavar="MODEL", help="An exported .tflite (its .json metadata beside it too)."
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         required=True,
         metavar="DIR",
-        help="Folder for <name>_mask.png, <name>_overlay.png and results.json.",
+        help="Folder for <name>_mask.png, <name>_overlay.png, results.json and, with --cine, report.html.",
     )
     run.add_argument("--threads", type=_positive, default=2, metavar="N", help="Interpreter threads. [default: 2]")
     run.add_argument("--skip-bad", action="store_true", help="Skip unreadable frames (listed) instead of stopping.")
