@@ -403,45 +403,37 @@ def shape_problem(mask: np.ndarray, axis, pixel: tuple[float, float]) -> str:
 
 
 def check_ef_range(analysis) -> CheckResult:
-    name = "EF range"
-    low, high = limit("ejection_fraction")
-    threshold = f"{low:.0f}-{high:.0f} % per beat"
     if not analysis.measured_beats:
-        return CheckResult(name, None, "no beat measured", "", threshold)
-    efs = [b.ef for b in analysis.measured_beats]
-    value = "EF " + ", ".join(f"{ef:.0f}" for ef in efs) + " %"
-    outside = [ef for ef in efs if not low <= ef <= high]
-    if outside:
-        return CheckResult(
-            name,
-            False,
-            f"EF {', '.join(f'{ef:.0f}' for ef in outside)} % outside the physiological {low:.0f}-{high:.0f} %",
-            value,
-            threshold,
-        )
-    return CheckResult(name, True, "", value, threshold)
+        return CheckResult("EF range", None, "no beat measured", "", _range_text("ejection_fraction", "", "%"))
+    return _per_beat_range("EF range", [b.ef for b in analysis.measured_beats], "ejection_fraction", "EF", "%", "")
 
 
 def check_volume_range(analysis) -> CheckResult:
-    name = "volume range"
-    low, high = limit("end_diastolic_volume")
-    threshold = f"EDV {low:.0f}-{high:.0f} mL per beat"
+    threshold = _range_text("end_diastolic_volume", "EDV ", "mL")
     if analysis.spacing is None:
-        return CheckResult(name, None, "pixel size unknown: volumes in pixel units", "", threshold)
+        return CheckResult("volume range", None, "pixel size unknown: volumes in pixel units", "", threshold)
     if not analysis.measured_beats:
-        return CheckResult(name, None, "no beat measured", "", threshold)
+        return CheckResult("volume range", None, "no beat measured", "", threshold)
     edvs = [b.edv for b in analysis.measured_beats]
-    value = "EDV " + ", ".join(f"{v:.0f}" for v in edvs) + " mL"
-    outside = [v for v in edvs if not low <= v <= high]
-    if outside:
-        return CheckResult(
-            name,
-            False,
-            f"EDV {', '.join(f'{v:.0f}' for v in outside)} mL outside {low:.0f}-{high:.0f} mL (check the pixel size)",
-            value,
-            threshold,
-        )
-    return CheckResult(name, True, "", value, threshold)
+    return _per_beat_range("volume range", edvs, "end_diastolic_volume", "EDV", "mL", " (check the pixel size)")
+
+
+def _range_text(threshold: str, prefix: str, unit: str) -> str:
+    low, high = limit(threshold)
+    return f"{prefix}{low:.0f}-{high:.0f} {unit} per beat"
+
+
+def _per_beat_range(name: str, values: list[float], threshold: str, what: str, unit: str, hint: str) -> CheckResult:
+    """Passes when every beat's value lies in the threshold's (low, high) range; else names the values outside."""
+    low, high = limit(threshold)
+    shown = _range_text(threshold, f"{what} " if what != "EF" else "", unit)
+    value = f"{what} " + ", ".join(f"{v:.0f}" for v in values) + f" {unit}"
+    outside = [v for v in values if not low <= v <= high]
+    if not outside:
+        return CheckResult(name, True, "", value, shown)
+    kind = "the physiological " if what == "EF" else ""
+    reason = f"{what} {', '.join(f'{v:.0f}' for v in outside)} {unit} outside {kind}{low:.0f}-{high:.0f} {unit}{hint}"
+    return CheckResult(name, False, reason, value, shown)
 
 
 def check_beat_agreement(analysis) -> CheckResult:
