@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import zlib
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 from PIL import Image
@@ -67,25 +68,26 @@ def _speckle(image, mask, rng):
     return speckle(image, rng), mask
 
 
-SHIFTS = {
+_TRANSFORMS = {
     "wide-80": _field_of_view(WIDE_80),
     "wide-60": _field_of_view(WIDE_60),
     "low-res": _low_resolution,
     "gain": _gain,
     "speckle": _speckle,
 }
-"""Shift name → transform of one (image, mask, rng); the names of the benchmark, in its order."""
+"""Shift name → transform of one (image, mask, rng)."""
 COMBINED = ("wide-80", "gain", "speckle", "low-res")
 """The shifts of ``combined``, applied in this order (the codec last, as a recording is compressed last)."""
 
 
 def _combined(image, mask, rng):
     for name in COMBINED:
-        image, mask = SHIFTS[name](image, mask, rng)
+        image, mask = _TRANSFORMS[name](image, mask, rng)
     return image, mask
 
 
-SHIFTS["combined"] = _combined
+SHIFTS = MappingProxyType({**_TRANSFORMS, "combined": _combined})
+"""Every shift of the benchmark, in its order; read-only, so no caller changes what a name means."""
 SHIFT_NAMES = tuple(SHIFTS)
 
 
