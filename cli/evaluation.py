@@ -11,6 +11,7 @@ from echolite.cli.common import column9, given_on_command_line, mask_options, pr
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
+from echolite.evaluation.shifts import SHIFT_NAMES
 from echolite_edge.postprocess import CLOSE_DEFAULT
 from echolite_edge.words import counted
 
@@ -50,6 +51,14 @@ MISSED_WORDS = {
     help="Report folder: frames.csv, summary.json, worst-frame overlays [default: RUN/evaluation-SPLIT, "
     "or beside the model file].",
 )
+@click.option(
+    "--shift",
+    "shifts",
+    multiple=True,
+    type=click.Choice([*SHIFT_NAMES, "all"]),
+    help="Score MODEL also under this scanner shift (repeatable; all: every one): Dice per structure beside the "
+    "unshifted score, written to shifts.csv and shifts.md [default: RUN/evaluation-SPLIT-shifts].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def evaluate(
     model,
@@ -60,6 +69,7 @@ def evaluate(
     masks,
     missed_distance,
     out,
+    shifts,
     as_json,
 ):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
@@ -71,6 +81,9 @@ def evaluate(
         raise EcholiteError("give either MODEL or --predictions DIR")
     if no_postprocess and given_on_command_line("close_myocardium"):
         raise EcholiteError("--close-myocardium is a post-processing step: leave out --no-postprocess")
+    if shifts:
+        _shift_benchmark(masks, data_path, split, shifts, out, as_json)
+        return
     with progress_bar("scoring") as progress:
         result = run_evaluation(masks, data_path, split, predictions, out, progress, missed_distance)
     if as_json:
@@ -160,6 +173,21 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
         click.echo(f"boxplots: {result.boxplots}")
     if result.table is not None:
         click.echo(f"table: {result.table}")
+
+
+def _shift_benchmark(masks, data_path, split, shifts, out, as_json) -> None:
+    from echolite.workflows.shifts import shift_benchmark, shift_table  # on use: keeps `echolite --help` fast
+
+    if masks.model is None:
+        raise EcholiteError("--shift segments shifted frames: give MODEL, not --predictions")
+    with progress_bar("scoring shifts") as progress:
+        result = shift_benchmark(masks, data_path, split, shifts, out, progress)
+    if as_json:
+        click.echo(json.dumps(result.rows, indent=2))
+        return
+    click.echo(f"{counted(result.rows[0]['frames'], 'frame')}, {_how_segmented(masks)}; drop: unshifted Dice - shifted")
+    click.echo(shift_table(result.rows))
+    click.echo(f"report: {result.out}: shifts.csv, shifts.md")
 
 
 def _how_segmented(masks) -> str:
