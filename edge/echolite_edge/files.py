@@ -24,7 +24,7 @@ def unwritable_reason(path: Path) -> str | None:
 
 RUN_FILES = ("config.json", "summary.json", "history.csv", "curves.png", "model*.keras", "model*.tflite", "model*.json")
 """Files a run folder (one holding config.json) keeps: training writes them, export adds its models."""
-REPORT_MARKERS = ("frames.csv", "measurements.csv", "results.json", "cross_dataset.csv")
+REPORT_MARKERS = ("frames.csv", "measurements.csv", "results.json", "cross_dataset.csv", "shifts.csv")
 REPORT_FILES = (
     "frames.csv",
     "summary.json",
@@ -35,10 +35,12 @@ REPORT_FILES = (
     "report-*.html",
     "results.json",
     "cross_dataset.*",
+    "shifts.*",
     "*_mask.png",
     "*_overlay.png",
 )
-"""Files of the reports evaluate, measure, cross-evaluate and the device runner write (each marked by one file)."""
+"""Files of the reports evaluate (and its scanner shifts), measure, cross-evaluate and the device runner write (each
+marked by one file)."""
 
 
 def owner_of(path: Path) -> str | None:
