@@ -1,7 +1,10 @@
-"""Writers of small files in real data layouts, shared by the tests."""
+"""Writers of small files in real data layouts, and the tiniest training command, shared by the tests."""
 
 import numpy as np
 import SimpleITK as sitk
+
+TINY_TRAIN = ["train", "--preset", "unet0", "--image-size", "64", "--phantom-frames", "12", "--epochs", "1"]
+"""``echolite train`` on 12 phantom frames of 64 pixels for one epoch: seconds, for the commands' own tests."""
 
 
 def write_medical(array, path, spacing=(0.3, 0.2)):

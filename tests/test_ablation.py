@@ -11,6 +11,7 @@ from echolite.workflows.ablation.rules import parse_rule
 from echolite.workflows.ablation.runs import Outcome, make_runner
 from echolite.workflows.ablation.study import run_plan
 from echolite.workflows.ablation.tables import write_tables
+from tests.helpers import TINY_TRAIN
 
 pytestmark = pytest.mark.slow
 
@@ -158,15 +159,7 @@ def test_train_with_mirrored_strategy(tmp_path):
     result = CliRunner().invoke(
         main,
         [
-            "train",
-            "--preset",
-            "unet0",
-            "--image-size",
-            "64",
-            "--phantom-frames",
-            "12",
-            "--epochs",
-            "1",
+            *TINY_TRAIN,
             "--batch-size",
             "4",
             "--strategy",

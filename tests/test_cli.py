@@ -3,6 +3,7 @@ from click.testing import CliRunner
 
 from echolite import __version__
 from echolite.cli.main import main
+from tests.helpers import TINY_TRAIN
 
 COMMANDS = [
     "train",
@@ -75,15 +76,7 @@ def test_train_command_end_to_end(tmp_path):
     result = CliRunner().invoke(
         main,
         [
-            "train",
-            "--preset",
-            "unet0",
-            "--image-size",
-            "64",
-            "--phantom-frames",
-            "12",
-            "--epochs",
-            "1",
+            *TINY_TRAIN,
             "--batch-size",
             "4",
             "--out",
