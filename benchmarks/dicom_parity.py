@@ -5,7 +5,7 @@ attributes planted), then ``echolite-edge run --cine`` segments the PNGs (with `
 region gives the pixel size and the crop), and the two are compared: Dice per structure per frame, EDV, ESV and EF,
 and that no planted identifier reached the output; then EDV, ESV and EF through the library (``measure_cine``).
 
-    python benchmarks/dicom_parity.py /work/runs/edge-rt/model_int8.tflite \\
+    python benchmarks/dicom_parity.py runs/edge-rt/model_int8.tflite \\
         ../shared/data/camus4ch/img/patient0170_4CH_ED.png ../shared/data/camus4ch/img/patient0170_4CH_ES.png \\
         --spacing 0.154 --out /tmp/dicom-parity
 

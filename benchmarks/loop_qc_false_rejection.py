@@ -18,7 +18,7 @@ Every loop here is plausible (rhythm 40-130 /min, EF of a real heart or the phan
 one. Nothing is written into the repository: ``--out`` must lie outside it.
 
     python benchmarks/loop_qc_false_rejection.py --out /tmp/loop-qc-warp \\
-        --data ../shared/data/camus4ch --model /work/runs/edge-rt/model_int8.tflite --patients 161-200
+        --data ../shared/data/camus4ch --model runs/edge-rt/model_int8.tflite --patients 161-200
 """
 
 from __future__ import annotations
