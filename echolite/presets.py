@@ -28,6 +28,8 @@ class Preset:
 
 
 _UNET1 = ModelConfig(encoder_channels=(32, 32, 64, 128, 128, 128), decoder_channels=(128, 128, 64, 32, 16))
+_EDGE = dataclasses.replace(_UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2)
+"""What the real-time presets share: lw-unet's widths with ReLU, run at half resolution behind a strided stem."""
 
 PRESETS: dict[str, Preset] = {
     # Table III: the size experiment; components as the U-Net 1 baseline of Table I.
@@ -83,9 +85,7 @@ PRESETS: dict[str, Preset] = {
     # full-resolution head, depthwise-separable convolutions where feature maps are large, ReLU (fused into int8
     # convolutions); the deep levels keep lw-unet's widths. Why each part: docs/models.md.
     "edge-m": Preset(
-        dataclasses.replace(
-            _UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2, separable_levels=1
-        ),
+        dataclasses.replace(_EDGE, separable_levels=1),
         loss="dice_ce",
         jit_compile=False,
         description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
@@ -94,37 +94,19 @@ PRESETS: dict[str, Preset] = {
     # int8 time on CPUs with dot-product instructions follows memory traffic, not MACs) and a 2×2 patch stem (the
     # 3×3 stride-2 convolution on the one-channel image is slow in XNNPACK's int8 kernels for its size).
     "edge-rt": Preset(
-        dataclasses.replace(
-            _UNET1,
-            norm="batch",
-            activation="relu",
-            deep_supervision=True,
-            stem_stride=2,
-            stem_kernel=2,
-            separable_levels=1,
-            head="bilinear",
-        ),
+        dataclasses.replace(_EDGE, stem_kernel=2, separable_levels=1, head="bilinear"),
         loss="dice_ce",
         jit_compile=False,
         description="real time: edge-m with a 2×2 patch stem and its logits at 128² upsampled bilinearly",
     ),
     "edge-s": Preset(
-        dataclasses.replace(
-            _UNET1, norm="batch", activation="relu", deep_supervision=True, stem_stride=2, separable_levels=3
-        ),
+        dataclasses.replace(_EDGE, separable_levels=3),
         loss="dice_ce",
         jit_compile=False,
         description="real time: as edge-m, separable down to 32²",
     ),
     "edge-xs": Preset(
-        dataclasses.replace(
-            _UNET1,
-            norm="batch",
-            activation="relu",
-            deep_supervision=True,
-            stem_stride=2,
-            separable_levels=len(_UNET1.encoder_channels),
-        ),
+        dataclasses.replace(_EDGE, separable_levels=len(_UNET1.encoder_channels)),
         loss="dice_ce",
         jit_compile=False,
         description="real time: as edge-m, separable everywhere",
