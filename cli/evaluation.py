@@ -10,8 +10,14 @@ import click
 from echolite.cli.common import column9, given_on_command_line, mask_options, progress_bar
 from echolite.config import SPLITS
 from echolite.errors import EcholiteError
-from echolite.evaluation.names import CAMUS_STRUCTURES, METRICS, MISSED_DISTANCES, PAPER_STRUCTURES, STRUCTURES
-from echolite.evaluation.shifts import SHIFT_NAMES
+from echolite.evaluation.names import (
+    CAMUS_STRUCTURES,
+    METRICS,
+    MISSED_DISTANCES,
+    PAPER_STRUCTURES,
+    SHIFT_NAMES,
+    STRUCTURES,
+)
 from echolite_edge.postprocess import CLOSE_DEFAULT
 from echolite_edge.words import counted
 

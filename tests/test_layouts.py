@@ -167,7 +167,6 @@ def test_user_split_file(tmp_path):
 
 
 def test_cache_is_used_and_a_broken_entry_is_rebuilt(tmp_path, frames, monkeypatch):
-    import echolite.data
     from echolite.data import cache
 
     _camus_release(tmp_path / "data", frames, ".nii.gz", "database_nifti")
@@ -177,9 +176,7 @@ def test_cache_is_used_and_a_broken_entry_is_rebuilt(tmp_path, frames, monkeypat
     assert len(entries) == 1
     entries[0].write_bytes(b"broken")
     calls = []
-    monkeypatch.setattr(
-        echolite.data, "load_cached", lambda key, real=cache.load_cached: calls.append(key) or real(key)
-    )
+    monkeypatch.setattr(cache, "load_cached", lambda key, real=cache.load_cached: calls.append(key) or real(key))
     again = load_data(str(tmp_path / "data"), size=SIZE)
     assert len(calls) == 1  # the broken entry was looked up, then decoded again
     np.testing.assert_array_equal(first.frames.images, again.frames.images)

@@ -162,3 +162,9 @@ def test_the_unshifted_row_is_plain_evaluates_dice(tmp_path, tiny_config):
         assert float(rows[2][f"drop_{structure}"]) == pytest.approx(dropped, abs=2e-4)
     assert rows[0]["outliers"] == str(plain["outliers"]) and rows[0]["frames"] == str(plain["n_frames"])
     assert "| none |" in result.output and (tmp_path / "shifts" / "shifts.md").read_text().count("\n") == 5
+
+
+def test_the_command_line_offers_every_shift_in_order():
+    from echolite.evaluation.shifts import SHIFTS
+
+    assert tuple(SHIFTS) == SHIFT_NAMES  # evaluation.names lists them for the command line, without numpy

@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from echolite.data.cache import cache_key, load_cached, save_cached
-from echolite.data.cases import load_cases
 from echolite.data.frames import FrameSet
-from echolite.data.layouts import detect_layout
-from echolite.data.phantom import make_phantom
 
 
 @dataclass
@@ -33,6 +29,12 @@ def load_data(
     progress=None,
 ) -> LoadedData:
     """``source`` is ``"phantom"`` or a folder in a supported layout (detected from its contents)."""
+    # on use, all four: importing a submodule of echolite.data (the command line does) stays free of scipy and PIL
+    from echolite.data.cache import cache_key, load_cached, save_cached  # on use: see above
+    from echolite.data.cases import load_cases  # on use: see above
+    from echolite.data.layouts import detect_layout  # on use: see above
+    from echolite.data.phantom import make_phantom  # on use: see above
+
     if source == "phantom":
         return LoadedData(make_phantom(phantom_frames, seed=seed, size=size), "phantom")
 

@@ -17,3 +17,5 @@ means, as vital and the CAMUS evaluation do) or ``diagonal`` (the image diagonal
 the miss in the mean)."""
 ALPHA = 0.05
 """Significance level of ``compare``'s verdicts, on Holm-corrected p-values."""
+SHIFT_NAMES = ("wide-80", "wide-60", "low-res", "gain", "speckle", "combined")
+"""The scanner shifts of ``evaluation.shifts``, named here so the command line offers them without numpy."""

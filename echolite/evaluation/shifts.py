@@ -21,6 +21,7 @@ from PIL import Image
 
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
+from echolite.evaluation.names import SHIFT_NAMES
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,6 @@ def _combined(image, mask, rng):
 
 SHIFTS = MappingProxyType({**_TRANSFORMS, "combined": _combined})
 """Every shift of the benchmark, in its order; read-only, so no caller changes what a name means."""
-SHIFT_NAMES = tuple(SHIFTS)
 
 
 def pick_shifts(names) -> tuple[str, ...]:
