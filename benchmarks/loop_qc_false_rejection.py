@@ -155,7 +155,7 @@ def expert_shapes(data: Path, patients) -> dict:
 
     from echolite.data.layouts import PNG_EXPORT_SPACING_MM
     from echolite_edge.clinical import long_axis
-    from echolite_edge.loop_qc import axis_inside, limit, shape_problem, solidity
+    from echolite_edge.loop_qc import limit, shape_measures, shape_problem
 
     pixel = (PNG_EXPORT_SPACING_MM, PNG_EXPORT_SPACING_MM)
     measures, failing = {"solidity": [], "axis_inside": [], "sphericity": []}, []
@@ -163,11 +163,11 @@ def expert_shapes(data: Path, patients) -> dict:
         for phase in ("ED", "ES"):
             mask = np.asarray(Image.open(data / "ref" / f"patient{number:04d}_4CH_{phase}_gt.png")) // 85
             axis = long_axis(mask, pixel)
-            measures["solidity"].append(solidity(mask == 1, pixel))
-            measures["axis_inside"].append(axis_inside(mask == 1, axis, pixel))
-            measures["sphericity"].append(float(axis.diameters.max() / axis.length))
-            if shape_problem(mask, axis, pixel):
-                failing.append(f"patient{number:04d} {phase}: {shape_problem(mask, axis, pixel)}")
+            for name, value in zip(measures, shape_measures(mask, axis, pixel)):
+                measures[name].append(value)
+            problem = shape_problem(mask, axis, pixel)
+            if problem:
+                failing.append(f"patient{number:04d} {phase}: {problem}")
     return {
         "masks": len(measures["solidity"]),
         "failing": failing,

@@ -359,7 +359,7 @@ def check_lv_shape(analysis) -> CheckResult:
     for number, beat in enumerate(analysis.beats, 1):
         for phase, frame, axis in (("ED", beat.ed, beat.ed_axis), ("ES", beat.es, beat.es_axis)):
             measures.append(shape_measures(analysis.masks[frame], axis, analysis.pixel))
-            problem = shape_problem(analysis.masks[frame], axis, analysis.pixel)
+            problem = _shape_problem_of(*measures[-1])
             if problem:
                 problems.append(f"{phase} of beat {number}, frame {frame}: {problem}")
     solid, inside, sphericity = np.asarray(measures).T
@@ -389,7 +389,11 @@ def shape_measures(mask: np.ndarray, axis, pixel: tuple[float, float]) -> tuple[
 def shape_problem(mask: np.ndarray, axis, pixel: tuple[float, float]) -> str:
     """Why the LV of ``mask`` (long axis ``axis``, pixel size ``pixel``) is no bullet from apex to mitral plane, or
     ''."""
-    solid, inside, sphericity = shape_measures(mask, axis, pixel)
+    return _shape_problem_of(*shape_measures(mask, axis, pixel))
+
+
+def _shape_problem_of(solid: float, inside: float, sphericity: float) -> str:
+    """The reason the three shape measures (``shape_measures``) give, or ''."""
     if solid < limit("solidity"):
         return f"solidity {solid:.2f}, at least {limit('solidity'):.2f} (a crescent or a ragged outline, not a cavity)"
     if inside < limit("axis_inside"):
