@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import sys
@@ -282,7 +281,7 @@ def _run(args) -> int:
         if loops:  # DICOM and video: each loop's frame rate, pixel size and notes, named by file and instance
             results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
         cine_lines = _add_cine(results, masks, frames, loops, args) if args.cine else []
-        (partial / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
+        write_json(partial / RESULTS, results)
         if args.cine:  # report.html (one per loop), from results.json, the mask PNGs and the input's frames
             write_loop_reports(partial, results, args.input, args.model, args.spacing)
         replace_folder(partial, args.out)
@@ -361,9 +360,10 @@ def _segment_files(files, segmenter, partial: Path, args):
         if args.cine and own and args.input.is_dir() and len(loop.frames) == 1:
             skipped.append(f"{path}: a still frame, no loop to measure")
             continue
+        names = frame_names(loop)
         if own:
-            loops.append((loop, frame_names(loop), _cine_spacing(args, loop) if args.cine else None))
-        for name, frame in zip(frame_names(loop), loop.frames):
+            loops.append((loop, names, _cine_spacing(args, loop) if args.cine else None))
+        for name, frame in zip(names, loop.frames):
             if name in sources:
                 raise ValueError(
                     f"{path}: gives a frame named {name!r}, as {sources[name]} does; rename one "

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.image import IMAGE_SUFFIXES, check_frame_size, load_npy, looks_like_colour, read_image, to_gray8
-from echolite_edge.sources import DICOM_SUFFIXES, VIDEO_SUFFIXES, Loop, NotBMode, is_loop_file, is_video
+from echolite_edge.sources import DICOM_SUFFIXES, VIDEO_SUFFIXES, Loop, is_loop_file, is_video
 
 
 def frame_files(source: Path) -> list[Path]:
@@ -106,19 +106,3 @@ def read_loop(path: Path) -> Loop:
 def study_files(folder: Path) -> list[Path]:
     """The DICOM and video files of a folder (a study), in natural order; [] when it holds none."""
     return sorted((p for p in Path(folder).iterdir() if is_loop_file(p)), key=natural_key)
-
-
-def read_study(folder: Path) -> tuple[list[Loop], list[tuple[Path, str]]]:
-    """Every loop of a study folder, and (file, reason) for each file skipped: files that hold no 2D B-mode image
-    and files that are no scanner file at all. A corrupt file stops the reading with its ``ValueError``."""
-    loops, skipped = [], []
-    files = study_files(folder)
-    for path in sorted(Path(folder).iterdir()):
-        if path.is_file() and path not in files:
-            skipped.append((path, "not a DICOM or video file"))
-    for path in files:
-        try:
-            loops.append(read_loop(path))
-        except NotBMode as exc:
-            skipped.append((path, str(exc).removeprefix(f"{path}: ")))
-    return loops, skipped

@@ -29,6 +29,7 @@ from echolite_edge.frames import frame_files, frame_names, output_stem, read_sou
 from echolite_edge.labels import COLORS, LA, LABELS, LV, MYO, STRUCTURE_NAMES
 from echolite_edge.loop_qc import CHECKS
 from echolite_edge.morphology import dilate, erode
+from echolite_edge.outputs import MASK_SCALE, gray8
 from echolite_edge.segmenter import read_metadata
 
 REPORT = "report.html"
@@ -192,7 +193,7 @@ def _frames_by_name(source: Path, wanted: set[str]) -> dict[str, np.ndarray]:
 def _read_mask(path: Path) -> np.ndarray:
 
     with Image.open(path) as image:
-        return np.asarray(image) // 85  # labels × 85, as ``runner.write_outputs`` writes them
+        return np.asarray(image) // MASK_SCALE  # as ``outputs.write_outputs`` writes them
 
 
 def weights_license(metadata: dict) -> str | None:
@@ -354,12 +355,9 @@ def legend_html() -> str:
 def outlined(shown: ShownFrame, max_rows: int = DISPLAY_ROWS) -> np.ndarray:
     """The frame in gray at its own aspect ratio (at most ``max_rows`` high) with each structure's outline in its
     colour, the LV drawn last (on top)."""
-
     rows = min(shown.shape[0], max_rows)
     cols = max(1, round(rows * shown.shape[1] / shown.shape[0]))
-    gray = shown.gray if shown.gray.dtype == np.uint8 else np.clip(np.round(shown.gray * 255), 0, 255)  # [0, 1]
-    gray = np.asarray(gray, np.uint8)
-    gray = np.asarray(Image.fromarray(gray).resize((cols, rows), Image.BILINEAR))
+    gray = np.asarray(Image.fromarray(gray8(shown.gray)).resize((cols, rows), Image.BILINEAR))
     mask = np.asarray(Image.fromarray(np.asarray(shown.mask, np.uint8)).resize((cols, rows), Image.NEAREST))
     rgb = np.repeat(gray[..., None], 3, axis=-1)
     width = max(2, rows // 160)

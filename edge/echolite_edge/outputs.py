@@ -14,13 +14,16 @@ from echolite_edge.labels import COLORS
 from echolite_edge.marks import mark_quality, paste_legend
 from echolite_edge.segmenter import Segmentation
 
+MASK_SCALE = 85
+"""A mask PNG holds label × 85 (0, 85, 170, 255), as CAMUS writes its masks."""
+
 
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: list[str] | None = None) -> None:
     """``<name>_mask.png`` (labels × 85, CAMUS style) and ``<name>_overlay.png`` (``overlay_image``, with the
     quality-control verdict ``qc_failed`` marked: the failed criteria, [] for a pass, None for none), zlib level 1:
     at the default level PNG encoding took most of a frame's time in a cine loop."""
     out.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((seg.mask * 85).astype(np.uint8)).save(out / f"{seg.name}_mask.png", compress_level=1)
+    Image.fromarray((seg.mask * MASK_SCALE).astype(np.uint8)).save(out / f"{seg.name}_mask.png", compress_level=1)
     Image.fromarray(overlay_image(gray, seg, qc_failed)).save(out / f"{seg.name}_overlay.png", compress_level=1)
 
 
@@ -38,7 +41,7 @@ def overlay_image(gray: np.ndarray, seg: Segmentation, qc_failed: list[str] | No
 
 def overlay(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """RGB uint8: the frame in gray, each structure blended 40 % with its colour (``labels.COLORS``)."""
-    pixels = _gray8(gray)
+    pixels = gray8(gray)
     rgb = np.repeat(pixels[..., None], 3, axis=-1)
     heart = (mask > 0) & (mask < 256)
     rgb[heart] = _blend_table()[mask[heart], pixels[heart]]
@@ -50,7 +53,7 @@ def smooth_overlay(gray: np.ndarray, labels: np.ndarray, opacity: float = 0.4) -
     is resized bilinearly (a sloped edge where nearest neighbour gives steps of the grid's pixels), then sharpened
     to a ramp about one frame pixel wide (anti-aliased, not blurred). Only the heart's bounding box is resized and
     blended: a few milliseconds a frame."""
-    pixels = _gray8(gray)
+    pixels = gray8(gray)
     rgb = np.repeat(pixels[..., None], 3, axis=-1)
     heart = (labels > 0) & (labels <= max(COLORS))
     if not heart.any():
@@ -75,7 +78,8 @@ def smooth_overlay(gray: np.ndarray, labels: np.ndarray, opacity: float = 0.4) -
     return rgb
 
 
-def _gray8(gray: np.ndarray) -> np.ndarray:
+def gray8(gray: np.ndarray) -> np.ndarray:
+    """A frame as shown: uint8 as it is, [0, 1] or 8-bit floats by the one intensity rule (``image.to_unit_range``)."""
     pixels = gray if gray.dtype == np.uint8 else np.round(255 * to_unit_range(gray, eight_bit=bool(gray.max() > 1)))
     return pixels.astype(np.uint8, copy=False)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from echolite_edge.image import IMAGE_SUFFIXES
+
 DICOM_SUFFIXES = (".dcm", ".dicom")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".gif")
 DICOM_MAGIC_OFFSET = 128  # a DICOM file: a 128-byte preamble, then b"DICM"
@@ -64,7 +66,7 @@ def is_dicom(path: Path) -> bool:
     path = Path(path)
     if path.suffix.lower() in DICOM_SUFFIXES:
         return True
-    if path.suffix and path.suffix.lower() in VIDEO_SUFFIXES + (".png", ".jpg", ".jpeg", ".npy", ".json", ".txt"):
+    if path.suffix and path.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES + (".npy", ".json", ".txt"):
         return False
     try:
         with open(path, "rb") as handle:
