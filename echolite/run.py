@@ -24,7 +24,7 @@ from typing import Any
 
 from echolite.config import ModelConfig, TrainConfig, model_config_from_dict
 from echolite.errors import EcholiteError, check_writable
-from echolite_edge.files import REPORT_MARKERS, write_atomically
+from echolite_edge.files import REPORT_MARKERS, write_json
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class RunDir:
 
     def save_config(self, model: ModelConfig, train: TrainConfig, split: dict[str, list[str]]) -> None:
         payload = {"model": dataclasses.asdict(model), "train": dataclasses.asdict(train), "split": split}
-        write_atomically(self.config, json.dumps(payload, indent=2) + "\n")
+        write_json(self.config, payload)
 
     def load_config(self) -> RunConfig:
         try:
@@ -143,7 +143,7 @@ class RunDir:
         return data
 
     def write_summary(self, payload: dict) -> None:
-        write_atomically(self.summary, json.dumps(payload, indent=2) + "\n")
+        write_json(self.summary, payload)
 
     @classmethod
     def of(cls, model: Path) -> RunDir | None:

@@ -9,9 +9,10 @@ import pytest
 from echolite.data.phantom import make_phantom
 from echolite.data.writers import write_png_export
 from echolite.errors import EcholiteError
-from echolite.export.tflite import export_tflite, softmax
+from echolite.export.tflite import export_tflite
 from echolite.inference import TFLiteSegmenter
 from echolite.models import build_unet, inference_model
+from echolite_edge.tta import softmax
 
 pytestmark = pytest.mark.slow
 

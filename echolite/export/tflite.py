@@ -33,7 +33,7 @@ from echolite.errors import EcholiteError
 from echolite.evaluation.metrics import dice_per_class
 from echolite.export.formats import get_format
 from echolite.export.ops import format_op_report, op_report
-from echolite.inference import TFLiteSegmenter
+from echolite.inference import TFLiteSegmenter, predict_probabilities
 from echolite.version import __version__
 from echolite_edge.files import atomic_path
 from echolite_edge.labels import LABELS
@@ -122,16 +122,11 @@ def logits_graph(model):
     return keras.Model(model.input, logits, name=f"{model.name}_logits")
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
 def check_parity(model, lite, frames: FrameSet, mode: str, threshold: float) -> dict:
     """Dice per structure of the Keras model and of the TFLite model on the same frames; raises when the TFLite
     model loses more than ``threshold`` on any structure (int8) or its probabilities drift from fp32 beyond 1e-4."""
-    keras_probs = model.predict(frames.images[..., None], batch_size=8, verbose=0)
-    lite_probs = softmax(lite.predict_scores(frames.images))
+    keras_probs = predict_probabilities(model, frames.images)
+    lite_probs = lite.predict_probabilities(frames.images)
     keras_dice = np.nanmean(dice_per_class(np.argmax(keras_probs, -1), frames.masks), axis=0)
     lite_dice = np.nanmean(dice_per_class(np.argmax(lite_probs, -1), frames.masks), axis=0)
     parity = {

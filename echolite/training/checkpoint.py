@@ -20,7 +20,7 @@ import keras
 
 from echolite.errors import EcholiteError
 from echolite.run import RunDir
-from echolite_edge.files import atomic_path, write_atomically
+from echolite_edge.files import atomic_path, write_json
 
 
 @dataclass
@@ -91,7 +91,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.state.epochs_done = epoch + 1
         self.state.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         atomic_save_model(self.model, self.run.last_model)
-        write_atomically(self.run.state, json.dumps(asdict(self.state), indent=2))
+        write_json(self.run.state, asdict(self.state))
         if self.state.wait >= self.patience:
             self.model.stop_training = True
 

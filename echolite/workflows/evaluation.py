@@ -37,7 +37,7 @@ from echolite.evaluation.scoring import (
 from echolite.evaluation.stats import Comparison, paired_tests, shared_missed_distance
 from echolite.inference import MaskSpec, is_model, read_predictions
 from echolite.run import RunDir, check_report_folder
-from echolite_edge.files import owner_of, write_atomically
+from echolite_edge.files import owner_of, write_atomically, write_json
 from echolite_edge.postprocess import CLOSE_DEFAULT
 
 FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
@@ -128,7 +128,7 @@ def write_report(out: Path, result: Evaluation) -> None:
     out = Path(out)
     (out / WORST).mkdir(parents=True, exist_ok=True)
     write_frame_csv(result.scores, out / FRAMES_CSV)
-    write_atomically(out / SUMMARY_JSON, json.dumps(result.summary, indent=2) + "\n")
+    write_json(out / SUMMARY_JSON, result.summary)
     for stale in (out / WORST).glob("*.png"):  # a report written here before: its overlays are not this one's
         stale.unlink()
     write_worst_overlays(out / WORST, result)
