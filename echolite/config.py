@@ -1,7 +1,7 @@
 """Frozen configs: the only place where settings have defaults, valid choices and ranges.
 
 A run is described by a ``ModelConfig`` (architecture) and a ``TrainConfig`` (everything else);
-``resolve_configs`` turns a preset name (``echolite.presets``) plus overrides into both, for the command
+``echolite.presets.resolve_configs`` turns a preset name plus overrides into both, for the command
 line and the ablation study alike. A run folder keeps them in its ``config.json`` (``echolite.run``).
 """
 

@@ -100,7 +100,8 @@ class RunDir:
 
     @staticmethod
     def export_name(mode: str, qat: bool = False, averaged: bool = False) -> str:
-        """``model_[averaged_]<mode>[_qat].tflite``: an export of the best (or averaged) model in one format."""
+        """``model_[averaged_]<mode>[_qat].tflite``: an export of the best (or averaged) model in one format; ``mode``
+        is one of ``echolite.export.formats.MODES``, checked by whoever chose it."""
         return f"model_{'averaged_' if averaged else ''}{mode}{'_qat' if qat else ''}.tflite"
 
     def export_path(self, mode: str, qat: bool = False, averaged: bool = False) -> Path:

@@ -25,7 +25,7 @@ class Comparison:
     table: Path | None = None
     """The tests as CSV (raw and Holm-corrected p), beside the boxplots."""
     names: tuple[str, str] = ("A", "B")
-    """What A and B are, in words (``evaluation.report.side_name``)."""
+    """What A and B are, in words (``workflows.evaluation.side_name``)."""
 
 
 def paired_tests(a: list[FrameScore], b: list[FrameScore], metrics=None, structures=None) -> list[dict]:

@@ -240,11 +240,10 @@ def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
     written, rejected = [out / MEASUREMENTS_CSV], [p.qc_passed is False for p in report.patients]
     for q, label in QUANTITIES.items() if report.expert else ():
         written.append(out / BLAND_ALTMAN_VS_EXPERT[q])
-        measured, expert = _values(report.patients, q), _values(report.expert, q)
         save_bland_altman(
-            measured,
-            expert,
-            agreement(measured, expert),
+            _values(report.patients, q),
+            _values(report.expert, q),
+            report.agreement["vs_expert_masks"][q]["all"],  # computed by measure_masks
             written[-1],
             label,
             (report.measured, "expert masks"),
@@ -252,11 +251,10 @@ def _write_measurement_files(report: MeasureReport, out: Path) -> list[Path]:
         )
     if "vs_reference" in report.agreement:
         written.append(out / BLAND_ALTMAN)
-        measured, reference = _values(report.patients, "ef"), _values(report.patients, "reference_ef")
         save_bland_altman(
-            measured,
-            reference,
-            agreement(measured, reference),
+            _values(report.patients, "ef"),
+            _values(report.patients, "reference_ef"),
+            report.agreement["vs_reference"]["ef"]["all"],
             written[-1],
             QUANTITIES["ef"],
             (report.measured, "reference EF"),
