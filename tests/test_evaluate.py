@@ -215,47 +215,15 @@ def test_compare_cli_wilcoxon_and_boxplots(tmp_path, frames):
     _write_predictions(tmp_path / "good", frames)
     _write_predictions(tmp_path / "shifted", frames, shift=3)
     out = tmp_path / "box.png"
-    result = CliRunner().invoke(
-        main,
-        [
-            "compare",
-            str(tmp_path / "good"),
-            str(tmp_path / "shifted"),
-            "--data",
-            str(tmp_path / "data"),
-            "--split",
-            "all",
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
+    both = ["compare", str(tmp_path / "good"), str(tmp_path / "shifted"), "--data", str(tmp_path / "data")]
+    both += ["--split", "all", "--out", str(out), "--json"]
+    result = CliRunner().invoke(main, both)
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output[result.output.index("[") :])
     dice_lv = next(r for r in rows if r["metric"] == "dice" and r["structure"] == "LV")
     assert dice_lv["mean_a"] == 1.0 and dice_lv["diff"] < 0 and dice_lv["p"] < 0.01
     assert out.stat().st_size > 5000 and {(r["metric"], r["structure"]) for r in rows} >= {("mad_px", "EPI")}
-    chosen = CliRunner().invoke(
-        main,
-        [
-            "compare",
-            str(tmp_path / "good"),
-            str(tmp_path / "shifted"),
-            "--data",
-            str(tmp_path / "data"),
-            "--split",
-            "all",
-            "--out",
-            str(out),
-            "--json",
-            "--metric",
-            "mad_px",
-            "--metric",
-            "dice",
-            "--structure",
-            "EPI",
-        ],
-    )
+    chosen = CliRunner().invoke(main, [*both, "--metric", "mad_px", "--metric", "dice", "--structure", "EPI"])
     assert chosen.exit_code == 0, chosen.output
     rows = json.loads(chosen.output[chosen.output.index("[") :])
     assert [(r["metric"], r["structure"]) for r in rows] == [("mad_px", "EPI"), ("dice", "EPI")]
