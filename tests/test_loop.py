@@ -12,6 +12,7 @@ from echolite_edge.clinical import ejection_fraction, pair_axes, volume_single_p
 from echolite_edge.labels import LA, LV, MYO
 from echolite_edge.loop import measure_loop
 from echolite_edge.loop_qc import THRESHOLDS, lv_softmax_margin, solidity
+from tests.helpers import replay_library_segmenter
 
 SPACING = (1.2, 1.2)  # the phantom's 0.6 mm at 256 pixels, on a 128 grid
 
@@ -139,24 +140,13 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
 
     masks = _loop(heart_rate=90, fps=40, beats=2.3, start=0.8, seed=2)
     masks[20][(masks[20] == LA)] = 0  # a frame failing the anatomical criteria
-    one_hot = np.eye(4, dtype=np.float32)[masks] * 0.9 + 0.025  # the network's probabilities
-
-    class Replay:  # the library's segmenter, replaying the masks after one warm-up call
-        input_size = 128
-        given = None
-
-        def predict_probabilities(self, batch):
-            start = Replay.given or 0
-            Replay.given = 0 if Replay.given is None else start + len(batch)
-            return one_hot[start : start + len(batch)]
-
+    replay_library_segmenter(monkeypatch, masks)
     frames = iter(range(len(masks)))
 
     def device_segment(gray, name=""):
         t = next(frames)
         return Segmentation(name, masks[t], 0.001, 0.002, masks[t], float(0.9 - 0.025))
 
-    monkeypatch.setattr(MaskSpec, "segmenter", lambda masks: Replay())
     replay = type("Replay", (), {"segment": staticmethod(device_segment)})
     monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *a: replay)
     np.save(tmp_path / "loop.npy", np.random.default_rng(0).integers(0, 256, masks.shape, dtype=np.uint8))

@@ -15,6 +15,7 @@ from echolite.data.phantom import make_phantom_loop, phantom_contraction
 from echolite_edge.image import resize_nearest
 from echolite_edge.labels import COLORS, LA
 from echolite_edge.loop_report import REPORT
+from tests.helpers import replay_library_segmenter
 
 SPACING_MM = 1.2  # of the 160 × 120 frames below: the phantom's heart at a plausible size
 
@@ -188,18 +189,7 @@ def test_measure_sequence_writes_the_same_report(tmp_path, monkeypatch):
     from echolite.workflows.measure import measure_cine
 
     labels = _beating()
-    one_hot = np.eye(4, dtype=np.float32)[labels] * 0.9 + 0.025
-
-    class Replay:  # the library's segmenter, replaying the labels after one warm-up call
-        input_size = 128
-        given = None
-
-        def predict_probabilities(self, batch):
-            start = Replay.given or 0
-            Replay.given = 0 if Replay.given is None else start + len(batch)
-            return one_hot[start : start + len(batch)]
-
-    monkeypatch.setattr(MaskSpec, "segmenter", lambda masks: Replay())
+    replay_library_segmenter(monkeypatch, labels)
     np.save(tmp_path / "loop.npy", _frames(len(labels)))
     spec = MaskSpec(tmp_path / "m.keras")
     report = measure_cine(spec, tmp_path / "loop.npy", SPACING_MM, tmp_path / "cine", fps=40)
