@@ -96,8 +96,9 @@ def read_dicom(path: Path) -> Loop:
         warnings.simplefilter("ignore")
         dataset = _open(path)
         _check_b_mode_image(dataset, path)
+        # the regions first: a Doppler or M-mode file is skipped before its frames are decoded
+        region, notes = _tissue_region(dataset, path, (int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))))
         frames = _gray_frames(dataset, path)
-        region, notes = _tissue_region(dataset, path, frames.shape[1:])
     spacing, spacing_from = None, None
     if region is not None:
         frames = _crop(frames, region)
