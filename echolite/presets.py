@@ -1,8 +1,9 @@
 """The paper's named presets (Tables I, III and VII) and what they cost: data only.
 
-A preset is a model architecture plus the training defaults the paper pairs with it (batch size, scheduler, loss),
-and whether its training steps are XLA-compiled (per family: on CPU XLA speeds up the plain convolutions and slows
-the depthwise ones, so the edge-* presets train without it; timings in benchmarks/RESULTS.md).
+A preset is a model architecture plus the training defaults the paper pairs with it (batch size, scheduler, loss,
+augmentation), and whether its training steps are XLA-compiled (per family: on CPU XLA speeds up the plain
+convolutions and slows the depthwise ones, so the edge-* presets train without it; timings in
+benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Preset:
     loss: str = "dice_ce"
     description: str = ""
     jit_compile: bool = True
+    augment: str = "affine"
+    """Table VII's affine augmentation, but for ``edge-rt``: ``scanner`` (robust to other scanners' frames)."""
 
 
 _UNET1 = ModelConfig(encoder_channels=(32, 32, 64, 128, 128, 128), decoder_channels=(128, 128, 64, 32, 16))
@@ -97,7 +100,9 @@ PRESETS: dict[str, Preset] = {
         dataclasses.replace(_EDGE, stem_kernel=2, separable_levels=1, head="bilinear"),
         loss="dice_ce",
         jit_compile=False,
-        description="real time: edge-m with a 2×2 patch stem and its logits at 128² upsampled bilinearly",
+        augment="scanner",
+        description="real time: edge-m with a 2×2 patch stem and its logits at 128² upsampled bilinearly, "
+        "trained for other scanners' frames",
     ),
     "edge-s": Preset(
         dataclasses.replace(_EDGE, separable_levels=3),
@@ -171,6 +176,7 @@ def resolve_configs(preset: str, quickstart: bool = False, **overrides: Any) -> 
         "scheduler": chosen.scheduler,
         "loss": chosen.loss,
         "jit_compile": chosen.jit_compile,
+        "augment": chosen.augment,
         **(QUICKSTART if quickstart else {}),
     }
     train = TrainConfig(**{**defaults, **{k: v for k, v in given.items() if k in TRAIN_FIELDS}})

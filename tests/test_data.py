@@ -103,6 +103,30 @@ def test_echo_augmentation_changes_intensities_not_anatomy_and_keeps_the_black_o
     assert intensity_changed >= 2
 
 
+def test_scanner_augmentation_widens_the_view_with_image_and_mask_together(phantom):
+    scanner = Augmenter("scanner")
+    image, mask = phantom.images[0], phantom.masks[0]
+    heart = (mask > 0).sum()
+    areas = []
+    for seed in range(24):
+        out_image, out_mask = scanner(image, mask, seed)
+        assert set(np.unique(out_mask)) <= {0, 1, 2, 3}
+        if out_mask.any() and not np.array_equal(out_mask, mask):  # moved: the myocardium is still brighter
+            assert out_image[out_mask == 2].mean() > 1.5 * out_image[out_mask == 1].mean()
+        areas.append((out_mask > 0).sum() / heart)
+        # the black outside the sector stays black (a JPEG block may round it to 1/255, as a compressed video does)
+        assert scanner(np.zeros_like(image), mask, seed)[0].max() <= 1.5 / 255
+    assert sum(a < 0.6 for a in areas) >= 2  # a wider field of view: the heart at under 0.6 of its area
+
+
+def test_edge_rt_trains_with_the_scanner_recipe_and_lw_unet_with_table_vii():
+    from echolite.presets import resolve_configs
+
+    assert resolve_configs("edge-rt")[1].augment == "scanner"
+    assert resolve_configs("lw-unet")[1].augment == "affine"
+    assert resolve_configs("lw-unet", augment="scanner")[1].augment == "scanner"
+
+
 def test_unknown_augmentation():
     with pytest.raises(EcholiteError, match="unknown augmentation"):
         Augmenter("heavy")

@@ -17,6 +17,14 @@ gamma 0.7–1.5 (p 0.3), mirroring of each axis (p 0.5).
 between anatomies: overall gain (the image multiplied by 0.75–1.25, p 0.3), log-compression (gamma 0.7–1.5, p 0.3),
 speckle (each pixel multiplied by 0.8–1.2, p 0.2), lateral blur (σ 0.5–1 px, p 0.2) and a coarser probe (down- and
 up-sampled by 0.5–1, p 0.2). All are multiplicative or local, so the black outside the sector stays black.
+
+``scanner`` (not in the paper; ``edge-rt``'s default) is ``affine-echo`` widened to what separates one scanner and
+protocol from another rather than one acquisition from the next: a wider, non-LV-focused field of view (the frame
+shrunk to 0.55–0.9 of the grid with the same factor on both axes, moved by up to ±15 % on each axis, p 0.3, after
+Table VII's affine), a stronger gain and log-compression range (×0.7–1.3 and gamma 0.6–1.6, p 0.3 each), speckle
+(×0.7–1.3 per pixel, p 0.3), blur (σ 0.5–1.5 px, p 0.2), a coarser probe (down- and up-sampled by 0.4–1, p 0.25)
+and video compression (JPEG quality 20–80, p 0.25). Its ranges were fixed from what scanners vary, before any model
+was trained with it; none is taken from the scanner-shift benchmark's code (``echolite.evaluation.shifts``).
 """
 
 from __future__ import annotations
@@ -132,12 +140,38 @@ def _affine_echo() -> A.Compose:
     )
 
 
+def _scanner() -> A.Compose:
+    return A.Compose(
+        [
+            _affine_transform(0.1, (-0.2, 0.1), 10),
+            A.Affine(
+                scale=(0.55, 0.9),
+                keep_ratio=True,
+                translate_percent=(-0.15, 0.15),
+                p=0.3,
+                interpolation=cv2.INTER_LINEAR,
+                mask_interpolation=cv2.INTER_NEAREST,
+                border_mode=cv2.BORDER_CONSTANT,
+                fill=0,
+                fill_mask=0,
+            ),
+            A.MultiplicativeNoise(multiplier=(0.7, 1.3), p=0.3),
+            A.RandomGamma(gamma_limit=(60, 160), p=0.3),
+            A.MultiplicativeNoise(multiplier=(0.7, 1.3), elementwise=True, p=0.3),
+            A.GaussianBlur(sigma_limit=(0.5, 1.5), p=0.2),
+            A.Downscale(scale_range=(0.4, 1.0), p=0.25),
+            A.ImageCompression(quality_range=(20, 80), p=0.25),
+        ]
+    )
+
+
 AUGMENTATIONS: dict[str, Callable[[], A.Compose] | None] = {
     "none": None,
     "affine": _affine,
     **{name: _table_ii(name) for name in TABLE_II},
     "nnunet": _nnunet,
     "affine-echo": _affine_echo,
+    "scanner": _scanner,
 }
 
 
