@@ -79,7 +79,8 @@ def evaluate(
     as_json,
 ):
     """Dice, Hausdorff and MAD (px and mm) of LV endocardium, LV epicardium, myocardium and LA, missed structures
-    and anatomical outliers of MODEL (run folder, .keras or .tflite) on --data, by phase (ED/ES) and pooled."""
+    and anatomical outliers of MODEL (a shipped model's name, a run folder, .keras or .tflite) on --data, by phase
+    (ED/ES) and pooled."""
     from echolite.workflows.evaluation import evaluate as run_evaluation  # on use: keeps `echolite --help` fast
     from echolite.workflows.evaluation import worst_count  # on use: keeps `echolite --help` fast
 

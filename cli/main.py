@@ -26,6 +26,7 @@ from echolite.run import RunDir
 from echolite.version import __version__
 from echolite_edge.bench import DEFAULT_RUNS
 from echolite_edge.files import owner_of, write_atomically
+from echolite_edge.pretrained import WEIGHTS, describe_shipped
 from echolite_edge.words import counted
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logging below errors (see also --verbose)
@@ -112,8 +113,8 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
 )
 @click.option(
     "--augment",
-    help=f"Augmentation preset: {', '.join(AUGMENTATIONS)} (affine: Table VII, I-V: Table II) "
-    f"[default: {DEFAULTS.augment}].",
+    help=f"Augmentation preset: {', '.join(AUGMENTATIONS)} (affine: Table VII, I-V: Table II, scanner: for other "
+    f"scanners' frames) [default: the preset's: scanner for edge-rt, {DEFAULTS.augment} for the others].",
 )
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
 @click.option(
@@ -128,6 +129,12 @@ for _command in (evaluate, compare, measure, export, data, ablate, cross_evaluat
     type=click.IntRange(0),
     help="Also write model_averaged.keras: the mean of the last N epochs' weights (checkpoint averaging, "
     "batch-norm statistics recomputed) [default: 0, off].",
+)
+@click.option(
+    "--init",
+    metavar="MODEL",
+    help="Fine-tune: start from MODEL's weights (a shipped model's name such as camus-lw-unet, or a run folder); "
+    "the architecture is MODEL's, and so is the preset unless --preset is given.",
 )
 @click.option(
     "--strategy",
@@ -156,6 +163,7 @@ def train(
     out,
     resume,
     average_last,
+    init,
     strategy,
 ):
     """Train a model. With no options: the paper's final model (lw-unet) on the built-in phantom."""
@@ -179,6 +187,7 @@ def train(
         "split_file": str(split_file) if split_file else None,
         "strategy": strategy,
         "average_last": average_last,
+        "init": init,
     }
     plan = plan_training(preset, settings, _given_settings(), out, resume)
     if plan.ignored:
@@ -186,7 +195,8 @@ def train(
     config = plan.train
     click.echo(
         f"echolite train: {config.preset} on {config.data}, {counted(config.epochs, 'epoch')}, "
-        f"batch {config.batch_size}, augment {config.augment} -> {plan.out}{' (resuming)' if resume else ''}"
+        f"batch {config.batch_size}, augment {config.augment}{f', from {config.init}' if config.init else ''} -> "
+        f"{plan.out}{' (resuming)' if resume else ''}"
     )
     result = run_training(plan, log=click.echo, progress=batch_counter)
     for line in result.skipped:
@@ -294,8 +304,8 @@ def phantom(out, count, seed, size):
     help="Frame for the end-to-end timing (default: a phantom frame at the model's size).",
 )
 def bench(models, threads, runs, baseline, json_file, image):
-    """Latency and cost of models in all their forms, in one table (MODELS: run folders, .keras or .tflite files,
-    or preset names for untrained models)."""
+    """Latency and cost of models in all their forms, in one table (MODELS: shipped model names, run folders,
+    .keras or .tflite files, or preset names for untrained models)."""
     from echolite.workflows.bench import bench as run_bench  # on use: keeps `echolite --help` fast
     from echolite.workflows.bench import format_table  # on use: keeps `echolite --help` fast
 
@@ -314,10 +324,10 @@ def bench(models, threads, runs, baseline, json_file, image):
         write_atomically(json_file, json.dumps(rows, indent=2) + "\n")
 
 
-@main.command(short_help="List the model presets: parameters, GMAC, int8 size.")
+@main.command(short_help="List the model presets and the shipped trained models.")
 def presets():
     """List the model presets with their parameters, compute per frame (GMAC, counted from the graph) and
-    estimated int8 file size."""
+    estimated int8 file size, then the trained models that ship with echolite, usable by name."""
     click.echo(f"{'preset':<13} {'params':>12} {'GMAC':>7} {'int8 MB':>8} {'input':>6}  description")
     for row in preset_table():
         click.echo(
@@ -325,6 +335,15 @@ def presets():
             f"{row['input_size']:>6}  {row['description']}"
         )
     click.echo("int8 MB: estimated from the weights (one byte each, plus per-channel bias and scale)")
+    shipped = describe_shipped()
+    if shipped:
+        click.echo(f"\n{'shipped model':<15} {'preset':<9} {'augment':<9} {'trained on':<19} int8 val Dice LV/MYO/LA")
+    for row in shipped:
+        dice = "/".join(f"{row['val_dice_int8'].get(s, float('nan')):.3f}" for s in ("LV", "MYO", "LA"))
+        click.echo(f"{row['name']:<15} {row['preset']:<9} {row['augment']:<9} {row['trained_on']:<19} {dice}")
+    if shipped:
+        click.echo("use them by name: echolite evaluate|bench|train --init NAME, echolite-edge run NAME; license and")
+        click.echo(f"model card: {WEIGHTS} (CC BY-NC-SA 4.0, trained on CAMUS)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ The public Python API. ``import echolite`` loads nothing heavy (the command line
 ``load_model`` loads Keras or a TFLite interpreter when it is called::
 
     import echolite
-    model = echolite.load_model("runs/quickstart")  # a run folder, a .keras file or an exported .tflite
+    model = echolite.load_model("camus-edge-rt")  # a shipped model, a run folder, a .keras or an exported .tflite
     labels = model.segment(frame)  # (H, W) gray frame of any size -> (H, W) labels: 0 bg, 1 LV, 2 MYO, 3 LA
 """
 
@@ -16,7 +16,8 @@ from echolite_edge.labels import LABELS
 
 def load_model(path, tta: str = "none", ensemble=(), postprocess=None):
     """A trained model, ready to segment frames of any size (``echolite.inference.FrameSegmenter``): ``path`` is a
-    run folder, a ``.keras`` file or an exported ``.tflite``; ``tta`` a test-time augmentation mode (``none``,
+    shipped model's name (``camus-edge-rt``, ``camus-lw-unet``), a run folder, a ``.keras`` file or an exported
+    ``.tflite``; ``tta`` a test-time augmentation mode (``none``,
     ``zoom``, ``zoom-gamma``); ``ensemble`` more models whose class probabilities are averaged with it;
     ``postprocess`` an ``echolite.evaluation.postprocess.PostprocessConfig`` (default: the commands' default)."""
     from echolite.evaluation.postprocess import PostprocessConfig  # on use: `import echolite` stays light

@@ -26,9 +26,10 @@ SCHEDULERS = ("none", "plateau", "poly")
 """none: a constant learning rate (the paper's); plateau: halved after 10 epochs without a better validation Dice
 (Table III, U-Net 0/2/3); poly: lr · (1 − epoch / epochs)^0.9 per epoch, nnU-Net's decay to near zero."""
 STRATEGIES = ("default", "mirrored", "multi-worker")
-AUGMENTATIONS = ("none", "affine", "I", "II", "III", "IV", "V", "nnunet", "affine-echo")
+AUGMENTATIONS = ("none", "affine", "I", "II", "III", "IV", "V", "nnunet", "affine-echo", "scanner")
 """affine: Table VII; I-V: Table II; nnunet: nnU-Net's default set; affine-echo: affine with gain, compression,
-speckle, blur and resolution changes (echolite.data.augment)."""
+speckle, blur and resolution changes; scanner: affine-echo widened to other scanners and protocols (wider fields of
+view, video compression); echolite.data.augment."""
 SPLITS = ("test", "val", "train", "all")
 """Which frames a command scores: a patient split, or every frame."""
 SEED_MAX = 2**32 - 1
@@ -149,6 +150,7 @@ class TrainConfig:
     jit_compile: bool = True
     strategy: str = "default"
     average_last: int = 0  # > 0: also write model_averaged.keras, the mean of the last N epochs' weights
+    init: str | None = None  # the model whose weights start the training (fine-tuning); None: random initialisation
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)

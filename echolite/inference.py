@@ -21,6 +21,7 @@ from echolite.data.frames import FrameSet
 from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
+from echolite.pretrained import resolve_model
 from echolite.run import RunDir
 from echolite_edge.image import check_frame_size, model_input, resize_nearest
 from echolite_edge.segmenter import check_segmentation_io, invoke_scores, load_interpreter
@@ -39,11 +40,11 @@ class Segmenter(Protocol):
 
 @dataclass(frozen=True)
 class MaskSpec:
-    """How to segment: the model (a run folder, ``.keras`` or ``.tflite``), the ``ensemble`` of more models whose
-    class probabilities are averaged with it, the test-time augmentation ``tta`` (``echolite_edge.tta.TTA_MODES``)
-    and the post-processing ``post`` (None: the raw argmax). One value, so every command and workflow that
-    segments decides the masks alike and a new step is added in one place. ``model`` is None where the masks come
-    from elsewhere (another tool's, the experts'): then only ``post`` applies."""
+    """How to segment: the model (a run folder, ``.keras``, ``.tflite`` or a shipped model's name), the
+    ``ensemble`` of more models whose class probabilities are averaged with it, the test-time augmentation ``tta``
+    (``echolite_edge.tta.TTA_MODES``) and the post-processing ``post`` (None: the raw argmax). One value, so every
+    command and workflow that segments decides the masks alike and a new step is added in one place. ``model`` is
+    None where the masks come from elsewhere (another tool's, the experts'): then only ``post`` applies."""
 
     model: Path | None = None
     ensemble: tuple[Path, ...] = ()
@@ -51,8 +52,8 @@ class MaskSpec:
     post: PostprocessConfig | None = PostprocessConfig()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "model", None if self.model is None else Path(self.model))
-        object.__setattr__(self, "ensemble", tuple(Path(p) for p in self.ensemble))
+        object.__setattr__(self, "model", resolve_model(self.model))
+        object.__setattr__(self, "ensemble", tuple(resolve_model(p) for p in self.ensemble))
         try:
             check_tta(self.tta)
         except ValueError as exc:

@@ -25,6 +25,7 @@ LAYERS = [
     ["echolite.workflows"],  # folder-in/folder-out jobs the command line calls
     ["echolite.training", "echolite.export", "echolite.clinical", "echolite.data.inspect", "echolite.data.writers"],
     ["echolite.inference"],
+    ["echolite.pretrained"],  # the shipped models as run folders
     ["echolite.plots"],  # receives numbers, never computes them
     ["echolite.evaluation"],
     ["echolite.models"],
@@ -37,7 +38,7 @@ LAYERS = [
     # frame input and output, the clinical analysis of loops and the anatomy criteria
     ["echolite_edge.cli"],
     ["echolite_edge.bench", "echolite_edge.android", "echolite_edge.loop_report"],
-    ["echolite_edge.segmenter", "echolite_edge.frames", "echolite_edge.outputs"],
+    ["echolite_edge.segmenter", "echolite_edge.frames", "echolite_edge.outputs", "echolite_edge.pretrained"],
     ["echolite_edge.dicom", "echolite_edge.video"],
     ["echolite_edge.loop"],
     ["echolite_edge.loop_qc", "echolite_edge.clinical"],

@@ -24,8 +24,10 @@ from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.metrics import dice_per_class
 from echolite.inference import predict_labels
 from echolite.models import build_unet, inference_model
+from echolite.models.layers import load_saved_model
 from echolite.plots import plot_training_curves
 from echolite.presets import get_preset
+from echolite.pretrained import resolve_model
 from echolite.run import RunConfig, RunDir
 from echolite.training.averaging import EpochWeights, average_run, kept_epochs
 from echolite.training.checkpoint import BatchProgress, EpochLog, HistoryCSV, RunCheckpoint, TrainState, load_state
@@ -115,6 +117,8 @@ def _train_in(
     state = None if saved is None else load_state(home)
     with placement.strategy.scope():
         model = _load_checkpoint(home.last_model) if state else compiled_model(model_config, config)
+        if not state and config.init:
+            _start_from(model, config.init)
     if state:
         _check_checkpoint_matches(model, saved.model, home)
         _check_best_model(home, state)
@@ -230,6 +234,17 @@ def compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Mode
         jit_compile=config.jit_compile,  # per preset: on CPU XLA speeds up plain convolutions, slows depthwise ones
     )
     return model
+
+
+def _start_from(model: keras.Model, init: str) -> None:
+    """Fine-tuning: ``model`` takes the weights of ``init`` (a shipped model's name, a run folder or a .keras file),
+    which must be of the same architecture."""
+    path = resolve_model(init)
+    initial = load_saved_model(RunDir(path).model if path.is_dir() else path)
+    shapes = [tuple(w.shape) for w in model.weights]
+    if [tuple(w.shape) for w in initial.weights] != shapes:
+        raise EcholiteError(f"--init {init}: its weights do not fit the architecture being trained")
+    model.set_weights(initial.get_weights())
 
 
 def _check_run_dir(run: RunDir, resume: bool) -> None:

@@ -2,9 +2,10 @@
 printed as one table with what each model costs (parameters, GMAC per frame, file size) and ratios against one
 baseline row.
 
-A model is a run folder (its ``model.keras`` and every export beside it), a ``.keras`` or ``.tflite`` file, or a
-preset name: an untrained model of that preset, built and exported (fp32 and int8, calibrated on phantom frames)
-in a temporary folder. Untrained weights time the same graph as trained ones; rows say which they are.
+A model is a shipped model's name, a run folder (its ``model.keras`` and every export beside it), a ``.keras`` or
+``.tflite`` file, or a preset name: an untrained model of that preset, built and exported (fp32 and int8,
+calibrated on phantom frames) in a temporary folder. Untrained weights time the same graph as trained ones; rows
+say which they are.
 
 Two timings per form: ``invoke`` (the network call alone) and ``end to end`` (an 8-bit frame of the model's size
 to the post-processed label map: scaling, quantization, the call, argmax, largest components), both as the device
@@ -26,11 +27,13 @@ from echolite.errors import EcholiteError
 from echolite.export.tflite import export_tflite
 from echolite.inference import load_keras_model
 from echolite.presets import PRESETS, get_preset
+from echolite.pretrained import resolve_model
 from echolite.run import RunDir
 from echolite_edge.bench import DEFAULT_RUNS, stats_ms
 from echolite_edge.frames import read_one_frame
 from echolite_edge.image import model_input, resize_nearest
 from echolite_edge.postprocess import keep_largest_components, repair_anatomy
+from echolite_edge.pretrained import NAMES as SHIPPED
 from echolite_edge.segmenter import EdgeSegmenter, argmax_labels, read_metadata
 from echolite_edge.words import counted
 
@@ -172,7 +175,7 @@ def _ratio(value, base) -> float | None:
 
 
 def _model_of(source: str | Path, scratch: Path, log) -> BenchModel:
-    path = Path(source)
+    path = resolve_model(source)
     if path.is_dir():
         run = RunDir(path)
         forms = ({"keras": run.model} if run.model.exists() else {}) | {_form(p): p for p in run.exports()}
@@ -190,7 +193,10 @@ def _model_of(source: str | Path, scratch: Path, log) -> BenchModel:
 
     if str(source) in PRESETS:
         return _untrained(str(source), scratch, log)
-    raise EcholiteError(f"{source}: not a run folder, .keras or .tflite file, or preset name ({', '.join(PRESETS)})")
+    raise EcholiteError(
+        f"{source}: not a run folder, .keras or .tflite file, shipped model ({', '.join(SHIPPED)}) or preset name "
+        f"({', '.join(PRESETS)})"
+    )
 
 
 def _name_of(source: str | Path) -> str:

@@ -36,6 +36,7 @@ from echolite.evaluation.scoring import (
 )
 from echolite.evaluation.stats import Comparison, paired_tests, shared_missed_distance
 from echolite.inference import MaskSpec, is_model, read_predictions
+from echolite.pretrained import default_report_root, shipped_name_of
 from echolite.run import RunDir, check_report_folder
 from echolite_edge.files import owner_of, write_atomically, write_json
 from echolite_edge.postprocess import CLOSE_DEFAULT
@@ -96,8 +97,9 @@ def scored_against(frames: FrameSet) -> dict:
 
 
 def default_report_folder(source: Path, split: str, masks: MaskSpec = MaskSpec()) -> Path:
-    """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file, or
-    ``PREDICTIONS-evaluation-val`` next to a folder of masks (``-tta-MODE`` with test-time augmentation, ``-raw``
+    """Beside what was scored: ``RUN/evaluation-val``, ``model_int8-evaluation-val`` next to a model file,
+    ``PREDICTIONS-evaluation-val`` next to a folder of masks, ``NAME-evaluation-val`` in the working directory for a
+    shipped model (``-tta-MODE`` with test-time augmentation, ``-raw``
     without post-processing, ``-unfilled`` without filling the enclosed background, ``-close-MODE`` with a
     myocardium closing other than the default, ``-attached`` without detaching the myocardium from the atrium;
     ``-ensembleN`` for ``masks.model`` and its ensemble of N - 1 others averaged)."""
@@ -109,10 +111,10 @@ def default_report_folder(source: Path, split: str, masks: MaskSpec = MaskSpec()
         closing = "" if post.close_myocardium == CLOSE_DEFAULT else f"-close-{post.close_myocardium}"
         steps += ("" if post.fill_enclosed else "-unfilled") + closing + ("" if post.detach_atrium else "-attached")
     name = f"evaluation-{split}{steps}"
-    if RunDir(source).is_run():
+    if RunDir(source).is_run() and not shipped_name_of(source):
         return source / name
     stem = source.name[: -len(source.suffix)] if source.suffix in (".keras", ".tflite") else source.name
-    return source.parent / f"{stem}-{name}"
+    return default_report_root(source) / f"{stem}-{name}"
 
 
 def _predicted(masks: MaskSpec, predictions: Path | None, data: str, split: str) -> tuple[FrameSet, np.ndarray]:

@@ -22,6 +22,8 @@ from echolite_edge.loop import measure_segmented_loop
 from echolite_edge.loop_report import write_loop_reports
 from echolite_edge.outputs import write_outputs
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
+from echolite_edge.pretrained import NAMES as SHIPPED
+from echolite_edge.pretrained import model_file
 from echolite_edge.segmenter import EdgeSegmenter
 from echolite_edge.sources import NotBMode, is_loop_file
 from echolite_edge.tta import TTA_MODES
@@ -90,7 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         "criteria; with --cine, the loop's beats, ED and ES and ejection fraction, and a report page.",
     )
     run.add_argument(
-        "model", type=Path, metavar="MODEL", help="An exported .tflite (its .json metadata beside it too)."
+        "model",
+        type=model_file,
+        metavar="MODEL",
+        help=f"A shipped model ({', '.join(SHIPPED)}) or an exported .tflite (its .json metadata beside it too).",
     )
     run.add_argument(
         "input",
@@ -167,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--ensemble",
-        type=Path,
+        type=model_file,
         action="append",
         default=[],
         metavar="MODEL",
@@ -190,7 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Latency report like TFLite's benchmark_model: invoke alone, end to end (resize, quantize, "
         "invoke, post-process, map back) and quality control; or a cine loop's frames/s.",
     )
-    bench.add_argument("model", type=Path, metavar="MODEL", help="An exported .tflite.")
+    bench.add_argument(
+        "model",
+        type=model_file,
+        metavar="MODEL",
+        help=f"A shipped model ({', '.join(SHIPPED)}) or an exported .tflite.",
+    )
     bench.add_argument(
         "--runs", type=_positive, default=DEFAULT_RUNS, metavar="N", help=f"Timed runs. [default: {DEFAULT_RUNS}]"
     )

@@ -108,6 +108,20 @@ def write_json(path: Path, content: dict) -> None:
     write_atomically(path, json.dumps(content, indent=2) + "\n")
 
 
+@contextmanager
+def building_folder(out: Path) -> Iterator[Path]:
+    """A hidden folder beside ``out`` to build an output in: it replaces ``out`` whole when the block succeeds
+    (``replace_folder``) and is removed when it fails, so ``out`` is never half-built."""
+    out = Path(out)
+    partial = out.parent / f".{out.name}.partial-{os.getpid()}"
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+        replace_folder(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def replace_folder(partial: Path, out: Path) -> None:
     """``partial`` (a finished output) becomes ``out``; an earlier output there is replaced whole, not mixed with
     this one, and comes back if the move fails."""

@@ -1,0 +1,114 @@
+"""The shipped CAMUS-trained models (``echolite_edge.pretrained``) as run folders every command can take.
+
+A shipped model carries its Keras weights in float16 (``weights.npz``, half the size) beside its int8 export. On
+first use by name its run folder is built once in the cache (``$ECHOLITE_CACHE/pretrained/``, keyed by the files'
+digest): ``config.json``, ``model.keras`` (the float16 weights in float32) and the int8 export, so evaluation,
+benchmarks, fine-tuning (``train --init``) and the Python API treat it as any trained run. Reports a command would
+write inside a run folder go to the working directory instead (``default_report_root``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from echolite.data.cache import cache_dir
+from echolite.errors import EcholiteError
+from echolite.run import RunDir
+from echolite_edge.files import building_folder, write_json
+from echolite_edge.pretrained import CONFIG, INT8, KERAS_WEIGHTS, is_shipped_name, shipped_folder
+
+LOG = logging.getLogger("echolite")
+_MATERIALISED = "pretrained"
+"""The cache folder that holds the shipped models' run folders."""
+
+
+def resolve_model(model: str | Path | None) -> Path | None:
+    """A MODEL as the commands take it: a shipped model's name becomes its run folder; a path stays as given."""
+    if model is None or not is_shipped_name(model):
+        return None if model is None else Path(model)
+    try:
+        return shipped_run(str(model))
+    except ValueError as exc:  # files missing from the installation
+        raise EcholiteError(str(exc)) from None
+
+
+def shipped_run(name: str) -> Path:
+    """The run folder of shipped model ``name``, built on first use."""
+    source = shipped_folder(name)
+    digest = hashlib.sha256()
+    for file in (CONFIG, KERAS_WEIGHTS, INT8):
+        digest.update((source / file).read_bytes())
+    root = cache_dir()
+    if root is None:  # ECHOLITE_CACHE=off: built again by each process, in a folder of its own
+        root = Path(tempfile.mkdtemp(prefix="echolite-pretrained-"))
+    folder = root / _MATERIALISED / digest.hexdigest()[:16] / name
+    if RunDir(folder).model.is_file():
+        return folder
+    LOG.info(f"building {name}'s Keras model from its float16 weights in {folder}")
+    with building_folder(folder) as scratch:
+        for file in (CONFIG, INT8, "model_int8.json"):
+            shutil.copyfile(source / file, scratch / file)
+        _keras_from_weights(source, scratch / RunDir.MODEL)
+    return folder
+
+
+def shipped_name_of(path: Path) -> str | None:
+    """The shipped model whose built run folder ``path`` is (or holds), else None."""
+    path = Path(path).resolve()
+    for candidate in (path, path.parent):
+        if candidate.parent.parent.name == _MATERIALISED and is_shipped_name(candidate.name):
+            return candidate.name
+    return None
+
+
+def default_report_root(source: Path) -> Path:
+    """Where a report about ``source`` goes by default: beside it, but the working directory for a shipped model
+    (its run folder lives in the cache)."""
+    return Path.cwd() if shipped_name_of(source) else Path(source).parent
+
+
+def _keras_from_weights(source: Path, out: Path) -> None:
+    from echolite.models.layers import load_saved_model  # Keras: loaded on use, listing the models needs none
+    from echolite.models.unet import build_unet  # Keras: loaded on use, listing the models needs none
+
+    del load_saved_model  # imported for its custom layers, which the saved model names
+    config = RunDir(source).load_config()
+    model = build_unet(config.model, name=config.train.preset.replace("-", "_"))
+    with np.load(source / KERAS_WEIGHTS) as stored:
+        names = [str(n) for n in stored["names"]]
+        if names != [w.path for w in model.weights]:
+            raise EcholiteError(f"{source / KERAS_WEIGHTS}: its weights do not match the architecture in {CONFIG}")
+        model.set_weights([stored[f"w{i:03d}"].astype(np.float32) for i in range(len(names))])
+    model.save(out)
+
+
+def pack(run: Path, name: str, into: Path, commit: str) -> Path:
+    """Write ``run`` (its best model and int8 export) as shipped model ``name`` under ``into``: the Keras weights in
+    float16, the config with its data folder reduced to its name, the int8 export with its metadata naming the
+    model and ``commit`` instead of the run's path. A release step (tools/ship_model.py), never per experiment."""
+    from echolite.models.layers import load_saved_model  # Keras: loaded on use, listing the models needs none
+
+    run_dir = RunDir.require(run)
+    int8 = run_dir.path / INT8
+    if not int8.is_file():
+        raise EcholiteError(f"{run}: no {INT8} (run echolite export {run} --int8 first)")
+    model = load_saved_model(run_dir.model)
+    out = Path(into) / name
+    with building_folder(out) as scratch:
+        weights = {f"w{i:03d}": w.numpy().astype(np.float16) for i, w in enumerate(model.weights)}
+        np.savez_compressed(scratch / KERAS_WEIGHTS, names=np.array([w.path for w in model.weights]), **weights)
+        config = json.loads(run_dir.config.read_text())
+        config["train"]["data"] = Path(config["train"]["data"]).name
+        write_json(scratch / CONFIG, config)
+        shutil.copyfile(int8, scratch / INT8)
+        metadata = json.loads((run_dir.path / "model_int8.json").read_text())
+        metadata.update(source=name, commit=commit)
+        write_json(scratch / "model_int8.json", metadata)
+    return out
