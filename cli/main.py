@@ -274,10 +274,22 @@ def average(run, last, data):
     help="Seed of the random anatomy and speckle (the same seed, the same frames).",
 )
 @click.option("--size", type=int, default=256, show_default=True, help="Frame size in pixels.")
-def phantom(out, count, seed, size):
-    """Write synthetic echo frames (img/, ref/ in CAMUS PNG-export layout) and a preview grid."""
-    from echolite.data.writers import write_phantom  # on use: keeps `echolite --help` fast
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="Write a beating heart instead: loop.gif, 4 s at 25 frames/s (in the file), 72 beats/min.",
+)
+def phantom(out, count, seed, size, loop):
+    """Write synthetic echo frames (img/, ref/ in CAMUS PNG-export layout) and a preview grid, or a cine loop."""
+    from echolite.data.writers import write_phantom, write_phantom_loop  # on use: keeps `echolite --help` fast
 
+    if loop:
+        path, spacing = write_phantom_loop(out, seed, size)
+        click.echo(f"wrote a phantom loop to {path} (pixel size {spacing:g} mm)")
+        click.echo(
+            f"next: echolite-edge run camus-edge-rt {path} --out {Path(out) / 'cine'} --cine --spacing {spacing:g}"
+        )
+        return
     preview = write_phantom(out, count, seed, size)
     click.echo(f"wrote {counted(count, 'frame')} to {out}/img, masks to {out}/ref, preview {preview}")
     click.echo(f"next: echolite data inspect {out}   or   echolite train --data {out}")

@@ -102,3 +102,18 @@ def test_init_fine_tunes_from_the_shipped_weights(tmp_path):
     assert refused.exit_code == 1 and "the architecture is the initial model's; leave out --image-size" in (
         refused.output
     )
+
+
+def test_the_quickstart_segments_a_phantom_loop_with_the_shipped_model(tmp_path):
+    from echolite_edge.cli import main as edge_main
+
+    written = CliRunner().invoke(main, ["phantom", "--out", str(tmp_path), "--loop"])
+    assert written.exit_code == 0, written.output
+    command = written.output.strip().splitlines()[-1].removeprefix("next: echolite-edge ").split()
+    assert command[:3] == ["run", "camus-edge-rt", str(tmp_path / "loop.gif")]
+    assert edge_main(command) == 0
+    results = json.loads((tmp_path / "cine" / "results.json").read_text())
+    assert results["loops"][0]["fps"] == 25 and len(results["frames"]) == 100
+    assert (tmp_path / "cine" / "report.html").is_file()
+    cine = results["cine"]  # an EF, or none with the reason: the quickstart shows either as it comes
+    assert (cine["ef_percent"] is not None) != bool(cine["ef_withheld"])

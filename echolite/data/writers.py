@@ -1,4 +1,4 @@
-"""Write frames in the CAMUS PNG-export layout, readable back by ``png_export``."""
+"""Write frames in the CAMUS PNG-export layout, readable back by ``png_export``, and phantom cine loops."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from PIL import Image
 
 from echolite.data.frames import FrameSet
 from echolite.data.layouts import PHANTOM_MARKER
-from echolite.data.phantom import make_phantom
+from echolite.data.phantom import PHANTOM_SPACING_MM, make_phantom, make_phantom_loop, phantom_contraction
 from echolite.errors import EcholiteError, check_writable
-from echolite_edge.files import write_atomically
+from echolite_edge.files import atomic_path, write_atomically
 
 
 def write_png_export(frames: FrameSet, root: Path) -> None:
@@ -57,3 +57,21 @@ def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) ->
         (Path(out) / PHANTOM_MARKER).unlink(missing_ok=True)
         raise
     return preview
+
+
+LOOP_FPS, LOOP_SECONDS, LOOP_HEART_RATE = 25, 4, 72
+"""A phantom loop: 4 s at 25 frames/s (40 ms a frame, which a GIF stores exactly), 72 beats/min: about 5 beats."""
+
+
+def write_phantom_loop(out: Path, seed: int = 0, size: int = 256) -> tuple[Path, float]:
+    """A phantom patient's beating heart as ``out/loop.gif`` (the frame rate in the file, as a scanner's video
+    export carries it); returns its path and pixel size in mm (which a GIF cannot carry)."""
+    check_writable(Path(out), "the phantom loop")
+    contraction = phantom_contraction(LOOP_FPS * LOOP_SECONDS, LOOP_FPS, LOOP_HEART_RATE)
+    images, _ = make_phantom_loop(contraction, seed, size=size, images=True)
+    frames = [Image.fromarray(np.round(image * 255).astype(np.uint8)) for image in images]
+    path = Path(out) / "loop.gif"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as partial:
+        frames[0].save(partial, save_all=True, append_images=frames[1:], duration=1000 // LOOP_FPS, loop=0)
+    return path, PHANTOM_SPACING_MM * 256 / size
