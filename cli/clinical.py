@@ -80,9 +80,9 @@ def measure(
     out,
     as_json,
 ):
-    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks (MODEL: a run folder,
-    .keras or .tflite) or the ground truth, with their agreement with the expert masks and the reference EF; or,
-    with --sequence, EF from a cine loop."""
+    """LV volumes (method of disks) and ejection fraction per patient, from MODEL's masks (MODEL: a shipped model's
+    name, a run folder, .keras or .tflite) or the ground truth, with their agreement with the expert masks and the
+    reference EF; or, with --sequence, EF from a cine loop."""
 
     if ground_truth and (masks.needs_model or given_on_command_line("close_myocardium")):
         raise EcholiteError("--ensemble, --tta and --close-myocardium apply to a model's masks, not --ground-truth")
