@@ -25,6 +25,8 @@ from echolite_edge.files import building_folder, write_json
 from echolite_edge.pretrained import CONFIG, INT8, KERAS_WEIGHTS, is_shipped_name, shipped_folder
 
 LOG = logging.getLogger("echolite")
+LICENSE_LINE = "CC BY-NC-SA 4.0, as the CAMUS data it was trained on (cite Leclerc et al., IEEE TMI 2019)"
+"""What the export metadata of a shipped model says of its weights' license (reports show it)."""
 _MATERIALISED = "pretrained"
 """The cache folder that holds the shipped models' run folders."""
 
@@ -109,6 +111,6 @@ def pack(run: Path, name: str, into: Path, commit: str) -> Path:
         write_json(scratch / CONFIG, config)
         shutil.copyfile(int8, scratch / INT8)
         metadata = json.loads((run_dir.path / "model_int8.json").read_text())
-        metadata.update(source=name, commit=commit)
+        metadata.update(source=name, commit=commit, shipped_model=name, license=LICENSE_LINE)
         write_json(scratch / "model_int8.json", metadata)
     return out

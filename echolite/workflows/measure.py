@@ -37,12 +37,11 @@ from echolite_edge.loop_qc import lv_softmax_margin
 from echolite_edge.loop_report import (
     REPORT,
     ShownFrame,
+    describe_model,
     render_report,
     shown_frame_indices,
-    weights_license,
     write_report,
 )
-from echolite_edge.segmenter import read_metadata
 from echolite_edge.tta import tta_probabilities
 
 MEASUREMENTS_CSV, LV_AREA = "measurements.csv", "lv_area.png"
@@ -439,9 +438,7 @@ def _write_cine_report(out: Path, report: LoopReport, loop, labels, model: Path,
         "spacing_from": "--spacing" if spacing_mm else "the file",
         "notes": list(loop.notes),
     }
-    metadata = read_metadata(model) if Path(model).suffix == ".tflite" else {}
-    about_model = {"name": Path(model).name, "license": weights_license(metadata)}
-    return write_report(out / REPORT, render_report(cine, frames, source, about_model, failures))
+    return write_report(out / REPORT, render_report(cine, frames, source, describe_model(model), failures))
 
 
 def _segment_loop(segmenter, images: np.ndarray, masks: MaskSpec, chunk: int = 16):

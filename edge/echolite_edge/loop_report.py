@@ -123,12 +123,7 @@ def write_loop_reports(
     run's ``--spacing`` (mm), where a loop carries no pixel size of its own. One loop: ``report.html``; several (a
     study folder): ``report-<file stem>.html`` each. Returns the files written."""
 
-    metadata = read_metadata(model)
-    about_model = {
-        "name": Path(model).name,
-        "license": weights_license(metadata),
-        "details": _model_details(results),
-    }
+    about_model = describe_model(model) | {"details": _model_details(results)}
     written = []
     for stem, cine, names, described in _loops_of(results, Path(source)):
         indices = shown_frame_indices(cine)
@@ -194,6 +189,15 @@ def _read_mask(path: Path) -> np.ndarray:
 
     with Image.open(path) as image:
         return np.asarray(image) // MASK_SCALE  # as ``outputs.write_outputs`` writes them
+
+
+def describe_model(model: Path) -> dict:
+    """The model as a report names it: a shipped model by its name, else by its file or folder name; its weights'
+    license from the export metadata (a run folder's: its int8 export's), where one is named."""
+    model = Path(model)
+    exported = model if model.suffix == ".tflite" else model / "model_int8.tflite" if model.is_dir() else None
+    metadata = read_metadata(exported) if exported is not None else {}
+    return {"name": metadata.get("shipped_model") or model.name, "license": weights_license(metadata)}
 
 
 def weights_license(metadata: dict) -> str | None:
