@@ -278,7 +278,7 @@ assert not heavy, heavy
     assert run.returncode == 0, run.stderr
     assert "frames/s end to end" in run.stdout and "p99" in run.stdout
     assert "cine: 4 frames" in run.stdout and "keeps up with a scanner at 0.001 frames/s" in run.stdout
-    assert "medians in ms: read " in run.stdout and ", write " in run.stdout
+    assert "medians in ms: read " in run.stdout and "end to end / invoke: " in run.stdout
     assert "QC: " in run.stdout and "qc          median" in run.stdout
     import json
 
@@ -290,10 +290,13 @@ assert not heavy, heavy
     assert json.loads((tmp_path / "tta" / "results.json").read_text())["tta"] == "zoom-gamma"
     checks = json.loads((tmp_path / "cine" / "results.json").read_text())["cine"]["loop_qc"]["checks"]
     assert [c["passed"] is not None for c in checks if c["check"] == "network confidence"] == [True]  # int8 logits
-    assert "once per loop, at 0.001 frames/s: loop analysis " in run.stdout and ", loop QC " in run.stdout
+    assert "once per loop, at 0.001 frames/s: loop analysis and loop QC " in run.stdout
+    assert ", writing the loop's outputs " in run.stdout
+    cine_masks = np.load(tmp_path / "cine" / "masks.npz")  # --cine: the same masks, in one file for the loop
     for t in range(4):
         mask = np.asarray(Image.open(tmp_path / "out" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected[t])
+        np.testing.assert_array_equal(cine_masks[f"loop_{t:04d}"], expected[t])
         mask = np.asarray(Image.open(tmp_path / "tta" / f"loop_{t:04d}_mask.png")) // 85
         np.testing.assert_array_equal(mask, expected_tta[t])
         mask = np.asarray(Image.open(tmp_path / "both" / f"loop_{t:04d}_mask.png")) // 85
@@ -306,11 +309,11 @@ class _Replay:
     def __init__(self, masks):
         self.masks = iter(masks)
 
-    def segment(self, gray, name=""):
+    def segment(self, gray, name="", full_size=True):
         from echolite_edge.segmenter import Segmentation
 
         mask = next(self.masks)
-        return Segmentation(name, mask, 0.001, 0.002, mask)
+        return Segmentation(name, mask if full_size else None, 0.001, 0.002, mask)
 
 
 def _run_on_masks(tmp_path, monkeypatch, masks, *options):
@@ -336,6 +339,75 @@ def _cine_with_a_failing_es():
     masks = make_phantom_cine(frames=8, seed=1, size=128)[1]
     masks[4, 120:124, 4:8] = 3
     return list(masks)
+
+
+def test_cine_outputs_fit_the_loop_and_hold_every_frames_mask(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from echolite_edge.cine import MASKS_FILE
+
+    masks = _cine_with_a_failing_es()
+    code, default = _run_on_masks(tmp_path / "default", monkeypatch, masks, "--cine", "--spacing", "1.2")
+    code_all, every = _run_on_masks(
+        tmp_path / "every", monkeypatch, masks, "--cine", "--spacing", "1.2", "--every-frame"
+    )
+    assert code == code_all == 0
+    out, out_all = tmp_path / "default" / "out", tmp_path / "every" / "out"
+    shown = {i for beat in default["cine"]["beats"] for i in (beat["ed_frame"], beat["es_frame"])}
+    expected = sorted(f"loop_{i:04d}_overlay.png" for i in shown | {4})  # ED and ES of each beat, and the failure
+    assert sorted(p.name for p in out.glob("*.png")) == expected
+    assert sorted(p.name for p in out.iterdir() if p.suffix != ".png") == [MASKS_FILE, "report.html", "results.json"]
+    assert [f.get("overlay") for f in default["frames"]] == [
+        f"loop_{i:04d}_overlay.png" if f"loop_{i:04d}_overlay.png" in expected else None for i in range(8)
+    ]
+    assert {f["mask"] for f in default["frames"]} == {MASKS_FILE}
+    assert len(list(out_all.glob("*_overlay.png"))) == len(list(out_all.glob("*_mask.png"))) == 8
+    stored = np.load(out / MASKS_FILE)
+    assert stored.files == [f"loop_{i:04d}.npy".removesuffix(".npy") for i in range(8)]
+    for i, frame in enumerate(every["frames"]):  # the loop's file holds what each frame's PNG holds
+        np.testing.assert_array_equal(stored[frame["name"]], np.asarray(Image.open(out_all / frame["mask_png"])) // 85)
+        np.testing.assert_array_equal(stored[frame["name"]], masks[i])
+    assert default["cine"]["beats"] == every["cine"]["beats"]
+    assert default["qc"]["passed"] == every["qc"]["passed"] == 7
+
+
+def test_a_run_stopped_or_killed_mid_loop_leaves_no_output(tmp_path):
+    import signal
+    import time
+
+    slow = f"""
+import sys, time, numpy as np
+sys.path.insert(0, {str(EDGE)!r})
+import echolite_edge.cli as cli
+from echolite_edge.segmenter import Segmentation
+
+class Slow:
+    def segment(self, gray, name="", full_size=True):
+        time.sleep(0.05)
+        labels = np.zeros(gray.shape, np.uint8)
+        return Segmentation(name, labels, 0.001, 0.002, labels)
+
+cli.EdgeSegmenter = lambda *a: Slow()
+sys.exit(cli.main(["run", sys.argv[1], sys.argv[2], "--out", sys.argv[3], "--cine", "--qc", "off"]))
+"""
+    (tmp_path / "m.tflite").write_bytes(b"replayed")
+    np.save(tmp_path / "loop.npy", np.zeros((200, 32, 32), np.uint8))
+    out = tmp_path / "out"
+    args = [sys.executable, "-c", slow, str(tmp_path / "m.tflite"), str(tmp_path / "loop.npy"), str(out)]
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        run = subprocess.Popen(args)
+        deadline = time.time() + 60
+        while not list(tmp_path.glob(".out.partial-*")) and time.time() < deadline:  # mid-loop: writing has begun
+            time.sleep(0.02)
+        time.sleep(0.3)
+        run.send_signal(stop)
+        assert run.wait(timeout=60) == (128 + stop if stop == signal.SIGTERM else -stop)
+        assert not out.exists()
+        left = list(tmp_path.glob(".out.partial-*"))
+        assert left == [] if stop == signal.SIGTERM else len(left) == 1  # SIGKILL: no clean-up is possible
+    np.save(tmp_path / "loop.npy", np.zeros((3, 32, 32), np.uint8))
+    assert subprocess.run(args, check=False).returncode == 0  # the next run removes the killed run's leftovers
+    assert (out / "results.json").is_file() and not list(tmp_path.glob(".out.partial-*"))
 
 
 def test_a_loop_folder_is_read_in_natural_order_and_a_still_loop_has_no_ed_or_es(tmp_path):
@@ -421,7 +493,8 @@ def test_strict_qc_lists_the_failing_frames_and_a_loop_without_rhythm_gives_no_e
     code, results = _run_on_masks(tmp_path / "strict", monkeypatch, _cine_with_a_failing_es(), *options)
     assert code == 0 and results["qc"]["rejected"] == ["loop_0004"]
     assert results["cine"]["beats"][0]["es_frame"] != 4 and results["cine"]["fps"] == 30
-    assert len(list((tmp_path / "strict" / "out").glob("*_mask.png"))) == 8  # every mask is still written
+    assert len(np.load(tmp_path / "strict" / "out" / "masks.npz").files) == 8  # every mask is still written
+    assert (tmp_path / "strict" / "out" / "loop_0004_overlay.png").is_file()  # and the failing frame's overlay
     out = capsys.readouterr().out
     assert "rejected (masks written, no volumes or EF from them): loop_0004 (la_fragmented)" in out
     jumping = [m for pair in zip(_cine_with_a_failing_es()[:4], _cine_with_a_failing_es()[4:]) for m in pair]

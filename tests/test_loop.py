@@ -143,7 +143,7 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
     replay_library_segmenter(monkeypatch, masks)
     frames = iter(range(len(masks)))
 
-    def device_segment(gray, name=""):
+    def device_segment(gray, name="", full_size=True):
         t = next(frames)
         return Segmentation(name, masks[t], 0.001, 0.002, masks[t], float(0.9 - 0.025))
 

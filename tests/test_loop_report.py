@@ -55,7 +55,7 @@ class _Replay:
     def __init__(self, labels):
         self.labels, self.given = labels, 0
 
-    def segment(self, gray, name=""):
+    def segment(self, gray, name="", full_size=True):
         from echolite_edge.segmenter import Segmentation
 
         labels = self.labels[self.given % len(self.labels)]

@@ -167,7 +167,7 @@ class _ByFrame:
     def __init__(self, images, masks):
         self.images, self.masks = images.astype(np.float32), masks
 
-    def segment(self, gray, name=""):
+    def segment(self, gray, name="", full_size=True):
         from echolite_edge.segmenter import Segmentation
 
         same = [i for i, image in enumerate(self.images) if image.shape == gray.shape]

@@ -32,6 +32,7 @@ from echolite.evaluation.anatomy import check_anatomy
 from echolite.evaluation.stats import Comparison, paired_summary, with_holm
 from echolite.inference import MaskSpec
 from echolite.run import RunDir, check_report_folder
+from echolite_edge.cine import shown_frame_indices
 from echolite_edge.loop import LoopReport, measure_loop
 from echolite_edge.loop_qc import lv_softmax_margin
 from echolite_edge.loop_report import (
@@ -39,7 +40,6 @@ from echolite_edge.loop_report import (
     ShownFrame,
     describe_model,
     render_report,
-    shown_frame_indices,
     write_report,
 )
 from echolite_edge.tta import tta_probabilities

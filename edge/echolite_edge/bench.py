@@ -14,10 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.anatomy import failed_criteria
+from echolite_edge.cine import MASKS_FILE, measure_cine, segment_frame, write_loop_outputs
 from echolite_edge.frames import frame_files, read_frames_of
-from echolite_edge.loop import analyse_loop
-from echolite_edge.loop_qc import check_loop
-from echolite_edge.outputs import write_outputs
 from echolite_edge.segmenter import EdgeSegmenter
 
 DEFAULT_RUNS = 50
@@ -74,10 +72,11 @@ def benchmark(
 
 
 def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps: float = 30.0) -> dict:
-    """A cine loop (a folder of frames or a .npy stack) through the whole device path, frame after frame: read
-    from disk, resize, quantize, invoke, argmax, post-process, map back, QC, write the mask and overlay PNGs. Frames
-    per second, compared with the scanner's frame rate. One untimed frame first (allocation, caches). Then, once per
-    loop, the loop analysis (beats, ED/ES, volumes) and the loop QC at ``scanner_fps``, timed apart."""
+    """A cine loop (a folder of frames or a .npy stack) through what ``echolite-edge run --cine`` does, with its
+    default outputs (``echolite_edge.cine``): per frame read, segment (of which the invoke), QC; once per loop the
+    loop analysis and loop QC (at ``scanner_fps``) and writing the loop's outputs (masks file, overlays of ED, ES and
+    failing frames). One untimed frame first (allocation, caches). End to end is the wall time of it all per frame;
+    its ratio to the invoke is what the network leaves to the rest."""
 
     segmenter = EdgeSegmenter(model_path, threads)
     files = frame_files(source)
@@ -87,31 +86,27 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         first = read_frames_of(files[0])[0][1]
         segmenter.segment(first)
         start, stages = time.perf_counter(), {stage: [] for stage in CINE_STAGES}
-        labels, confidence, verdicts = [], [], []
+        frames = []
         for path in files:
             begin = time.perf_counter()
-            frames = read_frames_of(path)
-            stages["read"] += [(time.perf_counter() - begin) / len(frames)] * len(frames)
-            for name, frame in frames:
-                if frame.shape != first.shape:
+            read = read_frames_of(path)
+            stages["read"] += [(time.perf_counter() - begin) / len(read)] * len(read)
+            for name, gray in read:
+                if gray.shape != first.shape:
                     raise ValueError(
-                        f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of "
+                        f"{path}: a {gray.shape[0]}×{gray.shape[1]} frame in a loop of "
                         f"{first.shape[0]}×{first.shape[1]} frames"
                     )
-                seg = _timed(stages["segment"], segmenter.segment, frame, name)
-                stages["invoke"].append(seg.seconds_invoke)
-                failed = _timed(stages["qc"], failed_criteria, seg.labels)
-                verdicts.append(not failed)
-                _timed(stages["write"], write_outputs, seg, frame, Path(out), failed)
-                labels.append(seg.labels)
-                confidence.append(seg.lv_confidence)
-        seconds, count = time.perf_counter() - start, len(stages["qc"])
+                frames.append(segment_frame(segmenter, gray, name, stages["qc"]))
+                stages["segment"].append(frames[-1].seg.seconds_total)
+                stages["invoke"].append(frames[-1].seg.seconds_invoke)
+        count = len(frames)
+        loop_seconds = {"analysis": [], "write": []}
+        if count >= 2:
+            cine = _timed(loop_seconds["analysis"], measure_cine, frames, None, scanner_fps, True, source).as_dict()
+            _timed(loop_seconds["write"], write_loop_outputs, Path(out), frames, cine, MASKS_FILE, False)
+        seconds = time.perf_counter() - start
     fps = count / seconds
-    loop_seconds = {"analysis": [], "qc": []}
-    if count >= 2:
-        masks = np.stack(labels)
-        analysis = _timed(loop_seconds["analysis"], analyse_loop, masks, scanner_fps, None, True, verdicts, confidence)
-        _timed(loop_seconds["qc"], check_loop, analysis)
     return {
         "model": str(model_path),
         "loop": str(source),
@@ -120,6 +115,7 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         "machine": machine(),
         "ms_per_frame": 1000 * seconds / count,
         "frames_per_second": fps,
+        "end_to_end_over_invoke": seconds / sum(stages["invoke"]),
         "stage_ms_median": {stage: float(np.median(times) * 1000) for stage, times in stages.items()},
         "loop_ms": {stage: float(sum(times) * 1000) for stage, times in loop_seconds.items() if times},
         "loop_ms_per_frame": {
@@ -130,10 +126,10 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
     }
 
 
-CINE_STAGES = ("read", "segment", "invoke", "qc", "write")
-"""Per frame: read the file; segment (resize, quantize, invoke, argmax, post-process, map back, LV confidence), of
-which the invoke alone; quality control; write the mask and overlay PNGs. Once per loop, apart: ``loop_ms`` of the
-loop analysis and the loop QC."""
+CINE_STAGES = ("read", "segment", "invoke", "qc")
+"""Per frame: read the file; segment (resize, quantize, invoke, argmax, post-process, LV confidence), of which the
+invoke alone; quality control. Once per loop, apart (``loop_ms``): the loop analysis with its loop QC, and writing
+the loop's outputs."""
 
 
 def _timed(seconds: list, function, *args):

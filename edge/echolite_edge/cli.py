@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import shutil
+import signal
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from echolite_edge import __version__
-from echolite_edge.anatomy import frame_verdict, qc_summary
+from echolite_edge.anatomy import qc_summary
 from echolite_edge.bench import DEFAULT_RUNS, benchmark, benchmark_cine
+from echolite_edge.cine import MASKS_FILE, measure_cine, segment_frame, write_loop_outputs
 from echolite_edge.console import native_stderr_silenced
-from echolite_edge.files import check_output_folder, check_report_file, replace_folder, write_json
+from echolite_edge.files import building_folder, check_output_folder, check_report_file, write_json
 from echolite_edge.frames import frame_files, frame_names, output_stem, read_one_frame, read_source
-from echolite_edge.loop import measure_segmented_loop
 from echolite_edge.loop_report import write_loop_reports
 from echolite_edge.outputs import write_outputs
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
@@ -116,7 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--cine",
         action="store_true",
         help="The frames are one cine loop: find its beats, ED and ES per beat, and give their mean EF when the "
-        "loop passes the loop quality control (else say why not).",
+        "loop passes the loop quality control (else say why not). Outputs fit a loop: its masks in one "
+        f"{MASKS_FILE} (per loop), overlays of the ED and ES frames and of frames failing QC, report.html.",
+    )
+    run.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="With --cine: also each frame's overlay and mask PNG, as without --cine.",
     )
     run.add_argument(
         "--spacing",
@@ -217,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--cine",
         type=Path,
         metavar="LOOP",
-        help="Time a cine loop (folder of frames or .npy stack) end to end, read to written PNGs with QC, in frames/s.",
+        help="Time a cine loop (folder of frames or .npy stack) as run --cine does it, read to written outputs with "
+        "QC, in frames/s, and end to end over the invoke.",
     )
     bench.add_argument(
         "--scanner-fps",
@@ -235,6 +242,7 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or an option error (1, already printed)
         return int(exc.code or 0)
+    previous = signal.signal(signal.SIGTERM, _stop)  # a stopped run cleans up as after an error
     try:
         with contextlib.nullcontext() if args.verbose else native_stderr_silenced():
             return _bench(args) if args.command == "bench" else _run(args)
@@ -245,6 +253,14 @@ def main(argv=None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""  # a failed write often names no file: name none
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(signum, frame):
+    """SIGTERM (a service manager, ``kill``): leave as Ctrl-C does, through every clean-up on the way, so no
+    output is left half-written."""
+    raise SystemExit(128 + signum)
 
 
 def _positive(text: str) -> int:
@@ -272,9 +288,9 @@ def _run(args) -> int:
         args.detach_atrium,
         tuple(args.ensemble),
     )
-    partial = args.out.parent / f".{args.out.name}.partial-{os.getpid()}"  # nothing reaches --out unless all succeed
-    try:
-        frames, masks, seconds, skipped, loops = _segment_files(files, segmenter, partial, args)
+    start = time.perf_counter()
+    with building_folder(args.out) as partial:  # nothing reaches --out unless all succeed
+        frames, kept, seconds, skipped, loops = _segment_files(files, segmenter, partial, args)
         results = {
             "model": str(args.model),
             "postprocess": {
@@ -290,20 +306,20 @@ def _run(args) -> int:
         }
         if loops:  # DICOM and video: each loop's frame rate, pixel size and notes, named by file and instance
             results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
-        cine_lines = _add_cine(results, masks, frames, loops, args) if args.cine else []
+        cine_lines = _add_cine(results, kept, frames, loops, partial, args) if args.cine else []
         write_json(partial / RESULTS, results)
-        if args.cine:  # report.html (one per loop), from results.json, the mask PNGs and the input's frames
-            write_loop_reports(partial, results, args.input, args.model, args.spacing)
-        replace_folder(partial, args.out)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        if args.cine:  # report.html (one per loop), from results.json and the frames in memory
+            by_name = {frame.name: frame for frame in kept}
+            write_loop_reports(partial, results, args.input, args.model, by_name, args.spacing)
+    seconds["total"] = time.perf_counter() - start
     for line in skipped:
         print(f"skipped: {line}")
     for entry in results.get("loops", []):
         print(_loop_line(entry))
     count = len(frames)
     print(
-        f"{counted(count, 'frame')} -> {args.out}: {count / seconds['total']:.1f} frames/s end to end, "
+        f"{counted(count, 'frame')} -> {args.out}: {count / seconds['total']:.1f} frames/s end to end "
+        "(read, segment, QC, write), "
         f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({args.threads} threads)"
     )
     if args.qc != "off":
@@ -351,11 +367,11 @@ def _input_files(args) -> list[Path]:
 
 
 def _segment_files(files, segmenter, partial: Path, args):
-    """Segment, write and QC every frame: (frame entries, for --cine each frame's (labels on the model grid, LV
-    confidence, frame shape), seconds, skipped files, and for each DICOM or video file its loop, frame names and
-    cine spacing)."""
+    """Segment and QC every frame, and write each one's outputs (with --cine: the loop's, later): (frame entries,
+    for --cine each frame as a ``CineFrame``, seconds, skipped files, and for each DICOM or video file its loop,
+    frame names and cine spacing)."""
 
-    frames, masks, skipped, seconds, loops = [], [], [], {"total": 0.0, "invoke": 0.0, "qc": []}, []
+    frames, kept, skipped, seconds, loops = [], [], [], {"invoke": 0.0, "qc": []}, []
     sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
     shapes = {}  # a cine loop's frame size: a DICOM or video file is a loop of its own, other files one together
     for path in files:
@@ -385,18 +401,18 @@ def _segment_files(files, segmenter, partial: Path, args):
                 raise ValueError(
                     f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of {shape[0]}×{shape[1]} frames"
                 )
-            seg = segmenter.segment(frame, name)
-            frames.append({"name": name, "mask": f"{name}_mask.png", "overlay": f"{name}_overlay.png"})
-            if args.qc != "off":
-                frames[-1]["qc"] = frame_verdict(seg.labels, seconds["qc"])
-            write_outputs(seg, frame, partial, frames[-1]["qc"]["failed"] if args.qc != "off" else None)
-            seconds["total"] += seg.seconds_total
-            seconds["invoke"] += seg.seconds_invoke
+            done = segment_frame(segmenter, frame, name, None if args.qc == "off" else seconds["qc"])
+            frames.append({"name": name} | ({} if done.verdict is None else {"qc": done.verdict}))
             if args.cine:
-                masks.append((seg.labels, seg.lv_confidence, frame.shape))
+                kept.append(done)
+            else:
+                frames[-1].update(mask=f"{name}_mask.png", overlay=f"{name}_overlay.png")
+                failed = None if done.verdict is None else done.verdict["failed"]
+                write_outputs(done.full_size(), frame, partial, failed)
+            seconds["invoke"] += done.seg.seconds_invoke
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
-    return frames, masks, seconds, skipped, loops
+    return frames, kept, seconds, skipped, loops
 
 
 def _cine_spacing(args, loop) -> tuple[float, float] | None:
@@ -410,10 +426,11 @@ def _cine_spacing(args, loop) -> tuple[float, float] | None:
     return loop.spacing_mm or ((args.spacing,) * 2 if args.spacing else None)
 
 
-def _add_cine(results: dict, masks: list, frames: list[dict], loops: list, args) -> list[str]:
+def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, partial: Path, args) -> list[str]:
     """One loop analysis per loop: a DICOM or video file is a loop of its own, at its own frame rate and pixel size
-    (several: each under its entry in ``loops``), the other frames of the input one loop (``cine``). Returns the
-    console lines."""
+    (several: each under its entry in ``loops``), the other frames of the input one loop (``cine``); then each
+    loop's outputs (``write_loop_outputs``: one masks file per loop, the overlays that matter), named in the frame
+    entries. Returns the console lines."""
     index = {frame["name"]: i for i, frame in enumerate(frames)}
     owned = {name for _, names, _ in loops for name in names}
     groups = [(names, spacing, loop) for loop, names, spacing in loops]
@@ -430,10 +447,13 @@ def _add_cine(results: dict, masks: list, frames: list[dict], loops: list, args)
         picked = [index[name] for name in names]
         fps, fps_from = _cine_rate(args, loop)
         source = loop.file if loop else args.input
-        report = measure_segmented_loop(
-            [masks[i] for i in picked], [frames[i] for i in picked], spacing, fps, args.mitral_cut, source
-        )
+        loop_frames = [kept[i] for i in picked]
+        report = measure_cine(loop_frames, spacing, fps, args.mitral_cut, source)
         summaries.append(report.as_dict() | {"fps_from": fps_from})
+        masks_file = MASKS_FILE if len(groups) == 1 else f"{output_stem(loop.file)}_{MASKS_FILE}"
+        written = write_loop_outputs(partial, loop_frames, summaries[-1], masks_file, args.every_frame)
+        for i in picked:
+            frames[i].update(written[frames[i]["name"]])
         lines.append(
             report.summary_line() if loop is None or len(groups) == 1 else f"{loop.name}: " + report.summary_line()
         )
@@ -524,11 +544,13 @@ def _bench_cine(args) -> int:
     )
     if report["loop_ms"]:
         per_frame = report["loop_ms_per_frame"]
+        words = {"analysis": "loop analysis and loop QC", "write": "writing the loop's outputs"}
         loop = ", ".join(
-            f"loop {'QC' if stage == 'qc' else stage} {ms:.1f} ms ({per_frame[stage]:.2f} ms per frame)"
+            f"{words[stage]} {ms:.1f} ms ({per_frame[stage]:.2f} ms per frame)"
             for stage, ms in report["loop_ms"].items()
         )
         print(f"once per loop, at {report['scanner_fps']:g} frames/s: {loop}")
+    print(f"end to end / invoke: {report['end_to_end_over_invoke']:.2f}")
     if args.json:
         write_json(args.json, report)
     return 0

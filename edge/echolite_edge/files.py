@@ -113,6 +113,10 @@ def building_folder(out: Path) -> Iterator[Path]:
     """A hidden folder beside ``out`` to build an output in: it replaces ``out`` whole when the block succeeds
     (``replace_folder``) and is removed when it fails, so ``out`` is never half-built."""
     out = Path(out)
+    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a run killed outright (SIGKILL, power)
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
     partial = out.parent / f".{out.name}.partial-{os.getpid()}"
     partial.mkdir(parents=True)
     try:
@@ -120,6 +124,16 @@ def building_folder(out: Path) -> Iterator[Path]:
         replace_folder(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def replace_folder(partial: Path, out: Path) -> None:

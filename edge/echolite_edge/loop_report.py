@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -24,12 +25,13 @@ import numpy as np
 from PIL import Image
 
 from echolite_edge import __version__
+from echolite_edge.cine import CineFrame, shown_frame_indices
 from echolite_edge.files import write_atomically
-from echolite_edge.frames import frame_files, frame_names, output_stem, read_source
+from echolite_edge.frames import output_stem
 from echolite_edge.labels import COLORS, LA, LABELS, LV, MYO, STRUCTURE_NAMES
 from echolite_edge.loop_qc import CHECKS
 from echolite_edge.morphology import dilate, erode
-from echolite_edge.outputs import MASK_SCALE, gray8
+from echolite_edge.outputs import gray8
 from echolite_edge.segmenter import read_metadata
 
 REPORT = "report.html"
@@ -56,14 +58,6 @@ class ShownFrame:
 def report_name(stem: str | None) -> str:
     """``report.html`` for a run's only loop (``stem`` None), ``report-<stem>.html`` for one of several."""
     return REPORT if stem is None else f"report-{stem}.html"
-
-
-def shown_frame_indices(cine: dict) -> list[int]:
-    """The frames the report pictures: ED and ES of each beat; without a beat, the largest and smallest LV."""
-    if cine["beats"]:
-        return sorted({i for b in cine["beats"] for i in (b["ed_frame"], b["es_frame"])})
-    areas = cine["loop_qc"]["lv_area"]
-    return sorted({int(np.argmax(areas)), int(np.argmin(areas))})
 
 
 def render_report(
@@ -115,33 +109,32 @@ def write_report(path: Path, text: str) -> Path:
 
 
 def write_loop_reports(
-    folder: Path, results: dict, source: Path, model: Path, spacing: float | None = None
+    folder: Path,
+    results: dict,
+    source: Path,
+    model: Path,
+    frames: Mapping[str, CineFrame],
+    spacing: float | None = None,
 ) -> list[Path]:
-    """The reports of ``echolite-edge run ... --cine``, from what the run wrote into ``folder``: its
-    ``results.json`` (``results``), the mask PNGs of the frames shown, and those frames read again from ``source``
-    (the run's input). ``model``: the model file (its metadata may name the weights' license); ``spacing``: the
-    run's ``--spacing`` (mm), where a loop carries no pixel size of its own. One loop: ``report.html``; several (a
-    study folder): ``report-<file stem>.html`` each. Returns the files written."""
+    """The reports of ``echolite-edge run ... --cine`` into ``folder``, from its ``results.json`` (``results``) and
+    its frames by name (``frames``: the gray frames and masks in memory). ``source``: the run's input (a loop of
+    frame files is named by it); ``model``: the model file (its metadata may name the weights' license);
+    ``spacing``: the run's ``--spacing`` (mm), where a loop carries no pixel size of its own. One loop:
+    ``report.html``; several (a study folder): ``report-<file stem>.html`` each. Returns the files written."""
 
     about_model = describe_model(model) | {"details": _model_details(results)}
     written = []
     for stem, cine, names, described in _loops_of(results, Path(source)):
-        indices = shown_frame_indices(cine)
-        grays = _frames_by_name(Path(source), {names[i] for i in indices})
-        frames = {
-            i: ShownFrame(grays[names[i]], _read_mask(folder / f"{names[i]}_mask.png"), grays[names[i]].shape)
-            for i in indices
-            if names[i] in grays
-        }
+        shown = {i: frames[names[i]] for i in shown_frame_indices(cine)}
+        pictures = {i: ShownFrame(f.gray, f.full_size().mask, f.gray.shape) for i, f in shown.items()}
         about = dict(described, frames=len(names))
-        size = next(iter(grays.values())).shape if grays else (0, 0)
-        about.setdefault("size", list(size))
+        about.setdefault("size", list(frames[names[0]].gray.shape))
         about.setdefault("fps_from", cine.get("fps_from"))
         if not about.get("spacing_mm") and spacing is not None:
             about.update(spacing_mm=[spacing, spacing], spacing_from="--spacing")
         by_name = {frame["name"]: frame for frame in results["frames"]}
         failures = [by_name[n]["qc"]["failed"] for n in names] if all("qc" in by_name[n] for n in names) else None
-        page = render_report(cine, frames, about, about_model, failures, names)
+        page = render_report(cine, pictures, about, about_model, failures, names)
         written.append(write_report(folder / report_name(stem), page))
     return written
 
@@ -167,28 +160,6 @@ def _loops_of(results: dict, source: Path):
 def _described(entry: dict) -> dict:
     keys = ("name", "size", "fps_from", "spacing_mm", "spacing_from", "notes")
     return {key: entry[key] for key in keys if entry.get(key) is not None}
-
-
-def _frames_by_name(source: Path, wanted: set[str]) -> dict[str, np.ndarray]:
-    """The gray frames named ``wanted``, read again from the run's input: only the files that give them."""
-
-    found = {}
-    for path in frame_files(source):
-        stem = output_stem(path)
-        if not any(name == stem or name.startswith(f"{stem}_") for name in wanted - set(found)):
-            continue
-        try:
-            loop = read_source(path)
-        except ValueError:  # a file the run skipped (--skip-bad): its frames are in no loop
-            continue
-        found.update((name, frame) for name, frame in zip(frame_names(loop), loop.frames) if name in wanted)
-    return found
-
-
-def _read_mask(path: Path) -> np.ndarray:
-
-    with Image.open(path) as image:
-        return np.asarray(image) // MASK_SCALE  # as ``outputs.write_outputs`` writes them
 
 
 def describe_model(model: Path) -> dict:

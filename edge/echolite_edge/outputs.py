@@ -19,12 +19,26 @@ MASK_SCALE = 85
 
 
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: list[str] | None = None) -> None:
-    """``<name>_mask.png`` (labels × 85, CAMUS style) and ``<name>_overlay.png`` (``overlay_image``, with the
-    quality-control verdict ``qc_failed`` marked: the failed criteria, [] for a pass, None for none), zlib level 1:
-    at the default level PNG encoding took most of a frame's time in a cine loop."""
+    """``<name>_mask.png`` and ``<name>_overlay.png`` of a frame (``write_mask``, ``write_overlay``)."""
     out.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((seg.mask * MASK_SCALE).astype(np.uint8)).save(out / f"{seg.name}_mask.png", compress_level=1)
-    Image.fromarray(overlay_image(gray, seg, qc_failed)).save(out / f"{seg.name}_overlay.png", compress_level=1)
+    write_mask(seg, out)
+    write_overlay(seg, gray, out, qc_failed)
+
+
+def write_mask(seg: Segmentation, out: Path) -> str:
+    """``<name>_mask.png``: the labels at the frame's size × 85 (CAMUS style), zlib level 1 (at the default level
+    PNG encoding took most of a frame's time in a cine loop). Returns the file's name."""
+    name = f"{seg.name}_mask.png"
+    Image.fromarray((seg.mask * MASK_SCALE).astype(np.uint8)).save(out / name, compress_level=1)
+    return name
+
+
+def write_overlay(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: list[str] | None = None) -> str:
+    """``<name>_overlay.png``: ``overlay_image`` with the quality-control verdict ``qc_failed`` marked (the failed
+    criteria, [] for a pass, None for none), zlib level 1. Returns the file's name."""
+    name = f"{seg.name}_overlay.png"
+    Image.fromarray(overlay_image(gray, seg, qc_failed)).save(out / name, compress_level=1)
+    return name
 
 
 def overlay_image(gray: np.ndarray, seg: Segmentation, qc_failed: list[str] | None = None) -> np.ndarray:

@@ -99,7 +99,7 @@ def dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
 @dataclass
 class Segmentation:
     name: str
-    mask: np.ndarray  # labels at the original size
+    mask: np.ndarray | None  # labels at the original size (None when not asked for: ``segment(full_size=False)``)
     seconds_invoke: float
     seconds_total: float
     labels: np.ndarray  # on the model's grid, post-processed: what quality control checks (as the library does)
@@ -135,8 +135,9 @@ class EdgeSegmenter:
         self.size = int(self.input["shape"][1])
         self.members = [self.interpreter] + [_member(Path(p), threads, self.output["shape"]) for p in ensemble]
 
-    def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
-        """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size."""
+    def segment(self, gray: np.ndarray, name: str = "", full_size: bool = True) -> Segmentation:
+        """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size. ``full_size``: also map the labels back to
+        the frame's size (``mask``); a cine loop leaves it to its output step, which needs it for few frames."""
         start = time.perf_counter()
         invoke_seconds = []
         # One model, one view: the raw output's argmax (dequantizing scales by a positive number, order stays);
@@ -148,7 +149,7 @@ class EdgeSegmenter:
             scores = tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds), self.tta)[0]
         labels = repair_anatomy(keep_largest_components(argmax_labels(scores)), **self.repairs)
         confidence = self.lv_confidence(scores, labels)
-        mask = resize_nearest(labels, gray.shape)
+        mask = resize_nearest(labels, gray.shape) if full_size else None
         return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels, confidence)
 
     def lv_confidence(self, scores: np.ndarray, labels: np.ndarray) -> float:

@@ -1,0 +1,91 @@
+"""A cine loop on the device, frame by frame and then as a loop: ``segment_frame`` segments a frame and checks it
+against the anatomical criteria on the model's grid; ``write_loop_outputs`` writes what fits a loop: its masks as
+one ``.npz`` at the frames' size (a frame's mask under its name), and overlays only for the frames a reader looks
+at (ED and ES of each beat, every frame failing quality control), or for every frame on request.
+``echolite-edge run --cine`` and ``echolite-edge bench --cine`` both go through here, so the benchmark times what
+a run does."""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from echolite_edge.anatomy import frame_verdict
+from echolite_edge.image import resize_nearest
+from echolite_edge.loop import LoopReport, measure_segmented_loop
+from echolite_edge.outputs import write_mask, write_overlay
+from echolite_edge.segmenter import EdgeSegmenter, Segmentation
+
+MASKS_FILE = "masks.npz"
+"""A loop's masks: ``np.load(path)[frame name]`` is that frame's label map (0 background, 1 LV, 2 MYO, 3 LA) at
+the frame's size, the labels of its ``<name>_mask.png`` (which holds them × 85)."""
+
+
+@dataclass
+class CineFrame:
+    gray: np.ndarray
+    seg: Segmentation  # labels on the model's grid; ``mask`` (the frame's size) made only where an output needs it
+    verdict: dict | None  # the per-frame QC verdict results.json keeps (None: QC off)
+
+    @property
+    def name(self) -> str:
+        return self.seg.name
+
+    def full_size(self) -> Segmentation:
+        """The segmentation with its labels at the frame's size."""
+        if self.seg.mask is None:
+            self.seg = dataclasses.replace(self.seg, mask=resize_nearest(self.seg.labels, self.gray.shape))
+        return self.seg
+
+
+def segment_frame(segmenter: EdgeSegmenter, gray: np.ndarray, name: str, qc_seconds: list[float] | None) -> CineFrame:
+    """``gray`` segmented on the model's grid and, unless ``qc_seconds`` is None (QC off), checked against the
+    anatomical criteria (its time appended to ``qc_seconds``)."""
+    seg = segmenter.segment(gray, name, full_size=False)
+    return CineFrame(gray, seg, None if qc_seconds is None else frame_verdict(seg.labels, qc_seconds))
+
+
+def measure_cine(frames: list[CineFrame], spacing, fps: float | None, cut: bool, source) -> LoopReport:
+    """The loop analysis and loop QC of the segmented ``frames`` (``loop.measure_segmented_loop``)."""
+    segmented = [(f.seg.labels, f.seg.lv_confidence, f.gray.shape) for f in frames]
+    entries = [{"name": f.name} | ({} if f.verdict is None else {"qc": f.verdict}) for f in frames]
+    return measure_segmented_loop(segmented, entries, spacing, fps, cut, source)
+
+
+def shown_frame_indices(cine: dict) -> list[int]:
+    """The frames a reader looks at: ED and ES of each beat; without a beat, the largest and smallest LV."""
+    if cine["beats"]:
+        return sorted({i for b in cine["beats"] for i in (b["ed_frame"], b["es_frame"])})
+    areas = cine["loop_qc"]["lv_area"]
+    return sorted({int(np.argmax(areas)), int(np.argmin(areas))})
+
+
+def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_file: str, every_frame: bool) -> dict:
+    """The loop's outputs in ``folder``: its masks as ``masks_file``, the overlays of the frames shown (ED, ES) and
+    of every frame failing QC, or with ``every_frame`` each frame's overlay and mask PNG. Returns the frame
+    names → the files written for each (``mask``, and ``overlay`` where one is)."""
+    write_masks(folder / masks_file, frames)
+    wanted = set(range(len(frames))) if every_frame else set(shown_frame_indices(cine))
+    wanted |= {i for i, frame in enumerate(frames) if frame.verdict is not None and not frame.verdict["passed"]}
+    files = {frame.name: {"mask": masks_file} for frame in frames}
+    for i in sorted(wanted):
+        frame = frames[i]
+        failed = None if frame.verdict is None else frame.verdict["failed"]
+        files[frame.name]["overlay"] = write_overlay(frame.full_size(), frame.gray, folder, failed)
+        if every_frame:
+            files[frame.name]["mask_png"] = write_mask(frame.full_size(), folder)
+    return files
+
+
+def write_masks(path: Path, frames: list[CineFrame]) -> None:
+    """One ``.npz`` of the frames' masks at their own size, written frame by frame (a long loop never holds all
+    its full-size masks in memory), deflate level 1: label maps compress well even at the fastest level."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for frame in frames:
+            mask = frame.seg.mask if frame.seg.mask is not None else resize_nearest(frame.seg.labels, frame.gray.shape)
+            with archive.open(f"{frame.name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(mask, np.uint8), allow_pickle=False)
