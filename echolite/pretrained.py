@@ -111,6 +111,6 @@ def pack(run: Path, name: str, into: Path, commit: str) -> Path:
         write_json(scratch / CONFIG, config)
         shutil.copyfile(int8, scratch / INT8)
         metadata = json.loads((run_dir.path / "model_int8.json").read_text())
-        metadata.update(source=name, commit=commit, shipped_model=name, license=LICENSE_LINE)
+        metadata.update(source=name, packed_at_commit=commit, shipped_model=name, license=LICENSE_LINE)
         write_json(scratch / "model_int8.json", metadata)
     return out
