@@ -1,0 +1,82 @@
+"""The device's cine loop before and after a change, in one run: ``echolite-edge bench --cine`` of the device package
+at an earlier commit and of the working tree, alternated, on the same models and loop.
+
+    python benchmarks/device_loop.py --before 336f344 --loop LOOP.npy camus-edge-rt camus-lw-unet [--repeats 2]
+
+MODELS are exported ``.tflite`` files or shipped model names (the earlier commit gets the file: a name it may not
+know is resolved here). LOOP is a folder of frames or a ``.npy`` stack. Prints the machine (CPU model and the
+flags that decide int8 speed), then per model and version: frames/s end to end, ms per frame, the median invoke,
+and end to end over the median invoke (the best of the repeats, so a busy moment of the machine counts least).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "edge"))
+
+from echolite_edge.pretrained import model_file  # the working tree's device package, not a copy
+
+FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu() -> str:
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    family = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("cpu family")), "?")
+    return f"{model} (family {family}), flags: {', '.join(f for f in FLAGS if f in flags) or 'none of ' + str(FLAGS)}"
+
+
+def bench(edge: Path, model: Path, loop: Path, out: Path) -> dict:
+    code = (
+        f"import sys; sys.path.insert(0, {str(edge)!r}); from echolite_edge.cli import main; "
+        f"sys.exit(main(['bench', {str(model)!r}, '--cine', {str(loop)!r}, '--json', {str(out)!r}]))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return json.loads(out.read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--before", required=True, help="The earlier commit.")
+    parser.add_argument("--loop", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    models = [model_file(m) for m in args.models]
+    print(cpu())
+    with tempfile.TemporaryDirectory() as scratch:
+        earlier = Path(scratch) / "before"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(earlier), args.before], check=True)
+        try:
+            versions = {f"before ({args.before})": earlier / "edge", "after (working tree)": ROOT / "edge"}
+            print("| model | version | frames/s | ms per frame | invoke ms (median) | end to end / invoke |")
+            print("|---|---|---|---|---|---|")
+            for name, model in zip(args.models, models):
+                best = {}
+                for _ in range(args.repeats):
+                    for version, edge in versions.items():
+                        report = bench(edge, model, args.loop, Path(scratch) / "report.json")
+                        if version not in best or report["ms_per_frame"] < best[version]["ms_per_frame"]:
+                            best[version] = report
+                for version, report in best.items():
+                    invoke = report["stage_ms_median"]["invoke"]
+                    print(
+                        f"| {name} | {version} | {report['frames_per_second']:.1f} | {report['ms_per_frame']:.1f} | "
+                        f"{invoke:.2f} | {report['ms_per_frame'] / invoke:.2f} |"
+                    )
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(earlier)], check=False)
+    print(f"loop: {args.loop}, {best[next(iter(versions))]['frames']} frames; 2 interpreter threads")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
