@@ -306,6 +306,9 @@ def _run(args) -> int:
         }
         if loops:  # DICOM and video: each loop's frame rate, pixel size and notes, named by file and instance
             results["loops"] = [loop.describe() | {"masks": names} for loop, names, _ in loops]
+            for entry, (_, _, spacing) in zip(results["loops"], loops):
+                if spacing and not entry["spacing_mm"]:  # --spacing, for a loop without a pixel size of its own
+                    entry.update(spacing_mm=list(spacing), spacing_from="--spacing")
         cine_lines = _add_cine(results, kept, frames, loops, partial, args) if args.cine else []
         write_json(partial / RESULTS, results)
         if args.cine:  # report.html (one per loop), from results.json and the frames in memory
