@@ -637,3 +637,64 @@ def test_latency_statistics_in_milliseconds():
     stats = stats_ms([0.001, 0.002, 0.003, 0.004, 0.010])
     assert stats["runs"] == 5 and stats["min"] == pytest.approx(1) and stats["max"] == pytest.approx(10)
     assert stats["p50"] == pytest.approx(3) and stats["mean"] == pytest.approx(4)
+
+
+class _SlowSegmenter:
+    """Takes ``seconds`` a frame and gives an empty mask: a device slower than its scanner."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def segment(self, gray, name="", full_size=True):
+        import time
+
+        from echolite_edge.segmenter import Segmentation
+
+        time.sleep(self.seconds)
+        labels = np.zeros(gray.shape, np.uint8)
+        return Segmentation(name, labels if full_size else None, self.seconds, self.seconds, labels)
+
+
+def test_live_drops_frames_rather_than_fall_behind():
+    import time
+
+    from echolite_edge.live import run_live
+
+    def scanner(count=40, every=0.005):
+        for t in range(count):
+            time.sleep(every)
+            yield np.full((16, 16), t, np.uint8)
+
+    report = run_live(_SlowSegmenter(0.02), scanner(), None)
+    summary = report.as_dict()
+    assert summary["arrived"] == 40 and summary["dropped"] > 0
+    assert summary["segmented"] + summary["dropped"] == 40  # each frame is segmented or replaced by a newer one
+    assert report.arrival == sorted(set(report.arrival)) and report.arrival[-1] == 39  # the newest, in order
+    assert [int(f.gray[0, 0]) for f in report.frames] == report.arrival
+    assert summary["segmented_fps"] < summary["arrival_fps"]
+
+
+def test_live_reads_raw_frames_on_stdin_and_names_a_cut_stream(tmp_path, monkeypatch, capsys):
+    import io
+    import json
+
+    import echolite_edge.cli as runner_cli
+    from echolite_edge.cli import main
+
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *a: _SlowSegmenter(0.0))
+    (tmp_path / "m.tflite").write_bytes(b"replayed")
+    frames = (np.arange(3 * 16 * 20) % 256).astype(np.uint8).reshape(3, 16, 20)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(frames.tobytes())))
+    live = ["live", str(tmp_path / "m.tflite"), "-", "--size", "20x16", "--qc", "off"]
+    assert main([*live, "--out", str(tmp_path / "out")]) == 0
+    assert "3 frames arrived" in capsys.readouterr().out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["live"]["arrived"] == 3 and results["live"]["ended_by"] == "the source"
+    stored = np.load(tmp_path / "out" / "masks.npz")
+    assert [stored[f["name"]].shape for f in results["frames"]] == [(16, 20)] * len(results["frames"])
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(frames.tobytes()[:-5])))
+    assert main([*live, "--out", str(tmp_path / "cut")]) == 1
+    assert "error: stdin: the stream ended inside a frame (315 of 320 bytes)" in capsys.readouterr().err
+    assert not (tmp_path / "cut").exists()
+    assert main(["live", str(tmp_path / "m.tflite"), "-"]) == 1
+    assert "--size: raw frames on stdin" in capsys.readouterr().err

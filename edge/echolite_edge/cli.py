@@ -15,10 +15,11 @@ from pathlib import Path
 from echolite_edge import __version__
 from echolite_edge.anatomy import qc_summary
 from echolite_edge.bench import DEFAULT_RUNS, benchmark, benchmark_cine
-from echolite_edge.cine import MASKS_FILE, measure_cine, segment_frame, write_loop_outputs
+from echolite_edge.cine import MASKS_FILE, measure_cine, segment_frame, write_loop_outputs, write_masks
 from echolite_edge.console import native_stderr_silenced
 from echolite_edge.files import building_folder, check_output_folder, check_report_file, write_json
 from echolite_edge.frames import frame_files, frame_names, output_stem, read_one_frame, read_source
+from echolite_edge.live import feed_frames, run_live, stdin_frames
 from echolite_edge.loop_report import write_loop_reports
 from echolite_edge.outputs import write_outputs
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
@@ -233,6 +234,39 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FPS",
         help="The scanner's frame rate the cine loop is compared with and analysed at. [default: 30]",
     )
+    live = sub.add_parser(
+        "live",
+        help="Segment a scanner's frames as they arrive, dropping frames rather than falling behind.",
+        description="Segment a live feed as its frames arrive: the newest frame first; a frame that arrives "
+        "while the previous one still waits is dropped and counted, so the output never lags the scanner. "
+        "Prints the frames arrived, segmented and dropped and both rates every second and at the end (the end of "
+        "the feed, or Ctrl-C).",
+    )
+    live.add_argument(
+        "model", type=model_file, metavar="MODEL", help=f"A shipped model ({', '.join(SHIPPED)}) or exported .tflite."
+    )
+    live.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="'-': raw 8-bit gray frames on stdin (ffmpeg -f rawvideo -pix_fmt gray), with --size; a capture "
+        "device (/dev/video0), a stream address or a video file, played at its own pace (the video extra).",
+    )
+    live.add_argument("--size", type=_frame_size, metavar="WxH", help="The size of raw frames on stdin.")
+    live.add_argument("--threads", type=_positive, default=2, metavar="N", help="Interpreter threads. [default: 2]")
+    live.add_argument(
+        "--qc",
+        choices=("off", "report"),
+        default="report",
+        metavar="[off|report]",
+        help="The anatomical criteria on every frame segmented. [default: report]",
+    )
+    live.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"Also write what was segmented: {MASKS_FILE} (frames named by their arrival) and results.json (the "
+        "rates, each frame's arrival and QC verdict).",
+    )
     return parser
 
 
@@ -245,7 +279,7 @@ def main(argv=None) -> int:
     previous = signal.signal(signal.SIGTERM, _stop)  # a stopped run cleans up as after an error
     try:
         with contextlib.nullcontext() if args.verbose else native_stderr_silenced():
-            return _bench(args) if args.command == "bench" else _run(args)
+            return {"bench": _bench, "live": _live}.get(args.command, _run)(args)
     except ValueError as exc:  # bad model, input or output: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -268,6 +302,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, such as 640x480; got {text!r}")
+    return int(width), int(height)
 
 
 def _positive_float(text: str) -> float:
@@ -557,6 +598,55 @@ def _bench_cine(args) -> int:
     if args.json:
         write_json(args.json, report)
     return 0
+
+
+def _live(args) -> int:
+    if (args.source == "-") != (args.size is not None):
+        raise ValueError("--size: raw frames on stdin ('-') need their size, and only they take it")
+    addresses = ("-", "/dev/", "rtsp:", "rtp:", "udp:", "tcp:", "http:", "https:")  # not files to look for
+    if not args.source.startswith(addresses) and not Path(args.source).exists():
+        raise ValueError(f"{args.source}: not found")
+    if not args.model.exists():
+        raise ValueError(f"{args.model}: not found")
+    if args.out is not None:
+        check_output_folder(args.out)
+    segmenter = EdgeSegmenter(args.model, args.threads)
+    frames = stdin_frames(*args.size) if args.source == "-" else feed_frames(args.source)
+    qc_seconds = None if args.qc == "off" else []
+    shown = [time.perf_counter()]
+
+    def status(report) -> None:  # a line a second
+        if time.perf_counter() - shown[0] >= 1:
+            shown[0] = time.perf_counter()
+            print(_live_line(report.as_dict()), flush=True)
+
+    report = run_live(segmenter, frames, qc_seconds, status)
+    summary = report.as_dict()
+    print(
+        _live_line(summary) + f"; median latency {summary['latency_ms_median'] or 0:.1f} ms, ended by "
+        f"{summary['ended_by']}"
+    )
+    if args.out is not None and report.frames:
+        with building_folder(args.out) as partial:
+            write_masks(partial / MASKS_FILE, report.frames)
+            entries = [
+                {"name": f.name, "arrival": i, "mask": MASKS_FILE} | ({} if f.verdict is None else {"qc": f.verdict})
+                for f, i in zip(report.frames, report.arrival)
+            ]
+            results = {"model": str(args.model), "source": args.source, "live": summary, "frames": entries}
+            if qc_seconds is not None:
+                results["qc"] = qc_summary(args.qc, entries, qc_seconds)
+            write_json(partial / RESULTS, results)
+        print(f"-> {args.out}: {MASKS_FILE}, {RESULTS}")
+    return 0
+
+
+def _live_line(summary: dict) -> str:
+    rate = summary["segmented_fps"] or 0
+    return (
+        f"{summary['seconds']:.1f} s: {summary['arrived']} frames arrived ({summary['arrival_fps'] or 0:.1f}/s), "
+        f"{summary['segmented']} segmented ({rate:.1f}/s), {summary['dropped']} dropped"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ declares, or a GIF without its trailer, is refused as truncated rather than meas
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -41,6 +42,22 @@ def read_video(path: Path) -> Loop:
     check_frame_size(frames[0], path)
     note = "a video carries no pixel size: volumes in pixel units unless one is given"
     return Loop(file=path, frames=np.stack(frames), fps=fps, fps_from=fps_from, notes=(note,))
+
+
+def video_feed(source: str) -> Iterator[tuple[float | None, np.ndarray]]:
+    """The frames of a live source as they decode, each with its presentation time in seconds (None when the
+    stream gives none): a capture device (``/dev/videoN``, through FFmpeg's video4linux2), a stream address, or a
+    video file."""
+    options = {"format": "v4l2"} if str(source).startswith("/dev/video") else {}
+    try:
+        with av.open(str(source), **options) as container:
+            if not container.streams.video:
+                raise ValueError(f"{source}: no video stream")
+            for frame in container.decode(container.streams.video[0]):
+                yield frame.time, frame.to_ndarray(format="gray")
+    except av.error.FFmpegError as exc:
+        reason = (getattr(exc, "strerror", None) or str(exc)).strip().splitlines()[0][:120]
+        raise ValueError(f"{source}: cannot read the video feed ({reason})") from None
 
 
 def _gif_complete(path: Path) -> bool:
