@@ -197,7 +197,7 @@ def test_export_and_evaluate_tflite_from_the_cli(tmp_path, tiny_config):
     assert "model_fp16                  fp16" in alone.output and f"{rows[1]['parameters'] / 1e6:.2f}M" in alone.output
     not_a_model = CliRunner().invoke(main, ["bench", "no-such-preset"])
     assert (
-        not_a_model.exit_code == 1 and "not a run folder, .keras or .tflite file, or preset name" in not_a_model.output
+        not_a_model.exit_code == 1 and "not a run folder, .keras or .tflite file, shipped model" in not_a_model.output
     )
     qat_fp16 = CliRunner().invoke(main, ["export", str(run), "--fp16", "--qat", "1"])
     assert qat_fp16.exit_code == 1 and "--qat trains for int8" in qat_fp16.output
