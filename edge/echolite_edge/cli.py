@@ -1,6 +1,6 @@
-"""echolite-edge run MODEL INPUT --out DIR segments an image, a .npy stack or a folder, checks every mask against
-the published anatomical criteria and reports frames/s; echolite-edge bench MODEL times the model like TFLite's
-benchmark_model."""
+"""echolite-edge run MODEL INPUT --out DIR segments an image, a .npy stack, a DICOM or video file or a folder, checks
+every mask against the published anatomical criteria and reports frames/s; echolite-edge bench MODEL times the model
+like TFLite's benchmark_model; echolite-edge live MODEL SOURCE segments a scanner's feed as it arrives."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ RESULTS = "results.json"
 """Written into --out by ``run``: per frame its files and QC verdict, the QC summary, the cine measurements."""
 DESCRIPTION = (
     "The TensorFlow-free device runner of echolite: segment frames with an exported model (numpy, Pillow and a "
-    "TFLite interpreter only), check every mask against the anatomical criteria, time the model."
+    "TFLite interpreter only), check every mask against the anatomical criteria, time the model, follow a live feed."
 )
 
 
@@ -74,7 +74,7 @@ def _choices(values) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: ``run`` and ``bench``, their arguments and help."""
+    """The command line: ``run``, ``bench`` and ``live``, their arguments and help."""
     parser = _Parser(prog="echolite-edge", description=DESCRIPTION)
     parser.add_argument(
         "--version",
