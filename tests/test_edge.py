@@ -698,3 +698,23 @@ def test_live_reads_raw_frames_on_stdin_and_names_a_cut_stream(tmp_path, monkeyp
     assert not (tmp_path / "cut").exists()
     assert main(["live", str(tmp_path / "m.tflite"), "-"]) == 1
     assert "--size: raw frames on stdin" in capsys.readouterr().err
+
+
+def test_the_background_writer_raises_a_failed_write_before_the_run_ends():
+    from echolite_edge.outputs import BackgroundWriter
+
+    written = []
+
+    def write(value):
+        if value == 3:
+            raise OSError(28, "No space left on device")
+        written.append(value)
+
+    with pytest.raises(OSError, match="No space left"), BackgroundWriter(depth=2) as writer:
+        for value in range(10):
+            writer.submit(write, value)
+    assert written[:3] == [0, 1, 2] and 3 not in written
+    with BackgroundWriter() as writer:  # all writes are done when the block ends
+        for value in range(20):
+            writer.submit(written.append, value)
+    assert written[-20:] == list(range(20))

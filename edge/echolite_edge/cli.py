@@ -21,7 +21,7 @@ from echolite_edge.files import building_folder, check_output_folder, check_repo
 from echolite_edge.frames import frame_files, frame_names, output_stem, read_one_frame, read_source
 from echolite_edge.live import feed_frames, run_live, stdin_frames
 from echolite_edge.loop_report import write_loop_reports
-from echolite_edge.outputs import write_outputs
+from echolite_edge.outputs import BackgroundWriter, write_outputs
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
 from echolite_edge.pretrained import NAMES as SHIPPED
 from echolite_edge.pretrained import model_file
@@ -331,7 +331,8 @@ def _run(args) -> int:
     )
     start = time.perf_counter()
     with building_folder(args.out) as partial:  # nothing reaches --out unless all succeed
-        frames, kept, seconds, skipped, loops = _segment_files(files, segmenter, partial, args)
+        with BackgroundWriter() as writer:  # a frame's PNGs are written while the next one is segmented
+            frames, kept, seconds, skipped, loops = _segment_files(files, segmenter, partial, writer, args)
         results = {
             "model": str(args.model),
             "postprocess": {
@@ -410,8 +411,9 @@ def _input_files(args) -> list[Path]:
     return files
 
 
-def _segment_files(files, segmenter, partial: Path, args):
-    """Segment and QC every frame, and write each one's outputs (with --cine: the loop's, later): (frame entries,
+def _segment_files(files, segmenter, partial: Path, writer: BackgroundWriter, args):
+    """Segment and QC every frame, and write each one's outputs with ``writer`` (with --cine: the loop's, later):
+    (frame entries,
     for --cine each frame as a ``CineFrame``, seconds, skipped files, and for each DICOM or video file its loop,
     frame names and cine spacing)."""
 
@@ -452,7 +454,7 @@ def _segment_files(files, segmenter, partial: Path, args):
             else:
                 frames[-1].update(mask=f"{name}_mask.png", overlay=f"{name}_overlay.png")
                 failed = None if done.verdict is None else done.verdict["failed"]
-                write_outputs(done.full_size(), frame, partial, failed)
+                writer.submit(write_outputs, done.full_size(), frame, partial, failed)
             seconds["invoke"] += done.seg.seconds_invoke
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")

@@ -4,6 +4,8 @@ their colours with smooth edges, a legend, the quality-control mark)."""
 from __future__ import annotations
 
 import functools
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,33 @@ from echolite_edge.segmenter import Segmentation
 
 MASK_SCALE = 85
 """A mask PNG holds label × 85 (0, 85, 170, 255), as CAMUS writes its masks."""
+
+
+class BackgroundWriter:
+    """Writes frames' outputs on a thread of its own while the next frames are segmented (Pillow encodes PNGs
+    without holding Python's lock). At most ``depth`` writes wait, so memory stays bounded on a slow disk. Leaving
+    the block waits for every write and raises the first failure, so a run's folder is complete before it is moved
+    into place; after an error, waiting writes are cancelled."""
+
+    def __init__(self, depth: int = 8):
+        self.depth = depth
+        self._jobs: deque[Future] = deque()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echolite-edge writer")
+
+    def submit(self, write, *args) -> None:
+        while len(self._jobs) >= self.depth:
+            self._jobs.popleft().result()
+        self._jobs.append(self._pool.submit(write, *args))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            while error is None and self._jobs:
+                self._jobs.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: list[str] | None = None) -> None:
