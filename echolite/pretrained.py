@@ -9,6 +9,8 @@ write inside a run folder go to the working directory instead (``default_report_
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
 import logging
@@ -47,9 +49,7 @@ def shipped_run(name: str) -> Path:
     digest = hashlib.sha256()
     for file in (CONFIG, KERAS_WEIGHTS, INT8):
         digest.update((source / file).read_bytes())
-    root = cache_dir()
-    if root is None:  # ECHOLITE_CACHE=off: built again by each process, in a folder of its own
-        root = Path(tempfile.mkdtemp(prefix="echolite-pretrained-"))
+    root = cache_dir() or _scratch()
     folder = root / _MATERIALISED / digest.hexdigest()[:16] / name
     if RunDir(folder).model.is_file():
         return folder
@@ -58,6 +58,14 @@ def shipped_run(name: str) -> Path:
         for file in (CONFIG, INT8, "model_int8.json"):
             shutil.copyfile(source / file, scratch / file)
         _keras_from_weights(source, scratch / RunDir.MODEL)
+    return folder
+
+
+@functools.cache
+def _scratch() -> Path:
+    """With ``ECHOLITE_CACHE=off``: one folder for this process, removed when it exits."""
+    folder = Path(tempfile.mkdtemp(prefix="echolite-pretrained-"))
+    atexit.register(shutil.rmtree, folder, True)
     return folder
 
 
