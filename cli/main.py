@@ -348,14 +348,14 @@ def presets():
         )
     click.echo("int8 MB: estimated from the weights (one byte each, plus per-channel bias and scale)")
     shipped = describe_shipped()
-    if shipped:
-        click.echo(f"\n{'shipped model':<15} {'preset':<9} {'augment':<9} {'trained on':<19} int8 val Dice LV/MYO/LA")
+    if not shipped:
+        return
+    click.echo(f"\n{'shipped model':<15} {'preset':<9} {'augment':<9} {'trained on':<19} int8 val Dice LV/MYO/LA")
     for row in shipped:
         dice = "/".join(f"{row['val_dice_int8'].get(s, float('nan')):.3f}" for s in ("LV", "MYO", "LA"))
         click.echo(f"{row['name']:<15} {row['preset']:<9} {row['augment']:<9} {row['trained_on']:<19} {dice}")
-    if shipped:
-        click.echo("use them by name: echolite evaluate|bench|train --init NAME, echolite-edge run NAME; license and")
-        click.echo(f"model card: {WEIGHTS} (CC BY-NC-SA 4.0, trained on CAMUS)")
+    click.echo("use them by name: echolite evaluate|bench|train --init NAME, echolite-edge run NAME; license and")
+    click.echo(f"model card: {WEIGHTS} (CC BY-NC-SA 4.0, trained on CAMUS)")
 
 
 if __name__ == "__main__":
