@@ -350,7 +350,8 @@ def presets():
     shipped = describe_shipped()
     if not shipped:
         return
-    click.echo(f"\n{'shipped model':<15} {'preset':<9} {'augment':<9} {'trained on':<19} int8 val Dice LV/MYO/LA")
+    head = f"{'shipped model':<15} {'preset':<9} {'augment':<9} {'trained on':<19}"
+    click.echo(f"\n{head} int8 validation Dice LV/MYO/LA (the export's check)")
     for row in shipped:
         dice = "/".join(f"{row['val_dice_int8'].get(s, float('nan')):.3f}" for s in ("LV", "MYO", "LA"))
         click.echo(f"{row['name']:<15} {row['preset']:<9} {row['augment']:<9} {row['trained_on']:<19} {dice}")
