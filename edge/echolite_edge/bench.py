@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.anatomy import failed_criteria
-from echolite_edge.cine import MASKS_FILE, measure_cine, segment_frame, write_loop_outputs
+from echolite_edge.cine import MASKS_FILE, FrameChecks, measure_cine, segment_frame, write_loop_outputs
 from echolite_edge.frames import frame_files, read_frames_of
 from echolite_edge.segmenter import EdgeSegmenter
 
@@ -87,19 +87,21 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         segmenter.segment(first)
         start, stages = time.perf_counter(), {stage: [] for stage in CINE_STAGES}
         frames = []
-        for path in files:
-            begin = time.perf_counter()
-            read = read_frames_of(path)
-            stages["read"] += [(time.perf_counter() - begin) / len(read)] * len(read)
-            for name, gray in read:
-                if gray.shape != first.shape:
-                    raise ValueError(
-                        f"{path}: a {gray.shape[0]}×{gray.shape[1]} frame in a loop of "
-                        f"{first.shape[0]}×{first.shape[1]} frames"
-                    )
-                frames.append(segment_frame(segmenter, gray, name, stages["qc"]))
-                stages["segment"].append(frames[-1].seg.seconds_total)
-                stages["invoke"].append(frames[-1].seg.seconds_invoke)
+        with FrameChecks(stages["qc"]) as checks:  # as run --cine: QC on its own thread
+            for path in files:
+                begin = time.perf_counter()
+                read = read_frames_of(path)
+                stages["read"] += [(time.perf_counter() - begin) / len(read)] * len(read)
+                for name, gray in read:
+                    if gray.shape != first.shape:
+                        raise ValueError(
+                            f"{path}: a {gray.shape[0]}×{gray.shape[1]} frame in a loop of "
+                            f"{first.shape[0]}×{first.shape[1]} frames"
+                        )
+                    frames.append(segment_frame(segmenter, gray, name, None))
+                    checks.submit(frames[-1])
+                    stages["segment"].append(frames[-1].seg.seconds_total)
+                    stages["invoke"].append(frames[-1].seg.seconds_invoke)
         count = len(frames)
         loop_seconds = {"analysis": [], "write": []}
         if count >= 2:
@@ -128,8 +130,8 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
 
 CINE_STAGES = ("read", "segment", "invoke", "qc")
 """Per frame: read the file; segment (resize, quantize, invoke, argmax, post-process, LV confidence), of which the
-invoke alone; quality control. Once per loop, apart (``loop_ms``): the loop analysis with its loop QC, and writing
-the loop's outputs."""
+invoke alone; quality control (on its own thread, beside the next frames' segmentation). Once per loop, apart
+(``loop_ms``): the loop analysis with its loop QC, and writing the loop's outputs."""
 
 
 def _timed(seconds: list, function, *args):

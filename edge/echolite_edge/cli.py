@@ -15,7 +15,7 @@ from pathlib import Path
 from echolite_edge import __version__
 from echolite_edge.anatomy import qc_summary
 from echolite_edge.bench import DEFAULT_RUNS, benchmark, benchmark_cine
-from echolite_edge.cine import MASKS_FILE, measure_cine, segment_frame, write_loop_outputs, write_masks
+from echolite_edge.cine import MASKS_FILE, FrameChecks, measure_cine, segment_frame, write_loop_outputs, write_masks
 from echolite_edge.console import native_stderr_silenced
 from echolite_edge.files import building_folder, check_output_folder, check_report_file, write_json
 from echolite_edge.frames import frame_files, frame_names, output_stem, read_one_frame, read_source
@@ -331,8 +331,12 @@ def _run(args) -> int:
     )
     start = time.perf_counter()
     with building_folder(args.out) as partial:  # nothing reaches --out unless all succeed
-        with BackgroundWriter() as writer:  # a frame's PNGs are written while the next one is segmented
-            frames, kept, seconds, skipped, loops = _segment_files(files, segmenter, partial, writer, args)
+        seconds = {"invoke": 0.0, "qc": []}
+        # a frame's PNGs are written, and a loop frame's QC runs, while the next frame is segmented
+        with BackgroundWriter() as writer, FrameChecks(seconds["qc"]) as checks:
+            frames, kept, skipped, loops = _segment_files(files, segmenter, partial, (writer, checks), seconds, args)
+        for entry, frame in zip(frames, kept):  # with --cine every frame is kept, its verdict set by now
+            entry.update({} if frame.verdict is None else {"qc": frame.verdict})
         results = {
             "model": str(args.model),
             "postprocess": {
@@ -411,13 +415,15 @@ def _input_files(args) -> list[Path]:
     return files
 
 
-def _segment_files(files, segmenter, partial: Path, writer: BackgroundWriter, args):
-    """Segment and QC every frame, and write each one's outputs with ``writer`` (with --cine: the loop's, later):
+def _segment_files(files, segmenter, partial: Path, helpers: tuple[BackgroundWriter, FrameChecks], seconds, args):
+    """Segment and QC every frame (with --cine on ``helpers``' QC thread, the verdicts set when it ends), and write
+    each one's outputs on their writer (with --cine: the loop's, later); the invoke and QC times into ``seconds``:
     (frame entries,
     for --cine each frame as a ``CineFrame``, seconds, skipped files, and for each DICOM or video file its loop,
     frame names and cine spacing)."""
 
-    frames, kept, skipped, seconds, loops = [], [], [], {"invoke": 0.0, "qc": []}, []
+    frames, kept, skipped, loops = [], [], [], []
+    writer, checks = helpers
     sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
     shapes = {}  # a cine loop's frame size: a DICOM or video file is a loop of its own, other files one together
     for path in files:
@@ -447,10 +453,13 @@ def _segment_files(files, segmenter, partial: Path, writer: BackgroundWriter, ar
                 raise ValueError(
                     f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of {shape[0]}×{shape[1]} frames"
                 )
-            done = segment_frame(segmenter, frame, name, None if args.qc == "off" else seconds["qc"])
+            inline = None if args.qc == "off" or args.cine else seconds["qc"]
+            done = segment_frame(segmenter, frame, name, inline)
             frames.append({"name": name} | ({} if done.verdict is None else {"qc": done.verdict}))
             if args.cine:
                 kept.append(done)
+                if args.qc != "off":
+                    checks.submit(done)
             else:
                 frames[-1].update(mask=f"{name}_mask.png", overlay=f"{name}_overlay.png")
                 failed = None if done.verdict is None else done.verdict["failed"]
@@ -458,7 +467,7 @@ def _segment_files(files, segmenter, partial: Path, writer: BackgroundWriter, ar
             seconds["invoke"] += done.seg.seconds_invoke
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
-    return frames, kept, seconds, skipped, loops
+    return frames, kept, skipped, loops
 
 
 def _cine_spacing(args, loop) -> tuple[float, float] | None:
