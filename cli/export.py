@@ -8,9 +8,7 @@ from pathlib import Path
 import click
 
 from echolite.errors import EcholiteError
-from echolite.export.formats import DEFAULT_MODE, FORMATS
-from echolite.export.tflite import FLOAT_OPS
-from echolite.workflows.export import ExportSettings
+from echolite.export.formats import DEFAULT_MODE, FLOAT_OPS, FORMATS, ExportSettings
 
 DEFAULTS = ExportSettings()
 

@@ -40,8 +40,6 @@ from echolite_edge.labels import LABELS
 from echolite_edge.segmenter import metadata_path
 
 MISH_OPS = ["EXP", "LOG", "TANH", "MUL", "ADD"]
-FLOAT_OPS = ("auto", "none")
-"""auto: keep the ops of activations that break in int8 (Mish) in float; none: quantize everything."""
 
 
 @dataclass

@@ -3,14 +3,12 @@ run's validation frames against the float model."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from echolite.data.run_split import load_with_split, select_split
 from echolite.errors import EcholiteError, check_writable
-from echolite.export.formats import DEFAULT_MODE, get_format
+from echolite.export.formats import ExportSettings, get_format
 from echolite.export.qat import QATSettings, quantization_aware_int8
 from echolite.export.tflite import ExportResult, export_tflite
 from echolite.inference import load_keras_model
@@ -19,32 +17,6 @@ from echolite_edge.segmenter import metadata_path, read_metadata
 from echolite_edge.words import counted
 
 MIN_CALIBRATION_FRAMES = 100
-
-
-@dataclass(frozen=True)
-class ExportSettings:
-    mode: str = DEFAULT_MODE
-    calib_data: str | None = None  # default: the run's own data
-    calib_samples: int = 200
-    float_ops: str = "auto"
-    parity_threshold: float = 0.01
-    qat_epochs: int = 0
-    qat_lr: float = 1e-4
-    averaged: bool = False  # export model_averaged.keras (TrainConfig.average_last) instead of model.keras
-
-    def __post_init__(self) -> None:
-        fmt = get_format(self.mode)
-        if self.qat_epochs and not fmt.calibrated:
-            raise EcholiteError("--qat trains for int8 exports only: use it with --int8")
-        checks = {
-            "--qat (epochs >= 0)": self.qat_epochs >= 0,
-            "--calib-samples (>= 1)": self.calib_samples >= 1,
-            "--qat-lr (> 0)": 0 < self.qat_lr < math.inf,
-            "--parity-threshold (>= 0)": 0 <= self.parity_threshold < math.inf,
-        }
-        wrong = [option for option, ok in checks.items() if not ok]
-        if wrong:
-            raise EcholiteError(f"export settings: {', '.join(wrong)} out of range")
 
 
 def export_run(

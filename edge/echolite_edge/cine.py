@@ -36,10 +36,14 @@ class CineFrame:
     def name(self) -> str:
         return self.seg.name
 
+    def mask(self) -> np.ndarray:
+        """The labels at the frame's size, made now where the segmentation kept none (and not kept)."""
+        return self.seg.mask if self.seg.mask is not None else resize_nearest(self.seg.labels, self.gray.shape)
+
     def full_size(self) -> Segmentation:
-        """The segmentation with its labels at the frame's size."""
+        """The segmentation with its labels at the frame's size, kept."""
         if self.seg.mask is None:
-            self.seg = dataclasses.replace(self.seg, mask=resize_nearest(self.seg.labels, self.gray.shape))
+            self.seg = dataclasses.replace(self.seg, mask=self.mask())
         return self.seg
 
 
@@ -112,6 +116,5 @@ def write_masks(path: Path, frames: list[CineFrame]) -> None:
     its full-size masks in memory), deflate level 1: label maps compress well even at the fastest level."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for frame in frames:
-            mask = frame.seg.mask if frame.seg.mask is not None else resize_nearest(frame.seg.labels, frame.gray.shape)
             with archive.open(f"{frame.name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.ascontiguousarray(mask, np.uint8), allow_pickle=False)
+                np.lib.format.write_array(member, np.ascontiguousarray(frame.mask(), np.uint8), allow_pickle=False)
