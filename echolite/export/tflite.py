@@ -35,7 +35,7 @@ from echolite.export.formats import get_format
 from echolite.export.ops import format_op_report, op_report
 from echolite.inference import TFLiteSegmenter, predict_probabilities
 from echolite.version import __version__
-from echolite_edge.files import atomic_path
+from echolite_edge.files import atomic_path, process_alive
 from echolite_edge.labels import LABELS
 from echolite_edge.segmenter import metadata_path
 
@@ -216,19 +216,9 @@ def scratch_folder(purpose: str) -> tempfile.TemporaryDirectory:
     root = Path(tempfile.gettempdir())
     for folder in root.glob(f"{SCRATCH_PREFIX}*-pid*-*"):
         pid = folder.name.split("-pid")[-1].split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
     return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{purpose}-pid{os.getpid()}-")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # no signal: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        pass
-    return True
 
 
 def _write_saved_model(model, folder: str) -> None:

@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.anatomy import failed_criteria
-from echolite_edge.cine import MASKS_FILE, FrameChecks, measure_cine, segment_frame, write_loop_outputs
+from echolite_edge.cine import (
+    MASKS_FILE,
+    FrameChecks,
+    check_loop_frame,
+    measure_cine,
+    segment_frame,
+    write_loop_outputs,
+)
 from echolite_edge.frames import frame_files, read_frames_of
 from echolite_edge.segmenter import EdgeSegmenter
 
@@ -93,13 +100,9 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
                 read = read_frames_of(path)
                 stages["read"] += [(time.perf_counter() - begin) / len(read)] * len(read)
                 for name, gray in read:
-                    if gray.shape != first.shape:
-                        raise ValueError(
-                            f"{path}: a {gray.shape[0]}×{gray.shape[1]} frame in a loop of "
-                            f"{first.shape[0]}×{first.shape[1]} frames"
-                        )
+                    check_loop_frame(path, gray, first.shape)
                     frames.append(segment_frame(segmenter, gray, name, None))
-                    checks.submit(frames[-1])
+                    checks.check(frames[-1])
                     stages["segment"].append(frames[-1].seg.seconds_total)
                     stages["invoke"].append(frames[-1].seg.seconds_invoke)
         count = len(frames)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import zipfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import numpy as np
 
 from echolite_edge.anatomy import frame_verdict
 from echolite_edge.image import resize_nearest
-from echolite_edge.loop import LoopReport, measure_segmented_loop
-from echolite_edge.outputs import write_mask, write_overlay
+from echolite_edge.loop import LoopReport, measure_loop
+from echolite_edge.outputs import BackgroundWriter, write_mask, write_outputs, write_overlay
 from echolite_edge.segmenter import EdgeSegmenter, Segmentation
 
 MASKS_FILE = "masks.npz"
@@ -36,6 +35,15 @@ class CineFrame:
     def name(self) -> str:
         return self.seg.name
 
+    @property
+    def failed(self) -> list[str] | None:
+        """The criteria the frame fails ([] for a pass), None where QC is off: what its overlay marks."""
+        return None if self.verdict is None else self.verdict["failed"]
+
+    def qc_entry(self) -> dict:
+        """The frame's QC verdict as its results.json entry holds it ({} where QC is off)."""
+        return {} if self.verdict is None else {"qc": self.verdict}
+
     def mask(self) -> np.ndarray:
         """The labels at the frame's size, made now where the segmentation kept none (and not kept)."""
         return self.seg.mask if self.seg.mask is not None else resize_nearest(self.seg.labels, self.gray.shape)
@@ -47,6 +55,12 @@ class CineFrame:
         return self.seg
 
 
+def check_loop_frame(path: Path, frame: np.ndarray, shape: tuple[int, ...]) -> None:
+    """A loop's frames are all of one size (``shape``, its first frame's)."""
+    if frame.shape != shape:
+        raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of {shape[0]}×{shape[1]} frames")
+
+
 def segment_frame(segmenter: EdgeSegmenter, gray: np.ndarray, name: str, qc_seconds: list[float] | None) -> CineFrame:
     """``gray`` segmented on the model's grid and, unless ``qc_seconds`` is None (QC off), checked against the
     anatomical criteria (its time appended to ``qc_seconds``)."""
@@ -54,36 +68,39 @@ def segment_frame(segmenter: EdgeSegmenter, gray: np.ndarray, name: str, qc_seco
     return CineFrame(gray, seg, None if qc_seconds is None else frame_verdict(seg.labels, qc_seconds))
 
 
-class FrameChecks:
+class FrameChecks(BackgroundWriter):
     """The per-frame anatomical criteria of a loop's frames on a thread of their own, while the next frames are
     segmented: their numpy work overlaps the interpreter's (a 100-frame loop, 2-core VNNI CPU: 5.0 → 4.8 ms per
     frame for ``edge-rt``, 12.0 → 10.8 for ``lw-unet``). A loop needs the verdicts only for its analysis, after its
-    last frame: each frame's ``verdict`` is set when the block ends (its time appended to ``seconds``)."""
+    last frame: each frame's ``verdict`` is set by the time the block ends (its time appended to ``seconds``)."""
 
     def __init__(self, seconds: list[float]):
+        super().__init__(depth=None, thread="echolite-edge QC")
         self.seconds = seconds
-        self._pending: list[tuple[CineFrame, Future]] = []
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echolite-edge QC")
 
-    def submit(self, frame: CineFrame) -> None:
-        self._pending.append((frame, self._pool.submit(frame_verdict, frame.seg.labels, self.seconds)))
+    def check(self, frame: CineFrame) -> None:
+        self.submit(_set_verdict, frame, self.seconds)
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, kind, error, trace) -> None:
-        try:
-            for frame, job in self._pending if error is None else ():
-                frame.verdict = job.result()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+def _set_verdict(frame: CineFrame, seconds: list[float]) -> None:
+    frame.verdict = frame_verdict(frame.seg.labels, seconds)
 
 
 def measure_cine(frames: list[CineFrame], spacing, fps: float | None, cut: bool, source) -> LoopReport:
-    """The loop analysis and loop QC of the segmented ``frames`` (``loop.measure_segmented_loop``)."""
-    segmented = [(f.seg.labels, f.seg.lv_confidence, f.gray.shape) for f in frames]
-    entries = [{"name": f.name} | ({} if f.verdict is None else {"qc": f.verdict}) for f in frames]
-    return measure_segmented_loop(segmented, entries, spacing, fps, cut, source)
+    """``loop.measure_loop`` of the segmented ``frames``: on the model's grid, with their anatomical verdicts (when
+    checked) and LV confidences; ``spacing`` the frames' (row, column) pixel size in mm, or None, rescaled to the
+    grid (without one, the pixel's shape: volumes in frame pixels). A loop of fewer than 2 frames is a
+    ``ValueError`` naming ``source``."""
+    if len(frames) < 2:
+        raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(frames)}")
+    labels = np.stack([f.seg.labels for f in frames])
+    (height, width), grid = frames[0].gray.shape, labels.shape[1:]
+    pixel = (height / grid[0], width / grid[1])  # a frame's pixel on the model grid, in frame pixels
+    on_grid = (spacing[0] * pixel[0], spacing[1] * pixel[1]) if spacing else None
+    verdicts = None if any(f.verdict is None for f in frames) else [f.verdict["passed"] for f in frames]
+    confidence = [f.seg.lv_confidence for f in frames]
+    confidence = None if None in confidence else confidence
+    return measure_loop(labels, fps, on_grid, cut, verdicts, confidence, [f.name for f in frames], pixel)
 
 
 def shown_frame_indices(cine: dict) -> list[int]:
@@ -98,17 +115,21 @@ def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_
     """The loop's outputs in ``folder``: its masks as ``masks_file``, the overlays of the frames shown (ED, ES) and
     of every frame failing QC, or with ``every_frame`` each frame's overlay and mask PNG. Returns the frame
     names → the files written for each (``mask``, and ``overlay`` where one is)."""
-    write_masks(folder / masks_file, frames)
     wanted = set(range(len(frames))) if every_frame else set(shown_frame_indices(cine))
-    wanted |= {i for i, frame in enumerate(frames) if frame.verdict is not None and not frame.verdict["passed"]}
+    wanted |= {i for i, frame in enumerate(frames) if frame.failed}
     files = {frame.name: {"mask": masks_file} for frame in frames}
-    for i in sorted(wanted):
+    for i in sorted(wanted):  # first: the masks these frames keep at full size are written into the npz as they are
         frame = frames[i]
-        failed = None if frame.verdict is None else frame.verdict["failed"]
-        files[frame.name]["overlay"] = write_overlay(frame.full_size(), frame.gray, folder, failed)
+        files[frame.name]["overlay"] = write_overlay(frame.full_size(), frame.gray, folder, frame.failed)
         if every_frame:
             files[frame.name]["mask_png"] = write_mask(frame.full_size(), folder)
+    write_masks(folder / masks_file, frames)
     return files
+
+
+def write_frame_outputs(frame: CineFrame, folder: Path) -> None:
+    """One frame's mask and overlay PNGs (``outputs.write_outputs``), its QC verdict marked."""
+    write_outputs(frame.full_size(), frame.gray, folder, frame.failed)
 
 
 def write_masks(path: Path, frames: list[CineFrame]) -> None:

@@ -15,13 +15,22 @@ from pathlib import Path
 from echolite_edge import __version__
 from echolite_edge.anatomy import qc_summary
 from echolite_edge.bench import DEFAULT_RUNS, benchmark, benchmark_cine
-from echolite_edge.cine import MASKS_FILE, FrameChecks, measure_cine, segment_frame, write_loop_outputs, write_masks
+from echolite_edge.cine import (
+    MASKS_FILE,
+    FrameChecks,
+    check_loop_frame,
+    measure_cine,
+    segment_frame,
+    write_frame_outputs,
+    write_loop_outputs,
+    write_masks,
+)
 from echolite_edge.console import native_stderr_silenced
 from echolite_edge.files import building_folder, check_output_folder, check_report_file, write_json
 from echolite_edge.frames import frame_files, frame_names, output_stem, read_one_frame, read_source
 from echolite_edge.live import feed_frames, run_live, stdin_frames
 from echolite_edge.loop_report import write_loop_reports
-from echolite_edge.outputs import BackgroundWriter, write_outputs
+from echolite_edge.outputs import BackgroundWriter
 from echolite_edge.postprocess import CLOSE_DEFAULT, CLOSE_MODES
 from echolite_edge.pretrained import NAMES as SHIPPED
 from echolite_edge.pretrained import model_file
@@ -336,7 +345,7 @@ def _run(args) -> int:
         with BackgroundWriter() as writer, FrameChecks(seconds["qc"]) as checks:
             frames, kept, skipped, loops = _segment_files(files, segmenter, partial, (writer, checks), seconds, args)
         for entry, frame in zip(frames, kept):  # with --cine every frame is kept, its verdict set by now
-            entry.update({} if frame.verdict is None else {"qc": frame.verdict})
+            entry.update(frame.qc_entry())
         results = {
             "model": str(args.model),
             "postprocess": {
@@ -449,36 +458,35 @@ def _segment_files(files, segmenter, partial: Path, helpers: tuple[BackgroundWri
                 )
             sources[name] = path.name
             shape = shapes.setdefault(path if own else None, frame.shape)
-            if args.cine and frame.shape != shape:
-                raise ValueError(
-                    f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of {shape[0]}×{shape[1]} frames"
-                )
+            if args.cine:
+                check_loop_frame(path, frame, shape)
             inline = None if args.qc == "off" or args.cine else seconds["qc"]
             done = segment_frame(segmenter, frame, name, inline)
-            frames.append({"name": name} | ({} if done.verdict is None else {"qc": done.verdict}))
+            frames.append({"name": name} | done.qc_entry())
             if args.cine:
                 kept.append(done)
                 if args.qc != "off":
-                    checks.submit(done)
+                    checks.check(done)
             else:
                 frames[-1].update(mask=f"{name}_mask.png", overlay=f"{name}_overlay.png")
-                failed = None if done.verdict is None else done.verdict["failed"]
-                writer.submit(write_outputs, done.full_size(), frame, partial, failed)
+                writer.submit(write_frame_outputs, done, partial)  # mapped to the frame's size on the writer thread
             seconds["invoke"] += done.seg.seconds_invoke
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
     return frames, kept, skipped, loops
 
 
-def _cine_spacing(args, loop) -> tuple[float, float] | None:
-    """The loop's own pixel size, else --spacing; a --spacing beside a file's own is refused, as for NIfTI."""
-    if loop.spacing_mm and args.spacing is not None:
+def _cine_spacing(args, loop=None) -> tuple[float, float] | None:
+    """The loop's own pixel size (a DICOM or video file's; None for frame files), else --spacing; a --spacing
+    beside a file's own is refused, as for NIfTI."""
+    if loop is not None and loop.spacing_mm and args.spacing is not None:
         row, col = loop.spacing_mm
         raise ValueError(
             f"{loop.file}: --spacing: the file carries its own pixel size ({row:.4g} × {col:.4g} mm, from "
             f"{loop.spacing_from}); leave the option out"
         )
-    return loop.spacing_mm or ((args.spacing,) * 2 if args.spacing else None)
+    own = loop.spacing_mm if loop is not None else None
+    return own or ((args.spacing,) * 2 if args.spacing else None)
 
 
 def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, partial: Path, args) -> list[str]:
@@ -496,7 +504,7 @@ def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, partia
             "frame files in a folder of their own"
         )
     if rest:
-        groups.append((rest, (args.spacing,) * 2 if args.spacing else None, None))
+        groups.append((rest, _cine_spacing(args), None))
     summaries, lines = [], []
     for names, spacing, loop in groups:
         picked = [index[name] for name in names]
@@ -641,7 +649,7 @@ def _live(args) -> int:
         with building_folder(args.out) as partial:
             write_masks(partial / MASKS_FILE, report.frames)
             entries = [
-                {"name": f.name, "arrival": i, "mask": MASKS_FILE} | ({} if f.verdict is None else {"qc": f.verdict})
+                {"name": f.name, "arrival": i, "mask": MASKS_FILE} | f.qc_entry()
                 for f, i in zip(report.frames, report.arrival)
             ]
             results = {"model": str(args.model), "source": args.source, "live": summary, "frames": entries}

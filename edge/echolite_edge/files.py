@@ -115,7 +115,7 @@ def building_folder(out: Path) -> Iterator[Path]:
     out = Path(out)
     for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a run killed outright (SIGKILL, power)
         pid = stale.name.rpartition("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     partial = out.parent / f".{out.name}.partial-{os.getpid()}"
     partial.mkdir(parents=True)
@@ -126,13 +126,14 @@ def building_folder(out: Path) -> Iterator[Path]:
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: a folder it was writing is a leftover once it does not."""
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # no signal: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process
-        return True
+    except PermissionError:  # it exists, under another user
+        pass
     return True
 
 

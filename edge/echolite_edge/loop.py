@@ -413,23 +413,3 @@ def measure_loop(
     """``analyse_loop`` and ``loop_qc.check_loop`` together: the one entry point of the device and the library."""
     analysis = analyse_loop(masks, fps, spacing, cut, anatomy_passed, confidence, aspect)
     return LoopReport(analysis, check_loop(analysis), names)
-
-
-def measure_segmented_loop(
-    segmented: list, frames: list[dict], spacing, fps: float | None, cut: bool, source
-) -> LoopReport:
-    """``measure_loop`` of one loop as the device runner segmented it: ``segmented`` holds each frame's (labels on
-    the model grid, LV confidence or None, frame shape), ``frames`` its ``results.json`` entries (name, and the
-    anatomical verdict when checked); ``spacing`` the frames' (row, column) pixel size in mm, or None. The pixel
-    size is rescaled to the model grid (without one, the pixel's shape: volumes in frame pixels). A loop of fewer
-    than 2 frames is a ``ValueError`` naming ``source``."""
-    if len(segmented) < 2:
-        raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(segmented)}")
-    labels = np.stack([s[0] for s in segmented])
-    (height, width), grid = segmented[0][2], labels.shape[1:]
-    pixel = (height / grid[0], width / grid[1])  # a frame's pixel on the model grid, in frame pixels
-    on_grid = (spacing[0] * pixel[0], spacing[1] * pixel[1]) if spacing else None
-    verdicts = [f["qc"]["passed"] for f in frames] if all("qc" in f for f in frames) else None
-    confidence = [s[1] for s in segmented]
-    names = [f["name"] for f in frames]
-    return measure_loop(labels, fps, on_grid, cut, verdicts, None if None in confidence else confidence, names, pixel)

@@ -22,17 +22,18 @@ MASK_SCALE = 85
 
 class BackgroundWriter:
     """Writes frames' outputs on a thread of its own while the next frames are segmented (Pillow encodes PNGs
-    without holding Python's lock). At most ``depth`` writes wait, so memory stays bounded on a slow disk. Leaving
+    without holding Python's lock). At most ``depth`` writes wait (None: no bound), so memory stays bounded on a
+    slow disk. Leaving
     the block waits for every write and raises the first failure, so a run's folder is complete before it is moved
     into place; after an error, waiting writes are cancelled."""
 
-    def __init__(self, depth: int = 8):
+    def __init__(self, depth: int | None = 8, thread: str = "echolite-edge writer"):
         self.depth = depth
         self._jobs: deque[Future] = deque()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echolite-edge writer")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread)
 
     def submit(self, write, *args) -> None:
-        while len(self._jobs) >= self.depth:
+        while self.depth is not None and len(self._jobs) >= self.depth:
             self._jobs.popleft().result()
         self._jobs.append(self._pool.submit(write, *args))
 
