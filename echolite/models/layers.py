@@ -5,7 +5,6 @@ from __future__ import annotations
 import zipfile
 
 import keras
-import tensorflow as tf
 
 from echolite.errors import EcholiteError
 
@@ -40,6 +39,8 @@ class NearestUpsample(keras.layers.Layer):
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
         f = self.factor
         if not training and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf  # on this backend only: the builders load on other Keras backends (JAX)
+
             return tf.nn.depth_to_space(keras.ops.concatenate([x] * (f * f), axis=-1), f)
         x = keras.ops.reshape(x, (-1, height, 1, width, 1, channels))
         x = keras.ops.broadcast_to(x, (keras.ops.shape(x)[0], height, f, width, f, channels))

@@ -18,9 +18,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import tensorflow as tf
 from keras import tree
-from keras.src.backend.tensorflow import trainer as keras_tf_trainer  # patched below: Keras 3 multi-worker bugs
 
 from echolite.errors import EcholiteError
 
@@ -37,6 +35,8 @@ class Placement:
 
 def place(name: str, batch_size: int) -> Placement:
     """The strategy for ``name``, checked: a readable TF_CONFIG, reachable workers, a divisible batch."""
+    import tensorflow as tf  # on use: the trainer module loads on other Keras backends (JAX)
+
     if name == "multi-worker":
         cluster, task = _read_tf_config()
         timeout = float(os.environ.get("ECHOLITE_WORKER_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_S))
@@ -91,6 +91,8 @@ def patch_symbolic_build(model, placement: Placement) -> None:
     model._maybe_symbolic_build = build
     if not isinstance(strategy, _multi_worker_type()):
         return
+    from keras.src.backend.tensorflow import trainer as keras_tf_trainer  # on use: loads on other Keras backends
+
     if getattr(keras_tf_trainer.reduce_per_replica, "scalar_safe", False):
         return
     original = keras_tf_trainer.reduce_per_replica
@@ -108,10 +110,14 @@ def patch_symbolic_build(model, placement: Placement) -> None:
 
 
 def _multi_worker_type():
+    import tensorflow as tf  # on use: the trainer module loads on other Keras backends (JAX)
+
     return tf.distribute.MultiWorkerMirroredStrategy
 
 
 def _rank(value, strategy) -> int:
+    import tensorflow as tf  # on use: the trainer module loads on other Keras backends (JAX)
+
     local = (
         strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
     )
