@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-STRUCTURES = ("LV", "MYO", "LA")
+from echolite.evaluation.names import PAPER_STRUCTURES
+
+STRUCTURES = PAPER_STRUCTURES
 IN_DOMAIN_MARGIN = 0.01
 DROP_FLOOR = 0.03
 

@@ -6,7 +6,6 @@ User errors (``EcholiteError``) and file-system errors print as one line and exi
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from echolite.presets import PRESETS, QUICKSTART, preset_table
 from echolite.run import RunDir
 from echolite.version import __version__
 from echolite_edge.bench import DEFAULT_RUNS
-from echolite_edge.files import owner_of, write_atomically
+from echolite_edge.files import owner_of, write_json
 from echolite_edge.pretrained import WEIGHTS, describe_shipped
 from echolite_edge.words import counted
 
@@ -332,8 +331,7 @@ def bench(models, threads, runs, baseline, json_file, image):
     for line in format_table(rows):
         click.echo(line)
     if json_file:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(json_file, json.dumps(rows, indent=2) + "\n")
+        write_json(json_file, rows)
 
 
 @main.command(short_help="List the model presets and the shipped trained models.")

@@ -1,6 +1,6 @@
-from echolite_edge.files import unwritable_reason
-
 """The one exception type for user errors; the CLI prints its message on one line and exits non-zero."""
+
+from echolite_edge.files import unwritable_reason
 
 
 class EcholiteError(Exception):

@@ -19,6 +19,7 @@ import numpy as np
 from echolite.data.cases import to_labels
 from echolite.data.frames import FrameSet
 from echolite.data.io import ALL_SUFFIXES, read_frame, stem_of, suffix_of
+from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite.pretrained import resolve_model
@@ -69,6 +70,12 @@ class MaskSpec:
         if self.model is None:
             raise EcholiteError("no model to segment with: give a run folder, a .keras or a .tflite file")
         return load_segmenter(self.model, self.tta, self.ensemble)
+
+    def segmented_split(self, data: str, split: str, split_file: str | None = None):
+        """The model loaded and one split of ``data`` on its grid (the run's own split where the model is a run's):
+        (segmenter, ``data.run_split.frames_for_split``'s result)."""
+        segmenter = self.segmenter()
+        return segmenter, frames_for_split(data, split, RunDir.of(self.model), segmenter.input_size, split_file)
 
     def postprocessed(self, labels: np.ndarray) -> np.ndarray:
         """``labels`` (one map or a stack) after ``post``; as they are without post-processing."""

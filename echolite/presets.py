@@ -89,7 +89,6 @@ PRESETS: dict[str, Preset] = {
     # convolutions); the deep levels keep lw-unet's widths. Why each part: docs/models.md.
     "edge-m": Preset(
         dataclasses.replace(_EDGE, separable_levels=1),
-        loss="dice_ce",
         jit_compile=False,
         description="real time: lw-unet widths at half resolution, separable at 128² and 256²",
     ),
@@ -98,7 +97,6 @@ PRESETS: dict[str, Preset] = {
     # 3×3 stride-2 convolution on the one-channel image is slow in XNNPACK's int8 kernels for its size).
     "edge-rt": Preset(
         dataclasses.replace(_EDGE, stem_kernel=2, separable_levels=1, head="bilinear"),
-        loss="dice_ce",
         jit_compile=False,
         augment="scanner",
         description="real time: edge-m with a 2×2 patch stem and its logits at 128² upsampled bilinearly, "
@@ -106,13 +104,11 @@ PRESETS: dict[str, Preset] = {
     ),
     "edge-s": Preset(
         dataclasses.replace(_EDGE, separable_levels=3),
-        loss="dice_ce",
         jit_compile=False,
         description="real time: as edge-m, separable down to 32²",
     ),
     "edge-xs": Preset(
         dataclasses.replace(_EDGE, separable_levels=len(_UNET1.encoder_channels)),
-        loss="dice_ce",
         jit_compile=False,
         description="real time: as edge-m, separable everywhere",
     ),

@@ -43,8 +43,10 @@ def resolve_model(model: str | Path | None) -> Path | None:
         raise EcholiteError(str(exc)) from None
 
 
+@functools.cache
 def shipped_run(name: str) -> Path:
-    """The run folder of shipped model ``name``, built on first use."""
+    """The run folder of shipped model ``name``, built on first use (looked up once per process: its files are
+    hashed to find it)."""
     source = shipped_folder(name)
     digest = hashlib.sha256()
     for file in (CONFIG, KERAS_WEIGHTS, INT8):
@@ -85,10 +87,8 @@ def default_report_root(source: Path) -> Path:
 
 
 def _keras_from_weights(source: Path, out: Path) -> None:
-    from echolite.models.layers import load_saved_model  # Keras: loaded on use, listing the models needs none
     from echolite.models.unet import build_unet  # Keras: loaded on use, listing the models needs none
 
-    del load_saved_model  # imported for its custom layers, which the saved model names
     config = RunDir(source).load_config()
     model = build_unet(config.model, name=config.train.preset.replace("-", "_"))
     with np.load(source / KERAS_WEIGHTS) as stored:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from echolite.data.frames import FrameSet
 from echolite.data.layouts import PHANTOM_MARKER
 from echolite.data.phantom import PHANTOM_SPACING_MM, make_phantom, make_phantom_loop, phantom_contraction
 from echolite.errors import EcholiteError, check_writable
-from echolite_edge.files import atomic_path, write_atomically
+from echolite_edge.files import atomic_path, write_json
 
 
 def write_png_export(frames: FrameSet, root: Path) -> None:
@@ -47,9 +46,7 @@ def write_phantom(out: Path, count: int = 16, seed: int = 0, size: int = 256) ->
     try:
         write_png_export(frames, Path(out))
         settings = {"generator": "echolite phantom", "frames": count, "seed": seed, "size": size}
-        write_atomically(
-            Path(out) / PHANTOM_MARKER, json.dumps(settings | {"spacing_mm": round(float(frames.spacing_mm[0, 0]), 6)})
-        )
+        write_json(Path(out) / PHANTOM_MARKER, settings | {"spacing_mm": round(float(frames.spacing_mm[0, 0]), 6)})
         save_preview_grid(frames, preview)
     except BaseException:  # img/ and ref/ held nothing before: leave no half-written set behind
         for folder in folders:

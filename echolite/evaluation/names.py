@@ -19,3 +19,5 @@ ALPHA = 0.05
 """Significance level of ``compare``'s verdicts, on Holm-corrected p-values."""
 SHIFT_NAMES = ("wide-80", "wide-60", "low-res", "gain", "speckle", "combined")
 """The scanner shifts of ``evaluation.shifts``, named here so the command line offers them without numpy."""
+GRID = 256
+"""The paper's grid: masks with no model of their own (another tool's, the experts') are scored and measured on it."""

@@ -23,6 +23,7 @@ import numpy as np
 from echolite.data.frames import FrameSet
 from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
+from echolite.evaluation.names import GRID
 from echolite.evaluation.postprocess import PostprocessConfig
 from echolite.evaluation.scoring import (
     FrameScore,
@@ -42,8 +43,6 @@ from echolite_edge.files import owner_of, write_atomically, write_json
 from echolite_edge.postprocess import CLOSE_DEFAULT
 
 FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
-GRID = 256
-"""Grid on which masks from another tool are scored (the paper's)."""
 
 
 @dataclass
@@ -52,7 +51,6 @@ class Evaluation:
     summary: dict
     frames: FrameSet
     labels: np.ndarray
-    postprocessed: bool
     out: Path
 
 
@@ -80,9 +78,7 @@ def evaluate(
     frames, labels = _predicted(masks, predictions, data, split)
     tick = (lambda step: progress(step, len(frames))) if progress else None
     scores = score_frames(labels, frames, masks.post, progress=tick, missed_distance=missed_distance)
-    result = Evaluation(
-        scores, {**summarize(scores), **scored_against(frames)}, frames, labels, masks.post is not None, out
-    )
+    result = Evaluation(scores, {**summarize(scores), **scored_against(frames)}, frames, labels, out)
     write_report(out, result)
     return result
 
@@ -121,9 +117,8 @@ def _predicted(masks: MaskSpec, predictions: Path | None, data: str, split: str)
     if predictions is not None:
         frames = frames_for_split(data, split, None, GRID).frames
         return frames, read_predictions(predictions, frames)
-    segmenter = masks.segmenter()
-    frames = frames_for_split(data, split, RunDir.of(masks.model), segmenter.input_size).frames
-    return frames, segmenter.predict_labels(frames.images)
+    segmenter, loaded = masks.segmented_split(data, split)
+    return loaded.frames, segmenter.predict_labels(loaded.frames.images)
 
 
 def write_report(out: Path, result: Evaluation) -> None:
@@ -190,7 +185,8 @@ def compare(
     """Paired Wilcoxon tests per structure and metric between A and B on the same frames, Holm-corrected across
     the tests run. A and B: ``evaluate`` report folders, or models / folders of predicted masks scored here on
     ``data``. ``metrics`` and ``structures``: names from ``scoring.METRICS`` and ``scoring.STRUCTURES`` (default:
-    all). Two ``measure`` report folders are compared by ``workflows.measure.compare_measurements``. ``boxplots``:
+    all). Two ``measure`` report folders are not for this: ``workflows.measure.compare_measurements`` compares them
+    (the command dispatches on ``is_measure_report``). ``boxplots``:
     the figure to write (None: none; see ``default_comparison_figure``), with the table beside it as CSV (same
     name, ``.csv``)."""
     for side in (a, b):

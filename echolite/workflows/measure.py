@@ -29,9 +29,10 @@ from echolite.clinical.volumes import PatientMeasure, agreement, measure_patient
 from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.anatomy import check_anatomy
+from echolite.evaluation.names import GRID
 from echolite.evaluation.stats import Comparison, paired_summary, with_holm
 from echolite.inference import MaskSpec
-from echolite.run import RunDir, check_report_folder
+from echolite.run import check_report_folder
 from echolite_edge.cine import shown_frame_indices
 from echolite_edge.loop import LoopReport, measure_loop
 from echolite_edge.loop_qc import lv_softmax_margin
@@ -50,7 +51,6 @@ QUANTITIES = {"edv_ml": "EDV (mL)", "esv_ml": "ESV (mL)", "ef": "EF (%)"}
 """The quantities compared with the expert masks: ``PatientMeasure`` field → name and unit."""
 BLAND_ALTMAN_VS_EXPERT = {q: f"bland_altman_{q.split('_')[0]}.png" for q in QUANTITIES}  # model vs expert masks
 GROUND_TRUTH = "ground truth"
-GRID = 256
 
 
 @dataclass
@@ -121,8 +121,7 @@ def measure(
     if out is not None:
         check_report_folder(out, "the measurements", MEASUREMENTS_CSV)
     if masks is not None:
-        segmenter = masks.segmenter()
-        loaded = frames_for_split(data, split, RunDir.of(masks.model), segmenter.input_size, split_file)
+        segmenter, loaded = masks.segmented_split(data, split, split_file)
         labels = masks.postprocessed(segmenter.predict_labels(loaded.frames.images))
     else:
         loaded = frames_for_split(data, split, None, GRID, split_file)

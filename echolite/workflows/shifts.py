@@ -12,13 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from echolite.data.run_split import frames_for_split
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import PAPER_STRUCTURES
 from echolite.evaluation.scoring import score_frames, summarize
 from echolite.evaluation.shifts import pick_shifts, shift_frames
 from echolite.inference import MaskSpec
-from echolite.run import RunDir, check_report_folder
+from echolite.run import check_report_folder
 from echolite.workflows.evaluation import default_report_folder
 from echolite_edge.files import write_atomically
 
@@ -52,8 +51,8 @@ def shift_benchmark(
     default = default_report_folder(masks.model, split, masks)
     out = Path(out if out is not None else default.with_name(default.name + "-shifts"))
     check_report_folder(out, "the shift benchmark", SHIFTS_CSV)
-    segmenter = masks.segmenter()
-    frames = frames_for_split(data, split, RunDir.of(masks.model), segmenter.input_size).frames
+    segmenter, loaded = masks.segmented_split(data, split)
+    frames = loaded.frames
     total = len(frames) * (len(names) + 1)
     tick = (lambda step: progress(step, total)) if progress else None
     rows = []
