@@ -46,3 +46,27 @@ def replay_library_segmenter(monkeypatch, labels, size: int = 128) -> None:
             return one_hot[start : start + len(batch)]
 
     monkeypatch.setattr(MaskSpec, "segmenter", lambda masks: Replay())
+
+
+class StandInSegmenter:
+    """Stands in for the device's ``EdgeSegmenter``: ``labels_for(gray)`` gives a frame's labels (on any grid) as the
+    network's part (``infer``, in ``seconds``); ``finish`` wraps them as the segmentation, with ``confidence``."""
+
+    seconds = 0.001
+    confidence = None
+
+    def infer(self, gray):
+        from echolite_edge.segmenter import Inference
+
+        return Inference(self.labels_for(gray), gray.shape, self.seconds, self.seconds)
+
+    def finish(self, inference, name="", full_size=True):
+        from echolite_edge.image import resize_nearest
+        from echolite_edge.segmenter import Segmentation
+
+        labels = inference.scores
+        mask = resize_nearest(labels, inference.shape) if full_size else None
+        return Segmentation(name, mask, inference.seconds_invoke, 2 * inference.seconds, labels, self.confidence)
+
+    def segment(self, gray, name="", full_size=True):
+        return self.finish(self.infer(gray), name, full_size)

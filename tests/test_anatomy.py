@@ -40,6 +40,31 @@ def test_numpy_morphology_is_exactly_scipys():
             assert morphology.max_distance_to_background(region) == pytest.approx(expected, abs=1e-12)
 
 
+def _erosions_before_split(region, small):
+    """vital's loop, one scipy erosion and labelling after another."""
+    erosions = 0
+    while ndimage.label(region, SQUARE)[1] == 1:
+        region = ndimage.binary_erosion(region, SQUARE, border_value=1)
+        labels = ndimage.label(region, CROSS)[0]
+        region = region & (np.bincount(labels.ravel())[labels] >= small)
+        erosions += 1
+    return erosions
+
+
+def test_erosions_counted_at_once_are_vitals_loop():
+    """Every level labelled in one pass (small pieces of up to 3 pixels) and the stepwise loop (any size) count
+    vital's erosions, on regions with thin necks, pieces that break off and holes."""
+    regions = [r for r in _random_regions(400, seed=4) if r.any() and not r.all()]
+    regions += [ndimage.binary_closing(r, iterations=2) for r in regions[:100]]
+    for region in regions:
+        crop = anatomy.around_heart(region)
+        for small in (1, 2, 3, 4):
+            expected = _erosions_before_split(region, small)
+            assert anatomy.erosions_before_split(crop, small) == expected
+            assert anatomy._erosions_before_split_stepwise(crop, small) == expected
+        assert anatomy._erosions_before_split_stepwise(crop, 9) == _erosions_before_split(region, 9)
+
+
 def _four_chamber():
     """A plausible apical four-chamber map on the 256 grid: LV cavity (half ellipse, apex up) in a myocardium
     open at the base, LA below the mitral plane meeting the LV along its whole base."""
@@ -189,14 +214,7 @@ def _vital_reference(mask):
         return (touching if touching > 1 else 0) / (cols[-1] - cols[0] + 1) if a.any() else 0.0
 
     def erosion(r):
-        thickest, erosions = ndimage.distance_transform_edt(r).max(), 0
-        while ndimage.label(r, SQUARE)[1] == 1:
-            r = ndimage.binary_erosion(r, SQUARE, border_value=1)
-            labels = ndimage.label(r, CROSS)[0]
-            sizes = np.bincount(labels.ravel())
-            r = r & (sizes[labels] >= 4)
-            erosions += 1
-        return erosions / thickest
+        return _erosions_before_split(r, 4) / ndimage.distance_transform_edt(r).max()
 
     return {
         "lv_hole": holes(lv),

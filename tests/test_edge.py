@@ -12,6 +12,7 @@ from scipy import ndimage
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite_edge.postprocess import keep_largest_components
+from tests.helpers import StandInSegmenter
 
 EDGE = Path(__file__).resolve().parents[1] / "edge"
 
@@ -303,17 +304,14 @@ assert not heavy, heavy
         np.testing.assert_array_equal(mask, expected_ensemble[t])
 
 
-class _Replay:
+class _Replay(StandInSegmenter):
     """Stands in for the interpreter: hands out prepared masks in order, so the QC path runs on known masks."""
 
     def __init__(self, masks):
         self.masks = iter(masks)
 
-    def segment(self, gray, name="", full_size=True):
-        from echolite_edge.segmenter import Segmentation
-
-        mask = next(self.masks)
-        return Segmentation(name, mask if full_size else None, 0.001, 0.002, mask)
+    def labels_for(self, gray):
+        return next(self.masks)
 
 
 def _run_on_masks(tmp_path, monkeypatch, masks, *options):
@@ -379,13 +377,15 @@ def test_a_run_stopped_or_killed_mid_loop_leaves_no_output(tmp_path):
 import sys, time, numpy as np
 sys.path.insert(0, {str(EDGE)!r})
 import echolite_edge.cli as cli
-from echolite_edge.segmenter import Segmentation
+from echolite_edge.segmenter import Inference, Segmentation
 
 class Slow:
-    def segment(self, gray, name="", full_size=True):
+    def infer(self, gray):
         time.sleep(0.05)
-        labels = np.zeros(gray.shape, np.uint8)
-        return Segmentation(name, labels, 0.001, 0.002, labels)
+        return Inference(np.zeros(gray.shape, np.uint8), gray.shape, 0.001, 0.001)
+
+    def finish(self, inference, name="", full_size=True):
+        return Segmentation(name, inference.scores, 0.001, 0.002, inference.scores)
 
 cli.EdgeSegmenter = lambda *a: Slow()
 sys.exit(cli.main(["run", sys.argv[1], sys.argv[2], "--out", sys.argv[3], "--cine", "--qc", "off"]))
@@ -639,20 +639,17 @@ def test_latency_statistics_in_milliseconds():
     assert stats["p50"] == pytest.approx(3) and stats["mean"] == pytest.approx(4)
 
 
-class _SlowSegmenter:
+class _SlowSegmenter(StandInSegmenter):
     """Takes ``seconds`` a frame and gives an empty mask: a device slower than its scanner."""
 
     def __init__(self, seconds):
         self.seconds = seconds
 
-    def segment(self, gray, name="", full_size=True):
+    def labels_for(self, gray):
         import time
 
-        from echolite_edge.segmenter import Segmentation
-
         time.sleep(self.seconds)
-        labels = np.zeros(gray.shape, np.uint8)
-        return Segmentation(name, labels if full_size else None, self.seconds, self.seconds, labels)
+        return np.zeros(gray.shape, np.uint8)
 
 
 def test_live_drops_frames_rather_than_fall_behind():

@@ -12,10 +12,9 @@ import numpy as np
 from PIL import Image
 
 from echolite.data.phantom import make_phantom_loop, phantom_contraction
-from echolite_edge.image import resize_nearest
 from echolite_edge.labels import COLORS, LA
 from echolite_edge.loop_report import REPORT
-from tests.helpers import replay_library_segmenter
+from tests.helpers import StandInSegmenter, replay_library_segmenter
 
 SPACING_MM = 1.2  # of the 160 × 120 frames below: the phantom's heart at a plausible size
 
@@ -49,18 +48,18 @@ class _Page(HTMLParser):
         return [cells for row_class, cells in self.rows if row_class == kind]
 
 
-class _Replay:
+class _Replay(StandInSegmenter):
     """Stands in for the interpreter: the labels of the loop, frame by frame, at each frame's size."""
+
+    confidence = 0.9
 
     def __init__(self, labels):
         self.labels, self.given = labels, 0
 
-    def segment(self, gray, name="", full_size=True):
-        from echolite_edge.segmenter import Segmentation
-
+    def labels_for(self, gray):
         labels = self.labels[self.given % len(self.labels)]
         self.given += 1
-        return Segmentation(name, resize_nearest(labels, gray.shape), 0.001, 0.002, labels, 0.9)
+        return labels
 
 
 def _frames(count: int) -> np.ndarray:

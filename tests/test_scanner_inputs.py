@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from echolite.data.ultrasound_dicom import Region, write_ultrasound_dicom
+from tests.helpers import StandInSegmenter
 
 PLANTED = {
     "PatientName": "Plantedname^Jane",
@@ -160,21 +161,18 @@ def test_video_loops_keep_their_frames_and_the_containers_frame_rate(tmp_path, s
     np.testing.assert_allclose(loop.frames.mean(axis=(1, 2)), 40 + 30 * np.arange(6), atol=3)
 
 
-class _ByFrame:
+class _ByFrame(StandInSegmenter):
     """Stands in for the interpreter: the mask of the known image nearest the frame (the phantom's masks), so a
     run's ED/ES and volumes are those of the phantom whatever the file's format did to the pixels."""
 
     def __init__(self, images, masks):
         self.images, self.masks = images.astype(np.float32), masks
 
-    def segment(self, gray, name="", full_size=True):
-        from echolite_edge.segmenter import Segmentation
-
+    def labels_for(self, gray):
         same = [i for i, image in enumerate(self.images) if image.shape == gray.shape]
-        mask = np.zeros(gray.shape, np.uint8)
-        if same:
-            mask = self.masks[min(same, key=lambda i: np.abs(self.images[i] - gray).mean())]
-        return Segmentation(name, mask, 0.001, 0.002, mask)
+        if not same:
+            return np.zeros(gray.shape, np.uint8)
+        return self.masks[min(same, key=lambda i: np.abs(self.images[i] - gray).mean())]
 
 
 def _edge_run(monkeypatch, tmp_path, images, masks, source, *options):

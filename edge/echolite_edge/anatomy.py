@@ -28,17 +28,18 @@ import numpy as np
 from echolite_edge.image import resize_nearest
 from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 from echolite_edge.morphology import (
-    component_sizes,
+    connect_runs,
     count_run_components,
     dilate,
     erode,
-    holes,
+    hole_pixels_of,
+    holes_of,
     max_distance_to_background,
     paint,
     runs,
     runs_without_small,
+    structure_components,
 )
-from echolite_edge.morphology import hole_pixels as _hole_pixels
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,19 @@ def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[s
     mask = around_heart(on_grid(mask, criteria.grid))
     lv, myo, la = mask == LV, mask == MYO, mask == LA
     small = criteria.small_object_pixels
+    # each kind of measure labels all its regions in one pass
+    lv_hole, la_hole, epi_hole = hole_pixels_of(np.stack([lv, la, lv | myo]), 8)
+    fragments = fragment_pixels(mask, (LV, MYO, LA))
+    lv_myo_gap, lv_la_gap = gap_pixels(((lv, myo), (lv, la)), small)
     return {
-        "lv_hole": hole_pixels(lv),
-        "la_hole": hole_pixels(la),
-        "epi_hole": hole_pixels(lv | myo),
-        "lv_fragmented": fragment_pixels(lv),
-        "myo_fragmented": fragment_pixels(myo),
-        "la_fragmented": fragment_pixels(la),
-        "lv_myo_gap": gap_pixels(lv, myo, small),
-        "lv_la_gap": gap_pixels(lv, la, small),
+        "lv_hole": int(lv_hole),
+        "la_hole": int(la_hole),
+        "epi_hole": int(epi_hole),
+        "lv_fragmented": fragments[LV],
+        "myo_fragmented": fragments[MYO],
+        "la_fragmented": fragments[LA],
+        "lv_myo_gap": lv_myo_gap,
+        "lv_la_gap": lv_la_gap,
         "lv_myo_width_ratio": width_ratio(lv, myo),
         "myo_thinness": erosion_ratio(myo, small),
         "lv_background_frontier": frontier_ratio(lv, mask == BACKGROUND),
@@ -165,24 +170,29 @@ def around_heart(mask: np.ndarray) -> np.ndarray:
     return mask[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
 
 
-def hole_pixels(region: np.ndarray) -> int:
-    """Background pixels enclosed by ``region`` (8-connected background, as ``vital``'s ``count_holes``)."""
-    return _hole_pixels(region, 8) if region.any() else 0
+def fragment_pixels(mask: np.ndarray, values) -> dict[int, int]:
+    """Per structure of ``values``, its pixels outside its largest 8-connected component
+    (``count_disconnectivity``; 0 for an absent structure), all structures labelled in one pass."""
+    _rows, starts, ends, labels, components = structure_components(mask, values)
+    sizes = np.bincount(components, weights=ends - starts + 1, minlength=len(components))
+    roots = np.flatnonzero(components == np.arange(len(components)))
+    fragments = {}
+    for value in values:
+        mine = sizes[roots[labels[roots] == value]]
+        fragments[value] = int(mine.sum() - mine.max()) if len(mine) > 1 else 0
+    return fragments
 
 
-def fragment_pixels(region: np.ndarray) -> int:
-    """Pixels outside the largest 8-connected component (``count_disconnectivity``)."""
-    sizes = component_sizes(region, 8)
-    return int(sizes.sum() - sizes.max()) if len(sizes) > 1 else 0
-
-
-def gap_pixels(a: np.ndarray, b: np.ndarray, small: int) -> int:
-    """Background pixels enclosed by ``a`` and ``b`` together once each one's own holes (those without the other
-    inside) are filled: a crack between two structures that should touch (``count_holes_between_regions``,
-    4-connected). At most ``small`` pixels count as none."""
-    filled = a | holes(a, 4, keep_with=b) | b | holes(b, 4, keep_with=a)
-    count = _hole_pixels(filled, 4)
-    return count if count > small else 0
+def gap_pixels(pairs, small: int) -> list[int]:
+    """For each pair of regions (a, b), the background pixels enclosed by a and b together once each one's own
+    holes (those without the other inside) are filled: a crack between two structures that should touch
+    (``count_holes_between_regions``, 4-connected). At most ``small`` pixels count as none. All pairs' holes are
+    labelled in two passes."""
+    regions = np.stack([r for a, b in pairs for r in (a, b)])
+    others = np.stack([r for a, b in pairs for r in (b, a)])
+    own = holes_of(regions, 4, keep_with=others)
+    filled = (regions | own).reshape(len(pairs), 2, *regions.shape[1:]).any(axis=1)
+    return [int(count) if count > small else 0 for count in hole_pixels_of(filled, 4)]
 
 
 def width_ratio(lv: np.ndarray, myo: np.ndarray) -> float:
@@ -213,7 +223,38 @@ def erosion_ratio(region: np.ndarray, small: int) -> float:
     if not region.any() or region.all():
         return float("nan")
     region = around_heart(region)  # the same erosions, components and distances to the background
-    thickest = max_distance_to_background(region)
+    count = erosions_before_split(region, small) if small <= 4 else _erosions_before_split_stepwise(region, small)
+    return count / max_distance_to_background(region)
+
+
+def erosions_before_split(region: np.ndarray, small: int) -> int:
+    """How many times ``region`` is eroded (3×3, not from the image edge), dropping 4-connected pieces of fewer
+    than ``small`` pixels after each erosion, while it is one 8-connected component: ``vital``'s loop, with every
+    level labelled at once. For ``small`` ≤ 4 a dropped piece never matters to the next erosion (a piece of at most
+    3 pixels holds no pixel whose 3×3 neighbourhood survives, and no surviving pixel neighbours it), so level k is
+    the region eroded k times with its small pieces dropped: all levels are stacked one above the other (a blank
+    row between) and labelled in two passes, instead of two per erosion."""
+    levels = [region]
+    while levels[-1].any():
+        levels.append(erode(levels[-1], border=True))
+    height, width = region.shape
+    stack = np.zeros((len(levels), height + 1, width), bool)
+    stack[:, :height] = levels
+    rows, starts, ends = runs(stack.reshape(-1, width))
+    level = rows // (height + 1)
+    pieces = connect_runs(rows, starts, ends, width + 2, 4)
+    pixels = np.bincount(pieces, weights=ends - starts + 1, minlength=len(pieces))
+    kept = (pixels[pieces] >= small) | (level == 0)  # the region itself is counted as it is
+    rows, starts, ends, level = rows[kept], starts[kept], ends[kept], level[kept]
+    components = connect_runs(rows, starts, ends, width + 2, 8)
+    roots = components == np.arange(len(components))
+    per_level = np.bincount(level[roots], minlength=len(levels))  # the last level is empty: 0 components
+    return int(np.argmax(per_level != 1))
+
+
+def _erosions_before_split_stepwise(region: np.ndarray, small: int) -> int:
+    """``erosions_before_split`` for any ``small``, one erosion at a time (larger dropped pieces can matter to
+    the next erosion)."""
     erosions = 0
     rows, starts, ends = runs(region)
     while count_run_components(rows, starts, ends, region.shape[1], 8) == 1:
@@ -224,7 +265,7 @@ def erosion_ratio(region: np.ndarray, small: int) -> float:
             rows, starts, ends = kept
             region = paint(region.shape, rows, starts, ends)
         erosions += 1
-    return erosions / thickest
+    return erosions
 
 
 def frame_verdict(mask: np.ndarray, seconds: list[float]) -> dict:

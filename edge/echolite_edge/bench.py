@@ -16,10 +16,9 @@ import numpy as np
 from echolite_edge.anatomy import failed_criteria
 from echolite_edge.cine import (
     MASKS_FILE,
-    FrameChecks,
+    FramePipeline,
     check_loop_frame,
     measure_cine,
-    segment_frame,
     write_loop_outputs,
 )
 from echolite_edge.frames import frame_files, read_frames_of
@@ -94,17 +93,16 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         segmenter.segment(first)
         start, stages = time.perf_counter(), {stage: [] for stage in CINE_STAGES}
         frames = []
-        with FrameChecks(stages["qc"]) as checks:  # as run --cine: QC on its own thread
+        with FramePipeline(segmenter, stages["qc"]) as pipeline:  # as run --cine
             for path in files:
                 begin = time.perf_counter()
                 read = read_frames_of(path)
                 stages["read"] += [(time.perf_counter() - begin) / len(read)] * len(read)
                 for name, gray in read:
                     check_loop_frame(path, gray, first.shape)
-                    frames.append(segment_frame(segmenter, gray, name, None))
-                    checks.check(frames[-1])
-                    stages["segment"].append(frames[-1].seg.seconds_total)
-                    stages["invoke"].append(frames[-1].seg.seconds_invoke)
+                    frames.append(pipeline.add(gray, name))
+        stages["segment"] = [frame.seg.seconds_total for frame in frames]
+        stages["invoke"] = [frame.seg.seconds_invoke for frame in frames]
         count = len(frames)
         loop_seconds = {"analysis": [], "write": []}
         if count >= 2:

@@ -1,7 +1,8 @@
-"""A cine loop on the device, frame by frame and then as a loop: ``segment_frame`` segments a frame and checks it
-against the anatomical criteria on the model's grid; ``write_loop_outputs`` writes what fits a loop: its masks as
-one ``.npz`` at the frames' size (a frame's mask under its name), and overlays only for the frames a reader looks
-at (ED and ES of each beat, every frame failing quality control), or for every frame on request.
+"""A cine loop on the device, frame by frame and then as a loop: ``FramePipeline`` segments frames and checks each
+against the anatomical criteria on the model's grid, the network's work overlapping the rest;
+``write_loop_outputs`` writes what fits a loop: its masks as one ``.npz`` at the frames' size (a frame's mask under
+its name), and overlays only for the frames a reader looks at (ED and ES of each beat, every frame failing quality
+control), or for every frame on request.
 ``echolite-edge run --cine`` and ``echolite-edge bench --cine`` both go through here, so the benchmark times what
 a run does."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from echolite_edge.anatomy import frame_verdict
 from echolite_edge.image import resize_nearest
 from echolite_edge.loop import LoopReport, measure_loop
 from echolite_edge.outputs import BackgroundWriter, write_mask, write_outputs, write_overlay
-from echolite_edge.segmenter import EdgeSegmenter, Segmentation
+from echolite_edge.segmenter import EdgeSegmenter, Inference, Segmentation
 
 MASKS_FILE = "masks.npz"
 """A loop's masks: ``np.load(path)[frame name]`` is that frame's label map (0 background, 1 LV, 2 MYO, 3 LA) at
@@ -28,12 +30,9 @@ the frame's size, the labels of its ``<name>_mask.png`` (which holds them × 85)
 @dataclass
 class CineFrame:
     gray: np.ndarray
-    seg: Segmentation  # labels on the model's grid; ``mask`` (the frame's size) made only where an output needs it
-    verdict: dict | None  # the per-frame QC verdict results.json keeps (None: QC off)
-
-    @property
-    def name(self) -> str:
-        return self.seg.name
+    name: str
+    seg: Segmentation | None = None  # labels on the model's grid, set when finished (``mask``: made where needed)
+    verdict: dict | None = None  # the per-frame QC verdict results.json keeps (None: QC off)
 
     @property
     def failed(self) -> list[str] | None:
@@ -61,29 +60,36 @@ def check_loop_frame(path: Path, frame: np.ndarray, shape: tuple[int, ...]) -> N
         raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of {shape[0]}×{shape[1]} frames")
 
 
-def segment_frame(segmenter: EdgeSegmenter, gray: np.ndarray, name: str, qc_seconds: list[float] | None) -> CineFrame:
-    """``gray`` segmented on the model's grid and, unless ``qc_seconds`` is None (QC off), checked against the
-    anatomical criteria (its time appended to ``qc_seconds``)."""
-    seg = segmenter.segment(gray, name, full_size=False)
-    return CineFrame(gray, seg, None if qc_seconds is None else frame_verdict(seg.labels, qc_seconds))
+class FramePipeline(BackgroundWriter):
+    """Frames segmented in two overlapping stages: ``add`` pre-processes a frame and invokes the network on the
+    caller's thread (``EdgeSegmenter.infer``; the interpreter runs without Python's lock), while a thread of its
+    own finishes the frames before it: post-processing on the model's grid, the per-frame anatomical QC (unless
+    ``qc_seconds`` is None; its time appended there), then ``then(frame)`` where given (a frame's outputs, a live
+    feed's latency). At most ``depth`` frames wait, so memory stays bounded when finishing is the slower stage.
+    Leaving the block waits for every frame (each one's ``seg`` and ``verdict`` set by then) and raises the first
+    failure."""
 
+    def __init__(
+        self,
+        segmenter: EdgeSegmenter,
+        qc_seconds: list[float] | None,
+        then: Callable[[CineFrame], None] | None = None,
+        depth: int = 8,
+    ):
+        super().__init__(depth, thread="echolite-edge finish")
+        self.segmenter, self.qc_seconds, self.then = segmenter, qc_seconds, then
 
-class FrameChecks(BackgroundWriter):
-    """The per-frame anatomical criteria of a loop's frames on a thread of their own, while the next frames are
-    segmented: their numpy work overlaps the interpreter's (a 100-frame loop, 2-core VNNI CPU: 5.0 → 4.8 ms per
-    frame for ``edge-rt``, 12.0 → 10.8 for ``lw-unet``). A loop needs the verdicts only for its analysis, after its
-    last frame: each frame's ``verdict`` is set by the time the block ends (its time appended to ``seconds``)."""
+    def add(self, gray: np.ndarray, name: str) -> CineFrame:
+        frame = CineFrame(gray, name)
+        self.submit(self._finish, frame, self.segmenter.infer(gray))
+        return frame
 
-    def __init__(self, seconds: list[float]):
-        super().__init__(depth=None, thread="echolite-edge QC")
-        self.seconds = seconds
-
-    def check(self, frame: CineFrame) -> None:
-        self.submit(_set_verdict, frame, self.seconds)
-
-
-def _set_verdict(frame: CineFrame, seconds: list[float]) -> None:
-    frame.verdict = frame_verdict(frame.seg.labels, seconds)
+    def _finish(self, frame: CineFrame, inference: Inference) -> None:
+        frame.seg = self.segmenter.finish(inference, frame.name, full_size=False)
+        if self.qc_seconds is not None:
+            frame.verdict = frame_verdict(frame.seg.labels, self.qc_seconds)
+        if self.then is not None:
+            self.then(frame)
 
 
 def measure_cine(frames: list[CineFrame], spacing, fps: float | None, cut: bool, source) -> LoopReport:

@@ -17,10 +17,10 @@ from echolite_edge.anatomy import qc_summary
 from echolite_edge.bench import DEFAULT_RUNS, benchmark, benchmark_cine
 from echolite_edge.cine import (
     MASKS_FILE,
-    FrameChecks,
+    CineFrame,
+    FramePipeline,
     check_loop_frame,
     measure_cine,
-    segment_frame,
     write_frame_outputs,
     write_loop_outputs,
     write_masks,
@@ -340,12 +340,19 @@ def _run(args) -> int:
     )
     start = time.perf_counter()
     with building_folder(args.out) as partial:  # nothing reaches --out unless all succeed
-        seconds = {"invoke": 0.0, "qc": []}
-        # a frame's PNGs are written, and a loop frame's QC runs, while the next frame is segmented
-        with BackgroundWriter() as writer, FrameChecks(seconds["qc"]) as checks:
-            frames, kept, skipped, loops = _segment_files(files, segmenter, partial, (writer, checks), seconds, args)
-        for entry, frame in zip(frames, kept):  # with --cine every frame is kept, its verdict set by now
-            entry.update(frame.qc_entry())
+        seconds, verdicts = {"invoke": 0.0, "qc": []}, {}
+
+        def finished(frame: CineFrame) -> None:  # on the pipeline's thread; without --cine, the PNGs on the writer's
+            seconds["invoke"] += frame.seg.seconds_invoke
+            verdicts[frame.name] = frame.qc_entry()
+            if not args.cine:
+                writer.submit(write_frame_outputs, frame, partial)  # mapped to the frame's size there
+
+        qc_seconds = None if args.qc == "off" else seconds["qc"]
+        with BackgroundWriter() as writer, FramePipeline(segmenter, qc_seconds, finished) as pipeline:
+            frames, kept, skipped, loops = _segment_files(files, pipeline, args)
+        for entry in frames:
+            entry.update(verdicts[entry["name"]])
         results = {
             "model": str(args.model),
             "postprocess": {
@@ -424,15 +431,12 @@ def _input_files(args) -> list[Path]:
     return files
 
 
-def _segment_files(files, segmenter, partial: Path, helpers: tuple[BackgroundWriter, FrameChecks], seconds, args):
-    """Segment and QC every frame (with --cine on ``helpers``' QC thread, the verdicts set when it ends), and write
-    each one's outputs on their writer (with --cine: the loop's, later); the invoke and QC times into ``seconds``:
-    (frame entries,
-    for --cine each frame as a ``CineFrame``, seconds, skipped files, and for each DICOM or video file its loop,
-    frame names and cine spacing)."""
+def _segment_files(files, pipeline: FramePipeline, args):
+    """Every frame through ``pipeline`` (finished, checked and, without --cine, written by the time it ends):
+    (frame entries, for --cine each frame as a ``CineFrame``, skipped files, and for each DICOM or video file its
+    loop, frame names and cine spacing)."""
 
     frames, kept, skipped, loops = [], [], [], []
-    writer, checks = helpers
     sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
     shapes = {}  # a cine loop's frame size: a DICOM or video file is a loop of its own, other files one together
     for path in files:
@@ -460,17 +464,12 @@ def _segment_files(files, segmenter, partial: Path, helpers: tuple[BackgroundWri
             shape = shapes.setdefault(path if own else None, frame.shape)
             if args.cine:
                 check_loop_frame(path, frame, shape)
-            inline = None if args.qc == "off" or args.cine else seconds["qc"]
-            done = segment_frame(segmenter, frame, name, inline)
-            frames.append({"name": name} | done.qc_entry())
+            done = pipeline.add(frame, name)
+            frames.append({"name": name})
             if args.cine:
                 kept.append(done)
-                if args.qc != "off":
-                    checks.check(done)
             else:
                 frames[-1].update(mask=f"{name}_mask.png", overlay=f"{name}_overlay.png")
-                writer.submit(write_frame_outputs, done, partial)  # mapped to the frame's size on the writer thread
-            seconds["invoke"] += done.seg.seconds_invoke
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
     return frames, kept, skipped, loops

@@ -12,13 +12,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
 
-from echolite_edge.cine import CineFrame, segment_frame
+from echolite_edge.cine import CineFrame, FramePipeline
 from echolite_edge.frames import missing_extra
 from echolite_edge.image import check_frame_size
 from echolite_edge.segmenter import EdgeSegmenter
@@ -87,9 +88,11 @@ def run_live(
     on_frame: Callable[[LiveReport], None] | None = None,
 ) -> LiveReport:
     """Segment the frames of ``source`` (read on a thread of its own) as they arrive, the newest first, dropping
-    those that arrive while one waits; ``qc_seconds`` as ``cine.segment_frame`` takes it; ``on_frame`` is called
-    after each frame segmented. A source that fails raises here, after the frames before it."""
-    slot, report = _LatestFrame(), LiveReport()
+    those that arrive while one waits; each frame through a ``cine.FramePipeline`` (the next frame's invoke beside
+    this one's post-processing and QC, at most ``LIVE_DEPTH`` frames in it, so the latency stays short);
+    ``qc_seconds`` as the pipeline takes it; ``on_frame`` is called after each frame finished. A source that fails
+    raises here, after the frames before it."""
+    slot, report, waiting = _LatestFrame(), LiveReport(), deque()
 
     def read() -> None:
         error = None
@@ -101,24 +104,35 @@ def run_live(
         finally:  # whatever ends the source, the segmenting thread stops waiting
             slot.close(error)
 
+    def finished(frame: CineFrame) -> None:  # on the pipeline's thread, frames in the order added
+        index, arrived_at = waiting.popleft()
+        report.frames.append(frame)
+        report.arrival.append(index)
+        report.latency_ms.append((time.perf_counter() - arrived_at) * 1000)
+        report.arrived, report.dropped = slot.arrived, slot.dropped
+        if on_frame:
+            on_frame(report)
+
     reader = threading.Thread(target=read, name="echolite-edge live reader", daemon=True)
     reader.start()
-    try:
-        while (taken := slot.take()) is not None:
-            index, arrived_at, gray = taken
-            report.frames.append(segment_frame(segmenter, gray, f"frame_{index:06d}", qc_seconds))
-            report.arrival.append(index)
-            report.latency_ms.append((time.perf_counter() - arrived_at) * 1000)
-            report.arrived, report.dropped = slot.arrived, slot.dropped
-            if on_frame:
-                on_frame(report)
-    except KeyboardInterrupt:  # Ctrl-C ends a live feed: the frames so far are the result
-        report.stopped = True
+    with FramePipeline(segmenter, qc_seconds, finished, LIVE_DEPTH) as pipeline:
+        try:
+            while (taken := slot.take()) is not None:
+                index, arrived_at, gray = taken
+                waiting.append((index, arrived_at))
+                pipeline.add(gray, f"frame_{index:06d}")
+        except KeyboardInterrupt:  # Ctrl-C ends a live feed: the frames so far are the result
+            report.stopped = True
     report.seconds = time.perf_counter() - report.started
     report.arrived, report.dropped = slot.arrived, slot.dropped
     if slot.error is not None and not report.stopped:
         raise slot.error
     return report
+
+
+LIVE_DEPTH = 2
+"""Frames a live feed lets wait for post-processing and QC: enough to keep the network busy, few enough that a
+slow stage drops frames at the source rather than adding latency."""
 
 
 def raw_frames(stream: BinaryIO, width: int, height: int, name: str = "stdin") -> Iterator[np.ndarray]:

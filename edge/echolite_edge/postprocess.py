@@ -14,19 +14,13 @@ import numpy as np
 
 from echolite_edge.anatomy import lv_open_to_background
 from echolite_edge.labels import LA, LV, MYO
-from echolite_edge.morphology import changes, connect_runs, dilate, dilate_cross, holes, label, paint
+from echolite_edge.morphology import dilate, dilate_cross, holes, label, paint, structure_components
 
 
 def keep_largest_components(mask: np.ndarray, num_classes: int = 4) -> np.ndarray:
-    """Every structure's pixels outside its largest component become background. All structures are labelled in
-    one pass: the runs of equal labels, sorted by label, then joined row to row with the label folded into the
-    row index (a structure's rows never neighbour another's), so the cost follows the runs, not the classes."""
-    rows, starts, ends, values = label_runs(mask)
-    keep = (values > 0) & (values < num_classes)
-    rows, starts, ends, values = rows[keep], starts[keep], ends[keep], values[keep]
-    order = np.lexsort((starts, rows, values))
-    rows, starts, ends, values = rows[order], starts[order], ends[order], values[order]
-    components = connect_runs(values.astype(np.int64) * (mask.shape[0] + 1) + rows, starts, ends, mask.shape[1] + 2)
+    """Every structure's pixels outside its largest component become background (all structures labelled in one
+    pass: ``morphology.structure_components``)."""
+    rows, starts, ends, values, components = structure_components(mask, range(1, num_classes))
     roots = np.flatnonzero(components == np.arange(len(components)))  # each component's first run, raster order
     structures = np.unique(values)
     if len(roots) == len(structures):  # one component per structure (the usual case): nothing to remove
@@ -38,16 +32,6 @@ def keep_largest_components(mask: np.ndarray, num_classes: int = 4) -> np.ndarra
         best[value] = roots[mine][np.argmax(sizes[mine])]
     drop = components != best[values]
     return np.where(paint(mask.shape, rows[drop], starts[drop], ends[drop]), 0, mask).astype(mask.dtype)
-
-
-def label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Row, first column, last column and value of every horizontal run of equal values, in raster order."""
-    padded = np.full((mask.shape[0], mask.shape[1] + 2), -1, np.int16 if mask.dtype.itemsize == 1 else np.int64)
-    padded[:, 1:-1] = mask  # -1 at both ends: a change there in every row
-    rows, columns = changes(padded)  # per row: the start of every run, then the end of the last
-    same_row = rows[1:] == rows[:-1]
-    rows, starts, ends = rows[:-1][same_row], columns[:-1][same_row], columns[1:][same_row] - 1
-    return rows, starts, ends, mask[rows, starts]
 
 
 CLOSE_MODES = ("off", "when-open", "always")

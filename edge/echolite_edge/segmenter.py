@@ -97,6 +97,16 @@ def dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
 
 
 @dataclass
+class Inference:
+    """A frame through the network, before post-processing (``EdgeSegmenter.infer``)."""
+
+    scores: np.ndarray  # (S, S, C): the raw output of one model and view, else the mean class probabilities
+    shape: tuple[int, ...]  # the frame's
+    seconds_invoke: float
+    seconds: float  # pre-processing and invokes
+
+
+@dataclass
 class Segmentation:
     name: str
     mask: np.ndarray | None  # labels at the original size (None when not asked for: ``segment(full_size=False)``)
@@ -138,6 +148,11 @@ class EdgeSegmenter:
     def segment(self, gray: np.ndarray, name: str = "", full_size: bool = True) -> Segmentation:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size. ``full_size``: also map the labels back to
         the frame's size (``mask``); a cine loop leaves it to its output step, which needs it for few frames."""
+        return self.finish(self.infer(gray), name, full_size)
+
+    def infer(self, gray: np.ndarray) -> Inference:
+        """The network's part of ``segment``: pre-processing and the invokes. A cine loop runs it for the next frame
+        while another thread ``finish``es this one."""
         start = time.perf_counter()
         invoke_seconds = []
         # One model, one view: the raw output's argmax (dequantizing scales by a positive number, order stays);
@@ -147,10 +162,17 @@ class EdgeSegmenter:
         else:
             views = model_input(gray, self.size)[None]
             scores = tta_probabilities(views, lambda v: self.probabilities(v, invoke_seconds), self.tta)[0]
-        labels = repair_anatomy(keep_largest_components(argmax_labels(scores)), **self.repairs)
-        confidence = self.lv_confidence(scores, labels)
-        mask = resize_nearest(labels, gray.shape) if full_size else None
-        return Segmentation(name, mask, sum(invoke_seconds), time.perf_counter() - start, labels, confidence)
+        return Inference(scores, gray.shape, sum(invoke_seconds), time.perf_counter() - start)
+
+    def finish(self, inference: Inference, name: str = "", full_size: bool = True) -> Segmentation:
+        """The rest of ``segment``: labels from the scores, post-processed, the LV confidence, and with
+        ``full_size`` the labels at the frame's size."""
+        start = time.perf_counter()
+        labels = repair_anatomy(keep_largest_components(argmax_labels(inference.scores)), **self.repairs)
+        confidence = self.lv_confidence(inference.scores, labels)
+        mask = resize_nearest(labels, inference.shape) if full_size else None
+        seconds = inference.seconds + time.perf_counter() - start
+        return Segmentation(name, mask, inference.seconds_invoke, seconds, labels, confidence)
 
     def lv_confidence(self, scores: np.ndarray, labels: np.ndarray) -> float:
         """The network's confidence in the LV of ``labels``: from the raw output (logits, dequantized only at the
