@@ -54,6 +54,7 @@ class StandInSegmenter:
 
     seconds = 0.001
     confidence = None
+    threads = 1  # nothing for a loop to share (``cine.split_threads``)
 
     def infer(self, gray):
         from echolite_edge.segmenter import Inference

@@ -279,7 +279,7 @@ assert not heavy, heavy
     assert run.returncode == 0, run.stderr
     assert "frames/s end to end" in run.stdout and "p99" in run.stdout
     assert "cine: 4 frames" in run.stdout and "keeps up with a scanner at 0.001 frames/s" in run.stdout
-    assert "medians in ms: read " in run.stdout and "end to end / invoke: " in run.stdout
+    assert "medians in ms: read " in run.stdout and "end to end / invoke alone: " in run.stdout
     assert "QC: " in run.stdout and "qc          median" in run.stdout
     import json
 
@@ -380,6 +380,8 @@ import echolite_edge.cli as cli
 from echolite_edge.segmenter import Inference, Segmentation
 
 class Slow:
+    threads = 1
+
     def infer(self, gray):
         time.sleep(0.05)
         return Inference(np.zeros(gray.shape, np.uint8), gray.shape, 0.001, 0.001)
@@ -650,6 +652,49 @@ class _SlowSegmenter(StandInSegmenter):
 
         time.sleep(self.seconds)
         return np.zeros(gray.shape, np.uint8)
+
+
+class _TimedSegmenter(StandInSegmenter):
+    """A network of ``network`` seconds per thread count and ``finishing`` seconds after it, by sleeping."""
+
+    def __init__(self, network, finishing, threads=2):
+        self.network, self.finishing, self.threads = network, finishing, threads
+
+    def with_threads(self, threads):
+        return _TimedSegmenter(self.network, self.finishing, threads)
+
+    def labels_for(self, gray):
+        import time
+
+        time.sleep(self.network[self.threads])
+        return np.zeros(gray.shape, np.uint8)
+
+    def finish(self, inference, name="", full_size=True):
+        import time
+
+        time.sleep(self.finishing)
+        return super().finish(inference, name, full_size)
+
+
+def test_a_loop_shares_the_cores_as_measured():
+    """A fast network gives finishing a core of its own (the slower stage sets the pace: 20 ms, not 10 + 20); a slow
+    one keeps every thread (40 + 10 ms, not 75); one thread has nothing to share."""
+    from echolite_edge.cine import split_threads
+
+    frame = np.zeros((32, 32), np.uint8)
+    fast = _TimedSegmenter({2: 0.010, 1: 0.018}, 0.020)
+    chosen, choice = split_threads(fast, frame, qc=False, runs=2)
+    assert chosen.threads == 1 and choice["interpreter_threads"] == 1 and choice["beside"] == "own core"
+    slow = _TimedSegmenter({2: 0.040, 1: 0.075}, 0.010)
+    chosen, choice = split_threads(slow, frame, qc=False, runs=2)
+    assert chosen is slow and choice == {
+        "interpreter_threads": 2,
+        "beside": "shared",
+        "predicted_ms": choice["predicted_ms"],
+    }
+    assert choice["predicted_ms"]["all_threads"] < choice["predicted_ms"]["one_core_beside"]
+    single = _TimedSegmenter({1: 0.001}, 0.001, threads=1)
+    assert split_threads(single, frame, qc=True) == (single, {"interpreter_threads": 1, "beside": "shared"})
 
 
 def test_live_drops_frames_rather_than_fall_behind():

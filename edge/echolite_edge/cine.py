@@ -9,6 +9,7 @@ a run does."""
 from __future__ import annotations
 
 import dataclasses
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,8 +67,8 @@ class FramePipeline(BackgroundWriter):
     own finishes the frames before it: post-processing on the model's grid, the per-frame anatomical QC (unless
     ``qc_seconds`` is None; its time appended there), then ``then(frame)`` where given (a frame's outputs, a live
     feed's latency). At most ``depth`` frames wait, so memory stays bounded when finishing is the slower stage.
-    Leaving the block waits for every frame (each one's ``seg`` and ``verdict`` set by then) and raises the first
-    failure."""
+    At the first frame the interpreter's threads are chosen (``split_threads``). Leaving the block waits for every
+    frame (each one's ``seg`` and ``verdict`` set by then) and raises the first failure."""
 
     def __init__(
         self,
@@ -78,8 +79,15 @@ class FramePipeline(BackgroundWriter):
     ):
         super().__init__(depth, thread="echolite-edge finish")
         self.segmenter, self.qc_seconds, self.then = segmenter, qc_seconds, then
+        self.choice: dict | None = None  # how the cores are shared (``split_threads``), at the first frame
+
+    def prepare(self, gray: np.ndarray) -> None:
+        """Share the cores (``split_threads``) on a frame like the loop's; ``add`` does it at the first frame."""
+        if self.choice is None:
+            self.segmenter, self.choice = split_threads(self.segmenter, gray, self.qc_seconds is not None)
 
     def add(self, gray: np.ndarray, name: str) -> CineFrame:
+        self.prepare(gray)
         frame = CineFrame(gray, name)
         self.submit(self._finish, frame, self.segmenter.infer(gray))
         return frame
@@ -90,6 +98,41 @@ class FramePipeline(BackgroundWriter):
             frame.verdict = frame_verdict(frame.seg.labels, self.qc_seconds)
         if self.then is not None:
             self.then(frame)
+
+
+def split_threads(segmenter: EdgeSegmenter, gray: np.ndarray, qc: bool, runs: int = 5) -> tuple[EdgeSegmenter, dict]:
+    """How a loop shares the cores given to ``segmenter`` (its ``threads``): the interpreter on all of them, the
+    finishing thread competing with it (XNNPACK's threads wait for each other, so finishing all but adds to the
+    invoke), or the interpreter on one fewer and finishing on the core left (the two stages overlap; the slower
+    one sets the pace). Decided on this machine from ``gray``: the network's part at both thread counts and the
+    finishing (with the QC when ``qc``), the median of ``runs`` each, whichever predicts the shorter frame. A fast
+    network (a small model on a CPU with VNNI) gains from the split, a slow one keeps every core.
+    Returns the segmenter to use and the choice as a report keeps it."""
+    threads = getattr(segmenter, "threads", 1)
+    if threads < 2:
+        return segmenter, {"interpreter_threads": threads, "beside": "shared"}
+    fewer = segmenter.with_threads(threads - 1)
+
+    def timed(function, *args) -> tuple[float, object]:  # the median seconds over the runs, and a result
+        seconds = []
+        for _ in range(runs + 1):  # the first one warms up
+            start = time.perf_counter()
+            result = function(*args)
+            seconds.append(time.perf_counter() - start)
+        return float(np.median(seconds[1:])), result
+
+    network_all, inference = timed(segmenter.infer, gray)
+    network_fewer, _ = timed(fewer.infer, gray)
+    finishing, seg = timed(segmenter.finish, inference, "", False)
+    if qc:
+        finishing += timed(frame_verdict, seg.labels, [])[0]
+    shared, split = network_all + finishing, max(network_fewer, finishing)
+    choice = {
+        "interpreter_threads": threads - 1 if split < shared else threads,
+        "beside": "own core" if split < shared else "shared",
+        "predicted_ms": {"all_threads": shared * 1000, "one_core_beside": split * 1000},
+    }
+    return (fewer if split < shared else segmenter), choice
 
 
 def measure_cine(frames: list[CineFrame], spacing, fps: float | None, cut: bool, source) -> LoopReport:
