@@ -5,8 +5,10 @@ at an earlier commit and of the working tree, alternated, on the same models and
 
 MODELS are exported ``.tflite`` files or shipped model names (the earlier commit gets the file: a name it may not
 know is resolved here). LOOP is a folder of frames or a ``.npy`` stack. Prints the machine (CPU model and the
-flags that decide int8 speed), then per model and version: frames/s end to end, ms per frame, the median invoke,
-and end to end over the median invoke (the best of the repeats, so a busy moment of the machine counts least).
+flags that decide int8 speed), then per model and version: frames/s end to end, ms per frame, and end to end over
+the model's invoke alone on the same 2 threads (``echolite_edge.bench.invoke_alone``, measured here with nothing
+beside it, one yardstick for both versions; a version may run its network on fewer threads in the loop), the best
+of the repeats, so a busy moment of the machine counts least.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "edge"))
 
-from echolite_edge.pretrained import model_file  # the working tree's device package, not a copy
+from echolite_edge.bench import invoke_alone  # the working tree's device package, not a copy
+from echolite_edge.frames import frame_files, read_frames_of
+from echolite_edge.pretrained import model_file
+from echolite_edge.segmenter import EdgeSegmenter
 
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
@@ -57,24 +62,25 @@ def main() -> int:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(earlier), args.before], check=True)
         try:
             versions = {f"before ({args.before})": earlier / "edge", "after (working tree)": ROOT / "edge"}
-            print("| model | version | frames/s | ms per frame | invoke ms (median) | end to end / invoke |")
-            print("|---|---|---|---|---|---|")
+            print("| model | version | frames/s | ms per frame | network threads | invoke alone, 2 threads | ratio |")
+            print("|---|---|---|---|---|---|---|")
+            frame = read_frames_of(frame_files(args.loop)[0])[0][1]
             for name, model in zip(args.models, models):
-                best = {}
+                best, alone = {}, invoke_alone(EdgeSegmenter(model, 2), frame) * 1000
                 for _ in range(args.repeats):
                     for version, edge in versions.items():
                         report = bench(edge, model, args.loop, Path(scratch) / "report.json")
                         if version not in best or report["ms_per_frame"] < best[version]["ms_per_frame"]:
                             best[version] = report
                 for version, report in best.items():
-                    invoke = report["stage_ms_median"]["invoke"]
+                    threads = report.get("interpreter_threads", report["threads"])
                     print(
-                        f"| {name} | {version} | {report['frames_per_second']:.1f} | {report['ms_per_frame']:.1f} | "
-                        f"{invoke:.2f} | {report['ms_per_frame'] / invoke:.2f} |"
+                        f"| {name} | {version} | {report['frames_per_second']:.1f} | {report['ms_per_frame']:.2f} | "
+                        f"{threads} | {alone:.2f} | {report['ms_per_frame'] / alone:.2f} |"
                     )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(earlier)], check=False)
-    print(f"loop: {args.loop}, {best[next(iter(versions))]['frames']} frames; 2 interpreter threads")
+    print(f"loop: {args.loop}, {best[next(iter(versions))]['frames']} frames; 2 threads given (--threads 2)")
     return 0
 
 
