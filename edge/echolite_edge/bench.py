@@ -17,6 +17,7 @@ from echolite_edge.anatomy import failed_criteria
 from echolite_edge.cine import (
     MASKS_FILE,
     FramePipeline,
+    MaskArchives,
     check_loop_frame,
     measure_cine,
     write_loop_outputs,
@@ -79,24 +80,25 @@ def benchmark(
 
 def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps: float = 30.0) -> dict:
     """A cine loop (a folder of frames or a .npy stack) through what ``echolite-edge run --cine`` does, with its
-    default outputs (``echolite_edge.cine``): per frame read, segment (of which the invoke), QC; once per loop the
-    loop analysis and loop QC (at ``scanner_fps``) and writing the loop's outputs (masks file, overlays of ED, ES and
-    failing frames). One untimed frame first (allocation, caches) and the cores shared (``cine.split_threads``),
-    then the invoke alone (``invoke_alone``) on the interpreter threads the loop uses and on all ``threads``. End to
-    end is the wall time of it all per frame; its ratio to the loop's invoke alone is what the network leaves to the
-    rest, its ratio to the all-thread invoke what the loop costs over the fastest the network runs here."""
+    default outputs (``echolite_edge.cine``): per frame read, segment (of which the invoke), QC, its mask into the
+    loop's masks file; once per loop the loop analysis and loop QC (at ``scanner_fps``) and writing the rest of
+    the loop's outputs (the overlays of ED, ES and failing frames). Untimed first: one frame (allocation, caches),
+    the cores shared (``cine.split_threads``) and the invoke alone (``invoke_alone``) on the interpreter threads the
+    loop uses and on all ``threads``. End to end is the wall time of it all per frame; its ratio to the loop's
+    invoke alone is what the network leaves to the rest, its ratio to the all-thread invoke what the loop costs
+    over the fastest the network runs here."""
 
     segmenter = EdgeSegmenter(model_path, threads)
     files = frame_files(source)
     if not files:
         raise ValueError(f"{source}: no frames found (PNG/JPEG/BMP/TIFF or .npy)")
-    with tempfile.TemporaryDirectory(prefix="echolite-edge-bench-") as out:
+    with tempfile.TemporaryDirectory(prefix="echolite-edge-bench-") as scratch, MaskArchives(Path(scratch)) as masks:
         first = read_frames_of(files[0])[0][1]
         segmenter.segment(first)
         fastest = invoke_alone(segmenter, first)  # the network on every thread given
         stages = {stage: [] for stage in CINE_STAGES}
         frames = []
-        with FramePipeline(segmenter, stages["qc"]) as pipeline:  # as run --cine
+        with FramePipeline(segmenter, stages["qc"], lambda frame: masks.add(None, frame)) as pipeline:  # as run --cine
             pipeline.prepare(first)  # the cores shared before the clock starts
             alone = invoke_alone(pipeline.segmenter, first)  # the network as this loop runs it
             stages["qc"].clear()
@@ -114,7 +116,7 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         loop_seconds = {"analysis": [], "write": []}
         if count >= 2:
             cine = _timed(loop_seconds["analysis"], measure_cine, frames, None, scanner_fps, True, source).as_dict()
-            _timed(loop_seconds["write"], write_loop_outputs, Path(out), frames, cine, MASKS_FILE, False)
+            _timed(loop_seconds["write"], _write_loop, Path(scratch), masks, frames, cine)
         seconds = time.perf_counter() - start
     fps = count / seconds
     return {
@@ -155,6 +157,12 @@ CINE_STAGES = ("read", "segment", "invoke", "qc")
 """Per frame: read the file; segment (resize, quantize, invoke, argmax, post-process, LV confidence), of which the
 invoke alone; quality control (on its own thread, beside the next frames' segmentation). Once per loop, apart
 (``loop_ms``): the loop analysis with its loop QC, and writing the loop's outputs."""
+
+
+def _write_loop(folder: Path, masks: MaskArchives, frames: list, cine: dict) -> None:
+    """What ``run --cine`` writes once a loop is measured: its masks file named, the overlays that matter."""
+    masks.name(None, MASKS_FILE)
+    write_loop_outputs(folder, frames, cine, MASKS_FILE, False)
 
 
 def _timed(seconds: list, function, *args):

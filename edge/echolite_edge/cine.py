@@ -161,18 +161,18 @@ def shown_frame_indices(cine: dict) -> list[int]:
 
 
 def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_file: str, every_frame: bool) -> dict:
-    """The loop's outputs in ``folder``: its masks as ``masks_file``, the overlays of the frames shown (ED, ES) and
-    of every frame failing QC, or with ``every_frame`` each frame's overlay and mask PNG. Returns the frame
-    names → the files written for each (``mask``, and ``overlay`` where one is)."""
+    """The loop's overlays in ``folder``: of the frames shown (ED, ES) and of every frame failing QC, or with
+    ``every_frame`` each frame's overlay and mask PNG. Returns the frame names → the files holding each one's
+    outputs (``mask``: ``masks_file``, the loop's masks as ``MaskArchives`` wrote them, and ``overlay`` where one
+    is)."""
     wanted = set(range(len(frames))) if every_frame else set(shown_frame_indices(cine))
     wanted |= {i for i, frame in enumerate(frames) if frame.failed}
     files = {frame.name: {"mask": masks_file} for frame in frames}
-    for i in sorted(wanted):  # first: the masks these frames keep at full size are written into the npz as they are
+    for i in sorted(wanted):
         frame = frames[i]
         files[frame.name]["overlay"] = write_overlay(frame.full_size(), frame.gray, folder, frame.failed)
         if every_frame:
             files[frame.name]["mask_png"] = write_mask(frame.full_size(), folder)
-    write_masks(folder / masks_file, frames)
     return files
 
 
@@ -181,10 +181,45 @@ def write_frame_outputs(frame: CineFrame, folder: Path) -> None:
     write_outputs(frame.full_size(), frame.gray, folder, frame.failed)
 
 
+class MaskArchives:
+    """Loops' masks files written while the loops run: each finished frame goes into its loop's ``.npz`` (``add``,
+    on the pipeline's thread, beside the next invoke), under a hidden name until the loop is measured and its file
+    named (``name``). Every file is closed when the block ends."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._open: dict[object, tuple[Path, zipfile.ZipFile]] = {}
+
+    def add(self, loop: object, frame: CineFrame) -> None:
+        """``frame``'s mask into the archive of ``loop`` (any key: a loop's file, None for loose frames)."""
+        if loop not in self._open:
+            path = self.folder / f".masks-{len(self._open)}.npz"
+            self._open[loop] = (path, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1))
+        _add_mask(self._open[loop][1], frame)
+
+    def name(self, loop: object, file: str) -> None:
+        """Close the archive of ``loop`` and give it its name in the folder."""
+        path, archive = self._open[loop]
+        archive.close()
+        path.rename(self.folder / file)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *error) -> None:
+        for _, archive in self._open.values():
+            archive.close()
+
+
 def write_masks(path: Path, frames: list[CineFrame]) -> None:
-    """One ``.npz`` of the frames' masks at their own size, written frame by frame (a long loop never holds all
-    its full-size masks in memory), deflate level 1: label maps compress well even at the fastest level."""
+    """One ``.npz`` of the frames' masks (``MASKS_FILE``), written at once."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for frame in frames:
-            with archive.open(f"{frame.name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.ascontiguousarray(frame.mask(), np.uint8), allow_pickle=False)
+            _add_mask(archive, frame)
+
+
+def _add_mask(archive: zipfile.ZipFile, frame: CineFrame) -> None:
+    """A frame's mask at its own size into a masks ``.npz``, streamed (a long loop never holds all its full-size
+    masks in memory), deflate level 1: label maps compress well even at the fastest level."""
+    with archive.open(f"{frame.name}.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.ascontiguousarray(frame.mask(), np.uint8), allow_pickle=False)

@@ -19,6 +19,7 @@ from echolite_edge.cine import (
     MASKS_FILE,
     CineFrame,
     FramePipeline,
+    MaskArchives,
     check_loop_frame,
     measure_cine,
     write_frame_outputs,
@@ -340,17 +341,23 @@ def _run(args) -> int:
     )
     start = time.perf_counter()
     with building_folder(args.out) as partial:  # nothing reaches --out unless all succeed
-        seconds, verdicts = {"invoke": 0.0, "qc": []}, {}
+        seconds, verdicts, loop_of = {"invoke": 0.0, "qc": []}, {}, {}
 
-        def finished(frame: CineFrame) -> None:  # on the pipeline's thread; without --cine, the PNGs on the writer's
+        def finished(frame: CineFrame) -> None:  # on the pipeline's thread
             seconds["invoke"] += frame.seg.seconds_invoke
             verdicts[frame.name] = frame.qc_entry()
-            if not args.cine:
-                writer.submit(write_frame_outputs, frame, partial)  # mapped to the frame's size there
+            if args.cine:  # the mask into its loop's file, beside the next invoke
+                archives.add(loop_of[frame.name], frame)
+            else:  # the PNGs on the writer's thread, mapped to the frame's size there
+                writer.submit(write_frame_outputs, frame, partial)
 
         qc_seconds = None if args.qc == "off" else seconds["qc"]
-        with BackgroundWriter() as writer, FramePipeline(segmenter, qc_seconds, finished) as pipeline:
-            frames, kept, skipped, loops = _segment_files(files, pipeline, args)
+        with (
+            BackgroundWriter() as writer,
+            MaskArchives(partial) as archives,
+            FramePipeline(segmenter, qc_seconds, finished) as pipeline,
+        ):
+            frames, kept, skipped, loops = _segment_files(files, pipeline, loop_of, args)
         for entry in frames:
             entry.update(verdicts[entry["name"]])
         results = {
@@ -371,7 +378,7 @@ def _run(args) -> int:
             for entry, (_, _, spacing) in zip(results["loops"], loops):
                 if spacing and not entry["spacing_mm"]:  # --spacing, for a loop without a pixel size of its own
                     entry.update(spacing_mm=list(spacing), spacing_from="--spacing")
-        cine_lines = _add_cine(results, kept, frames, loops, partial, args) if args.cine else []
+        cine_lines = _add_cine(results, kept, frames, loops, (partial, archives), args) if args.cine else []
         write_json(partial / RESULTS, results)
         if args.cine:  # report.html (one per loop), from results.json and the frames in memory
             by_name = {frame.name: frame for frame in kept}
@@ -385,7 +392,7 @@ def _run(args) -> int:
     print(
         f"{counted(count, 'frame')} -> {args.out}: {count / seconds['total']:.1f} frames/s end to end "
         "(read, segment, QC, write), "
-        f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({args.threads} threads)"
+        f"{1000 * seconds['invoke'] / count:.1f} ms per invoke ({_threads_used(pipeline.choice)})"
     )
     if args.qc != "off":
         print(_qc_line(results["qc"], frames))
@@ -393,6 +400,12 @@ def _run(args) -> int:
         for line in cine_lines:
             print(line)
     return 0
+
+
+def _threads_used(choice: dict) -> str:
+    """How a run shared the cores (``cine.split_threads``), in words."""
+    threads = counted(choice["interpreter_threads"], "thread")
+    return f"{threads}, finishing on a core of its own" if choice["beside"] == "own core" else threads
 
 
 def _input_files(args) -> list[Path]:
@@ -431,10 +444,11 @@ def _input_files(args) -> list[Path]:
     return files
 
 
-def _segment_files(files, pipeline: FramePipeline, args):
-    """Every frame through ``pipeline`` (finished, checked and, without --cine, written by the time it ends):
-    (frame entries, for --cine each frame as a ``CineFrame``, skipped files, and for each DICOM or video file its
-    loop, frame names and cine spacing)."""
+def _segment_files(files, pipeline: FramePipeline, loop_of: dict, args):
+    """Every frame through ``pipeline`` (finished, checked and, without --cine, written by the time it ends), each
+    frame's loop in ``loop_of`` (its DICOM or video file, None for frame files) before it goes in: (frame entries,
+    for --cine each frame as a ``CineFrame``, skipped files, and for each DICOM or video file its loop, frame names
+    and cine spacing)."""
 
     frames, kept, skipped, loops = [], [], [], []
     sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
@@ -464,6 +478,7 @@ def _segment_files(files, pipeline: FramePipeline, args):
             shape = shapes.setdefault(path if own else None, frame.shape)
             if args.cine:
                 check_loop_frame(path, frame, shape)
+            loop_of[name] = loop.file if own else None
             done = pipeline.add(frame, name)
             frames.append({"name": name})
             if args.cine:
@@ -488,11 +503,13 @@ def _cine_spacing(args, loop=None) -> tuple[float, float] | None:
     return own or ((args.spacing,) * 2 if args.spacing else None)
 
 
-def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, partial: Path, args) -> list[str]:
+def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, outputs: tuple, args) -> list[str]:
     """One loop analysis per loop: a DICOM or video file is a loop of its own, at its own frame rate and pixel size
     (several: each under its entry in ``loops``), the other frames of the input one loop (``cine``); then each
-    loop's outputs (``write_loop_outputs``: one masks file per loop, the overlays that matter), named in the frame
-    entries. Returns the console lines."""
+    loop's outputs in the folder of ``outputs`` (its masks file, written by their ``MaskArchives`` as the frames
+    finished, named; the overlays that matter: ``write_loop_outputs``), named in the frame entries. Returns the
+    console lines."""
+    partial, archives = outputs
     index = {frame["name"]: i for i, frame in enumerate(frames)}
     owned = {name for _, names, _ in loops for name in names}
     groups = [(names, spacing, loop) for loop, names, spacing in loops]
@@ -513,6 +530,7 @@ def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, partia
         report = measure_cine(loop_frames, spacing, fps, args.mitral_cut, source)
         summaries.append(report.as_dict() | {"fps_from": fps_from})
         masks_file = MASKS_FILE if len(groups) == 1 else f"{output_stem(loop.file)}_{MASKS_FILE}"
+        archives.name(loop.file if loop else None, masks_file)
         written = write_loop_outputs(partial, loop_frames, summaries[-1], masks_file, args.every_frame)
         for i in picked:
             frames[i].update(written[frames[i]["name"]])
@@ -613,13 +631,11 @@ def _bench_cine(args) -> int:
             for stage, ms in report["loop_ms"].items()
         )
         print(f"once per loop, at {report['scanner_fps']:g} frames/s: {loop}")
-    used, split = report["interpreter_threads"], report["cores_shared"]["beside"] == "own core"
-    beside = "finishing on the core left" if split else "finishing sharing the cores"
     print(
         f"end to end / invoke alone: {report['ms_per_frame']:.2f} / {report['invoke_alone_ms']:.2f} ms = "
-        f"{report['end_to_end_over_invoke']:.2f} (the network on {counted(used, 'thread')}, {beside})"
+        f"{report['end_to_end_over_invoke']:.2f} (the network on {_threads_used(report['cores_shared'])})"
     )
-    if used != report["threads"]:
+    if report["interpreter_threads"] != report["threads"]:
         print(
             f"end to end / invoke on {report['threads']} threads alone: {report['ms_per_frame']:.2f} / "
             f"{report['fastest_invoke_ms']:.2f} ms = {report['end_to_end_over_fastest_invoke']:.2f}"
