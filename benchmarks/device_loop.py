@@ -5,10 +5,11 @@ at an earlier commit and of the working tree, alternated, on the same models and
 
 MODELS are exported ``.tflite`` files or shipped model names (the earlier commit gets the file: a name it may not
 know is resolved here). LOOP is a folder of frames or a ``.npy`` stack. Prints the machine (CPU model and the
-flags that decide int8 speed), then per model and version: frames/s end to end, ms per frame, and end to end over
-the model's invoke alone on the same 2 threads (``echolite_edge.bench.invoke_alone``, measured here with nothing
-beside it, one yardstick for both versions; a version may run its network on fewer threads in the loop), the best
-of the repeats, so a busy moment of the machine counts least.
+flags that decide int8 speed), then per model and version: frames/s end to end, ms per frame, end to end over the
+model's invoke alone on the 2 threads given (``echolite_edge.bench.invoke_alone``, measured here with nothing beside
+it: one yardstick for both versions), and, for a version that may run its network on fewer threads in the loop, the
+threads it chose and end to end over its invoke alone on them; the best of the repeats, so a busy moment of the
+machine counts least.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ def main() -> int:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(earlier), args.before], check=True)
         try:
             versions = {f"before ({args.before})": earlier / "edge", "after (working tree)": ROOT / "edge"}
-            print("| model | version | frames/s | ms per frame | network threads | invoke alone, 2 threads | ratio |")
-            print("|---|---|---|---|---|---|---|")
+            print(
+                "| model | version | frames/s | ms per frame | invoke alone, 2 threads | ratio | network threads "
+                "in the loop | its invoke alone | ratio |"
+            )
+            print("|---|---|---|---|---|---|---|---|---|")
             frame = read_frames_of(frame_files(args.loop)[0])[0][1]
             for name, model in zip(args.models, models):
                 best, alone = {}, invoke_alone(EdgeSegmenter(model, 2), frame) * 1000
@@ -73,10 +77,12 @@ def main() -> int:
                         if version not in best or report["ms_per_frame"] < best[version]["ms_per_frame"]:
                             best[version] = report
                 for version, report in best.items():
-                    threads = report.get("interpreter_threads", report["threads"])
+                    own = report.get("invoke_alone_ms")  # versions that time the loop's own invoke alone
+                    own_cells = f"{own:.2f} | {report['ms_per_frame'] / own:.2f}" if own else "– | –"
                     print(
                         f"| {name} | {version} | {report['frames_per_second']:.1f} | {report['ms_per_frame']:.2f} | "
-                        f"{threads} | {alone:.2f} | {report['ms_per_frame'] / alone:.2f} |"
+                        f"{alone:.2f} | {report['ms_per_frame'] / alone:.2f} | "
+                        f"{report.get('interpreter_threads', report['threads'])} | {own_cells} |"
                     )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(earlier)], check=False)
