@@ -142,8 +142,8 @@ def measure_cine(frames: list[CineFrame], spacing, fps: float | None, cut: bool,
     ``ValueError`` naming ``source``."""
     if len(frames) < 2:
         raise ValueError(f"{source}: --cine needs a loop of at least 2 frames, got {len(frames)}")
-    labels = np.stack([f.seg.labels for f in frames])
-    (height, width), grid = frames[0].gray.shape, labels.shape[1:]
+    labels = [f.seg.labels for f in frames]  # not stacked: the loop analysis goes frame by frame
+    (height, width), grid = frames[0].gray.shape, labels[0].shape
     pixel = (height / grid[0], width / grid[1])  # a frame's pixel on the model grid, in frame pixels
     on_grid = (spacing[0] * pixel[0], spacing[1] * pixel[1]) if spacing else None
     verdicts = None if any(f.verdict is None for f in frames) else [f.verdict["passed"] for f in frames]

@@ -50,7 +50,7 @@ class Beat:
 
 @dataclass
 class LoopAnalysis:
-    masks: np.ndarray = field(repr=False)  # (T, H, W) label maps
+    masks: np.ndarray | list = field(repr=False)  # (T, H, W) label maps, or T of (H, W)
     fps: float | None
     spacing: tuple[float, float] | None  # (row, column) mm, None: unknown
     aspect: tuple[float, float]  # (row, column) shape of a pixel when the spacing is unknown (any unit)
@@ -98,7 +98,7 @@ class LoopAnalysis:
 
 
 def analyse_loop(
-    masks: np.ndarray,
+    masks: np.ndarray | list,
     fps: float | None = None,
     spacing: tuple[float, float] | None = None,
     cut: bool = True,
@@ -106,22 +106,24 @@ def analyse_loop(
     confidence=None,
     aspect: tuple[float, float] = (1.0, 1.0),
 ) -> LoopAnalysis:
-    """Beats, their ED/ES frames, volumes and EF of a (T, H, W) stack of label maps. ``fps``: the loop's frame rate
-    (None: unknown); ``spacing``: (row, column) pixel size in mm of the masks (None: volumes in pixel units; EF is a
-    ratio and needs none); ``cut``: ES measured cut at the ED mitral plane; ``anatomy_passed``: per-frame verdicts of
-    the anatomical criteria (None: not checked); ``confidence``: per-frame LV softmax margin (None: not given);
-    ``aspect``: without a spacing, the (row, column) shape of a pixel, in units of the original frame's pixels
-    (frames resized from H×W to a square grid have pixels of H/S by W/S): EF is measured on the true shape."""
-    masks = np.asarray(masks)
-    if masks.ndim != 3 or len(masks) < 2:
-        raise ValueError(f"a cine loop needs at least 2 frames of (H, W) masks, got shape {masks.shape}")
+    """Beats, their ED/ES frames, volumes and EF of a loop's label maps (a (T, H, W) stack or a sequence of (H, W)
+    maps). ``fps``: the loop's frame rate (None: unknown); ``spacing``: (row, column) pixel size in mm of the masks
+    (None: volumes in pixel units; EF is a ratio and needs none); ``cut``: ES measured cut at the ED mitral plane;
+    ``anatomy_passed``: per-frame verdicts of the anatomical criteria (None: not checked); ``confidence``: per-frame
+    LV softmax margin (None: not given); ``aspect``: without a spacing, the (row, column) shape of a pixel, in units
+    of the original frame's pixels (frames resized from H×W to a square grid have pixels of H/S by W/S): EF is
+    measured on the true shape."""
+    shapes = sorted({np.shape(mask) for mask in masks})
+    if len(masks) < 2 or len(shapes) != 1 or len(shapes[0]) != 2:
+        raise ValueError(
+            f"a cine loop needs at least 2 frames of (H, W) masks of one size, got {len(masks)} of shape {shapes}"
+        )
     if fps is not None and not 0 < fps < float("inf"):
         raise ValueError(f"the frame rate must be a positive number of frames/s, got {fps}")
-    lv = masks == LV
     pixel = spacing or aspect
-    areas = lv.sum(axis=(1, 2)) * float(pixel[0] * pixel[1])
+    lv_pixels, dice = lv_sizes_and_overlaps(masks)
+    areas = lv_pixels * float(pixel[0] * pixel[1])
     smoothed = median_filter(areas, int(limit("median_window")))
-    dice = consecutive_dice(lv)
     outliers = disagreeing_frames(areas, smoothed, dice)
     passed = None if anatomy_passed is None else np.asarray(anatomy_passed, bool)
     eligible = ~outliers & (areas > 0) & (passed if passed is not None else True)
@@ -159,12 +161,20 @@ def median_filter(values: np.ndarray, window: int) -> np.ndarray:
     return np.nanmedian(windows, axis=1)
 
 
-def consecutive_dice(lv: np.ndarray) -> np.ndarray:
-    """Dice of each frame's LV with the next frame's (two empty LVs count as 1)."""
-    overlap = (lv[1:] & lv[:-1]).sum(axis=(1, 2))
-    sizes = lv.sum(axis=(1, 2))
+def lv_sizes_and_overlaps(masks) -> tuple[np.ndarray, np.ndarray]:
+    """The LV's pixels in each frame, and the Dice of each frame's LV with the next frame's (two empty LVs count
+    as 1). Frame by frame: a loop's masks are never turned into another array of their size (on a device, fresh
+    memory of that size costs more than the counting)."""
+    sizes, overlaps, previous = [], [], None
+    for mask in masks:
+        lv = np.asarray(mask) == LV
+        sizes.append(np.count_nonzero(lv))
+        if previous is not None:
+            overlaps.append(np.count_nonzero(lv & previous))
+        previous = lv
+    sizes, overlaps = np.array(sizes), np.array(overlaps)
     total = sizes[1:] + sizes[:-1]
-    return np.where(total > 0, 2 * overlap / np.maximum(total, 1), 1.0)
+    return sizes, np.where(total > 0, 2 * overlaps / np.maximum(total, 1), 1.0)
 
 
 def disagreeing_frames(areas: np.ndarray, smoothed: np.ndarray, dice: np.ndarray) -> np.ndarray:
@@ -401,7 +411,7 @@ def _mean(values) -> float:
 
 
 def measure_loop(
-    masks: np.ndarray,
+    masks: np.ndarray | list,
     fps: float | None = None,
     spacing: tuple[float, float] | None = None,
     cut: bool = True,
