@@ -12,6 +12,7 @@ import dataclasses
 import time
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,12 +169,19 @@ def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_
     wanted = set(range(len(frames))) if every_frame else set(shown_frame_indices(cine))
     wanted |= {i for i, frame in enumerate(frames) if frame.failed}
     files = {frame.name: {"mask": masks_file} for frame in frames}
-    for i in sorted(wanted):
-        frame = frames[i]
+
+    def write(frame: CineFrame) -> None:
         files[frame.name]["overlay"] = write_overlay(frame.full_size(), frame.gray, folder, frame.failed)
         if every_frame:
             files[frame.name]["mask_png"] = write_mask(frame.full_size(), folder)
+
+    with ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge overlays") as pool:
+        list(pool.map(write, [frames[i] for i in sorted(wanted)]))  # PNG encoding runs without Python's lock
     return files
+
+
+OUTPUT_THREADS = 2
+"""Threads writing a loop's overlays once it is measured: nothing else runs then, and a device has 2 cores or more."""
 
 
 def write_frame_outputs(frame: CineFrame, folder: Path) -> None:

@@ -119,6 +119,10 @@ def _landmarks(mask: np.ndarray, spacing: tuple[float, float]) -> tuple[np.ndarr
 
 
 def _diameters(lv: np.ndarray, spacing, base: np.ndarray, apex: np.ndarray) -> np.ndarray:
+    """The LV's width across the long axis at the middle of each of the ``DISKS`` disks: samples every 0.1 pixel
+    along the disk's line (offsets on one grid across the whole image), counted where they fall in the LV. Only
+    the offsets that reach the LV's bounding box (one pixel wider, for the rounding) are sampled: the others fall
+    outside it and count nothing. The disks' centres lie on the axis, so one range serves every disk."""
     sy, sx = spacing
     axis = apex - base
     length = np.linalg.norm(axis)
@@ -127,14 +131,17 @@ def _diameters(lv: np.ndarray, spacing, base: np.ndarray, apex: np.ndarray) -> n
     step = 0.1 * min(sy, sx)
     reach = np.hypot(lv.shape[0] * sy, lv.shape[1] * sx)
     offsets = np.arange(-reach, reach, step)
-    diameters = np.empty(DISKS)
-    for i in range(DISKS):
-        centre = base + (i + 0.5) / DISKS * axis
-        samples = centre + offsets[:, None] * normal
-        rows, cols = np.round(samples[:, 0] / sy).astype(int), np.round(samples[:, 1] / sx).astype(int)
-        inside = (rows >= 0) & (rows < lv.shape[0]) & (cols >= 0) & (cols < lv.shape[1])
-        diameters[i] = lv[rows[inside], cols[inside]].sum() * step
-    return diameters
+    rows, cols = np.nonzero(lv.any(axis=1))[0], np.nonzero(lv.any(axis=0))[0]
+    corners = np.array([(r, c) for r in (rows[0] - 1, rows[-1] + 1) for c in (cols[0] - 1, cols[-1] + 1)]) * (sy, sx)
+    across = (corners - base) @ normal  # every disk's line crosses the bounding box within these offsets
+    offsets = offsets[(offsets >= across.min() - 1e-6) & (offsets <= across.max() + 1e-6)]
+    centres = base + ((np.arange(DISKS) + 0.5) / DISKS)[:, None] * axis
+    samples = centres[:, None, :] + offsets[None, :, None] * normal  # (disk, offset, row/column in mm)
+    rows, cols = np.round(samples[..., 0] / sy).astype(int), np.round(samples[..., 1] / sx).astype(int)
+    inside = (rows >= 0) & (rows < lv.shape[0]) & (cols >= 0) & (cols < lv.shape[1])
+    hits = np.zeros(rows.shape, bool)
+    hits[inside] = lv[rows[inside], cols[inside]]
+    return hits.sum(axis=1) * step
 
 
 def volume_single_plane(axis: LongAxis) -> float:
