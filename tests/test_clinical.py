@@ -371,3 +371,28 @@ def test_volumes_that_cannot_both_be_right_are_named():
     unmeasured = PatientMeasure("p3", "single-plane disks 4CH", nan, nan, nan)
     assert volume_problem(ok) == "" and volume_problem(unmeasured) == ""
     assert volume_problem(swapped) == "ESV 100.0 mL is not below EDV 40.0 mL"
+
+
+def test_disk_diameters_count_every_sample_that_falls_in_the_lv():
+    """Sampling only where the disks' lines cross the LV's bounding box gives the counts of sampling the whole image."""
+    from echolite.data.phantom import make_phantom_cine
+    from echolite_edge import clinical
+
+    def every_sample(lv, spacing, base, apex):
+        (sy, sx), axis = spacing, apex - base
+        normal = np.array([-axis[1], axis[0]]) / np.linalg.norm(axis)
+        step, reach = 0.1 * min(sy, sx), np.hypot(lv.shape[0] * sy, lv.shape[1] * sx)
+        offsets, counts = np.arange(-reach, reach, step), []
+        for i in range(clinical.DISKS):
+            samples = base + (i + 0.5) / clinical.DISKS * axis + offsets[:, None] * normal
+            rows, cols = np.round(samples[:, 0] / sy).astype(int), np.round(samples[:, 1] / sx).astype(int)
+            inside = (rows >= 0) & (rows < lv.shape[0]) & (cols >= 0) & (cols < lv.shape[1])
+            counts.append(lv[rows[inside], cols[inside]].sum() * step)
+        return np.array(counts)
+
+    masks = make_phantom_cine(frames=6, seed=4, size=128)[1]
+    for mask in masks:
+        for spacing in ((0.6, 0.6), (0.3, 0.45)):
+            lv, annulus, apex = clinical._landmarks(mask, spacing)
+            base = annulus.mean(axis=0)
+            assert np.array_equal(clinical._diameters(lv, spacing, base, apex), every_sample(lv, spacing, base, apex))
