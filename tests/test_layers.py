@@ -38,7 +38,7 @@ LAYERS = [
     # frame input and output, the clinical analysis of loops and the anatomy criteria
     ["echolite_edge.cli"],
     ["echolite_edge.bench", "echolite_edge.android", "echolite_edge.loop_report", "echolite_edge.live"],
-    ["echolite_edge.cine"],  # a loop frame by frame, then its outputs: what run --cine and bench --cine share
+    ["echolite_edge.cine"],  # frames through the two-stage pipeline, a loop's outputs: what run, bench, live share
     ["echolite_edge.segmenter", "echolite_edge.frames", "echolite_edge.outputs", "echolite_edge.pretrained"],
     ["echolite_edge.dicom", "echolite_edge.video"],
     ["echolite_edge.loop"],

@@ -1,10 +1,10 @@
 """A cine loop on the device, frame by frame and then as a loop: ``FramePipeline`` segments frames and checks each
-against the anatomical criteria on the model's grid, the network's work overlapping the rest;
-``write_loop_outputs`` writes what fits a loop: its masks as one ``.npz`` at the frames' size (a frame's mask under
-its name), and overlays only for the frames a reader looks at (ED and ES of each beat, every frame failing quality
-control), or for every frame on request.
-``echolite-edge run --cine`` and ``echolite-edge bench --cine`` both go through here, so the benchmark times what
-a run does."""
+against the anatomical criteria on the model's grid, the network's work overlapping the rest (``split_threads``
+shares the cores); ``MaskArchives`` writes what fits a loop as its frames finish: its masks as one ``.npz`` at the
+frames' size (a frame's mask under its name); once the loop is measured, ``write_loop_outputs`` writes overlays
+only for the frames a reader looks at (ED and ES of each beat, every frame failing quality control), or for every
+frame on request. ``echolite-edge run --cine`` and ``echolite-edge bench --cine`` both go through here, so the
+benchmark times what a run does; ``echolite-edge live`` and ``run`` without ``--cine`` use the pipeline too."""
 
 from __future__ import annotations
 

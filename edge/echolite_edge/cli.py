@@ -83,6 +83,12 @@ def _choices(values) -> str:
     return "[" + "|".join(values) + "]"
 
 
+THREADS_HELP = (
+    "Cores to use: the network on all N, or on N-1 with post-processing and QC on the core left, whichever the "
+    "first frame shows faster here. [default: 2]"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``run``, ``bench`` and ``live``, their arguments and help."""
     parser = _Parser(prog="echolite-edge", description=DESCRIPTION)
@@ -121,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="Folder for <name>_mask.png, <name>_overlay.png, results.json and, with --cine, report.html.",
     )
-    run.add_argument("--threads", type=_positive, default=2, metavar="N", help="Interpreter threads. [default: 2]")
+    run.add_argument("--threads", type=_positive, default=2, metavar="N", help=THREADS_HELP)
     run.add_argument("--skip-bad", action="store_true", help="Skip unreadable frames (listed) instead of stopping.")
     run.add_argument(
         "--cine",
@@ -222,7 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs", type=_positive, default=DEFAULT_RUNS, metavar="N", help=f"Timed runs. [default: {DEFAULT_RUNS}]"
     )
     bench.add_argument("--warmup", type=_positive, default=5, metavar="N", help="Untimed runs first. [default: 5]")
-    bench.add_argument("--threads", type=_positive, default=2, metavar="N", help="Interpreter threads. [default: 2]")
+    bench.add_argument(
+        "--threads",
+        type=_positive,
+        default=2,
+        metavar="N",
+        help="Interpreter threads; with --cine, the cores the loop shares as run does. [default: 2]",
+    )
     bench.add_argument("--json", type=Path, metavar="FILE", help="Also write the report as JSON.")
     bench.add_argument(
         "--image",
@@ -262,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "device (/dev/video0), a stream address or a video file, played at its own pace (the video extra).",
     )
     live.add_argument("--size", type=_frame_size, metavar="WxH", help="The size of raw frames on stdin.")
-    live.add_argument("--threads", type=_positive, default=2, metavar="N", help="Interpreter threads. [default: 2]")
+    live.add_argument("--threads", type=_positive, default=2, metavar="N", help=THREADS_HELP)
     live.add_argument(
         "--qc",
         choices=("off", "report"),
