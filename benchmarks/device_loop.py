@@ -4,12 +4,12 @@ at an earlier commit and of the working tree, alternated, on the same models and
     python benchmarks/device_loop.py --before 336f344 --loop LOOP.npy camus-edge-rt camus-lw-unet [--repeats 2]
 
 MODELS are exported ``.tflite`` files or shipped model names (the earlier commit gets the file: a name it may not
-know is resolved here). LOOP is a folder of frames or a ``.npy`` stack. Prints the machine (CPU model and the
-flags that decide int8 speed), then per model and version: frames/s end to end, ms per frame, end to end over the
-model's invoke alone on the 2 threads given (``echolite_edge.bench.invoke_alone``, measured here with nothing beside
-it: one yardstick for both versions), and, for a version that may run its network on fewer threads in the loop, the
-threads it chose and end to end over its invoke alone on them; the best of the repeats, so a busy moment of the
-machine counts least.
+know is resolved here). LOOP is a folder of frames or a ``.npy`` stack. Prints the machine (CPU model and the flags
+that decide int8 speed), then per model and version: frames/s end to end, ms per frame, the median per-frame QC, end
+to end over the model's invoke alone on the 2 threads given (``echolite_edge.bench.invoke_alone``, measured here
+with nothing beside it: one yardstick for both versions), and, for a version that may run its network on fewer
+threads in the loop, the threads it chose and end to end over its invoke alone on them; the best of the repeats, so
+a busy moment of the machine counts least.
 """
 
 from __future__ import annotations
@@ -64,10 +64,10 @@ def main() -> int:
         try:
             versions = {f"before ({args.before})": earlier / "edge", "after (working tree)": ROOT / "edge"}
             print(
-                "| model | version | frames/s | ms per frame | invoke alone, 2 threads | ratio | network threads "
-                "in the loop | its invoke alone | ratio |"
+                "| model | version | frames/s | ms per frame | QC ms | invoke alone, 2 threads | ratio | network "
+                "threads in the loop | its invoke alone | ratio |"
             )
-            print("|---|---|---|---|---|---|---|---|---|")
+            print("|---|---|---|---|---|---|---|---|---|---|")
             frame = read_frames_of(frame_files(args.loop)[0])[0][1]
             for name, model in zip(args.models, models):
                 best, alone = {}, invoke_alone(EdgeSegmenter(model, 2), frame) * 1000
@@ -81,7 +81,7 @@ def main() -> int:
                     own_cells = f"{own:.2f} | {report['ms_per_frame'] / own:.2f}" if own else "– | –"
                     print(
                         f"| {name} | {version} | {report['frames_per_second']:.1f} | {report['ms_per_frame']:.2f} | "
-                        f"{alone:.2f} | {report['ms_per_frame'] / alone:.2f} | "
+                        f"{report['stage_ms_median']['qc']:.2f} | {alone:.2f} | {report['ms_per_frame'] / alone:.2f} | "
                         f"{report.get('interpreter_threads', report['threads'])} | {own_cells} |"
                     )
         finally:
