@@ -660,8 +660,8 @@ class _TimedSegmenter(StandInSegmenter):
     def __init__(self, network, finishing, threads=2):
         self.network, self.finishing, self.threads = network, finishing, threads
 
-    def with_threads(self, threads):
-        return _TimedSegmenter(self.network, self.finishing, threads)
+    def set_threads(self, threads):
+        self.threads = threads
 
     def labels_for(self, gray):
         import time
@@ -683,18 +683,18 @@ def test_a_loop_shares_the_cores_as_measured():
 
     frame = np.zeros((32, 32), np.uint8)
     fast = _TimedSegmenter({2: 0.010, 1: 0.018}, 0.020)
-    chosen, choice = split_threads(fast, frame, qc=False, runs=2)
-    assert chosen.threads == 1 and choice["interpreter_threads"] == 1 and choice["beside"] == "own core"
+    choice = split_threads(fast, frame, qc=False, runs=2)
+    assert fast.threads == 1 and choice["interpreter_threads"] == 1 and choice["beside"] == "own core"
     slow = _TimedSegmenter({2: 0.040, 1: 0.075}, 0.010)
-    chosen, choice = split_threads(slow, frame, qc=False, runs=2)
-    assert chosen is slow and choice == {
+    choice = split_threads(slow, frame, qc=False, runs=2)
+    assert slow.threads == 2 and choice == {
         "interpreter_threads": 2,
         "beside": "shared",
         "predicted_ms": choice["predicted_ms"],
     }
     assert choice["predicted_ms"]["all_threads"] < choice["predicted_ms"]["one_core_beside"]
     single = _TimedSegmenter({1: 0.001}, 0.001, threads=1)
-    assert split_threads(single, frame, qc=True) == (single, {"interpreter_threads": 1, "beside": "shared"})
+    assert split_threads(single, frame, qc=True) == {"interpreter_threads": 1, "beside": "shared"}
 
 
 def test_live_drops_frames_rather_than_fall_behind():
@@ -742,8 +742,8 @@ def test_live_reads_raw_frames_on_stdin_and_names_a_cut_stream(tmp_path, monkeyp
     assert "--size: raw frames on stdin" in capsys.readouterr().err
 
 
-def test_the_background_writer_raises_a_failed_write_before_the_run_ends():
-    from echolite_edge.outputs import BackgroundWriter
+def test_background_jobs_raise_a_failed_write_before_the_run_ends():
+    from echolite_edge.outputs import BackgroundJobs
 
     written = []
 
@@ -752,11 +752,32 @@ def test_the_background_writer_raises_a_failed_write_before_the_run_ends():
             raise OSError(28, "No space left on device")
         written.append(value)
 
-    with pytest.raises(OSError, match="No space left"), BackgroundWriter(depth=2) as writer:
+    with pytest.raises(OSError, match="No space left"), BackgroundJobs(depth=2) as writer:
         for value in range(10):
             writer.submit(write, value)
     assert written[:3] == [0, 1, 2] and 3 not in written
-    with BackgroundWriter() as writer:  # all writes are done when the block ends
+    with BackgroundJobs() as writer:  # all writes are done when the block ends
         for value in range(20):
             writer.submit(written.append, value)
     assert written[-20:] == list(range(20))
+
+
+def test_mask_archives_keep_each_loops_masks_in_its_own_file(tmp_path):
+    """Frames stream into their loop's file, one file open at a time; a loop's frames after another's are appended;
+    each file is named when asked, after the block too."""
+    from echolite_edge.cine import CineFrame, MaskArchives
+    from echolite_edge.segmenter import Segmentation
+
+    def frame(name, value):
+        labels = np.full((4, 4), value, np.uint8)
+        return CineFrame(np.zeros((8, 6), np.uint8), name, Segmentation(name, None, 0, 0, labels))
+
+    with MaskArchives(tmp_path) as archives:
+        archives.add("a", frame("a0", 1))
+        archives.add("b", frame("b0", 2))
+        archives.add("a", frame("a1", 3))
+        archives.name("b", "b.npz")
+    archives.name("a", "a.npz")
+    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    assert a.files == ["a0", "a1"] and b.files == ["b0"] and a["a1"].shape == (8, 6) and (a["a1"] == 3).all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.npz"]

@@ -260,6 +260,11 @@ def test_a_study_folder_gives_each_loop_its_own_result_and_lists_what_it_skips(t
     assert any("IM_0003: no 2D tissue region" in line for line in skipped)
     assert any("IM_0004: not an ultrasound image (Comprehensive SR Storage" in line for line in skipped)
     assert "IM_0001 (instance 1): cine: 1 beat " in printed.out and "loop.avi: cine: 1 beat " in printed.out
+    for loop, stem in ((dicom, "IM_0001"), (video, "loop")):  # each loop's masks in a file of its own, all of them
+        stored = np.load(out / f"{stem}_masks.npz")
+        assert sorted(stored.files) == sorted(loop["masks"])
+        assert {frame["mask"] for frame in results["frames"] if frame["name"] in loop["masks"]} == {f"{stem}_masks.npz"}
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no masks file left unnamed
 
 
 def test_no_patient_identifier_reaches_any_output(tmp_path, monkeypatch, capsys):

@@ -21,7 +21,7 @@ import numpy as np
 from echolite_edge.anatomy import frame_verdict
 from echolite_edge.image import resize_nearest
 from echolite_edge.loop import LoopReport, measure_loop
-from echolite_edge.outputs import BackgroundWriter, write_mask, write_outputs, write_overlay
+from echolite_edge.outputs import BackgroundJobs, write_mask, write_outputs, write_overlay
 from echolite_edge.segmenter import EdgeSegmenter, Inference, Segmentation
 
 MASKS_FILE = "masks.npz"
@@ -62,14 +62,15 @@ def check_loop_frame(path: Path, frame: np.ndarray, shape: tuple[int, ...]) -> N
         raise ValueError(f"{path}: a {frame.shape[0]}×{frame.shape[1]} frame in a loop of {shape[0]}×{shape[1]} frames")
 
 
-class FramePipeline(BackgroundWriter):
+class FramePipeline(BackgroundJobs):
     """Frames segmented in two overlapping stages: ``add`` pre-processes a frame and invokes the network on the
     caller's thread (``EdgeSegmenter.infer``; the interpreter runs without Python's lock), while a thread of its
     own finishes the frames before it: post-processing on the model's grid, the per-frame anatomical QC (unless
     ``qc_seconds`` is None; its time appended there), then ``then(frame)`` where given (a frame's outputs, a live
     feed's latency). At most ``depth`` frames wait, so memory stays bounded when finishing is the slower stage.
-    At the first frame the interpreter's threads are chosen (``split_threads``). Leaving the block waits for every
-    frame (each one's ``seg`` and ``verdict`` set by then) and raises the first failure."""
+    At the first frame the interpreter's threads are chosen (``split_threads``; with ``share_cores`` False they
+    stay as given: a few frames do not repay the timing). Leaving the block waits for every frame (each one's
+    ``seg`` and ``verdict`` set by then) and raises the first failure."""
 
     def __init__(
         self,
@@ -77,15 +78,19 @@ class FramePipeline(BackgroundWriter):
         qc_seconds: list[float] | None,
         then: Callable[[CineFrame], None] | None = None,
         depth: int = 8,
+        share_cores: bool = True,
     ):
         super().__init__(depth, thread="echolite-edge finish")
-        self.segmenter, self.qc_seconds, self.then = segmenter, qc_seconds, then
+        self.segmenter, self.qc_seconds, self.then, self.share_cores = segmenter, qc_seconds, then, share_cores
         self.choice: dict | None = None  # how the cores are shared (``split_threads``), at the first frame
 
     def prepare(self, gray: np.ndarray) -> None:
-        """Share the cores (``split_threads``) on a frame like the loop's; ``add`` does it at the first frame."""
-        if self.choice is None:
-            self.segmenter, self.choice = split_threads(self.segmenter, gray, self.qc_seconds is not None)
+        """Share the cores (``split_threads``, unless told not to) on a frame like the loop's; ``add`` does it at
+        the first frame."""
+        if self.choice is None and self.share_cores:
+            self.choice = split_threads(self.segmenter, gray, self.qc_seconds is not None)
+        elif self.choice is None:
+            self.choice = {"interpreter_threads": getattr(self.segmenter, "threads", 1), "beside": "shared"}
 
     def add(self, gray: np.ndarray, name: str) -> CineFrame:
         self.prepare(gray)
@@ -101,39 +106,41 @@ class FramePipeline(BackgroundWriter):
             self.then(frame)
 
 
-def split_threads(segmenter: EdgeSegmenter, gray: np.ndarray, qc: bool, runs: int = 5) -> tuple[EdgeSegmenter, dict]:
-    """How a loop shares the cores given to ``segmenter`` (its ``threads``): the interpreter on all of them, the
+def split_threads(segmenter: EdgeSegmenter, gray: np.ndarray, qc: bool, runs: int = 3) -> dict:
+    """Share the cores given to ``segmenter`` (its ``threads``) for a loop: the interpreter on all of them, the
     finishing thread competing with it (XNNPACK's threads wait for each other, so finishing all but adds to the
     invoke), or the interpreter on one fewer and finishing on the core left (the two stages overlap; the slower
     one sets the pace). Decided on this machine from ``gray``: the network's part at both thread counts and the
-    finishing (with the QC when ``qc``), the median of ``runs`` each, whichever predicts the shorter frame. A fast
-    network (a small model on a CPU with VNNI) gains from the split, a slow one keeps every core.
-    Returns the segmenter to use and the choice as a report keeps it."""
+    finishing (with the QC when ``qc``; not the outputs), the median of ``runs`` each, whichever predicts the
+    shorter frame; ``segmenter`` is left on the threads chosen. A fast network (a small model on a CPU with VNNI)
+    gains from the split, a slow one keeps every core. Returns the choice as a report keeps it."""
     threads = getattr(segmenter, "threads", 1)
     if threads < 2:
-        return segmenter, {"interpreter_threads": threads, "beside": "shared"}
-    fewer = segmenter.with_threads(threads - 1)
-
-    def timed(function, *args) -> tuple[float, object]:  # the median seconds over the runs, and a result
-        seconds = []
-        for _ in range(runs + 1):  # the first one warms up
-            start = time.perf_counter()
-            result = function(*args)
-            seconds.append(time.perf_counter() - start)
-        return float(np.median(seconds[1:])), result
-
-    network_all, inference = timed(segmenter.infer, gray)
-    network_fewer, _ = timed(fewer.infer, gray)
-    finishing, seg = timed(segmenter.finish, inference, "", False)
+        return {"interpreter_threads": threads, "beside": "shared"}
+    network_all, inference = median_seconds(runs, segmenter.infer, gray)
+    finishing, seg = median_seconds(runs, segmenter.finish, inference, "", False)
     if qc:
-        finishing += timed(frame_verdict, seg.labels, [])[0]
+        finishing += median_seconds(runs, frame_verdict, seg.labels, [])[0]
+    segmenter.set_threads(threads - 1)
+    network_fewer, _ = median_seconds(runs, segmenter.infer, gray)
     shared, split = network_all + finishing, max(network_fewer, finishing)
-    choice = {
-        "interpreter_threads": threads - 1 if split < shared else threads,
+    if split >= shared:
+        segmenter.set_threads(threads)
+    return {
+        "interpreter_threads": segmenter.threads,
         "beside": "own core" if split < shared else "shared",
         "predicted_ms": {"all_threads": shared * 1000, "one_core_beside": split * 1000},
     }
-    return (fewer if split < shared else segmenter), choice
+
+
+def median_seconds(runs: int, function: Callable, *args) -> tuple[float, object]:
+    """The median seconds of ``runs`` calls of ``function(*args)`` after one untimed call, and the last result."""
+    result, seconds = function(*args), []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = function(*args)
+        seconds.append(time.perf_counter() - start)
+    return float(np.median(seconds)), result
 
 
 def measure_cine(frames: list[CineFrame], spacing, fps: float | None, cut: bool, source) -> LoopReport:
@@ -175,8 +182,11 @@ def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_
         if every_frame:
             files[frame.name]["mask_png"] = write_mask(frame.full_size(), folder)
 
-    with ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge overlays") as pool:
+    pool = ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge overlays")
+    try:
         list(pool.map(write, [frames[i] for i in sorted(wanted)]))  # PNG encoding runs without Python's lock
+    finally:  # a failure or Ctrl-C: the overlays not begun are not written
+        pool.shutdown(wait=True, cancel_futures=True)
     return files
 
 
@@ -192,31 +202,39 @@ def write_frame_outputs(frame: CineFrame, folder: Path) -> None:
 class MaskArchives:
     """Loops' masks files written while the loops run: each finished frame goes into its loop's ``.npz`` (``add``,
     on the pipeline's thread, beside the next invoke), under a hidden name until the loop is measured and its file
-    named (``name``). Every file is closed when the block ends."""
+    named (``name``, also after the block). A loop's file is closed when frames of another loop begin (loops come
+    one after another: a study holds one open file at a time), and every file when the block ends."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self._open: dict[object, tuple[Path, zipfile.ZipFile]] = {}
+        self._paths: dict[object, Path] = {}
+        self._open: tuple[object, zipfile.ZipFile] | None = None
 
     def add(self, loop: object, frame: CineFrame) -> None:
         """``frame``'s mask into the archive of ``loop`` (any key: a loop's file, None for loose frames)."""
-        if loop not in self._open:
-            path = self.folder / f".masks-{len(self._open)}.npz"
-            self._open[loop] = (path, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1))
-        _add_mask(self._open[loop][1], frame)
+        if self._open is None or self._open[0] != loop:
+            self.close()
+            path = self._paths.setdefault(loop, self.folder / f".masks-{len(self._paths)}.npz")
+            mode = "a" if path.exists() else "w"  # a loop's frames again after another's: appended
+            self._open = (loop, zipfile.ZipFile(path, mode, zipfile.ZIP_DEFLATED, compresslevel=1))
+        _add_mask(self._open[1], frame)
 
     def name(self, loop: object, file: str) -> None:
         """Close the archive of ``loop`` and give it its name in the folder."""
-        path, archive = self._open[loop]
-        archive.close()
-        path.rename(self.folder / file)
+        if self._open is not None and self._open[0] == loop:
+            self.close()
+        self._paths[loop].rename(self.folder / file)
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *error) -> None:
-        for _, archive in self._open.values():
-            archive.close()
+        self.close()
 
 
 def write_masks(path: Path, frames: list[CineFrame]) -> None:

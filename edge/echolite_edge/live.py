@@ -115,14 +115,14 @@ def run_live(
 
     reader = threading.Thread(target=read, name="echolite-edge live reader", daemon=True)
     reader.start()
-    with FramePipeline(segmenter, qc_seconds, finished, LIVE_DEPTH) as pipeline:
-        try:
+    try:
+        with FramePipeline(segmenter, qc_seconds, finished, LIVE_DEPTH) as pipeline:
             while (taken := slot.take()) is not None:
                 index, arrived_at, gray = taken
                 waiting.append((index, arrived_at))
                 pipeline.add(gray, f"frame_{index:06d}")
-        except KeyboardInterrupt:  # Ctrl-C ends a live feed: the frames so far are the result
-            report.stopped = True
+    except KeyboardInterrupt:  # Ctrl-C ends a live feed, even while the last frames finish: those done are the result
+        report.stopped = True
     report.seconds = time.perf_counter() - report.started
     report.arrived, report.dropped = slot.arrived, slot.dropped
     if slot.error is not None and not report.stopped:

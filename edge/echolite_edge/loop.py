@@ -113,7 +113,8 @@ def analyse_loop(
     LV softmax margin (None: not given); ``aspect``: without a spacing, the (row, column) shape of a pixel, in units
     of the original frame's pixels (frames resized from H×W to a square grid have pixels of H/S by W/S): EF is
     measured on the true shape."""
-    shapes = sorted({np.shape(mask) for mask in masks})
+    masks = [np.asarray(mask) for mask in masks]  # frames of a stack, or label maps given as lists
+    shapes = sorted({mask.shape for mask in masks})
     if len(masks) < 2 or len(shapes) != 1 or len(shapes[0]) != 2:
         raise ValueError(
             f"a cine loop needs at least 2 frames of (H, W) masks of one size, got {len(masks)} of shape {shapes}"

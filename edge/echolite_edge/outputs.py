@@ -20,22 +20,23 @@ MASK_SCALE = 85
 """A mask PNG holds label × 85 (0, 85, 170, 255), as CAMUS writes its masks."""
 
 
-class BackgroundWriter:
-    """Writes frames' outputs on a thread of its own while the next frames are segmented (Pillow encodes PNGs
-    without holding Python's lock). At most ``depth`` writes wait (None: no bound), so memory stays bounded on a
-    slow disk. Leaving
-    the block waits for every write and raises the first failure, so a run's folder is complete before it is moved
-    into place; after an error, waiting writes are cancelled."""
+class BackgroundJobs:
+    """Jobs run in order on a thread of their own while the caller goes on: a frame's PNGs written while the next
+    frame is segmented (Pillow encodes without holding Python's lock), a loop's frames finished while the next one
+    is invoked (``cine.FramePipeline``). At most ``depth`` jobs wait (None: no bound), so memory stays bounded when
+    the thread is the slower side; a job that failed is raised at the next ``submit``, so the caller stops early.
+    Leaving the block waits for every job and raises the first failure, so a run's folder is complete before it is
+    moved into place; after an error, waiting jobs are cancelled."""
 
     def __init__(self, depth: int | None = 8, thread: str = "echolite-edge writer"):
         self.depth = depth
         self._jobs: deque[Future] = deque()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread)
 
-    def submit(self, write, *args) -> None:
-        while self.depth is not None and len(self._jobs) >= self.depth:
+    def submit(self, job, *args) -> None:
+        while self._jobs and (self._jobs[0].done() or (self.depth is not None and len(self._jobs) >= self.depth)):
             self._jobs.popleft().result()
-        self._jobs.append(self._pool.submit(write, *args))
+        self._jobs.append(self._pool.submit(job, *args))
 
     def __enter__(self):
         return self

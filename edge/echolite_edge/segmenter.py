@@ -144,13 +144,14 @@ class EdgeSegmenter:
         self.output = self.interpreter.get_output_details()[0]
         self.size = int(self.input["shape"][1])
         self.members = [self.interpreter] + [_member(Path(p), threads, self.output["shape"]) for p in ensemble]
-        self.threads = threads
-        self._settings = (model_path, fill_enclosed, close_myocardium, tta, detach_atrium, tuple(ensemble))
+        self.threads, self._models = threads, (model_path, *map(Path, ensemble))
 
-    def with_threads(self, threads: int) -> EdgeSegmenter:
-        """The same segmenter with its interpreters on ``threads`` threads."""
-        model_path, fill, close, tta, detach, ensemble = self._settings
-        return EdgeSegmenter(model_path, threads, fill, close, tta, detach, ensemble)
+    def set_threads(self, threads: int) -> None:
+        """Run on ``threads`` interpreter threads from now on: the models are loaded again at that count (the
+        interpreters before are let go, so one copy of each model is held)."""
+        if threads != self.threads:
+            self.members = [load_interpreter(path, threads) for path in self._models]
+            self.interpreter, self.threads = self.members[0], threads
 
     def segment(self, gray: np.ndarray, name: str = "", full_size: bool = True) -> Segmentation:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size. ``full_size``: also map the labels back to
