@@ -69,5 +69,5 @@ class StandInSegmenter:
         mask = resize_nearest(labels, inference.shape) if full_size else None
         return Segmentation(name, mask, inference.seconds_invoke, 2 * inference.seconds, labels, self.confidence)
 
-    def segment(self, gray, name="", full_size=True):
-        return self.finish(self.infer(gray), name, full_size)
+    def segment(self, gray, name=""):
+        return self.finish(self.infer(gray), name)

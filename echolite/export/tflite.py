@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from echolite.export.formats import get_format
 from echolite.export.ops import format_op_report, op_report
 from echolite.inference import TFLiteSegmenter, predict_probabilities
 from echolite.version import __version__
-from echolite_edge.files import atomic_path, process_alive
+from echolite_edge.files import atomic_path, remove_leftovers
 from echolite_edge.labels import LABELS
 from echolite_edge.segmenter import metadata_path
 
@@ -214,10 +213,7 @@ def scratch_folder(purpose: str) -> tempfile.TemporaryDirectory:
     """A temporary folder named after this process. A conversion killed mid-way cannot clean up after itself, so
     every new one first removes the folders of echolite processes that no longer run."""
     root = Path(tempfile.gettempdir())
-    for folder in root.glob(f"{SCRATCH_PREFIX}*-pid*-*"):
-        pid = folder.name.split("-pid")[-1].split("-")[0]
-        if pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
+    remove_leftovers(root.glob(f"{SCRATCH_PREFIX}*-pid*-*"), lambda name: name.split("-pid")[-1].split("-")[0])
     return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{purpose}-pid{os.getpid()}-")
 
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from echolite_edge.anatomy import failed_criteria
 from echolite_edge.cine import (
-    MASKS_FILE,
     FramePipeline,
     MaskArchives,
     check_loop_frame,
@@ -101,7 +100,8 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         frames = []
         with FramePipeline(segmenter, stages["qc"], lambda frame: masks.add(None, frame)) as pipeline:  # as run --cine
             pipeline.prepare(first)  # the cores shared before the clock starts
-            alone = invoke_alone(pipeline.segmenter, first)  # the network as this loop runs it
+            same = pipeline.choice["interpreter_threads"] == threads
+            alone = all_threads if same else invoke_alone(pipeline.segmenter, first)  # the network as the loop runs it
             start = time.perf_counter()
             for path in files:
                 begin = time.perf_counter()
@@ -116,7 +116,7 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         loop_seconds = {"analysis": [], "write": []}
         if count >= 2:
             cine = _timed(loop_seconds["analysis"], measure_cine, frames, None, scanner_fps, True, source).as_dict()
-            _timed(loop_seconds["write"], _write_loop, Path(scratch), masks, frames, cine)
+            _timed(loop_seconds["write"], write_loop_outputs, Path(scratch), masks, None, frames, cine, False)
         seconds = time.perf_counter() - start
     fps = count / seconds
     return {
@@ -155,12 +155,6 @@ CINE_STAGES = ("read", "segment", "invoke", "qc")
 post-processing and the LV confidence on the finishing thread: the two threads' times added, not wall time), of
 which the invoke alone; quality control (on the finishing thread, beside the next frames' invokes). Once per loop,
 apart (``loop_ms``): the loop analysis with its loop QC, and writing the loop's outputs."""
-
-
-def _write_loop(folder: Path, masks: MaskArchives, frames: list, cine: dict) -> None:
-    """What ``run --cine`` writes once a loop is measured: its masks file named, the overlays that matter."""
-    masks.name(None, MASKS_FILE)
-    write_loop_outputs(folder, frames, cine, MASKS_FILE, False)
 
 
 def _timed(seconds: list, function, *args):

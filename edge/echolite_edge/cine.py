@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.anatomy import frame_verdict
+from echolite_edge.frames import output_stem
 from echolite_edge.image import resize_nearest
 from echolite_edge.loop import LoopReport, measure_loop
 from echolite_edge.outputs import BackgroundJobs, write_mask, write_outputs, write_overlay
@@ -35,6 +36,7 @@ class CineFrame:
     name: str
     seg: Segmentation | None = None  # labels on the model's grid, set when finished (``mask``: made where needed)
     verdict: dict | None = None  # the per-frame QC verdict results.json keeps (None: QC off)
+    context: object = None  # what the caller needs of the frame once finished (its loop, its arrival)
 
     @property
     def failed(self) -> list[str] | None:
@@ -87,14 +89,13 @@ class FramePipeline(BackgroundJobs):
     def prepare(self, gray: np.ndarray) -> None:
         """Share the cores (``split_threads``, unless told not to) on a frame like the loop's; ``add`` does it at
         the first frame."""
-        if self.choice is None and self.share_cores:
-            self.choice = split_threads(self.segmenter, gray, self.qc_seconds is not None)
-        elif self.choice is None:
-            self.choice = {"interpreter_threads": getattr(self.segmenter, "threads", 1), "beside": "shared"}
+        if self.choice is None:
+            self.choice = split_threads(self.segmenter, gray, self.qc_seconds is not None, self.share_cores)
 
-    def add(self, gray: np.ndarray, name: str) -> CineFrame:
+    def add(self, gray: np.ndarray, name: str, context: object = None) -> CineFrame:
+        """``gray`` through the network now, then to the finishing thread; ``context`` rides along on the frame."""
         self.prepare(gray)
-        frame = CineFrame(gray, name)
+        frame = CineFrame(gray, name, context=context)
         self.submit(self._finish, frame, self.segmenter.infer(gray))
         return frame
 
@@ -106,16 +107,17 @@ class FramePipeline(BackgroundJobs):
             self.then(frame)
 
 
-def split_threads(segmenter: EdgeSegmenter, gray: np.ndarray, qc: bool, runs: int = 3) -> dict:
+def split_threads(segmenter: EdgeSegmenter, gray: np.ndarray, qc: bool, share: bool = True, runs: int = 3) -> dict:
     """Share the cores given to ``segmenter`` (its ``threads``) for a loop: the interpreter on all of them, the
     finishing thread competing with it (XNNPACK's threads wait for each other, so finishing all but adds to the
     invoke), or the interpreter on one fewer and finishing on the core left (the two stages overlap; the slower
     one sets the pace). Decided on this machine from ``gray``: the network's part at both thread counts and the
     finishing (with the QC when ``qc``; not the outputs), the median of ``runs`` each, whichever predicts the
     shorter frame; ``segmenter`` is left on the threads chosen. A fast network (a small model on a CPU with VNNI)
-    gains from the split, a slow one keeps every core. Returns the choice as a report keeps it."""
-    threads = getattr(segmenter, "threads", 1)
-    if threads < 2:
+    gains from the split, a slow one keeps every core. Without ``share`` (or one thread) the threads stay as
+    given. Returns the choice as a report keeps it."""
+    threads = segmenter.threads
+    if threads < 2 or not share:
         return {"interpreter_threads": threads, "beside": "shared"}
     network_all, inference = median_seconds(runs, segmenter.infer, gray)
     finishing, seg = median_seconds(runs, segmenter.finish, inference, "", False)
@@ -168,11 +170,16 @@ def shown_frame_indices(cine: dict) -> list[int]:
     return sorted({int(np.argmax(areas)), int(np.argmin(areas))})
 
 
-def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_file: str, every_frame: bool) -> dict:
-    """The loop's overlays in ``folder``: of the frames shown (ED, ES) and of every frame failing QC, or with
-    ``every_frame`` each frame's overlay and mask PNG. Returns the frame names → the files holding each one's
-    outputs (``mask``: ``masks_file``, the loop's masks as ``MaskArchives`` wrote them, and ``overlay`` where one
-    is)."""
+def write_loop_outputs(
+    folder: Path, archives: MaskArchives, loop: object, frames: list[CineFrame], cine: dict, every_frame: bool
+) -> dict:
+    """A measured loop's outputs in ``folder``: its masks file, written by ``archives`` as the frames finished,
+    named (``MASKS_FILE``, or ``<loop file stem>_masks.npz`` where a study holds several loops: ``loop`` names the
+    loop, a file, None for loose frames); the overlays of the frames shown (ED, ES) and of every frame failing QC,
+    or with ``every_frame`` each frame's overlay and mask PNG. Returns the frame names → the files holding each
+    one's outputs (``mask``: the masks file, and ``overlay`` where one is)."""
+    masks_file = MASKS_FILE if loop is None or archives.loops == 1 else f"{output_stem(loop)}_{MASKS_FILE}"
+    archives.name(loop, masks_file)
     wanted = set(range(len(frames))) if every_frame else set(shown_frame_indices(cine))
     wanted |= {i for i, frame in enumerate(frames) if frame.failed}
     files = {frame.name: {"mask": masks_file} for frame in frames}
@@ -219,6 +226,11 @@ class MaskArchives:
             self._open = (loop, zipfile.ZipFile(path, mode, zipfile.ZIP_DEFLATED, compresslevel=1))
         _add_mask(self._open[1], frame)
 
+    @property
+    def loops(self) -> int:
+        """How many loops' masks files were begun."""
+        return len(self._paths)
+
     def name(self, loop: object, file: str) -> None:
         """Close the archive of ``loop`` and give it its name in the folder."""
         if self._open is not None and self._open[0] == loop:
@@ -239,9 +251,10 @@ class MaskArchives:
 
 def write_masks(path: Path, frames: list[CineFrame]) -> None:
     """One ``.npz`` of the frames' masks (``MASKS_FILE``), written at once."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    with MaskArchives(path.parent) as archives:
         for frame in frames:
-            _add_mask(archive, frame)
+            archives.add(None, frame)
+        archives.name(None, path.name)
 
 
 def _add_mask(archive: zipfile.ZipFile, frame: CineFrame) -> None:

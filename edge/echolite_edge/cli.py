@@ -361,13 +361,14 @@ def _run(args) -> int:
     )
     start = time.perf_counter()
     with building_folder(args.out) as partial:  # nothing reaches --out unless all succeed
-        seconds, verdicts, loop_of = {"invoke": 0.0, "qc": []}, {}, {}
+        seconds = {"invoke": 0.0, "qc": []}
 
-        def finished(frame: CineFrame) -> None:  # on the pipeline's thread
+        def finished(frame: CineFrame) -> None:  # on the pipeline's thread; the context: (its entry, its loop)
+            entry, loop = frame.context
             seconds["invoke"] += frame.seg.seconds_invoke
-            verdicts[frame.name] = frame.qc_entry()
+            entry.update(frame.qc_entry())
             if args.cine:  # the mask into its loop's file, beside the next invoke
-                archives.add(loop_of[frame.name], frame)
+                archives.add(loop, frame)
             else:  # the PNGs on the writer's thread, mapped to the frame's size there
                 writer.submit(write_frame_outputs, frame, partial)
 
@@ -377,9 +378,7 @@ def _run(args) -> int:
             MaskArchives(partial) as archives,
             FramePipeline(segmenter, qc_seconds, finished, share_cores=args.cine) as pipeline,
         ):
-            frames, kept, skipped, loops = _segment_files(files, pipeline, loop_of, args)
-        for entry in frames:
-            entry.update(verdicts[entry["name"]])
+            frames, kept, skipped, loops = _segment_files(files, pipeline, args)
         results = {
             "model": str(args.model),
             "postprocess": {
@@ -398,7 +397,7 @@ def _run(args) -> int:
             for entry, (_, _, spacing) in zip(results["loops"], loops):
                 if spacing and not entry["spacing_mm"]:  # --spacing, for a loop without a pixel size of its own
                     entry.update(spacing_mm=list(spacing), spacing_from="--spacing")
-        cine_lines = _add_cine(results, kept, frames, loops, (partial, archives), args) if args.cine else []
+        cine_lines = _add_cine(results, kept, frames, loops, partial, archives, args) if args.cine else []
         write_json(partial / RESULTS, results)
         if args.cine:  # report.html (one per loop), from results.json and the frames in memory
             by_name = {frame.name: frame for frame in kept}
@@ -464,9 +463,9 @@ def _input_files(args) -> list[Path]:
     return files
 
 
-def _segment_files(files, pipeline: FramePipeline, loop_of: dict, args):
-    """Every frame through ``pipeline`` (finished, checked and, without --cine, written by the time it ends), each
-    frame's loop in ``loop_of`` (its DICOM or video file, None for frame files) before it goes in: (frame entries,
+def _segment_files(files, pipeline: FramePipeline, args):
+    """Every frame through ``pipeline`` (finished, checked and, without --cine, written by the time it ends), with
+    its results.json entry and its loop (its DICOM or video file, None for frame files) as context: (frame entries,
     for --cine each frame as a ``CineFrame``, skipped files, and for each DICOM or video file its loop, frame names
     and cine spacing)."""
 
@@ -495,17 +494,17 @@ def _segment_files(files, pipeline: FramePipeline, loop_of: dict, args):
                     "(the masks are named by frame)"
                 )
             sources[name] = path.name
-            shape = shapes.setdefault(path if own else None, frame.shape)
+            key = loop.file if own else None  # the loop the frame belongs to
             if args.cine:
-                check_loop_frame(path, frame, shape)
-            if args.cine:
-                loop_of[name] = loop.file if own else None
-            done = pipeline.add(frame, name)
-            frames.append({"name": name})
+                check_loop_frame(path, frame, shapes.setdefault(key, frame.shape))
+            frames.append(
+                {"name": name}
+                if args.cine
+                else {"name": name, "mask": f"{name}_mask.png", "overlay": f"{name}_overlay.png"}
+            )
+            done = pipeline.add(frame, name, (frames[-1], key))
             if args.cine:
                 kept.append(done)
-            else:
-                frames[-1].update(mask=f"{name}_mask.png", overlay=f"{name}_overlay.png")
     if not frames:
         raise ValueError(f"{args.input}: no readable frames ({len(skipped)} skipped)")
     return frames, kept, skipped, loops
@@ -524,13 +523,13 @@ def _cine_spacing(args, loop=None) -> tuple[float, float] | None:
     return own or ((args.spacing,) * 2 if args.spacing else None)
 
 
-def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, outputs: tuple, args) -> list[str]:
+def _add_cine(
+    results: dict, kept: list, frames: list[dict], loops: list, partial: Path, archives: MaskArchives, args
+) -> list[str]:
     """One loop analysis per loop: a DICOM or video file is a loop of its own, at its own frame rate and pixel size
     (several: each under its entry in ``loops``), the other frames of the input one loop (``cine``); then each
-    loop's outputs in the folder of ``outputs`` (its masks file, written by their ``MaskArchives`` as the frames
-    finished, named; the overlays that matter: ``write_loop_outputs``), named in the frame entries. Returns the
-    console lines."""
-    partial, archives = outputs
+    loop's outputs in ``partial`` (``write_loop_outputs``: its masks file, written by ``archives`` as the frames
+    finished, named; the overlays that matter), named in the frame entries. Returns the console lines."""
     index = {frame["name"]: i for i, frame in enumerate(frames)}
     owned = {name for _, names, _ in loops for name in names}
     groups = [(names, spacing, loop) for loop, names, spacing in loops]
@@ -550,9 +549,9 @@ def _add_cine(results: dict, kept: list, frames: list[dict], loops: list, output
         loop_frames = [kept[i] for i in picked]
         report = measure_cine(loop_frames, spacing, fps, args.mitral_cut, source)
         summaries.append(report.as_dict() | {"fps_from": fps_from})
-        masks_file = MASKS_FILE if len(groups) == 1 else f"{output_stem(loop.file)}_{MASKS_FILE}"
-        archives.name(loop.file if loop else None, masks_file)
-        written = write_loop_outputs(partial, loop_frames, summaries[-1], masks_file, args.every_frame)
+        written = write_loop_outputs(
+            partial, archives, loop.file if loop else None, loop_frames, summaries[-1], args.every_frame
+        )
         for i in picked:
             frames[i].update(written[frames[i]["name"]])
         lines.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
@@ -113,10 +113,8 @@ def building_folder(out: Path) -> Iterator[Path]:
     """A hidden folder beside ``out`` to build an output in: it replaces ``out`` whole when the block succeeds
     (``replace_folder``) and is removed when it fails, so ``out`` is never half-built."""
     out = Path(out)
-    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a run killed outright (SIGKILL, power)
-        pid = stale.name.rpartition("-")[2]
-        if pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
+    # left by a run killed outright (SIGKILL, power)
+    remove_leftovers(out.parent.glob(f".{out.name}.partial-*"), lambda name: name.rpartition("-")[2])
     partial = out.parent / f".{out.name}.partial-{os.getpid()}"
     partial.mkdir(parents=True)
     try:
@@ -124,6 +122,15 @@ def building_folder(out: Path) -> Iterator[Path]:
         replace_folder(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+def remove_leftovers(folders: Iterable[Path], pid_of: Callable[[str], str]) -> None:
+    """Remove each folder whose writer (the process id ``pid_of`` reads from its name) no longer runs: a folder
+    left by a process killed outright, which could not clean up after itself."""
+    for folder in folders:
+        pid = pid_of(folder.name)
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def process_alive(pid: int) -> bool:

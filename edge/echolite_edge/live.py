@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -92,7 +91,7 @@ def run_live(
     this one's post-processing and QC, at most ``LIVE_DEPTH`` frames in it, so the latency stays short);
     ``qc_seconds`` as the pipeline takes it; ``on_frame`` is called after each frame finished. A source that fails
     raises here, after the frames before it."""
-    slot, report, waiting = _LatestFrame(), LiveReport(), deque()
+    slot, report = _LatestFrame(), LiveReport()
 
     def read() -> None:
         error = None
@@ -104,8 +103,8 @@ def run_live(
         finally:  # whatever ends the source, the segmenting thread stops waiting
             slot.close(error)
 
-    def finished(frame: CineFrame) -> None:  # on the pipeline's thread, frames in the order added
-        index, arrived_at = waiting.popleft()
+    def finished(frame: CineFrame) -> None:  # on the pipeline's thread; the context: the frame's arrival
+        index, arrived_at = frame.context
         report.frames.append(frame)
         report.arrival.append(index)
         report.latency_ms.append((time.perf_counter() - arrived_at) * 1000)
@@ -119,8 +118,7 @@ def run_live(
         with FramePipeline(segmenter, qc_seconds, finished, LIVE_DEPTH) as pipeline:
             while (taken := slot.take()) is not None:
                 index, arrived_at, gray = taken
-                waiting.append((index, arrived_at))
-                pipeline.add(gray, f"frame_{index:06d}")
+                pipeline.add(gray, f"frame_{index:06d}", (index, arrived_at))
     except KeyboardInterrupt:  # Ctrl-C ends a live feed, even while the last frames finish: those done are the result
         report.stopped = True
     report.seconds = time.perf_counter() - report.started

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from echolite_edge.segmenter import read_metadata
+
 WEIGHTS = Path(__file__).parent / "weights"
 """The folder of the shipped models, their license and their model card."""
 NAMES = ("camus-edge-rt", "camus-lw-unet")
@@ -43,23 +45,22 @@ def model_file(text: str) -> Path:
 
 
 def describe_shipped() -> list[dict]:
-    """Each shipped model present in this installation: name, preset, augmentation, training patients, validation
-    Dice (int8, from its export's parity check) and file size."""
+    """Each shipped model present in this installation: name, preset, augmentation, training patients and
+    validation Dice (int8, from its export's parity check)."""
     rows = []
     for name in NAMES:
-        folder = WEIGHTS / name
-        if not (folder / INT8).is_file():
+        try:
+            folder = shipped_folder(name)
+        except ValueError:  # its files are missing from this installation
             continue
         config = json.loads((folder / CONFIG).read_text())
-        metadata = json.loads((folder / "model_int8.json").read_text())
         rows.append(
             {
                 "name": name,
                 "preset": config["train"]["preset"],
                 "augment": config["train"]["augment"],
                 "trained_on": f"{len(config['split']['train'])} CAMUS patients",
-                "val_dice_int8": metadata.get("parity", {}).get("dice_tflite", {}),
-                "int8_mb": (folder / INT8).stat().st_size / 1e6,
+                "val_dice_int8": read_metadata(folder / INT8).get("parity", {}).get("dice_tflite", {}),
             }
         )
     return rows

@@ -109,7 +109,7 @@ class Inference:
 @dataclass
 class Segmentation:
     name: str
-    mask: np.ndarray | None  # labels at the original size (None when not asked for: ``segment(full_size=False)``)
+    mask: np.ndarray | None  # labels at the original size (None when not asked for: ``finish(full_size=False)``)
     seconds_invoke: float
     seconds_total: float
     labels: np.ndarray  # on the model's grid, post-processed: what quality control checks (as the library does)
@@ -153,10 +153,9 @@ class EdgeSegmenter:
             self.members = [load_interpreter(path, threads) for path in self._models]
             self.interpreter, self.threads = self.members[0], threads
 
-    def segment(self, gray: np.ndarray, name: str = "", full_size: bool = True) -> Segmentation:
-        """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size. ``full_size``: also map the labels back to
-        the frame's size (``mask``); a cine loop leaves it to its output step, which needs it for few frames."""
-        return self.finish(self.infer(gray), name, full_size)
+    def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
+        """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size, its labels on the grid and at its size."""
+        return self.finish(self.infer(gray), name)
 
     def infer(self, gray: np.ndarray) -> Inference:
         """The network's part of ``segment``: pre-processing and the invokes. A cine loop runs it for the next frame

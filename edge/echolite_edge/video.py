@@ -31,8 +31,7 @@ def read_video(path: Path) -> Loop:
             declared = int(stream.frames or 0)
             fps, fps_from = _frame_rate(stream)
     except av.error.FFmpegError as exc:
-        reason = (getattr(exc, "strerror", None) or str(exc)).strip().splitlines()[0][:120]
-        raise ValueError(f"{path}: corrupt or truncated video ({reason})") from None
+        raise ValueError(f"{path}: corrupt or truncated video ({_reason(exc)})") from None
     if not frames:
         raise ValueError(f"{path}: corrupt or truncated video (no frame decodes)")
     if declared and len(frames) < declared:
@@ -56,8 +55,12 @@ def video_feed(source: str) -> Iterator[tuple[float | None, np.ndarray]]:
             for frame in container.decode(container.streams.video[0]):
                 yield frame.time, frame.to_ndarray(format="gray")
     except av.error.FFmpegError as exc:
-        reason = (getattr(exc, "strerror", None) or str(exc)).strip().splitlines()[0][:120]
-        raise ValueError(f"{source}: cannot read the video feed ({reason})") from None
+        raise ValueError(f"{source}: cannot read the video feed ({_reason(exc)})") from None
+
+
+def _reason(error: Exception) -> str:
+    """FFmpeg's reason for a failure, in one short line."""
+    return (getattr(error, "strerror", None) or str(error)).strip().splitlines()[0][:120]
 
 
 def _gif_complete(path: Path) -> bool:
