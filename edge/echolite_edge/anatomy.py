@@ -173,13 +173,11 @@ def around_heart(mask: np.ndarray) -> np.ndarray:
 def fragment_pixels(mask: np.ndarray, values) -> dict[int, int]:
     """Per structure of ``values``, its pixels outside its largest 8-connected component
     (``count_disconnectivity``; 0 for an absent structure), all structures labelled in one pass."""
-    _rows, starts, ends, labels, components = structure_components(mask, values)
-    sizes = np.bincount(components, weights=ends - starts + 1, minlength=len(components))
-    roots = np.flatnonzero(components == np.arange(len(components)))
+    found = structure_components(mask, values)
     fragments = {}
     for value in values:
-        mine = sizes[roots[labels[roots] == value]]
-        fragments[value] = int(mine.sum() - mine.max()) if len(mine) > 1 else 0
+        sizes = found.of(value)[1]
+        fragments[value] = int(sizes.sum() - sizes.max()) if len(sizes) > 1 else 0
     return fragments
 
 
@@ -239,13 +237,10 @@ def erosions_before_split(region: np.ndarray, small: int) -> int:
         levels.append(erode(levels[-1], border=True))
     height, width = region.shape
     stack = np.zeros((len(levels), height + 1, width), bool)
-    stack[:, :height] = levels
-    rows, starts, ends = runs(stack.reshape(-1, width))
+    stack[1:, :height] = np.reshape(levels[1:], (-1, height, width))  # level 0, counted as it is, goes in front
+    eroded = runs_without_small(*runs(stack.reshape(-1, width)), width, small, 4)
+    rows, starts, ends = (np.concatenate(pair) for pair in zip(runs(region), eroded))
     level = rows // (height + 1)
-    pieces = connect_runs(rows, starts, ends, width + 2, 4)
-    pixels = np.bincount(pieces, weights=ends - starts + 1, minlength=len(pieces))
-    kept = (pixels[pieces] >= small) | (level == 0)  # the region itself is counted as it is
-    rows, starts, ends, level = rows[kept], starts[kept], ends[kept], level[kept]
     components = connect_runs(rows, starts, ends, width + 2, 8)
     roots = components == np.arange(len(components))
     per_level = np.bincount(level[roots], minlength=len(levels))  # the last level is empty: 0 components

@@ -50,7 +50,7 @@ class Beat:
 
 @dataclass
 class LoopAnalysis:
-    masks: np.ndarray | list = field(repr=False)  # (T, H, W) label maps, or T of (H, W)
+    masks: list[np.ndarray] = field(repr=False)  # the loop's (H, W) label maps
     fps: float | None
     spacing: tuple[float, float] | None  # (row, column) mm, None: unknown
     aspect: tuple[float, float]  # (row, column) shape of a pixel when the spacing is unknown (any unit)
@@ -168,7 +168,7 @@ def lv_sizes_and_overlaps(masks) -> tuple[np.ndarray, np.ndarray]:
     memory of that size costs more than the counting)."""
     sizes, overlaps, previous = [], [], None
     for mask in masks:
-        lv = np.asarray(mask) == LV
+        lv = mask == LV
         sizes.append(np.count_nonzero(lv))
         if previous is not None:
             overlaps.append(np.count_nonzero(lv & previous))

@@ -32,6 +32,7 @@ from echolite_edge.labels import COLORS, LA, LABELS, LV, MYO, STRUCTURE_NAMES
 from echolite_edge.loop_qc import CHECKS
 from echolite_edge.morphology import dilate, erode
 from echolite_edge.outputs import gray8
+from echolite_edge.pretrained import INT8
 from echolite_edge.segmenter import read_metadata
 
 REPORT = "report.html"
@@ -132,8 +133,8 @@ def write_loop_reports(
         about.setdefault("fps_from", cine.get("fps_from"))
         if not about.get("spacing_mm") and spacing is not None:
             about.update(spacing_mm=[spacing, spacing], spacing_from="--spacing")
-        by_name = {frame["name"]: frame for frame in results["frames"]}
-        failures = [by_name[n]["qc"]["failed"] for n in names] if all("qc" in by_name[n] for n in names) else None
+        failures = [frames[n].failed for n in names]
+        failures = None if None in failures else failures  # QC off
         page = render_report(cine, pictures, about, about_model, failures, names)
         written.append(write_report(folder / report_name(stem), page))
     return written
@@ -166,7 +167,7 @@ def describe_model(model: Path) -> dict:
     """The model as a report names it: a shipped model by its name, else by its file or folder name; its weights'
     license from the export metadata (a run folder's: its int8 export's), where one is named."""
     model = Path(model)
-    exported = model if model.suffix == ".tflite" else model / "model_int8.tflite" if model.is_dir() else None
+    exported = model if model.suffix == ".tflite" else model / INT8 if model.is_dir() else None
     metadata = read_metadata(exported) if exported is not None else {}
     return {"name": metadata.get("shipped_model") or model.name, "license": weights_license(metadata)}
 

@@ -9,6 +9,9 @@ per run.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -43,18 +46,43 @@ def label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return rows, starts, ends, mask[rows, starts]
 
 
-def structure_components(mask: np.ndarray, values) -> tuple[np.ndarray, ...]:
+@dataclass
+class StructureComponents:
+    """The runs of a label map's structures, labelled by component (``structure_components``)."""
+
+    rows: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    values: np.ndarray  # each run's label
+    components: np.ndarray  # each run's component: the index of its first run
+
+    @functools.cached_property
+    def roots(self) -> np.ndarray:
+        """Each component's first run, by structure then in raster order."""
+        return np.flatnonzero(self.components == np.arange(len(self.components)))
+
+    @functools.cached_property
+    def sizes(self) -> np.ndarray:
+        """The pixels of each component, in ``roots`` order."""
+        return np.bincount(self.components, weights=self.ends - self.starts + 1)[self.roots].astype(np.int64)
+
+    def of(self, value: int) -> tuple[np.ndarray, np.ndarray]:
+        """The roots and sizes of the components of structure ``value``."""
+        mine = self.values[self.roots] == value
+        return self.roots[mine], self.sizes[mine]
+
+
+def structure_components(mask: np.ndarray, values) -> StructureComponents:
     """The 8-connected components of every structure of a label map whose value is in ``values``, labelled in
     one pass: the runs of equal labels, sorted by label, joined row to row with the label folded into the row
-    index (a structure's rows never neighbour another's), so the cost follows the runs, not the structures.
-    Returns (rows, starts, ends, values, components) of those runs, by structure then in raster order."""
+    index (a structure's rows never neighbour another's), so the cost follows the runs, not the structures."""
     rows, starts, ends, labels = label_runs(mask)
     keep = np.isin(labels, list(values))
     rows, starts, ends, labels = rows[keep], starts[keep], ends[keep], labels[keep]
     order = np.lexsort((starts, rows, labels))
     rows, starts, ends, labels = rows[order], starts[order], ends[order], labels[order]
     components = connect_runs(labels.astype(np.int64) * (mask.shape[0] + 1) + rows, starts, ends, mask.shape[1] + 2)
-    return rows, starts, ends, labels, components
+    return StructureComponents(rows, starts, ends, labels, components)
 
 
 def remove_small(region: np.ndarray, min_pixels: float, connectivity: int = 4) -> np.ndarray:
@@ -105,15 +133,15 @@ def holes_of(regions: np.ndarray, connectivity: int = 4, keep_with: np.ndarray |
     rows, starts, ends, _image, components, hole = _background_runs(regions, connectivity)
     if not hole.any():
         return np.zeros(regions.shape, bool)
-    height, width = regions.shape[1] + 3, regions.shape[2] + 2
     if keep_with is not None:
-        inside = np.zeros((len(regions), height, width + 1), np.int32)  # sums of keep_with per run, as runs are
-        inside[:, 1 : height - 2, 2:-1] = keep_with & ~regions
-        prefix = np.cumsum(inside.reshape(-1, width + 1), axis=1)
+        holding_pixels = _framed_stack(keep_with & ~regions, False)
+        prefix = np.zeros((holding_pixels.shape[0], holding_pixels.shape[1] + 1), np.int32)  # sums per run
+        np.cumsum(holding_pixels, axis=1, out=prefix[:, 1:])
         holding = hole & (prefix[rows, ends + 1] > prefix[rows, starts])
         hole &= ~np.isin(components, components[holding])
-    painted = paint((len(regions) * height, width), rows[hole], starts[hole], ends[hole])
-    return painted.reshape(len(regions), height, width)[:, 1 : height - 2, 1:-1]
+    count, height, width = regions.shape
+    painted = paint((count * (height + 3), width + 2), rows[hole], starts[hole], ends[hole])
+    return painted.reshape(count, height + 3, width + 2)[:, 1:-2, 1:-1]
 
 
 def hole_pixels_of(regions: np.ndarray, connectivity: int = 4) -> np.ndarray:
@@ -122,19 +150,24 @@ def hole_pixels_of(regions: np.ndarray, connectivity: int = 4) -> np.ndarray:
     return np.bincount(image[hole], weights=(ends - starts + 1)[hole], minlength=len(regions)).astype(np.int64)
 
 
-def _background_runs(regions: np.ndarray, connectivity: int):
-    """The backgrounds of a stack of regions, each framed by one background pixel, one above the other with a
-    blank row between (so they never join), as runs labelled in one pass: (rows, starts, ends, the region of each
-    run, components, whether each run is in a hole: not in its frame's component, that of its region's first run,
-    the frame's top row)."""
+def _framed_stack(regions: np.ndarray, frame: bool) -> np.ndarray:
+    """A stack of regions (N, H, W) one above the other, each in a one-pixel frame of ``frame`` and followed by a
+    blank (False) row, so that no two join: (N·(H + 3), W + 2)."""
     count, height, width = regions.shape
-    stack = np.ones((count, height + 3, width + 2), bool)
-    stack[:, 1:-2, 1:-1] = ~regions
+    stack = np.full((count, height + 3, width + 2), frame)
+    stack[:, 1:-2, 1:-1] = regions
     stack[:, -1] = False
-    rows, starts, ends = runs(stack.reshape(-1, width + 2))
-    components = connect_runs(rows, starts, ends, width + 4, connectivity)
-    image = rows // (height + 3)
-    first = np.searchsorted(image, np.arange(count))
+    return stack.reshape(-1, width + 2)
+
+
+def _background_runs(regions: np.ndarray, connectivity: int):
+    """The backgrounds of a stack of regions (``_framed_stack``: each framed by background), as runs labelled in
+    one pass: (rows, starts, ends, the region of each run, components, whether each run is in a hole: not in its
+    frame's component, that of its region's first run, the frame's top row)."""
+    rows, starts, ends = runs(_framed_stack(~regions, True))
+    components = connect_runs(rows, starts, ends, regions.shape[2] + 4, connectivity)
+    image = rows // (regions.shape[1] + 3)
+    first = np.searchsorted(image, np.arange(len(regions)))
     return rows, starts, ends, image, components, components != first[image]
 
 

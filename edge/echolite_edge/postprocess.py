@@ -20,18 +20,17 @@ from echolite_edge.morphology import dilate, dilate_cross, holes, label, paint, 
 def keep_largest_components(mask: np.ndarray, num_classes: int = 4) -> np.ndarray:
     """Every structure's pixels outside its largest component become background (all structures labelled in one
     pass: ``morphology.structure_components``)."""
-    rows, starts, ends, values, components = structure_components(mask, range(1, num_classes))
-    roots = np.flatnonzero(components == np.arange(len(components)))  # each component's first run, raster order
-    structures = np.unique(values)
-    if len(roots) == len(structures):  # one component per structure (the usual case): nothing to remove
+    found = structure_components(mask, range(1, num_classes))
+    structures = np.unique(found.values)
+    if len(found.roots) == len(structures):  # one component per structure (the usual case): nothing to remove
         return mask.copy()
-    sizes = np.bincount(components, weights=ends - starts + 1)[roots]
-    best = np.zeros(int(values.max()) + 1, np.int64)  # per structure, its largest root (the earliest on ties)
+    best = np.zeros(int(found.values.max()) + 1, np.int64)  # per structure, its largest root (the earliest on ties)
     for value in structures:
-        mine = values[roots] == value
-        best[value] = roots[mine][np.argmax(sizes[mine])]
-    drop = components != best[values]
-    return np.where(paint(mask.shape, rows[drop], starts[drop], ends[drop]), 0, mask).astype(mask.dtype)
+        roots, sizes = found.of(value)
+        best[value] = roots[np.argmax(sizes)]
+    drop = found.components != best[found.values]
+    painted = paint(mask.shape, found.rows[drop], found.starts[drop], found.ends[drop])
+    return np.where(painted, 0, mask).astype(mask.dtype)
 
 
 CLOSE_MODES = ("off", "when-open", "always")
