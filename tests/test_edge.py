@@ -12,7 +12,7 @@ from scipy import ndimage
 from echolite.errors import EcholiteError
 from echolite.evaluation.postprocess import PostprocessConfig, postprocess
 from echolite_edge.postprocess import keep_largest_components
-from tests.helpers import StandInSegmenter
+from tests.helpers import ReplaySegmenter, StandInSegmenter
 
 EDGE = Path(__file__).resolve().parents[1] / "edge"
 
@@ -304,16 +304,6 @@ assert not heavy, heavy
         np.testing.assert_array_equal(mask, expected_ensemble[t])
 
 
-class _Replay(StandInSegmenter):
-    """Stands in for the interpreter: hands out prepared masks in order, so the QC path runs on known masks."""
-
-    def __init__(self, masks):
-        self.masks = iter(masks)
-
-    def labels_for(self, gray):
-        return next(self.masks)
-
-
 def _run_on_masks(tmp_path, monkeypatch, masks, *options):
     """``echolite-edge run`` on a loop whose frames segment to ``masks``: (exit code, results.json)."""
     import json
@@ -321,7 +311,7 @@ def _run_on_masks(tmp_path, monkeypatch, masks, *options):
     import echolite_edge.cli as runner_cli
     from echolite_edge.cli import main
 
-    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda model, threads, *repairs: _Replay(masks))
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda model, threads, *repairs: ReplaySegmenter(masks))
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     np.save(tmp_path / "loop.npy", np.zeros((len(masks), *masks[0].shape), np.uint8))
@@ -641,19 +631,6 @@ def test_latency_statistics_in_milliseconds():
     assert stats["p50"] == pytest.approx(3) and stats["mean"] == pytest.approx(4)
 
 
-class _SlowSegmenter(StandInSegmenter):
-    """Takes ``seconds`` a frame and gives an empty mask: a device slower than its scanner."""
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def labels_for(self, gray):
-        import time
-
-        time.sleep(self.seconds)
-        return np.zeros(gray.shape, np.uint8)
-
-
 class _TimedSegmenter(StandInSegmenter):
     """A network of ``network`` seconds per thread count and ``finishing`` seconds after it, by sleeping."""
 
@@ -707,7 +684,7 @@ def test_live_drops_frames_rather_than_fall_behind():
             time.sleep(every)
             yield np.full((16, 16), t, np.uint8)
 
-    report = run_live(_SlowSegmenter(0.02), scanner(), None)
+    report = run_live(_TimedSegmenter({1: 0.02}, 0.0, threads=1), scanner(), None)
     summary = report.as_dict()
     assert summary["arrived"] == 40 and summary["dropped"] > 0
     assert summary["segmented"] + summary["dropped"] == 40  # each frame is segmented or replaced by a newer one
@@ -723,7 +700,7 @@ def test_live_reads_raw_frames_on_stdin_and_names_a_cut_stream(tmp_path, monkeyp
     import echolite_edge.cli as runner_cli
     from echolite_edge.cli import main
 
-    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *a: _SlowSegmenter(0.0))
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *a: _TimedSegmenter({1: 0.0}, 0.0, threads=1))
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     frames = (np.arange(3 * 16 * 20) % 256).astype(np.uint8).reshape(3, 16, 20)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(frames.tobytes())))

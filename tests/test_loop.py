@@ -12,7 +12,7 @@ from echolite_edge.clinical import ejection_fraction, pair_axes, volume_single_p
 from echolite_edge.labels import LA, LV, MYO
 from echolite_edge.loop import measure_loop
 from echolite_edge.loop_qc import THRESHOLDS, lv_softmax_margin, solidity
-from tests.helpers import StandInSegmenter, replay_library_segmenter
+from tests.helpers import ReplaySegmenter, replay_library_segmenter
 
 SPACING = (1.2, 1.2)  # the phantom's 0.6 mm at 256 pixels, on a 128 grid
 
@@ -140,15 +140,7 @@ def test_device_and_library_give_the_same_beats_efs_and_verdicts(tmp_path, monke
     masks = _loop(heart_rate=90, fps=40, beats=2.3, start=0.8, seed=2)
     masks[20][(masks[20] == LA)] = 0  # a frame failing the anatomical criteria
     replay_library_segmenter(monkeypatch, masks)
-    frames = iter(masks)
-
-    class Replay(StandInSegmenter):
-        confidence = float(0.9 - 0.025)
-
-        def labels_for(self, gray):
-            return next(frames)
-
-    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *a: Replay())
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *a: ReplaySegmenter(masks, float(0.9 - 0.025)))
     np.save(tmp_path / "loop.npy", np.random.default_rng(0).integers(0, 256, masks.shape, dtype=np.uint8))
     (tmp_path / "m.tflite").write_bytes(b"replayed")
     options = ["--cine", "--fps", "40", "--spacing", "1.2"]

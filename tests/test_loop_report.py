@@ -14,7 +14,7 @@ from PIL import Image
 from echolite.data.phantom import make_phantom_loop, phantom_contraction
 from echolite_edge.labels import COLORS, LA
 from echolite_edge.loop_report import REPORT
-from tests.helpers import StandInSegmenter, replay_library_segmenter
+from tests.helpers import ReplaySegmenter, replay_library_segmenter
 
 SPACING_MM = 1.2  # of the 160 × 120 frames below: the phantom's heart at a plausible size
 
@@ -48,20 +48,6 @@ class _Page(HTMLParser):
         return [cells for row_class, cells in self.rows if row_class == kind]
 
 
-class _Replay(StandInSegmenter):
-    """Stands in for the interpreter: the labels of the loop, frame by frame, at each frame's size."""
-
-    confidence = 0.9
-
-    def __init__(self, labels):
-        self.labels, self.given = labels, 0
-
-    def labels_for(self, gray):
-        labels = self.labels[self.given % len(self.labels)]
-        self.given += 1
-        return labels
-
-
 def _frames(count: int) -> np.ndarray:
     """Gray 160 × 120 frames (not square, as a scanner's): the report must keep that shape."""
     y, x = np.mgrid[:160, :120]
@@ -72,7 +58,7 @@ def _run(monkeypatch, tmp_path, labels, source, *options):
     import echolite_edge.cli as runner_cli
     from echolite_edge.cli import main
 
-    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *args: _Replay(labels))
+    monkeypatch.setattr(runner_cli, "EdgeSegmenter", lambda *args: ReplaySegmenter(labels, 0.9))
     model = tmp_path / "m.tflite"
     model.write_bytes(b"stand-in")
     out = tmp_path / "out"
