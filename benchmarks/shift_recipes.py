@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from echolite.evaluation.names import PAPER_STRUCTURES
+from echolite.workflows.shifts import SHIFTS_CSV, SHIFTS_SUFFIX, UNSHIFTED
 
 STRUCTURES = PAPER_STRUCTURES
 IN_DOMAIN_MARGIN = 0.01
@@ -31,7 +32,7 @@ DROP_FLOOR = 0.03
 
 
 def read_rows(folder: Path) -> dict[str, dict]:
-    for candidate in (folder / "shifts.csv", folder / "evaluation-val-shifts" / "shifts.csv"):
+    for candidate in (folder / SHIFTS_CSV, folder / f"evaluation-val{SHIFTS_SUFFIX}" / SHIFTS_CSV):
         if candidate.is_file():
             with candidate.open(newline="") as handle:
                 return {row["shift"]: row for row in csv.DictReader(handle)}
@@ -58,14 +59,14 @@ def summarise(folders: list[Path]) -> dict[str, dict]:
 def verdicts(old: dict, new: dict) -> list[str]:
     lines, passed = [], True
     for s in STRUCTURES:
-        gap = old["none"][f"dice_{s}"] - new["none"][f"dice_{s}"]
+        gap = old[UNSHIFTED][f"dice_{s}"] - new[UNSHIFTED][f"dice_{s}"]
         ok = gap <= IN_DOMAIN_MARGIN
         passed &= ok
         lines.append(
-            f"in domain {s}: new {new['none'][f'dice_{s}']:.3f} vs old {old['none'][f'dice_{s}']:.3f} "
+            f"in domain {s}: new {new[UNSHIFTED][f'dice_{s}']:.3f} vs old {old[UNSHIFTED][f'dice_{s}']:.3f} "
             f"(gap {gap:+.3f}, limit {IN_DOMAIN_MARGIN}): {'pass' if ok else 'FAIL'}"
         )
-    for shift in (k for k in new if k != "none"):
+    for shift in (k for k in new if k != UNSHIFTED):
         for s in STRUCTURES:
             limit = max(DROP_FLOOR, old[shift][f"drop_{s}"] / 2)
             ok = new[shift][f"drop_{s}"] <= limit
@@ -82,7 +83,7 @@ def table(old: dict, new: dict, seeds: tuple[int, int]) -> str:
     for shift in new:
         cells = [
             f"{old[shift][f'dice_{s}']:.3f} → {new[shift][f'dice_{s}']:.3f}"
-            + ("" if shift == "none" else f" ({old[shift][f'drop_{s}']:+.3f} → {new[shift][f'drop_{s}']:+.3f})")
+            + ("" if shift == UNSHIFTED else f" ({old[shift][f'drop_{s}']:+.3f} → {new[shift][f'drop_{s}']:+.3f})")
             for s in STRUCTURES
         ]
         lines.append(f"| {shift} | " + " | ".join(cells) + f" | {old[shift]['outliers']} → {new[shift]['outliers']} |")

@@ -183,17 +183,15 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
 
 
 def _shift_benchmark(masks, data_path, split, shifts, out, as_json) -> None:
-    from echolite.workflows.shifts import shift_benchmark, shift_table  # on use: keeps `echolite --help` fast
+    from echolite.workflows.shifts import shift_benchmark  # on use: keeps `echolite --help` fast
 
-    if masks.model is None:
-        raise EcholiteError("--shift segments shifted frames: give MODEL, not --predictions")
     with progress_bar("scoring shifts") as progress:
         result = shift_benchmark(masks, data_path, split, shifts, out, progress)
     if as_json:
         click.echo(json.dumps(result.rows, indent=2))
         return
     click.echo(f"{counted(result.rows[0]['frames'], 'frame')}, {_how_segmented(masks)}; drop: unshifted Dice - shifted")
-    click.echo(shift_table(result.rows))
+    click.echo(result.table)
     click.echo(f"report: {result.out}: shifts.csv, shifts.md")
 
 

@@ -210,11 +210,8 @@ class EnsembleSegmenter:
         return np.mean([m.predict_probabilities(images) for m in self.members], axis=0)
 
 
-def load_keras_model(path: Path):
-    """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
-    from echolite.models.layers import load_saved_model  # Keras: loaded on use, the .tflite path needs none
-    from echolite.models.unet import inference_model  # Keras: loaded on use, the .tflite path needs none
-
+def keras_file(path: Path) -> Path:
+    """The ``.keras`` file of a run folder (its ``model.keras``) or the file itself, checked to be one."""
     path = Path(path)
     if path.is_dir():  # its split and data are the run's: without its config they would be guessed
         RunDir.require(path)
@@ -227,6 +224,15 @@ def load_keras_model(path: Path):
         raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
     if not zipfile.is_zipfile(file):
         raise EcholiteError(f"{file}: not a Keras model file (a .keras file is a zip archive; this one is not)")
+    return file
+
+
+def load_keras_model(path: Path):
+    """A run folder (its ``model.keras``) or a ``.keras`` file, cut to the ``image -> seg`` graph."""
+    from echolite.models.layers import load_saved_model  # Keras: loaded on use, the .tflite path needs none
+    from echolite.models.unet import inference_model  # Keras: loaded on use, the .tflite path needs none
+
+    file = keras_file(path)
     model = load_saved_model(file)
     try:
         return inference_model(model)

@@ -4,7 +4,7 @@ A shipped model carries its Keras weights in float16 (``weights.npz``, half the 
 first use by name its run folder is built once in the cache (``$ECHOLITE_CACHE/pretrained/``, keyed by the files'
 digest): ``config.json``, ``model.keras`` (the float16 weights in float32) and the int8 export, so evaluation,
 benchmarks, fine-tuning (``train --init``) and the Python API treat it as any trained run. Reports a command would
-write inside a run folder go to the working directory instead (``default_report_root``).
+write inside a run folder go to the working directory instead (``workflows.evaluation.default_report_folder``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from echolite.errors import EcholiteError
 from echolite.run import RunDir
 from echolite_edge.files import building_folder, write_json
 from echolite_edge.pretrained import CONFIG, INT8, KERAS_WEIGHTS, is_shipped_name, shipped_folder
+from echolite_edge.segmenter import metadata_path, read_metadata
 
 LOG = logging.getLogger("echolite")
 LICENSE_LINE = "CC BY-NC-SA 4.0, as the CAMUS data it was trained on (cite Leclerc et al., IEEE TMI 2019)"
@@ -57,7 +58,7 @@ def shipped_run(name: str) -> Path:
         return folder
     LOG.info(f"building {name}'s Keras model from its float16 weights in {folder}")
     with building_folder(folder) as scratch:
-        for file in (CONFIG, INT8, "model_int8.json"):
+        for file in (CONFIG, INT8, metadata_path(INT8)):
             shutil.copyfile(source / file, scratch / file)
         _keras_from_weights(source, scratch / RunDir.MODEL)
     return folder
@@ -80,12 +81,6 @@ def shipped_name_of(path: Path) -> str | None:
     return None
 
 
-def default_report_root(source: Path) -> Path:
-    """Where a report about ``source`` goes by default: beside it, but the working directory for a shipped model
-    (its run folder lives in the cache)."""
-    return Path.cwd() if shipped_name_of(source) else Path(source).parent
-
-
 def _keras_from_weights(source: Path, out: Path) -> None:
     from echolite.models.unet import build_unet  # Keras: loaded on use, listing the models needs none
 
@@ -106,7 +101,7 @@ def pack(run: Path, name: str, into: Path, commit: str) -> Path:
     from echolite.models.layers import load_saved_model  # Keras: loaded on use, listing the models needs none
 
     run_dir = RunDir.require(run)
-    int8 = run_dir.path / INT8
+    int8 = run_dir.export_path("int8")
     if not int8.is_file():
         raise EcholiteError(f"{run}: no {INT8} (run echolite export {run} --int8 first)")
     model = load_saved_model(run_dir.model)
@@ -118,7 +113,7 @@ def pack(run: Path, name: str, into: Path, commit: str) -> Path:
         config["train"]["data"] = Path(config["train"]["data"]).name
         write_json(scratch / CONFIG, config)
         shutil.copyfile(int8, scratch / INT8)
-        metadata = json.loads((run_dir.path / "model_int8.json").read_text())
+        metadata = read_metadata(int8)
         metadata.update(source=name, packed_at_commit=commit, shipped_model=name, license=LICENSE_LINE)
-        write_json(scratch / "model_int8.json", metadata)
+        write_json(metadata_path(scratch / INT8), metadata)
     return out

@@ -60,6 +60,9 @@ def test_a_shipped_model_is_a_run_folder_whose_reports_go_to_the_working_directo
     assert resolve_model("runs/camus-edge-rt-copy") == resolve_model("runs/camus-edge-rt-copy")  # a path stays one
     (tmp_path / "camus-edge-rt").mkdir()  # a folder of that name in the working directory wins over the name
     assert str(resolve_model("camus-edge-rt")) == "camus-edge-rt"
+    (tmp_path / "camus-edge-rt").rmdir()
+    result = CliRunner().invoke(main, ["compare", "camus-edge-rt", "missing", "--data", "phantom"])
+    assert result.exit_code == 1 and result.output.startswith("error: missing: not found")  # the name was taken
 
 
 def test_an_unknown_model_name_is_one_line(tmp_path):

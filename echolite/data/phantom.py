@@ -18,6 +18,11 @@ PHANTOM_SPACING_MM = 0.6
 """Nominal pixel size of a 256×256 phantom frame (the sector is ≈140 mm deep)."""
 
 
+def phantom_spacing_mm(size: int) -> float:
+    """The pixel size of a phantom frame of ``size`` pixels a side: the same sector at another resolution."""
+    return PHANTOM_SPACING_MM * 256 / size
+
+
 def make_phantom(n_frames: int = 200, seed: int = 0, size: int = 256) -> FrameSet:
     """Make ``n_frames`` frames (ED/ES pairs, so patients = ceil(n / 2)) at ``size``×``size`` pixels."""
     images = np.empty((n_frames, size, size), np.float32)
@@ -29,7 +34,7 @@ def make_phantom(n_frames: int = 200, seed: int = 0, size: int = 256) -> FrameSe
         patients.append(f"phantom{patient:04d}")
         phases.append(phase)
         ids.append(f"phantom{patient:04d}_4CH_{phase}")
-    spacing = np.full((n_frames, 2), PHANTOM_SPACING_MM * 256 / size, np.float32)
+    spacing = np.full((n_frames, 2), phantom_spacing_mm(size), np.float32)
     shapes = np.full((n_frames, 2), size, np.int32)
     return FrameSet(images, masks, ids, patients, ["4CH"] * n_frames, phases, spacing, shapes)
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from echolite.data.frames import FrameSet
 from echolite.data.layouts import PHANTOM_MARKER
-from echolite.data.phantom import PHANTOM_SPACING_MM, make_phantom, make_phantom_loop, phantom_contraction
+from echolite.data.phantom import make_phantom, make_phantom_loop, phantom_contraction, phantom_spacing_mm
 from echolite.errors import EcholiteError, check_writable
 from echolite_edge.files import atomic_path, write_json
 
@@ -71,4 +71,4 @@ def write_phantom_loop(out: Path, seed: int = 0, size: int = 256) -> tuple[Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as partial:
         frames[0].save(partial, save_all=True, append_images=frames[1:], duration=1000 // LOOP_FPS, loop=0)
-    return path, PHANTOM_SPACING_MM * 256 / size
+    return path, phantom_spacing_mm(size)

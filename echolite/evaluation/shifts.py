@@ -22,6 +22,7 @@ from PIL import Image
 from echolite.data.frames import FrameSet
 from echolite.errors import EcholiteError
 from echolite.evaluation.names import SHIFT_NAMES
+from echolite_edge.image import resize_bilinear, resize_nearest
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def pick_shifts(names) -> tuple[str, ...]:
 def shift_frames(frames: FrameSet, name: str) -> FrameSet:
     """A copy of ``frames`` with every image and mask shifted by ``name``; names, spacing and shapes kept (the
     spacing is the grid's as scored: a zoomed-out frame is scored in its new pixels)."""
-    (name,) = pick_shifts([name])
+    if name not in SHIFTS:
+        raise EcholiteError(f"unknown shift {name!r}; choose one of: {', '.join(SHIFT_NAMES)}")
     images, masks = [], []
     for image, mask, frame_id in zip(frames.images, frames.masks, frames.frame_ids):
         rng = np.random.default_rng([SEED, zlib.crc32(frame_id.encode())])
@@ -120,27 +122,22 @@ def zoom_out(image: np.ndarray, mask: np.ndarray, fov: FieldOfView) -> tuple[np.
     """Shrink image (bilinear) and mask (nearest) to ``fov.scale`` of the grid and place both at the same corner on
     black / background, so they stay aligned."""
     rows, cols = image.shape
-    size = (round(cols * fov.scale), round(rows * fov.scale))  # Pillow: (width, height)
+    size = (round(rows * fov.scale), round(cols * fov.scale))
     top, left = round(rows * fov.top), round(cols * fov.left)
-    small_image = np.asarray(Image.fromarray(image.astype(np.float32), "F").resize(size, Image.BILINEAR))
-    small_mask = np.asarray(Image.fromarray(mask.astype(np.uint8), "L").resize(size, Image.NEAREST))
     out_image, out_mask = np.zeros_like(image, np.float32), np.zeros_like(mask, np.uint8)
-    out_image[top : top + size[1], left : left + size[0]] = small_image
-    out_mask[top : top + size[1], left : left + size[0]] = small_mask
+    out_image[top : top + size[0], left : left + size[1]] = resize_bilinear(image, size)
+    out_mask[top : top + size[0], left : left + size[1]] = resize_nearest(mask, size)
     return out_image, out_mask
 
 
 def low_resolution(image: np.ndarray) -> np.ndarray:
     """Down to ``LOW_RESOLUTION_PX`` (bilinear), through JPEG at ``JPEG_QUALITY``, back up to the grid."""
-    rows, cols = image.shape
-    small = Image.fromarray(image.astype(np.float32), "F").resize(
-        (LOW_RESOLUTION_PX, LOW_RESOLUTION_PX), Image.BILINEAR
-    )
-    grey = Image.fromarray(np.clip(np.asarray(small) * 255 + 0.5, 0, 255).astype(np.uint8), "L")
+    small = resize_bilinear(image, LOW_RESOLUTION_PX)
+    grey = Image.fromarray(np.clip(small * 255 + 0.5, 0, 255).astype(np.uint8), "L")
     buffer = io.BytesIO()
     grey.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     decoded = np.asarray(Image.open(buffer).convert("L"), np.float32) / 255
-    return np.asarray(Image.fromarray(decoded, "F").resize((cols, rows), Image.BILINEAR))
+    return resize_bilinear(decoded, image.shape)
 
 
 def gain_contrast_gamma(image: np.ndarray) -> np.ndarray:
@@ -151,5 +148,5 @@ def gain_contrast_gamma(image: np.ndarray) -> np.ndarray:
 def speckle(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rows, cols = image.shape
     noise = rng.standard_normal(((rows + 1) // 2, (cols + 1) // 2)).astype(np.float32)
-    noise = np.asarray(Image.fromarray(noise, "F").resize((cols, rows), Image.BILINEAR))
+    noise = resize_bilinear(noise, (rows, cols))
     return np.clip(image * (1 + SPECKLE_SIGMA * noise), 0.0, 1.0)

@@ -22,7 +22,7 @@ from echolite.data.pipeline import make_dataset
 from echolite.data.splits import choose_split
 from echolite.errors import EcholiteError, check_writable
 from echolite.evaluation.metrics import dice_per_class
-from echolite.inference import predict_labels
+from echolite.inference import keras_file, predict_labels
 from echolite.models import build_unet, inference_model
 from echolite.models.layers import load_saved_model
 from echolite.plots import plot_training_curves
@@ -239,8 +239,7 @@ def compiled_model(model_config: ModelConfig, config: TrainConfig) -> keras.Mode
 def _start_from(model: keras.Model, init: str) -> None:
     """Fine-tuning: ``model`` takes the weights of ``init`` (a shipped model's name, a run folder or a .keras file),
     which must be of the same architecture."""
-    path = resolve_model(init)
-    initial = load_saved_model(RunDir(path).model if path.is_dir() else path)
+    initial = load_saved_model(keras_file(resolve_model(init)))
     shapes = [tuple(w.shape) for w in model.weights]
     if [tuple(w.shape) for w in initial.weights] != shapes:
         raise EcholiteError(f"--init {init}: its weights do not fit the architecture being trained")

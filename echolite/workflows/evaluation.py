@@ -37,7 +37,7 @@ from echolite.evaluation.scoring import (
 )
 from echolite.evaluation.stats import Comparison, paired_tests, shared_missed_distance
 from echolite.inference import MaskSpec, is_model, read_predictions
-from echolite.pretrained import default_report_root, shipped_name_of
+from echolite.pretrained import resolve_model, shipped_name_of
 from echolite.run import RunDir, check_report_folder
 from echolite_edge.files import owner_of, write_atomically, write_json
 from echolite_edge.postprocess import CLOSE_DEFAULT
@@ -106,11 +106,11 @@ def default_report_folder(source: Path, split: str, masks: MaskSpec = MaskSpec()
     else:
         closing = "" if post.close_myocardium == CLOSE_DEFAULT else f"-close-{post.close_myocardium}"
         steps += ("" if post.fill_enclosed else "-unfilled") + closing + ("" if post.detach_atrium else "-attached")
-    name = f"evaluation-{split}{steps}"
-    if RunDir(source).is_run() and not shipped_name_of(source):
+    name, shipped = f"evaluation-{split}{steps}", shipped_name_of(source)
+    if RunDir(source).is_run() and not shipped:
         return source / name
     stem = source.name[: -len(source.suffix)] if source.suffix in (".keras", ".tflite") else source.name
-    return default_report_root(source) / f"{stem}-{name}"
+    return (Path.cwd() if shipped else source.parent) / f"{stem}-{name}"  # a shipped model's folder is a cache
 
 
 def _predicted(masks: MaskSpec, predictions: Path | None, data: str, split: str) -> tuple[FrameSet, np.ndarray]:
@@ -188,7 +188,8 @@ def compare(
     all). Two ``measure`` report folders are not for this: ``workflows.measure.compare_measurements`` compares them
     (the command dispatches on ``is_measure_report``). ``boxplots``:
     the figure to write (None: none; see ``default_comparison_figure``), with the table beside it as CSV (same
-    name, ``.csv``)."""
+    name, ``.csv``). A shipped model may be given by name."""
+    a, b = resolve_model(a), resolve_model(b)
     for side in (a, b):
         if not Path(side).exists():
             raise EcholiteError(
@@ -228,10 +229,15 @@ COMPARISON_COLUMNS = (
 
 
 def write_comparison_csv(rows: list[dict], path: Path) -> None:
+    write_rows_csv(rows, path, COMPARISON_COLUMNS)
+
+
+def write_rows_csv(rows: list[dict], path: Path, columns) -> None:
+    """``rows`` as a CSV of ``columns`` (others left out, None written empty), replacing ``path`` whole."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COMPARISON_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: "" if r.get(k) is None else r.get(k) for k in COMPARISON_COLUMNS} for r in rows)
+    writer.writerows({k: "" if r.get(k) is None else r.get(k) for k in columns} for r in rows)
     write_atomically(Path(path), buffer.getvalue())
 
 

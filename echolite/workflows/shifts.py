@@ -6,8 +6,6 @@ Its report folder holds ``shifts.csv`` and ``shifts.md`` (one row per shift, the
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from echolite.evaluation.scoring import score_frames, summarize
 from echolite.evaluation.shifts import pick_shifts, shift_frames
 from echolite.inference import MaskSpec
 from echolite.run import check_report_folder
-from echolite.workflows.evaluation import default_report_folder
+from echolite.workflows.evaluation import default_report_folder, write_rows_csv
 from echolite_edge.files import write_atomically
 
 SHIFTS_CSV, SHIFTS_MD = "shifts.csv", "shifts.md"
@@ -31,6 +29,8 @@ class ShiftBenchmark:
     rows: list[dict]
     """Per shift (``none`` first): shift, frames, Dice per structure, its drop from ``none``, outliers, missed."""
     out: Path
+    table: str
+    """The rows as the Markdown table of ``shifts.md``."""
 
 
 def shift_benchmark(
@@ -47,9 +47,8 @@ def shift_benchmark(
     frame scored."""
     names = pick_shifts(shifts)
     if masks.model is None:
-        raise EcholiteError("the shift benchmark segments shifted frames: give a model, not predicted masks")
-    default = default_report_folder(masks.model, split, masks)
-    out = Path(out if out is not None else default.with_name(default.name + "-shifts"))
+        raise EcholiteError("the shift benchmark segments shifted frames: give MODEL, not --predictions")
+    out = Path(out if out is not None else default_shift_folder(masks, split))
     check_report_folder(out, "the shift benchmark", SHIFTS_CSV)
     segmenter, loaded = masks.segmented_split(data, split)
     frames = loaded.frames
@@ -61,8 +60,16 @@ def shift_benchmark(
         labels = segmenter.predict_labels(shifted.images)
         summary = summarize(score_frames(labels, shifted, masks.post, progress=tick))
         rows.append(_row(name, summary, rows[0] if rows else None))
-    write_shift_report(out, rows)
-    return ShiftBenchmark(rows, out)
+    return ShiftBenchmark(rows, out, write_shift_report(out, rows))
+
+
+def default_shift_folder(masks: MaskSpec, split: str) -> Path:
+    """Where the benchmark writes by default: the evaluate report folder's name with ``-shifts``."""
+    default = default_report_folder(masks.model, split, masks)
+    return default.with_name(default.name + SHIFTS_SUFFIX)
+
+
+SHIFTS_SUFFIX = "-shifts"
 
 
 def _row(name: str, summary: dict, unshifted: dict | None) -> dict:
@@ -77,14 +84,13 @@ def _row(name: str, summary: dict, unshifted: dict | None) -> dict:
     return row
 
 
-def write_shift_report(out: Path, rows: list[dict]) -> None:
+def write_shift_report(out: Path, rows: list[dict]) -> str:
+    """``shifts.csv`` and ``shifts.md`` in ``out``; returns the Markdown table."""
     out.mkdir(parents=True, exist_ok=True)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({key: "" if value is None else value for key, value in row.items()} for row in rows)
-    write_atomically(out / SHIFTS_CSV, text.getvalue())
-    write_atomically(out / SHIFTS_MD, shift_table(rows) + "\n")
+    write_rows_csv(rows, out / SHIFTS_CSV, list(rows[0]))
+    table = shift_table(rows)
+    write_atomically(out / SHIFTS_MD, table + "\n")
+    return table
 
 
 def shift_table(rows: list[dict]) -> str:

@@ -129,12 +129,13 @@ def describe_intensity(values: np.ndarray) -> str:
     return "float in [0, 1]" if high <= 1 else "float holding 8-bit values"
 
 
-def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
-    """Pillow's bilinear (antialiased when shrinking) to size×size, as float32 in the input's value range."""
-
-    if image.shape == (size, size):
+def resize_bilinear(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Pillow's bilinear (antialiased when shrinking) to size×size, or to a (rows, columns) shape, as float32 in
+    the input's value range."""
+    shape = (size, size) if isinstance(size, int) else tuple(size)
+    if image.shape == shape:
         return image.astype(np.float32)
-    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR))
+    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(shape[::-1], Image.BILINEAR))
 
 
 def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

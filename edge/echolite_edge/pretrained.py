@@ -1,4 +1,4 @@
-"""Models that ship with echolite, trained on CAMUS, usable by name wherever a model is taken.
+"""Models that ship with echolite, trained on CAMUS, usable by name wherever a trained model segments frames.
 
 Each lives in ``weights/NAME/`` as package data: ``model_int8.tflite`` with its ``model_int8.json`` (the device's
 model, and ``evaluate``'s), ``weights.npz`` (the Keras weights in float16, for evaluation and fine-tuning; the
