@@ -2,6 +2,7 @@
 at an earlier commit and of the working tree, alternated, on the same models and loop.
 
     python benchmarks/device_loop.py --before 336f344 --loop LOOP.npy camus-edge-rt camus-lw-unet [--repeats 2]
+        [--hide-avx512]
 
 MODELS are exported ``.tflite`` files or shipped model names (the earlier commit gets the file: a name it may not
 know is resolved here). LOOP is a folder of frames or a ``.npy`` stack. Prints the machine (CPU model and the flags
@@ -10,12 +11,19 @@ to end over the model's invoke alone on the 2 threads given (``echolite_edge.ben
 with nothing beside it: one yardstick for both versions), and, for a version that may run its network on fewer
 threads in the loop, the threads it chose and end to end over its invoke alone on them; the best of the repeats, so
 a busy moment of the machine counts least.
+
+``--hide-avx512`` times the code paths of a CPU without AVX-512 and VNNI (AVX2 only, where int8 XNNPACK is several
+times slower and the network dominates a frame) on one that has them: every timing runs in a process that loads
+``hide_avx512.c`` (built here with the C compiler), which answers CPUID without those feature bits (x86-64 Linux
+with CPUID faulting). The paths are those of an AVX2 CPU; the core's speed stays this one's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,28 +32,63 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "edge"))
 
-from echolite_edge.bench import invoke_alone  # the working tree's device package, not a copy
-from echolite_edge.frames import frame_files, read_frames_of
-from echolite_edge.pretrained import model_file
-from echolite_edge.segmenter import EdgeSegmenter
+from echolite_edge.pretrained import model_file  # the working tree's device package, not a copy
 
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu_flags() -> list[str]:
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
 
 
 def cpu() -> str:
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     family = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("cpu family")), "?")
+    flags = cpu_flags()
     return f"{model} (family {family}), flags: {', '.join(f for f in FLAGS if f in flags) or 'none of ' + str(FLAGS)}"
 
 
-def bench(edge: Path, model: Path, loop: Path, out: Path) -> dict:
-    code = (
-        f"import sys; sys.path.insert(0, {str(edge)!r}); from echolite_edge.cli import main; "
-        f"sys.exit(main(['bench', {str(model)!r}, '--cine', {str(loop)!r}, '--json', {str(out)!r}]))"
+def hiding_avx512(scratch: Path) -> dict:
+    """The environment of a process that sees no AVX-512 or VNNI (``hide_avx512.c``, built into ``scratch``)."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if "cpuid_fault" not in cpu_flags() or compiler is None:
+        sys.exit("--hide-avx512 needs x86-64 Linux with CPUID faulting (cpuid_fault in /proc/cpuinfo) and a C compiler")
+    library = scratch / "hide_avx512.so"
+    source = ROOT / "benchmarks" / "hide_avx512.c"
+    subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    return {**os.environ, "LD_PRELOAD": str(library)}
+
+
+def python(edge: Path, code: str, environment: dict | None) -> None:
+    """``code`` in a fresh Python that imports the device package of ``edge``."""
+    code = f"import sys; sys.path.insert(0, {str(edge)!r}); {code}"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=environment)
+
+
+def bench(edge: Path, model: Path, loop: Path, out: Path, environment: dict | None) -> dict:
+    python(
+        edge,
+        "from echolite_edge.cli import main; "
+        f"sys.exit(main(['bench', {str(model)!r}, '--cine', {str(loop)!r}, '--json', {str(out)!r}]))",
+        environment,
     )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return json.loads(out.read_text())
+
+
+def invoke_alone_ms(model: Path, loop: Path, out: Path, environment: dict | None) -> float:
+    """The working tree's ``echolite_edge.bench.invoke_alone`` of ``model`` on the loop's first frame, 2 threads."""
+    python(
+        ROOT / "edge",
+        "import json; from echolite_edge.bench import invoke_alone; "
+        "from echolite_edge.frames import frame_files, read_frames_of; "
+        "from echolite_edge.segmenter import EdgeSegmenter; "
+        f"frame = read_frames_of(frame_files({str(loop)!r})[0])[0][1]; "
+        f"seconds = invoke_alone(EdgeSegmenter({str(model)!r}, 2), frame); "
+        f"open({str(out)!r}, 'w').write(json.dumps(seconds * 1000))",
+        environment,
+    )
     return json.loads(out.read_text())
 
 
@@ -55,10 +98,12 @@ def main() -> int:
     parser.add_argument("--before", required=True, help="The earlier commit.")
     parser.add_argument("--loop", type=Path, required=True)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--hide-avx512", action="store_true", help="Time the code paths of an AVX2-only CPU.")
     args = parser.parse_args()
     models = [model_file(m) for m in args.models]
-    print(cpu())
+    print(cpu() + ("; AVX-512 and VNNI hidden from the processes timed (AVX2 code paths)" if args.hide_avx512 else ""))
     with tempfile.TemporaryDirectory() as scratch:
+        environment = hiding_avx512(Path(scratch)) if args.hide_avx512 else None
         earlier = Path(scratch) / "before"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(earlier), args.before], check=True)
         try:
@@ -68,12 +113,11 @@ def main() -> int:
                 "threads in the loop | its invoke alone | ratio |"
             )
             print("|---|---|---|---|---|---|---|---|---|---|")
-            frame = read_frames_of(frame_files(args.loop)[0])[0][1]
             for name, model in zip(args.models, models):
-                best, alone = {}, invoke_alone(EdgeSegmenter(model, 2), frame) * 1000
+                best, alone = {}, invoke_alone_ms(model, args.loop, Path(scratch) / "alone.json", environment)
                 for _ in range(args.repeats):
                     for version, edge in versions.items():
-                        report = bench(edge, model, args.loop, Path(scratch) / "report.json")
+                        report = bench(edge, model, args.loop, Path(scratch) / "report.json", environment)
                         if version not in best or report["ms_per_frame"] < best[version]["ms_per_frame"]:
                             best[version] = report
                 for version, report in best.items():
