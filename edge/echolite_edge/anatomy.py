@@ -184,13 +184,28 @@ def fragment_pixels(mask: np.ndarray, values) -> dict[int, int]:
 def gap_pixels(pairs, small: int) -> list[int]:
     """For each pair of regions (a, b), the background pixels enclosed by a and b together once each one's own
     holes (those without the other inside) are filled: a crack between two structures that should touch
-    (``count_holes_between_regions``, 4-connected). At most ``small`` pixels count as none. All pairs' holes are
-    labelled in two passes."""
+    (``count_holes_between_regions``, 4-connected). At most ``small`` pixels count as none.
+
+    The holes of a ∪ b come first, all pairs in one labelling: filling a's own holes closes no other background
+    (a path to the border outside a ∪ b stays in the part of a's background joined to the border, so it crosses
+    none of a's holes; the same for b), so the gap is at most the holes of a ∪ b, and a pair whose union has at
+    most ``small`` pixels of holes, as most frames, has none. The other pairs' holes are labelled in two passes."""
+    gaps = [0] * len(pairs)
+    unions = hole_pixels_of(np.stack([a | b for a, b in pairs]), 4)
+    holed = [i for i, pixels in enumerate(unions) if pixels > small]
+    if holed:
+        for i, pixels in zip(holed, _gap_pixels([pairs[i] for i in holed])):
+            gaps[i] = pixels if pixels > small else 0
+    return gaps
+
+
+def _gap_pixels(pairs) -> list[int]:
+    """``gap_pixels`` of each pair, before the ``small`` rule: own holes filled in one pass, then the pairs'."""
     regions = np.stack([r for a, b in pairs for r in (a, b)])
     others = np.stack([r for a, b in pairs for r in (b, a)])
     own = holes_of(regions, 4, keep_with=others)
     filled = (regions | own).reshape(len(pairs), 2, *regions.shape[1:]).any(axis=1)
-    return [int(count) if count > small else 0 for count in hole_pixels_of(filled, 4)]
+    return [int(count) for count in hole_pixels_of(filled, 4)]
 
 
 def width_ratio(lv: np.ndarray, myo: np.ndarray) -> float:

@@ -135,7 +135,8 @@ def resize_bilinear(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarra
     shape = (size, size) if isinstance(size, int) else tuple(size)
     if image.shape == shape:
         return image.astype(np.float32)
-    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(shape[::-1], Image.BILINEAR))
+    resized = Image.fromarray(image.astype(np.float32, copy=False), mode="F").resize(shape[::-1], Image.BILINEAR)
+    return np.array(resized)  # writable: the caller may scale it in place
 
 
 def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -149,13 +150,15 @@ def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def to_unit_range(image: np.ndarray, eight_bit: bool | None = None) -> np.ndarray:
     """8-bit B-mode values to [0, 1]; values already in [0, 1] pass through. ``eight_bit``: decided by the caller
     from the frame as read (None: values above 1 mean 8-bit)."""
-    image = image.astype(np.float32)
+    image = image.astype(np.float32)  # a copy, scaled in place: one array per frame, not three
     if eight_bit is None:
         eight_bit = bool(image.max() > 1.0)
-    return np.clip(image / 255.0 if eight_bit else image, 0.0, 1.0)
+    if eight_bit:
+        np.divide(image, 255.0, out=image)
+    return np.clip(image, 0.0, 1.0, out=image)
 
 
 def model_input(gray: np.ndarray, size: int) -> np.ndarray:
     """A 2D frame of any size (uint8 0–255 or float 0–1) as the network's (size, size) float32 input in [0, 1]."""
     eight_bit = gray.dtype == np.uint8 or bool(gray.max() > 1.0)
-    return to_unit_range(resize_bilinear(gray.astype(np.float32), size), eight_bit)
+    return to_unit_range(resize_bilinear(gray, size), eight_bit)

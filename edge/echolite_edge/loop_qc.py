@@ -577,7 +577,11 @@ def lv_softmax_margin(scores: np.ndarray, labels: np.ndarray, logits: bool = Tru
     the network's own confidence in the frame's LV. ``scores``: (H, W, C) logits (``logits``) or probabilities on
     the grid of ``labels``. 0 for a frame without LV. Only the LV's pixels are converted, class by class (no sort,
     no full softmax), so it costs a fraction of a millisecond per frame."""
-    chosen = np.asarray(scores)[labels == LV]
+    return softmax_margin(np.asarray(scores)[labels == LV], logits)
+
+
+def softmax_margin(chosen: np.ndarray, logits: bool = True) -> float:
+    """``lv_softmax_margin`` of pixels already chosen: (N, C) logits (``logits``) or probabilities; 0 for none."""
     if not len(chosen):
         return 0.0
     classes = [chosen[:, k].astype(np.float32) for k in range(chosen.shape[1])]

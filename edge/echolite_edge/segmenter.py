@@ -14,7 +14,7 @@ import numpy as np
 
 from echolite_edge.image import model_input, resize_nearest
 from echolite_edge.labels import LABELS, LV
-from echolite_edge.loop_qc import lv_softmax_margin
+from echolite_edge.loop_qc import lv_softmax_margin, softmax_margin
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
@@ -86,7 +86,10 @@ def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
         return x.astype(np.float32)
     scale, zero_point = detail["quantization"]
     info = np.iinfo(dtype)
-    return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+    scaled = x / scale  # then in place: the same float32 steps as a formula, without its temporaries
+    scaled += zero_point
+    np.round(scaled, out=scaled)
+    return np.clip(scaled, info.min, info.max, out=scaled).astype(dtype)
 
 
 def dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
@@ -185,8 +188,7 @@ class EdgeSegmenter:
         """The network's confidence in the LV of ``labels``: from the raw output (logits, dequantized only at the
         LV's pixels) on the plain path, else from the mean probabilities."""
         if self.tta == "none" and len(self.members) == 1:
-            logits = dequantize(scores[labels == LV], self.output)
-            return lv_softmax_margin(logits, np.full(len(logits), LV))
+            return softmax_margin(dequantize(scores[labels == LV], self.output))
         return lv_softmax_margin(scores, labels, logits=False)
 
     def probabilities(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
