@@ -8,9 +8,9 @@ MODELS are exported ``.tflite`` files or shipped model names (the earlier commit
 know is resolved here). LOOP is a folder of frames or a ``.npy`` stack. Prints the machine (CPU model and the flags
 that decide int8 speed), then per model and version: frames/s end to end, ms per frame, the median per-frame QC, end
 to end over the model's invoke alone on the 2 threads given (``echolite_edge.bench.invoke_alone``, measured here
-with nothing beside it: one yardstick for both versions), and, for a version that may run its network on fewer
-threads in the loop, the threads it chose and end to end over its invoke alone on them; the best of the repeats, so
-a busy moment of the machine counts least.
+with nothing beside it, once per repeat in a process of its own, the median: one yardstick for both versions), and,
+for a version that may run its network on fewer threads in the loop, the threads it chose and end to end over its
+invoke alone on them; the best of the repeats, so a busy moment of the machine counts least.
 
 ``--hide-avx512`` times the code paths of a CPU without AVX-512 and VNNI (AVX2 only, where int8 XNNPACK is several
 times slower and the network dominates a frame) on one that has them: every timing runs in a process that loads
@@ -114,12 +114,14 @@ def main() -> int:
             )
             print("|---|---|---|---|---|---|---|---|---|---|")
             for name, model in zip(args.models, models):
-                best, alone = {}, invoke_alone_ms(model, args.loop, Path(scratch) / "alone.json", environment)
+                best, alones = {}, []
                 for _ in range(args.repeats):
+                    alones.append(invoke_alone_ms(model, args.loop, Path(scratch) / "alone.json", environment))
                     for version, edge in versions.items():
                         report = bench(edge, model, args.loop, Path(scratch) / "report.json", environment)
                         if version not in best or report["ms_per_frame"] < best[version]["ms_per_frame"]:
                             best[version] = report
+                alone = sorted(alones)[len(alones) // 2]  # the yardstick: the median of one per repeat
                 for version, report in best.items():
                     own = report.get("invoke_alone_ms")  # versions that time the loop's own invoke alone
                     own_cells = f"{own:.2f} | {report['ms_per_frame'] / own:.2f}" if own else "– | –"
