@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,34 +38,37 @@ from echolite_edge.pretrained import model_file  # the working tree's device pac
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
-def cpu_flags() -> list[str]:
+def cpu_info(field: str, default: str = "") -> str:
+    """The first core's ``field`` in /proc/cpuinfo."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    lines = (line.split(":", 1) for line in info.splitlines() if ":" in line)
+    return next((value.strip() for name, value in lines if name.strip() == field), default)
 
 
 def cpu() -> str:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    family = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("cpu family")), "?")
-    flags = cpu_flags()
-    return f"{model} (family {family}), flags: {', '.join(f for f in FLAGS if f in flags) or 'none of ' + str(FLAGS)}"
+    flags = cpu_info("flags").split()
+    listed = ", ".join(f for f in FLAGS if f in flags) or "none of " + str(FLAGS)
+    return f"{cpu_info('model name', '?')} (family {cpu_info('cpu family', '?')}), flags: {listed}"
 
 
 def hiding_avx512(scratch: Path) -> dict:
     """The environment of a process that sees no AVX-512 or VNNI (``hide_avx512.c``, built into ``scratch``)."""
     compiler = shutil.which("cc") or shutil.which("gcc")
-    if "cpuid_fault" not in cpu_flags() or compiler is None:
+    if "cpuid_fault" not in cpu_info("flags").split() or compiler is None:
         sys.exit("--hide-avx512 needs x86-64 Linux with CPUID faulting (cpuid_fault in /proc/cpuinfo) and a C compiler")
     library = scratch / "hide_avx512.so"
     source = ROOT / "benchmarks" / "hide_avx512.c"
     subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
-    return {**os.environ, "LD_PRELOAD": str(library)}
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONFAULTHANDLER"}
+    return {**environment, "LD_PRELOAD": str(library)}  # faulthandler would replace the library's CPUID handler
 
 
 def python(edge: Path, code: str, environment: dict | None) -> None:
     """``code`` in a fresh Python that imports the device package of ``edge``."""
     code = f"import sys; sys.path.insert(0, {str(edge)!r}); {code}"
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=environment)
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=environment)
+    if done.returncode:
+        sys.exit(f"a timed process failed (exit {done.returncode}):\n{done.stderr.strip()}")
 
 
 def bench(edge: Path, model: Path, loop: Path, out: Path, environment: dict | None) -> dict:
@@ -121,7 +125,7 @@ def main() -> int:
                         report = bench(edge, model, args.loop, Path(scratch) / "report.json", environment)
                         if version not in best or report["ms_per_frame"] < best[version]["ms_per_frame"]:
                             best[version] = report
-                alone = sorted(alones)[len(alones) // 2]  # the yardstick: the median of one per repeat
+                alone = statistics.median(alones)  # the yardstick
                 for version, report in best.items():
                     own = report.get("invoke_alone_ms")  # versions that time the loop's own invoke alone
                     own_cells = f"{own:.2f} | {report['ms_per_frame'] / own:.2f}" if own else "– | –"

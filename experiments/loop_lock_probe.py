@@ -1,6 +1,7 @@
 """What the finishing thread of a device loop costs the network's thread: a loop of frames through ``infer`` with,
-beside it, a stand-in finishing job of the same CPU time that holds Python's lock (a Python loop) or releases it
-(numpy sorts), and the real pipeline against finishing on the network's thread after each invoke.
+beside it, a stand-in finishing job of about the same CPU time that holds Python's lock (a Python loop) or releases
+it (numpy sorts, which may run over by one sort), and the real pipeline (no outputs written) against finishing on
+the network's thread after each invoke.
 
     python experiments/loop_lock_probe.py LOOP.npy [MODEL]        # LD_PRELOAD=hide_avx512.so for AVX2 paths
 """

@@ -135,8 +135,9 @@ def resize_bilinear(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarra
     shape = (size, size) if isinstance(size, int) else tuple(size)
     if image.shape == shape:
         return image.astype(np.float32)
-    resized = Image.fromarray(image.astype(np.float32, copy=False), mode="F").resize(shape[::-1], Image.BILINEAR)
-    return np.array(resized)  # writable: the caller may scale it in place
+    return np.asarray(
+        Image.fromarray(image.astype(np.float32, copy=False), mode="F").resize(shape[::-1], Image.BILINEAR)
+    )
 
 
 def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -84,7 +84,9 @@ def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
     dtype = detail["dtype"]
     if dtype == np.float32:
         return x.astype(np.float32)
-    scale, zero_point = detail["quantization"]
+    # Python numbers, as the interpreter gives them: a float32 input stays float32 through every step (numpy
+    # scalars would make the first step float64 but not the in-place ones)
+    scale, zero_point = float(detail["quantization"][0]), int(detail["quantization"][1])
     info = np.iinfo(dtype)
     scaled = x / scale  # then in place: the same float32 steps as a formula, without its temporaries
     scaled += zero_point
