@@ -29,13 +29,11 @@ from echolite_edge.image import resize_nearest
 from echolite_edge.labels import BACKGROUND, LA, LV, MYO
 from echolite_edge.morphology import (
     connect_runs,
-    count_run_components,
     dilate,
     erode,
+    framed_box,
     hole_pixels_of,
-    holes_of,
     max_distance_to_background,
-    paint,
     runs,
     runs_without_small,
     structure_components,
@@ -164,10 +162,7 @@ def around_heart(mask: np.ndarray) -> np.ndarray:
     frame (inside the image): every measure here is the same on it as on the whole grid (what lies beyond is
     background joined to the border, and the frame holds a nearest background pixel of every inside pixel), and
     faster."""
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    if not len(rows):
-        return mask[:1, :1]
-    return mask[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
+    return framed_box(mask)
 
 
 def fragment_pixels(mask: np.ndarray, values) -> dict[int, int]:
@@ -186,26 +181,23 @@ def gap_pixels(pairs, small: int) -> list[int]:
     holes (those without the other inside) are filled: a crack between two structures that should touch
     (``count_holes_between_regions``, 4-connected). At most ``small`` pixels count as none.
 
-    The holes of a ∪ b come first, all pairs in one labelling: filling a's own holes closes no other background
-    (a path to the border outside a ∪ b stays in the part of a's background joined to the border, so it crosses
-    none of a's holes; the same for b), so the gap is at most the holes of a ∪ b, and a pair whose union has at
-    most ``small`` pixels of holes, as most frames, has none. The other pairs' holes are labelled in two passes."""
+    Counted as the holes of a ∪ b less the own holes of a and of b. Filling a's own holes closes no other
+    background (a path to the border outside a ∪ b stays in the part of a's background joined to the border, so it
+    crosses none of a's holes; the same for b), so the gap is the union's holes that are no one's own; and the own
+    holes of a and b lie in the union's holes and never overlap (a hole of both would be bordered by a and by b
+    alone). The unions of all pairs are labelled in one pass; a pair whose union has at most ``small`` pixels of
+    holes, as most frames, has no gap, and only the others' own holes are labelled, in a second pass."""
     gaps = [0] * len(pairs)
     unions = hole_pixels_of(np.stack([a | b for a, b in pairs]), 4)
     holed = [i for i, pixels in enumerate(unions) if pixels > small]
     if holed:
-        for i, pixels in zip(holed, _gap_pixels([pairs[i] for i in holed])):
+        regions = np.stack([r for i in holed for r in pairs[i]])
+        others = np.stack([r for i in holed for r in pairs[i][::-1]])
+        own = hole_pixels_of(regions, 4, keep_with=others).reshape(-1, 2).sum(axis=1)
+        for i, own_pixels in zip(holed, own):
+            pixels = int(unions[i] - own_pixels)
             gaps[i] = pixels if pixels > small else 0
     return gaps
-
-
-def _gap_pixels(pairs) -> list[int]:
-    """``gap_pixels`` of each pair, before the ``small`` rule: own holes filled in one pass, then the pairs'."""
-    regions = np.stack([r for a, b in pairs for r in (a, b)])
-    others = np.stack([r for a, b in pairs for r in (b, a)])
-    own = holes_of(regions, 4, keep_with=others)
-    filled = (regions | own).reshape(len(pairs), 2, *regions.shape[1:]).any(axis=1)
-    return [int(count) for count in hole_pixels_of(filled, 4)]
 
 
 def width_ratio(lv: np.ndarray, myo: np.ndarray) -> float:
@@ -236,17 +228,17 @@ def erosion_ratio(region: np.ndarray, small: int) -> float:
     if not region.any() or region.all():
         return float("nan")
     region = around_heart(region)  # the same erosions, components and distances to the background
-    count = erosions_before_split(region, small) if small <= 4 else _erosions_before_split_stepwise(region, small)
-    return count / max_distance_to_background(region)
+    return erosions_before_split(region, small) / max_distance_to_background(region)
 
 
 def erosions_before_split(region: np.ndarray, small: int) -> int:
     """How many times ``region`` is eroded (3×3, not from the image edge), dropping 4-connected pieces of fewer
     than ``small`` pixels after each erosion, while it is one 8-connected component: ``vital``'s loop, with every
-    level labelled at once. For ``small`` ≤ 4 a dropped piece never matters to the next erosion (a piece of at most
-    3 pixels holds no pixel whose 3×3 neighbourhood survives, and no surviving pixel neighbours it), so level k is
-    the region eroded k times with its small pieces dropped: all levels are stacked one above the other (a blank
-    row between) and labelled in two passes, instead of two per erosion."""
+    level labelled at once. A dropped piece never matters to the next erosion: a pixel survives only with its whole
+    3×3 neighbourhood (in the image) in the region, and that neighbourhood, 4-connected, lies in the pixel's own
+    piece; so what a piece leaves after an erosion lies inside it, touches no other piece's remains, and is as
+    small again. Level k is therefore the region eroded k times with its small pieces dropped: all levels are
+    stacked one above the other (a blank row between) and labelled in two passes, instead of two per erosion."""
     levels = [region]
     while levels[-1].any():
         levels.append(erode(levels[-1], border=True))
@@ -260,22 +252,6 @@ def erosions_before_split(region: np.ndarray, small: int) -> int:
     roots = components == np.arange(len(components))
     per_level = np.bincount(level[roots], minlength=len(levels))  # the last level is empty: 0 components
     return int(np.argmax(per_level != 1))
-
-
-def _erosions_before_split_stepwise(region: np.ndarray, small: int) -> int:
-    """``erosions_before_split`` for any ``small``, one erosion at a time (larger dropped pieces can matter to
-    the next erosion)."""
-    erosions = 0
-    rows, starts, ends = runs(region)
-    while count_run_components(rows, starts, ends, region.shape[1], 8) == 1:
-        region = erode(region, border=True)
-        rows, starts, ends = runs(region)
-        kept = runs_without_small(rows, starts, ends, region.shape[1], small, 4)
-        if len(kept[0]) < len(rows):
-            rows, starts, ends = kept
-            region = paint(region.shape, rows, starts, ends)
-        erosions += 1
-    return erosions
 
 
 def frame_verdict(mask: np.ndarray, seconds: list[float]) -> dict:

@@ -131,8 +131,9 @@ def _diameters(lv: np.ndarray, spacing, base: np.ndarray, apex: np.ndarray) -> n
     step = 0.1 * min(sy, sx)
     reach = np.hypot(lv.shape[0] * sy, lv.shape[1] * sx)
     offsets = np.arange(-reach, reach, step)
-    rows, cols = np.nonzero(lv.any(axis=1))[0], np.nonzero(lv.any(axis=0))[0]
-    corners = np.array([(r, c) for r in (rows[0] - 1, rows[-1] + 1) for c in (cols[0] - 1, cols[-1] + 1)]) * (sy, sx)
+    lv_rows, lv_cols = np.flatnonzero(lv.any(axis=1)), np.flatnonzero(lv.any(axis=0))
+    box = [(r, c) for r in (lv_rows[0] - 1, lv_rows[-1] + 1) for c in (lv_cols[0] - 1, lv_cols[-1] + 1)]
+    corners = np.array(box) * (sy, sx)
     across = (corners - base) @ normal  # every disk's line crosses the bounding box within these offsets
     offsets = offsets[(offsets >= across.min() - 1e-6) & (offsets <= across.max() + 1e-6)]
     centres = base + ((np.arange(DISKS) + 0.5) / DISKS)[:, None] * axis

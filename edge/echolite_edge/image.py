@@ -132,9 +132,9 @@ def describe_intensity(values: np.ndarray) -> str:
 def resize_bilinear(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     """Pillow's bilinear (antialiased when shrinking) to size×size, or to a (rows, columns) shape, as float32 in
     the input's value range."""
-    shape = (size, size) if isinstance(size, int) else tuple(size)
+    shape = (size, size) if np.ndim(size) == 0 else tuple(size)
     if image.shape == shape:
-        return image.astype(np.float32)
+        return image.astype(np.float32, copy=False)  # callers compute new arrays from it
     return np.asarray(
         Image.fromarray(image.astype(np.float32, copy=False), mode="F").resize(shape[::-1], Image.BILINEAR)
     )

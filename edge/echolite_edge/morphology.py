@@ -28,14 +28,6 @@ def label(region: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, int]:
     return np.cumsum(marks, axis=1)[:, :-1], int(roots.sum())
 
 
-def count_run_components(
-    rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int, connectivity: int = 8
-) -> int:
-    """Components formed by the runs of an image ``width`` pixels wide (``runs``' output)."""
-    components = connect_runs(rows, starts, ends, width + 2, connectivity)
-    return int((components == np.arange(len(components))).sum())
-
-
 def label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Row, first column, last column and value of every horizontal run of equal values, in raster order."""
     padded = np.full((mask.shape[0], mask.shape[1] + 2), -1, np.int16 if mask.dtype.itemsize == 1 else np.int64)
@@ -121,32 +113,21 @@ def dilate_cross(region: np.ndarray) -> np.ndarray:
     return p[1:-1, 1:-1] | p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
 
 
-def holes(region: np.ndarray, connectivity: int = 4, keep_with: np.ndarray | None = None) -> np.ndarray:
-    """Background pixels not joined to the image border through background (``connectivity`` of the background);
-    holes that contain a pixel of ``keep_with`` are left out."""
-    return holes_of(region[None], connectivity, None if keep_with is None else keep_with[None])[0]
-
-
-def holes_of(regions: np.ndarray, connectivity: int = 4, keep_with: np.ndarray | None = None) -> np.ndarray:
-    """``holes`` of each of a stack of regions (N, H, W), with ``keep_with`` a stack of as many, labelled in one
-    pass."""
-    rows, starts, ends, _image, components, hole = _background_runs(regions, connectivity)
+def holes(region: np.ndarray, connectivity: int = 4) -> np.ndarray:
+    """Background pixels not joined to the image border through background (``connectivity`` of the
+    background)."""
+    rows, starts, ends, _image, hole = _hole_runs(region[None], connectivity)
     if not hole.any():
-        return np.zeros(regions.shape, bool)
-    if keep_with is not None:
-        holding_pixels = _framed_stack(keep_with & ~regions, False)
-        prefix = np.zeros((holding_pixels.shape[0], holding_pixels.shape[1] + 1), np.int32)  # sums per run
-        np.cumsum(holding_pixels, axis=1, out=prefix[:, 1:])
-        holding = hole & (prefix[rows, ends + 1] > prefix[rows, starts])
-        hole &= ~np.isin(components, components[holding])
-    count, height, width = regions.shape
-    painted = paint((count * (height + 3), width + 2), rows[hole], starts[hole], ends[hole])
-    return painted.reshape(count, height + 3, width + 2)[:, 1:-2, 1:-1]
+        return np.zeros(region.shape, bool)
+    height, width = region.shape
+    return paint((height + 3, width + 2), rows[hole], starts[hole], ends[hole])[1:-2, 1:-1]
 
 
-def hole_pixels_of(regions: np.ndarray, connectivity: int = 4) -> np.ndarray:
-    """Per region of a stack (N, H, W), how many pixels its ``holes`` hold, labelled in one pass, not painted."""
-    _rows, starts, ends, image, _components, hole = _background_runs(regions, connectivity)
+def hole_pixels_of(regions: np.ndarray, connectivity: int = 4, keep_with: np.ndarray | None = None) -> np.ndarray:
+    """Per region of a stack (N, H, W), how many pixels its ``holes`` hold, labelled in one pass, not painted;
+    with ``keep_with`` (a stack of as many), the holes that contain a pixel of the region's ``keep_with`` left
+    out."""
+    _rows, starts, ends, image, hole = _hole_runs(regions, connectivity, keep_with)
     return np.bincount(image[hole], weights=(ends - starts + 1)[hole], minlength=len(regions)).astype(np.int64)
 
 
@@ -160,15 +141,23 @@ def _framed_stack(regions: np.ndarray, frame: bool) -> np.ndarray:
     return stack.reshape(-1, width + 2)
 
 
-def _background_runs(regions: np.ndarray, connectivity: int):
+def _hole_runs(regions: np.ndarray, connectivity: int, keep_with: np.ndarray | None = None):
     """The backgrounds of a stack of regions (``_framed_stack``: each framed by background), as runs labelled in
-    one pass: (rows, starts, ends, the region of each run, components, whether each run is in a hole: not in its
-    frame's component, that of its region's first run, the frame's top row)."""
+    one pass: (rows, starts, ends, the region of each run, whether each run is in a hole: not in its frame's
+    component, that of its region's first run, the frame's top row; nor in a component holding a pixel of the
+    region's ``keep_with``)."""
     rows, starts, ends = runs(_framed_stack(~regions, True))
     components = connect_runs(rows, starts, ends, regions.shape[2] + 4, connectivity)
     image = rows // (regions.shape[1] + 3)
     first = np.searchsorted(image, np.arange(len(regions)))
-    return rows, starts, ends, image, components, components != first[image]
+    hole = components != first[image]
+    if keep_with is not None and hole.any():
+        holding_pixels = _framed_stack(keep_with & ~regions, False)
+        prefix = np.zeros((holding_pixels.shape[0], holding_pixels.shape[1] + 1), np.int32)  # sums per run
+        np.cumsum(holding_pixels, axis=1, out=prefix[:, 1:])
+        holding = hole & (prefix[rows, ends + 1] > prefix[rows, starts])
+        hole &= ~np.isin(components, components[holding])
+    return rows, starts, ends, image, hole
 
 
 def fill_holes(region: np.ndarray, connectivity: int = 4) -> np.ndarray:
@@ -188,10 +177,7 @@ def max_distance_to_background(region: np.ndarray) -> float:
         return 0.0
     if region.all():
         return float("inf")
-    ys, xs = np.nonzero(region)
-    y0, y1 = max(ys.min() - 1, 0), min(ys.max() + 2, region.shape[0])
-    x0, x1 = max(xs.min() - 1, 0), min(xs.max() + 2, region.shape[1])
-    crop = region[y0:y1, x0:x1]
+    crop = framed_box(region)
     far = sum(crop.shape)  # farther than any background pixel of the crop
     column = _line_distance(crop, far)
     bound = np.minimum(column, _line_distance(crop.T, far).T).ravel()
@@ -220,6 +206,15 @@ def _line_distance(region: np.ndarray, far: int) -> np.ndarray:
     above = np.maximum.accumulate(np.where(region, -far, index), axis=0)
     below = np.minimum.accumulate(np.where(region, 2 * far, index)[::-1], axis=0)[::-1]
     return np.minimum(np.minimum(index - above, below - index), far)
+
+
+def framed_box(image: np.ndarray) -> np.ndarray:
+    """``image`` cut to the bounding box of its nonzero pixels plus a one-pixel frame (inside the image); the
+    top-left pixel of an image without any."""
+    rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    if not len(rows):
+        return image[:1, :1]
+    return image[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
 
 
 def framed(region: np.ndarray, value: bool) -> np.ndarray:

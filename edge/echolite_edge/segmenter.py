@@ -143,12 +143,12 @@ class EdgeSegmenter:
         self.repairs = {"fill_enclosed": fill_enclosed, "close_wall": close_myocardium, "detach": detach_atrium}
         self.tta = tta
         self.metadata = read_metadata(model_path)
-        self.interpreter = load_interpreter(model_path, threads)
-        check_segmentation_io(self.interpreter, model_path)
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
+        interpreter = load_interpreter(model_path, threads)
+        check_segmentation_io(interpreter, model_path)
+        self.input = interpreter.get_input_details()[0]
+        self.output = interpreter.get_output_details()[0]
         self.size = int(self.input["shape"][1])
-        self.members = [self.interpreter] + [_member(Path(p), threads, self.output["shape"]) for p in ensemble]
+        self.members = [interpreter] + [_member(Path(p), threads, self.output["shape"]) for p in ensemble]
         self.threads, self._models = threads, (model_path, *map(Path, ensemble))
 
     def set_threads(self, threads: int) -> None:
@@ -156,7 +156,17 @@ class EdgeSegmenter:
         interpreters before are let go, so one copy of each model is held)."""
         if threads != self.threads:
             self.members = [load_interpreter(path, threads) for path in self._models]
-            self.interpreter, self.threads = self.members[0], threads
+            self.threads = threads
+
+    @property
+    def interpreter(self):
+        """The first (or only) model's interpreter."""
+        return self.members[0]
+
+    @property
+    def plain(self) -> bool:
+        """One model, one view: its raw output decides (no probabilities averaged)."""
+        return self.tta == "none" and len(self.members) == 1
 
     def segment(self, gray: np.ndarray, name: str = "") -> Segmentation:
         """``gray``: a 2D uint8 (0–255) or float (0–1) frame of any size, its labels on the grid and at its size."""
@@ -169,7 +179,7 @@ class EdgeSegmenter:
         invoke_seconds = []
         # One model, one view: the raw output's argmax (dequantizing scales by a positive number, order stays);
         # else the argmax of the mean class probabilities over the views and the models.
-        if self.tta == "none" and len(self.members) == 1:
+        if self.plain:
             scores = self.invoke_raw(self.preprocess(gray), invoke_seconds)[0]
         else:
             views = model_input(gray, self.size)[None]
@@ -189,7 +199,7 @@ class EdgeSegmenter:
     def lv_confidence(self, scores: np.ndarray, labels: np.ndarray) -> float:
         """The network's confidence in the LV of ``labels``: from the raw output (logits, dequantized only at the
         LV's pixels) on the plain path, else from the mean probabilities."""
-        if self.tta == "none" and len(self.members) == 1:
+        if self.plain:
             return softmax_margin(dequantize(scores[labels == LV], self.output))
         return lv_softmax_margin(scores, labels, logits=False)
 
