@@ -69,9 +69,6 @@ class StandInSegmenter:
         mask = resize_nearest(labels, inference.shape) if full_size else None
         return Segmentation(name, mask, inference.seconds_invoke, 2 * inference.seconds, labels, self.confidence)
 
-    def segment(self, gray, name=""):
-        return self.finish(self.infer(gray), name)
-
 
 class ReplaySegmenter(StandInSegmenter):
     """Stands in for the interpreter: the given label maps frame after frame (from the first again after the

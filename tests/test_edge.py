@@ -365,19 +365,14 @@ def test_a_run_stopped_or_killed_mid_loop_leaves_no_output(tmp_path):
 
     slow = f"""
 import sys, time, numpy as np
-sys.path.insert(0, {str(EDGE)!r})
+sys.path[:0] = [{str(EDGE)!r}, {str(EDGE.parent)!r}]
 import echolite_edge.cli as cli
-from echolite_edge.segmenter import Inference, Segmentation
+from tests.helpers import StandInSegmenter
 
-class Slow:
-    threads = 1
-
-    def infer(self, gray):
+class Slow(StandInSegmenter):
+    def labels_for(self, gray):
         time.sleep(0.05)
-        return Inference(np.zeros(gray.shape, np.uint8), gray.shape, 0.001, 0.001)
-
-    def finish(self, inference, name="", full_size=True):
-        return Segmentation(name, inference.scores, 0.001, 0.002, inference.scores)
+        return np.zeros(gray.shape, np.uint8)
 
 cli.EdgeSegmenter = lambda *a: Slow()
 sys.exit(cli.main(["run", sys.argv[1], sys.argv[2], "--out", sys.argv[3], "--cine", "--qc", "off"]))

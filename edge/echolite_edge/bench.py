@@ -15,11 +15,13 @@ import numpy as np
 
 from echolite_edge.anatomy import failed_criteria
 from echolite_edge.cine import (
+    MASKS_FILE,
     FramePipeline,
     MaskArchives,
     check_loop_frame,
     measure_cine,
     median_seconds,
+    timed,
     write_loop_outputs,
 )
 from echolite_edge.frames import frame_files, read_frames_of
@@ -62,7 +64,9 @@ def benchmark(
     first = segmenter.segment(frame)
     warm = [segmenter.segment(frame).seconds_total for _ in range(warmup)]
     results = [segmenter.segment(frame) for _ in range(runs)]
-    qc = [_seconds(failed_criteria, r.labels) for r in results]
+    qc = []
+    for result in results:
+        timed(qc, failed_criteria, result.labels)
     return {
         "model": str(model_path),
         "model_bytes": Path(model_path).stat().st_size,
@@ -100,8 +104,7 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         frames = []
         with FramePipeline(segmenter, stages["qc"], lambda frame: masks.add(None, frame)) as pipeline:  # as run --cine
             pipeline.prepare(first)  # the cores shared before the clock starts
-            same = pipeline.choice["interpreter_threads"] == threads
-            alone = all_threads if same else invoke_alone(pipeline.segmenter, first)  # the network as the loop runs it
+            alone = all_threads if segmenter.threads == threads else invoke_alone(segmenter, first)  # as the loop runs
             start = time.perf_counter()
             for path in files:
                 begin = time.perf_counter()
@@ -115,8 +118,9 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
         count = len(frames)
         loop_seconds = {"analysis": [], "write": []}
         if count >= 2:
-            cine = _timed(loop_seconds["analysis"], measure_cine, frames, None, scanner_fps, True, source).as_dict()
-            _timed(loop_seconds["write"], write_loop_outputs, Path(scratch), masks, None, frames, cine, False)
+            cine = timed(loop_seconds["analysis"], measure_cine, frames, None, scanner_fps, True, source).as_dict()
+            masks.name(None, MASKS_FILE)
+            timed(loop_seconds["write"], write_loop_outputs, Path(scratch), frames, cine, MASKS_FILE, False)
         seconds = time.perf_counter() - start
     fps = count / seconds
     return {
@@ -155,17 +159,3 @@ CINE_STAGES = ("read", "segment", "invoke", "qc")
 post-processing and the LV confidence on the finishing thread: the two threads' times added, not wall time), of
 which the invoke alone; quality control (on the finishing thread, beside the next frames' invokes). Once per loop,
 apart (``loop_ms``): the loop analysis with its loop QC, and writing the loop's outputs."""
-
-
-def _timed(seconds: list, function, *args):
-    """``function(*args)``, its time appended to ``seconds``."""
-    start = time.perf_counter()
-    result = function(*args)
-    seconds.append(time.perf_counter() - start)
-    return result
-
-
-def _seconds(function, *args) -> float:
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from echolite_edge.anatomy import frame_verdict
-from echolite_edge.frames import output_stem
 from echolite_edge.image import resize_nearest
 from echolite_edge.loop import LoopReport, measure_loop
 from echolite_edge.outputs import BackgroundJobs, write_mask, write_outputs, write_overlay
@@ -52,10 +51,9 @@ class CineFrame:
         return self.seg.mask if self.seg.mask is not None else resize_nearest(self.seg.labels, self.gray.shape)
 
     def full_size(self) -> Segmentation:
-        """The segmentation with its labels at the frame's size, kept."""
-        if self.seg.mask is None:
-            self.seg = dataclasses.replace(self.seg, mask=self.mask())
-        return self.seg
+        """The segmentation with its labels at the frame's size, for writing (not kept: a loop's frames hold only
+        their labels on the grid)."""
+        return dataclasses.replace(self.seg, mask=self.mask())
 
 
 def check_loop_frame(path: Path, frame: np.ndarray, shape: tuple[int, ...]) -> None:
@@ -139,10 +137,16 @@ def median_seconds(runs: int, function: Callable, *args) -> tuple[float, object]
     """The median seconds of ``runs`` calls of ``function(*args)`` after one untimed call, and the last result."""
     result, seconds = function(*args), []
     for _ in range(runs):
-        start = time.perf_counter()
-        result = function(*args)
-        seconds.append(time.perf_counter() - start)
+        result = timed(seconds, function, *args)
     return float(np.median(seconds)), result
+
+
+def timed(seconds: list[float], function: Callable, *args):
+    """``function(*args)``, its time appended to ``seconds``."""
+    start = time.perf_counter()
+    result = function(*args)
+    seconds.append(time.perf_counter() - start)
+    return result
 
 
 def measure_cine(frames: list[CineFrame], spacing, fps: float | None, cut: bool, source) -> LoopReport:
@@ -170,22 +174,16 @@ def shown_frame_indices(cine: dict) -> list[int]:
     return sorted({int(np.argmax(areas)), int(np.argmin(areas))})
 
 
-def write_loop_outputs(
-    folder: Path, archives: MaskArchives, loop: object, frames: list[CineFrame], cine: dict, every_frame: bool
-) -> dict:
-    """A measured loop's outputs in ``folder``: its masks file, written by ``archives`` as the frames finished,
-    named (``MASKS_FILE``, or ``<loop file stem>_masks.npz`` where a study holds several loops: ``loop`` names the
-    loop, a file, None for loose frames); the overlays of the frames shown (ED, ES) and of every frame failing QC,
+def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_file: str, every_frame: bool) -> dict:
+    """A measured loop's overlays in ``folder``: those of the frames shown (ED, ES) and of every frame failing QC,
     or with ``every_frame`` each frame's overlay and mask PNG. Returns the frame names → the files holding each
-    one's outputs (``mask``: the masks file, and ``overlay`` where one is)."""
-    masks_file = MASKS_FILE if loop is None or archives.loops == 1 else f"{output_stem(loop)}_{MASKS_FILE}"
-    archives.name(loop, masks_file)
+    one's outputs (``mask``: the loop's masks file, named ``masks_file``, and ``overlay`` where one is)."""
     wanted = set(range(len(frames))) if every_frame else set(shown_frame_indices(cine))
     wanted |= {i for i, frame in enumerate(frames) if frame.failed}
     files = {frame.name: {"mask": masks_file} for frame in frames}
 
     def write(frame: CineFrame) -> None:
-        files[frame.name]["overlay"] = write_overlay(frame.full_size(), frame.gray, folder, frame.failed)
+        files[frame.name]["overlay"] = write_overlay(frame.seg, frame.gray, folder, frame.failed)
         if every_frame:
             files[frame.name]["mask_png"] = write_mask(frame.full_size(), folder)
 
@@ -225,11 +223,6 @@ class MaskArchives:
             mode = "a" if path.exists() else "w"  # a loop's frames again after another's: appended
             self._open = (loop, zipfile.ZipFile(path, mode, zipfile.ZIP_DEFLATED, compresslevel=1))
         _add_mask(self._open[1], frame)
-
-    @property
-    def loops(self) -> int:
-        """How many loops' masks files were begun."""
-        return len(self._paths)
 
     def name(self, loop: object, file: str) -> None:
         """Close the archive of ``loop`` and give it its name in the folder."""

@@ -528,8 +528,9 @@ def _add_cine(
 ) -> list[str]:
     """One loop analysis per loop: a DICOM or video file is a loop of its own, at its own frame rate and pixel size
     (several: each under its entry in ``loops``), the other frames of the input one loop (``cine``); then each
-    loop's outputs in ``partial`` (``write_loop_outputs``: its masks file, written by ``archives`` as the frames
-    finished, named; the overlays that matter), named in the frame entries. Returns the console lines."""
+    loop's outputs in ``partial``: its masks file, written by ``archives`` as the frames finished, named
+    (``MASKS_FILE``, or ``<loop file stem>_masks.npz`` where the input holds several loops); the overlays that
+    matter (``write_loop_outputs``), named in the frame entries. Returns the console lines."""
     index = {frame["name"]: i for i, frame in enumerate(frames)}
     owned = {name for _, names, _ in loops for name in names}
     groups = [(names, spacing, loop) for loop, names, spacing in loops]
@@ -549,9 +550,9 @@ def _add_cine(
         loop_frames = [kept[i] for i in picked]
         report = measure_cine(loop_frames, spacing, fps, args.mitral_cut, source)
         summaries.append(report.as_dict() | {"fps_from": fps_from})
-        written = write_loop_outputs(
-            partial, archives, loop.file if loop else None, loop_frames, summaries[-1], args.every_frame
-        )
+        masks_file = MASKS_FILE if len(groups) == 1 else f"{output_stem(loop.file)}_{MASKS_FILE}"
+        archives.name(loop.file if loop else None, masks_file)  # written as the frames finished
+        written = write_loop_outputs(partial, loop_frames, summaries[-1], masks_file, args.every_frame)
         for i in picked:
             frames[i].update(written[frames[i]["name"]])
         lines.append(

@@ -127,7 +127,7 @@ def write_loop_reports(
     written = []
     for stem, cine, names, described in _loops_of(results, Path(source)):
         shown = {i: frames[names[i]] for i in shown_frame_indices(cine)}
-        pictures = {i: ShownFrame(f.gray, f.full_size().mask, f.gray.shape) for i, f in shown.items()}
+        pictures = {i: ShownFrame(f.gray, f.mask(), f.gray.shape) for i, f in shown.items()}
         about = dict(described, frames=len(names))
         about.setdefault("size", list(frames[names[0]].gray.shape))
         about.setdefault("fps_from", cine.get("fps_from"))

@@ -77,7 +77,7 @@ def overlay_image(gray: np.ndarray, seg: Segmentation, qc_failed: list[str] | No
     drawn from the model's grid (``smooth_overlay``, not the blocky nearest-neighbour mask), a colour legend, and,
     with ``qc_failed`` given, the verdict: a passing frame says so in a corner; a failing one gets a red frame
     around the image and the failed criteria written on it."""
-    rgb = smooth_overlay(gray, seg.labels) if seg.labels.shape != gray.shape[:2] else overlay(gray, seg.mask)
+    rgb = smooth_overlay(gray, seg.labels) if seg.labels.shape != gray.shape[:2] else overlay(gray, seg.labels)
     paste_legend(rgb)
     if qc_failed is not None:
         mark_quality(rgb, qc_failed)
