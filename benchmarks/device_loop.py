@@ -21,6 +21,7 @@ with CPUID faulting). The paths are those of an AVX2 CPU; the core's speed stays
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -38,11 +39,18 @@ from echolite_edge.pretrained import model_file  # the working tree's device pac
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
-def cpu_info(field: str, default: str = "") -> str:
-    """The first core's ``field`` in /proc/cpuinfo."""
+@functools.cache
+def _first_core() -> dict[str, str]:
+    """The first core's fields in /proc/cpuinfo (empty where there is none)."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    lines = (line.split(":", 1) for line in info.splitlines() if ":" in line)
-    return next((value.strip() for name, value in lines if name.strip() == field), default)
+    fields = {}
+    for name, _, value in (line.partition(":") for line in info.split("\n\n")[0].splitlines()):
+        fields.setdefault(name.strip(), value.strip())
+    return fields
+
+
+def cpu_info(field: str, default: str = "") -> str:
+    return _first_core().get(field, default)
 
 
 def cpu() -> str:

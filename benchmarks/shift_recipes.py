@@ -26,7 +26,6 @@ import numpy as np
 from echolite.evaluation.names import PAPER_STRUCTURES
 from echolite.workflows.shifts import SHIFTS_CSV, SHIFTS_SUFFIX, UNSHIFTED
 
-STRUCTURES = PAPER_STRUCTURES
 IN_DOMAIN_MARGIN = 0.01
 DROP_FLOOR = 0.03
 
@@ -49,8 +48,8 @@ def summarise(folders: list[Path]) -> dict[str, dict]:
     for shift in shifts:
         rows = [t[shift] for t in tables]
         out[shift] = {
-            **{f"dice_{s}": float(np.mean([float(r[f"dice_{s}"]) for r in rows])) for s in STRUCTURES},
-            **{f"drop_{s}": float(np.mean([float(r[f"drop_{s}"]) for r in rows])) for s in STRUCTURES},
+            **{f"dice_{s}": float(np.mean([float(r[f"dice_{s}"]) for r in rows])) for s in PAPER_STRUCTURES},
+            **{f"drop_{s}": float(np.mean([float(r[f"drop_{s}"]) for r in rows])) for s in PAPER_STRUCTURES},
             "outliers": sum(int(r["outliers"]) for r in rows),
         }
     return out
@@ -58,7 +57,7 @@ def summarise(folders: list[Path]) -> dict[str, dict]:
 
 def verdicts(old: dict, new: dict) -> list[str]:
     lines, passed = [], True
-    for s in STRUCTURES:
+    for s in PAPER_STRUCTURES:
         gap = old[UNSHIFTED][f"dice_{s}"] - new[UNSHIFTED][f"dice_{s}"]
         ok = gap <= IN_DOMAIN_MARGIN
         passed &= ok
@@ -67,7 +66,7 @@ def verdicts(old: dict, new: dict) -> list[str]:
             f"(gap {gap:+.3f}, limit {IN_DOMAIN_MARGIN}): {'pass' if ok else 'FAIL'}"
         )
     for shift in (k for k in new if k != UNSHIFTED):
-        for s in STRUCTURES:
+        for s in PAPER_STRUCTURES:
             limit = max(DROP_FLOOR, old[shift][f"drop_{s}"] / 2)
             ok = new[shift][f"drop_{s}"] <= limit
             passed &= ok
@@ -78,13 +77,14 @@ def verdicts(old: dict, new: dict) -> list[str]:
 
 
 def table(old: dict, new: dict, seeds: tuple[int, int]) -> str:
-    head = "| shift | " + " | ".join(f"{s} old → new (drop old → new)" for s in STRUCTURES) + " | outliers old → new |"
-    lines = [head, "|---|" + "---|" * (len(STRUCTURES) + 1)]
+    columns = [f"{s} old → new (drop old → new)" for s in PAPER_STRUCTURES]
+    head = "| shift | " + " | ".join(columns) + " | outliers old → new |"
+    lines = [head, "|---|" + "---|" * (len(PAPER_STRUCTURES) + 1)]
     for shift in new:
         cells = [
             f"{old[shift][f'dice_{s}']:.3f} → {new[shift][f'dice_{s}']:.3f}"
             + ("" if shift == UNSHIFTED else f" ({old[shift][f'drop_{s}']:+.3f} → {new[shift][f'drop_{s}']:+.3f})")
-            for s in STRUCTURES
+            for s in PAPER_STRUCTURES
         ]
         lines.append(f"| {shift} | " + " | ".join(cells) + f" | {old[shift]['outliers']} → {new[shift]['outliers']} |")
     lines.append(f"\nmeans over {seeds[0]} (old) and {seeds[1]} (new) seeds; outliers summed over the seeds")

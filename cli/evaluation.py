@@ -138,7 +138,8 @@ def evaluate(
 def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structures, out, as_json):
     """Paired Wilcoxon signed-rank tests between MODEL_A and MODEL_B on the same frames: Dice, Hausdorff and MAD
     per structure, p-values Holm-corrected across the tests run, boxplots. MODEL_A and MODEL_B are evaluate --out
-    folders, run folders, .keras files or folders of predicted masks; or two measure --out folders, whose
+    folders, run folders, .keras files, shipped model names or folders of predicted masks; or two measure --out
+    folders, whose
     patients' EDV, ESV and EF errors against the expert masks are compared."""
     from echolite.workflows.evaluation import compare as run_comparison  # on use: keeps `echolite --help` fast
     from echolite.workflows.evaluation import default_comparison_figure  # on use: keeps `echolite --help` fast
@@ -183,7 +184,7 @@ def compare(model_a, model_b, data_path, split, no_postprocess, metrics, structu
 
 
 def _shift_benchmark(masks, data_path, split, shifts, out, as_json) -> None:
-    from echolite.workflows.shifts import shift_benchmark  # on use: keeps `echolite --help` fast
+    from echolite.workflows.shifts import SHIFTS_CSV, SHIFTS_MD, shift_benchmark, shift_table  # on use: fast --help
 
     with progress_bar("scoring shifts") as progress:
         result = shift_benchmark(masks, data_path, split, shifts, out, progress)
@@ -191,8 +192,8 @@ def _shift_benchmark(masks, data_path, split, shifts, out, as_json) -> None:
         click.echo(json.dumps(result.rows, indent=2))
         return
     click.echo(f"{counted(result.rows[0]['frames'], 'frame')}, {_how_segmented(masks)}; drop: unshifted Dice - shifted")
-    click.echo(result.table)
-    click.echo(f"report: {result.out}: shifts.csv, shifts.md")
+    click.echo(shift_table(result.rows))
+    click.echo(f"report: {result.out}: {SHIFTS_CSV}, {SHIFTS_MD}")
 
 
 def _how_segmented(masks) -> str:

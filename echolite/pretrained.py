@@ -44,16 +44,11 @@ def resolve_model(model: str | Path | None) -> Path | None:
         raise EcholiteError(str(exc)) from None
 
 
-@functools.cache
 def shipped_run(name: str) -> Path:
-    """The run folder of shipped model ``name``, built on first use (looked up once per process: its files are
-    hashed to find it)."""
+    """The run folder of shipped model ``name``, built on first use, under its files' digest."""
     source = shipped_folder(name)
-    digest = hashlib.sha256()
-    for file in (CONFIG, KERAS_WEIGHTS, INT8):
-        digest.update((source / file).read_bytes())
     root = cache_dir() or _scratch()
-    folder = root / _MATERIALISED / digest.hexdigest()[:16] / name
+    folder = root / _MATERIALISED / _digest(source) / name
     if RunDir(folder).model.is_file():
         return folder
     LOG.info(f"building {name}'s Keras model from its float16 weights in {folder}")
@@ -62,6 +57,15 @@ def shipped_run(name: str) -> Path:
             shutil.copyfile(source / file, scratch / file)
         _keras_from_weights(source, scratch / RunDir.MODEL)
     return folder
+
+
+@functools.cache
+def _digest(source: Path) -> str:
+    """The shipped files' digest, hashed once per process (megabytes of weights)."""
+    digest = hashlib.sha256()
+    for file in (CONFIG, KERAS_WEIGHTS, INT8):
+        digest.update((source / file).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @functools.cache

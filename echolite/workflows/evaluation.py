@@ -41,6 +41,7 @@ from echolite.pretrained import resolve_model, shipped_name_of
 from echolite.run import RunDir, check_report_folder
 from echolite_edge.files import owner_of, write_atomically, write_json
 from echolite_edge.postprocess import CLOSE_DEFAULT
+from echolite_edge.pretrained import is_shipped_name
 
 FRAMES_CSV, SUMMARY_JSON, WORST = "frames.csv", "summary.json", "worst"
 
@@ -189,13 +190,13 @@ def compare(
     (the command dispatches on ``is_measure_report``). ``boxplots``:
     the figure to write (None: none; see ``default_comparison_figure``), with the table beside it as CSV (same
     name, ``.csv``). A shipped model may be given by name."""
-    a, b = resolve_model(a), resolve_model(b)
-    for side in (a, b):
-        if not Path(side).exists():
+    for side in (a, b):  # before a shipped name's model is built on first use
+        if not is_shipped_name(side) and not Path(side).exists():
             raise EcholiteError(
                 f"{side}: not found (give an evaluate or measure report folder, a model, or a folder "
                 "of predicted masks)"
             )
+    a, b = resolve_model(a), resolve_model(b)
     names = side_names(a, b)
     table = None if boxplots is None else Path(boxplots).with_suffix(".csv")
     metrics, structures = pick_metrics(metrics), pick_structures(structures)  # before any scoring
@@ -216,7 +217,7 @@ def compare(
         from echolite.plots import save_comparison_boxplots  # matplotlib on use: only a written figure needs it
 
         save_comparison_boxplots(*scores, names, boxplots, rows)
-        write_comparison_csv(rows, table)
+        write_rows_csv(rows, table, COMPARISON_COLUMNS)
     return Comparison(rows, len(scores[0]), boxplots, shared_missed_distance(*scores), table=table, names=names)
 
 
@@ -228,16 +229,13 @@ COMPARISON_COLUMNS = (
 (what the verdict uses)."""
 
 
-def write_comparison_csv(rows: list[dict], path: Path) -> None:
-    write_rows_csv(rows, path, COMPARISON_COLUMNS)
-
-
 def write_rows_csv(rows: list[dict], path: Path, columns) -> None:
-    """``rows`` as a CSV of ``columns`` (others left out, None written empty), replacing ``path`` whole."""
+    """``rows`` as a CSV of ``columns`` (others left out, None and missing values written empty), replacing
+    ``path`` whole."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: "" if r.get(k) is None else r.get(k) for k in columns} for r in rows)
+    writer.writerows(rows)
     write_atomically(Path(path), buffer.getvalue())
 
 

@@ -20,6 +20,8 @@ from echolite.workflows.evaluation import default_report_folder, write_rows_csv
 from echolite_edge.files import write_atomically
 
 SHIFTS_CSV, SHIFTS_MD = "shifts.csv", "shifts.md"
+SHIFTS_SUFFIX = "-shifts"
+"""A shift benchmark's default folder: the evaluate report folder's name with this."""
 UNSHIFTED = "none"
 """The row of the frames as they are."""
 
@@ -29,8 +31,6 @@ class ShiftBenchmark:
     rows: list[dict]
     """Per shift (``none`` first): shift, frames, Dice per structure, its drop from ``none``, outliers, missed."""
     out: Path
-    table: str
-    """The rows as the Markdown table of ``shifts.md``."""
 
 
 def shift_benchmark(
@@ -60,16 +60,14 @@ def shift_benchmark(
         labels = segmenter.predict_labels(shifted.images)
         summary = summarize(score_frames(labels, shifted, masks.post, progress=tick))
         rows.append(_row(name, summary, rows[0] if rows else None))
-    return ShiftBenchmark(rows, out, write_shift_report(out, rows))
+    write_shift_report(out, rows)
+    return ShiftBenchmark(rows, out)
 
 
 def default_shift_folder(masks: MaskSpec, split: str) -> Path:
     """Where the benchmark writes by default: the evaluate report folder's name with ``-shifts``."""
     default = default_report_folder(masks.model, split, masks)
     return default.with_name(default.name + SHIFTS_SUFFIX)
-
-
-SHIFTS_SUFFIX = "-shifts"
 
 
 def _row(name: str, summary: dict, unshifted: dict | None) -> dict:
@@ -84,13 +82,11 @@ def _row(name: str, summary: dict, unshifted: dict | None) -> dict:
     return row
 
 
-def write_shift_report(out: Path, rows: list[dict]) -> str:
-    """``shifts.csv`` and ``shifts.md`` in ``out``; returns the Markdown table."""
+def write_shift_report(out: Path, rows: list[dict]) -> None:
+    """``shifts.csv`` and ``shifts.md`` (``shift_table``) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     write_rows_csv(rows, out / SHIFTS_CSV, list(rows[0]))
-    table = shift_table(rows)
-    write_atomically(out / SHIFTS_MD, table + "\n")
-    return table
+    write_atomically(out / SHIFTS_MD, shift_table(rows) + "\n")
 
 
 def shift_table(rows: list[dict]) -> str:
