@@ -271,6 +271,30 @@ def test_gaps_skipped_where_the_union_has_no_hole_equal_vitals():
     assert all(10 < count < len(masks) - 10 for count in unions_with_holes)  # pairs measured and pairs skipped
 
 
+def test_thinness_verdict_from_a_bound_is_the_measured_one():
+    """A verdict takes the MYO's erosion ratio from a lower bound where one passes (a few erosions labelled, no
+    distance measured): on walls of every thickness, with necks, fragments and holes, against thresholds from lax
+    to strict, the verdict is the measured one; the bound decides some and the measure the others."""
+    rng = np.random.default_rng(6)
+    decided_by = {"bound": 0, "measure": 0}
+    for _ in range(40):
+        noise = ndimage.zoom(ndimage.gaussian_filter(rng.random((64, 64)), rng.uniform(1.5, 6)), 4, order=1)
+        low = np.quantile(noise, rng.uniform(0.2, 0.6))
+        band = (noise > low) & (noise < low + rng.uniform(0.005, 0.05))  # walls between two levels of the noise
+        pieces = ndimage.label(band, SQUARE)[0]
+        largest = pieces == np.argmax(np.bincount(pieces.ravel())[1:]) + 1  # one wall (its fragments ride along)
+        mask = np.where(largest | (band & (rng.random() < 0.3)), 2, 0).astype(np.uint8)
+        for minimum in (0.05, 0.12, 0.25, 0.5):
+            criteria = CamusCriteria(myo_erosion_ratio_min=minimum)
+            measured = measure_anatomy(mask, criteria)["myo_thinness"]
+            assert anatomy.check_anatomy(mask, criteria)["myo_thinness"] == (not measured >= minimum)
+            if not np.isnan(measured):
+                bounded = measure_anatomy(mask, criteria, exact=False)["myo_thinness"]
+                assert bounded <= measured
+                decided_by["bound" if bounded != measured else "measure"] += 1
+    assert min(decided_by.values()) > 20, decided_by
+
+
 def test_library_criteria_sets():
     mask = _four_chamber()
     _lv_la_crack(mask)

@@ -1,6 +1,7 @@
 """The device-side runner: same masks as the library, and no TensorFlow, Keras or scipy on the way."""
 
 import ast
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -183,6 +184,24 @@ def test_device_overlay_has_smooth_edges_a_legend_and_the_qc_verdict():
     assert (failing[-1] == FAIL_COLOR).all() and (failing[:, 0] == FAIL_COLOR).all()  # a red border all around
     assert (passing[-1] == gray[-1, :, None]).all()  # no border on a passing frame
     assert (passing[:12, -20:] == PASS_COLOR).any() and not (unchecked[:12, -20:] == PASS_COLOR).all(axis=-1).any()
+
+
+def test_device_pngs_hold_their_pixels():
+    """The device's own PNG encoder: what any reader (here Pillow) decodes is the image written, gray or RGB, one
+    pixel to a real overlay's size; anything else is refused."""
+    from PIL import Image
+
+    from echolite_edge.png import png_bytes
+
+    rng = np.random.default_rng(0)
+    for shape in ((1, 1), (1, 1, 3), (5, 7), (5, 7, 3), (519, 630, 3)):
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        with Image.open(io.BytesIO(png_bytes(pixels))) as image:
+            image.load()  # the checksums checked
+            np.testing.assert_array_equal(np.asarray(image), pixels)
+    for bad in (np.zeros((4, 4), np.uint16), np.zeros((4, 4, 4), np.uint8), np.zeros(4, np.uint8)):
+        with pytest.raises(ValueError, match="uint8 image"):
+            png_bytes(bad)
 
 
 def test_zoom_about_the_centre_scales_a_square():

@@ -20,6 +20,7 @@ without a MYO. A missing structure has no holes, fragments or gaps and a frontie
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -90,7 +91,7 @@ erosion_ratio_before_myo_split, frontier_ratio_between_lv_and_bg, frontier_ratio
 
 def check_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str, bool]:
     """Criterion name → failed?, for one (H, W) label map (resampled to ``criteria.grid`` when another size)."""
-    values = measure_anatomy(mask, criteria)
+    values = measure_anatomy(mask, criteria, exact=False)
     c = criteria
     limits = {
         "lv_hole": values["lv_hole"] > c.hole_pixels_max,
@@ -121,8 +122,10 @@ def lv_open_to_background(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> 
     return frontier_ratio(mask == LV, mask == BACKGROUND) > criteria.lv_background_frontier_ratio_max
 
 
-def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str, float]:
-    """The measured value behind each criterion (pixels or ratios on ``criteria.grid``; NaN: structure missing)."""
+def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS, exact: bool = True) -> dict[str, float]:
+    """The measured value behind each criterion (pixels or ratios on ``criteria.grid``; NaN: structure missing).
+    Without ``exact`` (what a verdict needs), the MYO's erosion ratio may be a lower bound that already passes
+    ``criteria.myo_erosion_ratio_min`` (``erosion_ratio``)."""
     mask = around_heart(on_grid(mask, criteria.grid))
     lv, myo, la = mask == LV, mask == MYO, mask == LA
     small = criteria.small_object_pixels
@@ -140,7 +143,7 @@ def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[s
         "lv_myo_gap": lv_myo_gap,
         "lv_la_gap": lv_la_gap,
         "lv_myo_width_ratio": width_ratio(lv, myo),
-        "myo_thinness": erosion_ratio(myo, small),
+        "myo_thinness": erosion_ratio(myo, small, None if exact else criteria.myo_erosion_ratio_min),
         "lv_background_frontier": frontier_ratio(lv, mask == BACKGROUND),
         "myo_la_frontier": frontier_ratio(myo, la),
     }
@@ -221,27 +224,57 @@ def frontier_ratio(region: np.ndarray, other: np.ndarray) -> float:
     return float((touching if touching > 1 else 0) / (columns[-1] - columns[0] + 1))
 
 
-def erosion_ratio(region: np.ndarray, small: int) -> float:
+def erosion_ratio(region: np.ndarray, small: int, passing: float | None = None) -> float:
     """3×3 erosions until ``region`` splits (or vanishes), over its largest distance to the background: near 1 for
     an even wall, small when one spot is much thinner than the thickest (``measure_erosion_ratio_before_split``).
-    Pieces of fewer than ``small`` pixels are dropped after each erosion; an already fragmented region gives 0."""
+    Pieces of fewer than ``small`` pixels are dropped after each erosion; an already fragmented region gives 0.
+
+    With ``passing`` (a criterion's minimum), a lower bound above it is returned where one is found, as most walls
+    allow, instead of the ratio: only the first few erosions are labelled and the distance is not measured. The
+    erosions until the region vanishes are its deepest pixel's chessboard distance to the background, and no
+    Euclidean distance exceeds √2 times the chessboard one; so m erosions that leave one piece each give at least
+    m / (√2 · depth)."""
     if not region.any() or region.all():
         return float("nan")
     region = around_heart(region)  # the same erosions, components and distances to the background
-    return erosions_before_split(region, small) / max_distance_to_background(region)
+    levels = erosion_levels(region)
+    if passing is not None:
+        most = math.sqrt(2) * (len(levels) - 1)  # at least the largest distance to the background
+        needed = math.floor(passing * most) + 1  # the fewest unsplit erosions whose bound passes
+        unsplit = needed < len(levels) and (components_per_level(levels[:needed], small) == 1).all()
+        if unsplit and needed / most > passing:
+            return needed / most
+    return first_split(components_per_level(levels, small)) / max_distance_to_background(region)
 
 
 def erosions_before_split(region: np.ndarray, small: int) -> int:
     """How many times ``region`` is eroded (3×3, not from the image edge), dropping 4-connected pieces of fewer
-    than ``small`` pixels after each erosion, while it is one 8-connected component: ``vital``'s loop, with every
-    level labelled at once. A dropped piece never matters to the next erosion: a pixel survives only with its whole
-    3×3 neighbourhood (in the image) in the region, and that neighbourhood, 4-connected, lies in the pixel's own
-    piece; so what a piece leaves after an erosion lies inside it, touches no other piece's remains, and is as
-    small again. Level k is therefore the region eroded k times with its small pieces dropped: all levels are
-    stacked one above the other (a blank row between) and labelled in two passes, instead of two per erosion."""
+    than ``small`` pixels after each erosion, while it is one 8-connected component: ``vital``'s loop."""
+    return first_split(components_per_level(erosion_levels(region), small))
+
+
+def first_split(counts: np.ndarray) -> int:
+    """The first level whose component count is not 1 (the last level, empty, has 0)."""
+    return int(np.argmax(counts != 1))
+
+
+def erosion_levels(region: np.ndarray) -> list[np.ndarray]:
+    """``region`` eroded 0, 1, 2, ... times (3×3, not from the image edge), up to the first empty level."""
     levels = [region]
     while levels[-1].any():
         levels.append(erode(levels[-1], border=True))
+    return levels
+
+
+def components_per_level(levels: list[np.ndarray], small: int) -> np.ndarray:
+    """The 8-connected components of each level of ``erosion_levels`` (or its first few), 4-connected pieces of
+    fewer than ``small`` pixels dropped from every level after the first. A dropped piece never matters to the
+    next erosion: a pixel survives only with its whole 3×3 neighbourhood (in the image) in the region, and that
+    neighbourhood, 4-connected, lies in the pixel's own piece; so what a piece leaves after an erosion lies inside
+    it, touches no other piece's remains, and is as small again. Level k is therefore the region eroded k times
+    with its small pieces dropped (``vital``'s loop drops them before eroding again): all levels are stacked one
+    above the other (a blank row between) and labelled in two passes, instead of two per erosion."""
+    region = levels[0]
     height, width = region.shape
     stack = np.zeros((len(levels), height + 1, width), bool)
     stack[1:, :height] = np.reshape(levels[1:], (-1, height, width))  # level 0, counted as it is, goes in front
@@ -250,8 +283,7 @@ def erosions_before_split(region: np.ndarray, small: int) -> int:
     level = rows // (height + 1)
     components = connect_runs(rows, starts, ends, width + 2, 8)
     roots = components == np.arange(len(components))
-    per_level = np.bincount(level[roots], minlength=len(levels))  # the last level is empty: 0 components
-    return int(np.argmax(per_level != 1))
+    return np.bincount(level[roots], minlength=len(levels))
 
 
 def frame_verdict(mask: np.ndarray, seconds: list[float]) -> dict:

@@ -14,6 +14,7 @@ from PIL import Image
 from echolite_edge.image import to_unit_range
 from echolite_edge.labels import COLORS
 from echolite_edge.marks import mark_quality, paste_legend
+from echolite_edge.png import write_png
 from echolite_edge.segmenter import Segmentation
 
 MASK_SCALE = 85
@@ -57,18 +58,18 @@ def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: lis
 
 
 def write_mask(seg: Segmentation, out: Path) -> str:
-    """``<name>_mask.png``: the labels at the frame's size × 85 (CAMUS style), zlib level 1 (at the default level
-    PNG encoding took most of a frame's time in a cine loop). Returns the file's name."""
+    """``<name>_mask.png``: the labels at the frame's size × 85 (CAMUS style), written fast (``png.write_png``: at
+    Pillow's default level PNG encoding took most of a frame's time in a cine loop). Returns the file's name."""
     name = f"{seg.name}_mask.png"
-    Image.fromarray((seg.mask * MASK_SCALE).astype(np.uint8)).save(out / name, compress_level=1)
+    write_png(out / name, (seg.mask * MASK_SCALE).astype(np.uint8))
     return name
 
 
 def write_overlay(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: list[str] | None = None) -> str:
     """``<name>_overlay.png``: ``overlay_image`` with the quality-control verdict ``qc_failed`` marked (the failed
-    criteria, [] for a pass, None for none), zlib level 1. Returns the file's name."""
+    criteria, [] for a pass, None for none), written fast (``png.write_png``). Returns the file's name."""
     name = f"{seg.name}_overlay.png"
-    Image.fromarray(overlay_image(gray, seg, qc_failed)).save(out / name, compress_level=1)
+    write_png(out / name, overlay_image(gray, seg, qc_failed))
     return name
 
 
