@@ -49,7 +49,9 @@ def read_source(path: Path):
     if len(frames) == 0:
         raise ValueError(f"{path}: a stack of no frames, shape {array.shape}")
     check_frame_size(frames[0], path)
-    return Loop(file=path, frames=np.stack([to_gray8(frame, path) for frame in frames]))
+    if frames.dtype != np.uint8:  # 8-bit frames are used as read (a copy of a long loop costs a frame's time)
+        frames = np.stack([to_gray8(frame, path) for frame in frames])
+    return Loop(file=path, frames=frames)
 
 
 def output_stem(path: Path) -> str:
