@@ -33,6 +33,25 @@ def test_numpy_postprocessing_matches_the_library():
         np.testing.assert_array_equal(keep_largest_components(mask), largest_only)
 
 
+def test_structures_known_whole_after_postprocessing_are_one_piece_and_keep_the_verdict():
+    """``postprocess_labels`` names the structures it leaves in one 8-connected piece; quality control skips
+    counting their fragments, with the same verdict. On noise and blobs, with each repair on and off: every
+    structure named is one piece, and closing or detaching leaves some unnamed."""
+    from echolite_edge.anatomy import check_anatomy
+    from echolite_edge.postprocess import postprocess_labels, repair_anatomy
+
+    unnamed = 0
+    for t, mask in enumerate(noisy_masks(7, 120, (256, 256))):
+        repairs = {"close_wall": ("off", "when-open", "always")[t % 3], "detach": t % 4 != 0}
+        labels, whole = postprocess_labels(mask, **repairs)
+        np.testing.assert_array_equal(labels, repair_anatomy(keep_largest_components(mask), **repairs))
+        for structure in whole:
+            assert ndimage.label(labels == structure, np.ones((3, 3)))[1] <= 1
+        assert check_anatomy(labels, whole=whole) == check_anatomy(labels)
+        unnamed += len(whole) < 3
+    assert 10 < unnamed < 110
+
+
 def test_fill_enclosed_background_takes_the_label_around_each_pocket():
     from echolite_edge.anatomy import check_anatomy
     from echolite_edge.postprocess import fill_enclosed_background

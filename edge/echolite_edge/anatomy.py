@@ -89,9 +89,12 @@ holes_in_epi, disconnectivity_in_lv/myo/atrium, holes_between_lv_and_myo/atrium,
 erosion_ratio_before_myo_split, frontier_ratio_between_lv_and_bg, frontier_ratio_between_myo_and_atrium)."""
 
 
-def check_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str, bool]:
-    """Criterion name → failed?, for one (H, W) label map (resampled to ``criteria.grid`` when another size)."""
-    values = measure_anatomy(mask, criteria, exact=False)
+def check_anatomy(
+    mask: np.ndarray, criteria: CamusCriteria = CAMUS, whole: frozenset[int] = frozenset()
+) -> dict[str, bool]:
+    """Criterion name → failed?, for one (H, W) label map (resampled to ``criteria.grid`` when another size);
+    ``whole``: structures known to lie in one 8-connected piece (``postprocess.postprocess_labels``)."""
+    values = measure_anatomy(mask, criteria, exact=False, whole=whole)
     c = criteria
     limits = {
         "lv_hole": values["lv_hole"] > c.hole_pixels_max,
@@ -110,9 +113,11 @@ def check_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> dict[str
     return {name: bool(limits[name]) for name in CRITERIA}
 
 
-def failed_criteria(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> list[str]:
-    """Names of the criteria ``mask`` fails (empty: plausible)."""
-    return [name for name, failed in check_anatomy(mask, criteria).items() if failed]
+def failed_criteria(
+    mask: np.ndarray, criteria: CamusCriteria = CAMUS, whole: frozenset[int] = frozenset()
+) -> list[str]:
+    """Names of the criteria ``mask`` fails (empty: plausible); ``whole`` as ``check_anatomy`` takes it."""
+    return [name for name, failed in check_anatomy(mask, criteria, whole).items() if failed]
 
 
 def lv_open_to_background(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> bool:
@@ -122,16 +127,21 @@ def lv_open_to_background(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> 
     return frontier_ratio(mask == LV, mask == BACKGROUND) > criteria.lv_background_frontier_ratio_max
 
 
-def measure_anatomy(mask: np.ndarray, criteria: CamusCriteria = CAMUS, exact: bool = True) -> dict[str, float]:
+def measure_anatomy(
+    mask: np.ndarray, criteria: CamusCriteria = CAMUS, exact: bool = True, whole: frozenset[int] = frozenset()
+) -> dict[str, float]:
     """The measured value behind each criterion (pixels or ratios on ``criteria.grid``; NaN: structure missing).
     Without ``exact`` (what a verdict needs), the MYO's erosion ratio may be a lower bound that already passes
-    ``criteria.myo_erosion_ratio_min`` (``erosion_ratio``)."""
+    ``criteria.myo_erosion_ratio_min`` (``erosion_ratio``). ``whole``: structures known to lie in one 8-connected
+    piece, whose fragments are not counted again (on a mask of another size than the grid, whose resampling may
+    split them, all are counted)."""
+    whole = whole if np.shape(mask) == (criteria.grid, criteria.grid) else frozenset()
     mask = around_heart(on_grid(mask, criteria.grid))
     lv, myo, la = mask == LV, mask == MYO, mask == LA
     small = criteria.small_object_pixels
     # each kind of measure labels all its regions in one pass
     lv_hole, la_hole, epi_hole = hole_pixels_of(np.stack([lv, la, lv | myo]), 8)
-    fragments = fragment_pixels(mask, (LV, MYO, LA))
+    fragments = fragment_pixels(mask, (LV, MYO, LA), whole)
     lv_myo_gap, lv_la_gap = gap_pixels(((lv, myo), (lv, la)), small)
     return {
         "lv_hole": int(lv_hole),
@@ -168,14 +178,17 @@ def around_heart(mask: np.ndarray) -> np.ndarray:
     return framed_box(mask)
 
 
-def fragment_pixels(mask: np.ndarray, values) -> dict[int, int]:
+def fragment_pixels(mask: np.ndarray, values, whole: frozenset[int] = frozenset()) -> dict[int, int]:
     """Per structure of ``values``, its pixels outside its largest 8-connected component
-    (``count_disconnectivity``; 0 for an absent structure), all structures labelled in one pass."""
-    found = structure_components(mask, values)
-    fragments = {}
-    for value in values:
-        sizes = found.of(value)[1]
-        fragments[value] = int(sizes.sum() - sizes.max()) if len(sizes) > 1 else 0
+    (``count_disconnectivity``; 0 for an absent structure), all structures labelled in one pass but those
+    known to be ``whole`` (0)."""
+    fragments = dict.fromkeys(values, 0)
+    counted = [value for value in values if value not in whole]
+    if counted:
+        found = structure_components(mask, counted)
+        for value in counted:
+            sizes = found.of(value)[1]
+            fragments[value] = int(sizes.sum() - sizes.max()) if len(sizes) > 1 else 0
     return fragments
 
 
@@ -286,11 +299,11 @@ def components_per_level(levels: list[np.ndarray], small: int) -> np.ndarray:
     return np.bincount(level[roots], minlength=len(levels))
 
 
-def frame_verdict(mask: np.ndarray, seconds: list[float]) -> dict:
+def frame_verdict(mask: np.ndarray, seconds: list[float], whole: frozenset[int] = frozenset()) -> dict:
     """The per-frame verdict ``results.json`` keeps (passed, the failed criteria); its time appended to
-    ``seconds``."""
+    ``seconds``; ``whole`` as ``check_anatomy`` takes it."""
     start = time.perf_counter()
-    failed = failed_criteria(mask)
+    failed = failed_criteria(mask, whole=whole)
     seconds.append(time.perf_counter() - start)
     return {"passed": not failed, "failed": failed}
 

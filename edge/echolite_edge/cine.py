@@ -100,7 +100,7 @@ class FramePipeline(BackgroundJobs):
     def _finish(self, frame: CineFrame, inference: Inference) -> None:
         frame.seg = self.segmenter.finish(inference, frame.name, full_size=False)
         if self.qc_seconds is not None:
-            frame.verdict = frame_verdict(frame.seg.labels, self.qc_seconds)
+            frame.verdict = frame_verdict(frame.seg.labels, self.qc_seconds, frame.seg.whole)
         if self.then is not None:
             self.then(frame)
 
@@ -120,7 +120,7 @@ def split_threads(segmenter: EdgeSegmenter, gray: np.ndarray, qc: bool, share: b
     network_all, inference = median_seconds(runs, segmenter.infer, gray)
     finishing, seg = median_seconds(runs, segmenter.finish, inference, "", False)
     if qc:
-        finishing += median_seconds(runs, frame_verdict, seg.labels, [])[0]
+        finishing += median_seconds(runs, frame_verdict, seg.labels, [], seg.whole)[0]
     segmenter.set_threads(threads - 1)
     network_fewer, _ = median_seconds(runs, segmenter.infer, gray)
     shared, split = network_all + finishing, max(network_fewer, finishing)

@@ -15,7 +15,7 @@ import numpy as np
 from echolite_edge.image import model_input, resize_nearest
 from echolite_edge.labels import LABELS, LV
 from echolite_edge.loop_qc import lv_softmax_margin, softmax_margin
-from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, keep_largest_components, repair_anatomy
+from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, postprocess_labels
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
 
@@ -119,6 +119,7 @@ class Segmentation:
     seconds_total: float
     labels: np.ndarray  # on the model's grid, post-processed: what quality control checks (as the library does)
     lv_confidence: float | None = None  # mean softmax margin over the LV (``loop_qc.lv_softmax_margin``)
+    whole: frozenset[int] = frozenset()  # structures ``labels`` holds in one piece (``postprocess_labels``)
 
 
 class EdgeSegmenter:
@@ -190,11 +191,11 @@ class EdgeSegmenter:
         """The rest of ``segment``: labels from the scores, post-processed, the LV confidence, and with
         ``full_size`` the labels at the frame's size."""
         start = time.perf_counter()
-        labels = repair_anatomy(keep_largest_components(argmax_labels(inference.scores)), **self.repairs)
+        labels, whole = postprocess_labels(argmax_labels(inference.scores), **self.repairs)
         confidence = self.lv_confidence(inference.scores, labels)
         mask = resize_nearest(labels, inference.shape) if full_size else None
         seconds = inference.seconds + time.perf_counter() - start
-        return Segmentation(name, mask, inference.seconds_invoke, seconds, labels, confidence)
+        return Segmentation(name, mask, inference.seconds_invoke, seconds, labels, confidence, whole)
 
     def lv_confidence(self, scores: np.ndarray, labels: np.ndarray) -> float:
         """The network's confidence in the LV of ``labels``: from the raw output (logits, dequantized only at the
