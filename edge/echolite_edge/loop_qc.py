@@ -577,27 +577,36 @@ def lv_softmax_margin(scores: np.ndarray, labels: np.ndarray, logits: bool = Tru
     the network's own confidence in the frame's LV. ``scores``: (H, W, C) logits (``logits``) or probabilities on
     the grid of ``labels``. 0 for a frame without LV. Only the LV's pixels are converted, class by class (no sort,
     no full softmax), so it costs a fraction of a millisecond per frame."""
-    return softmax_margin(np.asarray(scores)[labels == LV], logits)
+    return softmax_margin(scores_where(scores, labels == LV), logits)
+
+
+def scores_where(scores: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The (N, C) class scores of the pixels where ``where`` (H, W) holds: ``scores[where]`` for (H, W, C) scores,
+    several times faster (taken from the scores as rows of C, not by a 2D mask into a 3D array)."""
+    scores = np.asarray(scores)
+    return np.compress(where.ravel(), scores.reshape(-1, scores.shape[-1]), axis=0)
 
 
 def softmax_margin(chosen: np.ndarray, logits: bool = True) -> float:
-    """``lv_softmax_margin`` of pixels already chosen: (N, C) logits (``logits``) or probabilities; 0 for none."""
+    """``lv_softmax_margin`` of pixels already chosen: (N, C) logits (``logits``) or probabilities; 0 for none.
+    Class by class over all pixels at once (a row per class), in few steps: a frame's LV is thousands of pixels of
+    four classes, where each numpy step's own cost counts as much as its arithmetic."""
     if not len(chosen):
         return 0.0
-    classes = [chosen[:, k].astype(np.float32) for k in range(chosen.shape[1])]
+    classes = np.ascontiguousarray(np.asarray(chosen, np.float32).T)  # (C, N)
     first, second = _top_two(classes)
     if not logits:
         return float(np.mean(first - second))
-    total = sum(np.exp(c - first) for c in classes)  # softmax: p(top) = 1 / total, p(second) = e^(second-top) / total
+    # softmax: p(top) = 1 / total, p(second) = e^(second-top) / total; the terms added class after class
+    total = np.add.reduce(np.exp(classes - first), axis=0)
     return float(np.mean((1 - np.exp(second - first)) / total))
 
 
-def _top_two(classes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel the largest and the second largest value over the classes (a tie for the top: both equal)."""
-    first = np.maximum.reduce(classes)
-    second, tops = np.full_like(first, -np.inf), np.zeros(first.shape, np.int8)
-    for c in classes:
-        top = c == first
-        tops += top
-        second = np.maximum(second, np.where(top, -np.inf, c))
-    return first, np.where(tops > 1, first, second)
+def _top_two(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel (column) the largest and the second largest value over the classes (rows); a tie for the top
+    gives both equal."""
+    first, second = classes[0], np.full_like(classes[0], -np.inf)
+    for values in classes[1:]:
+        second = np.maximum(second, np.minimum(first, values))
+        first = np.maximum(first, values)
+    return first, second

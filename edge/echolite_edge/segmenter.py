@@ -14,7 +14,7 @@ import numpy as np
 
 from echolite_edge.image import model_input, resize_nearest
 from echolite_edge.labels import LABELS, LV
-from echolite_edge.loop_qc import lv_softmax_margin, softmax_margin
+from echolite_edge.loop_qc import lv_softmax_margin, scores_where, softmax_margin
 from echolite_edge.postprocess import CLOSE_DEFAULT, check_close_mode, postprocess_labels
 from echolite_edge.tta import check_tta, softmax, tta_probabilities
 
@@ -201,7 +201,7 @@ class EdgeSegmenter:
         """The network's confidence in the LV of ``labels``: from the raw output (logits, dequantized only at the
         LV's pixels) on the plain path, else from the mean probabilities."""
         if self.plain:
-            return softmax_margin(dequantize(scores[labels == LV], self.output))
+            return softmax_margin(dequantize(scores_where(scores, labels == LV), self.output))
         return lv_softmax_margin(scores, labels, logits=False)
 
     def probabilities(self, images: np.ndarray, seconds: list[float] | None = None) -> np.ndarray:
