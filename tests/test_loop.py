@@ -169,3 +169,8 @@ def test_the_lv_softmax_margin_from_logits_or_probabilities():
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
     assert lv_softmax_margin(probabilities, labels, logits=False) == pytest.approx(expected)
     assert lv_softmax_margin(logits, np.zeros_like(labels)) == 0.0
+    rng = np.random.default_rng(0)
+    logits = rng.integers(-6, 6, (32, 32, 4)).astype(np.float32)  # ties for the top and the second among them
+    labels = np.where(rng.random((32, 32)) < 0.5, LV, 0)
+    ranked = np.sort(np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True), axis=-1)[labels == LV]
+    assert lv_softmax_margin(logits, labels) == pytest.approx(np.mean(ranked[:, -1] - ranked[:, -2]), rel=1e-5)
