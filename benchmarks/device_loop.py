@@ -10,7 +10,8 @@ that decide int8 speed), then per model and version: frames/s end to end, ms per
 to end over the model's invoke alone on the 2 threads given (``echolite_edge.bench.invoke_alone``, measured here
 with nothing beside it, once per repeat in a process of its own, the median: one yardstick for both versions), and,
 for a version that may run its network on fewer threads in the loop, the threads it chose and end to end over its
-invoke alone on them; the best of the repeats, so a busy moment of the machine counts least.
+invoke alone on them; the best of the repeats, so a busy moment of the machine counts least (and beside it the
+median of the repeats' end to end over the yardstick).
 
 ``--hide-avx512`` times the code paths of a CPU without AVX-512 and VNNI (AVX2 only, where int8 XNNPACK is several
 times slower and the network dominates a frame) on one that has them: every timing runs in a process that loads
@@ -121,30 +122,33 @@ def main() -> int:
         try:
             versions = {f"before ({args.before})": earlier / "edge", "after (working tree)": ROOT / "edge"}
             print(
-                "| model | version | frames/s | ms per frame | QC ms | invoke alone, 2 threads | ratio | network "
-                "threads in the loop | its invoke alone | ratio |"
+                "| model | version | frames/s | ms per frame | QC ms | invoke alone, 2 threads | ratio | ratio, median "
+                "of the repeats | network threads in the loop | its invoke alone | ratio |"
             )
-            print("|---|---|---|---|---|---|---|---|---|---|")
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
             for name, model in zip(args.models, models):
-                best, alones = {}, []
+                reports, alones = {version: [] for version in versions}, []
                 for _ in range(args.repeats):
                     alones.append(invoke_alone_ms(model, args.loop, Path(scratch) / "alone.json", environment))
                     for version, edge in versions.items():
-                        report = bench(edge, model, args.loop, Path(scratch) / "report.json", environment)
-                        if version not in best or report["ms_per_frame"] < best[version]["ms_per_frame"]:
-                            best[version] = report
+                        reports[version].append(
+                            bench(edge, model, args.loop, Path(scratch) / "report.json", environment)
+                        )
                 alone = statistics.median(alones)  # the yardstick
-                for version, report in best.items():
+                for version, runs in reports.items():
+                    report = min(runs, key=lambda r: r["ms_per_frame"])
+                    typical = statistics.median(r["ms_per_frame"] for r in runs)
                     own = report.get("invoke_alone_ms")  # versions that time the loop's own invoke alone
                     own_cells = f"{own:.2f} | {report['ms_per_frame'] / own:.2f}" if own else "– | –"
+                    threads = report.get("interpreter_threads", report["threads"])
                     print(
                         f"| {name} | {version} | {report['frames_per_second']:.1f} | {report['ms_per_frame']:.2f} | "
                         f"{report['stage_ms_median']['qc']:.2f} | {alone:.2f} | {report['ms_per_frame'] / alone:.2f} | "
-                        f"{report.get('interpreter_threads', report['threads'])} | {own_cells} |"
+                        f"{typical / alone:.2f} | {threads} | {own_cells} |"
                     )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(earlier)], check=False)
-    print(f"loop: {args.loop}, {best[next(iter(versions))]['frames']} frames; 2 threads given (--threads 2)")
+    print(f"loop: {args.loop}, {report['frames']} frames; 2 threads given (--threads 2)")
     return 0
 
 

@@ -26,6 +26,7 @@ from echolite_edge.cine import (
     write_loop_outputs,
 )
 from echolite_edge.frames import frame_files, read_frames_of
+from echolite_edge.loop_report import write_loop_reports
 from echolite_edge.segmenter import EdgeSegmenter
 
 DEFAULT_RUNS = 50
@@ -87,11 +88,11 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
     """A cine loop (a folder of frames or a .npy stack) through what ``echolite-edge run --cine`` does, with its
     default outputs (``echolite_edge.cine``): per frame read, segment (of which the invoke), QC, its mask into the
     loop's masks file; once per loop the loop analysis and loop QC (at ``scanner_fps``) and writing the rest of
-    the loop's outputs (the overlays of ED, ES and failing frames). Untimed first: one frame (allocation, caches),
-    the cores shared (``cine.split_threads``) and the invoke alone (``invoke_alone``) on the interpreter threads the
-    loop uses and on all ``threads``. End to end is the wall time of it all per frame; its ratio to the loop's
-    invoke alone is what the network leaves to the rest, its ratio to the all-thread invoke what the loop costs
-    over the fastest the network runs here."""
+    the loop's outputs (the overlays of ED, ES and failing frames, ``report.html``). Untimed first: one frame
+    (allocation, caches), the cores shared (``cine.split_threads``) and the invoke alone (``invoke_alone``) on the
+    interpreter threads the loop uses and on all ``threads``. End to end is the wall time of it all per frame; its
+    ratio to the loop's invoke alone is what the network leaves to the rest, its ratio to the all-thread invoke what
+    the loop costs over the fastest the network runs here."""
 
     segmenter = EdgeSegmenter(model_path, threads)
     files = frame_files(source)
@@ -122,6 +123,9 @@ def benchmark_cine(model_path: Path, source: Path, threads: int = 2, scanner_fps
             cine = timed(loop_seconds["analysis"], measure_cine, frames, None, scanner_fps, True, source).as_dict()
             masks.name(None, MASKS_FILE)
             timed(loop_seconds["write"], write_loop_outputs, Path(scratch), frames, cine, MASKS_FILE, False)
+            summary = {"cine": cine, "frames": [{"name": frame.name} for frame in frames]}  # as results.json has it
+            by_name = {frame.name: frame for frame in frames}
+            timed(loop_seconds["write"], write_loop_reports, Path(scratch), summary, source, model_path, by_name)
         seconds = time.perf_counter() - start
     fps = count / seconds
     return {
@@ -159,4 +163,4 @@ CINE_STAGES = ("read", "segment", "invoke", "qc")
 """Per frame: read the file; segment (resize, quantize and invoke on the network's thread, then argmax,
 post-processing and the LV confidence on the finishing thread: the two threads' times added, not wall time), of
 which the invoke alone; quality control (on the finishing thread, beside the next frames' invokes). Once per loop,
-apart (``loop_ms``): the loop analysis with its loop QC, and writing the loop's outputs."""
+apart (``loop_ms``): the loop analysis with its loop QC, and writing the loop's outputs (overlays and report)."""
