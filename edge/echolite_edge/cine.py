@@ -196,7 +196,8 @@ def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_
 
 
 OUTPUT_THREADS = 2
-"""Threads writing a loop's overlays once it is measured: nothing else runs then, and a device has 2 cores or more."""
+"""Threads writing a loop's overlays and drawing its report's pictures once it is measured: nothing else runs then,
+and a device has 2 cores or more (PNG encoding runs without Python's lock)."""
 
 
 def write_frame_outputs(frame: CineFrame, folder: Path) -> None:

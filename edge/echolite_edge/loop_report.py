@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from echolite_edge import __version__
-from echolite_edge.cine import CineFrame, shown_frame_indices
+from echolite_edge.cine import OUTPUT_THREADS, CineFrame, shown_frame_indices
 from echolite_edge.files import write_atomically
 from echolite_edge.frames import output_stem
 from echolite_edge.labels import COLORS, LA, LABELS, LV, MYO, STRUCTURE_NAMES
@@ -285,14 +286,16 @@ def _beats_section(cine: dict) -> str:
 
 
 def _frames_section(cine: dict, frames: dict[int, ShownFrame], names: list[str] | None) -> str:
+    with ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge report") as pool:
+        pictures = dict(zip(frames, pool.map(lambda shown: _png_uri(outlined(shown)), frames.values())))
+
     def figure(index: int, caption: str) -> str:
-        shown = frames.get(index)
         label = f"{caption}: frame {index}" + (f" ({names[index]})" if names else "")
-        if shown is None:
+        if index not in pictures:
             return f'<figure class="frame"><figcaption>{escape(label)}: not available</figcaption></figure>'
-        rows, cols = shown.shape
+        rows, cols = frames[index].shape
         return (
-            f'<figure class="frame"><img src="{_png_uri(outlined(shown))}" alt="{escape(label)}" '
+            f'<figure class="frame"><img src="{pictures[index]}" alt="{escape(label)}" '
             f'style="aspect-ratio: {cols} / {rows}"><figcaption>{escape(label)}</figcaption></figure>'
         )
 

@@ -111,15 +111,22 @@ def smooth_overlay(gray: np.ndarray, labels: np.ndarray, opacity: float = 0.4) -
     source = (left * grid_cols / cols, top * grid_rows / rows, right * grid_cols / cols, bottom * grid_rows / rows)
     scale = max(rows / grid_rows, cols / grid_cols, 1.0)
     ramp = np.clip((np.arange(256, dtype=np.float32) / 255 - 0.5) * scale + 0.5, 0, 1) * opacity
-    base = pixels[top:bottom, left:right].astype(np.float32)
-    kept, blended = np.ones_like(base), np.full((*base.shape, 3), 0.5, np.float32)  # 0.5: rounds when truncated
-    for label, color in COLORS.items():
+    size = (right - left, bottom - top)
+    weights = []
+    for label in COLORS:
         indicator = Image.fromarray(((labels == label) * 255).astype(np.uint8))
-        weight = ramp[np.asarray(indicator.resize((right - left, bottom - top), Image.BILINEAR, box=source))]
+        weights.append(ramp[np.asarray(indicator.resize(size, Image.BILINEAR, box=source))])
+    kept = np.ones(size[::-1], np.float32)  # the frame's share of each pixel
+    for weight in weights:
         kept -= weight
-        blended += weight[..., None] * np.asarray(color, np.float32)
-    kept *= base
-    blended += kept[..., None]
+    kept *= pixels[top:bottom, left:right]
+    kept += 0.5  # rounds when truncated
+    planes = [kept.copy() for _ in range(3)]  # a plane per channel: no (rows, columns, 3) temporaries per structure
+    for weight, color in zip(weights, COLORS.values()):
+        for plane, value in zip(planes, color):
+            if value:
+                plane += weight * np.float32(value)
+    blended = np.stack(planes, axis=-1)
     rgb[top:bottom, left:right] = np.clip(blended, 0, 255, out=blended).astype(np.uint8)
     return rgb
 
