@@ -105,12 +105,18 @@ def invoke_alone_ms(model: Path, loop: Path, out: Path, environment: dict | None
     return json.loads(out.read_text())
 
 
+def at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument("--before", required=True, help="The earlier commit.")
     parser.add_argument("--loop", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=at_least_one, default=2)
     parser.add_argument("--hide-avx512", action="store_true", help="Time the code paths of an AVX2-only CPU.")
     args = parser.parse_args()
     models = [model_file(m) for m in args.models]
@@ -137,6 +143,7 @@ def main() -> int:
                 alone = statistics.median(alones)  # the yardstick
                 for version, runs in reports.items():
                     report = min(runs, key=lambda r: r["ms_per_frame"])
+                    frames = report["frames"]
                     typical = statistics.median(r["ms_per_frame"] for r in runs)
                     own = report.get("invoke_alone_ms")  # versions that time the loop's own invoke alone
                     own_cells = f"{own:.2f} | {report['ms_per_frame'] / own:.2f}" if own else "– | –"
@@ -148,7 +155,7 @@ def main() -> int:
                     )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(earlier)], check=False)
-    print(f"loop: {args.loop}, {report['frames']} frames; 2 threads given (--threads 2)")
+    print(f"loop: {args.loop}, {frames} frames; 2 threads given (--threads 2)")
     return 0
 
 

@@ -36,13 +36,18 @@ def test_numpy_postprocessing_matches_the_library():
 def test_structures_known_whole_after_postprocessing_are_one_piece_and_keep_the_verdict():
     """``postprocess_labels`` names the structures it leaves in one 8-connected piece; quality control skips
     counting their fragments, with the same verdict. On noise and blobs, with each repair on and off: every
-    structure named is one piece, and closing or detaching leaves some unnamed."""
-    from echolite_edge.anatomy import check_anatomy
+    structure named is one piece, and closing or detaching leaves some unnamed. Off the criteria's grid, where
+    resampling may split a structure, every structure is counted."""
+    from echolite_edge.anatomy import check_anatomy, failed_criteria
     from echolite_edge.postprocess import postprocess_labels, repair_anatomy
 
     unnamed = 0
     for t, mask in enumerate(noisy_masks(7, 120, (256, 256))):
-        repairs = {"close_wall": ("off", "when-open", "always")[t % 3], "detach": t % 4 != 0}
+        repairs = {
+            "fill_enclosed": t % 5 != 0,
+            "close_wall": ("off", "when-open", "always")[t % 3],
+            "detach": t % 4 != 0,
+        }
         labels, whole = postprocess_labels(mask, **repairs)
         np.testing.assert_array_equal(labels, repair_anatomy(keep_largest_components(mask), **repairs))
         for structure in whole:
@@ -50,6 +55,10 @@ def test_structures_known_whole_after_postprocessing_are_one_piece_and_keep_the_
         assert check_anatomy(labels, whole=whole) == check_anatomy(labels)
         unnamed += len(whole) < 3
     assert 10 < unnamed < 110
+    bridged = np.zeros((512, 512), np.uint8)
+    bridged[100:200, 100:200] = bridged[100:200, 300:400] = bridged[150, 200:300] = 1  # one LV: a 1-pixel bridge
+    assert ndimage.label(bridged, np.ones((3, 3)))[1] == 1  # that the 256 grid's nearest rows miss
+    assert "lv_fragmented" in failed_criteria(bridged, whole=frozenset({1, 2, 3}))
 
 
 def test_fill_enclosed_background_takes_the_label_around_each_pocket():
@@ -218,7 +227,12 @@ def test_device_pngs_hold_their_pixels():
         with Image.open(io.BytesIO(png_bytes(pixels))) as image:
             image.load()  # the checksums checked
             np.testing.assert_array_equal(np.asarray(image), pixels)
-    for bad in (np.zeros((4, 4), np.uint16), np.zeros((4, 4, 4), np.uint8), np.zeros(4, np.uint8)):
+    for bad in (
+        np.zeros((4, 4), np.uint16),
+        np.zeros((4, 4, 4), np.uint8),
+        np.zeros(4, np.uint8),
+        np.zeros((0, 4), np.uint8),
+    ):
         with pytest.raises(ValueError, match="uint8 image"):
             png_bytes(bad)
 

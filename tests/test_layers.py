@@ -45,7 +45,13 @@ LAYERS = [
     ["echolite_edge.loop_qc", "echolite_edge.clinical"],
     ["echolite_edge.tta", "echolite_edge.postprocess"],
     ["echolite_edge.anatomy"],
-    ["echolite_edge.image", "echolite_edge.morphology", "echolite_edge.marks", "echolite_edge.sources"],
+    [
+        "echolite_edge.image",
+        "echolite_edge.png",
+        "echolite_edge.morphology",
+        "echolite_edge.marks",
+        "echolite_edge.sources",
+    ],
     ["echolite_edge.files", "echolite_edge.console", "echolite_edge.words"],
     ["echolite_edge.labels", "echolite_edge"],
 ]

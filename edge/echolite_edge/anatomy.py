@@ -128,7 +128,7 @@ def lv_open_to_background(mask: np.ndarray, criteria: CamusCriteria = CAMUS) -> 
 
 
 def measure_anatomy(
-    mask: np.ndarray, criteria: CamusCriteria = CAMUS, exact: bool = True, whole: frozenset[int] = frozenset()
+    mask: np.ndarray, criteria: CamusCriteria = CAMUS, *, exact: bool = True, whole: frozenset[int] = frozenset()
 ) -> dict[str, float]:
     """The measured value behind each criterion (pixels or ratios on ``criteria.grid``; NaN: structure missing).
     Without ``exact`` (what a verdict needs), the MYO's erosion ratio may be a lower bound that already passes
@@ -244,25 +244,29 @@ def erosion_ratio(region: np.ndarray, small: int, passing: float | None = None) 
 
     With ``passing`` (a criterion's minimum), a lower bound above it is returned where one is found, as most walls
     allow, instead of the ratio: only the first few erosions are labelled and the distance is not measured. The
-    erosions until the region vanishes are its deepest pixel's chessboard distance to the background, and no
-    Euclidean distance exceeds √2 times the chessboard one; so m erosions that leave one piece each give at least
+    erosions until the region vanishes (none from the image edge) are its deepest pixel's chessboard distance to
+    the background in the image, which the distance is measured to, and no Euclidean distance exceeds √2 times the
+    chessboard one; so where the region and its first m − 1 erosions are each one piece, the ratio is at least
     m / (√2 · depth)."""
     if not region.any() or region.all():
         return float("nan")
     region = around_heart(region)  # the same erosions, components and distances to the background
     levels = erosion_levels(region)
-    if passing is not None:
-        most = math.sqrt(2) * (len(levels) - 1)  # at least the largest distance to the background
-        needed = math.floor(passing * most) + 1  # the fewest unsplit erosions whose bound passes
-        unsplit = needed < len(levels) and (components_per_level(levels[:needed], small) == 1).all()
-        if unsplit and needed / most > passing:
-            return needed / most
+    if passing is not None and math.isfinite(passing):
+        distance_bound = math.sqrt(2) * (len(levels) - 1)  # at least the largest distance to the background
+        levels_needed = math.floor(passing * distance_bound) + 1  # the fewest whose bound passes
+        if levels_needed < len(levels) and levels_needed / distance_bound > passing:
+            counts = components_per_level(levels[:levels_needed], small)
+            if (counts == 1).all():
+                return levels_needed / distance_bound
+            return first_split(counts) / max_distance_to_background(region)  # split among these levels
     return first_split(components_per_level(levels, small)) / max_distance_to_background(region)
 
 
 def erosions_before_split(region: np.ndarray, small: int) -> int:
     """How many times ``region`` is eroded (3×3, not from the image edge), dropping 4-connected pieces of fewer
-    than ``small`` pixels after each erosion, while it is one 8-connected component: ``vital``'s loop."""
+    than ``small`` pixels after each erosion, while it is one 8-connected component: ``vital``'s loop (what the
+    tests compare with it)."""
     return first_split(components_per_level(erosion_levels(region), small))
 
 

@@ -135,7 +135,7 @@ def resize_bilinear(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarra
     shape = (size, size) if np.ndim(size) == 0 else tuple(size)
     if image.shape == shape:
         return image.astype(np.float32, copy=False)  # callers compute new arrays from it
-    if image.dtype == np.uint8:  # the same float32 values, converted by Pillow: a 630×519 frame 1.3 → 0.4 ms
+    if image.dtype == np.uint8 and image.ndim == 2:  # the same float32 values, converted by Pillow: 1.3 → 0.4 ms
         source = Image.fromarray(image).convert("F")
     else:
         source = Image.fromarray(image.astype(np.float32, copy=False), mode="F")

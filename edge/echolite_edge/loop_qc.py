@@ -584,7 +584,9 @@ def scores_where(scores: np.ndarray, where: np.ndarray) -> np.ndarray:
     """The (N, C) class scores of the pixels where ``where`` (H, W) holds: ``scores[where]`` for (H, W, C) scores,
     several times faster (taken from the scores as rows of C, not by a 2D mask into a 3D array)."""
     scores = np.asarray(scores)
-    return np.compress(where.ravel(), scores.reshape(-1, scores.shape[-1]), axis=0)
+    if np.shape(where) != scores.shape[:-1]:
+        raise ValueError(f"pixels chosen on a {np.shape(where)} grid, class scores on {scores.shape[:-1]}")
+    return np.compress(np.ravel(where), scores.reshape(-1, scores.shape[-1]), axis=0)
 
 
 def softmax_margin(chosen: np.ndarray, logits: bool = True) -> float:
@@ -597,7 +599,8 @@ def softmax_margin(chosen: np.ndarray, logits: bool = True) -> float:
     first, second = _top_two(classes)
     if not logits:
         return float(np.mean(first - second))
-    # softmax: p(top) = 1 / total, p(second) = e^(second-top) / total; the terms added class after class
+    # softmax: p(top) = 1 / total, p(second) = e^(second-top) / total. Added over the outer axis, the terms add
+    # class after class, left to right, as a sum of the class columns does (float32 sums depend on the order)
     total = np.add.reduce(np.exp(classes - first), axis=0)
     return float(np.mean((1 - np.exp(second - first)) / total))
 

@@ -286,8 +286,11 @@ def _beats_section(cine: dict) -> str:
 
 
 def _frames_section(cine: dict, frames: dict[int, ShownFrame], names: list[str] | None) -> str:
-    with ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge report") as pool:
+    pool = ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge report")
+    try:
         pictures = dict(zip(frames, pool.map(lambda shown: _png_uri(outlined(shown)), frames.values())))
+    finally:  # a failure or Ctrl-C: the pictures not begun are not drawn
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def figure(index: int, caption: str) -> str:
         label = f"{caption}: frame {index}" + (f" ({names[index]})" if names else "")

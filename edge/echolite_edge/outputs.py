@@ -23,7 +23,7 @@ MASK_SCALE = 85
 
 class BackgroundJobs:
     """Jobs run in order on a thread of their own while the caller goes on: a frame's PNGs written while the next
-    frame is segmented (Pillow encodes without holding Python's lock), a loop's frames finished while the next one
+    frame is segmented (``png`` encodes without holding Python's lock), a loop's frames finished while the next one
     is invoked (``cine.FramePipeline``). At most ``depth`` jobs wait (None: no bound), so memory stays bounded when
     the thread is the slower side; a job that failed is raised at the next ``submit``, so the caller stops early.
     Leaving the block waits for every job and raises the first failure, so a run's folder is complete before it is
@@ -116,16 +116,16 @@ def smooth_overlay(gray: np.ndarray, labels: np.ndarray, opacity: float = 0.4) -
     for label in COLORS:
         indicator = Image.fromarray(((labels == label) * 255).astype(np.uint8))
         weights.append(ramp[np.asarray(indicator.resize(size, Image.BILINEAR, box=source))])
+    planes = [np.full(size[::-1], 0.5, np.float32) for _ in range(3)]  # a plane per channel; 0.5: rounds when cut
     kept = np.ones(size[::-1], np.float32)  # the frame's share of each pixel
-    for weight in weights:
-        kept -= weight
-    kept *= pixels[top:bottom, left:right]
-    kept += 0.5  # rounds when truncated
-    planes = [kept.copy() for _ in range(3)]  # a plane per channel: no (rows, columns, 3) temporaries per structure
     for weight, color in zip(weights, COLORS.values()):
+        kept -= weight
         for plane, value in zip(planes, color):
-            if value:
+            if value:  # adding 0 changes no sum
                 plane += weight * np.float32(value)
+    kept *= pixels[top:bottom, left:right]
+    for plane in planes:
+        plane += kept  # last, as the sums have always been taken
     blended = np.stack(planes, axis=-1)
     rgb[top:bottom, left:right] = np.clip(blended, 0, 255, out=blended).astype(np.uint8)
     return rgb

@@ -1,8 +1,8 @@
 """PNG encoding of the device's images (masks, overlays, a report's pictures): 8-bit gray or RGB, every row with the
-Sub filter, zlib level 1. Pillow tries all five row filters on every row and keeps the best, which took half of a
-630×519 overlay's 9 ms; one fixed filter gives files within a few per cent of its size (Sub: 183 against 179 KB on
-a real overlay) in half the time, and zlib compresses without holding Python's lock, so overlays encode on several
-threads at once. Any PNG reader opens the files."""
+Sub filter, zlib level 1. Pillow, which has no option for it, tries the five row filters on every row to keep the
+best, half of a 630×519 overlay's 9 ms; one fixed filter gives files within a few per cent of its size (Sub: 183
+against 179 KB on a real overlay) in half the time. zlib compresses without holding Python's lock, so images encode
+on several threads at once. Any PNG reader opens the files."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ SUB = 1
 """The row filter: each byte less the byte of the same channel one pixel to the left (PNG's filter type 1)."""
 
 
-def png_bytes(pixels: np.ndarray, level: int = 1) -> bytes:
-    """A PNG file of an (H, W) gray or (H, W, 3) RGB uint8 image."""
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """A PNG file of an (H, W) gray or (H, W, 3) RGB uint8 image, at least one pixel."""
     pixels = np.asarray(pixels)
-    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+    shaped = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 3)
+    if pixels.dtype != np.uint8 or not shaped or pixels.size == 0:
         raise ValueError(f"PNG of an (H, W) or (H, W, 3) uint8 image, got {pixels.dtype} of shape {pixels.shape}")
     height, width = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else 3
@@ -31,7 +32,7 @@ def png_bytes(pixels: np.ndarray, level: int = 1) -> bytes:
     np.subtract(rows[:, channels:], rows[:, :-channels], out=filtered[:, channels + 1 :])  # modulo 256, as PNG's
     header = struct.pack(">IIBBBBB", width, height, 8, 0 if channels == 1 else 2, 0, 0, 0)
     return b"".join(
-        (SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(filtered, level)), _chunk(b"IEND", b""))
+        (SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(filtered, 1)), _chunk(b"IEND", b""))
     )
 
 

@@ -49,40 +49,42 @@ def repair_anatomy(
     return _repaired(labels, fill_enclosed, close_wall, detach)[0]
 
 
-def postprocess_labels(labels: np.ndarray, **repairs) -> tuple[np.ndarray, frozenset[int]]:
-    """``keep_largest_components`` then ``repair_anatomy`` (its options as keywords), and the structures the result
-    is known to hold in one 8-connected piece, so quality control need not label them again: every structure is
-    one piece after the largest components; filling keeps it so (a pocket joins a structure it touches); closing
-    the wall may split the LV and the MYO, detaching the atrium the MYO, so those stay known only where the step
-    changed nothing."""
-    repaired, touched = _repaired(keep_largest_components(labels), **repairs)
+def postprocess_labels(
+    labels: np.ndarray, fill_enclosed: bool = True, close_wall: str = CLOSE_DEFAULT, detach: bool = True
+) -> tuple[np.ndarray, frozenset[int]]:
+    """``keep_largest_components`` then ``repair_anatomy``, and the structures the result is known to hold in one
+    8-connected piece, so quality control need not label them again: every structure is one piece after the
+    largest components; filling keeps it so (a pocket joins a structure it touches); closing the wall may split the
+    LV and the MYO, detaching the atrium the MYO, so those stay known only where the step changed no pixel."""
+    repaired, touched = _repaired(keep_largest_components(labels), fill_enclosed, close_wall, detach)
     return repaired, frozenset((LV, MYO, LA)) - touched
 
 
 def _repaired(
     labels: np.ndarray, fill_enclosed: bool = True, close_wall: str = CLOSE_DEFAULT, detach: bool = True
 ) -> tuple[np.ndarray, set[int]]:
-    """``repair_anatomy``, and the structures a step may have split (a step that changes nothing returns its
-    input itself)."""
+    """``repair_anatomy``, and the structures a step may have split (those of a step that changed pixels)."""
     check_close_mode(close_wall)
     touched = set()
     if fill_enclosed:
         labels = fill_enclosed_background(labels)
     if close_wall == "always" or (close_wall == "when-open" and lv_open_to_background(labels)):
-        closed = close_myocardium(labels)
-        touched |= set() if closed is labels else {LV, MYO}
-        labels = closed
+        closing = _wall_to_close(labels)
+        if closing.any():
+            labels = _painted(labels, closing, MYO)
+            touched |= {LV, MYO}
     if detach:
-        detached = detach_atrium(labels)
-        touched |= set() if detached is labels else {MYO}
-        labels = detached
+        trimmed = _wall_on_atrium(labels)
+        if trimmed.any():
+            labels = _painted(labels, trimmed, 0)
+            touched.add(MYO)
     return labels, touched
 
 
 def fill_enclosed_background(mask: np.ndarray) -> np.ndarray:
     """Background the heart (LV ∪ MYO ∪ LA) encloses, not joined to the image border through 4-connected
     background, becomes the structure most of its rim touches: holes in a structure and cracks between two, which
-    no apical view has (the published criteria count them as holes and gaps). ``mask`` itself where none is."""
+    no apical view has (the published criteria count them as holes and gaps)."""
     enclosed = holes(mask > 0, connectivity=4)
     if not enclosed.any():
         return mask
@@ -110,17 +112,19 @@ def fill_enclosed_background(mask: np.ndarray) -> np.ndarray:
 
 def close_myocardium(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
     """LV pixels touching the background (8-neighbours) become myocardium, except within ``la_margin`` pixels of
-    the LA (the mitral plane): the wall the network left open is closed around the cavity. ``mask`` itself where
-    no LV pixel touches the background."""
+    the LA (the mitral plane): the wall the network left open is closed around the cavity."""
+    return _painted(mask, _wall_to_close(mask, la_margin), MYO)
+
+
+def _wall_to_close(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
+    """The pixels ``close_myocardium`` turns into myocardium."""
     open_wall = (mask == LV) & dilate(mask == 0)
     if not open_wall.any():
-        return mask
+        return open_wall
     near_la = mask == LA
     for _ in range(la_margin):
         near_la = dilate(near_la)
-    out = mask.copy()
-    out[open_wall & ~near_la] = MYO
-    return out
+    return open_wall & ~near_la
 
 
 def check_close_mode(mode: str) -> None:
@@ -131,11 +135,19 @@ def check_close_mode(mode: str) -> None:
 def detach_atrium(mask: np.ndarray) -> np.ndarray:
     """Myocardium that touches the LA but not the LV (8-neighbours) becomes background: in an apical view the LV
     wall meets the atrium only at the mitral annulus, so a wall that runs on along the atrium (the published
-    criteria's MYO–LA frontier) is trimmed back to it. The LV keeps every neighbour it had. ``mask`` itself where
-    no such wall is."""
-    on_atrium = (mask == MYO) & dilate(mask == LA) & ~dilate(mask == LV)
-    if not on_atrium.any():
+    criteria's MYO–LA frontier) is trimmed back to it. The LV keeps every neighbour it had."""
+    return _painted(mask, _wall_on_atrium(mask), 0)
+
+
+def _wall_on_atrium(mask: np.ndarray) -> np.ndarray:
+    """The pixels ``detach_atrium`` turns into background."""
+    return (mask == MYO) & dilate(mask == LA) & ~dilate(mask == LV)
+
+
+def _painted(mask: np.ndarray, pixels: np.ndarray, value: int) -> np.ndarray:
+    """A copy of ``mask`` with ``pixels`` set to ``value`` (``mask`` itself where there are none)."""
+    if not pixels.any():
         return mask
     out = mask.copy()
-    out[on_atrium] = 0
+    out[pixels] = value
     return out
