@@ -69,6 +69,19 @@ def test_every_photometric_interpretation_reads_as_luminance_cropped_at_the_regi
     assert loop.name == "loop.dcm (instance 1)"
 
 
+def test_colour_luminance_is_exact_for_every_8_bit_colour():
+    """0.299 R + 0.587 G + 0.114 B taken exactly, for all 2²⁴ colours: rounded half to even, the same on every
+    machine (a floating-point product is off by a level for about 2,000 of them)."""
+    from echolite_edge.dicom import _luma
+
+    levels = np.arange(256)
+    rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
+    per_mille = rgb @ np.array([299, 587, 114])
+    whole, rest = np.divmod(per_mille, 1000)
+    expected = whole + (rest > 500) + ((rest == 500) & (whole % 2 == 1))  # half to even, as np.round
+    np.testing.assert_array_equal(np.round(_luma(rgb.astype(np.uint8))), expected)
+
+
 def test_regions_decide_crop_and_spacing_and_say_so(tmp_path):
     from echolite_edge.dicom import read_dicom
     from echolite_edge.sources import NotBMode
