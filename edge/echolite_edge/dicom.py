@@ -184,7 +184,8 @@ def _gray_frames(dataset, path: Path) -> np.ndarray:
 def _luma(rgb: np.ndarray) -> np.ndarray:
     """BT.601 luminance (``LUMA``) of 8- or 16-bit RGB, as float: the weighted sum taken exactly in integers (per
     mille), then one division, so a value half-way between two levels stays exactly half-way and rounds alike on
-    every machine; and no BLAS product over a whole loop (its threads spin on after it; a 480×640 frame 19 → 2 ms)."""
+    every machine (a floating-point product was a level off for 2,065 of the 2²⁴ colours), and several times
+    faster than that product (a 480×640 frame 9 → 1.2 ms)."""
     weights = np.round(LUMA * 1000).astype(np.int32)
     total = rgb[..., 0].astype(np.int32) * weights[0]
     for channel in (1, 2):
