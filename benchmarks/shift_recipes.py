@@ -24,14 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from echolite.evaluation.names import PAPER_STRUCTURES
-from echolite.workflows.shifts import SHIFTS_CSV, SHIFTS_SUFFIX, UNSHIFTED
+from echolite.inference import MaskSpec
+from echolite.workflows.shifts import SHIFTS_CSV, UNSHIFTED, default_shift_folder
 
 IN_DOMAIN_MARGIN = 0.01
 DROP_FLOOR = 0.03
 
 
 def read_rows(folder: Path) -> dict[str, dict]:
-    for candidate in (folder / SHIFTS_CSV, folder / f"evaluation-val{SHIFTS_SUFFIX}" / SHIFTS_CSV):
+    for candidate in (folder / SHIFTS_CSV, default_shift_folder(MaskSpec(folder), "val") / SHIFTS_CSV):
         if candidate.is_file():
             with candidate.open(newline="") as handle:
                 return {row["shift"]: row for row in csv.DictReader(handle)}

@@ -98,7 +98,11 @@ def load_segmenter(path: Path, tta: str = "none", ensemble: tuple[Path, ...] = (
         if not path.is_file():
             raise EcholiteError(f"{path}: file not found")
         return TFLiteSegmenter(path, tta=tta)
-    return KerasSegmenter(path, tta=tta)
+    if not path.exists():
+        raise EcholiteError(f"{path}: no model found (expected a run folder, a .keras or a .tflite file)")
+    if not path.is_dir() and path.suffix != ".keras":
+        raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
+    return KerasSegmenter(path, tta=tta)  # its weights checked by ``keras_file``
 
 
 def check_grid(images: np.ndarray, segmenter: Segmenter) -> None:
@@ -217,11 +221,9 @@ def keras_file(path: Path) -> Path:
         RunDir.require(path)
     file = RunDir(path).model if path.is_dir() else path
     if not file.exists():
-        raise EcholiteError(
-            f"{path}: no model found (expected a run folder with {RunDir.MODEL}, a .keras or a .tflite file)"
-        )
+        raise EcholiteError(f"{path}: no model found (expected a run folder with {RunDir.MODEL} or a .keras file)")
     if file.suffix != ".keras":
-        raise EcholiteError(f"{path}: unsupported model file (use a run folder, a .keras or a .tflite file)")
+        raise EcholiteError(f"{path}: not Keras weights (use a run folder or a .keras file)")
     if not zipfile.is_zipfile(file):
         raise EcholiteError(f"{file}: not a Keras model file (a .keras file is a zip archive; this one is not)")
     return file

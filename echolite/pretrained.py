@@ -106,8 +106,8 @@ def pack(run: Path, name: str, into: Path, commit: str) -> Path:
 
     run_dir = RunDir.require(run)
     int8 = run_dir.export_path("int8")
-    if not int8.is_file():
-        raise EcholiteError(f"{run}: no {INT8} (run echolite export {run} --int8 first)")
+    if not int8.is_file() or not metadata_path(int8).is_file():  # the metadata: labels, quantization, parity
+        raise EcholiteError(f"{run}: no {INT8} with its metadata (run echolite export {run} --int8 first)")
     model = load_saved_model(run_dir.model)
     out = Path(into) / name
     with building_folder(out) as scratch:

@@ -245,6 +245,24 @@ def _study(folder: Path, images) -> Path:
     return folder
 
 
+def test_loops_beside_frame_files_are_refused_before_the_loops_are_segmented(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    images, masks = _phantom_loop()
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    Image.fromarray(images[0]).save(folder / "a.png")  # a frame file, then a cine DICOM
+    region = Region(20, 10, 83, 73, delta_x=0.03, delta_y=0.03)
+    write_ultrasound_dicom(folder / "IM_0001", _padded(images), "MONOCHROME2", False, (region,), 20, None, PLANTED)
+    segmented = []
+    infer = _ByFrame.infer
+    monkeypatch.setattr(_ByFrame, "infer", lambda self, gray: segmented.append(gray.shape) or infer(self, gray))
+    code, out = _edge_run(monkeypatch, tmp_path, images, masks, folder, "--cine")
+    error = capsys.readouterr().err.strip()
+    assert code != 0 and "holds DICOM or video loops and frame files together" in error and "\n" not in error
+    assert len(segmented) == 1 and not out.exists()  # the loop's frames never reached the network
+
+
 def test_a_study_folder_gives_each_loop_its_own_result_and_lists_what_it_skips(tmp_path, monkeypatch, capsys):
     from echolite_edge.loop import measure_loop
 

@@ -4,7 +4,6 @@ machine runs it."""
 
 from __future__ import annotations
 
-import functools
 import os
 import platform
 import resource
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echolite_edge.anatomy import failed_criteria
+from echolite_edge.anatomy import frame_verdict
 from echolite_edge.cine import (
     MASKS_FILE,
     FramePipeline,
@@ -68,7 +67,7 @@ def benchmark(
     results = [segmenter.segment(frame) for _ in range(runs)]
     qc = []
     for result in results:
-        timed(qc, functools.partial(failed_criteria, whole=result.whole), result.labels)  # as a run checks it
+        frame_verdict(result.labels, qc, result.whole)  # as a run checks it
     return {
         "model": str(model_path),
         "model_bytes": Path(model_path).stat().st_size,

@@ -12,7 +12,6 @@ import dataclasses
 import time
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 from echolite_edge.anatomy import frame_verdict
 from echolite_edge.image import resize_nearest
 from echolite_edge.loop import LoopReport, measure_loop
-from echolite_edge.outputs import BackgroundJobs, write_mask, write_outputs, write_overlay
+from echolite_edge.outputs import BackgroundJobs, map_on_threads, write_mask, write_outputs, write_overlay
 from echolite_edge.segmenter import EdgeSegmenter, Inference, Segmentation
 
 MASKS_FILE = "masks.npz"
@@ -47,8 +46,8 @@ class CineFrame:
         return {} if self.verdict is None else {"qc": self.verdict}
 
     def mask(self) -> np.ndarray:
-        """The labels at the frame's size, made now where the segmentation kept none (and not kept)."""
-        return self.seg.mask if self.seg.mask is not None else resize_nearest(self.seg.labels, self.gray.shape)
+        """The labels at the frame's size, made now (not kept)."""
+        return resize_nearest(self.seg.labels, self.gray.shape)
 
     def full_size(self) -> Segmentation:
         """The segmentation with its labels at the frame's size, for writing (not kept: a loop's frames hold only
@@ -187,17 +186,8 @@ def write_loop_outputs(folder: Path, frames: list[CineFrame], cine: dict, masks_
         if every_frame:
             files[frame.name]["mask_png"] = write_mask(frame.full_size(), folder)
 
-    pool = ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge overlays")
-    try:
-        list(pool.map(write, [frames[i] for i in sorted(wanted)]))  # PNG encoding runs without Python's lock
-    finally:  # a failure or Ctrl-C: the overlays not begun are not written
-        pool.shutdown(wait=True, cancel_futures=True)
+    map_on_threads(write, [frames[i] for i in sorted(wanted)], "overlays")
     return files
-
-
-OUTPUT_THREADS = 2
-"""Threads writing a loop's overlays and drawing its report's pictures once it is measured: nothing else runs then,
-and a device has 2 cores or more (PNG encoding runs without Python's lock)."""
 
 
 def write_frame_outputs(frame: CineFrame, folder: Path) -> None:

@@ -472,6 +472,7 @@ def _segment_files(files, pipeline: FramePipeline, args):
     frames, kept, skipped, loops = [], [], [], []
     sources = {}  # frame name -> the file it came from: outputs are named by frame, so names must differ
     shapes = {}  # a cine loop's frame size: a DICOM or video file is a loop of its own, other files one together
+    kinds = set()  # whether the files segmented are DICOM or video loops, frame files, or (refused with --cine) both
     for path in files:
         try:
             loop = read_source(path)
@@ -487,6 +488,12 @@ def _segment_files(files, pipeline: FramePipeline, args):
         names = frame_names(loop)
         if own:
             loops.append((loop, names, _cine_spacing(args, loop) if args.cine else None))
+        kinds.add(own)
+        if args.cine and len(kinds) > 1:  # refused before more frames are segmented
+            raise ValueError(
+                f"{args.input}: holds DICOM or video loops and frame files together; --cine measures loops: give the "
+                "frame files in a folder of their own"
+            )
         for name, frame in zip(names, loop.frames):
             if name in sources:
                 raise ValueError(
@@ -534,12 +541,7 @@ def _add_cine(
     index = {frame["name"]: i for i, frame in enumerate(frames)}
     owned = {name for _, names, _ in loops for name in names}
     groups = [(names, spacing, loop) for loop, names, spacing in loops]
-    rest = [frame["name"] for frame in frames if frame["name"] not in owned]
-    if rest and loops:
-        raise ValueError(
-            f"{args.input}: holds DICOM or video loops and frame files together; --cine measures loops: give the "
-            "frame files in a folder of their own"
-        )
+    rest = [frame["name"] for frame in frames if frame["name"] not in owned]  # never beside loops (refused)
     if rest:
         groups.append((rest, _cine_spacing(args), None))
     summaries, lines = [], []

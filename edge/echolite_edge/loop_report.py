@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -25,13 +24,13 @@ import numpy as np
 from PIL import Image
 
 from echolite_edge import __version__
-from echolite_edge.cine import OUTPUT_THREADS, CineFrame, shown_frame_indices
+from echolite_edge.cine import CineFrame, shown_frame_indices
 from echolite_edge.files import write_atomically
 from echolite_edge.frames import output_stem
 from echolite_edge.labels import COLORS, LA, LABELS, LV, MYO, STRUCTURE_NAMES
 from echolite_edge.loop_qc import CHECKS
 from echolite_edge.morphology import dilate, erode
-from echolite_edge.outputs import gray8
+from echolite_edge.outputs import gray8, map_on_threads
 from echolite_edge.png import png_bytes
 from echolite_edge.pretrained import INT8
 from echolite_edge.segmenter import read_metadata
@@ -286,11 +285,9 @@ def _beats_section(cine: dict) -> str:
 
 
 def _frames_section(cine: dict, frames: dict[int, ShownFrame], names: list[str] | None) -> str:
-    pool = ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix="echolite-edge report")
-    try:
-        pictures = dict(zip(frames, pool.map(lambda shown: _png_uri(outlined(shown)), frames.values())))
-    finally:  # a failure or Ctrl-C: the pictures not begun are not drawn
-        pool.shutdown(wait=True, cancel_futures=True)
+    pictures = dict(
+        zip(frames, map_on_threads(lambda shown: _png_uri(outlined(shown)), list(frames.values()), "report"))
+    )
 
     def figure(index: int, caption: str) -> str:
         label = f"{caption}: frame {index}" + (f" ({names[index]})" if names else "")

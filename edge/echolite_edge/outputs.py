@@ -50,6 +50,21 @@ class BackgroundJobs:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+OUTPUT_THREADS = 2
+"""Threads drawing and encoding a loop's pictures once it is measured (its overlays, its report's frames): nothing
+else runs then, and a device has 2 cores or more (PNG encoding runs without Python's lock)."""
+
+
+def map_on_threads(function, items: list, name: str) -> list:
+    """``function`` of each item on ``OUTPUT_THREADS`` threads, the results in order. A failure or Ctrl-C: the
+    items not begun are not started, and the first failure is raised."""
+    pool = ThreadPoolExecutor(OUTPUT_THREADS, thread_name_prefix=f"echolite-edge {name}")
+    try:
+        return list(pool.map(function, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def write_outputs(seg: Segmentation, gray: np.ndarray, out: Path, qc_failed: list[str] | None = None) -> None:
     """``<name>_mask.png`` and ``<name>_overlay.png`` of a frame (``write_mask``, ``write_overlay``)."""
     out.mkdir(parents=True, exist_ok=True)

@@ -60,24 +60,23 @@ def postprocess_labels(
     return repaired, frozenset((LV, MYO, LA)) - touched
 
 
-def _repaired(
-    labels: np.ndarray, fill_enclosed: bool = True, close_wall: str = CLOSE_DEFAULT, detach: bool = True
-) -> tuple[np.ndarray, set[int]]:
-    """``repair_anatomy``, and the structures a step may have split (those of a step that changed pixels)."""
+def _repaired(labels: np.ndarray, fill_enclosed: bool, close_wall: str, detach: bool) -> tuple[np.ndarray, set[int]]:
+    """``repair_anatomy``, and the structures a step may have split (those of a step that changed pixels: each
+    returns its input itself where it changes none, ``_painted``)."""
     check_close_mode(close_wall)
     touched = set()
     if fill_enclosed:
         labels = fill_enclosed_background(labels)
     if close_wall == "always" or (close_wall == "when-open" and lv_open_to_background(labels)):
-        closing = _wall_to_close(labels)
-        if closing.any():
-            labels = _painted(labels, closing, MYO)
+        closed = close_myocardium(labels)
+        if closed is not labels:
             touched |= {LV, MYO}
+        labels = closed
     if detach:
-        trimmed = _wall_on_atrium(labels)
-        if trimmed.any():
-            labels = _painted(labels, trimmed, 0)
+        detached = detach_atrium(labels)
+        if detached is not labels:
             touched.add(MYO)
+        labels = detached
     return labels, touched
 
 
@@ -113,18 +112,13 @@ def fill_enclosed_background(mask: np.ndarray) -> np.ndarray:
 def close_myocardium(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
     """LV pixels touching the background (8-neighbours) become myocardium, except within ``la_margin`` pixels of
     the LA (the mitral plane): the wall the network left open is closed around the cavity."""
-    return _painted(mask, _wall_to_close(mask, la_margin), MYO)
-
-
-def _wall_to_close(mask: np.ndarray, la_margin: int = 2) -> np.ndarray:
-    """The pixels ``close_myocardium`` turns into myocardium."""
     open_wall = (mask == LV) & dilate(mask == 0)
     if not open_wall.any():
-        return open_wall
+        return mask
     near_la = mask == LA
     for _ in range(la_margin):
         near_la = dilate(near_la)
-    return open_wall & ~near_la
+    return _painted(mask, open_wall & ~near_la, MYO)
 
 
 def check_close_mode(mode: str) -> None:
@@ -136,12 +130,7 @@ def detach_atrium(mask: np.ndarray) -> np.ndarray:
     """Myocardium that touches the LA but not the LV (8-neighbours) becomes background: in an apical view the LV
     wall meets the atrium only at the mitral annulus, so a wall that runs on along the atrium (the published
     criteria's MYO–LA frontier) is trimmed back to it. The LV keeps every neighbour it had."""
-    return _painted(mask, _wall_on_atrium(mask), 0)
-
-
-def _wall_on_atrium(mask: np.ndarray) -> np.ndarray:
-    """The pixels ``detach_atrium`` turns into background."""
-    return (mask == MYO) & dilate(mask == LA) & ~dilate(mask == LV)
+    return _painted(mask, (mask == MYO) & dilate(mask == LA) & ~dilate(mask == LV), 0)
 
 
 def _painted(mask: np.ndarray, pixels: np.ndarray, value: int) -> np.ndarray:
